@@ -1,0 +1,17 @@
+export {
+  resolveConfig,
+  ConfigError,
+  commonOptions,
+  brokersSchema,
+  httpUrlSchema,
+  topicSchema,
+  dirSchema,
+  portSchema,
+  positiveIntSchema,
+} from './config.js';
+export type { OptionSpec, OptionSet, ConfigOf, ConfigSources } from './config.js';
+export { createLogger } from './logger.js';
+export type { Logger } from './logger.js';
+export { createRegistry, startOpsServer } from './ops-server.js';
+export type { OpsServer, OpsServerOptions, HealthReport } from './ops-server.js';
+export { Shutdown } from './shutdown.js';
