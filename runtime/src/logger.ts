@@ -1,15 +1,16 @@
-import { pino, type Logger } from 'pino';
+import { pino, destination, stdTimeFunctions, type Logger } from 'pino';
 
 export type { Logger };
 
 /**
- * JSON logs on stdout, one object per line, with the component name on every line.
- * PINTRACE_LOG_LEVEL (default info) sets the level.
+ * JSON logs, one object per line, with the component name on every line.
+ * PINTRACE_LOG_LEVEL (default info) sets the level. Logs go to stdout unless a file
+ * descriptor is given (CLI commands that print progress for people log to stderr).
  */
-export function createLogger(component: string, options: { level?: string; destination?: number } = {}): Logger {
+export function createLogger(component: string, options: { level?: string; fd?: number } = {}): Logger {
   const level = options.level ?? process.env.PINTRACE_LOG_LEVEL ?? 'info';
   return pino(
-    { level, base: { component, pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime },
-    pino.destination({ dest: options.destination ?? 1, sync: true }),
+    { level, base: { component, pid: process.pid }, timestamp: stdTimeFunctions.isoTime },
+    destination({ dest: options.fd ?? 1, sync: true }),
   );
 }
