@@ -1,1 +1,5 @@
-export {};
+export { up, down, status, servers, DevstackError } from './devstack.js';
+export type { ServerStatus, ServerName } from './devstack.js';
+export { devstackOptions } from './options.js';
+export type { DevstackConfig } from './options.js';
+export { MissingPrerequisiteError } from './prerequisites.js';

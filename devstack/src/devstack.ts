@@ -1,0 +1,173 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { artifactsReady } from './artifacts.js';
+import { checkPrerequisites } from './prerequisites.js';
+import { findMarkedPids, isAlive, launch, removeFile, stopPids } from './process.js';
+import { portInUse } from './probes.js';
+import { Progress } from './progress.js';
+import type { DevstackConfig } from './options.js';
+import { elasticsearchServer } from './servers/elasticsearch.js';
+import { kafkaServer } from './servers/kafka.js';
+import type { ServerName, ServerSpec } from './servers/server.js';
+import { zipkinServer } from './servers/zipkin.js';
+
+export type { ServerName };
+
+export const servers: readonly ServerSpec[] = [kafkaServer, elasticsearchServer, zipkinServer];
+
+export interface ServerStatus {
+  name: ServerName;
+  address: string;
+  pids: number[];
+  ready: boolean;
+  detail?: string;
+  logFile: string;
+}
+
+export class DevstackError extends Error {
+  readonly code = 'PINTRACE_DEVSTACK';
+  constructor(message: string) {
+    super(message);
+    this.name = 'DevstackError';
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const homeOf = (config: DevstackConfig, s: ServerSpec) => path.join(config.dir, s.name);
+const logOf = (config: DevstackConfig, s: ServerSpec) => path.join(homeOf(config, s), s.name === 'kafka' ? 'server.log' : 'console.log');
+const pidFileOf = (config: DevstackConfig, s: ServerSpec) => path.join(config.dir, `${s.name}.pid`);
+
+function logTail(file: string, lines = 15): string {
+  if (!existsSync(file)) return '(no log yet)';
+  return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+}
+
+function selected(only?: ServerName[]): ServerSpec[] {
+  return servers.filter((s) => !only || only.includes(s.name));
+}
+
+/** The state of each server: our live processes and whether it answers its readiness probe. */
+export async function status(config: DevstackConfig, only?: ServerName[]): Promise<ServerStatus[]> {
+  return Promise.all(
+    selected(only).map(async (s) => {
+      const pids = findMarkedPids(config.dir, s.name);
+      const probe = await s.probe(config);
+      return {
+        name: s.name,
+        address: s.address(config),
+        pids,
+        ready: pids.length > 0 && probe.ready,
+        detail: probe.detail,
+        logFile: logOf(config, s),
+      };
+    }),
+  );
+}
+
+async function startOne(config: DevstackConfig, s: ServerSpec, progress: Progress): Promise<void> {
+  const home = homeOf(config, s);
+  await mkdir(home, { recursive: true });
+  let pids = findMarkedPids(config.dir, s.name);
+  if (pids.length && (await s.probe(config)).ready) {
+    progress.update(s.name, 'running', `already up at ${s.address(config)}`);
+    return;
+  }
+  if (!pids.length) {
+    if (await portInUse(s.port(config))) {
+      throw new DevstackError(
+        `${s.name}: port ${s.port(config)} is taken by a process that is not this devstack's (dir ${config.dir}). ` +
+          `Stop it, or pick another port (see pintrace devstack up --help).`,
+      );
+    }
+    progress.update(s.name, 'preparing');
+    const spec = await s.prepare({ config, home, step: (detail) => progress.update(s.name, 'preparing', detail) });
+    progress.update(s.name, 'starting', 'launching');
+    await launch({ ...spec, name: s.name, logFile: logOf(config, s), pidFile: pidFileOf(config, s) });
+    pids = findMarkedPids(config.dir, s.name);
+  } else {
+    progress.update(s.name, 'starting', 'already launched, waiting for it');
+  }
+  const deadline = Date.now() + s.startTimeoutMs;
+  for (;;) {
+    const probe = await s.probe(config);
+    if (probe.ready) {
+      progress.update(s.name, 'ready', s.address(config));
+      return;
+    }
+    if (!findMarkedPids(config.dir, s.name).some(isAlive)) {
+      progress.update(s.name, 'failed', 'process exited');
+      throw new DevstackError(`${s.name} exited during start. Last lines of ${logOf(config, s)}:\n${logTail(logOf(config, s))}`);
+    }
+    if (Date.now() > deadline) {
+      progress.update(s.name, 'failed', 'timed out');
+      throw new DevstackError(
+        `${s.name} was not ready after ${s.startTimeoutMs / 1000}s (${probe.detail}). Last lines of ${logOf(config, s)}:\n${logTail(logOf(config, s))}`,
+      );
+    }
+    progress.update(s.name, 'starting', probe.detail);
+    await sleep(500);
+  }
+}
+
+/**
+ * Starts the servers (idempotent: running ones are left alone), each as soon as the servers it
+ * needs are ready, and waits until all answer their readiness probes.
+ */
+export async function up(config: DevstackConfig, only?: ServerName[], out: NodeJS.WriteStream = process.stderr): Promise<ServerStatus[]> {
+  const wanted = selected(only);
+  const needMaven = wanted.some((s) => !artifactsReady(path.join(homeOf(config, s), 'lib'), s.name));
+  await checkPrerequisites(needMaven);
+  await mkdir(config.dir, { recursive: true });
+  const progress = new Progress(
+    wanted.map((s) => s.name),
+    out,
+  );
+  const started = new Map<ServerName, Promise<void>>();
+  const start = (s: ServerSpec): Promise<void> => {
+    let p = started.get(s.name);
+    if (!p) {
+      const deps = s.after.map((n) => servers.find((x) => x.name === n)!);
+      p = (async () => {
+        if (deps.length) progress.update(s.name, 'waiting', `for ${s.after.join(', ')}`);
+        await Promise.all(deps.map(start));
+        await startOne(config, s, progress);
+      })();
+      started.set(s.name, p);
+    }
+    return p;
+  };
+  try {
+    const results = await Promise.allSettled(wanted.map(start));
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    // A server waiting on a failed one fails with the same error: report each cause once.
+    if (failed.length) throw new DevstackError([...new Set(failed.map((f) => (f.reason as Error).message))].join('\n\n'));
+  } finally {
+    progress.finish();
+  }
+  return status(config, only);
+}
+
+/** Stops our servers, including ones a crashed `up` left behind without pid files. */
+export async function down(config: DevstackConfig, only?: ServerName[], out: NodeJS.WriteStream = process.stderr): Promise<void> {
+  const wanted = selected(only);
+  const progress = new Progress(
+    wanted.map((s) => s.name),
+    out,
+  );
+  // zipkin first: it talks to Elasticsearch until it stops.
+  for (const group of [wanted.filter((s) => s.name === 'zipkin'), wanted.filter((s) => s.name !== 'zipkin')]) {
+    await Promise.all(
+      group.map(async (s) => {
+        const pids = findMarkedPids(config.dir, s.name);
+        if (pids.length) {
+          progress.update(s.name, 'stopping', `pid ${pids.join(',')}`);
+          await stopPids(pids);
+        }
+        await removeFile(pidFileOf(config, s));
+        progress.update(s.name, 'stopped', pids.length ? '' : 'was not running');
+      }),
+    );
+  }
+  progress.finish();
+}

@@ -1,0 +1,52 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { portSchema, type ConfigOf, type OptionSpec } from '@pintrace/runtime';
+
+const heapSchema = z.string().regex(/^\d+[mMgG]$/, 'expected a JVM heap size such as 512m or 1g');
+
+function port(key: string, flag: string, env: string, what: string, def: number): OptionSpec<number> {
+  return { key, flag, env, description: what, default: String(def), schema: portSchema };
+}
+
+/** Where the devstack puts its servers and how big they are; defaults match every other part's defaults. */
+export const devstackOptions = {
+  dir: {
+    key: 'dir',
+    flag: 'dir',
+    env: 'PINTRACE_DEVSTACK_DIR',
+    description: 'Directory for the servers\' jars, data, logs and pid files (git-ignored)',
+    default: './var/devstack',
+    schema: z.string().min(1).transform((s) => path.resolve(s)),
+  },
+  kafkaPort: port('kafkaPort', 'kafka-port', 'PINTRACE_DEVSTACK_KAFKA_PORT', 'Kafka broker port', 9092),
+  kafkaControllerPort: port('kafkaControllerPort', 'kafka-controller-port', 'PINTRACE_DEVSTACK_KAFKA_CONTROLLER_PORT', 'Kafka KRaft controller port', 9093),
+  esPort: port('esPort', 'es-port', 'PINTRACE_DEVSTACK_ES_PORT', 'Elasticsearch HTTP port', 9200),
+  esTransportPort: port('esTransportPort', 'es-transport-port', 'PINTRACE_DEVSTACK_ES_TRANSPORT_PORT', 'Elasticsearch transport port', 9300),
+  zipkinPort: port('zipkinPort', 'zipkin-port', 'PINTRACE_DEVSTACK_ZIPKIN_PORT', 'zipkin-server HTTP port (API and UI)', 9411),
+  partitions: {
+    key: 'partitions',
+    flag: 'partitions',
+    env: 'PINTRACE_DEVSTACK_PARTITIONS',
+    description: 'Partitions of auto-created Kafka topics',
+    default: '6',
+    schema: z.coerce.number().int().min(1).max(1000),
+  },
+  heap: {
+    key: 'heap',
+    flag: 'heap',
+    env: 'PINTRACE_DEVSTACK_HEAP',
+    description: 'JVM heap of each server',
+    default: '512m',
+    schema: heapSchema,
+  },
+  autocompleteKeys: {
+    key: 'autocompleteKeys',
+    flag: 'autocomplete-keys',
+    env: 'PINTRACE_AUTOCOMPLETE_KEYS',
+    description: 'Tag keys zipkin-server offers for autocomplete (AUTOCOMPLETE_KEYS)',
+    default: 'http.method,http.path,error',
+    schema: z.string(),
+  },
+} satisfies Record<string, OptionSpec>;
+
+export type DevstackConfig = ConfigOf<typeof devstackOptions>;

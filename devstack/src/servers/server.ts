@@ -1,0 +1,28 @@
+import type { LaunchSpec } from '../process.js';
+import type { ProbeResult } from '../probes.js';
+import type { DevstackConfig } from '../options.js';
+
+export type ServerName = 'kafka' | 'elasticsearch' | 'zipkin';
+
+export interface PrepareContext {
+  config: DevstackConfig;
+  /** Where this server keeps jars, data and logs: <dir>/<name>. */
+  home: string;
+  /** Reports a step of the preparation for the progress display. */
+  step: (detail: string) => void;
+}
+
+/** One real server the devstack runs: how to prepare and launch it, and how to tell it is ready. */
+export interface ServerSpec {
+  name: ServerName;
+  /** The port users connect to; a foreign process on it is reported instead of started over. */
+  port: (config: DevstackConfig) => number;
+  /** What to print for users, e.g. 127.0.0.1:9092 or http://127.0.0.1:9200. */
+  address: (config: DevstackConfig) => string;
+  /** Servers that must be ready before this one starts. */
+  after: ServerName[];
+  /** How long a start may take before it is reported as failed. */
+  startTimeoutMs: number;
+  prepare: (ctx: PrepareContext) => Promise<Omit<LaunchSpec, 'logFile' | 'pidFile' | 'name'>>;
+  probe: (config: DevstackConfig) => Promise<ProbeResult>;
+}
