@@ -3,6 +3,11 @@
  * these types only, so the client library behind them can be swapped (docs/decisions.md).
  */
 
+import type { Logger } from '@pintrace/runtime';
+
+/** The client library behind the interface (docs/decisions.md explains the default). */
+export type KafkaClientName = 'kafkajs' | 'platformatic';
+
 export interface KafkaMessage {
   /** Partitioning key; Pintrace keys span messages by trace id. */
   key: string | Buffer | null;
@@ -13,10 +18,19 @@ export interface KafkaMessage {
 export interface ProducerOptions {
   brokers: string[];
   clientId?: string;
+  /** Client library; default from PINTRACE_KAFKA_CLIENT, else the project's choice. */
+  client?: KafkaClientName;
+  /** Where the client library's own log lines go; default a "kafka" component logger. */
+  logger?: Logger;
   /** Compression codec for batches; default none. */
   compression?: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
-  /** Upper bound to wait for acks of one send before it fails. */
+  /** Upper bound to wait for acks of one send before it fails (KAFKA_TIMEOUT, retriable); default 30 s. */
   requestTimeoutMs?: number;
+  /**
+   * Create a missing topic on first send (broker defaults for partitions) instead of failing
+   * with KAFKA_UNKNOWN_TOPIC; default true, as Kafka's own auto.create.topics.enable.
+   */
+  autoCreateTopics?: boolean;
 }
 
 /** An idempotent producer with acks=all: send() resolves only when every message is acknowledged. */
@@ -33,7 +47,9 @@ export interface ConsumedMessage {
   offset: string;
   key: Buffer | null;
   value: Buffer | null;
+  /** Message timestamp, epoch milliseconds as a decimal string. */
   timestamp: string;
+  headers?: Record<string, string>;
 }
 
 export interface ConsumedBatch {
@@ -49,9 +65,19 @@ export interface ConsumerOptions {
   groupId: string;
   topics: string[];
   clientId?: string;
+  /** Client library; default from PINTRACE_KAFKA_CLIENT, else the project's choice. */
+  client?: KafkaClientName;
+  /** Where the client library's own log lines go; default a "kafka" component logger. */
+  logger?: Logger;
   /** Where a group with no committed offset starts; default earliest, as zipkin's collector. */
   fromBeginning?: boolean;
   sessionTimeoutMs?: number;
+  /** Heartbeat interval; default 3 s (must be well below sessionTimeoutMs). */
+  heartbeatIntervalMs?: number;
+  /** Upper bound of bytes fetched per partition per request; default 1 MiB. */
+  maxBytesPerPartition?: number;
+  /** Longest the broker waits to fill a fetch; default 500 ms. */
+  maxWaitTimeMs?: number;
 }
 
 export interface TopicPartition {
@@ -75,6 +101,11 @@ export interface SpanConsumer {
   assignment(): TopicPartition[];
   /** Called after every rebalance with the new assignment. */
   onRebalance(listener: (assigned: TopicPartition[]) => void): void;
+  /**
+   * Called when the consumer stops on an error it could not recover from (the handler kept
+   * failing, the group was lost); the member has left the group. Without a listener it is logged.
+   */
+  onError(listener: (error: Error) => void): void;
   disconnect(): Promise<void>;
 }
 
@@ -82,7 +113,7 @@ export interface TopicAdmin {
   ensureTopic(topic: string, partitions: number, config?: Record<string, string>): Promise<void>;
   /** End offsets (next offset to be written) per partition. */
   endOffsets(topic: string): Promise<Array<{ partition: number; offset: string }>>;
-  /** Committed offsets of a group per partition. */
+  /** Committed offsets of a group per partition; "-1" where the group has committed nothing. */
   groupOffsets(groupId: string, topic: string): Promise<Array<{ partition: number; offset: string }>>;
   close(): Promise<void>;
 }

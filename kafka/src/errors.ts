@@ -1,0 +1,147 @@
+/**
+ * Errors of the Kafka layer. Every error thrown through the SpanProducer / SpanConsumer /
+ * TopicAdmin interface is a KafkaClientError with a stable `code`, the library error as `cause`,
+ * and `retriable`: true when the same call may succeed later without changing anything
+ * (broker down, leader moving, timeout, rebalance), false when it will not (bad config,
+ * message too large, authorisation).
+ */
+
+export type KafkaErrorCode =
+  /** Options are invalid; the message says what to change. */
+  | 'KAFKA_CONFIG'
+  /** A method was called before connect() or after disconnect(). */
+  | 'KAFKA_NOT_CONNECTED'
+  /** No broker could be reached, or a connection broke. */
+  | 'KAFKA_CONNECTION'
+  /** The operation did not finish within its deadline. */
+  | 'KAFKA_TIMEOUT'
+  /** The topic or partition does not exist (and is not auto-created). */
+  | 'KAFKA_UNKNOWN_TOPIC'
+  /** The group rebalanced (or this member was fenced) before a commit; re-consume and commit again. */
+  | 'KAFKA_REBALANCE'
+  /** A message or batch is larger than the broker accepts. */
+  | 'KAFKA_MESSAGE_TOO_LARGE'
+  /** Any other error the broker returned. */
+  | 'KAFKA_PROTOCOL'
+  /** Anything else. */
+  | 'KAFKA_UNKNOWN';
+
+export class KafkaClientError extends Error {
+  override readonly name = 'KafkaClientError';
+  readonly code: KafkaErrorCode;
+  readonly retriable: boolean;
+
+  constructor(code: KafkaErrorCode, message: string, options: { retriable: boolean; cause?: unknown }) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.retriable = options.retriable;
+  }
+}
+
+export function configError(message: string): KafkaClientError {
+  return new KafkaClientError('KAFKA_CONFIG', message, { retriable: false });
+}
+
+export function notConnected(what: string): KafkaClientError {
+  return new KafkaClientError('KAFKA_NOT_CONNECTED', `${what}: call connect() first`, { retriable: false });
+}
+
+/** Kafka protocol error names (as both libraries spell them) mapped to our codes. */
+const protocolCodes: Record<string, KafkaErrorCode> = {
+  UNKNOWN_TOPIC_OR_PARTITION: 'KAFKA_UNKNOWN_TOPIC',
+  UNKNOWN_TOPIC_ID: 'KAFKA_UNKNOWN_TOPIC',
+  REBALANCE_IN_PROGRESS: 'KAFKA_REBALANCE',
+  ILLEGAL_GENERATION: 'KAFKA_REBALANCE',
+  UNKNOWN_MEMBER_ID: 'KAFKA_REBALANCE',
+  FENCED_INSTANCE_ID: 'KAFKA_REBALANCE',
+  STALE_MEMBER_EPOCH: 'KAFKA_REBALANCE',
+  MESSAGE_TOO_LARGE: 'KAFKA_MESSAGE_TOO_LARGE',
+  RECORD_LIST_TOO_LARGE: 'KAFKA_MESSAGE_TOO_LARGE',
+  REQUEST_TIMED_OUT: 'KAFKA_TIMEOUT',
+};
+
+/** Codes that are retriable whatever the library says. */
+const alwaysRetriable = new Set<KafkaErrorCode>(['KAFKA_CONNECTION', 'KAFKA_TIMEOUT', 'KAFKA_REBALANCE']);
+
+interface ErrorLike {
+  name?: unknown;
+  message?: unknown;
+  type?: unknown;
+  code?: unknown;
+  apiId?: unknown;
+  retriable?: unknown;
+  canRetry?: unknown;
+  cause?: unknown;
+  errors?: unknown;
+}
+
+function asErrorLike(e: unknown): ErrorLike {
+  return typeof e === 'object' && e !== null ? (e as ErrorLike) : {};
+}
+
+/** Walks cause chains and aggregate errors, innermost last. */
+function chain(e: unknown): ErrorLike[] {
+  const out: ErrorLike[] = [];
+  const seen = new Set<unknown>();
+  const stack: unknown[] = [e];
+  while (stack.length > 0 && out.length < 32) {
+    const cur = stack.shift();
+    if (cur === undefined || cur === null || seen.has(cur)) continue;
+    seen.add(cur);
+    const el = asErrorLike(cur);
+    out.push(el);
+    if (el.cause !== undefined) stack.push(el.cause);
+    if (Array.isArray(el.errors)) stack.push(...el.errors);
+    else if (el.errors instanceof Map) stack.push(...(el.errors as Map<unknown, unknown>).values());
+    else if (typeof el.errors === 'object' && el.errors !== null) stack.push(...Object.values(el.errors));
+  }
+  return out;
+}
+
+function classifyOne(el: ErrorLike): KafkaErrorCode | undefined {
+  const name = typeof el.name === 'string' ? el.name : '';
+  const type = typeof el.type === 'string' ? el.type : '';
+  const apiId = typeof el.apiId === 'string' ? el.apiId : '';
+  const code = typeof el.code === 'string' ? el.code : '';
+  const msg = typeof el.message === 'string' ? el.message : '';
+  const proto = protocolCodes[type] ?? protocolCodes[apiId];
+  if (proto) return proto;
+  if (/Connection|BrokerNotFound|NoBrokerAvailable/.test(name) || code === 'PLT_KFK_NETWORK') return 'KAFKA_CONNECTION';
+  if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH'].includes(code)) {
+    return 'KAFKA_CONNECTION';
+  }
+  if (/Timeout/.test(name) || code === 'PLT_KFK_TIMEOUT' || /timed? ?out/i.test(msg)) return 'KAFKA_TIMEOUT';
+  if (/Rebalance/.test(name)) return 'KAFKA_REBALANCE';
+  if (type !== '' || name === 'KafkaJSProtocolError' || code === 'PLT_KFK_PROTOCOL') return 'KAFKA_PROTOCOL';
+  return undefined;
+}
+
+/**
+ * Wraps any error from a client library (kafkajs or @platformatic/kafka) into a KafkaClientError.
+ * The most specific code found along the cause chain wins; `retriable` comes from the code where
+ * the code decides it, else from the library's own flag (kafkajs `retriable`, platformatic `canRetry`).
+ */
+export function toKafkaError(e: unknown, context: string): KafkaClientError {
+  if (e instanceof KafkaClientError) return e;
+  const links = chain(e);
+  let code: KafkaErrorCode = 'KAFKA_UNKNOWN';
+  for (const el of links) {
+    const c = classifyOne(el);
+    if (c === undefined) continue;
+    // Prefer a specific code over the generic protocol / unknown ones.
+    if (code === 'KAFKA_UNKNOWN' || (code === 'KAFKA_PROTOCOL' && c !== 'KAFKA_PROTOCOL')) code = c;
+  }
+  let retriable: boolean;
+  if (alwaysRetriable.has(code)) retriable = true;
+  else if (code === 'KAFKA_MESSAGE_TOO_LARGE' || code === 'KAFKA_CONFIG') retriable = false;
+  else {
+    const top = links[0] ?? {};
+    const flag = typeof top.retriable === 'boolean' ? top.retriable : typeof top.canRetry === 'boolean' ? top.canRetry : undefined;
+    const inner = links.some((l) => l.retriable === true || l.canRetry === true);
+    retriable = flag ?? inner;
+    if (code === 'KAFKA_UNKNOWN_TOPIC') retriable = true; // metadata may be catching up
+  }
+  const first = links[0];
+  const detail = first && typeof first.message === 'string' ? first.message : String(e);
+  return new KafkaClientError(code, `${context}: ${detail}`, { retriable, cause: e });
+}

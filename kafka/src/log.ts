@@ -1,0 +1,27 @@
+import { createLogger, type Logger } from '@pintrace/runtime';
+
+let shared: Logger | undefined;
+
+/** The logger given in the options, else one shared "kafka" component logger. */
+export function kafkaLogger(given: Logger | undefined): Logger {
+  if (given) return given;
+  shared ??= createLogger('kafka');
+  return shared;
+}
+
+/** kafkajs log levels (kafkajs.logLevel): NOTHING 0, ERROR 1, WARN 2, INFO 4, DEBUG 5. */
+type KafkajsLogEntry = { namespace: string; level: number; label: string; log: { message: string } & Record<string, unknown> };
+
+/**
+ * A kafkajs `logCreator` that writes to our logger. kafkajs INFO lines (group joins, connects)
+ * go out at debug: they repeat on every rebalance and our own code logs what matters.
+ */
+export function kafkajsLogCreator(logger: Logger): (level: number) => (entry: KafkajsLogEntry) => void {
+  return () => (entry) => {
+    const { message, timestamp: _ts, logger: _l, ...fields } = entry.log;
+    const obj = { lib: 'kafkajs', ns: entry.namespace, ...fields };
+    if (entry.level === 1) logger.error(obj, message);
+    else if (entry.level === 2) logger.warn(obj, message);
+    else logger.debug(obj, message);
+  };
+}

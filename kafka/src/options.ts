@@ -1,0 +1,83 @@
+import type { ConsumerOptions, KafkaClientName, ProducerOptions } from './types.js';
+import { configError } from './errors.js';
+
+/** The client used when neither the options nor PINTRACE_KAFKA_CLIENT name one (docs/decisions.md). */
+export const DEFAULT_CLIENT: KafkaClientName = 'kafkajs';
+export const CLIENT_NAMES: readonly KafkaClientName[] = ['kafkajs', 'platformatic'];
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+export const DEFAULT_SESSION_TIMEOUT_MS = 30_000;
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 3_000;
+export const DEFAULT_MAX_BYTES_PER_PARTITION = 1024 * 1024;
+export const DEFAULT_MAX_WAIT_TIME_MS = 500;
+
+/** Picks the client: explicit option, then PINTRACE_KAFKA_CLIENT, then the default. */
+export function resolveClient(explicit: KafkaClientName | undefined, env: NodeJS.ProcessEnv = process.env): KafkaClientName {
+  const raw = explicit ?? env.PINTRACE_KAFKA_CLIENT;
+  if (raw === undefined || raw === '') return DEFAULT_CLIENT;
+  if ((CLIENT_NAMES as readonly string[]).includes(raw)) return raw as KafkaClientName;
+  const where = explicit === undefined ? 'PINTRACE_KAFKA_CLIENT' : 'option client';
+  throw configError(`${where} is "${raw}": use one of ${CLIENT_NAMES.join(', ')}`);
+}
+
+export function validateBrokers(brokers: unknown): string[] {
+  if (!Array.isArray(brokers) || brokers.length === 0) {
+    throw configError('brokers is empty: give at least one "host:port", e.g. ["127.0.0.1:9092"]');
+  }
+  for (const b of brokers) {
+    if (typeof b !== 'string' || !/^[^\s:]+:\d{1,5}$/.test(b) && !/^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(b)) {
+      throw configError(`broker "${String(b)}" is not "host:port", e.g. "127.0.0.1:9092"`);
+    }
+  }
+  return brokers as string[];
+}
+
+function positive(name: string, v: number | undefined): void {
+  if (v !== undefined && (!Number.isFinite(v) || v <= 0)) {
+    throw configError(`${name} is ${v}: give a positive number`);
+  }
+}
+
+export function validateProducerOptions(o: ProducerOptions): void {
+  validateBrokers(o.brokers);
+  positive('requestTimeoutMs', o.requestTimeoutMs);
+  const codecs = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
+  if (o.compression !== undefined && !codecs.includes(o.compression)) {
+    throw configError(`compression is "${o.compression}": use one of ${codecs.join(', ')}`);
+  }
+}
+
+export function validateConsumerOptions(o: ConsumerOptions): void {
+  validateBrokers(o.brokers);
+  if (typeof o.groupId !== 'string' || o.groupId === '') throw configError('groupId is empty: give the consumer group name');
+  if (!Array.isArray(o.topics) || o.topics.length === 0 || o.topics.some((t) => typeof t !== 'string' || t === '')) {
+    throw configError('topics is empty: give at least one topic name');
+  }
+  positive('sessionTimeoutMs', o.sessionTimeoutMs);
+  positive('heartbeatIntervalMs', o.heartbeatIntervalMs);
+  positive('maxBytesPerPartition', o.maxBytesPerPartition);
+  positive('maxWaitTimeMs', o.maxWaitTimeMs);
+  const session = o.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
+  const hb = o.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
+  if (hb >= session) {
+    throw configError(`heartbeatIntervalMs (${hb}) must be below sessionTimeoutMs (${session}); a third of it is usual`);
+  }
+}
+
+/** Rejects with `onTimeout()` if `p` has not settled within `ms`. The timer is unref()ed. */
+export function withDeadline<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(onTimeout()), ms);
+    timer.unref();
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
+}

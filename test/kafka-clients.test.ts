@@ -1,0 +1,245 @@
+/**
+ * @pintrace/kafka against a real broker, once per client library. Brokers come from
+ * PINTRACE_KAFKA_BROKERS (default 127.0.0.1:9092); every run uses its own topics and groups.
+ * Run alone: npx vitest run --project integration test/kafka-clients.test.ts
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import {
+  CLIENT_NAMES,
+  createAdmin,
+  createConsumer,
+  createProducer,
+  KafkaClientError,
+  type ConsumedBatch,
+  type ConsumedMessage,
+  type ConsumerOptions,
+  type KafkaClientName,
+  type SpanConsumer,
+  type SpanProducer,
+  type TopicPartition,
+} from '@pintrace/kafka';
+
+const brokers = (process.env.PINTRACE_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+const runId = randomBytes(4).toString('hex');
+let seq = 0;
+const unique = (what: string): string => `pintrace-test-${what}-${runId}-${++seq}`;
+
+async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** PINTRACE_TEST_KAFKA_CLIENTS=kafkajs restricts the run to one client. */
+const clients = (process.env.PINTRACE_TEST_KAFKA_CLIENTS?.split(',') ?? ['kafkajs']) as KafkaClientName[];
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe.each(clients.map((c) => [c]))('%s client', (client: KafkaClientName) => {
+  const admin = createAdmin(brokers, { client });
+  const open: Array<SpanProducer | SpanConsumer> = [];
+
+  function consumerOpts(topic: string, groupId: string, extra: Partial<ConsumerOptions> = {}): ConsumerOptions {
+    return { brokers, client, groupId, topics: [topic], sessionTimeoutMs: 10_000, heartbeatIntervalMs: 500, maxWaitTimeMs: 200, ...extra };
+  }
+
+  async function producer(): Promise<SpanProducer> {
+    const p = createProducer({ brokers, client, requestTimeoutMs: 20_000 });
+    open.push(p);
+    await p.connect();
+    return p;
+  }
+
+  /** A started consumer that records every message it was handed. */
+  async function consumer(
+    topic: string,
+    groupId: string,
+    onBatch: (b: ConsumedBatch, c: SpanConsumer) => Promise<void> = async () => undefined,
+  ): Promise<{ c: SpanConsumer; got: ConsumedMessage[]; rebalances: TopicPartition[][] }> {
+    const c = createConsumer(consumerOpts(topic, groupId));
+    open.push(c);
+    const got: ConsumedMessage[] = [];
+    const rebalances: TopicPartition[][] = [];
+    c.onRebalance((a) => rebalances.push(a));
+    await c.connect();
+    await c.run(async (b) => {
+      got.push(...b.messages);
+      await onBatch(b, c);
+    });
+    return { c, got, rebalances };
+  }
+
+  const msgs = (n: number, prefix = 'm') =>
+    Array.from({ length: n }, (_, i) => ({ key: `trace-${i % 16}`, value: `${prefix}-${i}` }));
+
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((x) => x.disconnect()));
+  });
+  afterAll(async () => {
+    await admin.close();
+  });
+
+  describe('producer', () => {
+    it('sends with acks=all and idempotence; keys pick one partition each', async () => {
+      const topic = unique('produce');
+      await admin.ensureTopic(topic, 4);
+      const p = await producer();
+      await p.send(topic, msgs(200));
+      await p.send(topic, [{ key: null, value: Buffer.from('no key'), headers: { h: 'v' } }]);
+      const ends = await admin.endOffsets(topic);
+      expect(ends).toHaveLength(4);
+      expect(ends.reduce((s, e) => s + Number(e.offset), 0)).toBe(201);
+
+      const { got } = await consumer(topic, unique('g'));
+      await waitFor('201 messages', () => got.length >= 201);
+      const partitionsOfKey = new Map<string, Set<number>>();
+      for (const m of got) {
+        const k = m.key?.toString() ?? '';
+        partitionsOfKey.set(k, (partitionsOfKey.get(k) ?? new Set()).add(m.partition));
+      }
+      for (const [k, ps] of partitionsOfKey) if (k !== '') expect(ps.size, k).toBe(1);
+      const noKey = got.find((m) => m.key === null);
+      expect(noKey?.value?.toString()).toBe('no key');
+      expect(noKey?.headers).toEqual({ h: 'v' });
+      expect(Number(noKey?.timestamp)).toBeGreaterThan(Date.now() - 120_000);
+    });
+
+    it('auto-creates a missing topic on send by default', async () => {
+      const topic = unique('autocreate');
+      const p = await producer();
+      await p.send(topic, msgs(3));
+      const ends = await admin.endOffsets(topic);
+      expect(ends.reduce((s, e) => s + Number(e.offset), 0)).toBe(3);
+    });
+
+    it('fails fast with KAFKA_UNKNOWN_TOPIC when auto-creation is off', async () => {
+      const p = createProducer({ brokers, client, autoCreateTopics: false, requestTimeoutMs: 10_000 });
+      open.push(p);
+      await p.connect();
+      const started = Date.now();
+      const err = await p.send(unique('missing'), msgs(1)).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(KafkaClientError);
+      expect((err as KafkaClientError).code).toMatch(/KAFKA_UNKNOWN_TOPIC|KAFKA_TIMEOUT/);
+      expect(Date.now() - started).toBeLessThan(15_000);
+    });
+
+    it('refuses send before connect with KAFKA_NOT_CONNECTED', async () => {
+      const p = createProducer({ brokers, client });
+      await expect(p.send('x', msgs(1))).rejects.toMatchObject({ code: 'KAFKA_NOT_CONNECTED', retriable: false });
+    });
+  });
+
+  describe('consumer group', () => {
+    it('rebalances when a second member joins and when it leaves', async () => {
+      const topic = unique('rebalance');
+      const groupId = unique('g');
+      await admin.ensureTopic(topic, 4);
+      const a = await consumer(topic, groupId);
+      await waitFor('first member owns 4 partitions', () => a.c.assignment().length === 4);
+
+      const b = await consumer(topic, groupId);
+      await waitFor(
+        'two members with 2 partitions each',
+        () => a.c.assignment().length === 2 && b.c.assignment().length === 2,
+        45_000,
+      );
+      const all = [...a.c.assignment(), ...b.c.assignment()].map((tp) => tp.partition).sort();
+      expect(all).toEqual([0, 1, 2, 3]);
+      expect(a.rebalances.length).toBeGreaterThanOrEqual(2);
+
+      await b.c.disconnect();
+      await waitFor('first member owns 4 partitions again', () => a.c.assignment().length === 4, 45_000);
+      expect(b.c.assignment()).toEqual([]);
+    });
+
+    it('commits manually only; a restarted member resumes after the last commit', async () => {
+      const topic = unique('commit');
+      const groupId = unique('g');
+      await admin.ensureTopic(topic, 1);
+      const p = await producer();
+      await p.send(topic, msgs(30));
+
+      // Process everything, but commit only up to offset 10 (as if only that part were durable).
+      const first = await consumer(topic, groupId, async (b, c) => {
+        const upTo = b.messages.find((m) => m.offset === '9');
+        if (upTo) await c.commit([{ topic, partition: 0, offset: '10' }]);
+      });
+      await waitFor('30 messages', () => first.got.length >= 30);
+      await waitFor('commit of 10', async () => (await admin.groupOffsets(groupId, topic))[0]?.offset === '10');
+      await first.c.disconnect();
+      // No autocommit happened on disconnect either.
+      expect(await admin.groupOffsets(groupId, topic)).toEqual([{ partition: 0, offset: '10' }]);
+
+      const second = await consumer(topic, groupId, async (b, c) => {
+        const last = b.messages[b.messages.length - 1];
+        if (last) await c.commit([{ topic, partition: 0, offset: String(Number(last.offset) + 1) }]);
+      });
+      await waitFor('20 redelivered messages', () => second.got.length >= 20);
+      expect(second.got[0]?.offset).toBe('10');
+      expect(second.got[0]?.value?.toString()).toBe('m-10');
+      await waitFor('commit of 30', async () => (await admin.groupOffsets(groupId, topic))[0]?.offset === '30');
+      expect(await admin.endOffsets(topic)).toEqual([{ partition: 0, offset: '30' }]);
+    });
+
+    it('reports -1 for a group that committed nothing', async () => {
+      const topic = unique('nocommit');
+      await admin.ensureTopic(topic, 2);
+      const offs = await admin.groupOffsets(unique('g'), topic);
+      expect(offs).toEqual([
+        { partition: 0, offset: '-1' },
+        { partition: 1, offset: '-1' },
+      ]);
+    });
+
+    it('pauses and resumes single partitions', async () => {
+      const topic = unique('pause');
+      const groupId = unique('g');
+      await admin.ensureTopic(topic, 2);
+      const a = await consumer(topic, groupId);
+      await waitFor('assignment', () => a.c.assignment().length === 2);
+      a.c.pause([{ topic, partition: 0 }]);
+      await sleep(500);
+
+      const p = await producer();
+      await p.send(topic, msgs(64));
+      const ends = await admin.endOffsets(topic);
+      const onP0 = Number(ends.find((e) => e.partition === 0)?.offset);
+      const onP1 = Number(ends.find((e) => e.partition === 1)?.offset);
+      expect(onP0).toBeGreaterThan(0);
+      expect(onP1).toBeGreaterThan(0);
+
+      await waitFor('partition 1 consumed', () => a.got.filter((m) => m.partition === 1).length >= onP1);
+      await sleep(1500);
+      expect(a.got.filter((m) => m.partition === 0)).toHaveLength(0);
+
+      a.c.resume([{ topic, partition: 0 }]);
+      await waitFor('partition 0 consumed after resume', () => a.got.filter((m) => m.partition === 0).length >= onP0);
+      expect(a.got).toHaveLength(64);
+    });
+
+    it('hands a batch over again when the handler fails (no loss)', async () => {
+      const topic = unique('retry');
+      await admin.ensureTopic(topic, 1);
+      const p = await producer();
+      await p.send(topic, msgs(5));
+      let failures = 0;
+      const seen: string[] = [];
+      const c = createConsumer(consumerOpts(topic, unique('g')));
+      open.push(c);
+      await c.connect();
+      await c.run(async (b) => {
+        if (failures === 0) {
+          failures++;
+          throw new Error('sink down');
+        }
+        seen.push(...b.messages.map((m) => m.offset));
+      });
+      await waitFor('redelivery', () => seen.includes('4'), 60_000);
+      expect(seen.slice(0, 1)).toEqual(['0']);
+      expect(new Set(seen).size).toBe(5);
+    });
+  });
+});
