@@ -1,0 +1,18 @@
+import { down, devstackOptions, status, up } from '@pintrace/devstack';
+import { resolveConfig } from '@pintrace/runtime';
+
+/**
+ * Starts the devstack once for the whole integration run. A devstack that was already running
+ * (a developer's) is reused and left running; one started here is stopped at the end, so CI
+ * leaves no process behind.
+ */
+export default async function setup(): Promise<() => Promise<void>> {
+  // Tests that run the CLI as child processes use the build: `npm test` builds before vitest starts.
+  const config = resolveConfig(devstackOptions, { env: process.env });
+  const before = await status(config);
+  const alreadyUp = before.every((s) => s.ready);
+  if (!alreadyUp) await up(config);
+  return async () => {
+    if (!alreadyUp && process.env.PINTRACE_KEEP_DEVSTACK !== '1') await down(config);
+  };
+}
