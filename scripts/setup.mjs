@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+// First step of `npm start` and `npm test` on a fresh clone: installs what the project needs and
+// nothing it already has. Plain Node with no dependencies, because it runs before `npm ci`.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+const say = (msg) => process.stderr.write(`setup: ${msg}\n`);
+
+// Debian packages: the servers' runtime (Java 17, Maven) and the peers the tests talk to.
+const debian = [
+  { bin: 'java', pkg: 'openjdk-17-jdk-headless' },
+  { bin: 'javac', pkg: 'openjdk-17-jdk-headless' },
+  { bin: 'mvn', pkg: 'maven' },
+  { bin: 'kcat', pkg: 'kcat' },
+  { bin: 'memcached', pkg: 'memcached' },
+];
+
+function has(bin) {
+  return spawnSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' }).status === 0;
+}
+
+function installDebian() {
+  const missing = [...new Set(debian.filter((d) => !has(d.bin)).map((d) => d.pkg))];
+  if (!missing.length) return;
+  if (process.getuid?.() !== 0 || !has('apt-get')) {
+    say(`missing programs; install them with: sudo apt-get install -y ${missing.join(' ')}`);
+    process.exit(1);
+  }
+  say(`installing Debian packages: ${missing.join(' ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: 'inherit', env });
+}
+
+function installNpm() {
+  const marker = path.join(root, 'node_modules', '.package-lock.json');
+  const lock = path.join(root, 'package-lock.json');
+  if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return;
+  say('installing npm packages (npm ci)');
+  execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+}
+
+installDebian();
+installNpm();
