@@ -1,1 +1,13 @@
-export {};
+export type { Span, SpanKind, Endpoint, Annotation } from './span.js';
+export { REJECT_REASONS } from './reasons.js';
+export type { RejectReason, SpanRejection, SpanResult } from './reasons.js';
+export { normalizeTraceId, normalizeSpanId, normalizeParentId, isTraceId } from './ids.js';
+export type { IdResult } from './ids.js';
+export { parseIp } from './ip.js';
+export type { ParsedIp } from './ip.js';
+export { checkSpan, normalizeSpan } from './normalize.js';
+export { encodeSpan, encodeSpanList, decodeSpan, decodeSpanList } from './json-codec.js';
+export type { SpanListResult } from './json-codec.js';
+export { encodeSpanLine, decodeSpanLine, joinSpanLines } from './line-codec.js';
+export { traceIdOfLine } from './trace-id-of-line.js';
+export { quoteJson } from './json-escape.js';
