@@ -34,7 +34,7 @@ async function waitFor(what: string, cond: () => boolean | Promise<boolean>, tim
 }
 
 /** PINTRACE_TEST_KAFKA_CLIENTS=kafkajs restricts the run to one client. */
-const clients = (process.env.PINTRACE_TEST_KAFKA_CLIENTS?.split(',') ?? ['kafkajs']) as KafkaClientName[];
+const clients = (process.env.PINTRACE_TEST_KAFKA_CLIENTS?.split(',') ?? [...CLIENT_NAMES]) as KafkaClientName[];
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -85,7 +85,8 @@ describe.each(clients.map((c) => [c]))('%s client', (client: KafkaClientName) =>
   describe('producer', () => {
     it('sends with acks=all and idempotence; keys pick one partition each', async () => {
       const topic = unique('produce');
-      await admin.ensureTopic(topic, 4);
+      await admin.ensureTopic(topic, 4, { 'retention.ms': '3600000' });
+      await admin.ensureTopic(topic, 4); // a second call is a no-op
       const p = await producer();
       await p.send(topic, msgs(200));
       await p.send(topic, [{ key: null, value: Buffer.from('no key'), headers: { h: 'v' } }]);
@@ -241,5 +242,46 @@ describe.each(clients.map((c) => [c]))('%s client', (client: KafkaClientName) =>
       expect(seen.slice(0, 1)).toEqual(['0']);
       expect(new Set(seen).size).toBe(5);
     });
+  });
+});
+
+describe('both clients on one topic', () => {
+  it('put a key on the same partition (Java-compatible murmur2) and read each other', async () => {
+    if (clients.length < 2) return;
+    const admin = createAdmin(brokers, { client: 'kafkajs' });
+    const topic = unique('cross');
+    await admin.ensureTopic(topic, 12); // not a power of two: a wrong hash would show
+    const keys = Array.from({ length: 64 }, (_, i) => `${randomBytes(8).toString('hex')}${i}`);
+    const producers = clients.map((client) => createProducer({ brokers, client }));
+    const consumers: SpanConsumer[] = [];
+    try {
+      for (const [i, p] of producers.entries()) {
+        await p.connect();
+        await p.send(topic, keys.map((k) => ({ key: k, value: `${clients[i]}:${k}` })));
+      }
+      const partitionsByClient = new Map<string, Map<string, number>>();
+      for (const client of clients) {
+        const c = createConsumer({ brokers, client, groupId: unique('g'), topics: [topic], heartbeatIntervalMs: 500, maxWaitTimeMs: 200 });
+        consumers.push(c);
+        const got: ConsumedMessage[] = [];
+        await c.connect();
+        await c.run(async (b) => {
+          got.push(...b.messages);
+        });
+        await waitFor(`${client} reads all`, () => got.length >= keys.length * clients.length);
+        for (const m of got) {
+          const [producedBy] = (m.value?.toString() ?? '').split(':');
+          const map = partitionsByClient.get(producedBy ?? '') ?? new Map<string, number>();
+          map.set(m.key?.toString() ?? '', m.partition);
+          partitionsByClient.set(producedBy ?? '', map);
+        }
+      }
+      const [a, b] = [...partitionsByClient.values()];
+      expect(a?.size).toBe(keys.length);
+      expect(a).toEqual(b);
+    } finally {
+      await Promise.all([...producers, ...consumers].map((x) => x.disconnect()));
+      await admin.close();
+    }
   });
 });

@@ -106,6 +106,8 @@ function classifyOne(el: ErrorLike): KafkaErrorCode | undefined {
   const msg = typeof el.message === 'string' ? el.message : '';
   const proto = protocolCodes[type] ?? protocolCodes[apiId];
   if (proto) return proto;
+  // @platformatic/kafka reports a missing topic (autocreateTopics off) as a user error.
+  if (code === 'PLT_KFK_USER' && /^Unknown topic/i.test(msg)) return 'KAFKA_UNKNOWN_TOPIC';
   if (/Connection|BrokerNotFound|NoBrokerAvailable/.test(name) || code === 'PLT_KFK_NETWORK') return 'KAFKA_CONNECTION';
   if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH'].includes(code)) {
     return 'KAFKA_CONNECTION';

@@ -1,8 +1,9 @@
 import type { Logger } from '@pintrace/runtime';
 import type { ConsumerOptions, KafkaClientName, ProducerOptions, SpanConsumer, SpanProducer, TopicAdmin } from './types.js';
 import { KafkajsSpanConsumer, KafkajsSpanProducer, KafkajsTopicAdmin } from './kafkajs.js';
+import { PlatformaticSpanProducer, PlatformaticTopicAdmin } from './platformatic.js';
+import { PlatformaticSpanConsumer } from './platformatic-consumer.js';
 import { resolveClient } from './options.js';
-import { configError } from './errors.js';
 
 /**
  * An idempotent acks=all producer. The client library is `options.client`, else
@@ -10,15 +11,13 @@ import { configError } from './errors.js';
  */
 export function createProducer(options: ProducerOptions): SpanProducer {
   const client = resolveClient(options.client);
-  if (client === 'kafkajs') return new KafkajsSpanProducer(options);
-  throw configError(`client "${client}" is not available yet`);
+  return client === 'kafkajs' ? new KafkajsSpanProducer(options) : new PlatformaticSpanProducer(options);
 }
 
 /** A consumer-group member with manual commits; client chosen as for createProducer. */
 export function createConsumer(options: ConsumerOptions): SpanConsumer {
   const client = resolveClient(options.client);
-  if (client === 'kafkajs') return new KafkajsSpanConsumer(options);
-  throw configError(`client "${client}" is not available yet`);
+  return client === 'kafkajs' ? new KafkajsSpanConsumer(options) : new PlatformaticSpanConsumer(options);
 }
 
 export interface AdminOptions {
@@ -30,6 +29,5 @@ export interface AdminOptions {
 /** Topic administration and offset queries; client chosen as for createProducer. */
 export function createAdmin(brokers: string[], options: AdminOptions = {}): TopicAdmin {
   const client = resolveClient(options.client);
-  if (client === 'kafkajs') return new KafkajsTopicAdmin(brokers, options);
-  throw configError(`client "${client}" is not available yet`);
+  return client === 'kafkajs' ? new KafkajsTopicAdmin(brokers, options) : new PlatformaticTopicAdmin(brokers, options);
 }

@@ -1,6 +1,8 @@
 export { createProducer, createConsumer, createAdmin } from './factory.js';
 export type { AdminOptions } from './factory.js';
 export { KafkajsSpanProducer, KafkajsSpanConsumer, KafkajsTopicAdmin } from './kafkajs.js';
+export { PlatformaticSpanProducer, PlatformaticTopicAdmin } from './platformatic.js';
+export { PlatformaticSpanConsumer } from './platformatic-consumer.js';
 export { KafkaClientError, toKafkaError } from './errors.js';
 export type { KafkaErrorCode } from './errors.js';
 export { resolveClient, DEFAULT_CLIENT, CLIENT_NAMES } from './options.js';

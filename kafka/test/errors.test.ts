@@ -48,6 +48,8 @@ describe('toKafkaError', () => {
     });
     const multi = Object.assign(new Error('Multiple errors'), { code: 'PLT_KFK_MULTIPLE', errors: [proto] });
     expect(toKafkaError(multi, 'send')).toMatchObject({ code: 'KAFKA_UNKNOWN_TOPIC', retriable: true });
+    const missing = Object.assign(new Error('Unknown topic t1.'), { code: 'PLT_KFK_USER', canRetry: false });
+    expect(toKafkaError(missing, 'send')).toMatchObject({ code: 'KAFKA_UNKNOWN_TOPIC', retriable: true });
     const net = Object.assign(new Error('Connection failed'), { code: 'PLT_KFK_NETWORK', canRetry: true });
     expect(toKafkaError(net, 'send')).toMatchObject({ code: 'KAFKA_CONNECTION', retriable: true });
   });
