@@ -1,0 +1,28 @@
+import type { Command } from 'commander';
+import { collectorOptions, startCollector } from '@pintrace/collector';
+import { createLogger, Shutdown } from '@pintrace/runtime';
+import { addOptions, configFrom } from './options.js';
+
+/**
+ * `pintrace collector`: reads span lists from Kafka, validates them and writes them to
+ * Elasticsearch in Zipkin's format; runs until SIGTERM/SIGINT, then drains and commits.
+ */
+export function registerCollector(program: Command): void {
+  const cmd = program
+    .command('collector')
+    .description('Consume spans from Kafka, validate them and store them in Elasticsearch in Zipkin\'s format');
+  addOptions(cmd, collectorOptions);
+  cmd.action(async () => {
+    const config = configFrom(collectorOptions, cmd);
+    const log = createLogger('collector');
+    const shutdown = new Shutdown(log);
+    const collector = await startCollector(config, { log });
+    shutdown.add('collector', () => collector.shutdown()).installSignalHandlers();
+    // A fatal error (the consumer or the pipeline failed) ends the process non-zero, so a
+    // supervisor restarts it from the last committed offsets.
+    await collector.done.catch((err: unknown) => {
+      log.error({ err }, 'collector failed');
+      process.exit(1);
+    });
+  });
+}

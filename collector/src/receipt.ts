@@ -1,0 +1,52 @@
+/**
+ * A reference-counted hold on the offsets of one consumed batch.
+ *
+ * It starts with one hold. A stage that splits a batch retains once per extra piece; whoever
+ * finishes with a piece (the sink after a durable write, a stage that drops it on purpose)
+ * releases once. The last release marks the offsets done and resolves `done`.
+ */
+export class Receipt {
+  private holds = 1;
+  private settle!: () => void;
+  /** Resolves when the last hold was released. */
+  readonly done: Promise<void>;
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    /** First offset of the batch. */
+    readonly firstOffset: bigint,
+    /** Offset after the last message of the batch: what to commit once it is done. */
+    readonly nextOffset: bigint,
+    private readonly onDone: (receipt: Receipt) => void = () => {},
+  ) {
+    this.done = new Promise<void>((resolve) => {
+      this.settle = resolve;
+    });
+  }
+
+  /** True once every hold was released. */
+  get released(): boolean {
+    return this.holds === 0;
+  }
+
+  /** Adds `count` holds (one per extra piece the batch was split into). */
+  retain(count = 1): void {
+    if (this.holds === 0) throw new Error(`receipt ${this.describe()} retained after its release`);
+    this.holds += count;
+  }
+
+  /** Drops one hold; the last one marks the offsets done. */
+  release(): void {
+    if (this.holds === 0) throw new Error(`receipt ${this.describe()} released more often than held`);
+    this.holds -= 1;
+    if (this.holds === 0) {
+      this.onDone(this);
+      this.settle();
+    }
+  }
+
+  describe(): string {
+    return `${this.topic}[${this.partition}]@${this.firstOffset}..${this.nextOffset - 1n}`;
+  }
+}

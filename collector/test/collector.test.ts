@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, resolveConfig } from '@pintrace/runtime';
+import { startCollector } from '../src/collector.js';
+import { collectorOptions, type CollectorConfig } from '../src/options.js';
+import type { CollectorStorage } from '../src/storage.js';
+import { FakeConsumer, FakeWriter, listMessage, settle, silentLog, span } from './fakes.js';
+
+function fakeStorage(writer: FakeWriter) {
+  const state = { reachable: true, ready: false, closed: false };
+  const storage: CollectorStorage = {
+    writer,
+    ensureReady: async () => {
+      state.ready = true;
+    },
+    check: async () => ({ ok: state.reachable }),
+    close: async () => {
+      state.closed = true;
+    },
+  };
+  return { storage, state };
+}
+
+const config = (overrides: Partial<CollectorConfig> = {}): CollectorConfig => ({
+  ...resolveConfig(collectorOptions, { env: {} }),
+  metricsPort: 0,
+  batchTimeMs: 5,
+  ...overrides,
+});
+
+describe('collector options', () => {
+  it('has the documented defaults', () => {
+    const c = resolveConfig(collectorOptions, { env: {} });
+    expect(c).toMatchObject({
+      kafka: ['127.0.0.1:9092'],
+      es: 'http://127.0.0.1:9200',
+      topic: 'zipkin',
+      groupId: 'pintrace-collector',
+      indexPrefix: 'zipkin',
+      indexShards: 5,
+      indexReplicas: 1,
+      metricsPort: 9414,
+      batchSize: 1000,
+      batchTimeMs: 200,
+    });
+  });
+
+  it('rejects an index prefix Elasticsearch would refuse, naming the flag', () => {
+    expect(() => resolveConfig(collectorOptions, { env: {}, flags: { indexPrefix: 'Zip:kin' } })).toThrow(ConfigError);
+    expect(() => resolveConfig(collectorOptions, { env: {}, flags: { indexPrefix: '_zipkin' } })).toThrow(/--index-prefix/);
+  });
+});
+
+describe('startCollector', () => {
+  it('runs the pipeline, serves /metrics and /health, and drains on shutdown', async () => {
+    const consumer = new FakeConsumer();
+    const writer = new FakeWriter();
+    const { storage, state } = fakeStorage(writer);
+    const collector = await startCollector(config(), { consumer, storage, log: silentLog });
+    expect(state.ready).toBe(true);
+    expect(consumer.connected).toBe(true);
+
+    await consumer.deliver(0, [listMessage([span(), span()]), Buffer.from('garbage')]);
+    await settle();
+    expect(writer.allSpans()).toHaveLength(2);
+    expect(consumer.committed()).toEqual({ 0: '2' });
+
+    const base = `http://127.0.0.1:${collector.metricsPort}`;
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/pintrace_collector_in_total\{stage="validate",unit="message"\} 2/);
+    expect(metrics).toMatch(/pintrace_collector_messages_undecodable_total\{reason="undecodable"\} 1/);
+    expect(metrics).toMatch(/pintrace_collector_kafka_lag\{topic="t",partition="0"\} 5/);
+    expect(metrics).toMatch(/pintrace_collector_bulk_seconds_count\{result="ok"\} 1/);
+    expect((await fetch(`${base}/health`)).status).toBe(200);
+    state.reachable = false;
+    const down = await fetch(`${base}/health`);
+    expect(down.status).toBe(503);
+    expect(await down.json()).toMatchObject({ status: 'DOWN', elasticsearch: { ok: false } });
+
+    await collector.shutdown();
+    await collector.done;
+    expect(consumer.connected).toBe(false);
+    expect(state.closed).toBe(true);
+    await expect(fetch(`${base}/health`)).rejects.toThrow();
+  });
+
+  it('reports 503 while bulk writes fail, and gives up on them after the drain timeout without committing', async () => {
+    const consumer = new FakeConsumer();
+    const writer = new FakeWriter();
+    writer.failWith = new Error('es down');
+    const { storage } = fakeStorage(writer);
+    const collector = await startCollector(config(), { consumer, storage, log: silentLog, drainTimeoutMs: 50, minBackoffMs: 1, maxBackoffMs: 5 });
+    void consumer.deliver(0, [listMessage([span()])]);
+    await new Promise((r) => setTimeout(r, 30));
+    const health = await fetch(`http://127.0.0.1:${collector.metricsPort}/health`);
+    expect(health.status).toBe(503);
+    expect(await health.json()).toMatchObject({ lastWrite: { ok: false } });
+
+    const started = Date.now();
+    await collector.shutdown();
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(consumer.commits).toEqual([]);
+    expect(consumer.connected).toBe(false);
+  });
+
+  it('stops and rejects `done` when the consumer fails for good', async () => {
+    const consumer = new FakeConsumer();
+    const { storage } = fakeStorage(new FakeWriter());
+    const collector = await startCollector(config(), { consumer, storage, log: silentLog });
+    consumer.fail(new Error('group lost'));
+    await expect(collector.done).rejects.toMatchObject({ code: 'COLLECTOR_CONSUMER_FAILED' });
+    expect(consumer.connected).toBe(false);
+  });
+});
