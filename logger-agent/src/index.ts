@@ -1,1 +1,16 @@
-export {};
+export { startAgent } from './agent.js';
+export type { Agent, AgentDeps } from './agent.js';
+export { agentOptions } from './options.js';
+export type { AgentConfig } from './options.js';
+export { AgentMetrics } from './metrics.js';
+export type { SkippedBytesReason, WatermarkResetReason, AgentErrorKind } from './metrics.js';
+export { AgentError } from './errors.js';
+export type { AgentErrorCode } from './errors.js';
+export { WatermarkStore } from './watermark.js';
+export type { Watermark } from './watermark.js';
+export type { FileIdentity } from './file-identity.js';
+export type { StreamStatus } from './stream-processor.js';
+export { buildMessages } from './batcher.js';
+export type { BatchMessages, BatcherOptions, SkipReason } from './batcher.js';
+export { traceIdOfLine, traceKey } from './trace-key.js';
+export { streamOf } from './log-stream.js';

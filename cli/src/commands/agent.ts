@@ -1,0 +1,27 @@
+import type { Command } from 'commander';
+import { agentOptions, startAgent } from '@pintrace/logger-agent';
+import { createLogger, Shutdown } from '@pintrace/runtime';
+import { addOptions, configFrom } from './options.js';
+
+/**
+ * `pintrace agent`: the logger agent (Singer-like). Tails the span logs in --spans-dir and ships
+ * them to Kafka with watermarks in --state-dir, until SIGTERM / SIGINT, which drains the
+ * in-flight batches, writes the final watermarks and disconnects.
+ */
+export function registerAgent(program: Command): void {
+  const cmd = program
+    .command('agent')
+    .description('Tail span log files (<service>.jsonl, rotated by rename) and ship them to Kafka, at-least-once');
+  addOptions(cmd, agentOptions);
+  cmd.action(async () => {
+    const config = configFrom(agentOptions, cmd);
+    const log = createLogger('logger-agent');
+    const agent = await startAgent(config, { log });
+    // Everything inside the agent is unref'ed; this keeps the process up until a signal.
+    const keepAlive = setInterval(() => undefined, 1 << 30);
+    new Shutdown(log)
+      .add('keep-alive', () => clearInterval(keepAlive))
+      .add('agent', () => agent.shutdown())
+      .installSignalHandlers();
+  });
+}

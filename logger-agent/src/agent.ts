@@ -1,0 +1,164 @@
+import { mkdir } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createProducer, type SpanProducer } from '@pintrace/kafka';
+import { createLogger, createRegistry, startOpsServer, type HealthReport, type Logger, type OpsServer } from '@pintrace/runtime';
+import type { Registry } from 'prom-client';
+import type { BackoffOptions } from './backoff.js';
+import { DirectoryMonitor } from './dir-monitor.js';
+import { KafkaWriter } from './kafka-writer.js';
+import { listStreams } from './log-stream.js';
+import { AgentMetrics } from './metrics.js';
+import type { AgentConfig } from './options.js';
+import { lockStateDir } from './state-lock.js';
+import { StreamProcessor, type StreamStatus } from './stream-processor.js';
+import { WatermarkStore } from './watermark.js';
+
+/** What startAgent can be given instead of building it from the config. */
+export interface AgentDeps {
+  /** The Kafka producer (default: createProducer from @pintrace/kafka with the config's brokers). */
+  producer?: SpanProducer;
+  log?: Logger;
+  /** Metrics registry (default: a new one with Node's process metrics). */
+  registry?: Registry;
+  /** Retry timing of Kafka writes (default 100 ms doubling to 10 s). */
+  backoff?: BackoffOptions;
+  /** Serve /metrics and /health (default true). */
+  opsServer?: boolean;
+}
+
+export interface Agent {
+  readonly metrics: AgentMetrics;
+  readonly registry: Registry;
+  /** Port of /metrics and /health, or undefined when not served. */
+  readonly opsPort: number | undefined;
+  /** The state directory holding the watermarks. */
+  readonly stateDir: string;
+  /** Per-stream position and lag. */
+  streams(): StreamStatus[];
+  health(): HealthReport;
+  /**
+   * Stops reading, lets each stream's in-flight batch be acknowledged and its watermark written
+   * (a batch whose send fails from then on is left for the next start), then disconnects.
+   * Idempotent.
+   */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Starts the logger agent: tails every `*.jsonl` stream in config.spansDir and ships its span
+ * lines to config.topic, one Zipkin v2 JSON list per trace per batch, keyed by trace id, with
+ * watermarks in the state directory advanced only after Kafka acknowledged the data.
+ */
+export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Promise<Agent> {
+  const log = deps.log ?? createLogger('logger-agent');
+  const registry = deps.registry ?? createRegistry();
+  const metrics = new AgentMetrics(registry);
+  const spansDir = config.spansDir;
+  const stateDir = config.stateDir ?? path.join(spansDir, '.pintrace-agent');
+  await mkdir(spansDir, { recursive: true });
+  await mkdir(stateDir, { recursive: true });
+  const unlock = await lockStateDir(stateDir);
+
+  const abort = new AbortController();
+  const producer =
+    deps.producer ?? createProducer({ brokers: config.kafka, clientId: `pintrace-agent-${os.hostname()}-${process.pid}` });
+  const writer = new KafkaWriter({ producer, topic: config.topic, metrics, log, signal: abort.signal, backoff: deps.backoff });
+  const store = new WatermarkStore(stateDir);
+  const processors = new Map<string, StreamProcessor>();
+
+  const ensure = (stream: string): StreamProcessor => {
+    let p = processors.get(stream);
+    if (p === undefined) {
+      p = new StreamProcessor({
+        stream,
+        dir: spansDir,
+        store,
+        writer,
+        metrics,
+        log,
+        limits: { maxBytes: config.batchBytes, maxLines: config.batchLines },
+        pollIntervalMs: config.pollIntervalMs,
+        rotationGraceMs: config.rotationGraceMs,
+        checkJson: config.checkJson,
+        signal: abort.signal,
+      });
+      processors.set(stream, p);
+      metrics.streams.set(processors.size);
+      log.info({ stream }, 'tailing new span log stream');
+      p.start();
+    }
+    return p;
+  };
+
+  let scanning = false;
+  const rescan = async () => {
+    if (scanning || abort.signal.aborted) return;
+    scanning = true;
+    try {
+      for (const s of await listStreams(spansDir)) ensure(s);
+      for (const p of processors.values()) p.wake();
+    } catch (err) {
+      metrics.errors.inc({ kind: 'scan' });
+      log.warn({ err, dir: spansDir }, 'cannot list the spans directory');
+    } finally {
+      scanning = false;
+    }
+  };
+
+  const monitor = new DirectoryMonitor({
+    dir: spansDir,
+    pollIntervalMs: config.pollIntervalMs,
+    log,
+    metrics,
+    onChange: (stream) => {
+      if (abort.signal.aborted) return;
+      if (stream === undefined) void rescan();
+      else ensure(stream).wake();
+    },
+  });
+
+  const health = (): HealthReport => ({
+    ok: writer.healthy,
+    checks: {
+      kafka: writer.healthy ? 'UP' : { status: 'DOWN', error: writer.lastErrorMessage },
+      streams: [...processors.values()].map((p) => p.status()),
+    },
+  });
+
+  let ops: OpsServer | undefined;
+  try {
+    if (deps.opsServer !== false) {
+      ops = await startOpsServer({ port: config.metricsPort, host: config.metricsHost, registry, health });
+    }
+  } catch (err) {
+    await unlock();
+    throw err;
+  }
+  monitor.start();
+  await rescan();
+  log.info({ spansDir, stateDir, topic: config.topic, brokers: config.kafka, metricsPort: ops?.port }, 'logger agent started');
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = () =>
+    (stopping ??= (async () => {
+      log.info('logger agent stopping: finishing in-flight batches');
+      monitor.stop();
+      abort.abort();
+      await Promise.all([...processors.values()].map((p) => p.stopped()));
+      await writer.disconnect().catch((err: unknown) => log.warn({ err }, 'Kafka disconnect failed'));
+      await ops?.close();
+      await unlock();
+      log.info({ streams: [...processors.values()].map((p) => p.status()) }, 'logger agent stopped');
+    })());
+
+  return {
+    metrics,
+    registry,
+    opsPort: ops?.port,
+    stateDir,
+    streams: () => [...processors.values()].map((p) => p.status()),
+    health,
+    shutdown,
+  };
+}

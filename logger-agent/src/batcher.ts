@@ -1,0 +1,69 @@
+import type { KafkaMessage } from '@pintrace/kafka';
+import { traceIdOfLine, traceKey } from './trace-key.js';
+
+/** Why a line was not shipped. */
+export type SkipReason = 'not_json_object' | 'invalid_json' | 'no_trace_id';
+
+export interface BatchMessages {
+  /** One message per trace key, in order of first appearance; spans keep file order within it. */
+  messages: KafkaMessage[];
+  /** Lines that went into messages. */
+  spans: number;
+  /** Lines left out, by reason (empty lines are neither shipped nor counted). */
+  skipped: Partial<Record<SkipReason, number>>;
+  /** A few skipped lines (truncated) for the log. */
+  samples: string[];
+}
+
+export interface BatcherOptions {
+  /**
+   * Parse every line to be sure it is JSON (default true). One bad line would otherwise make the
+   * whole `[...]` message unreadable and the collector would drop the trace's other spans with it.
+   */
+  checkJson?: boolean;
+}
+
+/**
+ * Turns the lines of one read batch into Kafka messages: a Zipkin v2 JSON list per trace,
+ * `[span,span,...]`, keyed by trace id. Lines that are not span objects are counted and left out.
+ */
+export function buildMessages(lines: readonly string[], options: BatcherOptions = {}): BatchMessages {
+  const checkJson = options.checkJson ?? true;
+  const groups = new Map<string, string[]>();
+  const skipped: Partial<Record<SkipReason, number>> = {};
+  const samples: string[] = [];
+  let spans = 0;
+  const skip = (reason: SkipReason, line: string) => {
+    skipped[reason] = (skipped[reason] ?? 0) + 1;
+    if (samples.length < 3) samples.push(line.length > 200 ? `${line.slice(0, 200)}…` : line);
+  };
+  for (const raw of lines) {
+    const line = raw.trim();
+    if (line === '') continue;
+    if (line.charCodeAt(0) !== 0x7b /* { */ || line.charCodeAt(line.length - 1) !== 0x7d /* } */) {
+      skip('not_json_object', line);
+      continue;
+    }
+    const traceId = traceIdOfLine(line);
+    if (traceId === undefined) {
+      skip('no_trace_id', line);
+      continue;
+    }
+    if (checkJson) {
+      try {
+        JSON.parse(line);
+      } catch {
+        skip('invalid_json', line);
+        continue;
+      }
+    }
+    const key = traceKey(traceId);
+    let group = groups.get(key);
+    if (group === undefined) groups.set(key, (group = []));
+    group.push(line);
+    spans++;
+  }
+  const messages: KafkaMessage[] = [];
+  for (const [key, group] of groups) messages.push({ key, value: Buffer.from(`[${group.join(',')}]`) });
+  return { messages, spans, skipped, samples };
+}

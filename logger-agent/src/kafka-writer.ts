@@ -1,0 +1,114 @@
+import type { KafkaMessage, SpanProducer } from '@pintrace/kafka';
+import type { Logger } from '@pintrace/runtime';
+import { Backoff, pause, type BackoffOptions } from './backoff.js';
+import type { AgentMetrics } from './metrics.js';
+
+/** Outcome of one write: acknowledged, abandoned because the agent stops, or too large for the broker. */
+export type WriteResult = 'acked' | 'stopped' | 'too_large';
+
+export interface KafkaWriterOptions {
+  producer: SpanProducer;
+  topic: string;
+  metrics: AgentMetrics;
+  log: Logger;
+  /** Aborted when the agent shuts down: no new attempt starts after that. */
+  signal: AbortSignal;
+  backoff?: BackoffOptions;
+}
+
+interface ErrorInfo {
+  code?: unknown;
+  retriable?: unknown;
+  message?: unknown;
+}
+
+/**
+ * Sends batches to Kafka and does not give up: a failed send is retried with backoff until it
+ * is acknowledged or the agent stops. The caller awaits write() before reading more, so while
+ * Kafka is unreachable nothing more is read (the span file is the buffer) and memory stays at one
+ * batch per stream. The producer is shared by every stream.
+ */
+export class KafkaWriter {
+  private connected: Promise<void> | undefined;
+  private failing = false;
+  private lastFailureLog = 0;
+  private suppressed = 0;
+  private lastError: string | undefined;
+
+  constructor(private readonly options: KafkaWriterOptions) {}
+
+  /** False while the last attempt failed (the /health check). */
+  get healthy(): boolean {
+    return !this.failing;
+  }
+  get lastErrorMessage(): string | undefined {
+    return this.lastError;
+  }
+
+  async write(messages: KafkaMessage[]): Promise<WriteResult> {
+    const { producer, topic, metrics, signal } = this.options;
+    const backoff = new Backoff(this.options.backoff);
+    for (;;) {
+      if (signal.aborted && backoff.failures > 0) return 'stopped';
+      const started = process.hrtime.bigint();
+      try {
+        this.connected ??= producer.connect();
+        await this.connected;
+      } catch (err) {
+        this.connected = undefined;
+        metrics.errors.inc({ kind: 'kafka_connect' });
+        this.failed(err, 'connect');
+        if (!(await pause(backoff.next(), signal))) return 'stopped';
+        continue;
+      }
+      try {
+        await producer.send(topic, messages);
+      } catch (err) {
+        metrics.errors.inc({ kind: 'kafka_send' });
+        const info = (err ?? {}) as ErrorInfo;
+        if (info.code === 'KAFKA_MESSAGE_TOO_LARGE') {
+          this.failed(err, 'send');
+          return 'too_large';
+        }
+        if (info.code === 'KAFKA_NOT_CONNECTED') this.connected = undefined;
+        this.failed(err, 'send');
+        if (!(await pause(backoff.next(), signal))) return 'stopped';
+        continue;
+      }
+      metrics.sendSeconds.observe({ topic }, Number(process.hrtime.bigint() - started) / 1e9);
+      metrics.acks.inc({ topic });
+      metrics.messages.inc({ topic }, messages.length);
+      if (this.failing) {
+        this.failing = false;
+        this.lastError = undefined;
+        this.options.log.info({ topic, suppressed: this.suppressed }, 'Kafka writes succeed again');
+        this.suppressed = 0;
+      }
+      return 'acked';
+    }
+  }
+
+  async disconnect(): Promise<void> {
+    if (this.connected === undefined) return;
+    this.connected = undefined;
+    await this.options.producer.disconnect();
+  }
+
+  /** Logs the first failure, then at most one line every 30 s with the count in between. */
+  private failed(err: unknown, op: string): void {
+    const info = (err ?? {}) as ErrorInfo;
+    this.failing = true;
+    this.lastError = typeof info.message === 'string' ? info.message : String(err);
+    const now = Date.now();
+    if (now - this.lastFailureLog < 30_000) {
+      this.suppressed++;
+      return;
+    }
+    this.lastFailureLog = now;
+    this.options.log.warn(
+      { op, topic: this.options.topic, code: info.code, retriable: info.retriable, err: this.lastError, suppressed: this.suppressed },
+      'Kafka write failed; holding the stream and retrying with backoff',
+    );
+    this.suppressed = 0;
+  }
+}

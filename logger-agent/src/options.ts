@@ -1,0 +1,76 @@
+import { z } from 'zod';
+import { commonOptions, dirSchema, portSchema, positiveIntSchema, type ConfigOf, type OptionSpec } from '@pintrace/runtime';
+
+const booleanSchema = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((v) => v === true || v === 'true' || v === '1');
+
+/** The agent's options: the shared Kafka / topic / spans-dir ones plus its own. */
+export const agentOptions = {
+  kafka: commonOptions.kafka,
+  topic: commonOptions.topic,
+  spansDir: commonOptions.spansDir,
+  stateDir: {
+    key: 'stateDir',
+    flag: 'state-dir',
+    env: 'PINTRACE_AGENT_STATE_DIR',
+    description: 'Directory for watermarks; default <spans-dir>/.pintrace-agent',
+    schema: dirSchema.optional(),
+  } satisfies OptionSpec<string | undefined>,
+  metricsPort: {
+    key: 'metricsPort',
+    flag: 'metrics-port',
+    env: 'PINTRACE_AGENT_METRICS_PORT',
+    description: 'Port of /metrics and /health (0 = any free port)',
+    default: '9413',
+    schema: portSchema,
+  },
+  metricsHost: {
+    key: 'metricsHost',
+    flag: 'metrics-host',
+    env: 'PINTRACE_AGENT_METRICS_HOST',
+    description: 'Address /metrics and /health listen on',
+    default: '127.0.0.1',
+    schema: z.string().trim().min(1, 'expected a host name or address'),
+  },
+  batchBytes: {
+    key: 'batchBytes',
+    flag: 'batch-bytes',
+    env: 'PINTRACE_AGENT_BATCH_BYTES',
+    description: 'Most bytes read per batch; also the longest span line shipped (keep below the broker message.max.bytes)',
+    default: '524288',
+    schema: positiveIntSchema.pipe(z.number().min(1024, 'expected at least 1024 bytes').max(16 * 1024 * 1024, 'expected at most 16 MiB')),
+  },
+  batchLines: {
+    key: 'batchLines',
+    flag: 'batch-lines',
+    env: 'PINTRACE_AGENT_BATCH_LINES',
+    description: 'Most span lines per batch',
+    default: '2000',
+    schema: positiveIntSchema,
+  },
+  pollIntervalMs: {
+    key: 'pollIntervalMs',
+    flag: 'poll-interval-ms',
+    env: 'PINTRACE_AGENT_POLL_INTERVAL_MS',
+    description: 'Rescan interval when no file events arrive (ms)',
+    default: '500',
+    schema: positiveIntSchema,
+  },
+  rotationGraceMs: {
+    key: 'rotationGraceMs',
+    flag: 'rotation-grace-ms',
+    env: 'PINTRACE_AGENT_ROTATION_GRACE_MS',
+    description: 'How long a rotated file stays open for a late last line while the new file is empty (ms)',
+    default: '1000',
+    schema: z.coerce.number().int('expected a whole number').min(0, 'expected a number >= 0'),
+  },
+  checkJson: {
+    key: 'checkJson',
+    flag: 'check-json',
+    env: 'PINTRACE_AGENT_CHECK_JSON',
+    description: 'Parse each line and skip invalid JSON, so one bad line cannot spoil a trace\'s message (true|false)',
+    default: 'true',
+    schema: booleanSchema,
+  },
+} satisfies Record<string, OptionSpec>;
+
+export type AgentConfig = ConfigOf<typeof agentOptions>;

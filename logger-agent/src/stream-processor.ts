@@ -1,0 +1,284 @@
+import type { Logger } from '@pintrace/runtime';
+import { buildMessages } from './batcher.js';
+import { Backoff, pause } from './backoff.js';
+import { AgentError } from './errors.js';
+import { sameInode } from './file-identity.js';
+import type { KafkaWriter } from './kafka-writer.js';
+import { listStreamFiles, type StreamFile } from './log-stream.js';
+import type { AgentMetrics } from './metrics.js';
+import { findResumePoint } from './resume.js';
+import { StreamReader, type ReadBatch, type ReaderLimits } from './stream-reader.js';
+import type { Watermark, WatermarkStore } from './watermark.js';
+
+export interface StreamProcessorOptions {
+  stream: string;
+  dir: string;
+  store: WatermarkStore;
+  writer: KafkaWriter;
+  metrics: AgentMetrics;
+  log: Logger;
+  limits: ReaderLimits;
+  /** Longest wait for an event before looking at the files again. */
+  pollIntervalMs: number;
+  /**
+   * How long a rotated file that is read to its end is kept open while the new file is still
+   * empty, in case the writer appends a last line to the old one (default 1 s).
+   */
+  rotationGraceMs: number;
+  checkJson: boolean;
+  /** Aborted on shutdown. */
+  signal: AbortSignal;
+}
+
+/** What a stream is doing, for /health and logs. */
+export interface StreamStatus {
+  stream: string;
+  file: string | undefined;
+  offset: number;
+  lagBytes: number;
+}
+
+/**
+ * The processing loop of one log stream (Singer's LogStreamProcessor): read a bounded batch of
+ * complete lines → build one message per trace → send and wait for the acks → then write the
+ * watermark. Write first, checkpoint second: at-least-once, and a crash re-sends at most the
+ * batch in flight. When the file is read to its end and has been rotated away, the next newer
+ * file is opened; otherwise the loop waits for a directory event or the poll interval.
+ */
+export class StreamProcessor {
+  private readonly reader: StreamReader;
+  private readonly log: Logger;
+  private loop: Promise<void> | undefined;
+  private wakeUp: (() => void) | undefined;
+  private woken = false;
+  /** When the current file was first seen rotated and exhausted (for rotationGraceMs). */
+  private exhaustedSince: number | undefined;
+  private mustCommit = false;
+  private lineLimit: number;
+  private lagBytes = 0;
+  private lagUpdatedAt = 0;
+
+  constructor(private readonly o: StreamProcessorOptions) {
+    this.log = o.log.child({ stream: o.stream });
+    this.lineLimit = o.limits.maxLines;
+    this.reader = new StreamReader(o.limits, {
+      onTruncated: (info) => {
+        o.metrics.truncations.inc({ stream: o.stream });
+        this.mustCommit = true;
+        this.log.warn(info, info.rewritten ? 'file content was replaced; reading it again from 0' : 'file was truncated; reading it again from 0');
+      },
+    });
+  }
+
+  get name(): string {
+    return this.o.stream;
+  }
+
+  status(): StreamStatus {
+    return { stream: this.o.stream, file: this.reader.isOpen ? this.reader.path : undefined, offset: this.reader.offset, lagBytes: this.lagBytes };
+  }
+
+  /** Starts the loop (idempotent). */
+  start(): void {
+    this.loop ??= this.run().catch((err: unknown) => {
+      this.log.error({ err }, 'stream processor stopped on an unexpected error');
+    });
+  }
+
+  /** Something changed in the directory: look again now rather than at the next poll. */
+  wake(): void {
+    this.woken = true;
+    this.wakeUp?.();
+  }
+
+  /** Resolves when the loop has ended (after the in-flight batch was acknowledged or abandoned). */
+  async stopped(): Promise<void> {
+    this.wake();
+    await this.loop;
+    await this.reader.close();
+  }
+
+  private async run(): Promise<void> {
+    const { signal } = this.o;
+    const errors = new Backoff({ initialMs: 200, maxMs: 10_000 });
+    while (!signal.aborted) {
+      try {
+        if (!this.reader.isOpen) {
+          if (!(await this.openStart())) {
+            await this.idle();
+            continue;
+          }
+        }
+        const progressed = await this.step();
+        errors.reset();
+        if (!progressed) await this.idle();
+      } catch (err) {
+        this.o.metrics.errors.inc({ kind: err instanceof AgentError && err.code === 'AGENT_WATERMARK_WRITE' ? 'watermark_write' : 'read' });
+        this.log.error({ err }, 'stream step failed; retrying');
+        await pause(errors.next(), signal);
+      }
+    }
+  }
+
+  /** Opens the file to start from (watermark, else the oldest file). False when there is none yet. */
+  private async openStart(): Promise<boolean> {
+    const { stream, store, metrics } = this.o;
+    let wm: Watermark | undefined;
+    let corrupt = false;
+    try {
+      wm = await store.load(stream);
+    } catch (err) {
+      if (!(err instanceof AgentError && err.code === 'AGENT_WATERMARK_CORRUPT')) throw err;
+      this.log.error({ err }, 'corrupt watermark; starting the stream from its oldest file');
+      corrupt = true;
+    }
+    const files = await listStreamFiles(this.o.dir, stream);
+    const point = await findResumePoint(files, wm);
+    const reset = corrupt ? 'corrupt' : point.kind === 'resume' ? undefined : point.reset;
+    if (reset !== undefined) {
+      metrics.watermarkResets.inc({ stream, reason: reset });
+      if (reset === 'inode_reused') metrics.inodeReuses.inc({ stream });
+      this.log.warn({ reason: reset, watermark: wm }, 'watermark file not found as recorded; starting from the oldest file (lines may be sent again)');
+    }
+    if (point.kind === 'empty') return false;
+    if (point.kind === 'resume') {
+      this.reader.adopt(point.fh, point.identity, point.path, point.offset);
+      if (point.truncated) {
+        metrics.truncations.inc({ stream });
+        this.log.warn({ path: point.path, offset: wm?.offset }, 'file is shorter than the watermark (truncated); reading it again from 0');
+      }
+      this.log.info({ path: point.path, offset: point.offset }, 'resuming from watermark');
+      if (point.truncated) await this.commit(0);
+    } else {
+      await this.reader.open(point.file.path, 0);
+      this.log.info({ path: point.file.path }, 'starting stream');
+      await this.commit(0);
+    }
+    return true;
+  }
+
+  /** One read-send-commit round, or moving on to the next file. True when something happened. */
+  private async step(): Promise<boolean> {
+    const batch = await this.reader.read(this.lineLimit);
+    if (this.mustCommit) await this.commit(this.reader.offset);
+    if (batch !== undefined) {
+      this.exhaustedSince = undefined;
+      return this.ship(batch);
+    }
+    if (await this.moveOnIfRotated()) return true;
+    await this.updateLag();
+    return false;
+  }
+
+  private async ship(batch: ReadBatch): Promise<boolean> {
+    const { stream, metrics, writer } = this.o;
+    const built = buildMessages(batch.lines, { checkJson: this.o.checkJson });
+    if (built.messages.length > 0) {
+      const result = await writer.write(built.messages);
+      if (result === 'stopped') return false;
+      if (result === 'too_large') {
+        if (batch.lines.length > 1) {
+          this.lineLimit = Math.max(1, Math.floor(batch.lines.length / 2));
+          this.log.warn({ lines: batch.lines.length, nextLimit: this.lineLimit }, 'batch too large for the broker; halving it');
+          return true;
+        }
+        metrics.skippedLines.inc({ stream, reason: 'too_large' });
+        this.log.error({ bytes: batch.end - batch.start }, 'one span line is larger than the broker accepts; skipped');
+      } else {
+        metrics.lines.inc({ stream }, built.spans);
+      }
+    }
+    this.lineLimit = this.o.limits.maxLines;
+    for (const [reason, n] of Object.entries(built.skipped)) metrics.skippedLines.inc({ stream, reason }, n);
+    if (built.samples.length > 0) this.log.warn({ skipped: built.skipped, samples: built.samples }, 'lines that are not spans were skipped');
+    if (batch.oversizedBytes > 0) {
+      metrics.skippedBytes.inc({ stream, reason: 'oversized_line' }, batch.oversizedBytes);
+      this.log.warn({ bytes: batch.oversizedBytes, maxBytes: this.o.limits.maxBytes }, 'line longer than the read buffer skipped');
+    }
+    this.reader.advance(batch.end);
+    await this.commit(batch.end);
+    metrics.bytes.inc({ stream }, batch.end - batch.start);
+    if (Date.now() - this.lagUpdatedAt >= 1000) await this.updateLag();
+    return true;
+  }
+
+  /**
+   * At the end of a file that is no longer the live one: once a newer file exists (and has data,
+   * or the grace time passed), skip any partial last line, open the newer file and commit it.
+   */
+  private async moveOnIfRotated(): Promise<boolean> {
+    const { stream, dir, metrics } = this.o;
+    const files = await listStreamFiles(dir, stream);
+    const current = this.reader.identity;
+    const idx = files.findIndex((f) => sameInode(f, current));
+    if (idx >= 0) {
+      if (files[idx].path !== this.reader.path) this.reader.relocate(files[idx].path);
+      if (files[idx].live) return false;
+    }
+    const next = idx >= 0 ? files[idx + 1] : await this.nextAfterVanished(files);
+    if (next === undefined) return false;
+    const now = Date.now();
+    this.exhaustedSince ??= now;
+    if (next.size === 0 && now - this.exhaustedSince < this.o.rotationGraceMs) return false;
+    if (await this.reader.grewSinceRead()) return true; // a last line arrived: read it first
+    const tail = await this.reader.remaining();
+    if (tail > 0) {
+      metrics.skippedBytes.inc({ stream, reason: 'partial_tail' }, tail);
+      metrics.bytes.inc({ stream }, tail);
+      this.log.warn({ path: this.reader.path, bytes: tail }, 'rotated file ends without a newline; its last partial line is skipped');
+    }
+    const from = this.reader.path;
+    await this.reader.open(next.path, 0);
+    await this.commit(0);
+    this.exhaustedSince = undefined;
+    metrics.rotations.inc({ stream });
+    this.log.info({ from, to: next.path }, 'finished rotated file; moving on');
+    return true;
+  }
+
+  /** The current file was deleted while open: the oldest file not older than it comes next. */
+  private async nextAfterVanished(files: StreamFile[]): Promise<StreamFile | undefined> {
+    const { mtimeMs } = await this.reader.stat();
+    return files.find((f) => Number(f.mtimeNs / 1_000_000n) >= Math.floor(mtimeMs)) ?? files.at(-1);
+  }
+
+  private async commit(offset: number): Promise<void> {
+    const { store, stream, metrics } = this.o;
+    const id = this.reader.identity;
+    await store.save({ version: 1, stream, file: { ...id, path: this.reader.path }, offset, committedAt: Date.now() });
+    this.mustCommit = false;
+    metrics.watermarkCommits.inc({ stream });
+  }
+
+  private async updateLag(): Promise<void> {
+    const files = await listStreamFiles(this.o.dir, this.o.stream);
+    const idx = files.findIndex((f) => sameInode(f, this.reader.identity));
+    let lag = await this.reader.remaining();
+    if (idx >= 0) for (const f of files.slice(idx + 1)) lag += f.size;
+    this.lagBytes = lag;
+    this.lagUpdatedAt = Date.now();
+    this.o.metrics.lag.set({ stream: this.o.stream }, lag);
+  }
+
+  /** Waits for wake(), the poll interval or shutdown. */
+  private async idle(): Promise<void> {
+    if (this.o.signal.aborted) return;
+    if (this.woken) {
+      this.woken = false;
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.o.signal.removeEventListener('abort', done);
+        this.wakeUp = undefined;
+        this.woken = false;
+        resolve();
+      };
+      const timer = setTimeout(done, this.o.pollIntervalMs);
+      timer.unref();
+      this.wakeUp = done;
+      this.o.signal.addEventListener('abort', done, { once: true });
+    });
+  }
+}

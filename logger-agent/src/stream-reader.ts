@@ -1,0 +1,204 @@
+import { open, type FileHandle } from 'node:fs/promises';
+import { identify, sameContent, widenFingerprint, type FileIdentity } from './file-identity.js';
+
+const NEWLINE = 0x0a;
+
+/** Complete lines read from one file, not yet committed. */
+export interface ReadBatch {
+  lines: string[];
+  /** Offset of the first byte of the batch. */
+  start: number;
+  /** Offset just after the last newline of the batch: the watermark once it is acknowledged. */
+  end: number;
+  /** Bytes of an over-long line stepped over in this batch (counted, never shipped). */
+  oversizedBytes: number;
+}
+
+export interface ReaderLimits {
+  /** Most bytes read at once; also the longest line that can be shipped. */
+  maxBytes: number;
+  /** Most lines in one batch. */
+  maxLines: number;
+}
+
+export interface ReaderEvents {
+  /** The file got shorter than the position, or its first bytes changed: it is re-read from 0. */
+  onTruncated(info: { path: string; offset: number; size: number; rewritten: boolean }): void;
+}
+
+/**
+ * A cursor over one open span log file. It reads from the committed position in bounded chunks
+ * and hands out complete lines only: a last line without its newline stays in the file until the
+ * newline arrives. The position moves only when the caller calls advance() after Kafka
+ * acknowledged the batch, so a failed batch is simply read again by the next read(). The file is read through an
+ * open handle, so a rename (rotation) does not disturb it.
+ */
+export class StreamReader {
+  private fh: FileHandle | undefined;
+  private id: FileIdentity | undefined;
+  private filePath = '';
+  private pos = 0;
+  /** Size seen by the last read(); a later larger size means new data arrived. */
+  private seenSize = 0;
+  /** Size at which the content was last checked against the fingerprint. */
+  private verifiedSize = -1;
+  /** Inside a line longer than maxBytes: skip to its newline. */
+  private skippingLongLine = false;
+  private readonly buf: Buffer;
+
+  constructor(
+    private readonly limits: ReaderLimits,
+    private readonly events: ReaderEvents,
+  ) {
+    this.buf = Buffer.allocUnsafe(limits.maxBytes);
+  }
+
+  get isOpen(): boolean {
+    return this.fh !== undefined;
+  }
+  get identity(): FileIdentity {
+    if (!this.id) throw new Error('StreamReader: no file open');
+    return this.id;
+  }
+  /** Where the file was when last seen (rotation renames it; see relocate()). */
+  get path(): string {
+    return this.filePath;
+  }
+  get offset(): number {
+    return this.pos;
+  }
+
+  /** Opens a file at an offset (closing the previous one). */
+  async open(filePath: string, offset: number): Promise<void> {
+    const fh = await open(filePath, 'r');
+    try {
+      const id = await identify(fh);
+      await this.close();
+      this.fh = fh;
+      this.id = id;
+    } catch (err) {
+      await fh.close();
+      throw err;
+    }
+    this.filePath = filePath;
+    this.pos = offset;
+    this.seenSize = 0;
+    this.verifiedSize = -1;
+    this.skippingLongLine = false;
+  }
+
+  /** Adopts an already opened handle whose identity the caller checked (resume from a watermark). */
+  adopt(fh: FileHandle, id: FileIdentity, filePath: string, offset: number): void {
+    void this.close();
+    this.fh = fh;
+    this.id = id;
+    this.filePath = filePath;
+    this.pos = offset;
+    this.seenSize = 0;
+    this.verifiedSize = -1;
+    this.skippingLongLine = false;
+  }
+
+  /** Records the file's current name after a rename. */
+  relocate(filePath: string): void {
+    this.filePath = filePath;
+  }
+
+  async stat(): Promise<{ size: number; mtimeMs: number }> {
+    if (!this.fh) return { size: 0, mtimeMs: 0 };
+    return this.fh.stat();
+  }
+
+  async size(): Promise<number> {
+    if (!this.fh) return 0;
+    return (await this.fh.stat()).size;
+  }
+
+  /** True when the file grew since the last read() (so there may be more to read). */
+  async grewSinceRead(): Promise<boolean> {
+    return (await this.size()) > this.seenSize;
+  }
+
+  /** Bytes after the position: unread or uncommitted data, or a partial last line. */
+  async remaining(): Promise<number> {
+    return Math.max(0, (await this.size()) - this.pos);
+  }
+
+  /**
+   * The next batch of complete lines after the position, or undefined when there is none yet.
+   * Limits bound memory: at most maxBytes are read and at most maxLines returned.
+   */
+  async read(maxLines = this.limits.maxLines): Promise<ReadBatch | undefined> {
+    const fh = this.fh;
+    if (!fh || !this.id) return undefined;
+    const size = (await fh.stat()).size;
+    this.seenSize = size;
+    await this.checkTruncation(fh, size);
+    if (size <= this.pos) return undefined;
+    if (this.id.fingerprintLength < size) this.id = await widenFingerprint(fh, this.id, size);
+
+    const want = Math.min(this.limits.maxBytes, size - this.pos);
+    const { bytesRead } = await fh.read(this.buf, 0, want, this.pos);
+    const chunk = this.buf.subarray(0, bytesRead);
+    const start = this.pos;
+    let cursor = 0;
+    let oversizedBytes = 0;
+    if (this.skippingLongLine) {
+      const nl = chunk.indexOf(NEWLINE);
+      if (nl < 0) return { lines: [], start, end: start + bytesRead, oversizedBytes: bytesRead };
+      cursor = nl + 1;
+      oversizedBytes = cursor;
+      this.skippingLongLine = false;
+    }
+    const lines: string[] = [];
+    while (lines.length < maxLines) {
+      const nl = chunk.indexOf(NEWLINE, cursor);
+      if (nl < 0) break;
+      const endOfLine = nl > cursor && chunk[nl - 1] === 0x0d ? nl - 1 : nl;
+      lines.push(chunk.toString('utf8', cursor, endOfLine));
+      cursor = nl + 1;
+    }
+    if (cursor === 0 && bytesRead === this.limits.maxBytes) {
+      // A line longer than the read buffer: it cannot be shipped whole; step over it.
+      this.skippingLongLine = true;
+      return { lines: [], start, end: start + bytesRead, oversizedBytes: bytesRead };
+    }
+    if (cursor === 0) return undefined; // only a partial line so far
+    return { lines, start, end: start + cursor, oversizedBytes };
+  }
+
+  /** Moves the position past a batch (after it was acknowledged). */
+  advance(end: number): void {
+    this.pos = end;
+  }
+
+  async close(): Promise<void> {
+    const fh = this.fh;
+    this.fh = undefined;
+    await fh?.close().catch(() => undefined);
+  }
+
+  /**
+   * Copy-truncate or a rewrite: the file is shorter than the position, or (checked whenever the
+   * size changed) its first bytes no longer match the fingerprint. Either way the file is read
+   * again from 0 and the caller is told.
+   */
+  private async checkTruncation(fh: FileHandle, size: number): Promise<void> {
+    const id = this.id!;
+    if (size === this.verifiedSize && size >= this.pos) return;
+    this.verifiedSize = size;
+    const shorter = size < this.pos;
+    if (!shorter && (await sameContent(fh, id))) return;
+    if (this.pos === 0) {
+      // Nothing was taken from the old content: just identify what is there now.
+      this.id = await identify(fh);
+      return;
+    }
+    const rewritten = !shorter;
+    this.events.onTruncated({ path: this.filePath, offset: this.pos, size, rewritten });
+    this.id = await identify(fh);
+    this.pos = 0;
+    this.skippingLongLine = false;
+    this.verifiedSize = -1;
+  }
+}
