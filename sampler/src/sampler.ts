@@ -1,0 +1,46 @@
+import type { SamplingDecision, SamplingState } from './sampling-state.js';
+
+/**
+ * Decides whether a new trace is sampled. Only the root of a trace asks a sampler: downstream
+ * services honour the decision that arrives with the trace context (see {@link decideSampling}).
+ */
+export interface Sampler {
+  /**
+   * True to sample the trace with this id. Must be a pure function of the id for a given rate, so
+   * that every service that has to decide for the same trace decides the same way.
+   * @param traceId 16 or 32 lower-hex characters.
+   */
+  isSampled(traceId: string): boolean;
+}
+
+/** Samples every trace (dev machines). */
+export const ALWAYS_SAMPLE: Sampler = { isSampled: () => true };
+
+/** Samples no trace, except those that arrive with `accept` or `debug`. */
+export const NEVER_SAMPLE: Sampler = { isSampled: () => false };
+
+const SAMPLED: SamplingDecision = Object.freeze({ sampled: true, debug: false });
+const NOT_SAMPLED: SamplingDecision = Object.freeze({ sampled: false, debug: false });
+const DEBUG: SamplingDecision = Object.freeze({ sampled: true, debug: true });
+
+/**
+ * The sampling rule of the whole pipeline: debug forces sampling, a propagated accept or deny is
+ * honoured, and only when upstream deferred (`undefined`) does the local sampler decide.
+ * Returns shared frozen objects, so deciding allocates nothing.
+ */
+export function decideSampling(
+  sampler: Sampler,
+  traceId: string,
+  propagated: SamplingState | undefined,
+): SamplingDecision {
+  switch (propagated) {
+    case 'debug':
+      return DEBUG;
+    case 'accept':
+      return SAMPLED;
+    case 'deny':
+      return NOT_SAMPLED;
+    default:
+      return sampler.isSampled(traceId) ? SAMPLED : NOT_SAMPLED;
+  }
+}

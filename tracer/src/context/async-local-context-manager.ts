@@ -1,0 +1,53 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { ROOT_CONTEXT, type Context, type ContextManager } from '@opentelemetry/api';
+import { bindEmitter, isEventEmitter } from './bind-emitter.js';
+
+/**
+ * The OTel ContextManager on AsyncLocalStorage: the active context follows promises, timers and
+ * callbacks. `bind` also accepts event emitters (see bind-emitter.ts).
+ */
+export class AsyncLocalContextManager implements ContextManager {
+  private storage = new AsyncLocalStorage<Context>();
+
+  active(): Context {
+    return this.storage.getStore() ?? ROOT_CONTEXT;
+  }
+
+  with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(
+    context: Context,
+    fn: F,
+    thisArg?: ThisParameterType<F>,
+    ...args: A
+  ): ReturnType<F> {
+    const callback = thisArg === undefined || thisArg === null ? fn : fn.bind(thisArg);
+    return this.storage.run(context, callback, ...args);
+  }
+
+  bind<T>(context: Context, target: T): T {
+    if (typeof target === 'function') return this.bindFunction(context, target as (...args: unknown[]) => unknown) as T;
+    if (isEventEmitter(target)) {
+      return bindEmitter(context, target, (ctx, fn, thisArg, args) => this.storage.run(ctx, () => fn.apply(thisArg, args)));
+    }
+    return target;
+  }
+
+  enable(): this {
+    return this;
+  }
+
+  disable(): this {
+    this.storage.disable();
+    this.storage = new AsyncLocalStorage<Context>();
+    return this;
+  }
+
+  private bindFunction(context: Context, target: (...args: unknown[]) => unknown): (...args: unknown[]) => unknown {
+    const run = (thisArg: unknown, args: unknown[]): unknown =>
+      this.storage.run(context, () => target.apply(thisArg, args));
+    const bound = function (this: unknown, ...args: unknown[]): unknown {
+      return run(this, args);
+    };
+    Object.defineProperty(bound, 'length', { value: target.length, configurable: true });
+    return bound;
+  }
+}

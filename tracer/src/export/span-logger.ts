@@ -1,0 +1,269 @@
+import { mkdir, open, rename, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { encodeSpanLine } from '@pintrace/model';
+import { stderrLogger, type DiagnosticLogger } from '../diagnostics.js';
+import { TracingConfigError } from '../errors.js';
+import type { FinishedSpan } from '../trace/finished-span.js';
+import type { SpanSink } from '../trace/span-sink.js';
+import { toZipkinSpan } from '../zipkin/to-zipkin.js';
+
+export interface SpanLoggerOptions {
+  /** Directory of the span files; created if missing. */
+  dir: string;
+  /** File name stem: spans go to `<dir>/<serviceName>.jsonl`. */
+  serviceName: string;
+  /** Spans waiting to be written; when full, new spans are dropped and counted. Default 10000. */
+  maxQueue?: number;
+  /** Spans per write call. Default 1000. */
+  maxBatch?: number;
+  /** Flush period in ms (a full batch flushes at once). Default 200. */
+  flushIntervalMs?: number;
+  /** Rotate before the file would exceed this many bytes. Default 64 MiB. */
+  rotateBytes?: number;
+  /** Rotate a file that has been written to for this long (ms). Default 1 hour. */
+  rotateAgeMs?: number;
+  logger?: DiagnosticLogger;
+}
+
+/** Counters since creation. */
+export interface SpanLoggerStats {
+  /** Spans queued. */
+  accepted: number;
+  /** Spans written to the file. */
+  written: number;
+  /** Spans lost: queue full, after shutdown, or in a failed write. */
+  dropped: number;
+  /** Spans that could not be encoded (also counted in dropped). */
+  encodeErrors: number;
+  /** Write or open calls that failed. */
+  writeErrors: number;
+  rotations: number;
+  /** Spans waiting now. */
+  queued: number;
+}
+
+/**
+ * Appends finished sampled spans to `<dir>/<serviceName>.jsonl`, one Zipkin v2 JSON span per line,
+ * for the logger agent to ship. `accept` only pushes onto a bounded queue (O(1), never blocks,
+ * never throws); a timer or a full batch triggers a flush, which converts and encodes each span
+ * once and appends the batch with one asynchronous write on a single open file descriptor.
+ *
+ * Rotation by rename: before a write that would take the file past `rotateBytes`, or once the
+ * file is older than `rotateAgeMs`, the file is renamed to `<serviceName>.jsonl.<epoch-ms>`
+ * (strictly increasing per logger) and a new one is opened. A tailer that holds the old file open
+ * reads it to the end, then follows the new one.
+ *
+ * When the queue is full, spans are dropped and counted; a run of drops is logged once, with its
+ * count, when the next flush has made room again (never on the request path).
+ */
+export class SpanLogger implements SpanSink {
+  readonly path: string;
+  private readonly dir: string;
+  private readonly maxQueue: number;
+  private readonly maxBatch: number;
+  private readonly rotateBytes: number;
+  private readonly rotateAgeMs: number;
+  private readonly logger: DiagnosticLogger;
+  private readonly timer: NodeJS.Timeout;
+
+  private queue: FinishedSpan[] = [];
+  private file: FileHandle | undefined;
+  private fileBytes = 0;
+  private fileOpenedAt = 0;
+  private lastRotationMs = 0;
+  private draining: Promise<void> | undefined;
+  private flushScheduled = false;
+  private dropRun = 0;
+  private failing = false;
+  private closed = false;
+  private stopping: Promise<void> | undefined;
+  private readonly counters = { accepted: 0, written: 0, dropped: 0, encodeErrors: 0, writeErrors: 0, rotations: 0 };
+
+  constructor(options: SpanLoggerOptions) {
+    if (typeof options.dir !== 'string' || options.dir.length === 0) {
+      throw new TracingConfigError('span logger: set `dir` (spansDir) to the directory the span files go to');
+    }
+    if (typeof options.serviceName !== 'string' || !/^[A-Za-z0-9._-]+$/.test(options.serviceName)) {
+      throw new TracingConfigError(
+        `span logger: serviceName must be a non-empty file-name-safe string ([A-Za-z0-9._-]), got ${JSON.stringify(options.serviceName)}`,
+      );
+    }
+    this.dir = options.dir;
+    this.path = join(options.dir, `${options.serviceName}.jsonl`);
+    this.maxQueue = positive('maxQueue', options.maxQueue, 10_000);
+    this.maxBatch = positive('maxBatch', options.maxBatch, 1000);
+    this.rotateBytes = positive('rotateBytes', options.rotateBytes, 64 * 1024 * 1024);
+    this.rotateAgeMs = positive('rotateAgeMs', options.rotateAgeMs, 60 * 60 * 1000);
+    const interval = positive('flushIntervalMs', options.flushIntervalMs, 200);
+    this.logger = options.logger ?? stderrLogger;
+    this.timer = setInterval(() => {
+      if (this.queue.length > 0) void this.flush();
+    }, interval);
+    this.timer.unref();
+  }
+
+  accept(span: FinishedSpan): void {
+    if (this.closed || this.queue.length >= this.maxQueue) {
+      this.counters.dropped++;
+      this.dropRun++;
+      return;
+    }
+    this.counters.accepted++;
+    this.queue.push(span);
+    if (this.queue.length >= this.maxBatch && !this.flushScheduled && !this.draining) {
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        void this.flush();
+      });
+    }
+  }
+
+  /** Resolves once every span accepted before the call is written (or counted as dropped). */
+  flush(): Promise<void> {
+    this.draining ??= this.drain().finally(() => {
+      this.draining = undefined;
+    });
+    return this.draining;
+  }
+
+  shutdown(): Promise<void> {
+    this.stopping ??= (async () => {
+      clearInterval(this.timer);
+      await this.flush();
+      this.closed = true;
+      if (this.dropRun > 0) this.endDropRun();
+      await this.closeFile();
+    })();
+    return this.stopping;
+  }
+
+  stats(): SpanLoggerStats {
+    return { ...this.counters, queued: this.queue.length };
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        let batch: FinishedSpan[];
+        if (this.queue.length <= this.maxBatch) {
+          batch = this.queue;
+          this.queue = [];
+        } else {
+          batch = this.queue.slice(0, this.maxBatch);
+          this.queue = this.queue.slice(this.maxBatch);
+        }
+        await this.writeBatch(batch);
+      }
+      if (this.dropRun > 0) this.endDropRun();
+    } catch (err) {
+      this.logger.error({ err }, 'span logger: unexpected error while flushing');
+    }
+  }
+
+  private async writeBatch(batch: FinishedSpan[]): Promise<void> {
+    let text = '';
+    let count = 0;
+    for (const span of batch) {
+      try {
+        text += encodeSpanLine(toZipkinSpan(span));
+        count++;
+      } catch (err) {
+        this.counters.encodeErrors++;
+        this.counters.dropped++;
+        if (this.counters.encodeErrors === 1) this.logger.warn({ err }, 'span logger: span could not be encoded; dropped');
+      }
+    }
+    if (count === 0) return;
+    const data = Buffer.from(text, 'utf8');
+    try {
+      const file = await this.fileFor(data.length);
+      let offset = 0;
+      while (offset < data.length) {
+        const { bytesWritten } = await file.write(data, offset, data.length - offset);
+        offset += bytesWritten;
+      }
+      this.fileBytes += data.length;
+      this.counters.written += count;
+      if (this.failing) {
+        this.failing = false;
+        this.logger.info({ path: this.path }, 'span logger: writing again');
+      }
+    } catch (err) {
+      this.counters.writeErrors++;
+      this.counters.dropped += count;
+      if (!this.failing) {
+        this.failing = true;
+        this.logger.error({ err, path: this.path, dropped: count }, 'span logger: write failed; spans dropped until a write succeeds');
+      }
+      await this.closeFile();
+    }
+  }
+
+  /** The open file to append `bytes` to, rotating first when due. */
+  private async fileFor(bytes: number): Promise<FileHandle> {
+    if (this.file) {
+      const tooBig = this.fileBytes + bytes > this.rotateBytes;
+      const tooOld = Date.now() - this.fileOpenedAt >= this.rotateAgeMs;
+      if (this.fileBytes > 0 && (tooBig || tooOld)) await this.rotate();
+    }
+    if (!this.file) {
+      await mkdir(this.dir, { recursive: true });
+      const file = await open(this.path, 'a');
+      try {
+        this.fileBytes = (await file.stat()).size;
+      } catch {
+        this.fileBytes = 0;
+      }
+      this.fileOpenedAt = Date.now();
+      this.file = file;
+      if (this.fileBytes > 0 && this.fileBytes + bytes > this.rotateBytes) await this.rotate();
+    }
+    if (!this.file) throw new Error('span file not open');
+    return this.file;
+  }
+
+  private async rotate(): Promise<void> {
+    await this.closeFile();
+    const stamp = Math.max(Date.now(), this.lastRotationMs + 1);
+    this.lastRotationMs = stamp;
+    try {
+      await rename(this.path, `${this.path}.${stamp}`);
+      this.counters.rotations++;
+    } catch (err) {
+      this.logger.warn({ err, path: this.path }, 'span logger: rotation rename failed; appending to the current file');
+    }
+    const file = await open(this.path, 'a');
+    this.fileBytes = (await file.stat()).size;
+    this.fileOpenedAt = Date.now();
+    this.file = file;
+  }
+
+  private async closeFile(): Promise<void> {
+    const file = this.file;
+    this.file = undefined;
+    if (!file) return;
+    try {
+      await file.close();
+    } catch {
+      // already closed or broken: nothing to keep
+    }
+  }
+
+  private endDropRun(): void {
+    const count = this.dropRun;
+    this.dropRun = 0;
+    this.logger.warn(
+      { dropped: count, totalDropped: this.counters.dropped, maxQueue: this.maxQueue },
+      'span logger: queue full; dropped spans',
+    );
+  }
+}
+
+function positive(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new TracingConfigError(`span logger: ${name} must be a positive number, got ${String(value)}`);
+  }
+  return value;
+}

@@ -1,0 +1,86 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
+import { headersGetter, HTTP_TAGS, pathOf, type HttpServerOptions, type HttpTracing } from './http-tracing.js';
+
+const TRACED = Symbol('pintrace.http.serverTraced');
+
+type Traceable = IncomingMessage & { [TRACED]?: true };
+
+/**
+ * Runs `next` (the code that handles one incoming request) inside a SERVER span:
+ * - the trace context is extracted from the request headers on top of the ROOT context, so
+ *   nothing from the connection (or an earlier request on a keep-alive socket) leaks in;
+ * - the span is named after the method (lower-case) and tagged http.method and http.path
+ *   (without query); the caller's address becomes the remote endpoint;
+ * - `req` and `res` are bound to the request's context, so their listeners see this span;
+ * - when the response finishes (or the connection closes first), http.status_code is tagged,
+ *   a 5xx sets the error tag to the status code, and the span ends.
+ * Errors in the instrumentation are swallowed (the request then runs untraced); errors thrown by
+ * `next` propagate unchanged.
+ */
+export function traceIncoming<R>(
+  tracing: HttpTracing,
+  req: IncomingMessage,
+  res: ServerResponse,
+  next: () => R,
+  options: HttpServerOptions = {},
+): R {
+  let span: Span;
+  let requestContext: Context;
+  try {
+    const target = req as Traceable;
+    if (target[TRACED] || options.ignoreIncoming?.(req)) return next();
+    target[TRACED] = true;
+    const parent = tracing.propagator.extract(ROOT_CONTEXT, req.headers, headersGetter);
+    const method = (req.method ?? 'GET').toUpperCase();
+    const attributes: Record<string, string | number> = {
+      [HTTP_TAGS.method]: method,
+      [HTTP_TAGS.path]: pathOf(req.url),
+    };
+    const address = req.socket?.remoteAddress;
+    if (address) attributes['network.peer.address'] = address;
+    const port = req.socket?.remotePort;
+    if (port) attributes['network.peer.port'] = port;
+    span = tracing.tracer.startSpan(method.toLowerCase(), { kind: SpanKind.SERVER, attributes }, parent);
+    requestContext = trace.setSpan(parent, span);
+    context.bind(requestContext, req);
+    context.bind(requestContext, res);
+    endOnResponse(span, res);
+  } catch {
+    return next();
+  }
+  return context.with(requestContext, next);
+}
+
+function endOnResponse(span: Span, res: ServerResponse): void {
+  if (!span.isRecording()) return;
+  let done = false;
+  const finish = (): void => {
+    if (done) return;
+    done = true;
+    try {
+      const status = res.statusCode;
+      span.setAttribute(HTTP_TAGS.statusCode, String(status));
+      if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: String(status) });
+      span.end();
+    } catch {
+      // never throw from a response listener
+    }
+  };
+  res.once('finish', finish);
+  res.once('close', finish);
+}
+
+/**
+ * Wraps a request listener so each request it handles is traced (see {@link traceIncoming}):
+ * `http.createServer(traceRequestListener(tracing, handler))`.
+ */
+export function traceRequestListener(
+  tracing: HttpTracing,
+  listener: (req: IncomingMessage, res: ServerResponse) => void,
+  options?: HttpServerOptions,
+): RequestListener {
+  return function tracedListener(this: unknown, req: IncomingMessage, res: ServerResponse): void {
+    traceIncoming(tracing, req, res, () => listener.call(this, req, res), options);
+  };
+}

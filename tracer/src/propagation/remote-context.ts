@@ -1,0 +1,29 @@
+import { createContextKey, type SpanContext } from '@opentelemetry/api';
+import type { SamplingState } from '@pintrace/sampler';
+
+/**
+ * What B3 carries beyond an OTel SpanContext, kept beside the remote SpanContext object the B3
+ * propagator created: the exact sampling state (OTel flags cannot tell "deny" from "defer", nor
+ * carry debug) and the caller's parent span id (needed to join a server span to the caller's
+ * client span, Zipkin style). Contexts from other propagators have no entry.
+ */
+export interface B3RemoteDetails {
+  readonly sampling: SamplingState | undefined;
+  readonly parentSpanId: string | undefined;
+}
+
+const details = new WeakMap<SpanContext, B3RemoteDetails>();
+
+export function setB3Details(spanContext: SpanContext, value: B3RemoteDetails): void {
+  details.set(spanContext, value);
+}
+
+export function getB3Details(spanContext: SpanContext): B3RemoteDetails | undefined {
+  return details.get(spanContext);
+}
+
+/**
+ * A sampling decision that arrived without ids (`b3: 0`, or only X-B3-Sampled): the next root span
+ * created in this context honours it.
+ */
+export const SAMPLING_ONLY_KEY = createContextKey('pintrace.b3.samplingOnly');

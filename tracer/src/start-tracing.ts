@@ -1,0 +1,141 @@
+import { propagation, trace, type TextMapPropagator, type Tracer } from '@opentelemetry/api';
+import { devRate, isValidSampleRate, ProbabilisticSampler, type RateSource, type Sampler } from '@pintrace/sampler';
+import { acquireGlobalContextManager, releaseGlobalContextManager } from './context/global-context.js';
+import { stderrLogger, type DiagnosticLogger } from './diagnostics.js';
+import { TracingConfigError } from './errors.js';
+import { SpanLogger, type SpanLoggerOptions } from './export/span-logger.js';
+import { instrumentHttp } from './http/instrument-http.js';
+import type { HttpInstrumentationOptions } from './http/http-tracing.js';
+import { localEndpoint } from './local-endpoint.js';
+import { B3Propagator, type B3InjectEncoding } from './propagation/b3-propagator.js';
+import type { SpanSink } from './trace/span-sink.js';
+import { PintraceTracerProvider } from './trace/tracer-provider.js';
+
+export interface TracingOptions {
+  /** The service's name in Zipkin (lower-cased), also the span file's name. */
+  serviceName: string;
+  /** Directory of the span file `<serviceName>.jsonl`. Required unless `sink` is given. */
+  spansDir?: string;
+  /** Where finished spans go instead of a span file (e.g. an InMemorySpanSink in tests). */
+  sink?: SpanSink;
+  /** Percent of new traces to sample (0..100, fractions allowed), or a source of it. Default 100 (dev). */
+  sampleRate?: number | RateSource;
+  /** Replaces the probabilistic sampler (sampleRate is then ignored). */
+  sampler?: Sampler;
+  /** New traces get 128-bit ids. Default false. */
+  traceId128Bit?: boolean;
+  /** B3 form written on outgoing requests. Default `multi`. */
+  b3Inject?: B3InjectEncoding;
+  /** Server spans share the caller's span id (Zipkin convention). Default true. */
+  joinServerSpans?: boolean;
+  /**
+   * Register the provider and the B3 propagator as the OTel globals. Default true. Turn off to run
+   * several services in one process (tests, the demo); the context manager is global either way.
+   */
+  registerGlobal?: boolean;
+  /** Patch node:http and node:https (see instrumentHttp). Default: same as registerGlobal. */
+  instrumentHttp?: boolean | HttpInstrumentationOptions;
+  /** Span file tuning (queue size, batch size, rotation); `dir` and `serviceName` come from above. */
+  spanLogger?: Omit<SpanLoggerOptions, 'dir' | 'serviceName' | 'logger'>;
+  /** Where the tracer reports its own problems. Default: JSON lines on stderr. */
+  logger?: DiagnosticLogger;
+}
+
+export interface Tracing {
+  /** An OTel tracer of this service. */
+  readonly tracer: Tracer;
+  readonly provider: PintraceTracerProvider;
+  readonly propagator: TextMapPropagator;
+  /** The span logger, when spans go to a file. */
+  readonly spanLogger: SpanLogger | undefined;
+  /** Writes every span ended so far. Never rejects. */
+  flush(): Promise<void>;
+  /** Undoes patches and registrations, flushes and closes the span file. Idempotent. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Starts tracing one service: spans sampled at `sampleRate` percent are written to
+ * `<spansDir>/<serviceName>.jsonl`, B3 is the propagation format, and (by default) the provider
+ * and propagator are registered globally and node:http/https are instrumented.
+ * Throws {@link TracingConfigError} on bad options; never throws afterwards.
+ */
+export function startTracing(options: TracingOptions): Tracing {
+  const logger = options.logger ?? stderrLogger;
+  const serviceName = options.serviceName;
+  if (typeof serviceName !== 'string' || serviceName.trim().length === 0) {
+    throw new TracingConfigError('startTracing: set `serviceName` to the name this service has in Zipkin');
+  }
+  if (!options.sink && !options.spansDir) {
+    throw new TracingConfigError('startTracing: set `spansDir` (the directory the logger agent tails) or pass a `sink`');
+  }
+  const sampler = options.sampler ?? new ProbabilisticSampler(sampleRateOf(options.sampleRate));
+
+  const spanLogger = options.sink
+    ? undefined
+    : new SpanLogger({ ...options.spanLogger, dir: options.spansDir as string, serviceName, logger });
+  const sink: SpanSink = options.sink ?? (spanLogger as SpanLogger);
+  const provider = new PintraceTracerProvider({
+    localEndpoint: localEndpoint(serviceName),
+    sampler,
+    sink,
+    traceId128Bit: options.traceId128Bit,
+    joinServerSpans: options.joinServerSpans,
+    logger,
+  });
+  const propagator = new B3Propagator({ injectEncoding: options.b3Inject });
+  const tracer = provider.getTracer('@pintrace/tracer');
+
+  acquireGlobalContextManager();
+  const registerGlobal = options.registerGlobal ?? true;
+  let registered = false;
+  if (registerGlobal) {
+    const providerSet = trace.setGlobalTracerProvider(provider);
+    const propagatorSet = propagation.setGlobalPropagator(propagator);
+    registered = providerSet && propagatorSet;
+    if (!registered) logger.warn({ serviceName }, 'startTracing: an OTel tracer provider or propagator was already registered');
+  }
+  const http = options.instrumentHttp ?? registerGlobal;
+  const undoHttp = http ? instrumentHttp({ tracer, propagator }, typeof http === 'object' ? http : {}) : undefined;
+
+  let stopping: Promise<void> | undefined;
+  return {
+    tracer,
+    provider,
+    propagator,
+    spanLogger,
+    flush: () => provider.forceFlush(),
+    shutdown: () => {
+      stopping ??= (async () => {
+        try {
+          undoHttp?.();
+          if (registered) {
+            trace.disable();
+            propagation.disable();
+          }
+          releaseGlobalContextManager();
+        } catch (err) {
+          logger.error({ err }, 'tracing shutdown: could not undo registrations');
+        }
+        await provider.shutdown();
+      })();
+      return stopping;
+    },
+  };
+}
+
+function sampleRateOf(rate: number | RateSource | undefined): RateSource {
+  if (rate === undefined) return devRate();
+  if (typeof rate === 'number') {
+    if (!isValidSampleRate(rate)) {
+      throw new TracingConfigError(
+        `startTracing: sampleRate must be a percentage from 0 to 100 (fractions allowed, e.g. 0.3), got ${String(rate)}`,
+      );
+    }
+    return { current: () => rate };
+  }
+  if (typeof rate?.current !== 'function') {
+    throw new TracingConfigError('startTracing: sampleRate must be a number (percent) or an object with a current() method');
+  }
+  return rate;
+}

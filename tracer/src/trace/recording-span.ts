@@ -1,0 +1,167 @@
+import {
+  SpanStatusCode,
+  TraceFlags,
+  type Attributes,
+  type AttributeValue,
+  type Exception,
+  type Link,
+  type Span,
+  type SpanContext,
+  type SpanKind,
+  type SpanStatus,
+  type TimeInput,
+} from '@opentelemetry/api';
+import type { Endpoint } from '@pintrace/model';
+import { toEpochMicros } from '../clock.js';
+import type { FinishedSpan, SpanEvent } from './finished-span.js';
+import type { TracerState } from './tracer-state.js';
+
+export interface RecordingSpanInit {
+  traceId: string;
+  spanId: string;
+  parentSpanId: string | undefined;
+  name: string;
+  kind: SpanKind;
+  startMicros: number;
+  debug: boolean;
+  shared: boolean;
+  attributes: Attributes | undefined;
+}
+
+/**
+ * A sampled span. Records into plain fields; `end()` hands it to the sink as a
+ * {@link FinishedSpan} (itself) without converting or encoding anything. Only sampled spans are
+ * instances of this class; unsampled ones are bare OTel non-recording spans.
+ */
+export class RecordingSpan implements Span, FinishedSpan {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly parentSpanId: string | undefined;
+  readonly kind: SpanKind;
+  readonly startMicros: number;
+  readonly debug: boolean;
+  readonly shared: boolean;
+  readonly attributes: Attributes = Object.create(null) as Attributes;
+  readonly events: SpanEvent[] = [];
+  readonly localEndpoint: Endpoint;
+  name: string;
+  status: SpanStatus = { code: SpanStatusCode.UNSET };
+  durationMicros = 0;
+  /** Attributes and events dropped by the span limits. */
+  droppedCount = 0;
+
+  private readonly context: SpanContext;
+  private readonly state: TracerState;
+  private attributeCount = 0;
+  private ended = false;
+
+  constructor(state: TracerState, init: RecordingSpanInit) {
+    this.state = state;
+    this.traceId = init.traceId;
+    this.spanId = init.spanId;
+    this.parentSpanId = init.parentSpanId;
+    this.name = init.name;
+    this.kind = init.kind;
+    this.startMicros = init.startMicros;
+    this.debug = init.debug;
+    this.shared = init.shared;
+    this.localEndpoint = state.localEndpoint;
+    this.context = { traceId: init.traceId, spanId: init.spanId, traceFlags: TraceFlags.SAMPLED, isRemote: false };
+    if (init.attributes) this.setAttributes(init.attributes);
+  }
+
+  spanContext(): SpanContext {
+    return this.context;
+  }
+
+  setAttribute(key: string, value: AttributeValue): this {
+    if (this.ended || typeof key !== 'string' || key.length === 0 || value === undefined || value === null) return this;
+    if (!(key in this.attributes)) {
+      if (this.attributeCount >= this.state.limits.maxAttributes) {
+        this.droppedCount++;
+        return this;
+      }
+      this.attributeCount++;
+    }
+    this.attributes[key] = value;
+    return this;
+  }
+
+  setAttributes(attributes: Attributes): this {
+    if (typeof attributes !== 'object' || attributes === null) return this;
+    for (const key of Object.keys(attributes)) {
+      const value = attributes[key];
+      if (value !== undefined) this.setAttribute(key, value);
+    }
+    return this;
+  }
+
+  addEvent(name: string, attributesOrStartTime?: Attributes | TimeInput, startTime?: TimeInput): this {
+    if (this.ended || typeof name !== 'string') return this;
+    if (this.events.length >= this.state.limits.maxEvents) {
+      this.droppedCount++;
+      return this;
+    }
+    let attributes: Attributes | undefined;
+    let time = startTime;
+    if (isTimeInput(attributesOrStartTime)) time = attributesOrStartTime;
+    else if (attributesOrStartTime && typeof attributesOrStartTime === 'object') attributes = attributesOrStartTime;
+    this.events.push({ name, timestampMicros: toEpochMicros(time), attributes });
+    return this;
+  }
+
+  /** Zipkin has no links; they are ignored. */
+  addLink(_link: Link): this {
+    return this;
+  }
+
+  addLinks(_links: Link[]): this {
+    return this;
+  }
+
+  setStatus(status: SpanStatus): this {
+    if (this.ended || !status || typeof status.code !== 'number') return this;
+    // OK is final; UNSET never overrides.
+    if (this.status.code === SpanStatusCode.OK || status.code === SpanStatusCode.UNSET) return this;
+    this.status = { code: status.code, message: typeof status.message === 'string' ? status.message : undefined };
+    return this;
+  }
+
+  updateName(name: string): this {
+    if (!this.ended && typeof name === 'string') this.name = name;
+    return this;
+  }
+
+  end(endTime?: TimeInput): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.durationMicros = Math.max(1, toEpochMicros(endTime) - this.startMicros);
+    if (!this.state.active) return;
+    try {
+      this.state.sink.accept(this);
+    } catch (err) {
+      this.state.logger.error({ err }, 'span sink threw; span dropped');
+    }
+  }
+
+  isRecording(): boolean {
+    return !this.ended;
+  }
+
+  recordException(exception: Exception, time?: TimeInput): void {
+    const attributes: Attributes = {};
+    if (typeof exception === 'string') {
+      attributes['exception.message'] = exception;
+    } else if (exception && typeof exception === 'object') {
+      const type = exception.name ?? (typeof exception.code === 'string' ? exception.code : undefined);
+      if (type) attributes['exception.type'] = type;
+      if (exception.message) attributes['exception.message'] = exception.message;
+      if (exception.stack) attributes['exception.stacktrace'] = exception.stack;
+    }
+    this.addEvent('exception', attributes, time);
+  }
+}
+
+function isTimeInput(value: unknown): value is TimeInput {
+  return typeof value === 'number' || value instanceof Date || Array.isArray(value);
+}

@@ -1,0 +1,129 @@
+import {
+  context as contextApi,
+  trace,
+  SpanKind,
+  TraceFlags,
+  type Context,
+  type Span,
+  type SpanContext,
+  type SpanOptions,
+  type Tracer,
+} from '@opentelemetry/api';
+import { decideSampling, type SamplingState } from '@pintrace/sampler';
+import { nowMicros, toEpochMicros } from '../clock.js';
+import { newSpanId, newTraceId } from '../ids.js';
+import { getB3Details, SAMPLING_ONLY_KEY } from '../propagation/remote-context.js';
+import { RecordingSpan } from './recording-span.js';
+import type { TracerState } from './tracer-state.js';
+
+/**
+ * The OTel Tracer. Sampling: the root decides (through the sampler), a child inherits its
+ * parent's decision, a remote parent's B3 state is honoured (debug forces, deny drops, defer lets
+ * the sampler decide). Unsampled spans are OTel non-recording spans: two ids and a context, no
+ * Zipkin record, no encoding.
+ *
+ * Server spans and B3: when a SERVER span starts under a remote parent that arrived as B3, it
+ * joins the caller's span (same span id, the caller's parent id, `shared: true`), as Brave and
+ * Finagle do, so a Zipkin trace shows one RPC span reported by both sides. With
+ * `joinServerSpans: false`, or a parent from another propagator (W3C has no parent id), the server
+ * span is a child of the caller's span instead.
+ */
+export class PintraceTracer implements Tracer {
+  constructor(private readonly state: TracerState) {}
+
+  startSpan(name: string, options: SpanOptions = {}, context: Context = contextApi.active()): Span {
+    try {
+      return this.createSpan(name, options, context);
+    } catch (err) {
+      this.state.logger.error({ err }, 'startSpan failed; returning a non-recording span');
+      return trace.wrapSpanContext({
+        traceId: newTraceId(false),
+        spanId: newSpanId(),
+        traceFlags: TraceFlags.NONE,
+      });
+    }
+  }
+
+  startActiveSpan<F extends (span: Span) => unknown>(name: string, fn: F): ReturnType<F>;
+  startActiveSpan<F extends (span: Span) => unknown>(name: string, options: SpanOptions, fn: F): ReturnType<F>;
+  startActiveSpan<F extends (span: Span) => unknown>(
+    name: string,
+    options: SpanOptions,
+    context: Context,
+    fn: F,
+  ): ReturnType<F>;
+  startActiveSpan<F extends (span: Span) => unknown>(
+    name: string,
+    a2?: SpanOptions | F,
+    a3?: Context | F,
+    a4?: F,
+  ): ReturnType<F> | undefined {
+    let options: SpanOptions | undefined;
+    let parent: Context | undefined;
+    let fn: F;
+    if (typeof a2 === 'function') {
+      fn = a2;
+    } else if (typeof a3 === 'function') {
+      options = a2;
+      fn = a3;
+    } else {
+      options = a2;
+      parent = a3;
+      fn = a4 as F;
+    }
+    if (typeof fn !== 'function') return undefined;
+    const parentContext = parent ?? contextApi.active();
+    const span = this.startSpan(name, options, parentContext);
+    return contextApi.with(trace.setSpan(parentContext, span), fn as (s: Span) => ReturnType<F>, undefined, span);
+  }
+
+  private createSpan(name: string, options: SpanOptions, context: Context): Span {
+    const state = this.state;
+    const kind = options.kind ?? SpanKind.INTERNAL;
+    const parentSpan = options.root ? undefined : trace.getSpan(context);
+    const parent = parentSpan?.spanContext();
+
+    let traceId: string;
+    let spanId: string;
+    let parentSpanId: string | undefined;
+    let shared = false;
+    let propagated: SamplingState | undefined;
+
+    if (parent && trace.isSpanContextValid(parent)) {
+      traceId = parent.traceId;
+      const details = parent.isRemote ? getB3Details(parent) : undefined;
+      if (parentSpan instanceof RecordingSpan) propagated = parentSpan.debug ? 'debug' : 'accept';
+      else if (details) propagated = details.sampling;
+      else propagated = parent.traceFlags & TraceFlags.SAMPLED ? 'accept' : 'deny';
+      if (kind === SpanKind.SERVER && details && state.joinServerSpans) {
+        spanId = parent.spanId;
+        parentSpanId = details.parentSpanId;
+        shared = true;
+      } else {
+        spanId = newSpanId();
+        parentSpanId = parent.spanId;
+      }
+    } else {
+      traceId = newTraceId(state.traceId128Bit);
+      spanId = newSpanId();
+      propagated = context.getValue(SAMPLING_ONLY_KEY) as SamplingState | undefined;
+    }
+
+    const decision = decideSampling(state.sampler, traceId, propagated);
+    if (!decision.sampled || !state.active) {
+      const unsampled: SpanContext = { traceId, spanId, traceFlags: TraceFlags.NONE, isRemote: false };
+      return trace.wrapSpanContext(unsampled);
+    }
+    return new RecordingSpan(state, {
+      traceId,
+      spanId,
+      parentSpanId,
+      name,
+      kind,
+      startMicros: options.startTime === undefined ? nowMicros() : toEpochMicros(options.startTime),
+      debug: decision.debug,
+      shared,
+      attributes: options.attributes,
+    });
+  }
+}

@@ -1,0 +1,183 @@
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { decodeSpanLine } from '@pintrace/model';
+import { SpanLogger, TracingConfigError, type DiagnosticLogger, type FinishedSpan, type SpanLoggerOptions } from '@pintrace/tracer';
+
+let dir: string;
+let loggers: SpanLogger[] = [];
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'span-logger-'));
+});
+afterEach(async () => {
+  await Promise.all(loggers.map((l) => l.shutdown()));
+  loggers = [];
+  await rm(dir, { recursive: true, force: true });
+});
+
+function recordingLogger(): DiagnosticLogger & { warnings: Array<{ obj: object; msg?: string }> } {
+  const warnings: Array<{ obj: object; msg?: string }> = [];
+  return {
+    warnings,
+    debug: () => undefined,
+    info: () => undefined,
+    warn: (obj, msg) => warnings.push({ obj, msg }),
+    error: (obj, msg) => warnings.push({ obj, msg }),
+  };
+}
+
+function create(options: Partial<SpanLoggerOptions> = {}): SpanLogger {
+  const logger = new SpanLogger({ dir, serviceName: 'svc', logger: recordingLogger(), ...options });
+  loggers.push(logger);
+  return logger;
+}
+
+let seq = 0;
+function span(name = 'op'): FinishedSpan {
+  seq++;
+  return {
+    traceId: `0000000000000000${seq.toString(16).padStart(16, '0')}`,
+    spanId: seq.toString(16).padStart(16, '0'),
+    parentSpanId: undefined,
+    name,
+    kind: SpanKind.SERVER,
+    startMicros: 1_700_000_000_000_000 + seq,
+    durationMicros: 10,
+    attributes: { 'http.path': '/x' },
+    events: [],
+    status: { code: SpanStatusCode.UNSET },
+    debug: false,
+    shared: false,
+    localEndpoint: { serviceName: 'svc' },
+  };
+}
+
+async function lines(path: string): Promise<string[]> {
+  return (await readFile(path, 'utf8')).split('\n').filter((l) => l.length > 0);
+}
+
+describe('SpanLogger', () => {
+  it('appends one Zipkin v2 JSON span per line to <dir>/<service>.jsonl on flush', async () => {
+    const logger = create();
+    logger.accept(span('a'));
+    logger.accept(span('b'));
+    await logger.flush();
+    const written = await lines(join(dir, 'svc.jsonl'));
+    expect(written).toHaveLength(2);
+    const decoded = written.map((l) => decodeSpanLine(l));
+    expect(decoded.map((d) => d.ok && d.span.name)).toEqual(['a', 'b']);
+    expect(logger.stats()).toMatchObject({ accepted: 2, written: 2, dropped: 0, queued: 0 });
+  });
+
+  it('does nothing on accept but queue: the file is written later', async () => {
+    const logger = create({ flushIntervalMs: 10 });
+    logger.accept(span());
+    expect(logger.stats().queued).toBe(1);
+    await expect(readdir(dir)).resolves.toEqual([]);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await lines(logger.path)).toHaveLength(1);
+  });
+
+  it('writes a full batch without waiting for the timer, in batches of maxBatch', async () => {
+    const logger = create({ maxBatch: 10, flushIntervalMs: 60_000 });
+    for (let i = 0; i < 25; i++) logger.accept(span());
+    await new Promise((r) => setTimeout(r, 50));
+    expect(logger.stats().written).toBeGreaterThanOrEqual(20);
+    await logger.flush();
+    expect(await lines(logger.path)).toHaveLength(25);
+  });
+
+  it('drops and counts a burst bigger than the queue, logs the run once, and never blocks', async () => {
+    const diagnostics = recordingLogger();
+    const logger = create({ maxQueue: 100, maxBatch: 1000, flushIntervalMs: 60_000, logger: diagnostics });
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < 10_000; i++) logger.accept(span());
+    const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
+    expect(elapsedMs).toBeLessThan(500);
+    expect(logger.stats()).toMatchObject({ accepted: 100, dropped: 9900, queued: 100 });
+    await logger.flush();
+    expect(await lines(logger.path)).toHaveLength(100);
+    const dropLogs = diagnostics.warnings.filter((w) => w.msg?.includes('dropped'));
+    expect(dropLogs).toHaveLength(1);
+    expect(dropLogs[0].obj).toMatchObject({ dropped: 9900 });
+    // a later run is logged again, with its own count
+    for (let i = 0; i < 150; i++) logger.accept(span());
+    await logger.flush();
+    expect(diagnostics.warnings.filter((w) => w.msg?.includes('dropped')).map((w) => (w.obj as { dropped: number }).dropped)).toEqual([
+      9900, 50,
+    ]);
+  });
+
+  it('rotates by rename when the file would grow past rotateBytes', async () => {
+    const logger = create({ rotateBytes: 1000, maxBatch: 3 });
+    for (let i = 0; i < 30; i++) {
+      logger.accept(span());
+      if (i % 3 === 2) await logger.flush();
+    }
+    await logger.flush();
+    const files = (await readdir(dir)).sort();
+    const rotated = files.filter((f) => /^svc\.jsonl\.\d+$/.test(f));
+    expect(rotated.length).toBeGreaterThan(1);
+    expect(files).toContain('svc.jsonl');
+    let total = 0;
+    for (const file of files) {
+      const content = await readFile(join(dir, file), 'utf8');
+      expect(content.length).toBeLessThanOrEqual(1000);
+      expect(content.endsWith('\n')).toBe(true);
+      total += (await lines(join(dir, file))).length;
+    }
+    expect(total).toBe(30);
+    const stamps = rotated.map((f) => Number(f.split('.').pop()));
+    expect(new Set(stamps).size).toBe(stamps.length);
+    expect(logger.stats().rotations).toBe(rotated.length);
+  });
+
+  it('rotates by age', async () => {
+    const logger = create({ rotateAgeMs: 20 });
+    logger.accept(span());
+    await logger.flush();
+    await new Promise((r) => setTimeout(r, 40));
+    logger.accept(span());
+    await logger.flush();
+    const files = await readdir(dir);
+    expect(files.filter((f) => f.startsWith('svc.jsonl.'))).toHaveLength(1);
+    expect(await lines(logger.path)).toHaveLength(1);
+  });
+
+  it('appends to an existing file and counts its size towards rotation', async () => {
+    await writeFile(join(dir, 'svc.jsonl'), 'x'.repeat(900) + '\n');
+    const logger = create({ rotateBytes: 1000 });
+    logger.accept(span());
+    await logger.flush();
+    expect((await readdir(dir)).filter((f) => f.startsWith('svc.jsonl.'))).toHaveLength(1);
+    expect(await lines(logger.path)).toHaveLength(1);
+  });
+
+  it('counts failed writes as drops and never throws', async () => {
+    const diagnostics = recordingLogger();
+    await writeFile(join(dir, 'blocker'), '');
+    const logger = create({ dir: join(dir, 'blocker', 'sub'), logger: diagnostics });
+    logger.accept(span());
+    await expect(logger.flush()).resolves.toBeUndefined();
+    expect(logger.stats()).toMatchObject({ dropped: 1, writeErrors: 1 });
+    expect(diagnostics.warnings).toHaveLength(1);
+  });
+
+  it('shutdown flushes, closes, and drops what comes after', async () => {
+    const logger = create();
+    logger.accept(span());
+    await logger.shutdown();
+    await logger.shutdown();
+    logger.accept(span());
+    expect(await lines(logger.path)).toHaveLength(1);
+    expect(logger.stats()).toMatchObject({ written: 1, dropped: 1 });
+  });
+
+  it('rejects bad options with a message saying what to change', () => {
+    expect(() => new SpanLogger({ dir: '', serviceName: 'svc' })).toThrow(TracingConfigError);
+    expect(() => new SpanLogger({ dir, serviceName: 'a/b' })).toThrow(/file-name-safe/);
+    expect(() => new SpanLogger({ dir, serviceName: 'svc', maxQueue: 0 })).toThrow(/maxQueue must be a positive number/);
+  });
+});
