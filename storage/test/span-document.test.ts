@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Span } from '@pintrace/model';
-import { checkSpan } from '@pintrace/model';
+import { checkSpan, decodeSpanList } from '@pintrace/model';
 import { encodeSpanDocument, spanDocumentJson, spanIndexTimestamp } from '../src/span-document.js';
 
 /** zipkin BulkIndexWriterTest STABLE_SPAN: TestObjects.CLIENT_SPAN with timestamp 100, no annotations. */
@@ -88,6 +88,15 @@ describe('span document (BulkIndexWriterTest)', () => {
     const value = 'x\uD83D\uDCA9 \u2EE9 \u2028 \u0001\t" \\ / \uD800 é';
     const json = spanDocumentJson({ ...base, name: value }, { searchEnabled: false });
     expect(json).toContain('"name":"x\\uD83D\\uDCA9 \u2EE9 \u2028 \\u0001\\t\\" \\\\ / \\uD800 é"');
+  });
+  it('matches the _id real zipkin-server 3.6.1 wrote for a span with emoji, CJK and controls', () => {
+    // POSTed to zipkin-server 3.6.1 (ES 8.8.2 storage) on the devstack; it indexed this _id.
+    const message = '[{"traceId":"340162d2062ebe32","id":"0000000000000002","name":"Émoji 💩 \\u001f ctrl","kind":"SERVER","timestamp":100,"localEndpoint":{"serviceName":"Svc"},"annotations":[{"timestamp":100,"value":"⻩"}],"tags":{"error":"💩","a/b":"x\\"y"}}]';
+    const decoded = decodeSpanList(message);
+    expect(decoded).toMatchObject({ ok: true, rejected: [] });
+    if (decoded.ok) {
+      expect(encodeSpanDocument(decoded.spans[0]!).id).toBe('340162d2062ebe32-2d9f163afcde8ad4d3801f98764d87bc');
+    }
   });
   it('agrees with the model normaliser on the golden span', () => {
     const normalised = checkSpan({ ...STABLE_SPAN, parentId: '1', id: '2', name: 'GET' });

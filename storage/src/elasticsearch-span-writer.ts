@@ -1,0 +1,382 @@
+/**
+ * Writes spans to Elasticsearch in zipkin's exact format with `POST /_bulk`.
+ *
+ * - Documents: span docs (span-document.ts) into <index><delim>span-<day>, plus autocomplete docs
+ *   for configured tag keys. Ids are deterministic, so a resubmitted item overwrites itself.
+ * - Retries: a whole request answered 429/5xx or failing at the network is resubmitted whole; a
+ *   2xx answer with retryable item failures (429, 502-504, es_rejected_execution_exception)
+ *   resubmits only those items. Delays grow exponentially with full jitter. Retrying never ends
+ *   on its own: `write` resolves only when every item is indexed or failed permanently (reported
+ *   in `failed`), or rejects with WRITER_SHUT_DOWN if `shutdown()` interrupts it.
+ * - Bounded: at most `maxConcurrency` bulk requests in flight across all writes, each with at most
+ *   `maxBatchDocs` documents and about `maxBatchBytes` bytes.
+ * - start(): reads the cluster version and installs missing templates; write() calls it lazily.
+ */
+import type { Span } from '@pintrace/model';
+import { AutocompleteIndexer } from './autocomplete.js';
+import type { AutocompleteOptions } from './autocomplete.js';
+import { bulkBody, bulkOutcomes, isRetryableItem } from './bulk-request.js';
+import type { BulkItem, ItemOutcome } from './bulk-request.js';
+import { StorageError, isRetryable, isRetryableStatus } from './errors.js';
+import { createEsHttp } from './http.js';
+import type { EsHttp, EsHttpOptions } from './http.js';
+import { IndexNameFormatter } from './index-names.js';
+import { encodeSpanDocument, spanIndexTimestamp } from './span-document.js';
+import type { FailedSpan, SpanWriter, WriteResult } from './span-writer.js';
+import { buildTemplates, ensureTemplates } from './templates.js';
+import type { TemplateOptions } from './templates.js';
+import { assertSupported, indexTypeDelimiter, parseClusterVersion, supportsTypes } from './version.js';
+import type { ClusterVersion } from './version.js';
+
+export interface RetryOptions {
+  /** First delay before a resubmission. Default 100 ms. */
+  initialDelayMs?: number;
+  /** Largest delay. Default 10000 ms. */
+  maxDelayMs?: number;
+}
+
+/** Passed to `onRetry`, for logs and metrics. */
+export interface RetryEvent {
+  attempt: number;
+  items: number;
+  /** HTTP status or StorageError code that caused the retry. */
+  cause: string;
+  delayMs: number;
+}
+
+export interface ElasticsearchSpanWriterOptions {
+  /** An EsHttp to use (not closed by shutdown), or `url` etc. to create one (closed by shutdown). */
+  http?: EsHttp;
+  url?: EsHttpOptions['url'];
+  username?: string;
+  password?: string;
+  requestTimeoutMs?: number;
+  /** Index prefix (ES_INDEX). Default "zipkin". */
+  index?: string;
+  /** ES_DATE_SEPARATOR. Default "-". */
+  dateSeparator?: string;
+  /** SEARCH_ENABLED: write timestamp_millis, _q and autocomplete docs. Default true. */
+  searchEnabled?: boolean;
+  /** ES_ENSURE_TEMPLATES. Default true. */
+  ensureTemplates?: boolean;
+  /** Shards, replicas, strictTraceId, templatePriority for the templates. */
+  templates?: Omit<TemplateOptions, 'index' | 'searchEnabled'>;
+  /** AUTOCOMPLETE_KEYS and friends. */
+  autocomplete?: AutocompleteOptions;
+  /** ES_PIPELINE. */
+  pipeline?: string;
+  /** Add `refresh=` to bulk requests (tests). */
+  refresh?: boolean | 'wait_for';
+  /** Bulk requests in flight at once, across all writes. Default 2. */
+  maxConcurrency?: number;
+  /** Documents per bulk request. Default 1000. */
+  maxBatchDocs?: number;
+  /** Approximate bytes per bulk request. Default 5 MiB. */
+  maxBatchBytes?: number;
+  retry?: RetryOptions;
+  /** Skip `GET /` by giving the version. */
+  version?: ClusterVersion;
+  /** Called before each resubmission. */
+  onRetry?: (event: RetryEvent) => void;
+  now?: () => number;
+  random?: () => number;
+}
+
+interface PendingItem extends BulkItem {
+  span: Span;
+  /** Set for autocomplete items. */
+  limiterKey?: string;
+}
+
+type SendResult =
+  | { kind: 'items'; outcomes: ItemOutcome[] }
+  | { kind: 'retry-all'; cause: string }
+  | { kind: 'fail-all' | 'too-large'; outcome: ItemOutcome };
+
+class Semaphore {
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+  constructor(private readonly limit: number) {}
+  async acquire(): Promise<void> {
+    if (this.active < this.limit) {
+      this.active++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+  release(): void {
+    const next = this.waiting.shift();
+    if (next !== undefined) next();
+    else this.active--;
+  }
+}
+
+function positiveInt(name: string, value: number | undefined, fallback: number): number {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v < 1) {
+    throw new StorageError('STORAGE_CONFIG_INVALID', `${name} must be a positive integer, was ${String(value)}`);
+  }
+  return v;
+}
+
+export class ElasticsearchSpanWriter implements SpanWriter {
+  private readonly http: EsHttp;
+  private readonly ownsHttp: boolean;
+  private readonly names: IndexNameFormatter;
+  private readonly searchEnabled: boolean;
+  private readonly autocomplete: AutocompleteIndexer;
+  private readonly semaphore: Semaphore;
+  private readonly maxBatchDocs: number;
+  private readonly maxBatchBytes: number;
+  private readonly initialDelayMs: number;
+  private readonly maxDelayMs: number;
+  private readonly bulkPath: string;
+  private readonly sleepers = new Set<() => void>();
+  private version: ClusterVersion | undefined;
+  private starting: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(private readonly options: ElasticsearchSpanWriterOptions) {
+    if (options.http !== undefined) {
+      this.http = options.http;
+      this.ownsHttp = false;
+    } else if (options.url !== undefined) {
+      const httpOptions: EsHttpOptions = { url: options.url };
+      if (options.username !== undefined) httpOptions.username = options.username;
+      if (options.password !== undefined) httpOptions.password = options.password;
+      if (options.requestTimeoutMs !== undefined) httpOptions.requestTimeoutMs = options.requestTimeoutMs;
+      this.http = createEsHttp(httpOptions);
+      this.ownsHttp = true;
+    } else {
+      throw new StorageError('STORAGE_CONFIG_INVALID', 'ElasticsearchSpanWriter needs `url` (e.g. http://127.0.0.1:9200) or `http`');
+    }
+    this.names = new IndexNameFormatter({
+      ...(options.index !== undefined ? { index: options.index } : {}),
+      ...(options.dateSeparator !== undefined ? { dateSeparator: options.dateSeparator } : {}),
+    });
+    this.searchEnabled = options.searchEnabled ?? true;
+    this.autocomplete = new AutocompleteIndexer(this.searchEnabled ? options.autocomplete : {});
+    this.semaphore = new Semaphore(positiveInt('maxConcurrency', options.maxConcurrency, 2));
+    this.maxBatchDocs = positiveInt('maxBatchDocs', options.maxBatchDocs, 1000);
+    this.maxBatchBytes = positiveInt('maxBatchBytes', options.maxBatchBytes, 5 * 1024 * 1024);
+    this.initialDelayMs = options.retry?.initialDelayMs ?? 100;
+    this.maxDelayMs = options.retry?.maxDelayMs ?? 10_000;
+    const query = new URLSearchParams();
+    if (options.pipeline !== undefined) query.set('pipeline', options.pipeline);
+    if (options.refresh !== undefined && options.refresh !== false) query.set('refresh', String(options.refresh));
+    this.bulkPath = query.size > 0 ? `/_bulk?${query.toString()}` : '/_bulk';
+    this.version = options.version;
+  }
+
+  /** The detected (or given) cluster version, once started. */
+  get clusterVersion(): ClusterVersion | undefined {
+    return this.version;
+  }
+
+  /** Detects the version and installs missing templates. Idempotent; a failed start can be retried. */
+  start(): Promise<void> {
+    if (this.closed) return Promise.reject(new StorageError('WRITER_SHUT_DOWN', 'writer is shut down'));
+    this.starting ??= this.doStart().catch((err: unknown) => {
+      this.starting = undefined;
+      throw err;
+    });
+    return this.starting;
+  }
+
+  private async doStart(): Promise<void> {
+    if (this.version === undefined) {
+      const res = await this.http.request({ method: 'GET', path: '/' });
+      if (res.status !== 200) {
+        throw new StorageError(isRetryableStatus(res.status) ? 'ES_UNAVAILABLE' : 'ES_HTTP_ERROR',
+          `GET / answered ${res.status}`, { status: res.status });
+      }
+      const version = parseClusterVersion(res.body);
+      assertSupported(version);
+      this.version = version;
+    } else {
+      assertSupported(this.version);
+    }
+    if (this.options.ensureTemplates ?? true) {
+      await ensureTemplates(this.http, buildTemplates(this.version, {
+        ...this.options.templates,
+        index: this.names.index,
+        searchEnabled: this.searchEnabled,
+      }));
+    }
+  }
+
+  /** Stops retrying: writes in progress reject with WRITER_SHUT_DOWN. Closes an owned client. */
+  async shutdown(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const wake of this.sleepers) wake();
+    this.sleepers.clear();
+    if (this.ownsHttp) await this.http.close();
+  }
+
+  async write(spans: readonly Span[]): Promise<WriteResult> {
+    const result: WriteResult = { written: 0, failed: [], autocompleteWritten: 0, retries: 0 };
+    if (spans.length === 0) return result;
+    await this.retrying(() => this.start(), result, 0);
+    const version = this.version!;
+    const delimiter = indexTypeDelimiter(version);
+    const items: PendingItem[] = [];
+    for (const span of spans) {
+      const millis = spanIndexTimestamp(span, (this.options.now ?? Date.now)());
+      const doc = encodeSpanDocument(span, { searchEnabled: this.searchEnabled });
+      items.push({ index: this.names.formatTypeAndTimestampForInsert('span', delimiter, millis), type: 'span', id: doc.id, body: doc.body, span });
+      if (this.searchEnabled && this.autocomplete.enabled) {
+        const index = this.names.formatTypeAndTimestampForInsert('autocomplete', delimiter, millis);
+        for (const ac of this.autocomplete.documentsFor(span, this.names.formatDate(millis))) {
+          items.push({ index, type: 'autocomplete', id: ac.id, body: ac.body, span, limiterKey: ac.limiterKey });
+        }
+      }
+    }
+    await Promise.all(this.batches(items).map((batch) => this.writeBatch(batch, supportsTypes(version), result)));
+    return result;
+  }
+
+  private batches(items: PendingItem[]): PendingItem[][] {
+    const out: PendingItem[][] = [];
+    let current: PendingItem[] = [];
+    let bytes = 0;
+    for (const item of items) {
+      const size = item.body.length + item.index.length + item.id.length + 40;
+      if (current.length > 0 && (current.length >= this.maxBatchDocs || bytes + size > this.maxBatchBytes)) {
+        out.push(current);
+        current = [];
+        bytes = 0;
+      }
+      current.push(item);
+      bytes += size;
+    }
+    if (current.length > 0) out.push(current);
+    return out;
+  }
+
+  private async writeBatch(batch: PendingItem[], withType: boolean, result: WriteResult): Promise<void> {
+    let pending = batch;
+    let cause = '';
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt > 0) await this.backoff(attempt, pending.length, cause, result);
+      const sent = await this.send(pending, withType);
+      if (sent.kind === 'retry-all') {
+        cause = sent.cause;
+        continue;
+      }
+      if (sent.kind === 'too-large' && pending.length > 1) {
+        const half = Math.ceil(pending.length / 2);
+        await Promise.all([
+          this.writeBatch(pending.slice(0, half), withType, result),
+          this.writeBatch(pending.slice(half), withType, result),
+        ]);
+        return;
+      }
+      if (sent.kind !== 'items') {
+        for (const item of pending) this.fail(item, sent.outcome, result);
+        return;
+      }
+      const retry: PendingItem[] = [];
+      cause = '';
+      sent.outcomes.forEach((outcome, i) => {
+        const item = pending[i]!;
+        if (outcome.status >= 200 && outcome.status < 300) {
+          if (item.type === 'span') result.written++;
+          else result.autocompleteWritten++;
+        } else if (isRetryableItem(outcome)) {
+          retry.push(item);
+          if (cause === '') cause = outcome.errorType ?? String(outcome.status);
+        } else {
+          this.fail(item, outcome, result);
+        }
+      });
+      pending = retry;
+    }
+  }
+
+  /** One bulk request, classified. */
+  private async send(pending: PendingItem[], withType: boolean): Promise<SendResult> {
+    await this.semaphore.acquire();
+    try {
+      if (this.closed) throw new StorageError('WRITER_SHUT_DOWN', 'writer shut down before the write finished');
+      let status: number;
+      let body: unknown;
+      try {
+        ({ status, body } = await this.http.request({ method: 'POST', path: this.bulkPath, body: bulkBody(pending, withType), ndjson: true }));
+      } catch (err) {
+        if (isRetryable(err)) return { kind: 'retry-all', cause: (err as StorageError).code };
+        throw err;
+      }
+      if (status >= 200 && status < 300) {
+        const outcomes = bulkOutcomes(body, pending.length);
+        return outcomes !== undefined ? { kind: 'items', outcomes } : { kind: 'retry-all', cause: 'malformed_bulk_response' };
+      }
+      if (isRetryableStatus(status) || status >= 500) return { kind: 'retry-all', cause: String(status) };
+      const outcome: ItemOutcome = {
+        status,
+        errorType: errorField(body, 'type') ?? `http_${status}`,
+        errorReason: errorField(body, 'reason') ?? `bulk request answered ${status}`,
+      };
+      return status === 413 ? { kind: 'too-large', outcome } : { kind: 'fail-all', outcome };
+    } finally {
+      this.semaphore.release();
+    }
+  }
+
+  private fail(item: PendingItem, outcome: ItemOutcome, result: WriteResult): void {
+    if (item.limiterKey !== undefined) {
+      this.autocomplete.invalidate(item.limiterKey);
+      return;
+    }
+    const failed: FailedSpan = {
+      span: item.span,
+      status: outcome.status,
+      reason: outcome.errorType ?? `http_${outcome.status}`,
+      message: outcome.errorReason ?? '',
+    };
+    result.failed.push(failed);
+  }
+
+  /** Runs `fn`, retrying retryable StorageErrors with backoff until it succeeds or the writer closes. */
+  private async retrying(fn: () => Promise<void>, result: WriteResult, items: number): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await fn();
+        return;
+      } catch (err) {
+        if (!isRetryable(err) || this.closed) throw err;
+        await this.backoff(attempt + 1, items, (err as StorageError).code, result, false);
+      }
+    }
+  }
+
+  private async backoff(attempt: number, items: number, cause: string, result: WriteResult, counts = true): Promise<void> {
+    if (this.closed) throw new StorageError('WRITER_SHUT_DOWN', 'writer shut down before the write finished');
+    const ceiling = Math.min(this.maxDelayMs, this.initialDelayMs * 2 ** Math.min(attempt - 1, 30));
+    const delayMs = Math.round(ceiling * (0.5 + 0.5 * (this.options.random ?? Math.random)()));
+    if (counts) result.retries++;
+    this.options.onRetry?.({ attempt, items, cause, delayMs });
+    await new Promise<void>((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        this.sleepers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, delayMs);
+      timer.unref?.();
+      this.sleepers.add(wake);
+    });
+    if (this.closed) throw new StorageError('WRITER_SHUT_DOWN', 'writer shut down before the write finished');
+  }
+}
+
+function errorField(body: unknown, field: 'type' | 'reason'): string | undefined {
+  if (typeof body === 'object' && body !== null) {
+    const error = (body as Record<string, unknown>).error;
+    if (typeof error === 'object' && error !== null) {
+      const value = (error as Record<string, unknown>)[field];
+      if (typeof value === 'string') return value;
+    }
+  }
+  return field === 'reason' && typeof body === 'string' ? body.slice(0, 500) : undefined;
+}

@@ -1,0 +1,33 @@
+/**
+ * The storage role the collector's sink writes through.
+ */
+import type { Span } from '@pintrace/model';
+
+/** A span that could not be stored and will not be retried (e.g. a mapping error). */
+export interface FailedSpan {
+  span: Span;
+  /** HTTP status of the item (or of the whole request). */
+  status: number;
+  /** Elasticsearch error type, e.g. "mapper_parsing_exception", or a StorageError code. */
+  reason: string;
+  message: string;
+}
+
+export interface WriteResult {
+  /** Span documents Elasticsearch acknowledged. */
+  written: number;
+  /** Spans that failed permanently, with why, so the caller can count or dead-letter them. */
+  failed: FailedSpan[];
+  /** Autocomplete documents acknowledged. */
+  autocompleteWritten: number;
+  /** How many times items were resubmitted after a retryable failure. */
+  retries: number;
+}
+
+/**
+ * Stores spans. `write` resolves only when every span is durably stored or reported in
+ * `failed`; it retries transient failures itself and never drops a span silently.
+ */
+export interface SpanWriter {
+  write(spans: readonly Span[]): Promise<WriteResult>;
+}

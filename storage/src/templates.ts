@@ -1,0 +1,155 @@
+/**
+ * Zipkin's three index templates (VersionSpecificTemplates), installed only when missing:
+ * `GET <url>`, and `PUT <url>` only on 404 (EnsureIndexTemplate). An existing template is never
+ * overwritten, so zipkin-server and we can point at the same cluster in either start order.
+ *
+ * URL: `/_index_template/<index><delim><type>_template` when a template priority is set on
+ * ES >= 7.8 or OpenSearch (composable form), `/_template/...?include_type_name=true` on ES 6.7-6.x,
+ * else `/_template/<index><delim><type>_template` (legacy, the default).
+ */
+import { StorageError } from './errors.js';
+import type { EsHttp } from './http.js';
+import { indexTypeDelimiter, versionAtLeast } from './version.js';
+import type { ClusterVersion } from './version.js';
+import type { IndexType } from './index-names.js';
+
+export interface TemplateOptions {
+  /** Index prefix (ES_INDEX). Default "zipkin". */
+  index?: string;
+  /** ES_INDEX_SHARDS. Default 5. */
+  shards?: number;
+  /** ES_INDEX_REPLICAS. Default 1 (the devstack uses 0). */
+  replicas?: number;
+  /** SEARCH_ENABLED. Default true. */
+  searchEnabled?: boolean;
+  /** STRICT_TRACE_ID. Default true. */
+  strictTraceId?: boolean;
+  /** ES_TEMPLATE_PRIORITY: set to use composable templates (ES >= 7.8, OpenSearch). */
+  templatePriority?: number;
+}
+
+export interface IndexTemplate {
+  type: IndexType;
+  /** Path including any query string, e.g. "/_template/zipkin-span_template". */
+  url: string;
+  body: Record<string, unknown>;
+}
+
+const KEYWORD = { type: 'keyword', norms: false };
+
+function useComposable(v: ClusterVersion, priority: number | undefined): boolean {
+  if (priority === undefined) return false;
+  return v.distribution === 'opensearch' || versionAtLeast(v, 7, 8);
+}
+
+/** The three templates for a cluster version, as zipkin would PUT them. */
+export function buildTemplates(version: ClusterVersion, options: TemplateOptions = {}): IndexTemplate[] {
+  const index = options.index ?? 'zipkin';
+  const shards = options.shards ?? 5;
+  const replicas = options.replicas ?? 1;
+  const searchEnabled = options.searchEnabled ?? true;
+  const strictTraceId = options.strictTraceId ?? true;
+  const priority = options.templatePriority;
+  const delimiter = indexTypeDelimiter(version);
+  const composable = useComposable(version, priority);
+  const isEs = version.distribution === 'elasticsearch';
+  const patternKey = isEs && version.major < 6 ? 'template' : 'index_patterns';
+  const wrapType = isEs && version.major < 7;
+
+  const url = (type: IndexType): string => {
+    const name = `${index}${delimiter}${type}_template`;
+    if (composable) return `/_index_template/${name}`;
+    if (isEs && versionAtLeast(version, 6, 7) && version.major < 7) return `/_template/${name}?include_type_name=true`;
+    return `/_template/${name}`;
+  };
+
+  const settings = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+    'index.number_of_shards': shards,
+    'index.number_of_replicas': replicas,
+    'index.requests.cache.enable': true,
+    ...extra,
+  });
+
+  const template = (type: IndexType, settingsBody: Record<string, unknown>, mappings: Record<string, unknown>): IndexTemplate => {
+    const wrapped = wrapType ? { [type]: mappings } : mappings;
+    const body: Record<string, unknown> = { [patternKey]: `${index}${delimiter}${type}-*` };
+    if (composable) {
+      body.template = { settings: settingsBody, mappings: wrapped };
+      body.priority = priority;
+    } else {
+      body.settings = settingsBody;
+      body.mappings = wrapped;
+    }
+    return { type, url: url(type), body };
+  };
+
+  const traceIdMapping = strictTraceId
+    ? KEYWORD
+    : { type: 'text', fielddata: 'true', analyzer: 'traceId_analyzer' };
+  const spanSettings = strictTraceId ? settings() : settings({
+    analysis: {
+      analyzer: { traceId_analyzer: { type: 'custom', tokenizer: 'keyword', filter: 'traceId_filter' } },
+      filter: { traceId_filter: { type: 'pattern_capture', patterns: ['([0-9a-f]{1,16})$'], preserve_original: true } },
+    },
+  });
+  const spanMappings = searchEnabled
+    ? {
+      _source: { excludes: ['_q'] },
+      dynamic_templates: [
+        { strings: { mapping: { type: 'keyword', norms: false, ignore_above: 256 }, match_mapping_type: 'string', match: '*' } },
+      ],
+      properties: {
+        traceId: traceIdMapping,
+        name: KEYWORD,
+        localEndpoint: { type: 'object', dynamic: false, properties: { serviceName: KEYWORD } },
+        remoteEndpoint: { type: 'object', dynamic: false, properties: { serviceName: KEYWORD } },
+        timestamp_millis: { type: 'date', format: 'epoch_millis' },
+        duration: { type: 'long' },
+        annotations: { enabled: false },
+        tags: { enabled: false },
+        _q: KEYWORD,
+      },
+    }
+    : { properties: { traceId: traceIdMapping, annotations: { enabled: false }, tags: { enabled: false } } };
+
+  return [
+    template('span', spanSettings, spanMappings),
+    template('dependency', settings(), { enabled: false }),
+    template('autocomplete', settings(), { enabled: true, properties: { tagKey: KEYWORD, tagValue: KEYWORD } }),
+  ];
+}
+
+/** What ensureTemplates did per template. */
+export interface EnsureTemplatesResult {
+  installed: string[];
+  existing: string[];
+}
+
+/** Installs each template that is missing (GET, then PUT only on 404). Config-time: throws. */
+export async function ensureTemplates(http: EsHttp, templates: readonly IndexTemplate[]): Promise<EnsureTemplatesResult> {
+  const result: EnsureTemplatesResult = { installed: [], existing: [] };
+  for (const t of templates) {
+    const get = await http.request({ method: 'GET', path: t.url });
+    if (get.status === 200) {
+      result.existing.push(t.url);
+      continue;
+    }
+    if (get.status !== 404) {
+      throw new StorageError('ES_TEMPLATE_FAILED', `GET ${t.url} answered ${get.status}: ${preview(get.body)}`, { status: get.status });
+    }
+    const put = await http.request({ method: 'PUT', path: t.url, body: JSON.stringify(t.body) });
+    if (put.status < 200 || put.status >= 300) {
+      throw new StorageError('ES_TEMPLATE_FAILED', `PUT ${t.url} answered ${put.status}: ${preview(put.body)}`, {
+        status: put.status,
+        retryable: put.status === 429 || put.status >= 500,
+      });
+    }
+    result.installed.push(t.url);
+  }
+  return result;
+}
+
+function preview(body: unknown): string {
+  const text = typeof body === 'string' ? body : JSON.stringify(body) ?? '';
+  return text.slice(0, 500);
+}
