@@ -1,9 +1,13 @@
 /**
  * A running collector: the Kafka consumer, the pipeline, Elasticsearch, /metrics and /health,
  * and the drain on shutdown (stop fetching, finish what is in flight, commit, disconnect).
+ *
+ * Start-up waits, as zipkin's Kafka collector does, for what may appear later: an unreachable
+ * Elasticsearch or Kafka, a topic not created yet. /health says DOWN with the reason meanwhile.
+ * What cannot get better by waiting (an unsupported Elasticsearch version, say) rejects `done`.
  */
 import { createConsumer, type SpanConsumer } from '@pintrace/kafka';
-import { createLogger, createRegistry, startOpsServer, type Logger, type OpsServer } from '@pintrace/runtime';
+import { createLogger, createRegistry, startOpsServer, type Logger } from '@pintrace/runtime';
 import type { Registry } from 'prom-client';
 import { commitReady } from './commit.js';
 import { CollectorError } from './errors.js';
@@ -13,7 +17,7 @@ import { buildPipeline } from './pipeline.js';
 import { createStorage, type CollectorStorage } from './storage.js';
 
 export interface CollectorDeps {
-  /** Default: a kafkajs-backed group member from @pintrace/kafka. */
+  /** Default: a group member from @pintrace/kafka's createConsumer. */
   consumer?: SpanConsumer;
   /** Default: Elasticsearch through @pintrace/storage. */
   storage?: CollectorStorage;
@@ -24,30 +28,40 @@ export interface CollectorDeps {
   /** Backoff bounds of whole-bulk retries; defaults 200 ms and 30 s. */
   minBackoffMs?: number;
   maxBackoffMs?: number;
+  /** Longest pause between start-up attempts; default 10 s. */
+  maxStartBackoffMs?: number;
 }
 
 export interface Collector {
   /** Port of /metrics and /health. */
   readonly metricsPort: number;
-  /** Resolves when the collector stopped: after shutdown, or rejects on a fatal error. */
+  /** Resolves when the collector stopped after shutdown(); rejects on a fatal error. */
   readonly done: Promise<void>;
   /** Drains and stops; idempotent. */
   shutdown(): Promise<void>;
+}
+
+/** True when the error says the same call may succeed later (our and our packages' errors). */
+function isRetryable(err: unknown): boolean {
+  const e = err as { retryable?: unknown; retriable?: unknown } | null;
+  return e?.retryable === true || e?.retriable === true;
 }
 
 export async function startCollector(config: CollectorConfig, deps: CollectorDeps = {}): Promise<Collector> {
   const log = deps.log ?? createLogger('collector');
   const registry = deps.registry ?? createRegistry();
   const metrics = createCollectorMetrics(registry);
+  let lastWrite: { ok: boolean; error?: string; at?: string } = { ok: true };
+  const writeFailed = (error: unknown) => {
+    lastWrite = { ok: false, error: String(error), at: new Date().toISOString() };
+  };
   const storage =
     deps.storage ??
-    createStorage({ url: config.es, indexPrefix: config.indexPrefix, shards: config.indexShards, replicas: config.indexReplicas, log });
-  await storage.ensureReady();
-
+    createStorage({ url: config.es, indexPrefix: config.indexPrefix, shards: config.indexShards, replicas: config.indexReplicas, log, onRetry: writeFailed });
   const consumer =
-    deps.consumer ?? createConsumer({ brokers: config.kafka, groupId: config.groupId, topics: [config.topic], fromBeginning: true });
+    deps.consumer ??
+    createConsumer({ brokers: config.kafka, groupId: config.groupId, topics: [config.topic], clientId: 'pintrace-collector', fromBeginning: true });
   const abort = new AbortController();
-  let lastWrite: { ok: boolean; error?: string; at?: string } = { ok: true };
   const pipeline = buildPipeline({
     consumer,
     writer: storage.writer,
@@ -59,20 +73,59 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
     maxBackoffMs: deps.maxBackoffMs,
     signal: abort.signal,
     onStorageState: (ok, error) => {
-      lastWrite = ok ? { ok } : { ok, error: String(error), at: new Date().toISOString() };
+      if (ok) lastWrite = { ok };
+      else writeFailed(error);
     },
   });
 
-  let ops: OpsServer | undefined;
+  const phase: { name: 'starting' | 'running' | 'stopping'; waitingFor?: string } = { name: 'starting' };
   let consumerUp = false;
-  let stopping: Promise<void> | undefined;
+  const ops = await startOpsServer({
+    port: config.metricsPort,
+    registry,
+    health: async () => {
+      const store = await storage.check();
+      const ok = phase.name === 'running' && store.ok && lastWrite.ok && consumerUp;
+      return { ok, checks: { phase: phase.name, waitingFor: phase.waitingFor, elasticsearch: store, lastWrite, kafka: { ok: consumerUp } } };
+    },
+  });
+
   let settle!: { resolve: () => void; reject: (err: unknown) => void };
   const done = new Promise<void>((resolve, reject) => {
     settle = { resolve, reject };
   });
-  done.catch(() => {}); // the caller may not listen; failures are logged below
+  done.catch(() => {}); // callers may not listen; failures are logged
+  let stopping: Promise<void> | undefined;
+  let wake: () => void = () => {};
 
-  try {
+  /** Runs `attempt` until it succeeds, a non-retryable error, or shutdown (then false). */
+  async function untilReady(what: string, attempt: () => Promise<void>): Promise<boolean> {
+    for (let n = 0; ; n++) {
+      if (stopping) return false;
+      try {
+        await attempt();
+        phase.waitingFor = undefined;
+        return true;
+      } catch (err) {
+        if (!isRetryable(err)) throw err;
+        phase.waitingFor = `${what}: ${(err as Error).message}`;
+        const delay = Math.min(deps.maxStartBackoffMs ?? 10_000, 500 * 2 ** n);
+        log.warn({ err: (err as Error).message, retryInMs: delay }, `waiting for ${what}`);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, delay);
+          timer.unref();
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+    }
+  }
+
+  let finished: Promise<void> | undefined;
+  const starting = (async () => {
+    if (!(await untilReady('Elasticsearch', () => storage.ensureReady()))) return;
     consumer.onRebalance((assigned) => {
       pipeline.tracker.retainOnly(assigned);
       log.info({ assigned }, 'partitions assigned');
@@ -82,73 +135,71 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
       log.error({ err }, 'consumer failed; stopping the collector');
       void stop(new CollectorError('COLLECTOR_CONSUMER_FAILED', `Kafka consumer failed: ${err.message}`, true, { cause: err }));
     });
-    await consumer.connect();
+    if (!(await untilReady(`Kafka topic ${config.topic}`, () => consumer.connect()))) return;
     consumerUp = true;
-    ops = await startOpsServer({
-      port: config.metricsPort,
-      registry,
-      health: async () => {
-        const store = await storage.check();
-        const ok = store.ok && lastWrite.ok && consumerUp;
-        return { ok, checks: { elasticsearch: store, lastWrite, kafka: { ok: consumerUp } } };
-      },
+    finished = new Promise<void>((resolve, reject) => {
+      pipeline.committed$.subscribe({ error: reject, complete: resolve });
     });
-  } catch (err) {
-    await consumer.disconnect().catch(() => {});
-    await storage.close();
-    throw err;
-  }
-
-  const finished = new Promise<void>((resolve, reject) => {
-    pipeline.committed$.subscribe({ error: reject, complete: resolve });
-  });
-  finished.catch((err: unknown) => {
-    if (!stopping) {
+    finished.catch((err: unknown) => {
+      if (stopping) return;
       log.error({ err }, 'pipeline failed; stopping the collector');
       void stop(err);
-    }
-  });
-  log.info({ topic: config.topic, groupId: config.groupId, es: config.es, indexPrefix: config.indexPrefix, metricsPort: ops.port }, 'collector started');
-
-  async function drain(fatal: unknown): Promise<void> {
-    if (fatal === undefined) log.info('draining: no more fetching, finishing in-flight batches');
-    try {
-      consumer.pause(consumer.assignment());
-    } catch (err) {
-      log.debug({ err }, 'pause before drain failed');
-    }
-    pipeline.stop();
-    const timeoutMs = deps.drainTimeoutMs ?? 20_000;
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), timeoutMs);
-      timer.unref();
     });
-    const outcome = await Promise.race([finished.then(() => 'drained' as const, () => 'failed' as const), timedOut]);
-    clearTimeout(timer);
-    if (outcome === 'timeout') {
-      log.warn({ timeoutMs, inFlight: pipeline.tracker.inFlight() }, 'drain timed out; in-flight batches stay uncommitted');
-      abort.abort();
-      await finished.catch(() => {});
+    phase.name = 'running';
+    log.info({ topic: config.topic, groupId: config.groupId, es: config.es, indexPrefix: config.indexPrefix, metricsPort: ops.port }, 'collector running');
+  })();
+  starting.catch((err: unknown) => {
+    log.error({ err }, 'collector could not start');
+    void stop(err);
+  });
+
+  async function drain(fatal: unknown): Promise<string> {
+    phase.name = 'stopping';
+    wake();
+    await starting.catch(() => {});
+    let outcome = 'not started';
+    if (finished) {
+      if (fatal === undefined) log.info('draining: no more fetching, finishing in-flight batches');
+      try {
+        consumer.pause(consumer.assignment());
+      } catch (err) {
+        log.debug({ err }, 'pause before drain failed');
+      }
+      pipeline.stop();
+      const timeoutMs = deps.drainTimeoutMs ?? 20_000;
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<'timed out'>((resolve) => {
+        timer = setTimeout(() => resolve('timed out'), timeoutMs);
+        timer.unref();
+      });
+      outcome = await Promise.race([finished.then(() => 'drained', () => 'failed'), timedOut]);
+      clearTimeout(timer);
+      if (outcome === 'timed out') {
+        log.warn({ timeoutMs, inFlight: pipeline.tracker.inFlight() }, 'drain timed out; in-flight batches stay uncommitted');
+        abort.abort();
+        await storage.close(); // interrupts writes still retrying inside the writer
+        await finished.catch(() => {});
+      }
+      await commitReady({ consumer, tracker: pipeline.tracker, metrics, log });
     }
-    await commitReady({ consumer, tracker: pipeline.tracker, metrics, log });
     await consumer.disconnect().catch((err: unknown) => log.warn({ err }, 'consumer disconnect failed'));
+    consumerUp = false;
     await storage.close();
-    await ops?.close();
-    log.info({ outcome }, 'collector stopped');
+    await ops.close();
+    return outcome;
   }
 
   function stop(fatal?: unknown): Promise<void> {
     stopping ??= drain(fatal).then(
-      () => (fatal === undefined ? settle.resolve() : settle.reject(fatal)),
+      (outcome) => {
+        log.info({ outcome }, 'collector stopped');
+        if (fatal === undefined) settle.resolve();
+        else settle.reject(fatal);
+      },
       (err: unknown) => settle.reject(err),
     );
     return stopping;
   }
 
-  return {
-    metricsPort: ops.port,
-    done,
-    shutdown: () => stop(),
-  };
+  return { metricsPort: ops.port, done, shutdown: () => stop() };
 }

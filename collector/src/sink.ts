@@ -3,7 +3,7 @@
  * only once its spans are durable, so the commit stage never sees unwritten data.
  *
  * The writer retries over-capacity (429) itself and reports spans that Elasticsearch refused for
- * good (a mapping conflict, say); those are counted as dropped (`storage_rejected`) so one bad
+ * good (a mapping conflict, say); those are counted as dropped with the reason it gives, so one bad
  * document cannot stall a partition. A write that fails as a whole (Elasticsearch unreachable)
  * is tried again with capped exponential backoff for as long as it takes: the batch is held, its
  * offsets are not committed, and the source fetches nothing more for that partition meanwhile.
@@ -31,19 +31,20 @@ import { CollectorError } from './errors.js';
 import type { CollectorMetrics } from './metrics.js';
 import type { SpanBatch } from './types.js';
 
-/** A span that Elasticsearch refused for good. */
+/** A span that storage refused for good (a mapping conflict, say). */
 export interface SinkRejection {
+  /** Short stable cause, e.g. Elasticsearch's error type; becomes the `reason` label. */
   reason: string;
   status?: number;
 }
 
-/** The part of a span writer the sink uses. */
+/** The part of a span writer (@pintrace/storage SpanWriter) the sink uses. */
 export interface SinkWriter {
   /**
-   * Resolves when the spans are durable, with the spans refused for good (if any); rejects when
+   * Resolves when every span is durable or listed in `failed` (refused for good); rejects when
    * the write failed as a whole and may be tried again.
    */
-  write(spans: Span[]): Promise<{ rejected: SinkRejection[] } | void>;
+  write(spans: Span[]): Promise<{ failed: readonly SinkRejection[] }>;
 }
 
 export interface SinkOptions {
@@ -94,7 +95,7 @@ export function sink(options: SinkOptions): OperatorFunction<SpanBatch, SpanBatc
     return writeOnce(batch).pipe(
       retry({
         delay: (err: unknown, attempt: number) => {
-          if (err instanceof CollectorError && err.code === 'COLLECTOR_ABORTED') return throwError(() => err);
+          if (signal?.aborted) return throwError(() => (err instanceof CollectorError ? err : abortError(err)));
           metrics.sinkRetries.inc();
           onState(false, err);
           const wait = Math.min(maxBackoff, minBackoff * 2 ** (attempt - 1));
@@ -105,7 +106,7 @@ export function sink(options: SinkOptions): OperatorFunction<SpanBatch, SpanBatc
       }),
       map((result) => {
         onState(true);
-        const rejected = result && typeof result === 'object' && 'rejected' in result ? (result as { rejected: SinkRejection[] }).rejected : [];
+        const rejected = result.failed;
         const byReason = new Map<string, number>();
         for (const r of rejected) byReason.set(r.reason, (byReason.get(r.reason) ?? 0) + 1);
         for (const [reason, n] of byReason) counts.dropped(reason, n);
@@ -118,6 +119,6 @@ export function sink(options: SinkOptions): OperatorFunction<SpanBatch, SpanBatc
   }, options.concurrency ?? 2);
 }
 
-function abortError(): CollectorError {
-  return new CollectorError('COLLECTOR_ABORTED', 'the sink was aborted before the batch was written; its offsets stay uncommitted', false);
+function abortError(cause?: unknown): CollectorError {
+  return new CollectorError('COLLECTOR_ABORTED', 'the sink was aborted before the batch was written; its offsets stay uncommitted', false, { cause });
 }

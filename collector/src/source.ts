@@ -58,6 +58,7 @@ export function kafkaSource(options: SourceOptions): KafkaSource {
         counts.in(batch.messages.length);
         const receipt = tracker.open(batch.topic, batch.partition, first, next);
         metrics.inFlightBatches.inc();
+        void receipt.done.then(() => metrics.inFlightBatches.dec());
         const messages = batch.messages.map((m) => ({ offset: m.offset, key: m.key, value: m.value }));
         counts.out(messages.length);
         subscriber.next({ topic: batch.topic, partition: batch.partition, messages, receipt });

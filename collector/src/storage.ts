@@ -1,6 +1,9 @@
 /**
- * What the collector needs from storage, and the default: Elasticsearch in Zipkin's format.
+ * What the collector needs from storage, and the default: Elasticsearch in Zipkin's format
+ * through @pintrace/storage (its writer encodes the exact documents, installs the templates and
+ * retries 429s and outages itself).
  */
+import { createEsHttp, ElasticsearchSpanWriter, type EsHttp } from '@pintrace/storage';
 import type { Logger } from '@pintrace/runtime';
 import type { SinkWriter } from './sink.js';
 
@@ -15,6 +18,7 @@ export interface CollectorStorage {
   ensureReady(): Promise<void>;
   /** Whether storage is reachable now (for /health). */
   check(): Promise<StorageCheck>;
+  /** Ends writes in progress (they reject) and releases connections; idempotent. */
   close(): Promise<void>;
 }
 
@@ -24,9 +28,45 @@ export interface StorageOptions {
   shards: number;
   replicas: number;
   log: Logger;
+  /** Told about each retry the writer makes (storage over capacity or unreachable). */
+  onRetry?: (cause: string) => void;
 }
 
+/** Longest a /health probe waits for Elasticsearch. */
+const CHECK_TIMEOUT_MS = 2_000;
+
 export function createStorage(options: StorageOptions): CollectorStorage {
-  void options;
-  throw new Error('Elasticsearch storage is not wired yet');
+  const { log } = options;
+  const http: EsHttp = createEsHttp({ url: options.url });
+  const probe: EsHttp = createEsHttp({ url: options.url, requestTimeoutMs: CHECK_TIMEOUT_MS });
+  const writer = new ElasticsearchSpanWriter({
+    http,
+    index: options.indexPrefix,
+    templates: { shards: options.shards, replicas: options.replicas },
+    onRetry: (event) => {
+      log.warn({ attempt: event.attempt, items: event.items, cause: event.cause, delayMs: event.delayMs }, 'bulk write retrying');
+      options.onRetry?.(event.cause);
+    },
+  });
+  let closing: Promise<void> | undefined;
+  return {
+    writer,
+    ensureReady: () => writer.start(),
+    async check() {
+      try {
+        const res = await probe.request({ method: 'GET', path: '/_cluster/health' });
+        const status = (res.body as { status?: unknown } | null)?.status;
+        return { ok: res.status === 200 && status !== 'red', status: res.status === 200 ? status : `HTTP ${res.status}` };
+      } catch (err) {
+        return { ok: false, error: err instanceof Error ? err.message : String(err) };
+      }
+    },
+    close() {
+      closing ??= (async () => {
+        await writer.shutdown();
+        await Promise.all([http.close(), probe.close()]);
+      })();
+      return closing;
+    },
+  };
 }

@@ -56,6 +56,7 @@ describe('startCollector', () => {
     const writer = new FakeWriter();
     const { storage, state } = fakeStorage(writer);
     const collector = await startCollector(config(), { consumer, storage, log: silentLog });
+    await consumer.whenRunning();
     expect(state.ready).toBe(true);
     expect(consumer.connected).toBe(true);
 
@@ -89,6 +90,7 @@ describe('startCollector', () => {
     writer.failWith = new Error('es down');
     const { storage } = fakeStorage(writer);
     const collector = await startCollector(config(), { consumer, storage, log: silentLog, drainTimeoutMs: 50, minBackoffMs: 1, maxBackoffMs: 5 });
+    await consumer.whenRunning();
     void consumer.deliver(0, [listMessage([span()])]);
     await new Promise((r) => setTimeout(r, 30));
     const health = await fetch(`http://127.0.0.1:${collector.metricsPort}/health`);
@@ -106,8 +108,43 @@ describe('startCollector', () => {
     const consumer = new FakeConsumer();
     const { storage } = fakeStorage(new FakeWriter());
     const collector = await startCollector(config(), { consumer, storage, log: silentLog });
+    await consumer.whenRunning();
     consumer.fail(new Error('group lost'));
     await expect(collector.done).rejects.toMatchObject({ code: 'COLLECTOR_CONSUMER_FAILED' });
     expect(consumer.connected).toBe(false);
+  });
+
+  it('waits for storage that is not reachable yet, reporting DOWN with the reason meanwhile', async () => {
+    const consumer = new FakeConsumer();
+    const { storage } = fakeStorage(new FakeWriter());
+    let failures = 2;
+    storage.ensureReady = async () => {
+      if (failures-- > 0) throw Object.assign(new Error('connect ECONNREFUSED'), { retryable: true });
+    };
+    const collector = await startCollector(config(), { consumer, storage, log: silentLog, maxStartBackoffMs: 20 });
+    const health = await fetch(`http://127.0.0.1:${collector.metricsPort}/health`);
+    expect(health.status).toBe(503);
+    expect(await health.json()).toMatchObject({ phase: 'starting', waitingFor: expect.stringContaining('Elasticsearch') });
+    await consumer.whenRunning();
+    expect((await fetch(`http://127.0.0.1:${collector.metricsPort}/health`)).status).toBe(200);
+    await collector.shutdown();
+  });
+
+  it('rejects `done` at once when storage can never work, and can be shut down while waiting', async () => {
+    const consumer = new FakeConsumer();
+    const { storage } = fakeStorage(new FakeWriter());
+    storage.ensureReady = async () => {
+      throw Object.assign(new Error('Elasticsearch versions 5-9.x are supported, was 4.0'), { retryable: false });
+    };
+    const broken = await startCollector(config(), { consumer, storage, log: silentLog });
+    await expect(broken.done).rejects.toThrow(/versions 5-9/);
+
+    const waiting = fakeStorage(new FakeWriter()).storage;
+    waiting.ensureReady = async () => {
+      throw Object.assign(new Error('down'), { retryable: true });
+    };
+    const stuck = await startCollector(config(), { consumer: new FakeConsumer(), storage: waiting, log: silentLog });
+    await stuck.shutdown();
+    await expect(stuck.done).resolves.toBeUndefined();
   });
 });

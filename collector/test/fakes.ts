@@ -52,6 +52,14 @@ export class FakeConsumer implements SpanConsumer {
   async run(handler: (batch: ConsumedBatch) => Promise<void>): Promise<void> {
     this.handler = handler;
   }
+  /** Resolves once run() was called. */
+  async whenRunning(timeoutMs = 2000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.handler) {
+      if (Date.now() > deadline) throw new Error('run() was not called in time');
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  }
   async commit(offsets: Array<TopicPartition & { offset: string }>): Promise<void> {
     if (this.commitError) throw this.commitError;
     this.commits.push(offsets);
@@ -105,7 +113,7 @@ export class FakeConsumer implements SpanConsumer {
 
 interface PendingWrite {
   spans: Span[];
-  resolve: (result?: { rejected: SinkRejection[] }) => void;
+  resolve: () => void;
   reject: (err: unknown) => void;
 }
 
@@ -120,13 +128,13 @@ export class FakeWriter implements SinkWriter {
   /** Spans (by id) Elasticsearch refuses for good. */
   readonly refuse = new Set<string>();
 
-  write(spans: Span[]): Promise<{ rejected: SinkRejection[] }> {
+  write(spans: Span[]): Promise<{ failed: SinkRejection[] }> {
     this.attempts += 1;
     if (this.failWith) return Promise.reject(this.failWith);
     const done = () => {
-      const rejected = spans.filter((s) => this.refuse.has(s.id)).map(() => ({ reason: 'storage_rejected', status: 400 }));
+      const failed = spans.filter((s) => this.refuse.has(s.id)).map(() => ({ reason: 'storage_rejected', status: 400 }));
       this.written.push(spans.filter((s) => !this.refuse.has(s.id)));
-      return { rejected };
+      return { failed };
     };
     if (!this.manual) return Promise.resolve(done());
     return new Promise((resolve, reject) => {

@@ -62,6 +62,16 @@ describe('pipeline: offsets are committed only after the data is durable', () =>
     expect(p0).toEqual([...p0].sort((x, y) => x - y));
   });
 
+  it('lets batches of several partitions share one bulk when the consumer hands them over concurrently', async () => {
+    const { consumer, writer } = setup({ consumerConcurrency: 4, batchTimeMs: 20 });
+    const a = consumer.deliver(0, [listMessage([span()])]);
+    const b = consumer.deliver(1, [listMessage([span(), span()])]);
+    await Promise.all([a, b]);
+    expect(writer.written.map((w) => w.length)).toEqual([3]);
+    await settle();
+    expect(consumer.committed()).toEqual({ 0: '1', 1: '1' });
+  });
+
   it('holds the handler (and so the partition) until its batch is written', async () => {
     const { consumer, writer } = setup();
     writer.manual = true;
