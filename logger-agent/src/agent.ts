@@ -97,7 +97,10 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     scanning = true;
     try {
       for (const s of await listStreams(spansDir)) ensure(s);
-      for (const p of processors.values()) p.wake();
+      for (const p of processors.values()) {
+        p.wake();
+        await p.refreshLag().catch(() => undefined);
+      }
     } catch (err) {
       metrics.errors.inc({ kind: 'scan' });
       log.warn({ err, dir: spansDir }, 'cannot list the spans directory');

@@ -1,5 +1,6 @@
 import type { KafkaMessage } from '@pintrace/kafka';
-import { traceIdOfLine, traceKey } from './trace-key.js';
+import { traceIdOfLine } from '@pintrace/model';
+import { traceKey } from './trace-key.js';
 
 /** Why a line was not shipped. */
 export type SkipReason = 'not_json_object' | 'invalid_json' | 'no_trace_id';

@@ -12,5 +12,5 @@ export type { FileIdentity } from './file-identity.js';
 export type { StreamStatus } from './stream-processor.js';
 export { buildMessages } from './batcher.js';
 export type { BatchMessages, BatcherOptions, SkipReason } from './batcher.js';
-export { traceIdOfLine, traceKey } from './trace-key.js';
+export { traceKey } from './trace-key.js';
 export { streamOf } from './log-stream.js';

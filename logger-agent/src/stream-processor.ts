@@ -56,7 +56,6 @@ export class StreamProcessor {
   private mustCommit = false;
   private lineLimit: number;
   private lagBytes = 0;
-  private lagUpdatedAt = 0;
 
   constructor(private readonly o: StreamProcessorOptions) {
     this.log = o.log.child({ stream: o.stream });
@@ -75,7 +74,7 @@ export class StreamProcessor {
   }
 
   status(): StreamStatus {
-    return { stream: this.o.stream, file: this.reader.isOpen ? this.reader.path : undefined, offset: this.reader.offset, lagBytes: this.lagBytes };
+    return { stream: this.o.stream, file: this.reader.path || undefined, offset: this.reader.offset, lagBytes: this.lagBytes };
   }
 
   /** Starts the loop (idempotent). */
@@ -166,7 +165,6 @@ export class StreamProcessor {
       return this.ship(batch);
     }
     if (await this.moveOnIfRotated()) return true;
-    await this.updateLag();
     return false;
   }
 
@@ -198,7 +196,6 @@ export class StreamProcessor {
     this.reader.advance(batch.end);
     await this.commit(batch.end);
     metrics.bytes.inc({ stream }, batch.end - batch.start);
-    if (Date.now() - this.lagUpdatedAt >= 1000) await this.updateLag();
     return true;
   }
 
@@ -250,13 +247,18 @@ export class StreamProcessor {
     metrics.watermarkCommits.inc({ stream });
   }
 
-  private async updateLag(): Promise<void> {
+  /**
+   * Recomputes the lag gauge: bytes after the committed position in the current file plus every
+   * newer file. Called from the agent's poll tick, so it stays current while a send is retrying.
+   */
+  async refreshLag(): Promise<void> {
+    if (!this.reader.isOpen) return;
+    const current = this.reader.identity;
     const files = await listStreamFiles(this.o.dir, this.o.stream);
-    const idx = files.findIndex((f) => sameInode(f, this.reader.identity));
+    const idx = files.findIndex((f) => sameInode(f, current));
     let lag = await this.reader.remaining();
     if (idx >= 0) for (const f of files.slice(idx + 1)) lag += f.size;
     this.lagBytes = lag;
-    this.lagUpdatedAt = Date.now();
     this.o.metrics.lag.set({ stream: this.o.stream }, lag);
   }
 

@@ -1,16 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { buildMessages, traceIdOfLine, traceKey } from '../src/index.js';
+import { buildMessages, traceKey } from '../src/index.js';
 
 const span = (traceId: string, id: string) => JSON.stringify({ traceId, id, name: 'x' });
 
-describe('traceIdOfLine', () => {
-  it('finds the trace id without parsing and lower-cases it', () => {
-    expect(traceIdOfLine('{"traceId":"ABCDEF0123456789","id":"1"}')).toBe('abcdef0123456789');
-    expect(traceIdOfLine('{"id":"1", "traceId" : "0af7651916cd43dd8448eb211c80319c"}')).toBe('0af7651916cd43dd8448eb211c80319c');
-  });
-  it('ignores a traceId inside a string value and non-hex ids', () => {
-    expect(traceIdOfLine(JSON.stringify({ id: '1', tags: { note: '"traceId":"abcabcabcabcabca"' } }))).toBeUndefined();
-    expect(traceIdOfLine('{"traceId":"not-hex"}')).toBeUndefined();
+describe('trace id of a line (from @pintrace/model)', () => {
+  it('finds the top-level trace id and ignores one inside a tag', () => {
+    expect(buildMessages([JSON.stringify({ tags: { traceId: 'bbbbbbbbbbbbbbbb' }, traceId: 'aaaaaaaaaaaaaaa1', id: '1' })]).messages[0].key).toBe('aaaaaaaaaaaaaaa1');
+    expect(buildMessages([JSON.stringify({ id: '1', tags: { traceId: 'bbbbbbbbbbbbbbbb' } })]).skipped).toEqual({ no_trace_id: 1 });
+    expect(buildMessages(['{"traceId":"not-hex","id":"1"}']).skipped).toEqual({ no_trace_id: 1 });
   });
 });
 
