@@ -2,9 +2,9 @@ import { down, devstackOptions, status, up } from '@pintrace/devstack';
 import { resolveConfig } from '@pintrace/runtime';
 
 /**
- * Starts the devstack once for the whole integration run. A devstack that was already running
- * (a developer's) is reused and left running; one started here is stopped at the end, so CI
- * leaves no process behind.
+ * Starts the devstack once for the whole integration run (idempotent: a running one is reused).
+ * On a developer's machine it stays up afterwards, for the next run and for other users of it;
+ * in CI (CI=true) one started here is stopped at the end, so CI leaves no process behind.
  */
 export default async function setup(): Promise<() => Promise<void>> {
   // Tests that run the CLI as child processes use the build: `npm test` builds before vitest starts.
@@ -13,6 +13,6 @@ export default async function setup(): Promise<() => Promise<void>> {
   const alreadyUp = before.every((s) => s.ready);
   if (!alreadyUp) await up(config);
   return async () => {
-    if (!alreadyUp && process.env.PINTRACE_KEEP_DEVSTACK !== '1') await down(config);
+    if (!alreadyUp && process.env.CI === 'true') await down(config);
   };
 }
