@@ -86,8 +86,9 @@ describe('demo', () => {
     const started = Date.now();
     const result = await driveTraffic(demo.frontendUrl, { rps: 100, durationMs: 300 });
     expect(Date.now() - started).toBeGreaterThanOrEqual(250);
-    expect(result.sent).toBeGreaterThanOrEqual(25);
-    expect(result.sent).toBeLessThanOrEqual(35);
+    // at most one request per 10 ms within 300 ms; fewer when timers run late on a busy machine
+    expect(result.sent).toBeGreaterThanOrEqual(10);
+    expect(result.sent).toBeLessThanOrEqual(32);
     expect(result.ok).toBe(result.sent);
     await demo.shutdown();
     const frontendTraces = new Set((await spansOf('frontend')).map((s) => s.traceId));
