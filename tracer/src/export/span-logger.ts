@@ -53,6 +53,9 @@ export interface SpanLoggerStats {
  * (strictly increasing per logger) and a new one is opened. A tailer that holds the old file open
  * reads it to the end, then follows the new one.
  *
+ * Spans still queued when the process runs out of work are written on 'beforeExit'; call
+ * `shutdown()` on SIGTERM.
+ *
  * When the queue is full, spans are dropped and counted; a run of drops is logged once, with its
  * count, when the next flush has made room again (never on the request path).
  */
@@ -65,6 +68,7 @@ export class SpanLogger implements SpanSink {
   private readonly rotateAgeMs: number;
   private readonly logger: DiagnosticLogger;
   private readonly timer: NodeJS.Timeout;
+  private readonly onBeforeExit: () => void;
 
   private queue: FinishedSpan[] = [];
   private file: FileHandle | undefined;
@@ -100,6 +104,12 @@ export class SpanLogger implements SpanSink {
       if (this.queue.length > 0) void this.flush();
     }, interval);
     this.timer.unref();
+    // The timer is unref'ed, so a process that ends on its own would lose the queue: write it out
+    // when the event loop runs dry (the write keeps the process alive until it is done).
+    this.onBeforeExit = () => {
+      if (this.queue.length > 0) void this.flush();
+    };
+    process.on('beforeExit', this.onBeforeExit);
   }
 
   accept(span: FinishedSpan): void {
@@ -130,6 +140,7 @@ export class SpanLogger implements SpanSink {
   shutdown(): Promise<void> {
     this.stopping ??= (async () => {
       clearInterval(this.timer);
+      process.off('beforeExit', this.onBeforeExit);
       await this.flush();
       this.closed = true;
       if (this.dropRun > 0) this.endDropRun();

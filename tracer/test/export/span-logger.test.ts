@@ -166,6 +166,17 @@ describe('SpanLogger', () => {
     expect(diagnostics.warnings).toHaveLength(1);
   });
 
+  it('writes the queue when the process runs out of work (beforeExit)', async () => {
+    const listenersBefore = process.listenerCount('beforeExit');
+    const logger = create({ flushIntervalMs: 60_000 });
+    logger.accept(span());
+    process.emit('beforeExit', 0);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await lines(logger.path)).toHaveLength(1);
+    await logger.shutdown();
+    expect(process.listenerCount('beforeExit')).toBe(listenersBefore);
+  });
+
   it('shutdown flushes, closes, and drops what comes after', async () => {
     const logger = create();
     logger.accept(span());
