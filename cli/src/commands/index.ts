@@ -1,7 +1,15 @@
 import type { Command } from 'commander';
+import { registerAgent } from './agent.js';
+import { registerCollector } from './collector.js';
+import { registerDemo } from './demo.js';
 import { registerDevstack } from './devstack.js';
+import { registerUp } from './up.js';
 
 /** Each part registers its own subcommand from its own file. */
 export function registerCommands(program: Command): void {
+  registerUp(program);
   registerDevstack(program);
+  registerAgent(program);
+  registerCollector(program);
+  registerDemo(program);
 }

@@ -1,0 +1,74 @@
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { driveTraffic, startDemo, type Demo } from '@pintrace/demo';
+import { commonOptions, createLogger, portSchema, Shutdown, type ConfigOf, type OptionSpec } from '@pintrace/runtime';
+import { addOptions, configFrom } from './options.js';
+
+export const demoOptions = {
+  spansDir: commonOptions.spansDir,
+  frontendPort: { key: 'frontendPort', flag: 'frontend-port', env: 'PINTRACE_DEMO_FRONTEND_PORT', description: 'Port of the demo frontend (0 = any free port)', default: '8081', schema: portSchema },
+  backendPort: { key: 'backendPort', flag: 'backend-port', env: 'PINTRACE_DEMO_BACKEND_PORT', description: 'Port of the demo backend (0 = any free port)', default: '8082', schema: portSchema },
+  rps: {
+    key: 'rps',
+    flag: 'rps',
+    env: 'PINTRACE_DEMO_RPS',
+    description: 'Requests per second the demo traffic sends to the frontend (0 = no traffic)',
+    default: '5',
+    schema: z.coerce.number().min(0, 'expected requests per second ≥ 0').max(10_000),
+  },
+  sampleRate: {
+    key: 'sampleRate',
+    flag: 'sample-rate',
+    env: 'PINTRACE_DEMO_SAMPLE_RATE',
+    description: 'Percent of demo traces sampled (fractions allowed, e.g. 0.3)',
+    default: '100',
+    schema: z.coerce.number().min(0, 'a percentage is 0-100').max(100, 'a percentage is 0-100'),
+  },
+} satisfies Record<string, OptionSpec>;
+
+export type DemoConfig = ConfigOf<typeof demoOptions>;
+
+export interface RunningDemo {
+  demo: Demo;
+  stop(): Promise<void>;
+}
+
+/** Starts the demo services and, if rps > 0, steady traffic until stop(). */
+export async function runDemo(config: DemoConfig): Promise<RunningDemo> {
+  const demo = await startDemo({
+    spansDir: config.spansDir,
+    frontendPort: config.frontendPort,
+    backendPort: config.backendPort,
+    sampleRate: config.sampleRate,
+  });
+  const traffic = new AbortController();
+  const driving =
+    config.rps > 0
+      ? driveTraffic(demo.frontendUrl, { rps: config.rps, durationMs: Number.POSITIVE_INFINITY, signal: traffic.signal })
+      : Promise.resolve(undefined);
+  return {
+    demo,
+    stop: async () => {
+      traffic.abort();
+      await driving.catch(() => undefined);
+      await demo.shutdown();
+    },
+  };
+}
+
+/** `pintrace demo`: the instrumented demo services (frontend → backend) with steady traffic. */
+export function registerDemo(program: Command): void {
+  const cmd = program.command('demo').description('Run the instrumented demo services (frontend → backend) with steady traffic');
+  addOptions(cmd, demoOptions);
+  cmd.action(async () => {
+    const config = configFrom(demoOptions, cmd);
+    const log = createLogger('demo');
+    const running = await runDemo(config);
+    log.info({ frontend: running.demo.frontendUrl, backend: running.demo.backendUrl, spansDir: config.spansDir, rps: config.rps }, 'demo services up');
+    const keepAlive = setInterval(() => undefined, 1 << 30);
+    new Shutdown(log)
+      .add('keep-alive', () => clearInterval(keepAlive))
+      .add('demo', () => running.stop())
+      .installSignalHandlers();
+  });
+}

@@ -1,0 +1,75 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDemo, type Demo } from '@pintrace/demo';
+import type { Span } from '@pintrace/model';
+import { startPart, type RunningPart } from './support/processes.js';
+import { esUrl, eventually, getJson, kafkaBrokers, uniqueName, zipkinUrl } from './support/servers.js';
+
+/**
+ * The whole walking skeleton: traced HTTP services → span files → agent → Kafka → collector →
+ * Elasticsearch (default `zipkin` indices) → read back from the real Zipkin server's API.
+ */
+describe('demo request → Zipkin API, end to end', () => {
+  const topic = uniqueName('e2e');
+  const frontendService = uniqueName('front');
+  const backendService = uniqueName('back');
+  const spansDir = mkdtempSync(path.join(tmpdir(), 'pintrace-e2e-'));
+  let agent: RunningPart;
+  let collector: RunningPart;
+  let demo: Demo;
+
+  beforeAll(async () => {
+    collector = startPart('e2e-collector', [
+      'collector', '--kafka', kafkaBrokers.join(','), '--es', esUrl, '--topic', topic,
+      '--group-id', `${topic}-collector`, '--index-replicas', '0', '--metrics-port', '0',
+    ]);
+    agent = startPart('e2e-agent', ['agent', '--kafka', kafkaBrokers.join(','), '--topic', topic, '--spans-dir', spansDir, '--metrics-port', '0']);
+    demo = await startDemo({ spansDir, frontendService, backendService, sampleRate: 100 });
+  });
+
+  afterAll(async () => {
+    await demo?.shutdown();
+    await Promise.all([agent?.stop(), collector?.stop()]);
+  });
+
+  it('returns the trace from /api/v2/trace/{id} with the right parent/child structure, and from /traces?serviceName', async () => {
+    const res = await fetch(`${demo.frontendUrl}/`);
+    expect(res.status).toBe(200);
+    const traceId = res.headers.get('x-trace-id');
+    expect(traceId).toMatch(/^[0-9a-f]{16}([0-9a-f]{16})?$/);
+    await demo.flush();
+
+    const trace = await eventually(
+      async () => {
+        const spans = await getJson<Span[]>(`${zipkinUrl}/api/v2/trace/${traceId}`).catch(() => [] as Span[]);
+        return spans.length >= 4 ? spans : undefined;
+      },
+      { what: `trace ${traceId} in zipkin-server`, timeoutMs: 90_000 },
+    );
+
+    const root = trace.find((s) => !s.parentId)!;
+    expect(root).toMatchObject({ kind: 'SERVER', localEndpoint: { serviceName: frontendService } });
+    const client = trace.find((s) => s.kind === 'CLIENT')!;
+    expect(client).toMatchObject({ parentId: root.id, localEndpoint: { serviceName: frontendService } });
+    expect(client.remoteEndpoint?.port).toBe(Number(new URL(demo.backendUrl).port));
+    // Zipkin's convention: the server side of an RPC shares the client's span id.
+    const server = trace.find((s) => s.kind === 'SERVER' && s.localEndpoint?.serviceName === backendService)!;
+    expect(server).toMatchObject({ id: client.id, parentId: root.id, shared: true });
+    const local = trace.find((s) => !s.kind && s.localEndpoint?.serviceName === backendService)!;
+    expect(local.parentId).toBe(client.id);
+    expect(trace).toHaveLength(4);
+    expect(new Set(trace.map((s) => s.traceId))).toEqual(new Set([traceId]));
+
+    const found = await eventually(
+      async () => {
+        const traces = await getJson<Span[][]>(`${zipkinUrl}/api/v2/traces?serviceName=${frontendService}&limit=10`);
+        return traces.some((t) => t[0]?.traceId === traceId) ? traces : undefined;
+      },
+      { what: `/traces?serviceName=${frontendService}` },
+    );
+    expect(found.flat().every((s) => s.traceId === traceId)).toBe(true);
+    expect(await getJson<string[]>(`${zipkinUrl}/api/v2/services`)).toEqual(expect.arrayContaining([frontendService, backendService]));
+  });
+});
