@@ -28,8 +28,9 @@ export default defineConfig({
           name: 'integration',
           include: ['test/**/*.test.ts'],
           globalSetup: ['test/setup/devstack.ts'],
-          // One devstack serves every file; files run one after another because they share it.
-          fileParallelism: false,
+          // One devstack serves every file, and fault tests stop servers: one file at a time.
+          pool: 'forks',
+          poolOptions: { forks: { singleFork: true } },
           testTimeout: 180_000,
           hookTimeout: 300_000,
         },
