@@ -33,6 +33,10 @@ export async function checkPrerequisites(needMaven: boolean): Promise<void> {
         'Install it with: apt-get install -y openjdk-17-jdk-headless',
     );
   }
+  // The Elasticsearch launcher is compiled once from java/EsNode.java.
+  if (java && major >= 17 && !(await versionOf('javac', ['-version']))) {
+    problems.push('javac (a JDK, not only a JRE) is required to build the Elasticsearch launcher. Install it with: apt-get install -y openjdk-17-jdk-headless');
+  }
   if (needMaven && !(await versionOf('mvn', ['-v']))) {
     problems.push('Maven is required to fetch the servers from Maven Central (found no mvn on PATH). Install it with: apt-get install -y maven');
   }
