@@ -16,6 +16,8 @@ const debian = [
   { bin: 'mvn', pkg: 'maven' },
   { bin: 'kcat', pkg: 'kcat' },
   { bin: 'memcached', pkg: 'memcached' },
+  { bin: 'thrift', pkg: 'thrift-compiler' },
+  { bin: 'docker-compose', pkg: 'docker-compose' },
 ];
 
 function has(bin) {

@@ -10,6 +10,7 @@ export interface HealthReport {
 
 export interface OpsServerOptions {
   port: number;
+  /** Listen address; default PINTRACE_METRICS_HOST or 127.0.0.1 (containers set 0.0.0.0). */
   host?: string;
   registry: Registry;
   health: () => HealthReport | Promise<HealthReport>;
@@ -54,7 +55,7 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
+    server.listen(options.port, options.host ?? process.env.PINTRACE_METRICS_HOST ?? '127.0.0.1', () => resolve());
   });
   server.unref();
   return {

@@ -1,0 +1,23 @@
+# The pintrace CLI (agent, collector, ui-proxy, demo) for docker-compose.yml.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json tsconfig.base.json tsconfig.json ./
+COPY model model
+COPY runtime runtime
+COPY kafka kafka
+COPY storage storage
+COPY sampler sampler
+COPY tracer tracer
+COPY logger-agent logger-agent
+COPY collector collector
+COPY ui-proxy ui-proxy
+COPY devstack devstack
+COPY demo demo
+COPY cli cli
+RUN npm ci --no-audit --no-fund && npx tsc -b && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+WORKDIR /app
+COPY --from=build /app /app
+ENV PINTRACE_SPANS_DIR=/spans
+ENTRYPOINT ["node", "cli/bin/pintrace.js"]
