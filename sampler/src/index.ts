@@ -6,3 +6,23 @@ export { DEV_SAMPLE_RATE, devRate, fixedRate, isValidSampleRate } from './rate-s
 export { ProbabilisticSampler } from './probabilistic-sampler.js';
 export { SamplerConfigError } from './errors.js';
 export type { SamplerErrorCode } from './errors.js';
+
+export { FileDecider } from './decider/file-decider.js';
+export type { FileDeciderOptions, FileDeciderStats, DeciderLogger } from './decider/file-decider.js';
+export { DeciderRateSource, SAMPLE_RATE_KEY, isDevMachine } from './decider/decider-rate-source.js';
+export type { DeciderRateSourceOptions } from './decider/decider-rate-source.js';
+export {
+  DEFAULT_DECIDER_FILE,
+  deciderFilePath,
+  readDeciderFile,
+  writeDeciderFile,
+  setDeciderValue,
+} from './decider/decider-file.js';
+export {
+  DeciderFormatError,
+  parseDeciderValues,
+  formatDeciderValues,
+  normalizeDeciderName,
+  isDeciderValue,
+} from './decider/decider-values.js';
+export type { DeciderValues } from './decider/decider-values.js';

@@ -1,8 +1,8 @@
 import type { Sampler } from './sampler.js';
 import { fixedRate, isValidSampleRate, type RateSource } from './rate-source.js';
 
-const LONG_MAX = 0x7fffffffffffffffn;
-const LONG_MIN = -0x8000000000000000n;
+const TWO_32 = 0x1_0000_0000;
+const TWO_63 = 2 ** 63;
 
 /**
  * Samples a percentage of traces, consistently per trace id: the decision depends only on the low
@@ -12,12 +12,16 @@ const LONG_MIN = -0x8000000000000000n;
  * above the boundary. Any tracer or collector using the same rule keeps the same traces.
  *
  * The rate is read from a {@link RateSource} on each decision, so a hot-reloaded rate applies to
- * the next trace. A rate the source reports outside 0..100 is ignored (the last good one is kept).
+ * the next trace. When the source has per-endpoint rates (`rateFor`) and the caller names the
+ * endpoint, that rate is used. A rate outside 0..100 is ignored (the last good one is kept).
+ *
+ * The hot path does no allocation and no BigInt: the id is read as two 32-bit halves.
  */
 export class ProbabilisticSampler implements Sampler {
   private readonly source: RateSource;
   private rate = Number.NaN;
-  private boundary = 0n;
+  private boundaryHigh = 0;
+  private boundaryLow = 0;
 
   /** @param rate a percentage (validated here) or a source of percentages. */
   constructor(rate: number | RateSource) {
@@ -25,21 +29,27 @@ export class ProbabilisticSampler implements Sampler {
     this.refresh();
   }
 
-  /** The rate in percent currently applied. */
+  /** The rate in percent currently applied to roots without an endpoint override. */
   get currentRate(): number {
     this.refresh();
     return this.rate;
   }
 
-  isSampled(traceId: string): boolean {
+  isSampled(traceId: string, endpoint?: string): boolean {
     this.refresh();
-    if (this.rate >= 100) return true;
-    if (this.rate <= 0) return false;
-    const low = lowBits(traceId);
-    if (low === undefined) return false;
-    const signed = BigInt.asIntN(64, low);
-    const magnitude = signed === LONG_MIN ? LONG_MAX : signed < 0n ? -signed : signed;
-    return magnitude <= this.boundary;
+    if (endpoint !== undefined && this.source.rateFor !== undefined) {
+      let rate: number;
+      try {
+        rate = this.source.rateFor(endpoint);
+      } catch {
+        rate = this.rate;
+      }
+      if (rate !== this.rate && isValidSampleRate(rate)) return sampledAt(traceId, rate);
+    }
+    const rate = this.rate;
+    if (rate >= 100) return true;
+    if (rate <= 0) return false;
+    return underBoundary(traceId, this.boundaryHigh, this.boundaryLow);
   }
 
   private refresh(): void {
@@ -51,15 +61,62 @@ export class ProbabilisticSampler implements Sampler {
     }
     if (next === this.rate || !isValidSampleRate(next)) return;
     this.rate = next;
-    const scaled = Math.trunc(Number(LONG_MAX) * (next / 100));
-    const boundary = BigInt(scaled);
-    this.boundary = boundary > LONG_MAX ? LONG_MAX : boundary;
+    const scaled = boundaryOf(next);
+    this.boundaryHigh = Math.floor(scaled / TWO_32);
+    this.boundaryLow = scaled - this.boundaryHigh * TWO_32;
   }
 }
 
-/** The low 64 bits of a hex trace id (its last 16 characters), or undefined when not hex. */
-function lowBits(traceId: string): bigint | undefined {
-  const low = traceId.length > 16 ? traceId.slice(-16) : traceId;
-  if (low.length === 0 || !/^[0-9a-f]+$/.test(low)) return undefined;
-  return BigInt(`0x${low}`);
+/** One decision at an arbitrary rate (per-endpoint overrides). */
+function sampledAt(traceId: string, rate: number): boolean {
+  if (rate >= 100) return true;
+  if (rate <= 0) return false;
+  const scaled = boundaryOf(rate);
+  const high = Math.floor(scaled / TWO_32);
+  return underBoundary(traceId, high, scaled - high * TWO_32);
+}
+
+/** trunc(Long.MAX_VALUE × percent / 100) as an exact integer double, at most 2^63. */
+function boundaryOf(percent: number): number {
+  // Number(Long.MAX_VALUE) is 2^63; the product is an integer-valued double after trunc.
+  // 2^63 (what Long.MAX_VALUE rounds to) means "everything": see underBoundary.
+  return Math.min(Math.trunc(TWO_63 * (percent / 100)), TWO_63);
+}
+
+/** |signed low 64 bits of traceId| <= boundary, comparing 32-bit halves. False for non-hex ids. */
+function underBoundary(traceId: string, boundaryHigh: number, boundaryLow: number): boolean {
+  const length = traceId.length;
+  if (length === 0) return false;
+  const start = length > 16 ? length - 16 : 0;
+  const split = length - 8 > start ? length - 8 : start;
+  let high = hex32(traceId, start, split);
+  let low = hex32(traceId, split, length);
+  if (high < 0 || low < 0) return false;
+  if (length - start === 16 && high >= 0x8000_0000) {
+    if (high === 0x8000_0000 && low === 0) {
+      // Long.MIN_VALUE counts as Long.MAX_VALUE
+      high = 0x7fff_ffff;
+      low = 0xffff_ffff;
+    } else {
+      // two's complement negation of the 64-bit value
+      low = (~low + 1) >>> 0;
+      high = (~high + (low === 0 ? 1 : 0)) >>> 0;
+    }
+  }
+  if (boundaryHigh >= 0x8000_0000) return true; // boundary 2^63: everything
+  return high < boundaryHigh || (high === boundaryHigh && low <= boundaryLow);
+}
+
+/** The lower-hex characters [from, to) as an unsigned number (at most 8 chars), or -1. */
+function hex32(text: string, from: number, to: number): number {
+  let value = 0;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    let digit: number;
+    if (c >= 0x30 && c <= 0x39) digit = c - 0x30;
+    else if (c >= 0x61 && c <= 0x66) digit = c - 0x57;
+    else return -1;
+    value = value * 16 + digit;
+  }
+  return value;
 }

@@ -10,6 +10,11 @@ import { SamplerConfigError } from './errors.js';
 export interface RateSource {
   /** The sample rate in percent, 0..100. Out-of-range or non-finite values are ignored by samplers. */
   current(): number;
+  /**
+   * Optional: the rate for one endpoint of this service (a per-endpoint override), or `current()`
+   * when there is none. Called on root decisions that name their endpoint; must be cheap.
+   */
+  rateFor?(endpoint: string): number;
 }
 
 /** The rate dev machines use: every trace. */

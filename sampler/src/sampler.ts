@@ -9,8 +9,10 @@ export interface Sampler {
    * True to sample the trace with this id. Must be a pure function of the id for a given rate, so
    * that every service that has to decide for the same trace decides the same way.
    * @param traceId 16 or 32 lower-hex characters.
+   * @param endpoint what the root span serves (its `http.path`, else its name), for samplers with
+   *   per-endpoint rates; others ignore it.
    */
-  isSampled(traceId: string): boolean;
+  isSampled(traceId: string, endpoint?: string): boolean;
 }
 
 /** Samples every trace (dev machines). */
@@ -32,6 +34,7 @@ export function decideSampling(
   sampler: Sampler,
   traceId: string,
   propagated: SamplingState | undefined,
+  endpoint?: string,
 ): SamplingDecision {
   switch (propagated) {
     case 'debug':
@@ -41,6 +44,6 @@ export function decideSampling(
     case 'deny':
       return NOT_SAMPLED;
     default:
-      return sampler.isSampled(traceId) ? SAMPLED : NOT_SAMPLED;
+      return sampler.isSampled(traceId, endpoint) ? SAMPLED : NOT_SAMPLED;
   }
 }

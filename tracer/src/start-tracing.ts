@@ -1,5 +1,14 @@
 import { propagation, trace, type TextMapPropagator, type Tracer } from '@opentelemetry/api';
-import { devRate, isValidSampleRate, ProbabilisticSampler, type RateSource, type Sampler } from '@pintrace/sampler';
+import {
+  DeciderRateSource,
+  devRate,
+  FileDecider,
+  isDevMachine,
+  isValidSampleRate,
+  ProbabilisticSampler,
+  type RateSource,
+  type Sampler,
+} from '@pintrace/sampler';
 import { acquireGlobalContextManager, releaseGlobalContextManager } from './context/global-context.js';
 import { stderrLogger, type DiagnosticLogger } from './diagnostics.js';
 import { TracingConfigError } from './errors.js';
@@ -18,8 +27,19 @@ export interface TracingOptions {
   spansDir?: string;
   /** Where finished spans go instead of a span file (e.g. an InMemorySpanSink in tests). */
   sink?: SpanSink;
-  /** Percent of new traces to sample (0..100, fractions allowed), or a source of it. Default 100 (dev). */
+  /**
+   * Percent of new traces to sample (0..100, fractions allowed), or a source of it. Default 100
+   * (dev). With `deciderFile`, a number is the rate used while the decider sets none.
+   */
   sampleRate?: number | RateSource;
+  /**
+   * A KingPin-style decider file (JSON name → percent), hot-reloaded: the rate is the most specific
+   * of `pintrace.sample_rate.<service>.<endpoint>`, `pintrace.sample_rate.<service>`,
+   * `pintrace.sample_rate`, else `sampleRate` (a number), else 0. See @pintrace/sampler.
+   */
+  deciderFile?: string;
+  /** Dev machine: sample 100 % whatever the decider says. Default: `PINTRACE_DEV=1|true`. */
+  dev?: boolean;
   /** Replaces the probabilistic sampler (sampleRate is then ignored). */
   sampler?: Sampler;
   /** New traces get 128-bit ids. Default false. */
@@ -48,6 +68,8 @@ export interface Tracing {
   readonly propagator: TextMapPropagator;
   /** The span logger, when spans go to a file. */
   readonly spanLogger: SpanLogger | undefined;
+  /** The hot-reloaded decider, when `deciderFile` is set. */
+  readonly decider: FileDecider | undefined;
   /** Writes every span ended so far. Never rejects. */
   flush(): Promise<void>;
   /** Undoes patches and registrations, flushes and closes the span file. Idempotent. */
@@ -69,7 +91,16 @@ export function startTracing(options: TracingOptions): Tracing {
   if (!options.sink && !options.spansDir) {
     throw new TracingConfigError('startTracing: set `spansDir` (the directory the logger agent tails) or pass a `sink`');
   }
-  const sampler = options.sampler ?? new ProbabilisticSampler(sampleRateOf(options.sampleRate));
+  const dev = options.dev ?? isDevMachine();
+  const decider = options.deciderFile && !options.sampler ? new FileDecider({ path: options.deciderFile, logger }) : undefined;
+  let rate = sampleRateOf(options.sampleRate);
+  if (decider) {
+    const defaultRate = typeof options.sampleRate === 'number' ? options.sampleRate : 0;
+    rate = new DeciderRateSource({ decider, serviceName, defaultRate, dev });
+  } else if (dev && options.sampleRate !== undefined) {
+    rate = devRate();
+  }
+  const sampler = options.sampler ?? new ProbabilisticSampler(rate);
 
   const spanLogger = options.sink
     ? undefined
@@ -104,6 +135,7 @@ export function startTracing(options: TracingOptions): Tracing {
     provider,
     propagator,
     spanLogger,
+    decider,
     flush: () => provider.forceFlush(),
     shutdown: () => {
       stopping ??= (async () => {
@@ -117,6 +149,7 @@ export function startTracing(options: TracingOptions): Tracing {
         } catch (err) {
           logger.error({ err }, 'tracing shutdown: could not undo registrations');
         }
+        await decider?.shutdown();
         await provider.shutdown();
       })();
       return stopping;

@@ -111,3 +111,31 @@ describe('startTracing', () => {
     expect(tracing.spanLogger?.stats().accepted).toBe(0);
   });
 });
+
+describe('startTracing with a decider file', () => {
+  it('samples at the decider rate, follows a change, and dev mode samples everything', async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { writeDeciderFile } = await import('@pintrace/sampler');
+    const { InMemorySpanSink, silentLogger, startTracing } = await import('@pintrace/tracer');
+    const file = join(mkdtempSync(join(tmpdir(), 'tracing-decider-')), 'decider.json');
+    await writeDeciderFile(file, { 'pintrace.sample_rate.svc': 0 });
+    const sink = new InMemorySpanSink();
+    const tracing = startTracing({ serviceName: 'svc', sink, deciderFile: file, sampleRate: 100, registerGlobal: false, logger: silentLogger, dev: false });
+    tracing.tracer.startSpan('a').end();
+    expect(sink.spans()).toHaveLength(0);
+    await writeDeciderFile(file, { 'pintrace.sample_rate.svc': 100 });
+    tracing.decider!.reload();
+    tracing.tracer.startSpan('b').end();
+    expect(sink.spans()).toHaveLength(1);
+    await tracing.shutdown();
+
+    const devSink = new InMemorySpanSink();
+    await writeDeciderFile(file, { 'pintrace.sample_rate': 0 });
+    const dev = startTracing({ serviceName: 'svc', sink: devSink, deciderFile: file, registerGlobal: false, logger: silentLogger, dev: true });
+    dev.tracer.startSpan('c').end();
+    expect(devSink.spans()).toHaveLength(1);
+    await dev.shutdown();
+  });
+});

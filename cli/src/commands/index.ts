@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerAgent } from './agent.js';
 import { registerCollector } from './collector.js';
+import { registerDecider } from './decider.js';
 import { registerDemo } from './demo.js';
 import { registerDevstack } from './devstack.js';
 import { registerUp } from './up.js';
@@ -12,4 +13,5 @@ export function registerCommands(program: Command): void {
   registerAgent(program);
   registerCollector(program);
   registerDemo(program);
+  registerDecider(program);
 }

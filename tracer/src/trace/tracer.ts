@@ -109,7 +109,9 @@ export class PintraceTracer implements Tracer {
       propagated = context.getValue(SAMPLING_ONLY_KEY) as SamplingState | undefined;
     }
 
-    const decision = decideSampling(state.sampler, traceId, propagated);
+    // a root names its endpoint for per-endpoint sample rates: http.path when set, else its name
+    const endpoint = propagated === undefined ? endpointOf(name, options.attributes) : undefined;
+    const decision = decideSampling(state.sampler, traceId, propagated, endpoint);
     if (!decision.sampled || !state.active) {
       const unsampled: SpanContext = { traceId, spanId, traceFlags: TraceFlags.NONE, isRemote: false };
       return trace.wrapSpanContext(unsampled);
@@ -126,4 +128,9 @@ export class PintraceTracer implements Tracer {
       attributes: options.attributes,
     });
   }
+}
+
+function endpointOf(name: string, attributes: SpanOptions['attributes']): string {
+  const path = attributes?.['http.path'];
+  return typeof path === 'string' ? path : name;
 }
