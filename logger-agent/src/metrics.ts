@@ -38,7 +38,7 @@ export class AgentMetrics {
     const registers = [registry];
     const p = 'pintrace_agent_';
     this.lines = new Counter({ name: `${p}lines_total`, help: 'Span lines acknowledged by Kafka', labelNames: ['stream'], registers });
-    this.bytes = new Counter({ name: `${p}bytes_total`, help: 'Span file bytes committed', labelNames: ['stream'], registers });
+    this.bytes = new Counter({ name: `${p}bytes_total`, help: 'Span file bytes acknowledged or stepped over', labelNames: ['stream'], registers });
     this.messages = new Counter({ name: `${p}kafka_messages_total`, help: 'Kafka messages acknowledged (one per trace per batch)', labelNames: ['topic'], registers });
     this.acks = new Counter({ name: `${p}kafka_acks_total`, help: 'Kafka sends acknowledged with acks=all', labelNames: ['topic'], registers });
     this.sendSeconds = new Histogram({

@@ -194,8 +194,8 @@ export class StreamProcessor {
       this.log.warn({ bytes: batch.oversizedBytes, maxBytes: this.o.limits.maxBytes }, 'line longer than the read buffer skipped');
     }
     this.reader.advance(batch.end);
-    await this.commit(batch.end);
     metrics.bytes.inc({ stream }, batch.end - batch.start);
+    await this.commit(batch.end);
     return true;
   }
 

@@ -63,6 +63,14 @@ describe('logger agent', () => {
       expect(agent.streams().map((s) => s.stream).sort()).toEqual(['a.jsonl', 'b.jsonl']);
     });
 
+    it('reacts to file events without waiting for the poll interval', async () => {
+      await writeFile(file(), lines(0, 1));
+      const { producer } = await run(undefined, { pollIntervalMs: '60000' });
+      await waitFor(() => producer.ids().length === 1);
+      await appendFile(file(), lines(1, 3));
+      await waitFor(() => producer.ids().length === 3, 2000, 'fs.watch wake-up');
+    });
+
     it('holds back a partial last line until its newline arrives', async () => {
       const last = spanLine(3);
       await writeFile(file(), lines(0, 3) + last.slice(0, 40));
@@ -222,6 +230,16 @@ describe('logger agent', () => {
       await waitFor(async () => (await watermark())?.offset === (await stat(file())).size);
       expect(agent.health().ok).toBe(true);
       expect(await agent.metrics.value(agent.metrics.errors, { kind: 'kafka_send' })).toBeGreaterThanOrEqual(5);
+    });
+
+    it('starts while Kafka is unreachable and ships once it connects', async () => {
+      await writeFile(file(), lines(0, 5));
+      const producer = new FakeProducer();
+      producer.connectFailures = 3;
+      const { agent } = await run(producer);
+      await waitFor(() => producer.ids().length === 5);
+      expect(producer.connects).toBe(4);
+      expect(await agent.metrics.value(agent.metrics.errors, { kind: 'kafka_connect' })).toBe(3);
     });
 
     it('resumes from the watermark after a restart with no loss and no re-send', async () => {

@@ -17,6 +17,8 @@ export class FakeProducer implements SpanProducer {
   down = false;
   failNext = 0;
   storeThenFail = 0;
+  /** connect() calls that fail before one succeeds. */
+  connectFailures = 0;
   connects = 0;
   disconnects = 0;
   private gate: Promise<void> | undefined;
@@ -24,6 +26,10 @@ export class FakeProducer implements SpanProducer {
 
   async connect(): Promise<void> {
     this.connects++;
+    if (this.connectFailures > 0) {
+      this.connectFailures--;
+      throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9092'), { code: 'KAFKA_CONNECTION', retriable: true });
+    }
   }
 
   async send(topic: string, messages: KafkaMessage[]): Promise<void> {
