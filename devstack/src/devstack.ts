@@ -65,6 +65,12 @@ export async function status(config: DevstackConfig, only?: ServerName[]): Promi
   );
 }
 
+/** Whether each server answers its readiness probe at the configured ports, whoever runs it. */
+export async function reachable(config: DevstackConfig, only?: ServerName[]): Promise<Record<ServerName, boolean>> {
+  const entries = await Promise.all(selected(only).map(async (s) => [s.name, (await s.probe(config)).ready] as const));
+  return Object.fromEntries(entries) as Record<ServerName, boolean>;
+}
+
 async function startOne(config: DevstackConfig, s: ServerSpec, progress: Progress): Promise<void> {
   const home = homeOf(config, s);
   await mkdir(home, { recursive: true });

@@ -1,4 +1,4 @@
-export { up, down, status, servers, DevstackError } from './devstack.js';
+export { up, down, status, reachable, servers, DevstackError } from './devstack.js';
 export type { ServerStatus, ServerName } from './devstack.js';
 export { devstackOptions } from './options.js';
 export type { DevstackConfig } from './options.js';

@@ -1,4 +1,4 @@
-import { down, devstackOptions, status, up } from '@pintrace/devstack';
+import { down, devstackOptions, reachable, up } from '@pintrace/devstack';
 import { resolveConfig } from '@pintrace/runtime';
 
 /**
@@ -9,8 +9,8 @@ import { resolveConfig } from '@pintrace/runtime';
 export default async function setup(): Promise<() => Promise<void>> {
   // Tests that run the CLI as child processes use the build: `npm test` builds before vitest starts.
   const config = resolveConfig(devstackOptions, { env: process.env });
-  const before = await status(config);
-  const alreadyUp = before.every((s) => s.ready);
+  // Servers that already answer on the configured ports are used as they are, whoever started them.
+  const alreadyUp = Object.values(await reachable(config)).every(Boolean);
   if (!alreadyUp) await up(config);
   return async () => {
     if (!alreadyUp && process.env.CI === 'true') await down(config);
