@@ -34,3 +34,13 @@ export { stderrLogger, silentLogger } from './diagnostics.js';
 export type { DiagnosticLogger } from './diagnostics.js';
 export { TracingConfigError } from './errors.js';
 export type { TracerErrorCode } from './errors.js';
+
+export { createTTwitterConnection, TTwitterConnection } from './thrift/ttwitter-client.js';
+export type { TTwitterClientOptions } from './thrift/ttwitter-client.js';
+export { createTTwitterServer } from './thrift/ttwitter-server.js';
+export type { TTwitterServerOptions, ThriftProcessor, ThriftService } from './thrift/ttwitter-server.js';
+export { THRIFT_TAGS } from './thrift/thrift-tracing.js';
+export type { ThriftTracing } from './thrift/thrift-tracing.js';
+export { CAN_TRACE_METHOD } from './thrift/tracing-headers.js';
+export type { TTwitterTrace } from './thrift/tracing-headers.js';
+export type { ThriftModule, ThriftProtocolClass, ThriftTransportClass, ThriftFraming } from './thrift/thrift-module.js';
