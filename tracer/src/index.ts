@@ -44,3 +44,6 @@ export type { ThriftTracing } from './thrift/thrift-tracing.js';
 export { CAN_TRACE_METHOD } from './thrift/tracing-headers.js';
 export type { TTwitterTrace } from './thrift/tracing-headers.js';
 export type { ThriftModule, ThriftProtocolClass, ThriftTransportClass, ThriftFraming } from './thrift/thrift-module.js';
+
+export { traceMemcacheClient, MEMCACHE_TAGS } from './memcache/memcache-tracing.js';
+export type { MemcacheTracing, MemcacheTracingOptions, MemcacheClientLike } from './memcache/memcache-tracing.js';
