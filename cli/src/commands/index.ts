@@ -5,6 +5,7 @@ import { registerDecider } from './decider.js';
 import { registerDemo } from './demo.js';
 import { registerDevstack } from './devstack.js';
 import { registerUp } from './up.js';
+import { registerUi } from './ui.js';
 
 /** Each part registers its own subcommand from its own file. */
 export function registerCommands(program: Command): void {
@@ -14,4 +15,5 @@ export function registerCommands(program: Command): void {
   registerCollector(program);
   registerDemo(program);
   registerDecider(program);
+  registerUi(program);
 }

@@ -1,0 +1,60 @@
+/**
+ * Dependency links as zipkin reads them from `zipkin*dependency-*`: `_source` fields parent,
+ * child, callCount, errorCount (others ignored, names lower-cased), merged by (parent, child)
+ * with counts summed in first-seen order (DependencyLinker.merge), and written as
+ * DependencyLinkBytesEncoder.JSON_V1: {"parent","child","callCount"[,"errorCount" when > 0]}.
+ */
+import { quoteJson } from '@pintrace/model';
+import { hitSources } from './search-results.js';
+
+export interface DependencyLink {
+  parent: string;
+  child: string;
+  callCount: number;
+  errorCount: number;
+}
+
+function count(v: unknown): number {
+  const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : 0;
+  return Number.isFinite(n) ? Math.trunc(n) : 0;
+}
+
+/** Reads link documents from a search response; documents without parent or child are skipped. */
+export function parseDependencyHits(body: unknown): DependencyLink[] {
+  const out: DependencyLink[] = [];
+  for (const source of hitSources(body)) {
+    if (typeof source.parent !== 'string' || typeof source.child !== 'string') continue;
+    out.push({
+      parent: source.parent.toLowerCase(),
+      child: source.child.toLowerCase(),
+      callCount: count(source.callCount),
+      errorCount: count(source.errorCount),
+    });
+  }
+  return out;
+}
+
+/** Sums links per (parent, child), keeping first-seen order. */
+export function mergeDependencyLinks(links: readonly DependencyLink[]): DependencyLink[] {
+  const merged = new Map<string, DependencyLink>();
+  for (const link of links) {
+    const key = `${link.parent}\u0000${link.child}`;
+    const seen = merged.get(key);
+    if (seen === undefined) merged.set(key, { ...link });
+    else {
+      seen.callCount += link.callCount;
+      seen.errorCount += link.errorCount;
+    }
+  }
+  return [...merged.values()];
+}
+
+/** JSON list as zipkin's API writes it. */
+export function encodeDependencyLinks(links: readonly DependencyLink[]): string {
+  const items = links.map((l) => {
+    let out = `{"parent":${quoteJson(l.parent)},"child":${quoteJson(l.child)},"callCount":${l.callCount}`;
+    if (l.errorCount > 0) out += `,"errorCount":${l.errorCount}`;
+    return `${out}}`;
+  });
+  return `[${items.join(',')}]`;
+}

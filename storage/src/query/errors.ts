@@ -1,0 +1,26 @@
+/**
+ * Query errors. `QUERY_INVALID` carries zipkin-server's exact message (what its API answers with
+ * HTTP 400 and a plain-text body); Elasticsearch failures stay StorageError (../errors.ts).
+ */
+export type QueryErrorCode =
+  /** A query parameter is invalid; the message is zipkin's IllegalArgumentException text. */
+  | 'QUERY_INVALID'
+  /** The query did not finish within its deadline. */
+  | 'QUERY_TIMEOUT';
+
+export class QueryError extends Error {
+  override readonly name = 'QueryError';
+  readonly code: QueryErrorCode;
+  readonly retryable: boolean;
+
+  constructor(code: QueryErrorCode, message: string, options: { cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.retryable = code === 'QUERY_TIMEOUT';
+  }
+}
+
+/** Shorthand for an invalid-input error with zipkin's message. */
+export function invalid(message: string): QueryError {
+  return new QueryError('QUERY_INVALID', message);
+}
