@@ -16,6 +16,11 @@ export { B3Propagator } from './propagation/b3-propagator.js';
 export type { B3PropagatorOptions, B3InjectEncoding } from './propagation/b3-propagator.js';
 export { B3_HEADERS, parseB3Single, parseB3Multi, formatB3Single, formatB3Multi } from './propagation/b3-codec.js';
 export type { B3Context, B3Extracted, B3MultiValues } from './propagation/b3-codec.js';
+export { TraceContextPropagator } from './propagation/trace-context-propagator.js';
+export { W3C_HEADERS, parseTraceParent, formatTraceParent } from './propagation/w3c-codec.js';
+export type { TraceParent } from './propagation/w3c-codec.js';
+export { HttpPropagator } from './propagation/http-propagator.js';
+export type { HttpPropagatorOptions } from './propagation/http-propagator.js';
 
 export { instrumentHttp } from './http/instrument-http.js';
 export { traceIncoming, traceRequestListener } from './http/http-server.js';

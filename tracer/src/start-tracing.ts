@@ -16,7 +16,8 @@ import { SpanLogger, type SpanLoggerOptions } from './export/span-logger.js';
 import { instrumentHttp } from './http/instrument-http.js';
 import type { HttpInstrumentationOptions } from './http/http-tracing.js';
 import { localEndpoint } from './local-endpoint.js';
-import { B3Propagator, type B3InjectEncoding } from './propagation/b3-propagator.js';
+import type { B3InjectEncoding } from './propagation/b3-propagator.js';
+import { HttpPropagator } from './propagation/http-propagator.js';
 import type { SpanSink } from './trace/span-sink.js';
 import { PintraceTracerProvider } from './trace/tracer-provider.js';
 
@@ -44,12 +45,14 @@ export interface TracingOptions {
   sampler?: Sampler;
   /** New traces get 128-bit ids. Default false. */
   traceId128Bit?: boolean;
-  /** B3 form written on outgoing requests. Default `multi`. */
-  b3Inject?: B3InjectEncoding;
+  /** B3 form written on outgoing requests, or `none`. Default `multi`. (B3 and W3C are always read.) */
+  b3Inject?: B3InjectEncoding | 'none';
+  /** Write W3C `traceparent`/`tracestate` on outgoing requests. Default true. */
+  w3cInject?: boolean;
   /** Server spans share the caller's span id (Zipkin convention). Default true. */
   joinServerSpans?: boolean;
   /**
-   * Register the provider and the B3 propagator as the OTel globals. Default true. Turn off to run
+   * Register the provider and the B3+W3C propagator as the OTel globals. Default true. Turn off to run
    * several services in one process (tests, the demo); the context manager is global either way.
    */
   registerGlobal?: boolean;
@@ -114,7 +117,7 @@ export function startTracing(options: TracingOptions): Tracing {
     joinServerSpans: options.joinServerSpans,
     logger,
   });
-  const propagator = new B3Propagator({ injectEncoding: options.b3Inject });
+  const propagator = new HttpPropagator({ b3Inject: options.b3Inject, w3cInject: options.w3cInject });
   const tracer = provider.getTracer('@pintrace/tracer');
 
   acquireGlobalContextManager();

@@ -10,6 +10,7 @@ import {
   type SpanKind,
   type SpanStatus,
   type TimeInput,
+  type TraceState,
 } from '@opentelemetry/api';
 import type { Endpoint } from '@pintrace/model';
 import { toEpochMicros } from '../clock.js';
@@ -26,6 +27,8 @@ export interface RecordingSpanInit {
   debug: boolean;
   shared: boolean;
   attributes: Attributes | undefined;
+  /** W3C tracestate inherited from the parent. */
+  traceState?: TraceState;
 }
 
 /**
@@ -67,6 +70,7 @@ export class RecordingSpan implements Span, FinishedSpan {
     this.shared = init.shared;
     this.localEndpoint = state.localEndpoint;
     this.context = { traceId: init.traceId, spanId: init.spanId, traceFlags: TraceFlags.SAMPLED, isRemote: false };
+    if (init.traceState) this.context.traceState = init.traceState;
     if (init.attributes) this.setAttributes(init.attributes);
   }
 

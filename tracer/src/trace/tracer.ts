@@ -8,6 +8,7 @@ import {
   type SpanContext,
   type SpanOptions,
   type Tracer,
+  type TraceState,
 } from '@opentelemetry/api';
 import { decideSampling, type SamplingState } from '@pintrace/sampler';
 import { nowMicros, toEpochMicros } from '../clock.js';
@@ -88,9 +89,11 @@ export class PintraceTracer implements Tracer {
     let parentSpanId: string | undefined;
     let shared = false;
     let propagated: SamplingState | undefined;
+    let traceState: TraceState | undefined;
 
     if (parent && trace.isSpanContextValid(parent)) {
       traceId = parent.traceId;
+      traceState = parent.traceState;
       const details = parent.isRemote ? getB3Details(parent) : undefined;
       if (parentSpan instanceof RecordingSpan) propagated = parentSpan.debug ? 'debug' : 'accept';
       else if (details) propagated = details.sampling;
@@ -114,6 +117,7 @@ export class PintraceTracer implements Tracer {
     const decision = decideSampling(state.sampler, traceId, propagated, endpoint);
     if (!decision.sampled || !state.active) {
       const unsampled: SpanContext = { traceId, spanId, traceFlags: TraceFlags.NONE, isRemote: false };
+      if (traceState) unsampled.traceState = traceState;
       return trace.wrapSpanContext(unsampled);
     }
     return new RecordingSpan(state, {
@@ -126,6 +130,7 @@ export class PintraceTracer implements Tracer {
       debug: decision.debug,
       shared,
       attributes: options.attributes,
+      traceState,
     });
   }
 }

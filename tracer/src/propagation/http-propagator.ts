@@ -1,0 +1,51 @@
+import { trace, type Context, type TextMapGetter, type TextMapPropagator, type TextMapSetter } from '@opentelemetry/api';
+import { B3Propagator, type B3InjectEncoding } from './b3-propagator.js';
+import { TraceContextPropagator } from './trace-context-propagator.js';
+
+export interface HttpPropagatorOptions {
+  /** B3 form written on outgoing requests, or `none`. Default `multi`. */
+  b3Inject?: B3InjectEncoding | 'none';
+  /** Write W3C `traceparent` (+ `tracestate`) on outgoing requests. Default true. */
+  w3cInject?: boolean;
+}
+
+/**
+ * The propagator the tracer uses: reads B3 and W3C Trace Context, writes what is configured.
+ *
+ * Extract precedence: a valid B3 context (`b3` single header first, then `X-B3-*`) wins, because
+ * it carries what W3C cannot (the caller's parent id for joined server spans, debug, defer);
+ * otherwise a valid `traceparent` (with its `tracestate`); otherwise a B3 sampling-only decision
+ * (`b3: 0|1|d`) for the next root. Malformed headers of either kind are ignored. When both are
+ * present and valid but disagree, B3 is used and traceparent is ignored.
+ */
+export class HttpPropagator implements TextMapPropagator {
+  private readonly b3: B3Propagator;
+  private readonly w3c = new TraceContextPropagator();
+  private readonly injectB3: boolean;
+  private readonly injectW3c: boolean;
+
+  constructor(options: HttpPropagatorOptions = {}) {
+    const b3Inject = options.b3Inject ?? 'multi';
+    this.injectB3 = b3Inject !== 'none';
+    this.b3 = new B3Propagator({ injectEncoding: b3Inject === 'none' ? 'multi' : b3Inject });
+    this.injectW3c = options.w3cInject ?? true;
+  }
+
+  inject(context: Context, carrier: unknown, setter: TextMapSetter): void {
+    if (this.injectB3) this.b3.inject(context, carrier, setter);
+    if (this.injectW3c) this.w3c.inject(context, carrier, setter);
+  }
+
+  extract(context: Context, carrier: unknown, getter: TextMapGetter): Context {
+    const fromB3 = this.b3.extract(context, carrier, getter);
+    if (fromB3 !== context && trace.getSpanContext(fromB3) !== trace.getSpanContext(context)) return fromB3;
+    return this.w3c.extract(fromB3, carrier, getter);
+  }
+
+  fields(): string[] {
+    const fields: string[] = [];
+    if (this.injectB3) fields.push(...this.b3.fields());
+    if (this.injectW3c) fields.push(...this.w3c.fields());
+    return fields;
+  }
+}
