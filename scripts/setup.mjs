@@ -41,8 +41,11 @@ function installNpm() {
   const marker = path.join(root, 'node_modules', '.package-lock.json');
   const lock = path.join(root, 'package-lock.json');
   if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return;
-  say('installing npm packages (npm ci)');
-  execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+  // `npm install` rather than `npm ci`: npm 11 writes lockfiles without the other platforms'
+  // optional packages (rollup's), which `npm ci` then rejects as out of sync. The lockfile still
+  // pins every version.
+  say('installing npm packages (npm install)');
+  execFileSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
 }
 
 installDebian();
