@@ -14,7 +14,7 @@ COPY ui-proxy ui-proxy
 COPY devstack devstack
 COPY demo demo
 COPY cli cli
-RUN npm ci --no-audit --no-fund && npx tsc -b && npm prune --omit=dev
+RUN npm install --no-audit --no-fund && npx tsc -b && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 WORKDIR /app
