@@ -4,6 +4,7 @@
  * Run alone: npx vitest run --project integration test/kafka-clients.test.ts
  */
 import { randomBytes } from 'node:crypto';
+import kafkajs from 'kafkajs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
   CLIENT_NAMES,
@@ -35,6 +36,20 @@ async function waitFor(what: string, cond: () => boolean | Promise<boolean>, tim
 
 /** PINTRACE_TEST_KAFKA_CLIENTS=kafkajs restricts the run to one client. */
 const clients = (process.env.PINTRACE_TEST_KAFKA_CLIENTS?.split(',') ?? [...CLIENT_NAMES]) as KafkaClientName[];
+
+/** The broker may be shared: remove this run's topics at the end (TopicAdmin has no delete on purpose). */
+afterAll(async () => {
+  const admin = new kafkajs.Kafka({ brokers, logLevel: kafkajs.logLevel.NOTHING }).admin();
+  try {
+    await admin.connect();
+    const mine = (await admin.listTopics()).filter((t) => t.includes(`-${runId}-`));
+    if (mine.length > 0) await admin.deleteTopics({ topics: mine, timeout: 10_000 });
+  } catch {
+    // best effort
+  } finally {
+    await admin.disconnect();
+  }
+});
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -108,6 +123,16 @@ describe.each(clients.map((c) => [c]))('%s client', (client: KafkaClientName) =>
       expect(Number(noKey?.timestamp)).toBeGreaterThan(Date.now() - 120_000);
     });
 
+    it('keeps every message of concurrent send() calls (no silent idempotence loss)', async () => {
+      const topic = unique('concurrent');
+      await admin.ensureTopic(topic, 1);
+      const p = await producer();
+      // Single-message sends in parallel, then batches in parallel.
+      await Promise.all(Array.from({ length: 20 }, (_, i) => p.send(topic, [{ key: `k${i}`, value: `single-${i}` }])));
+      await Promise.all(Array.from({ length: 4 }, (_, i) => p.send(topic, msgs(300, `batch${i}`))));
+      expect(await admin.endOffsets(topic)).toEqual([{ partition: 0, offset: String(20 + 4 * 300) }]);
+    });
+
     it('auto-creates a missing topic on send by default', async () => {
       const topic = unique('autocreate');
       const p = await producer();
@@ -116,7 +141,7 @@ describe.each(clients.map((c) => [c]))('%s client', (client: KafkaClientName) =>
       expect(ends.reduce((s, e) => s + Number(e.offset), 0)).toBe(3);
     });
 
-    it('fails fast with KAFKA_UNKNOWN_TOPIC when auto-creation is off', async () => {
+    it('fails with KAFKA_UNKNOWN_TOPIC (or a timeout) within the deadline when auto-creation is off', async () => {
       const p = createProducer({ brokers, client, autoCreateTopics: false, requestTimeoutMs: 10_000 });
       open.push(p);
       await p.connect();

@@ -19,6 +19,11 @@ export type KafkaErrorCode =
   | 'KAFKA_UNKNOWN_TOPIC'
   /** The group rebalanced (or this member was fenced) before a commit; re-consume and commit again. */
   | 'KAFKA_REBALANCE'
+  /**
+   * The idempotent producer session was lost (broker restart, id expiry); the producer started a
+   * new one. The failed messages may or may not have been written: resend them.
+   */
+  | 'KAFKA_PRODUCER_RESET'
   /** A message or batch is larger than the broker accepts. */
   | 'KAFKA_MESSAGE_TOO_LARGE'
   /** Any other error the broker returned. */

@@ -1,7 +1,7 @@
 import type { ConsumerOptions, KafkaClientName, ProducerOptions } from './types.js';
 import { configError } from './errors.js';
 
-/** The client used when neither the options nor PINTRACE_KAFKA_CLIENT name one (docs/decisions.md). */
+/** The client used when neither the options nor PINTRACE_KAFKA_CLIENT name one (docs/decisions.md, D1). */
 export const DEFAULT_CLIENT: KafkaClientName = 'kafkajs';
 export const CLIENT_NAMES: readonly KafkaClientName[] = ['kafkajs', 'platformatic'];
 

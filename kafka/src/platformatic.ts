@@ -25,6 +25,9 @@ import { KafkaClientError, notConnected, toKafkaError } from './errors.js';
 import { kafkaLogger } from './log.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, validateBrokers, validateProducerOptions, withDeadline } from './options.js';
 
+/** Produce errors after which the idempotent session (producer id + sequences) is unusable. */
+const SESSION_LOST = ['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED'];
+
 const toBuffer = (v: string | Buffer): Buffer => (typeof v === 'string' ? Buffer.from(v) : v);
 
 /**
@@ -37,17 +40,20 @@ function javaCompatiblePartitioner(): typeof compatibilityPartitioner {
 }
 
 export class PlatformaticSpanProducer implements SpanProducer {
-  readonly #producer: Producer;
+  readonly #newProducer: () => Producer;
+  #producer: Producer;
   readonly #timeoutMs: number;
   readonly #logger: Logger;
   #state: 'new' | 'connected' | 'closed' = 'new';
   #connecting: Promise<void> | undefined;
+  /** Settles when the last queued send is done. */
+  #tail: Promise<void> = Promise.resolve();
 
   constructor(options: ProducerOptions) {
     validateProducerOptions(options);
     this.#timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.#logger = kafkaLogger(options.logger);
-    this.#producer = new Producer({
+    this.#newProducer = () => new Producer({
       clientId: options.clientId ?? 'pintrace-producer',
       bootstrapBrokers: options.brokers,
       idempotent: true,
@@ -60,6 +66,7 @@ export class PlatformaticSpanProducer implements SpanProducer {
       retryDelay: 250,
       strict: true,
     });
+    this.#producer = this.#newProducer();
   }
 
   async connect(): Promise<void> {
@@ -78,27 +85,60 @@ export class PlatformaticSpanProducer implements SpanProducer {
     return this.#connecting;
   }
 
+  /**
+   * Sends run one after another. @platformatic/kafka 1.35 assigns idempotent sequence numbers
+   * per send() call, and concurrent calls corrupt them: single-message sends in parallel were all
+   * acknowledged while only one message was written (silent loss, upstream issue
+   * platformatic/kafka#326), and parallel batches failed with OUT_OF_ORDER_SEQUENCE_NUMBER and
+   * poisoned the producer. A send that waited past its deadline is never started.
+   */
   async send(topic: string, messages: KafkaMessage[]): Promise<void> {
     if (this.#state !== 'connected') throw notConnected('send');
     if (messages.length === 0) return;
-    const sending = this.#producer.send({
-      messages: messages.map((m) => ({
-        topic,
-        key: m.key === null ? undefined : toBuffer(m.key),
-        value: toBuffer(m.value),
-        ...(m.headers ? { headers: new Map(Object.entries(m.headers).map(([k, v]) => [Buffer.from(k), Buffer.from(v)])) } : {}),
-      })),
-    });
+    const deadline = Date.now() + this.#timeoutMs;
+    const previous = this.#tail;
+    let release!: () => void;
+    this.#tail = new Promise<void>((r) => (release = r));
+    let sending: Promise<unknown> | undefined;
     try {
-      await withDeadline(
-        sending,
-        this.#timeoutMs,
-        () => new KafkaClientError('KAFKA_TIMEOUT', `send to ${topic}: no acks within ${this.#timeoutMs} ms`, { retriable: true }),
-      );
+      await withDeadline(previous, this.#timeoutMs, () => this.#timeout(topic));
+      const left = deadline - Date.now();
+      if (left <= 0) throw this.#timeout(topic);
+      sending = this.#producer.send({
+        messages: messages.map((m) => ({
+          topic,
+          key: m.key === null ? undefined : toBuffer(m.key),
+          value: toBuffer(m.value),
+          ...(m.headers ? { headers: new Map(Object.entries(m.headers).map(([k, v]) => [Buffer.from(k), Buffer.from(v)])) } : {}),
+        })),
+      });
+      await withDeadline(sending, left, () => this.#timeout(topic));
     } catch (e) {
-      sending.catch(() => undefined);
+      if (SESSION_LOST.some((id) => hasApiId(e, id))) throw this.#resetSession(e, topic);
       throw toKafkaError(e, `send to ${topic}`);
+    } finally {
+      // The next send starts only once this one (and the one before) settled on the wire, even
+      // when the caller stopped waiting: an overlapping idempotent send is what corrupts sequences.
+      void Promise.allSettled([previous, sending]).then(() => release());
     }
+  }
+
+  /**
+   * The broker lost or rejected our idempotent session (broker restart, producer id expiry,
+   * a sequence gap). @platformatic/kafka 1.35 keeps using the dead session and every later send
+   * fails (upstream issue platformatic/kafka#309), so start a new producer with a new id. The
+   * failed messages may or may not be written: the caller resends (at-least-once).
+   */
+  #resetSession(e: unknown, topic: string): KafkaClientError {
+    const old = this.#producer;
+    this.#producer = this.#newProducer();
+    old.close(true, () => undefined);
+    this.#logger.warn({ err: e, topic }, 'idempotent producer session lost; new session started');
+    return new KafkaClientError('KAFKA_PRODUCER_RESET', `send to ${topic}: producer session lost, resend`, { retriable: true, cause: e });
+  }
+
+  #timeout(topic: string): KafkaClientError {
+    return new KafkaClientError('KAFKA_TIMEOUT', `send to ${topic}: no acks within ${this.#timeoutMs} ms`, { retriable: true });
   }
 
   async disconnect(): Promise<void> {
