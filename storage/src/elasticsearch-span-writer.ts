@@ -215,6 +215,19 @@ export class ElasticsearchSpanWriter implements SpanWriter {
   }
 
   async write(spans: readonly Span[]): Promise<WriteResult> {
+    try {
+      return await this.writeAll(spans);
+    } catch (err) {
+      // Whatever failed while shutting down (a template PUT, a bulk cut off by the closed client),
+      // the caller must only learn that this write did not complete.
+      if (this.closed && !(err instanceof StorageError && err.code === 'WRITER_SHUT_DOWN')) {
+        throw new StorageError('WRITER_SHUT_DOWN', 'writer shut down before the write completed', { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  private async writeAll(spans: readonly Span[]): Promise<WriteResult> {
     const result: WriteResult = { written: 0, failed: [], autocompleteWritten: 0, retries: 0 };
     if (spans.length === 0) return result;
     await this.retrying(() => this.start(), result, 0);
