@@ -16,6 +16,7 @@ const debian = [
   { bin: 'mvn', pkg: 'maven' },
   { bin: 'kcat', pkg: 'kcat' },
   { bin: 'memcached', pkg: 'memcached' },
+  { bin: 'chromium', pkg: 'chromium' },
   { bin: 'thrift', pkg: 'thrift-compiler' },
   { bin: 'docker-compose', pkg: 'docker-compose' },
 ];
