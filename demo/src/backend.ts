@@ -1,36 +1,64 @@
-import http from 'node:http';
+import type net from 'node:net';
 import { SpanStatusCode, type Tracer } from '@opentelemetry/api';
-import { traceRequestListener, type HttpTracing } from '@pintrace/tracer';
-import { sendJson } from './http-util.js';
+import { createTTwitterServer, type ThriftTracing } from '@pintrace/tracer';
+import { DemoError, DemoService, type DemoHandler, type WorkResult } from './demo-service.js';
 
-/**
- * The demo backend. `GET /work?n=N` computes a little (in a local `compute` child span) and
- * answers `{ "result": ..., "n": N }`; `GET /fail` answers 500 (an error span). Anything else 404.
- */
-export function createBackend(tracing: HttpTracing): http.Server {
-  return http.createServer(traceRequestListener(tracing, (req, res) => handle(tracing.tracer, req, res)));
+/** The cache the backend reads through: memcache-client's `get`/`set` (traced or not). */
+export interface DemoCache {
+  get(key: string): Promise<{ value: unknown } | undefined>;
+  set(key: string, value: string, options?: { lifetime?: number }): Promise<unknown>;
 }
 
-function handle(tracer: Tracer, req: http.IncomingMessage, res: http.ServerResponse): void {
-  const url = new URL(req.url ?? '/', 'http://backend');
-  if (url.pathname === '/fail') {
-    sendJson(res, 500, { error: 'asked to fail' });
-    return;
-  }
-  if (url.pathname !== '/work') {
-    sendJson(res, 404, { error: 'not found' });
-    return;
-  }
-  const n = Math.min(Math.max(Number(url.searchParams.get('n') ?? 20) || 20, 1), 30);
-  void tracer.startActiveSpan('compute', { attributes: { 'demo.n': n } }, async (span) => {
+export interface BackendOptions {
+  /** Where results are cached; without one every call computes. */
+  cache?: DemoCache;
+  /** How long the `slow` mode waits. Default 300 ms. */
+  slowMs?: number;
+  /** Cache entry lifetime in seconds (so misses keep happening). Default 10. */
+  cacheLifetimeSec?: number;
+}
+
+/**
+ * The demo backend: a Thrift `DemoService` served over Finagle TTwitter (framed, binary).
+ * `work(n, mode)` looks `fib:<n>` up in memcached; on a miss it computes fibonacci(n) in a local
+ * `compute` span and stores it. Mode `fail` throws DemoError (an error span on both sides),
+ * mode `slow` waits `slowMs` first (a slow trace for tail sampling).
+ */
+export function createBackend(tracing: ThriftTracing, options: BackendOptions = {}): net.Server {
+  return createTTwitterServer(tracing, DemoService, handler(tracing.tracer, options));
+}
+
+function handler(tracer: Tracer, options: BackendOptions): DemoHandler {
+  const slowMs = options.slowMs ?? 300;
+  const lifetime = options.cacheLifetimeSec ?? 10;
+  const cache = options.cache;
+  return {
+    async work(n, mode) {
+      if (mode === 'fail') throw new DemoError({ message: 'asked to fail' });
+      if (mode === 'slow') await new Promise((resolve) => setTimeout(resolve, slowMs));
+      const clamped = Math.min(Math.max(Math.trunc(n) || 20, 1), 30);
+      const key = `demo:fib:${clamped}`;
+      if (cache) {
+        const hit = await cache.get(key).catch(() => undefined);
+        if (hit !== undefined && hit !== null) return { n: clamped, result: Number(hit.value), cached: true };
+      }
+      const result = await compute(tracer, clamped);
+      if (cache) await cache.set(key, String(result.result), { lifetime }).catch(() => undefined);
+      return result;
+    },
+  };
+}
+
+function compute(tracer: Tracer, n: number): Promise<WorkResult> {
+  return tracer.startActiveSpan('compute', { attributes: { 'demo.n': n } }, async (span) => {
     try {
       await new Promise((resolve) => setImmediate(resolve));
       const result = fibonacci(n);
       span.addEvent('computed');
-      sendJson(res, 200, { n, result });
+      return { n, result, cached: false };
     } catch (err) {
       span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
-      sendJson(res, 500, { error: 'compute failed' });
+      throw err;
     } finally {
       span.end();
     }

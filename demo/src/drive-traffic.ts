@@ -9,6 +9,10 @@ export interface TrafficOptions {
   timeoutMs?: number;
   /** Stops early. */
   signal?: AbortSignal;
+  /** Percent of requests sent to `/fail` (an error trace, answered 502). Default 1. */
+  errorPercent?: number;
+  /** Percent of requests sent to `/slow` (a slow trace). Default 2. */
+  slowPercent?: number;
 }
 
 export interface TrafficResult {
@@ -23,7 +27,9 @@ const MAX_TRACE_IDS = 1000;
 
 /**
  * Sends GET requests to `url` at a steady rate (with `fetch`, which the HTTP instrumentation does
- * not touch, so each request starts a new trace at the frontend) and waits for the answers.
+ * not touch, so each request starts a new trace at the frontend) and waits for the answers. A few
+ * go to `/fail` and `/slow` instead (`errorPercent`, `slowPercent`), so tail sampling and the
+ * dependency graph have error and slow traces to show.
  */
 export async function driveTraffic(url: string, options: TrafficOptions): Promise<TrafficResult> {
   if (!(options.rps > 0)) throw new RangeError(`driveTraffic: rps must be > 0, got ${String(options.rps)}`);
@@ -35,9 +41,15 @@ export async function driveTraffic(url: string, options: TrafficOptions): Promis
   const started = Date.now();
   const intervalMs = 1000 / options.rps;
 
+  const errorPercent = options.errorPercent ?? 1;
+  const slowPercent = options.slowPercent ?? 2;
+  const base = url.endsWith('/') ? url.slice(0, -1) : url;
+
   const one = async (): Promise<void> => {
+    const dice = Math.random() * 100;
+    const target = dice < errorPercent ? `${base}/fail` : dice < errorPercent + slowPercent ? `${base}/slow` : url;
     try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+      const res = await fetch(target, { signal: AbortSignal.timeout(timeoutMs) });
       await res.arrayBuffer();
       if (res.ok) result.ok++;
       else result.failed++;

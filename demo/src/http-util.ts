@@ -1,4 +1,5 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 
 /** Sends a JSON body with a status. */
@@ -20,14 +21,14 @@ export function readBody(message: IncomingMessage): Promise<string> {
 }
 
 /** Listens on host:port (0 = any free port) and returns the base URL. */
-export function listen(server: Server, host: string, port: number): Promise<string> {
+export function listen(server: Server, host: string, port: number, scheme = 'http'): Promise<string> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
       server.off('error', reject);
       const address = server.address() as AddressInfo;
       const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-      resolve(`http://${shownHost}:${address.port}`);
+      resolve(`${scheme}://${shownHost}:${address.port}`);
     });
   });
 }
@@ -37,6 +38,6 @@ export function close(server: Server): Promise<void> {
   return new Promise((resolve) => {
     if (!server.listening) return resolve();
     server.close(() => resolve());
-    server.closeIdleConnections();
+    (server as Server & { closeIdleConnections?: () => void }).closeIdleConnections?.();
   });
 }

@@ -4,3 +4,7 @@ export { driveTraffic } from './drive-traffic.js';
 export type { TrafficOptions, TrafficResult } from './drive-traffic.js';
 export { createFrontend } from './frontend.js';
 export { createBackend } from './backend.js';
+export type { BackendOptions, DemoCache } from './backend.js';
+export type { FrontendOptions } from './frontend.js';
+export { DemoService, DemoError, createDemoClient } from './demo-service.js';
+export type { DemoClient, DemoHandler, WorkResult } from './demo-service.js';

@@ -1,6 +1,8 @@
-import { startTracing, type DiagnosticLogger, type Tracing } from '@pintrace/tracer';
+import type net from 'node:net';
+import { MemcacheClient } from 'memcache-client';
+import { startTracing, traceMemcacheClient, type DiagnosticLogger, type Tracing } from '@pintrace/tracer';
 import type { RateSource } from '@pintrace/sampler';
-import { createBackend } from './backend.js';
+import { createBackend, type DemoCache } from './backend.js';
 import { createFrontend } from './frontend.js';
 import { close, listen } from './http-util.js';
 
@@ -9,7 +11,7 @@ export interface DemoOptions {
   spansDir: string;
   /** 0 (default) picks a free port. */
   frontendPort?: number;
-  /** 0 (default) picks a free port. */
+  /** Port of the Thrift backend; 0 (default) picks a free port. */
   backendPort?: number;
   /** Percent of traces sampled (the frontend decides; the backend follows). Default 100. */
   sampleRate?: number | RateSource;
@@ -18,23 +20,34 @@ export interface DemoOptions {
   /** Service names. Default `frontend` and `backend`. */
   frontendService?: string;
   backendService?: string;
+  /**
+   * memcached the backend caches in, `host:port`. Default: `$PINTRACE_DEMO_MEMCACHED`; without
+   * either the backend computes every time (no memcache spans).
+   */
+  memcachedUrl?: string;
+  /** The memcache cluster name on the backend's memcache spans. Default `demo-cache`. */
+  memcacheCluster?: string;
+  /** How long the backend's slow path (`/slow`) waits. Default 300 ms. */
+  slowMs?: number;
   /** Where the tracers report their own problems. Default: stderr. */
   logger?: DiagnosticLogger;
 }
 
 export interface Demo {
   readonly frontendUrl: string;
+  /** `thrift://host:port` of the TTwitter backend. */
   readonly backendUrl: string;
   /** Writes every span ended so far to the span files. */
   flush(): Promise<void>;
-  /** Closes both servers, then flushes and closes the span files. Idempotent. */
+  /** Closes both servers and the memcache client, then flushes and closes the span files. Idempotent. */
   shutdown(): Promise<void>;
 }
 
 /**
  * Starts the two demo services in this process, each traced by its own tracer and writing its own
- * span file: frontend SERVER → frontend CLIENT → backend SERVER (same span id, shared) → backend
- * `compute` local span.
+ * span file: frontend SERVER (HTTP) → frontend CLIENT `work` (Thrift, TTwitter) → backend SERVER
+ * `work` (same span id, shared) → backend memcache CLIENT spans and a local `compute` span on a
+ * cache miss.
  */
 export async function startDemo(options: DemoOptions): Promise<Demo> {
   const host = options.host ?? '127.0.0.1';
@@ -45,18 +58,41 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     instrumentHttp: false,
     logger: options.logger,
   };
+  const backendService = options.backendService ?? 'backend';
   const tracings: Tracing[] = [];
-  const servers: import('node:http').Server[] = [];
+  const servers: net.Server[] = [];
+  const sockets = new Set<net.Socket>();
+  let memcache: MemcacheClient | undefined;
+  const stopAll = async (): Promise<void> => {
+    // frontend first: stop intake before closing what it calls
+    for (const server of [...servers].reverse()) {
+      const closed = close(server);
+      if (server === servers[0]) for (const socket of sockets) socket.destroy();
+      await closed;
+    }
+    memcache?.shutdown();
+    await Promise.all(tracings.map((t) => t.shutdown()));
+  };
   try {
-    const backendTracing = startTracing({ ...common, serviceName: options.backendService ?? 'backend' });
+    const backendTracing = startTracing({ ...common, serviceName: backendService });
     tracings.push(backendTracing);
-    const backend = createBackend(backendTracing);
+    const memcachedUrl = options.memcachedUrl ?? process.env.PINTRACE_DEMO_MEMCACHED;
+    let cache: DemoCache | undefined;
+    if (memcachedUrl) {
+      memcache = new MemcacheClient({ server: memcachedUrl, cmdTimeout: 1000 });
+      cache = traceMemcacheClient(backendTracing, memcache, { cluster: options.memcacheCluster ?? 'demo-cache' }) as unknown as DemoCache;
+    }
+    const backend = createBackend(backendTracing, { cache, slowMs: options.slowMs });
+    backend.on('connection', (socket: net.Socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    });
     servers.push(backend);
-    const backendUrl = await listen(backend, host, options.backendPort ?? 0);
+    const backendUrl = await listen(backend, host, options.backendPort ?? 0, 'thrift');
 
     const frontendTracing = startTracing({ ...common, serviceName: options.frontendService ?? 'frontend' });
     tracings.push(frontendTracing);
-    const frontend = createFrontend(frontendTracing, backendUrl);
+    const frontend = createFrontend(frontendTracing, backendUrl, { backendService });
     servers.push(frontend);
     const frontendUrl = await listen(frontend, host, options.frontendPort ?? 0);
 
@@ -68,18 +104,12 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
         await Promise.all(tracings.map((t) => t.flush()));
       },
       shutdown: () => {
-        stopping ??= stop(servers, tracings);
+        stopping ??= stopAll();
         return stopping;
       },
     };
   } catch (err) {
-    await stop(servers, tracings);
+    await stopAll();
     throw err;
   }
-}
-
-async function stop(servers: import('node:http').Server[], tracings: Tracing[]): Promise<void> {
-  // frontend first: stop intake before closing what it calls
-  for (const server of [...servers].reverse()) await close(server);
-  await Promise.all(tracings.map((t) => t.shutdown()));
 }
