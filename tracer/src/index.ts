@@ -23,6 +23,8 @@ export { HttpPropagator } from './propagation/http-propagator.js';
 export type { HttpPropagatorOptions } from './propagation/http-propagator.js';
 
 export { instrumentHttp } from './http/instrument-http.js';
+export { instrumentFetch } from './http/instrument-fetch.js';
+export type { FetchInstrumentationOptions, UndiciRequest } from './http/instrument-fetch.js';
 export { traceIncoming, traceRequestListener } from './http/http-server.js';
 export { wrapRequest, getFrom } from './http/http-client.js';
 export type { RequestFunction } from './http/http-client.js';

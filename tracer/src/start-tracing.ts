@@ -14,7 +14,9 @@ import { stderrLogger, type DiagnosticLogger } from './diagnostics.js';
 import { TracingConfigError } from './errors.js';
 import { SpanLogger, type SpanLoggerOptions } from './export/span-logger.js';
 import { instrumentHttp } from './http/instrument-http.js';
+import { instrumentFetch } from './http/instrument-fetch.js';
 import type { HttpInstrumentationOptions } from './http/http-tracing.js';
+import type { FetchInstrumentationOptions } from './http/instrument-fetch.js';
 import { localEndpoint } from './local-endpoint.js';
 import type { B3InjectEncoding } from './propagation/b3-propagator.js';
 import { HttpPropagator } from './propagation/http-propagator.js';
@@ -58,6 +60,8 @@ export interface TracingOptions {
   registerGlobal?: boolean;
   /** Patch node:http and node:https (see instrumentHttp). Default: same as registerGlobal. */
   instrumentHttp?: boolean | HttpInstrumentationOptions;
+  /** Trace `fetch` (undici) through its diagnostics_channel events. Default: same as registerGlobal. */
+  instrumentFetch?: boolean | FetchInstrumentationOptions;
   /** Span file tuning (queue size, batch size, rotation); `dir` and `serviceName` come from above. */
   spanLogger?: Omit<SpanLoggerOptions, 'dir' | 'serviceName' | 'logger'>;
   /** Where the tracer reports its own problems. Default: JSON lines on stderr. */
@@ -131,6 +135,8 @@ export function startTracing(options: TracingOptions): Tracing {
   }
   const http = options.instrumentHttp ?? registerGlobal;
   const undoHttp = http ? instrumentHttp({ tracer, propagator }, typeof http === 'object' ? http : {}) : undefined;
+  const fetchOption = options.instrumentFetch ?? registerGlobal;
+  const undoFetch = fetchOption ? instrumentFetch({ tracer, propagator }, typeof fetchOption === 'object' ? fetchOption : {}) : undefined;
 
   let stopping: Promise<void> | undefined;
   return {
@@ -144,6 +150,7 @@ export function startTracing(options: TracingOptions): Tracing {
       stopping ??= (async () => {
         try {
           undoHttp?.();
+          undoFetch?.();
           if (registered) {
             trace.disable();
             propagation.disable();
