@@ -133,6 +133,19 @@ describe.each(clients.map((c) => [c]))('%s client', (client: KafkaClientName) =>
       expect(await admin.endOffsets(topic)).toEqual([{ partition: 0, offset: String(20 + 4 * 300) }]);
     });
 
+    it.each(['gzip', 'snappy'] as const)('round-trips %s-compressed batches', async (compression) => {
+      const topic = unique(`codec-${compression}`);
+      await admin.ensureTopic(topic, 1);
+      const p = createProducer({ brokers, client, compression });
+      open.push(p);
+      await p.connect();
+      const sent = msgs(50, compression);
+      await p.send(topic, sent);
+      const { got } = await consumer(topic, unique('g'));
+      await waitFor('50 messages', () => got.length >= 50);
+      expect(got.map((m) => m.value?.toString())).toEqual(sent.map((m) => m.value));
+    });
+
     it('auto-creates a missing topic on send by default', async () => {
       const topic = unique('autocreate');
       const p = await producer();
@@ -271,13 +284,14 @@ describe.each(clients.map((c) => [c]))('%s client', (client: KafkaClientName) =>
 });
 
 describe('both clients on one topic', () => {
-  it('put a key on the same partition (Java-compatible murmur2) and read each other', async () => {
+  it('put a key on the same partition (Java-compatible murmur2) and read each other (snappy)', async () => {
     if (clients.length < 2) return;
     const admin = createAdmin(brokers, { client: 'kafkajs' });
     const topic = unique('cross');
     await admin.ensureTopic(topic, 12); // not a power of two: a wrong hash would show
     const keys = Array.from({ length: 64 }, (_, i) => `${randomBytes(8).toString('hex')}${i}`);
-    const producers = clients.map((client) => createProducer({ brokers, client }));
+    // Snappy on both sides, so each client also decodes the other's compressed batches.
+    const producers = clients.map((client) => createProducer({ brokers, client, compression: 'snappy' }));
     const consumers: SpanConsumer[] = [];
     try {
       for (const [i, p] of producers.entries()) {
