@@ -13,6 +13,13 @@ export function kafkaLogger(given: Logger | undefined): Logger {
 type KafkajsLogEntry = { namespace: string; level: number; label: string; log: { message: string } & Record<string, unknown> };
 
 /**
+ * Broker answers kafkajs logs as errors although it retries them by itself: a topic being
+ * auto-created, a leader election, a rebalance. They are expected on every start and on every
+ * new topic, so they go out as warnings (and are counted by our own code when they persist).
+ */
+const transient = /does not host this topic-partition|no leader for this topic-partition|leadership election|group is rebalancing|coordinator is (loading|not available)/i;
+
+/**
  * A kafkajs `logCreator` that writes to our logger. kafkajs INFO lines (group joins, connects)
  * go out at debug: they repeat on every rebalance and our own code logs what matters.
  */
@@ -20,7 +27,8 @@ export function kafkajsLogCreator(logger: Logger): (level: number) => (entry: Ka
   return () => (entry) => {
     const { message, timestamp: _ts, logger: _l, ...fields } = entry.log;
     const obj = { lib: 'kafkajs', ns: entry.namespace, ...fields };
-    if (entry.level === 1) logger.error(obj, message);
+    if (entry.level === 1 && !transient.test(`${String(fields.error ?? '')} ${message}`)) logger.error(obj, message);
+    else if (entry.level === 1) logger.warn(obj, message);
     else if (entry.level === 2) logger.warn(obj, message);
     else logger.debug(obj, message);
   };
