@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { context, SpanKind, type Context, type Span } from '@opentelemetry/api';
+import { newSpanId } from '../ids.js';
 import {
   encodeWith,
   frame,
@@ -118,7 +119,13 @@ export class TTwitterConnection extends EventEmitter {
       this.failSeqid(this.seqidOf(message), new Error('TTwitterConnection: connection was ended'));
       return;
     }
-    this.queue.push({ message, header: this.startCall(message) });
+    let header: TTwitterTrace;
+    try {
+      header = this.startCall(message);
+    } catch {
+      header = { traceId: newSpanId(), spanId: newSpanId(), sampling: 'deny' };
+    }
+    this.queue.push({ message, header });
     if (this.state === 'idle') this.connect();
     else if (this.state === 'ready') this.drain();
   }
@@ -272,7 +279,13 @@ export class TTwitterConnection extends EventEmitter {
         setPeer(call.span, this.socket?.remoteAddress, this.socket?.remotePort);
         this.endSpan(call.span, err ?? (mtype === TMessageType.EXCEPTION ? 'exception' : undefined));
       }
-      if (original) context.with(call?.callerContext ?? context.active(), () => original(err, result));
+      if (!original) return;
+      try {
+        context.with(call?.callerContext ?? context.active(), () => original(err, result));
+      } catch (callbackError) {
+        // the application's callback threw: report it, keep the connection
+        this.emitError(callbackError);
+      }
     };
     try {
       (recv as (input: ThriftProtocol, mtype: number, seqid: number) => void).call(client, input, mtype, dummy);
@@ -308,7 +321,12 @@ export class TTwitterConnection extends EventEmitter {
     const callback = this.client?._reqs[seqid];
     if (this.client) delete this.client._reqs[seqid];
     if (call) this.endSpan(call.span, err);
-    if (callback) context.with(call?.callerContext ?? context.active(), () => callback(err));
+    if (!callback) return;
+    try {
+      context.with(call?.callerContext ?? context.active(), () => callback(err));
+    } catch (callbackError) {
+      this.emitError(callbackError);
+    }
   }
 
   private seqidOf(message: Buffer): number | undefined {

@@ -165,6 +165,21 @@ describe('TTwitter client ↔ TTwitter server', () => {
     expect(fire).toMatchObject({ kind: 'SERVER', id: caller.sink.spans()[0].id, shared: true });
   });
 
+  it('works with the compact protocol', async () => {
+    const server = setup();
+    const caller = setup();
+    const port = await ourServer(server.tracing, { protocol: thrift.TCompactProtocol });
+    const { connection, client } = ourClient(caller.tracing, port, { protocol: thrift.TCompactProtocol });
+    expect(await client.echo('compact')).toBe('compact');
+    await expect(client.echo('fail')).rejects.toMatchObject({ message: 'echo refused' });
+    expect(connection.upgraded).toBe(true);
+    const [ok, failed] = caller.sink.spans();
+    expect(server.sink.spans().filter((s) => s.kind === 'SERVER').map((s) => [s.id, s.tags?.error])).toEqual([
+      [ok.id, undefined],
+      [failed.id, 'echo refused'],
+    ]);
+  });
+
   it('runs callbacks and continuations in the caller context', async () => {
     const server = setup();
     const caller = setup();
