@@ -5,6 +5,8 @@ import { createProducer, type SpanProducer } from '@pintrace/kafka';
 import { createLogger, createRegistry, startOpsServer, type HealthReport, type Logger, type OpsServer } from '@pintrace/runtime';
 import type { Registry } from 'prom-client';
 import type { BackoffOptions } from './backoff.js';
+import { DeadLetterWriter } from './dead-letter.js';
+import { DeciderMirror } from './decider-mirror.js';
 import { DirectoryMonitor } from './dir-monitor.js';
 import { KafkaWriter } from './kafka-writer.js';
 import { listStreams } from './log-stream.js';
@@ -25,6 +27,8 @@ export interface AgentDeps {
   backoff?: BackoffOptions;
   /** Serve /metrics and /health (default true). */
   opsServer?: boolean;
+  /** The fleet decider mirror's consumer (tests; default a @pintrace/kafka consumer). */
+  deciderConsumer?: ConstructorParameters<typeof DeciderMirror>[0]['consumer'];
 }
 
 export interface Agent {
@@ -62,8 +66,15 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
 
   const abort = new AbortController();
   const producer =
-    deps.producer ?? createProducer({ brokers: config.kafka, clientId: `pintrace-agent-${os.hostname()}-${process.pid}` });
+    deps.producer ??
+    createProducer({ brokers: config.kafka, clientId: `pintrace-agent-${os.hostname()}-${process.pid}`, compression: config.compression });
   const writer = new KafkaWriter({ producer, topic: config.topic, metrics, log, signal: abort.signal, backoff: deps.backoff });
+  const deadLetters =
+    config.deadLetterTopic === undefined ? undefined : new DeadLetterWriter({ writer, topic: config.deadLetterTopic, metrics, log });
+  const decider =
+    config.deciderTopic === undefined
+      ? undefined
+      : new DeciderMirror({ brokers: config.kafka, topic: config.deciderTopic, file: config.deciderFile, metrics, log, signal: abort.signal, consumer: deps.deciderConsumer });
   const store = new WatermarkStore(stateDir);
   const processors = new Map<string, StreamProcessor>();
 
@@ -81,6 +92,9 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
         pollIntervalMs: config.pollIntervalMs,
         rotationGraceMs: config.rotationGraceMs,
         checkJson: config.checkJson,
+        lingerMs: config.lingerMs,
+        deadLetters,
+        retentionMs: config.retentionSeconds * 1000,
         signal: abort.signal,
       });
       processors.set(stream, p);
@@ -92,14 +106,18 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   };
 
   let scanning = false;
+  let lastRetention = 0;
   const rescan = async () => {
     if (scanning || abort.signal.aborted) return;
     scanning = true;
     try {
       for (const s of await listStreams(spansDir)) ensure(s);
+      const retention = config.retentionSeconds > 0 && Date.now() - lastRetention > 10_000;
+      if (retention) lastRetention = Date.now();
       for (const p of processors.values()) {
         p.wake();
         await p.refreshLag().catch(() => undefined);
+        if (retention) await p.applyRetention();
       }
     } catch (err) {
       metrics.errors.inc({ kind: 'scan' });
@@ -139,8 +157,15 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     throw err;
   }
   monitor.start();
+  decider?.start();
   await rescan();
-  log.info({ spansDir, stateDir, topic: config.topic, brokers: config.kafka, metricsPort: ops?.port }, 'logger agent started');
+  log.info(
+    {
+      spansDir, stateDir, topic: config.topic, brokers: config.kafka, metricsPort: ops?.port, compression: config.compression,
+      deadLetterTopic: config.deadLetterTopic, deciderTopic: config.deciderTopic, deciderFile: decider ? config.deciderFile : undefined,
+    },
+    'logger agent started',
+  );
 
   let stopping: Promise<void> | undefined;
   const shutdown = () =>
@@ -149,6 +174,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       monitor.stop();
       abort.abort();
       await Promise.all([...processors.values()].map((p) => p.stopped()));
+      await decider?.stopped();
       await writer.disconnect().catch((err: unknown) => log.warn({ err }, 'Kafka disconnect failed'));
       await ops?.close();
       await unlock();

@@ -14,6 +14,8 @@ export interface BatchMessages {
   skipped: Partial<Record<SkipReason, number>>;
   /** A few skipped lines (truncated) for the log. */
   samples: string[];
+  /** Every skipped line with its reason, when `collectRejects` is on (for the dead-letter topic). */
+  rejects: Array<{ reason: SkipReason; line: string }>;
 }
 
 export interface BatcherOptions {
@@ -22,6 +24,8 @@ export interface BatcherOptions {
    * whole `[...]` message unreadable and the collector would drop the trace's other spans with it.
    */
   checkJson?: boolean;
+  /** Keep the skipped lines themselves in `rejects` (default false: only counted). */
+  collectRejects?: boolean;
 }
 
 /**
@@ -33,9 +37,12 @@ export function buildMessages(lines: readonly string[], options: BatcherOptions 
   const groups = new Map<string, string[]>();
   const skipped: Partial<Record<SkipReason, number>> = {};
   const samples: string[] = [];
+  const rejects: Array<{ reason: SkipReason; line: string }> = [];
+  const collect = options.collectRejects ?? false;
   let spans = 0;
   const skip = (reason: SkipReason, line: string) => {
     skipped[reason] = (skipped[reason] ?? 0) + 1;
+    if (collect) rejects.push({ reason, line });
     if (samples.length < 3) samples.push(line.length > 200 ? `${line.slice(0, 200)}…` : line);
   };
   for (const raw of lines) {
@@ -66,5 +73,5 @@ export function buildMessages(lines: readonly string[], options: BatcherOptions 
   }
   const messages: KafkaMessage[] = [];
   for (const [key, group] of groups) messages.push({ key, value: Buffer.from(`[${group.join(',')}]`) });
-  return { messages, spans, skipped, samples };
+  return { messages, spans, skipped, samples, rejects };
 }

@@ -14,3 +14,6 @@ export { buildMessages } from './batcher.js';
 export type { BatchMessages, BatcherOptions, SkipReason } from './batcher.js';
 export { traceKey } from './trace-key.js';
 export { streamOf } from './log-stream.js';
+export { DeciderMirror, parseDeciderRecord, DECIDER_TOPIC_CONFIG } from './decider-mirror.js';
+export type { DeciderMirrorOptions } from './decider-mirror.js';
+export { DeadLetterWriter } from './dead-letter.js';

@@ -4,7 +4,7 @@ import { Backoff, pause, type BackoffOptions } from './backoff.js';
 import type { AgentMetrics } from './metrics.js';
 
 /** Outcome of one write: acknowledged, abandoned because the agent stops, or too large for the broker. */
-export type WriteResult = 'acked' | 'stopped' | 'too_large';
+export type WriteResult = 'acked' | 'stopped' | 'too_large' | 'gave_up';
 
 export interface KafkaWriterOptions {
   producer: SpanProducer;
@@ -45,11 +45,17 @@ export class KafkaWriter {
     return this.lastError;
   }
 
-  async write(messages: KafkaMessage[]): Promise<WriteResult> {
-    const { producer, topic, metrics, signal } = this.options;
+  /**
+   * Sends until acknowledged (or the agent stops, or the broker rejects the batch as too large).
+   * `maxAttempts` bounds the tries for writes that must not hold the stream (dead letters):
+   * after that many failures the result is 'gave_up'.
+   */
+  async write(messages: KafkaMessage[], topic = this.options.topic, maxAttempts = Infinity): Promise<WriteResult> {
+    const { producer, metrics, signal } = this.options;
     const backoff = new Backoff(this.options.backoff);
     for (;;) {
       if (signal.aborted && backoff.failures > 0) return 'stopped';
+      if (backoff.failures >= maxAttempts) return 'gave_up';
       const started = process.hrtime.bigint();
       try {
         this.connected ??= producer.connect();
@@ -57,7 +63,7 @@ export class KafkaWriter {
       } catch (err) {
         this.connected = undefined;
         metrics.errors.inc({ kind: 'kafka_connect' });
-        this.failed(err, 'connect');
+        this.failed(err, 'connect', topic);
         if (!(await pause(backoff.next(), signal))) return 'stopped';
         continue;
       }
@@ -67,11 +73,11 @@ export class KafkaWriter {
         metrics.errors.inc({ kind: 'kafka_send' });
         const info = (err ?? {}) as ErrorInfo;
         if (info.code === 'KAFKA_MESSAGE_TOO_LARGE') {
-          this.failed(err, 'send');
+          this.failed(err, 'send', topic);
           return 'too_large';
         }
         if (info.code === 'KAFKA_NOT_CONNECTED') this.connected = undefined;
-        this.failed(err, 'send');
+        this.failed(err, 'send', topic);
         if (!(await pause(backoff.next(), signal))) return 'stopped';
         continue;
       }
@@ -95,7 +101,7 @@ export class KafkaWriter {
   }
 
   /** Logs the first failure, then at most one line every 30 s with the count in between. */
-  private failed(err: unknown, op: string): void {
+  private failed(err: unknown, op: string, topic: string): void {
     const info = (err ?? {}) as ErrorInfo;
     this.failing = true;
     this.lastError = typeof info.message === 'string' ? info.message : String(err);
@@ -106,7 +112,7 @@ export class KafkaWriter {
     }
     this.lastFailureLog = now;
     this.options.log.warn(
-      { op, topic: this.options.topic, code: info.code, retriable: info.retriable, err: this.lastError, suppressed: this.suppressed },
+      { op, topic, code: info.code, retriable: info.retriable, err: this.lastError, suppressed: this.suppressed },
       'Kafka write failed; holding the stream and retrying with backoff',
     );
     this.suppressed = 0;

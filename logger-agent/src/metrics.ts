@@ -1,13 +1,13 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 /** Why bytes of a file were stepped over without being shipped. */
-export type SkippedBytesReason = 'partial_tail' | 'oversized_line';
+export type SkippedBytesReason = 'partial_tail' | 'oversized_line' | 'deleted_unread';
 
 /** Why a committed position was dropped and the stream restarted from its oldest file. */
 export type WatermarkResetReason = 'file_missing' | 'inode_reused' | 'corrupt';
 
 /** Error kinds counted in pintrace_agent_errors_total. */
-export type AgentErrorKind = 'kafka_send' | 'kafka_connect' | 'watermark_write' | 'read' | 'watch' | 'scan';
+export type AgentErrorKind = 'kafka_send' | 'kafka_connect' | 'watermark_write' | 'read' | 'watch' | 'scan' | 'retention' | 'decider';
 
 /** The agent's Prometheus metrics, registered on the given registry. */
 export class AgentMetrics {
@@ -33,6 +33,14 @@ export class AgentMetrics {
   /** Bytes in the stream's files after the committed position. */
   readonly lag: Gauge<'stream'>;
   readonly streams: Gauge;
+  /** Rejected lines sent to (or dropped instead of) the dead-letter topic. */
+  readonly deadLetters: Counter<'result'>;
+  /** Deleted files whose handle was closed (disk space released). */
+  readonly releasedFiles: Counter<'stream'>;
+  /** Rotated files deleted by the retention setting. */
+  readonly retentionDeletes: Counter<'stream'>;
+  /** Decider values applied to the local decider file from the fleet topic, by result. */
+  readonly deciderUpdates: Counter<'result'>;
 
   constructor(readonly registry: Registry) {
     const registers = [registry];
@@ -57,6 +65,10 @@ export class AgentMetrics {
     this.watermarkCommits = new Counter({ name: `${p}watermark_commits_total`, help: 'Watermarks written', labelNames: ['stream'], registers });
     this.errors = new Counter({ name: `${p}errors_total`, help: 'Errors by kind', labelNames: ['kind'], registers });
     this.lag = new Gauge({ name: `${p}lag_bytes`, help: 'Bytes after the committed position', labelNames: ['stream'], registers });
+    this.deadLetters = new Counter({ name: `${p}dead_letters_total`, help: 'Rejected lines sent to the dead-letter topic, or dropped', labelNames: ['result'], registers });
+    this.releasedFiles = new Counter({ name: `${p}released_files_total`, help: 'Deleted files whose handle was closed', labelNames: ['stream'], registers });
+    this.retentionDeletes = new Counter({ name: `${p}retention_deletes_total`, help: 'Shipped rotated files deleted by retention', labelNames: ['stream'], registers });
+    this.deciderUpdates = new Counter({ name: `${p}decider_updates_total`, help: 'Fleet decider records applied to the local file (result: written, unchanged, invalid)', labelNames: ['result'], registers });
     this.streams = new Gauge({ name: `${p}streams`, help: 'Span log streams being tailed', registers });
   }
 

@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import { commonOptions, dirSchema, portSchema, positiveIntSchema, type ConfigOf, type OptionSpec } from '@pintrace/runtime';
 
+const nonNegativeIntSchema = z.coerce.number().int('expected a whole number').min(0, 'expected a number >= 0');
+const optionalTopicSchema = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z0-9._-]{1,249}$/, 'expected a Kafka topic name (letters, digits, ".", "_", "-")')
+  .optional();
+
 const booleanSchema = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((v) => v === true || v === 'true' || v === '1');
 
 /** The agent's options: the shared Kafka / topic / spans-dir ones plus its own. */
@@ -70,6 +77,52 @@ export const agentOptions = {
     description: 'Parse each line and skip invalid JSON, so one bad line cannot spoil a trace\'s message (true|false)',
     default: 'true',
     schema: booleanSchema,
+  },
+  compression: {
+    key: 'compression',
+    flag: 'compression',
+    env: 'PINTRACE_AGENT_COMPRESSION',
+    description: 'Kafka batch compression: none, gzip, snappy (lz4, zstd with PINTRACE_KAFKA_CLIENT=platformatic)',
+    default: 'snappy',
+    schema: z.enum(['none', 'gzip', 'snappy', 'lz4', 'zstd']),
+  },
+  lingerMs: {
+    key: 'lingerMs',
+    flag: 'linger-ms',
+    env: 'PINTRACE_AGENT_LINGER_MS',
+    description: 'When a read finds less than a full batch, wait this long for more lines before sending (ms; 0 = send at once)',
+    default: '5',
+    schema: nonNegativeIntSchema,
+  },
+  deadLetterTopic: {
+    key: 'deadLetterTopic',
+    flag: 'dead-letter-topic',
+    env: 'PINTRACE_AGENT_DEAD_LETTER_TOPIC',
+    description: 'Topic for lines that are not spans (raw line, headers with reason/stream/file/offset); unset = count and drop',
+    schema: optionalTopicSchema,
+  },
+  retentionSeconds: {
+    key: 'retentionSeconds',
+    flag: 'retention-seconds',
+    env: 'PINTRACE_AGENT_RETENTION_SECONDS',
+    description: 'Delete rotated files that were shipped completely and are older than this (s); 0 = keep them (default)',
+    default: '0',
+    schema: nonNegativeIntSchema,
+  },
+  deciderTopic: {
+    key: 'deciderTopic',
+    flag: 'decider-topic',
+    env: 'PINTRACE_DECIDER_TOPIC',
+    description: 'Compacted topic of fleet decider values (`pintrace decider set --fleet`) mirrored into --decider-file; unset = off',
+    schema: optionalTopicSchema,
+  },
+  deciderFile: {
+    key: 'deciderFile',
+    flag: 'decider-file',
+    env: 'PINTRACE_DECIDER_FILE',
+    description: 'Local decider file the tracer reads, kept in step with --decider-topic',
+    default: './var/config/decider.json',
+    schema: z.string().trim().min(1, 'expected a file path'),
   },
 } satisfies Record<string, OptionSpec>;
 

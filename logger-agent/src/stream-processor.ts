@@ -1,12 +1,14 @@
 import type { Logger } from '@pintrace/runtime';
 import { buildMessages } from './batcher.js';
 import { Backoff, pause } from './backoff.js';
+import type { DeadLetterWriter, Reject } from './dead-letter.js';
 import { AgentError } from './errors.js';
 import { sameInode } from './file-identity.js';
 import type { KafkaWriter } from './kafka-writer.js';
 import { listStreamFiles, type StreamFile } from './log-stream.js';
 import type { AgentMetrics } from './metrics.js';
 import { findResumePoint } from './resume.js';
+import { removeShippedFiles } from './retention.js';
 import { StreamReader, type ReadBatch, type ReaderLimits } from './stream-reader.js';
 import type { Watermark, WatermarkStore } from './watermark.js';
 
@@ -26,6 +28,12 @@ export interface StreamProcessorOptions {
    */
   rotationGraceMs: number;
   checkJson: boolean;
+  /** When a read finds less than a full batch, how long to wait for more lines before sending (0 = never). */
+  lingerMs: number;
+  /** Where lines that are not spans go (undefined: counted and dropped). */
+  deadLetters?: DeadLetterWriter;
+  /** Delete rotated files shipped completely once older than this (0 = keep them). */
+  retentionMs: number;
   /** Aborted on shutdown. */
   signal: AbortSignal;
 }
@@ -158,7 +166,13 @@ export class StreamProcessor {
 
   /** One read-send-commit round, or moving on to the next file. True when something happened. */
   private async step(): Promise<boolean> {
-    const batch = await this.reader.read(this.lineLimit);
+    let batch = await this.reader.read(this.lineLimit);
+    if (batch !== undefined && this.shouldLinger(batch)) {
+      // Batching with linger: a short batch waits a moment for the writer's next lines, then the
+      // same position is read again (nothing was sent or committed yet).
+      await pause(this.o.lingerMs, this.o.signal);
+      if (!this.o.signal.aborted && !this.mustCommit) batch = (await this.reader.read(this.lineLimit)) ?? batch;
+    }
     if (this.mustCommit) await this.commit(this.reader.offset);
     if (batch !== undefined) {
       this.exhaustedSince = undefined;
@@ -168,9 +182,15 @@ export class StreamProcessor {
     return false;
   }
 
+  private shouldLinger(batch: ReadBatch): boolean {
+    const { lingerMs, limits } = this.o;
+    if (lingerMs <= 0 || batch.oversizedBytes > 0 || this.reader.inLongLine) return false;
+    return batch.lines.length < this.lineLimit && batch.end - batch.start < limits.maxBytes / 2;
+  }
+
   private async ship(batch: ReadBatch): Promise<boolean> {
-    const { stream, metrics, writer } = this.o;
-    const built = buildMessages(batch.lines, { checkJson: this.o.checkJson });
+    const { stream, metrics, writer, deadLetters } = this.o;
+    const built = buildMessages(batch.lines, { checkJson: this.o.checkJson, collectRejects: deadLetters !== undefined });
     if (built.messages.length > 0) {
       const result = await writer.write(built.messages);
       if (result === 'stopped') return false;
@@ -191,7 +211,15 @@ export class StreamProcessor {
     if (built.samples.length > 0) this.log.warn({ skipped: built.skipped, samples: built.samples }, 'lines that are not spans were skipped');
     if (batch.oversizedBytes > 0) {
       metrics.skippedBytes.inc({ stream, reason: 'oversized_line' }, batch.oversizedBytes);
-      this.log.warn({ bytes: batch.oversizedBytes, maxBytes: this.o.limits.maxBytes }, 'line longer than the read buffer skipped');
+      if (batch.oversizedHead !== undefined) {
+        metrics.skippedLines.inc({ stream, reason: 'oversized_line' });
+        this.log.warn({ offset: batch.start, maxBytes: this.o.limits.maxBytes }, 'line longer than the read buffer skipped');
+      }
+    }
+    if (deadLetters !== undefined) {
+      const rejects: Reject[] = built.rejects;
+      if (batch.oversizedHead !== undefined) rejects.push({ reason: 'oversized_line', line: batch.oversizedHead });
+      await deadLetters.send(stream, this.reader.path, batch.start, rejects);
     }
     this.reader.advance(batch.end);
     metrics.bytes.inc({ stream }, batch.end - batch.start);
@@ -213,7 +241,7 @@ export class StreamProcessor {
       if (files[idx].live) return false;
     }
     const next = idx >= 0 ? files[idx + 1] : await this.nextAfterVanished(files);
-    if (next === undefined) return false;
+    if (next === undefined) return idx < 0 ? this.releaseIfDeleted() : false;
     const now = Date.now();
     this.exhaustedSince ??= now;
     if (next.size === 0 && now - this.exhaustedSince < this.o.rotationGraceMs) return false;
@@ -230,7 +258,44 @@ export class StreamProcessor {
     this.exhaustedSince = undefined;
     metrics.rotations.inc({ stream });
     this.log.info({ from, to: next.path }, 'finished rotated file; moving on');
+    await this.applyRetention();
     return true;
+  }
+
+  /**
+   * The file being read was deleted and nothing newer exists: once it is read to its end, close
+   * it so the disk space is released (a held handle keeps a deleted file's blocks), and forget the
+   * watermark; the stream starts again at the next file that appears.
+   */
+  private async releaseIfDeleted(): Promise<boolean> {
+    const { stream, metrics, store } = this.o;
+    const st = await this.reader.stat();
+    if (st.nlink !== 0) return false;
+    if (await this.reader.grewSinceRead()) return true;
+    const tail = await this.reader.remaining();
+    if (tail > 0) metrics.skippedBytes.inc({ stream, reason: 'deleted_unread' }, tail);
+    const path = this.reader.path;
+    await this.reader.close();
+    await store.remove(stream);
+    metrics.releasedFiles.inc({ stream });
+    this.log.info({ path, unreadBytes: tail }, 'file was deleted; handle closed and its space released');
+    return true;
+  }
+
+  /** Deletes shipped rotated files older than the retention (when configured). */
+  async applyRetention(): Promise<void> {
+    const { retentionMs, metrics, stream } = this.o;
+    if (retentionMs <= 0 || !this.reader.isOpen) return;
+    try {
+      const removed = await removeShippedFiles(await listStreamFiles(this.o.dir, stream), this.reader.identity, retentionMs);
+      if (removed.length > 0) {
+        metrics.retentionDeletes.inc({ stream }, removed.length);
+        this.log.info({ removed }, 'deleted shipped rotated files past retention');
+      }
+    } catch (err) {
+      metrics.errors.inc({ kind: 'retention' });
+      this.log.warn({ err }, 'retention cleanup failed');
+    }
   }
 
   /** The current file was deleted while open: the oldest file not older than it comes next. */

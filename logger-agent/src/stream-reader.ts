@@ -12,7 +12,12 @@ export interface ReadBatch {
   end: number;
   /** Bytes of an over-long line stepped over in this batch (counted, never shipped). */
   oversizedBytes: number;
+  /** The first bytes of an over-long line, when this batch starts stepping over one (for the dead-letter topic). */
+  oversizedHead?: string;
 }
+
+/** How much of an over-long line is kept for the dead-letter topic. */
+export const OVERSIZED_HEAD_BYTES = 1024;
 
 export interface ReaderLimits {
   /** Most bytes read at once; also the longest line that can be shipped. */
@@ -104,8 +109,8 @@ export class StreamReader {
     this.filePath = filePath;
   }
 
-  async stat(): Promise<{ size: number; mtimeMs: number }> {
-    if (!this.fh) return { size: 0, mtimeMs: 0 };
+  async stat(): Promise<{ size: number; mtimeMs: number; nlink: number }> {
+    if (!this.fh) return { size: 0, mtimeMs: 0, nlink: 1 };
     return this.fh.stat();
   }
 
@@ -161,10 +166,16 @@ export class StreamReader {
     if (cursor === 0 && bytesRead === this.limits.maxBytes) {
       // A line longer than the read buffer: it cannot be shipped whole; step over it.
       this.skippingLongLine = true;
-      return { lines: [], start, end: start + bytesRead, oversizedBytes: bytesRead };
+      const oversizedHead = chunk.toString('utf8', 0, Math.min(OVERSIZED_HEAD_BYTES, bytesRead));
+      return { lines: [], start, end: start + bytesRead, oversizedBytes: bytesRead, oversizedHead };
     }
     if (cursor === 0) return undefined; // only a partial line so far
     return { lines, start, end: start + cursor, oversizedBytes };
+  }
+
+  /** True while stepping over the rest of an over-long line. */
+  get inLongLine(): boolean {
+    return this.skippingLongLine;
   }
 
   /** Moves the position past a batch (after it was acknowledged). */

@@ -102,6 +102,14 @@ export class WatermarkStore {
     }
   }
 
+  /** Forgets a stream's position (its files are gone); a missing watermark is fine. */
+  async remove(stream: string): Promise<void> {
+    await unlink(this.fileOf(stream)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+    await this.syncDir();
+  }
+
   /** Makes the rename durable (a no-op where directories cannot be opened, e.g. Windows). */
   private async syncDir(): Promise<void> {
     let fh;
