@@ -242,6 +242,47 @@ describe('TTwitter against plain Thrift peers', () => {
     expect(connection.upgraded).toBe(false);
   });
 
+  /** A proxy to a plain framed Thrift server that mishandles the TTwitter handshake. */
+  async function awkwardServer(onHandshake: 'hang-up' | 'swallow'): Promise<number> {
+    const plainPort = await listen(thrift.createServer(EchoService, handler(), { transport: thrift.TFramedTransport }));
+    const proxy = net.createServer((socket) => {
+      let first = true; // only the first frame can be the handshake
+      const upstream = net.connect(plainPort, '127.0.0.1');
+      upstream.on('error', () => socket.destroy());
+      socket.on('error', () => upstream.destroy());
+      upstream.pipe(socket);
+      socket.on('data', (data: Buffer) => {
+        if (first && data.includes(CAN_TRACE_METHOD)) {
+          first = false;
+          if (onHandshake === 'hang-up') socket.destroy();
+          return; // the handshake frame arrives alone: the client holds calls until it is answered
+        }
+        upstream.write(data);
+      });
+      socket.on('close', () => upstream.destroy());
+    });
+    return listen(proxy);
+  }
+
+  it('falls back to plain Thrift when the server hangs up on the handshake', async () => {
+    const caller = setup();
+    const port = await awkwardServer('hang-up');
+    const { connection, client } = ourClient(caller.tracing, port);
+    expect(await client.echo('after hang-up')).toBe('after hang-up');
+    expect(connection.upgraded).toBe(false);
+    expect(caller.sink.spans()).toHaveLength(1);
+  });
+
+  it('falls back to plain Thrift when the handshake is not answered in time', async () => {
+    const caller = setup();
+    const port = await awkwardServer('swallow');
+    const { connection, client } = ourClient(caller.tracing, port, { handshakeTimeoutMs: 100 });
+    const started = Date.now();
+    expect(await client.echo('after silence')).toBe('after silence');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(90);
+    expect(connection.upgraded).toBe(false);
+  });
+
   it('serves a plain Thrift client; its calls start new traces tagged ttwitter=false', async () => {
     const server = setup();
     const port = await ourServer(server.tracing);
