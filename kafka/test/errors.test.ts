@@ -18,20 +18,20 @@ describe('toKafkaError', () => {
   });
 
   it('finds the protocol error inside a retries-exceeded wrapper', () => {
-    const inner = new KafkaJSProtocolError({ type: 'UNKNOWN_TOPIC_OR_PARTITION', code: 3, retriable: true, message: 'no topic' });
+    const inner = new KafkaJSProtocolError({ type: 'UNKNOWN_TOPIC_OR_PARTITION', code: 3, retriable: true, message: 'no topic' } as unknown as Error);
     const outer = new KafkaJSNumberOfRetriesExceeded(inner, { retryCount: 5, retryTime: 100 });
     expect(toKafkaError(outer, 'send')).toMatchObject({ code: 'KAFKA_UNKNOWN_TOPIC', retriable: true });
   });
 
   it('maps group generation errors to retriable KAFKA_REBALANCE', () => {
     for (const type of ['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID']) {
-      const e = new KafkaJSProtocolError({ type, code: 27, retriable: false, message: type });
+      const e = new KafkaJSProtocolError({ type, code: 27, retriable: false, message: type } as unknown as Error);
       expect(toKafkaError(e, 'commit')).toMatchObject({ code: 'KAFKA_REBALANCE', retriable: true });
     }
   });
 
   it('treats a too large message as permanent', () => {
-    const e = new KafkaJSProtocolError({ type: 'MESSAGE_TOO_LARGE', code: 10, retriable: false, message: 'too big' });
+    const e = new KafkaJSProtocolError({ type: 'MESSAGE_TOO_LARGE', code: 10, retriable: false, message: 'too big' } as unknown as Error);
     expect(toKafkaError(e, 'send')).toMatchObject({ code: 'KAFKA_MESSAGE_TOO_LARGE', retriable: false });
   });
 
