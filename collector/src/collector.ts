@@ -6,13 +6,18 @@
  * Elasticsearch or Kafka, a topic not created yet. /health says DOWN with the reason meanwhile.
  * What cannot get better by waiting (an unsupported Elasticsearch version, say) rejects `done`.
  */
-import { createConsumer, type SpanConsumer } from '@pintrace/kafka';
+import { createConsumer, createProducer, type SpanConsumer, type SpanProducer } from '@pintrace/kafka';
 import { createLogger, createRegistry, startOpsServer, type Logger } from '@pintrace/runtime';
 import type { Registry } from 'prom-client';
 import { commitReady } from './commit.js';
 import { CollectorError } from './errors.js';
 import { createCollectorMetrics } from './metrics.js';
 import type { CollectorConfig } from './options.js';
+import { FinagleAdjuster } from './adjusters/finagle-adjuster.js';
+import { FinagleIssue343Adjuster } from './adjusters/finagle-issue343-adjuster.js';
+import { NameNormalizer } from './adjusters/name-normalizer.js';
+import type { SpanAdjuster } from './adjusters/span-adjuster.js';
+import { parseFilterRule } from './filter.js';
 import { buildPipeline } from './pipeline.js';
 import { createStorage, type CollectorStorage } from './storage.js';
 
@@ -21,6 +26,8 @@ export interface CollectorDeps {
   consumer?: SpanConsumer;
   /** Default: Elasticsearch through @pintrace/storage. */
   storage?: CollectorStorage;
+  /** Producer for the dead-letter topic; default one from @pintrace/kafka (none when disabled). */
+  producer?: SpanProducer;
   log?: Logger;
   registry?: Registry;
   /** How long shutdown waits for in-flight batches before giving up on them; default 20 s. */
@@ -57,10 +64,30 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
   };
   const storage =
     deps.storage ??
-    createStorage({ url: config.es, indexPrefix: config.indexPrefix, shards: config.indexShards, replicas: config.indexReplicas, log, onRetry: writeFailed });
+    createStorage({
+      url: config.es,
+      indexPrefix: config.indexPrefix,
+      shards: config.indexShards,
+      replicas: config.indexReplicas,
+      log,
+      onRetry: writeFailed,
+      autocompleteKeys: config.autocompleteKeys,
+      maxConcurrency: config.sinkConcurrency,
+      maxBatchDocs: config.batchSize,
+    });
   const consumer =
     deps.consumer ??
     createConsumer({ brokers: config.kafka, groupId: config.groupId, topics: [config.topic], clientId: 'pintrace-collector', fromBeginning: true });
+  const deadLetterTopic = config.deadLetterTopic ?? `${config.topic}-dlq`;
+  const producer =
+    deadLetterTopic === 'none' ? undefined : (deps.producer ?? createProducer({ brokers: config.kafka, clientId: 'pintrace-collector-dlq' }));
+  let producerConnected: Promise<void> | undefined;
+  const adjusters: SpanAdjuster[] = [];
+  if (config.adjustFinagle) adjusters.push(new FinagleAdjuster());
+  if (config.adjustFinagleIssue343) adjusters.push(new FinagleIssue343Adjuster());
+  if (config.serviceAliases !== undefined || config.spanNamePatterns !== undefined) {
+    adjusters.push(new NameNormalizer({ serviceAliases: config.serviceAliases, spanNamePatterns: config.spanNamePatterns }));
+  }
   const abort = new AbortController();
   const pipeline = buildPipeline({
     consumer,
@@ -69,6 +96,41 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
     log,
     batchSize: config.batchSize,
     batchTimeMs: config.batchTimeMs,
+    sinkConcurrency: config.sinkConcurrency,
+    maxHeldSpans: config.maxHeldSpans,
+    group: {
+      inactivityMs: config.groupWindowMs,
+      maxAgeMs: config.groupMaxAgeMs,
+      maxSpansPerTrace: config.groupMaxSpansPerTrace,
+      maxOpenTraces: config.groupMaxTraces,
+    },
+    adjusters,
+    filters: config.filters.map(parseFilterRule),
+    tailSample:
+      config.tailSampleRate === undefined
+        ? undefined
+        : {
+            rate: config.tailSampleRate,
+            latencyThresholdUs: config.tailLatencyMs === undefined ? undefined : config.tailLatencyMs * 1000,
+            decisionCacheSize: config.tailDecisionCache,
+          },
+    dependencies: config.dependencies ? { store: storage.dependencies, groupId: config.groupId, flushMs: config.dependencyFlushMs } : undefined,
+    deadLetter:
+      producer === undefined
+        ? undefined
+        : {
+            topic: deadLetterTopic,
+            producer: {
+              send: async (topic, messages) => {
+                producerConnected ??= producer.connect().catch((err: unknown) => {
+                  producerConnected = undefined;
+                  throw err;
+                });
+                await producerConnected;
+                await producer.send(topic, messages);
+              },
+            },
+          },
     minBackoffMs: deps.minBackoffMs,
     maxBackoffMs: deps.maxBackoffMs,
     signal: abort.signal,
@@ -127,7 +189,7 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
   const starting = (async () => {
     if (!(await untilReady('Elasticsearch', () => storage.ensureReady()))) return;
     consumer.onRebalance((assigned) => {
-      pipeline.tracker.retainOnly(assigned);
+      pipeline.retainOnly(assigned);
       log.info({ assigned }, 'partitions assigned');
     });
     consumer.onError((err) => {
@@ -183,6 +245,7 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
       await commitReady({ consumer, tracker: pipeline.tracker, metrics, log });
     }
     await consumer.disconnect().catch((err: unknown) => log.warn({ err }, 'consumer disconnect failed'));
+    if (producerConnected) await producer?.disconnect().catch((err: unknown) => log.warn({ err }, 'dead-letter producer disconnect failed'));
     consumerUp = false;
     await storage.close();
     await ops.close();

@@ -22,6 +22,8 @@ export interface CommitOptions {
   tracker: OffsetTracker;
   metrics: CollectorMetrics;
   log: Logger;
+  /** Told how many spans each finished batch held (they leave the backpressure count). */
+  onFinished?: (spans: number) => void;
 }
 
 /** Commits whatever is committable now; resolves with what Kafka accepted (empty on failure). */
@@ -51,6 +53,7 @@ export function commit(options: CommitOptions): OperatorFunction<SpanBatch, Comm
       counts.in(batch.spans.length);
       for (const receipt of batch.receipts) receipt.release();
       counts.out(batch.spans.length);
+      options.onFinished?.(batch.spans.length);
     }),
     concatMap(() => from(commitReady(options)).pipe(concatMap((offsets) => (offsets.length ? [offsets] : EMPTY)))),
   );

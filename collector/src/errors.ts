@@ -5,7 +5,11 @@ export type CollectorErrorCode =
   /** The Kafka consumer stopped on an error it could not recover from. */
   | 'COLLECTOR_CONSUMER_FAILED'
   /** Elasticsearch could not be prepared (version check, templates). */
-  | 'COLLECTOR_STORAGE_SETUP';
+  | 'COLLECTOR_STORAGE_SETUP'
+  /** An option or rule is invalid; the message says what to change. */
+  | 'COLLECTOR_CONFIG_INVALID'
+  /** The dead-letter topic could not be written. */
+  | 'COLLECTOR_DEAD_LETTER_FAILED';
 
 export class CollectorError extends Error {
   constructor(

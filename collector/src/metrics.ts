@@ -4,7 +4,8 @@
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
-export type StageName = 'source' | 'validate' | 'batch' | 'sink' | 'commit';
+export type StageName =
+  | 'source' | 'validate' | 'dead_letter' | 'adjust' | 'filter' | 'group' | 'tail_sample' | 'dependencies' | 'batch' | 'sink' | 'commit';
 export type Unit = 'message' | 'span';
 
 /** The three counts of one stage. */
@@ -33,6 +34,23 @@ export interface CollectorMetrics {
   spansRejected: Counter<'reason'>;
   /** Spans the sink made durable. */
   spansWritten: Counter;
+  /** Traces the group stage holds open now. */
+  openTraces: Gauge;
+  /** Spans the group stage holds now. */
+  heldSpans: Gauge;
+  /** Trace groups closed, by why (inactive, max_age, max_spans_per_trace, max_open_traces, ...). */
+  tracesClosed: Counter<'reason'>;
+  /** 1 while intake is paused for backpressure. */
+  paused: Gauge;
+  /** Times intake was paused for backpressure. */
+  pauses: Counter;
+  /** Messages sent to the dead-letter topic. */
+  deadLettered: Counter<'reason'>;
+  /** Fix-ups applied, by adjuster. */
+  adjusted: Counter<'adjuster'>;
+  /** Dependency-link documents written and the duration of their writes. */
+  dependencyDocsWritten: Counter;
+  dependencySeconds: Histogram<'result'>;
 }
 
 /** Registers the collector's metrics on `registry` (names start with pintrace_collector_). */
@@ -120,6 +138,40 @@ export function createCollectorMetrics(registry: Registry): CollectorMetrics {
     spansWritten: new Counter({
       name: 'pintrace_collector_spans_written_total',
       help: 'Spans written to storage durably',
+      registers,
+    }),
+    openTraces: new Gauge({ name: 'pintrace_collector_open_traces', help: 'Traces the group stage holds open', registers }),
+    heldSpans: new Gauge({ name: 'pintrace_collector_held_spans', help: 'Spans the group stage holds', registers }),
+    tracesClosed: new Counter({
+      name: 'pintrace_collector_traces_closed_total',
+      help: 'Trace groups closed by the group stage, by why (bounds close early)',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    paused: new Gauge({ name: 'pintrace_collector_paused', help: '1 while Kafka intake is paused for backpressure', registers }),
+    pauses: new Counter({ name: 'pintrace_collector_pauses_total', help: 'Times Kafka intake was paused for backpressure', registers }),
+    deadLettered: new Counter({
+      name: 'pintrace_collector_dead_lettered_total',
+      help: 'Undecodable messages sent to the dead-letter topic, by reason',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    adjusted: new Counter({
+      name: 'pintrace_collector_adjusted_total',
+      help: 'Spans changed by an adjuster, by adjuster',
+      labelNames: ['adjuster'] as const,
+      registers,
+    }),
+    dependencyDocsWritten: new Counter({
+      name: 'pintrace_collector_dependency_docs_written_total',
+      help: 'Dependency-link documents written (cumulative per day and owner, so rewrites count again)',
+      registers,
+    }),
+    dependencySeconds: new Histogram({
+      name: 'pintrace_collector_dependency_write_seconds',
+      help: 'Duration of one dependency-link flush',
+      labelNames: ['result'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     }),
   };

@@ -1,27 +1,53 @@
 /**
  * The collector's pipeline, one operator per stage:
  *
- *   source → validate → batch → sink → commit
+ *   source → validate → dead_letter → adjust → filter → group (by trace) → [tail_sample] →
+ *   [dependencies] → ungroup → batch → sink → commit
  *
- * Stages to come (adjust, filter, group, tail sampling, dependency links) slot in between
- * validate and batch as further `OperatorFunction<SpanBatch, SpanBatch>`s; a stage that drops
- * spans keeps the batch's receipts flowing, and one that holds spans (group) keeps the receipts
- * with them, so offsets are still committed only after the data is durable.
+ * Offsets ride along as receipts: a stage that drops spans keeps the batch's receipts flowing,
+ * the group stage keeps a hold per trace, the dependency stage one until its links are durable,
+ * so an offset is committed only after every span from it was written or dropped on purpose.
+ * The spans between intake and commit are bounded by the backpressure, which pauses the
+ * assigned partitions above `maxHeldSpans` and resumes below half of it.
  */
 import type { Observable, SchedulerLike } from 'rxjs';
 import type { SpanConsumer } from '@pintrace/kafka';
 import type { Logger } from '@pintrace/runtime';
+import { adjust } from './adjust.js';
+import type { SpanAdjuster } from './adjusters/span-adjuster.js';
+import { Backpressure } from './backpressure.js';
 import { batch } from './batch.js';
 import { commit } from './commit.js';
+import { deadLetter, type DeadLetterProducer } from './dead-letter.js';
+import { dependencies, type DependencyStore } from './dependencies.js';
+import { filter, type FilterRule } from './filter.js';
+import { groupByTrace, partitionKey } from './group-by-trace.js';
 import type { CollectorMetrics } from './metrics.js';
 import { OffsetTracker } from './offset-tracker.js';
 import { sink, type SinkWriter } from './sink.js';
 import { kafkaSource } from './source.js';
-import type { CommittedOffset } from './types.js';
+import { tailSample } from './tail-sample.js';
+import type { CommittedOffset, TraceBatch } from './types.js';
+import { ungroup } from './ungroup.js';
 import { validate } from './validate.js';
+import type { OperatorFunction } from 'rxjs';
+
+export interface GroupSettings {
+  /** Inactivity window; 0 = group within each batch only. */
+  inactivityMs: number;
+  maxAgeMs?: number;
+  maxSpansPerTrace: number;
+  maxOpenTraces: number;
+}
+
+export interface TailSampleSettings {
+  rate: number;
+  latencyThresholdUs?: number;
+  decisionCacheSize?: number;
+}
 
 export interface PipelineOptions {
-  consumer: Pick<SpanConsumer, 'run' | 'commit'>;
+  consumer: Pick<SpanConsumer, 'run' | 'commit' | 'pause' | 'resume' | 'assignment'>;
   writer: SinkWriter;
   metrics: CollectorMetrics;
   log: Logger;
@@ -30,12 +56,25 @@ export interface PipelineOptions {
   /** Longest a span waits for others to share its bulk request. */
   batchTimeMs: number;
   /**
-   * Batches the consumer hands over at once (the kafkajs consumer: 1). Once that many are in
-   * flight nothing more can arrive, so the batch stage stops waiting for company. Default 1.
+   * Batches the consumer hands over at once (the kafkajs consumer: 1). Without a group window,
+   * once that many are in flight nothing more can arrive, so the batch stage stops waiting for
+   * company. Default 1.
    */
   consumerConcurrency?: number;
   /** Bulk requests in flight at once; default 2. */
   sinkConcurrency?: number;
+  /** Spans between intake and commit above which intake pauses; default 50000. */
+  maxHeldSpans?: number;
+  /** Default: inactivity 0 (group per batch), 10000 spans per trace, 50000 open traces. */
+  group?: GroupSettings;
+  adjusters?: readonly SpanAdjuster[];
+  filters?: readonly FilterRule[];
+  /** Tail sampling; off when undefined. */
+  tailSample?: TailSampleSettings;
+  /** Dependency links; off when undefined. */
+  dependencies?: { store: DependencyStore; groupId: string; flushMs?: number };
+  /** Dead-letter topic and producer; count-only when undefined. */
+  deadLetter?: { producer: DeadLetterProducer; topic: string };
   /** Backoff bounds of whole-bulk retries in the sink. */
   minBackoffMs?: number;
   maxBackoffMs?: number;
@@ -49,6 +88,11 @@ export interface Pipeline {
   /** Runs the pipeline when subscribed; emits each accepted commit. */
   committed$: Observable<CommittedOffset[]>;
   tracker: OffsetTracker;
+  backpressure: Backpressure;
+  /** Forget in-flight state of partitions no longer assigned (without committing it). */
+  retainOnly(assigned: Array<{ topic: string; partition: number }>): void;
+  /** Open traces in the group stage. */
+  openTraces(): number;
   /** Ends intake; `committed$` completes once what was in flight is written and committed. */
   stop(): void;
 }
@@ -56,15 +100,57 @@ export interface Pipeline {
 export function buildPipeline(options: PipelineOptions): Pipeline {
   const { consumer, metrics, log } = options;
   const tracker = new OffsetTracker();
+  const maxHeldSpans = options.maxHeldSpans ?? 50_000;
+  const backpressure = new Backpressure({
+    highWater: maxHeldSpans,
+    metrics,
+    onPause: () => {
+      const assigned = consumer.assignment();
+      log.info({ heldSpans: backpressure.spans, partitions: assigned.length }, 'backpressure: pausing intake');
+      consumer.pause(assigned);
+    },
+    onResume: () => {
+      log.info({ heldSpans: backpressure.spans }, 'backpressure: resuming intake');
+      consumer.resume(consumer.assignment());
+    },
+  });
   const consumerConcurrency = options.consumerConcurrency ?? 1;
+  const group = options.group ?? { inactivityMs: 0, maxSpansPerTrace: 10_000, maxOpenTraces: 50_000 };
+  const grouper = groupByTrace({
+    metrics,
+    inactivityMs: group.inactivityMs,
+    maxAgeMs: group.maxAgeMs,
+    maxSpansPerTrace: group.maxSpansPerTrace,
+    maxOpenTraces: group.maxOpenTraces,
+    // The group closes traces early before intake would pause, so held traces keep moving.
+    maxHeldSpans: Math.max(1, Math.floor(maxHeldSpans * 0.8)),
+    onSpansIn: (n) => backpressure.add(n),
+    onSpansForgotten: (n) => backpressure.remove(n),
+    scheduler: options.scheduler,
+  });
+  const links = options.dependencies
+    ? dependencies({ store: options.dependencies.store, groupId: options.dependencies.groupId, flushMs: options.dependencies.flushMs, metrics, log })
+    : undefined;
+  const identity: OperatorFunction<TraceBatch, TraceBatch> = (s) => s;
   const source = kafkaSource({ consumer, tracker, metrics, log });
-  const committed$ = source.batches$.pipe(
+  const traces$ = source.batches$.pipe(
     validate({ metrics, log }),
+    deadLetter({ producer: options.deadLetter?.producer, topic: options.deadLetter?.topic, metrics, log }),
+    adjust({ adjusters: options.adjusters ?? [], metrics, log }),
+    filter({ rules: options.filters ?? [], metrics }),
+    grouper.operator,
+    options.tailSample
+      ? tailSample({ metrics, ...options.tailSample, onSpansDropped: (n) => backpressure.remove(n) })
+      : identity,
+    links ? links.operator : identity,
+  );
+  const committed$ = traces$.pipe(
+    ungroup(),
     batch({
       metrics,
       maxSpans: options.batchSize,
       maxWaitMs: options.batchTimeMs,
-      upstreamBlocked: () => tracker.inFlight() >= consumerConcurrency,
+      upstreamBlocked: () => backpressure.paused || (group.inactivityMs === 0 && tracker.inFlight() >= consumerConcurrency),
       scheduler: options.scheduler,
     }),
     sink({
@@ -78,7 +164,20 @@ export function buildPipeline(options: PipelineOptions): Pipeline {
       onStorageState: options.onStorageState,
       scheduler: options.scheduler,
     }),
-    commit({ consumer, tracker, metrics, log }),
+    commit({ consumer, tracker, metrics, log, onFinished: (n) => backpressure.remove(n) }),
   );
-  return { committed$, tracker, stop: () => source.stop() };
+  return {
+    committed$,
+    tracker,
+    backpressure,
+    openTraces: () => grouper.openTraces(),
+    retainOnly(assigned) {
+      tracker.retainOnly(assigned);
+      const keep = new Set(assigned.map((tp) => partitionKey(tp.topic, tp.partition)));
+      grouper.revoke(keep);
+      links?.revoke(keep);
+      backpressure.reapply();
+    },
+    stop: () => source.stop(),
+  };
 }

@@ -8,8 +8,14 @@
 export class Receipt {
   private holds = 1;
   private settle!: () => void;
+  private settleHeld!: () => void;
   /** Resolves when the last hold was released. */
   readonly done: Promise<void>;
+  /**
+   * Resolves when a stage took the batch's data into its own bounded state (grouping) or when
+   * the receipt is done: the source may fetch more then, while the offsets stay uncommitted.
+   */
+  readonly held: Promise<void>;
 
   constructor(
     readonly topic: string,
@@ -23,6 +29,14 @@ export class Receipt {
     this.done = new Promise<void>((resolve) => {
       this.settle = resolve;
     });
+    this.held = new Promise<void>((resolve) => {
+      this.settleHeld = resolve;
+    });
+  }
+
+  /** Says a stage holds the data now (see `held`); idempotent. */
+  markHeld(): void {
+    this.settleHeld();
   }
 
   /** True once every hold was released. */
@@ -43,6 +57,7 @@ export class Receipt {
     if (this.holds === 0) {
       this.onDone(this);
       this.settle();
+      this.settleHeld();
     }
   }
 

@@ -2,10 +2,10 @@
  * Stage `source`: a Kafka consumer-group member as an Observable of batches.
  *
  * Each batch carries a receipt on its offset range. The consumer hands this member one batch per
- * partition at a time and waits for the handler, so the handler waits for the receipt: a
- * partition's next batch is fetched only after the previous one was written (or dropped on
- * purpose). That bounds the data in flight to one batch per assigned partition, and the offsets
- * are committed by the commit stage, never here.
+ * partition at a time and waits for the handler, so the handler waits until the receipt is
+ * `held` (the group stage took the spans into its bounded state) or done. The data in flight is
+ * bounded by the pipeline's backpressure, which pauses the assigned partitions; the offsets are
+ * committed by the commit stage, never here.
  *
  * Draining: `stop()` ends intake. Batches that arrive afterwards are not emitted and not
  * committed, so the group reads them again later; the Observable completes once the consumer's
@@ -62,9 +62,10 @@ export function kafkaSource(options: SourceOptions): KafkaSource {
         const messages = batch.messages.map((m) => ({ offset: m.offset, key: m.key, value: m.value }));
         counts.out(messages.length);
         subscriber.next({ topic: batch.topic, partition: batch.partition, messages, receipt });
-        // Wait until every span of this batch is written or dropped, unless the pipeline stops
-        // first: then the batch stays uncommitted and is read again after a restart.
-        await Promise.race([receipt.done, closed]);
+        // Wait until a stage holds the batch's spans in its bounded state (group) or every span
+        // is written or dropped, unless the pipeline stops first: then the batch stays
+        // uncommitted and is read again after a restart. The backpressure pauses intake.
+        await Promise.race([receipt.held, closed]);
       } finally {
         running -= 1;
         completeIfDrained();

@@ -3,7 +3,8 @@
  * through @pintrace/storage (its writer encodes the exact documents, installs the templates and
  * retries 429s and outages itself).
  */
-import { createEsHttp, ElasticsearchSpanWriter, type EsHttp } from '@pintrace/storage';
+import { createEsHttp, ElasticsearchDependencyLinkWriter, ElasticsearchSpanWriter, type EsHttp } from '@pintrace/storage';
+import type { DependencyStore } from './dependencies.js';
 import type { Logger } from '@pintrace/runtime';
 import type { SinkWriter } from './sink.js';
 
@@ -14,6 +15,8 @@ export interface StorageCheck {
 
 export interface CollectorStorage {
   writer: SinkWriter;
+  /** Dependency-link documents. */
+  dependencies: DependencyStore;
   /** Verifies the cluster and installs Zipkin's index templates where missing. */
   ensureReady(): Promise<void>;
   /** Whether storage is reachable now (for /health). */
@@ -30,6 +33,12 @@ export interface StorageOptions {
   log: Logger;
   /** Told about each retry the writer makes (storage over capacity or unreachable). */
   onRetry?: (cause: string) => void;
+  /** Tag keys that get autocomplete documents (AUTOCOMPLETE_KEYS). */
+  autocompleteKeys?: readonly string[];
+  /** Bulk requests in flight at once; default 2. */
+  maxConcurrency?: number;
+  /** Documents per bulk request; default 1000. */
+  maxBatchDocs?: number;
 }
 
 /** Longest a /health probe waits for Elasticsearch. */
@@ -43,14 +52,26 @@ export function createStorage(options: StorageOptions): CollectorStorage {
     http,
     index: options.indexPrefix,
     templates: { shards: options.shards, replicas: options.replicas },
+    autocomplete: { keys: options.autocompleteKeys ?? [] },
+    maxConcurrency: options.maxConcurrency ?? 2,
+    maxBatchDocs: options.maxBatchDocs ?? 1000,
     onRetry: (event) => {
       log.warn({ attempt: event.attempt, items: event.items, cause: event.cause, delayMs: event.delayMs }, 'bulk write retrying');
       options.onRetry?.(event.cause);
     },
   });
+  const dependencyWriter = new ElasticsearchDependencyLinkWriter({
+    http,
+    index: options.indexPrefix,
+    onRetry: (cause, attempt) => {
+      log.warn({ cause, attempt }, 'dependency-link write retrying');
+      options.onRetry?.(cause);
+    },
+  });
   let closing: Promise<void> | undefined;
   return {
     writer,
+    dependencies: dependencyWriter,
     ensureReady: () => writer.start(),
     async check() {
       try {
@@ -63,6 +84,7 @@ export function createStorage(options: StorageOptions): CollectorStorage {
     },
     close() {
       closing ??= (async () => {
+        dependencyWriter.shutdown();
         await writer.shutdown();
         await Promise.all([http.close(), probe.close()]);
       })();

@@ -4,7 +4,7 @@
  * Each message must be a Zipkin v2 JSON list (zipkin's Kafka collector rule: the first byte is
  * "["). @pintrace/model's decodeSpanList checks and normalises every element as zipkin-server
  * does and keeps the good spans of a list that also holds bad ones. A message that cannot be
- * decoded at all is counted and skipped (later: a dead-letter topic); its offset still counts as
+ * decoded at all is counted and handed to the dead-letter stage with the batch; its offset still counts as
  * processed, so a poison message never stalls its partition. An empty message is ignored, as
  * zipkin does.
  *
@@ -15,7 +15,7 @@ import { decodeSpanList, type Span, type SpanListResult } from '@pintrace/model'
 import type { Logger } from '@pintrace/runtime';
 import { DropLog } from './drop-log.js';
 import type { CollectorMetrics } from './metrics.js';
-import type { SourceBatch, SpanBatch } from './types.js';
+import type { DeadLetter, SourceBatch, SpanBatch } from './types.js';
 
 export interface ValidateOptions {
   metrics: CollectorMetrics;
@@ -30,6 +30,7 @@ export function validate(options: ValidateOptions): OperatorFunction<SourceBatch
   const drops = new DropLog(options.log, 'validate');
   return map((batch: SourceBatch): SpanBatch => {
     const spans: Span[] = [];
+    const deadLetters: DeadLetter[] = [];
     counts.in(batch.messages.length, 'message');
     for (const message of batch.messages) {
       const where = { topic: batch.topic, partition: batch.partition, offset: message.offset };
@@ -47,6 +48,7 @@ export function validate(options: ValidateOptions): OperatorFunction<SourceBatch
         counts.dropped(result.reason, 1, 'message');
         options.metrics.messagesUndecodable.inc({ reason: result.reason });
         drops.drop(result.reason, 1, { ...where, bytes: message.value.length, detail: result.message });
+        deadLetters.push({ ...where, key: message.key, value: message.value, reason: result.reason });
         continue;
       }
       for (const span of result.spans) spans.push(span);
@@ -57,6 +59,6 @@ export function validate(options: ValidateOptions): OperatorFunction<SourceBatch
       }
     }
     counts.out(spans.length);
-    return { spans, receipts: [batch.receipt] };
+    return deadLetters.length > 0 ? { spans, receipts: [batch.receipt], deadLetters } : { spans, receipts: [batch.receipt] };
   });
 }

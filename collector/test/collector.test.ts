@@ -9,6 +9,7 @@ function fakeStorage(writer: FakeWriter) {
   const state = { reachable: true, ready: false, closed: false };
   const storage: CollectorStorage = {
     writer,
+    dependencies: { write: async () => {}, read: async () => [] },
     ensureReady: async () => {
       state.ready = true;
     },
@@ -24,6 +25,9 @@ const config = (overrides: Partial<CollectorConfig> = {}): CollectorConfig => ({
   ...resolveConfig(collectorOptions, { env: {} }),
   metricsPort: 0,
   batchTimeMs: 5,
+  groupWindowMs: 0,
+  deadLetterTopic: 'none',
+  dependencies: false,
   ...overrides,
 });
 

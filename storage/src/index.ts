@@ -20,6 +20,8 @@ export { ElasticsearchSpanWriter } from './elasticsearch-span-writer.js';
 export type { ElasticsearchSpanWriterOptions, RetryOptions, RetryEvent } from './elasticsearch-span-writer.js';
 export { StorageError, isRetryable, isRetryableStatus } from './errors.js';
 export type { StorageErrorCode } from './errors.js';
+export { ElasticsearchDependencyLinkWriter, DEPENDENCY_READ_LIMIT } from './dependency-link-writer.js';
+export type { DependencyLinkDocument, DependencyLinkWriterOptions } from './dependency-link-writer.js';
 export { ElasticsearchSpanStore, EARLIEST_MS } from './query/elasticsearch-span-store.js';
 export type { ElasticsearchSpanStoreOptions } from './query/elasticsearch-span-store.js';
 export { buildQueryRequest, parseAnnotationQuery, annotationQueryString } from './query/query-request.js';

@@ -1,0 +1,20 @@
+/**
+ * Stage between grouping and the bulk writes: closed traces become a span batch again, carrying
+ * the holds of every trace (and the holds on offsets that had no spans).
+ */
+import { map, type OperatorFunction } from 'rxjs';
+import type { Span } from '@pintrace/model';
+import type { Receipt } from './receipt.js';
+import type { SpanBatch, TraceBatch } from './types.js';
+
+export function ungroup(): OperatorFunction<TraceBatch, SpanBatch> {
+  return map((batch: TraceBatch): SpanBatch => {
+    const spans: Span[] = [];
+    const receipts: Receipt[] = [...batch.receipts];
+    for (const trace of batch.traces) {
+      for (const s of trace.spans) spans.push(s);
+      for (const r of trace.receipts) receipts.push(r);
+    }
+    return { spans, receipts };
+  });
+}
