@@ -45,9 +45,9 @@ export class SpanIntake {
     if (content[0] !== 0x5b) return text(400, 'Expected a JSON_V2 encoded list\n');
     if (content.includes(V1_MARKER)) return text(400, 'Expected a JSON_V2 encoded list, but received: JSON_V1\n');
     const decoded = decodeSpanList(content);
-    if (!decoded.ok) return text(400, `Malformed reading List<Span> from json: ${decoded.message}`);
+    if (!decoded.ok) return text(400, decoded.message);
     const first = decoded.rejected[0];
-    if (first !== undefined) return text(400, `Malformed reading List<Span> from json: ${first.message}`);
+    if (first !== undefined) return text(400, `${first.message} reading List<Span> from json`);
     const byTrace = new Map<string, Span[]>();
     for (const span of decoded.spans) {
       const group = byTrace.get(span.traceId);
