@@ -2,9 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDemo, type Demo } from '@pintrace/demo';
+import { startDemo, startMemcached, type Demo, type Memcached } from '@pintrace/demo';
 import type { Span } from '@pintrace/model';
-import { startMemcached, type Memcached } from '../tracer/test/memcache/memcached.js';
 import { startPart, type RunningPart } from './support/processes.js';
 import { esUrl, eventually, getJson, kafkaBrokers, uniqueName, zipkinUrl } from './support/servers.js';
 

@@ -8,3 +8,5 @@ export type { BackendOptions, DemoCache } from './backend.js';
 export type { FrontendOptions } from './frontend.js';
 export { DemoService, DemoError, createDemoClient } from './demo-service.js';
 export type { DemoClient, DemoHandler, WorkResult } from './demo-service.js';
+export { startMemcached } from './memcached.js';
+export type { Memcached } from './memcached.js';

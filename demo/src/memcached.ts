@@ -31,9 +31,12 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
-/** Starts a real memcached (Debian package) on a free local port; stop() kills it. */
-export async function startMemcached(): Promise<Memcached> {
-  const port = await freePort();
+/**
+ * Starts a real memcached (Debian package) on loopback, on `port` or a free one; stop() kills it.
+ * The demo caches in it, and the tests use it as the real peer of the memcache instrumentation.
+ */
+export async function startMemcached(options: { port?: number } = {}): Promise<Memcached> {
+  const port = options.port || (await freePort());
   const args = ['-p', String(port), '-U', '0', '-l', '127.0.0.1', '-m', '16'];
   if (process.getuid?.() === 0) args.push('-u', 'root');
   const child: ChildProcess = spawn('memcached', args, { stdio: 'ignore' });

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { decodeSpanLine, type Span } from '@pintrace/model';
 import { silentLogger } from '@pintrace/tracer';
 import { driveTraffic, startDemo, type Demo } from '@pintrace/demo';
-import { startMemcached, type Memcached } from '../../tracer/test/memcache/memcached.js';
+import { startMemcached, type Memcached } from '../src/memcached.js';
 
 let memcached: Memcached;
 beforeAll(async () => {

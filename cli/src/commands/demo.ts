@@ -16,6 +16,14 @@ export const demoOptions = {
     default: '5',
     schema: z.coerce.number().min(0, 'expected requests per second ≥ 0').max(10_000),
   },
+  memcached: {
+    key: 'memcached',
+    flag: 'memcached',
+    env: 'PINTRACE_DEMO_MEMCACHED',
+    description: 'memcached the demo backend caches in, host:port (empty = no cache)',
+    default: '',
+    schema: z.string().trim().regex(/^$|^[A-Za-z0-9.\-_]+:\d{1,5}$/, 'expected host:port'),
+  },
   sampleRate: {
     key: 'sampleRate',
     flag: 'sample-rate',
@@ -40,6 +48,7 @@ export async function runDemo(config: DemoConfig): Promise<RunningDemo> {
     frontendPort: config.frontendPort,
     backendPort: config.backendPort,
     sampleRate: config.sampleRate,
+    memcachedUrl: config.memcached || undefined,
   });
   const traffic = new AbortController();
   const driving =
@@ -56,9 +65,9 @@ export async function runDemo(config: DemoConfig): Promise<RunningDemo> {
   };
 }
 
-/** `pintrace demo`: the instrumented demo services (frontend → backend) with steady traffic. */
+/** `pintrace demo`: the instrumented demo services (HTTP frontend → Thrift backend → memcached) with steady traffic. */
 export function registerDemo(program: Command): void {
-  const cmd = program.command('demo').description('Run the instrumented demo services (frontend → backend) with steady traffic');
+  const cmd = program.command('demo').description('Run the instrumented demo services (HTTP frontend → Thrift backend → memcached) with steady traffic');
   addOptions(cmd, demoOptions);
   cmd.action(async () => {
     const config = configFrom(demoOptions, cmd);

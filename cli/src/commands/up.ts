@@ -1,10 +1,13 @@
 import { mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { z } from 'zod';
 import { collectorOptions, startCollector } from '@pintrace/collector';
+import { startMemcached } from '@pintrace/demo';
 import { devstackOptions, down, up } from '@pintrace/devstack';
 import { agentOptions, startAgent } from '@pintrace/logger-agent';
-import { commonOptions, createLogger, resolveConfig, Shutdown } from '@pintrace/runtime';
+import { commonOptions, createLogger, portSchema, resolveConfig, Shutdown } from '@pintrace/runtime';
+import { startUiProxy, uiOptions } from '@pintrace/ui-proxy';
 import { demoOptions, runDemo } from './demo.js';
 import { addOptions, configFrom } from './options.js';
 
@@ -14,31 +17,55 @@ const upOptions = {
   spansDir: commonOptions.spansDir,
   rps: demoOptions.rps,
   sampleRate: demoOptions.sampleRate,
+  frontendPort: demoOptions.frontendPort,
+  backendPort: demoOptions.backendPort,
+  uiPort: { ...uiOptions.port, key: 'uiPort', flag: 'ui-port' },
+  memcachedPort: {
+    key: 'memcachedPort',
+    flag: 'memcached-port',
+    env: 'PINTRACE_UP_MEMCACHED_PORT',
+    description: 'Port of the memcached the demo backend caches in (0 = any free port)',
+    default: '11211',
+    schema: portSchema,
+  },
+  keepDevstack: {
+    key: 'keepDevstack',
+    flag: 'keep-devstack',
+    env: 'PINTRACE_UP_KEEP_DEVSTACK',
+    description: 'Leave Kafka, Elasticsearch and zipkin-server running after Ctrl-C (true/false)',
+    default: 'false',
+    schema: z.enum(['true', 'false']).transform((v) => v === 'true'),
+  },
 };
 
 const elapsed = (t0: number) => `${((Date.now() - t0) / 1000).toFixed(1)}s`;
 
 /**
  * `pintrace up`: the whole pipeline on the local devstack with demo traffic — devstack, collector,
- * agent, demo services — until Ctrl-C, which stops intake first and the servers last.
+ * agent, ui-proxy, memcached and the demo services — until Ctrl-C, which stops intake first and
+ * the servers last. A second `up` after a crash reuses what still runs and starts the rest.
  */
 export function registerUp(program: Command): void {
-  const cmd = program.command('up').description('Run the whole pipeline with demo traffic on the local devstack (what `npm start` runs)');
+  const cmd = program
+    .command('up')
+    .description('Run the whole pipeline with demo traffic on the local devstack (what `npm start` runs); Ctrl-C stops it all');
   addOptions(cmd, upOptions);
   cmd.action(async () => {
     const config = configFrom(upOptions, cmd);
     const t0 = Date.now();
     const say = (line: string) => process.stderr.write(`${line}\n`);
+    const step = (name: string, what: string) => say(`✔ ${name.padEnd(14)} ${what} (${elapsed(t0)})`);
     const logDir = path.resolve('var', 'log');
     mkdirSync(logDir, { recursive: true });
     const logFile = path.join(logDir, 'pintrace-up.log');
     const fd = openSync(logFile, 'a');
-    const log = createLogger('up', { fd });
-    const shutdown = new Shutdown(log, 60_000);
+    const logger = (component: string) => createLogger(component, { fd });
+    const log = logger('up');
+    const shutdown = new Shutdown(log, 90_000);
     let stopping = false;
     process.once('SIGINT', () => {
       stopping = true;
-      say('\nstopping: demo traffic, agent (final watermarks), collector (drain, commit), then the servers…');
+      say('\nstopping: demo traffic, agent (final watermarks), collector (drain, commit), ui-proxy, then the servers…');
     });
     shutdown.installSignalHandlers((code) => {
       say(code === 0 ? 'stopped cleanly.' : `stopped with errors (exit ${code}); see ${logFile}`);
@@ -46,31 +73,56 @@ export function registerUp(program: Command): void {
     });
     try {
       say('starting the devstack (Kafka, Elasticsearch, zipkin-server)…');
-      shutdown.add('devstack', () => down(config));
+      if (!config.keepDevstack) shutdown.add('devstack', () => down(config));
       await up(config);
       const shared = { kafka: `127.0.0.1:${config.kafkaPort}`, es: `http://127.0.0.1:${config.esPort}`, topic: config.topic, spansDir: config.spansDir };
 
-      say(`… collector       starting (${elapsed(t0)})`);
       const collector = await startCollector(
-        resolveConfig(collectorOptions, { flags: { ...shared, indexReplicas: 0 }, env: process.env }),
-        { log: createLogger('collector', { fd }) },
+        resolveConfig(collectorOptions, { flags: { ...shared, indexReplicas: 0, autocompleteKeys: config.autocompleteKeys }, env: process.env }),
+        { log: logger('collector') },
       );
       shutdown.add('collector', () => collector.shutdown());
-      say(`✔ collector       ready: metrics http://127.0.0.1:${collector.metricsPort}/metrics (${elapsed(t0)})`);
+      step('collector', `metrics http://127.0.0.1:${collector.metricsPort}/metrics`);
 
-      const agent = await startAgent(resolveConfig(agentOptions, { flags: shared, env: process.env }), { log: createLogger('logger-agent', { fd }) });
+      const agent = await startAgent(resolveConfig(agentOptions, { flags: shared, env: process.env }), { log: logger('logger-agent') });
       shutdown.add('agent', () => agent.shutdown());
-      say(`✔ agent           ready: tailing ${config.spansDir}, metrics http://127.0.0.1:${agent.opsPort}/metrics (${elapsed(t0)})`);
+      step('agent', `tailing ${config.spansDir}, metrics http://127.0.0.1:${agent.opsPort}/metrics`);
 
-      const demo = await runDemo(resolveConfig(demoOptions, { flags: { spansDir: config.spansDir, rps: config.rps, sampleRate: config.sampleRate }, env: process.env }));
+      const ui = await startUiProxy(
+        resolveConfig(uiOptions, { flags: { es: shared.es, kafka: shared.kafka, topic: shared.topic, port: config.uiPort, autocompleteKeys: config.autocompleteKeys }, env: process.env }),
+        { log: logger('ui-proxy') },
+      );
+      shutdown.add('ui-proxy', () => ui.shutdown());
+      step('ui-proxy', ui.url);
+
+      let memcached: string | undefined;
+      try {
+        const cache = await startMemcached({ port: config.memcachedPort });
+        shutdown.add('memcached', () => cache.stop());
+        memcached = cache.server;
+        step('memcached', cache.server);
+      } catch (err) {
+        say(`! memcached      not started (${err instanceof Error ? err.message : String(err)}); the demo runs without its cache`);
+      }
+
+      const demo = await runDemo(
+        resolveConfig(demoOptions, {
+          flags: { spansDir: config.spansDir, rps: config.rps, sampleRate: config.sampleRate, frontendPort: config.frontendPort, backendPort: config.backendPort, memcached: memcached ?? '' },
+          env: process.env,
+        }),
+      );
       shutdown.add('demo', () => demo.stop());
-      say(`✔ demo            ready: ${demo.demo.frontendUrl} → ${demo.demo.backendUrl}, ${config.rps} req/s (${elapsed(t0)})`);
+      step('demo', `${demo.demo.frontendUrl} → ${demo.demo.backendUrl}${memcached ? ` → memcached ${memcached}` : ''}, ${config.rps} req/s`);
 
       say('');
-      say(`Pintrace is up in ${elapsed(t0)}. Demo traces appear within seconds:`);
-      say(`  Zipkin UI   http://127.0.0.1:${config.zipkinPort}/zipkin/?serviceName=frontend`);
-      say(`  Zipkin API  http://127.0.0.1:${config.zipkinPort}/api/v2/services`);
-      say(`  logs        ${logFile}`);
+      say(`Pintrace is up in ${elapsed(t0)}. Demo traces appear within seconds; look here:`);
+      say(`  Zipkin UI       ${ui.url}`);
+      say(`  dependencies    ${ui.url}dependency`);
+      say(`  Zipkin API      ${ui.url.replace(/\/$/, '')}/api/v2/services`);
+      say(`  metrics         http://127.0.0.1:${agent.opsPort}/metrics (agent), http://127.0.0.1:${collector.metricsPort}/metrics (collector)`);
+      say(`  zipkin-server   http://127.0.0.1:${config.zipkinPort}/zipkin/ (the reference server, same data)`);
+      say(`  sampling        npx pintrace decider set pintrace.sample_rate 10   (percent, changed live)`);
+      say(`  logs            ${logFile}`);
       say('Ctrl-C stops everything.');
     } catch (err) {
       if (stopping) return;

@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { NEVER_SAMPLE } from '@pintrace/sampler';
 import { traceMemcacheClient } from '@pintrace/tracer';
 import { memoryTracing } from '../helpers.js';
-import { startMemcached, type Memcached } from './memcached.js';
+import { startMemcached, type Memcached } from '@pintrace/demo';
 
 let memcached: Memcached;
 beforeAll(async () => {
