@@ -108,7 +108,7 @@ export class PlatformaticSpanProducer implements SpanProducer {
         messages: messages.map((m) => ({
           topic,
           key: m.key === null ? undefined : toBuffer(m.key),
-          value: toBuffer(m.value),
+          value: m.value === null ? undefined : toBuffer(m.value),
           ...(m.headers ? { headers: new Map(Object.entries(m.headers).map(([k, v]) => [Buffer.from(k), Buffer.from(v)])) } : {}),
         })),
       });

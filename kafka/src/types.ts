@@ -11,7 +11,8 @@ export type KafkaClientName = 'kafkajs' | 'platformatic';
 export interface KafkaMessage {
   /** Partitioning key; Pintrace keys span messages by trace id. */
   key: string | Buffer | null;
-  value: Buffer | string;
+  /** The payload; null is a tombstone (removes the key from a compacted topic). */
+  value: Buffer | string | null;
   headers?: Record<string, string>;
 }
 

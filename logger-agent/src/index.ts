@@ -17,3 +17,5 @@ export { streamOf } from './log-stream.js';
 export { DeciderMirror, parseDeciderRecord, DECIDER_TOPIC_CONFIG } from './decider-mirror.js';
 export type { DeciderMirrorOptions } from './decider-mirror.js';
 export { DeadLetterWriter } from './dead-letter.js';
+export { publishDeciderValue, DEFAULT_DECIDER_TOPIC } from './decider-publish.js';
+export type { PublishDeciderOptions } from './decider-publish.js';

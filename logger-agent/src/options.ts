@@ -113,7 +113,7 @@ export const agentOptions = {
     key: 'deciderTopic',
     flag: 'decider-topic',
     env: 'PINTRACE_DECIDER_TOPIC',
-    description: 'Compacted topic of fleet decider values (`pintrace decider set --fleet`) mirrored into --decider-file; unset = off',
+    description: 'Compacted topic of fleet decider values (`pintrace decider set --fleet`, default topic pintrace-decider) mirrored into --decider-file; unset = off',
     schema: optionalTopicSchema,
   },
   deciderFile: {

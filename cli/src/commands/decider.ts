@@ -1,10 +1,40 @@
 import type { Command } from 'commander';
 import { DeciderFormatError, deciderFilePath, readDeciderFile, setDeciderValue } from '@pintrace/sampler';
+import { DEFAULT_DECIDER_TOPIC, publishDeciderValue } from '@pintrace/logger-agent';
+import { createLogger } from '@pintrace/runtime';
 
 /** Options every `pintrace decider` subcommand takes. */
 interface DeciderFlags {
   deciderFile?: string;
   json?: boolean;
+  fleet?: boolean;
+  kafka?: string;
+  deciderTopic?: string;
+}
+
+/**
+ * `--fleet`: publish to the compacted fleet topic instead of writing the local file; every
+ * `pintrace agent --decider-topic` mirrors it into its host's decider file. Returns false when
+ * the command is local.
+ */
+async function publishIfFleet(cmd: Command, name: string, value: number | undefined): Promise<boolean> {
+  const flags = cmd.optsWithGlobals<DeciderFlags>();
+  if (!flags.fleet) return false;
+  const brokers = (flags.kafka ?? process.env.PINTRACE_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',').map((b) => b.trim()).filter(Boolean);
+  const topic = flags.deciderTopic ?? process.env.PINTRACE_DECIDER_TOPIC ?? DEFAULT_DECIDER_TOPIC;
+  // The Kafka client's retry chatter stays out of a CLI's output; a failure is reported once below.
+  const logger = createLogger('kafka', { level: 'fatal' });
+  const { name: key } = await publishDeciderValue(name, value, { brokers, topic, logger });
+  process.stdout.write(`${key}: ${value === undefined ? 'unset' : value} published to the fleet (topic ${topic} on ${brokers.join(',')})\n`);
+  return true;
+}
+
+/** The --fleet options of set and unset. */
+function withFleetOptions(cmd: Command): Command {
+  return cmd
+    .option('--fleet', 'publish to every host (compacted Kafka topic mirrored by each `pintrace agent --decider-topic`) instead of the local file')
+    .option('--kafka <brokers>', 'with --fleet: Kafka brokers [env PINTRACE_KAFKA_BROKERS, default 127.0.0.1:9092]')
+    .option('--decider-topic <topic>', `with --fleet: the fleet decider topic [env PINTRACE_DECIDER_TOPIC, default ${DEFAULT_DECIDER_TOPIC}]`);
 }
 
 function fileOf(cmd: Command): string {
@@ -49,8 +79,7 @@ export function registerDecider(program: Command): void {
       }),
     );
 
-  decider
-    .command('set')
+  withFleetOptions(decider.command('set'))
     .argument('<name>', 'decider name (stored lower-case)')
     .argument('<value>', 'percent from 0 to 100, fractions allowed (e.g. 0.3)')
     .description('Set NAME to VALUE (atomic write of the whole file)')
@@ -60,6 +89,7 @@ export function registerDecider(program: Command): void {
         if (raw.trim() === '' || !Number.isFinite(value) || value < 0 || value > 100) {
           fail(`value must be a percent from 0 to 100 (fractions allowed, e.g. 0.3), got ${JSON.stringify(raw)}`, 2);
         }
+        if (await publishIfFleet(cmd, name, value)) return;
         const path = fileOf(cmd);
         const before = (await readDeciderFile(path)).get(name.toLowerCase());
         await setDeciderValue(path, name, value);
@@ -67,12 +97,12 @@ export function registerDecider(program: Command): void {
       }),
     );
 
-  decider
-    .command('unset')
+  withFleetOptions(decider.command('unset'))
     .argument('<name>', 'decider name')
     .description('Remove NAME (lookups then fall back to the next less specific key or the default)')
     .action(async (name: string, _opts: unknown, cmd: Command) =>
       guarded(async () => {
+        if (await publishIfFleet(cmd, name, undefined)) return;
         await setDeciderValue(fileOf(cmd), name, undefined);
         process.stdout.write(`${name.toLowerCase()}: unset (${fileOf(cmd)})\n`);
       }),
