@@ -1,0 +1,81 @@
+/**
+ * The burst that made zipkin-server lose a third of its spans (devstack-facts §6): 10,000 Kafka
+ * messages holding ~129k spans, put on the topic at once, then one collector process started
+ * on it, writing into the devstack's Elasticsearch. Every span must be indexed exactly once.
+ * Reports the time, spans/s and the collector's peak RSS.
+ * Run alone: npx vitest run --project integration test/collector-burst.test.ts
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAdmin, createProducer, type SpanProducer, type TopicAdmin } from '@pintrace/kafka';
+import type { Span } from '@pintrace/model';
+import { burstTrace } from './collector-fixtures.js';
+import { freePort, metric } from './support/ports.js';
+import { startPart, type RunningPart } from './support/processes.js';
+import { countDocs, deleteIndices, esUrl, eventually, kafkaBrokers, uniqueName } from './support/servers.js';
+
+const topic = uniqueName('collector-burst');
+const prefix = uniqueName('ptburst');
+const MESSAGES = 10_000;
+
+/** Peak resident set of a process, in MB (VmHWM). */
+export function peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmHWM:\s+(\d+)/.exec(status)![1]) / 1024;
+}
+
+describe('collector: the 10,000-message burst', () => {
+  let producer: SpanProducer;
+  let admin: TopicAdmin;
+  let collector: RunningPart | undefined;
+
+  beforeAll(async () => {
+    admin = createAdmin(kafkaBrokers);
+    await admin.ensureTopic(topic, 3);
+    producer = createProducer({ brokers: kafkaBrokers });
+    await producer.connect();
+  });
+
+  afterAll(async () => {
+    await collector?.stop();
+    await producer?.disconnect();
+    await admin?.close();
+    await deleteIndices(`${prefix}-*`);
+    for (const type of ['span', 'dependency', 'autocomplete']) await fetch(`${esUrl}/_template/${prefix}-${type}_template`, { method: 'DELETE' });
+  });
+
+  it('indexes every span exactly once', async () => {
+    const now = (Date.now() - 60_000) * 1000;
+    let spans = 0;
+    for (let i = 0; i < MESSAGES; i += 500) {
+      const chunk: Array<{ key: string; value: string }> = [];
+      for (let j = i; j < i + 500; j++) {
+        const trace: Span[] = burstTrace(6 + ((j * 7) % 15), now + j); // 6..20 spans, ~12.9 on average
+        spans += trace.length;
+        chunk.push({ key: trace[0]!.traceId, value: JSON.stringify(trace) });
+      }
+      await producer.send(topic, chunk);
+    }
+    expect(spans).toBeGreaterThan(125_000);
+    const port = await freePort();
+    const started = Date.now();
+    collector = startPart('collector-burst', [
+      'collector', '--kafka', kafkaBrokers.join(','), '--es', esUrl, '--topic', topic, '--group-id', `${topic}-group`,
+      '--index-prefix', prefix, '--index-replicas', '0', '--metrics-port', String(port),
+    ], { PINTRACE_LOG_LEVEL: 'warn' });
+    const count = await eventually(async () => {
+      const n = await countDocs(`${prefix}-span-*`);
+      return n >= spans ? n : undefined;
+    }, { what: `${spans} span documents`, timeoutMs: 170_000, intervalMs: 1000 });
+    const seconds = (Date.now() - started) / 1000;
+    const rss = peakRssMb(collector.child.pid!);
+    // Exactly once: document ids are deterministic, so a duplicate would show as a missing count
+    // elsewhere; the count must be exact and stay exact.
+    expect(count).toBe(spans);
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(await countDocs(`${prefix}-span-*`)).toBe(spans);
+    const written = await metric(port, 'pintrace_collector_spans_written_total');
+    console.log(JSON.stringify({ test: 'burst', messages: MESSAGES, spans, indexed: count, seconds, spansPerSecond: Math.round(spans / seconds), peakRssMb: Math.round(rss), writtenCounter: written }));
+    expect(written).toBeGreaterThanOrEqual(spans);
+  });
+});
