@@ -8,21 +8,24 @@ import { randomFillSync } from 'node:crypto';
  * never padded on the way out.
  */
 
-const POOL_SIZE = 4096;
-const pool = Buffer.allocUnsafe(POOL_SIZE);
-let offset = POOL_SIZE;
+const POOL_BYTES = 4096;
+const pool = Buffer.allocUnsafe(POOL_BYTES);
+/** The pool as one hex string: ids are 16-character slices of it (one native call per 512 ids). */
+let hexPool = '';
+let offset = 0;
 
 const ZERO_HIGH = '0000000000000000';
 const ZERO_SPAN_ID = '0000000000000000';
 
 function randomHex8(): string {
   for (;;) {
-    if (offset + 8 > POOL_SIZE) {
+    if (offset >= hexPool.length) {
       randomFillSync(pool);
+      hexPool = pool.toString('hex');
       offset = 0;
     }
-    const hex = pool.toString('hex', offset, offset + 8);
-    offset += 8;
+    const hex = hexPool.slice(offset, offset + 16);
+    offset += 16;
     if (hex !== ZERO_SPAN_ID) return hex;
   }
 }

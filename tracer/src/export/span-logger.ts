@@ -1,11 +1,13 @@
 import { mkdir, open, rename, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { encodeSpanLine } from '@pintrace/model';
 import { stderrLogger, type DiagnosticLogger } from '../diagnostics.js';
 import { TracingConfigError } from '../errors.js';
 import type { FinishedSpan } from '../trace/finished-span.js';
 import type { SpanSink } from '../trace/span-sink.js';
-import { toZipkinSpan } from '../zipkin/to-zipkin.js';
+import { encodeSpanJsonLine } from '../zipkin/span-json.js';
+
+/** Size of the reused encode buffer: one write call per this many bytes of spans at most. */
+const WRITE_BUFFER_BYTES = 1024 * 1024;
 
 export interface SpanLoggerOptions {
   /** Directory of the span files; created if missing. */
@@ -71,6 +73,7 @@ export class SpanLogger implements SpanSink {
   private readonly onBeforeExit: () => void;
 
   private queue: FinishedSpan[] = [];
+  private buffer: Buffer | undefined;
   private file: FileHandle | undefined;
   private fileBytes = 0;
   private fileOpenedAt = 0;
@@ -172,21 +175,43 @@ export class SpanLogger implements SpanSink {
     }
   }
 
+  /**
+   * Encodes each span once, straight into a reused buffer (no big intermediate string), and
+   * appends the buffer when it is full and at the end. A line that could not fit any buffer is
+   * written on its own.
+   */
   private async writeBatch(batch: FinishedSpan[]): Promise<void> {
-    let text = '';
+    const buffer = (this.buffer ??= Buffer.allocUnsafe(WRITE_BUFFER_BYTES));
+    let used = 0;
     let count = 0;
     for (const span of batch) {
+      let line: string;
       try {
-        text += encodeSpanLine(toZipkinSpan(span));
-        count++;
+        line = encodeSpanJsonLine(span);
       } catch (err) {
         this.counters.encodeErrors++;
         this.counters.dropped++;
         if (this.counters.encodeErrors === 1) this.logger.warn({ err }, 'span logger: span could not be encoded; dropped');
+        continue;
       }
+      // a UTF-16 code unit takes at most 3 bytes in UTF-8
+      if (buffer.length - used < line.length * 3) {
+        if (used > 0) await this.append(buffer.subarray(0, used), count);
+        used = 0;
+        count = 0;
+        if (line.length * 3 > buffer.length) {
+          await this.append(Buffer.from(line, 'utf8'), 1);
+          continue;
+        }
+      }
+      used += buffer.write(line, used, 'utf8');
+      count++;
     }
-    if (count === 0) return;
-    const data = Buffer.from(text, 'utf8');
+    if (used > 0) await this.append(buffer.subarray(0, used), count);
+  }
+
+  /** Appends `data` (holding `count` spans) to the span file; a failure drops and counts them. */
+  private async append(data: Buffer, count: number): Promise<void> {
     try {
       const file = await this.fileFor(data.length);
       let offset = 0;

@@ -17,6 +17,9 @@ import { toEpochMicros } from '../clock.js';
 import type { FinishedSpan, SpanEvent } from './finished-span.js';
 import type { TracerState } from './tracer-state.js';
 
+const NO_EVENTS: readonly SpanEvent[] = Object.freeze([]);
+const UNSET_STATUS: SpanStatus = Object.freeze({ code: SpanStatusCode.UNSET });
+
 export interface RecordingSpanInit {
   traceId: string;
   spanId: string;
@@ -44,16 +47,19 @@ export class RecordingSpan implements Span, FinishedSpan {
   readonly startMicros: number;
   readonly debug: boolean;
   readonly shared: boolean;
-  readonly attributes: Attributes = Object.create(null) as Attributes;
-  readonly events: SpanEvent[] = [];
+  /** A plain object (fast properties); the key `__proto__` is refused. */
+  readonly attributes: Attributes = {};
+  events: readonly SpanEvent[] = NO_EVENTS;
   readonly localEndpoint: Endpoint;
   name: string;
-  status: SpanStatus = { code: SpanStatusCode.UNSET };
+  status: SpanStatus = UNSET_STATUS;
   durationMicros = 0;
   /** Attributes and events dropped by the span limits. */
   droppedCount = 0;
 
-  private readonly context: SpanContext;
+  /** Built on first use: spans that are only ended never need it. */
+  private context: SpanContext | undefined;
+  private readonly traceState: TraceState | undefined;
   private readonly state: TracerState;
   private attributeCount = 0;
   private ended = false;
@@ -69,18 +75,21 @@ export class RecordingSpan implements Span, FinishedSpan {
     this.debug = init.debug;
     this.shared = init.shared;
     this.localEndpoint = state.localEndpoint;
-    this.context = { traceId: init.traceId, spanId: init.spanId, traceFlags: TraceFlags.SAMPLED, isRemote: false };
-    if (init.traceState) this.context.traceState = init.traceState;
+    this.traceState = init.traceState;
     if (init.attributes) this.setAttributes(init.attributes);
   }
 
   spanContext(): SpanContext {
+    if (this.context === undefined) {
+      this.context = { traceId: this.traceId, spanId: this.spanId, traceFlags: TraceFlags.SAMPLED, isRemote: false };
+      if (this.traceState) this.context.traceState = this.traceState;
+    }
     return this.context;
   }
 
   setAttribute(key: string, value: AttributeValue): this {
-    if (this.ended || typeof key !== 'string' || key.length === 0 || value === undefined || value === null) return this;
-    if (!(key in this.attributes)) {
+    if (this.ended || typeof key !== 'string' || key.length === 0 || value === undefined || value === null || key === '__proto__') return this;
+    if (!Object.hasOwn(this.attributes, key)) {
       if (this.attributeCount >= this.state.limits.maxAttributes) {
         this.droppedCount++;
         return this;
@@ -110,7 +119,9 @@ export class RecordingSpan implements Span, FinishedSpan {
     let time = startTime;
     if (isTimeInput(attributesOrStartTime)) time = attributesOrStartTime;
     else if (attributesOrStartTime && typeof attributesOrStartTime === 'object') attributes = attributesOrStartTime;
-    this.events.push({ name, timestampMicros: toEpochMicros(time), attributes });
+    const event: SpanEvent = { name, timestampMicros: toEpochMicros(time), attributes };
+    if (this.events === NO_EVENTS) this.events = [event];
+    else (this.events as SpanEvent[]).push(event);
     return this;
   }
 

@@ -20,7 +20,7 @@ import type { FinishedSpan } from '../trace/finished-span.js';
  *   network.peer.address / net.peer.ip / net.sock.peer.addr → ipv4 or ipv6 (IPv4-mapped IPv6 → ipv4)
  *   network.peer.port / net.peer.port / net.sock.peer.port  → port (0 omitted)
  */
-const KINDS: Record<number, ZipkinKind | undefined> = {
+export const KINDS: Record<number, ZipkinKind | undefined> = {
   [SpanKind.SERVER]: 'SERVER',
   [SpanKind.CLIENT]: 'CLIENT',
   [SpanKind.PRODUCER]: 'PRODUCER',
@@ -30,7 +30,7 @@ const KINDS: Record<number, ZipkinKind | undefined> = {
 const PEER_SERVICE = 'peer.service';
 const PEER_ADDRESS = ['network.peer.address', 'net.peer.ip', 'net.sock.peer.addr'];
 const PEER_PORT = ['network.peer.port', 'net.peer.port', 'net.sock.peer.port'];
-const REMOTE_KEYS = new Set([PEER_SERVICE, ...PEER_ADDRESS, ...PEER_PORT]);
+export const REMOTE_KEYS = new Set([PEER_SERVICE, ...PEER_ADDRESS, ...PEER_PORT]);
 
 export function toZipkinSpan(span: FinishedSpan): ZipkinSpan {
   const out: ZipkinSpan = { traceId: toZipkinTraceId(span.traceId), id: span.spanId };
@@ -51,13 +51,13 @@ export function toZipkinSpan(span: FinishedSpan): ZipkinSpan {
   return out;
 }
 
-function toAnnotation(event: FinishedSpan['events'][number]): Annotation {
+export function toAnnotation(event: FinishedSpan['events'][number]): Annotation {
   const attributes = event.attributes;
   const value = attributes && Object.keys(attributes).length > 0 ? `${event.name} ${JSON.stringify(attributes)}` : event.name;
   return { timestamp: event.timestampMicros, value };
 }
 
-function tagValue(value: AttributeValue): string {
+export function tagValue(value: AttributeValue): string {
   return Array.isArray(value) ? value.map((v) => (v === null || v === undefined ? '' : String(v))).join(',') : String(value);
 }
 
@@ -84,7 +84,7 @@ function firstOf(attributes: Attributes, keys: readonly string[]): AttributeValu
   return undefined;
 }
 
-function remoteEndpoint(attributes: Attributes): Endpoint | undefined {
+export function remoteEndpoint(attributes: Attributes): Endpoint | undefined {
   let endpoint: Endpoint | undefined;
   const service = attributes[PEER_SERVICE];
   if (typeof service === 'string' && service.length > 0) endpoint = { serviceName: service.toLowerCase() };

@@ -1,0 +1,50 @@
+import { SpanKind, SpanStatusCode, type Attributes } from '@opentelemetry/api';
+import { describe, expect, it } from 'vitest';
+import { encodeSpanLine } from '@pintrace/model';
+import { toZipkinSpan } from '@pintrace/tracer';
+import { encodeSpanJsonLine } from '../../src/zipkin/span-json.js';
+import type { FinishedSpan } from '../../src/trace/finished-span.js';
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const STRINGS = ['get', 'GET /Users', 'quote"d', 'back\\slash', 'new\nline', 'tab\t', 'ctl\u0001', 'é ünïcode', 'sep\u2028x', 'lone\ud800', '😀', '', 'error'];
+
+describe('encodeSpanJsonLine', () => {
+  it('gives exactly encodeSpanLine(toZipkinSpan(span)) on 5,000 varied spans', () => {
+    const random = rng(42);
+    const pick = <T,>(xs: T[]): T => xs[Math.floor(random() * xs.length)];
+    const endpoint = { serviceName: 'svc', ipv4: '10.0.0.1' };
+    for (let n = 0; n < 5000; n++) {
+      const attributes: Attributes = {};
+      const count = Math.floor(random() * 5);
+      for (let i = 0; i < count; i++) attributes[pick(STRINGS) || 'k'] = pick<Attributes[string]>([pick(STRINGS), 42, 1.5, true, ['a', 'b'], [1, null]]);
+      if (random() < 0.3) attributes['network.peer.address'] = pick(['127.0.0.1', '::1', '::ffff:10.1.2.3', 'not-an-ip']);
+      if (random() < 0.3) attributes['network.peer.port'] = pick([8080, 0, 70000]);
+      if (random() < 0.1) attributes['peer.service'] = pick(STRINGS);
+      const span: FinishedSpan = {
+        traceId: random() < 0.5 ? `0000000000000000${'a'.repeat(15)}1` : `${'b'.repeat(31)}2`,
+        spanId: 'c'.repeat(15) + '3',
+        parentSpanId: random() < 0.5 ? 'd'.repeat(15) + '4' : undefined,
+        name: pick(STRINGS),
+        kind: pick([SpanKind.INTERNAL, SpanKind.SERVER, SpanKind.CLIENT, SpanKind.PRODUCER, SpanKind.CONSUMER]),
+        startMicros: 1_700_000_000_000_000 + n,
+        durationMicros: pick([0, 1, 250]),
+        attributes,
+        events: random() < 0.2 ? [{ name: pick(STRINGS), timestampMicros: 1_700_000_000_000_001, attributes: random() < 0.5 ? { a: pick(STRINGS) } : undefined }] : [],
+        status: random() < 0.2 ? { code: SpanStatusCode.ERROR, message: random() < 0.5 ? pick(STRINGS) : undefined } : { code: SpanStatusCode.UNSET },
+        debug: random() < 0.1,
+        shared: random() < 0.1,
+        localEndpoint: random() < 0.9 ? endpoint : {},
+      };
+      expect(encodeSpanJsonLine(span)).toBe(encodeSpanLine(toZipkinSpan(span)));
+    }
+  });
+});
