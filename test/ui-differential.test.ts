@@ -60,7 +60,7 @@ afterAll(async () => {
 function queries(): string[] {
   const [gateway, users, orders, db] = data.services as [string, string, string, string, string];
   const endTs = Date.now() + 60_000;
-  const q = (params: Record<string, string | number>) => `/api/v2/traces?${new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]))}`;
+  const q = (params: Record<string, string | number>) => `/api/v2/traces?${new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)]))}`;
   const timed = data.traces.filter((t) => t[0]!.timestamp !== undefined);
   const someTrace = timed[3]!;
   const midTs = Math.floor(someTrace[0]!.timestamp! / 1000);
@@ -88,12 +88,12 @@ function queries(): string[] {
     q({ serviceName: gateway, endTs, lookback: 1, limit: 10 }),
     q({ serviceName: 'nosuch-service', endTs }),
     `/api/v2/trace/${someTrace[0]!.traceId}`,
-    `/api/v2/trace/${timed[0]!.traceId}`,
+    `/api/v2/trace/${timed[0]![0]!.traceId}`,
     `/api/v2/trace/${data.untimed[0]}`,
     `/api/v2/trace/${someTrace[0]!.traceId.toUpperCase()}`,
     `/api/v2/trace/${someTrace[0]!.traceId.slice(-16)}`,
     `/api/v2/traceMany?traceIds=${timed.slice(0, 4).map((t) => t[0]!.traceId).join(',')},00000000000000ff`,
-    `/api/v2/traceMany?traceIds=${timed[0]!.traceId},${timed[0]!.traceId}`,
+    `/api/v2/traceMany?traceIds=${timed[0]![0]!.traceId},${timed[0]![0]!.traceId}`,
     `/api/v2/dependencies?endTs=${endTs}`,
     `/api/v2/dependencies?endTs=${endTs}&lookback=${2 * 86_400_000}`,
     `/api/v2/dependencies?endTs=${endTs - 3 * 86_400_000}&lookback=3600000`,
