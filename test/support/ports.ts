@@ -30,3 +30,15 @@ export async function metric(port: number, name: string, labels: Record<string, 
   if (!found) throw new Error(`metric ${name}${JSON.stringify(labels)} not exposed on :${port}`);
   return sum;
 }
+
+/** True when something still accepts connections on the port. */
+export function portInUseCheck(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
