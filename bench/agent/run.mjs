@@ -1,0 +1,221 @@
+#!/usr/bin/env node
+/**
+ * File → Kafka, side by side in one run: our logger agent, rsyslog (imfile + omkafka) and kcat.
+ * Each run writes the same span lines (default 128,918 lines, ~38 MB, as in
+ * shared/reference/devstack-facts.md §6) into a fresh, empty, already-tailed file in one append,
+ * then waits until every line is acknowledged by the same broker, each tool into its own new topic
+ * (4 partitions). kcat `-P -l` reads the finished file and is the raw ceiling (not tailing).
+ * CPU is read from /proc (utime+stime of the process and its threads; for kcat from bash's `times`),
+ * so "lines per second per core" = lines / CPU seconds. Runs alternate between the tools.
+ *
+ *   npx tsc -b && node bench/agent/run.mjs [--runs 3] [--lines 128918] [--tools agent,agent-none,rsyslog,kcat]
+ *
+ * rsyslog: `apt-get install -y rsyslog rsyslog-kafka` (the script says so if rsyslogd is missing).
+ * Brokers: PINTRACE_KAFKA_BROKERS (default 127.0.0.1:9092). Writes results.json and results.svg here.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createAdmin } from '@pintrace/kafka';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '..', '..');
+const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
+const runs = Number(args.runs ?? 3);
+const lineCount = Number(args.lines ?? 128_918);
+const tools = (args.tools ?? 'agent,agent-none,rsyslog,kcat').split(',');
+const brokers = (process.env.PINTRACE_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+const tick = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Zipkin v2 span lines, ~295 bytes each, 13 spans per trace, 10 traces interleaved at a time. */
+function spanLines(n) {
+  const hex = (v, w) => v.toString(16).padStart(w, '0');
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    const trace = (i % 10) + 10 * Math.floor(i / 130);
+    out.push(JSON.stringify({
+      traceId: hex(0x5eed0000 + trace, 32), parentId: hex(i + 7, 16), id: hex(i + 1, 16), kind: 'SERVER', name: 'get /api/v3/users/{id}/pins',
+      timestamp: 1_700_000_000_000_000 + i * 10, duration: 1234 + (i % 1000), localEndpoint: { serviceName: 'ngapi', ipv4: '10.1.2.3', port: 8080 },
+      tags: { 'http.method': 'GET', 'http.status_code': '200', 'http.path': '/v3/users/1/pins' },
+    }));
+  }
+  return Buffer.from(out.join('\n') + '\n');
+}
+
+function cpuSeconds(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) / tick; // utime, stime (all threads)
+  } catch {
+    return undefined;
+  }
+}
+
+async function endOffsetSum(admin, topic) {
+  return (await admin.endOffsets(topic)).reduce((s, p) => s + Number(p.offset), 0);
+}
+
+async function waitUntil(check, timeoutMs, what) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check().catch(() => undefined);
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await sleep(20);
+  }
+}
+
+async function metric(port, name) {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) if (line.startsWith(name + '{') || line.startsWith(name + ' ')) sum += Number(line.split(' ').pop());
+  return sum;
+}
+
+function freePort() {
+  return new Promise((resolve) => {
+    import('node:net').then(({ default: net }) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port } = s.address();
+        s.close(() => resolve(port));
+      });
+    });
+  });
+}
+
+function killAndWait(child, signal = 'SIGTERM') {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill(signal);
+  });
+}
+
+/** Our agent: `pintrace agent` tailing dir/svc.jsonl; done when its acked-lines counter reaches n. */
+async function runAgent(body, topic, dir, compression) {
+  const port = await freePort();
+  const live = path.join(dir, 'svc.jsonl');
+  writeFileSync(live, '');
+  const child = spawn(process.execPath, [path.join(repo, 'cli', 'bin', 'pintrace.js'), 'agent', '--kafka', brokers.join(','), '--topic', topic,
+    '--spans-dir', dir, '--metrics-port', String(port), '--compression', compression], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, PINTRACE_LOG_LEVEL: 'warn' } });
+  await waitUntil(async () => (await fetch(`http://127.0.0.1:${port}/health`)).status === 200, 60_000, 'agent up');
+  await sleep(500);
+  const cpu0 = cpuSeconds(child.pid);
+  const t0 = performance.now();
+  appendFileSync(live, body);
+  await waitUntil(async () => (await metric(port, 'pintrace_agent_lines_total')) >= lineCount, 300_000, 'agent shipped everything');
+  const wallMs = performance.now() - t0;
+  const cpu = cpuSeconds(child.pid) - cpu0;
+  const rssMb = Math.round(Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))[1]) / 1024);
+  await killAndWait(child);
+  return { wallMs, cpuSeconds: cpu, peakRssMb: rssMb };
+}
+
+/** rsyslog with the config of devstack-facts §7: imfile (inotify) → omkafka, raw template. */
+async function runRsyslog(body, topic, dir, admin) {
+  const live = path.join(dir, 'svc.jsonl');
+  writeFileSync(live, '');
+  const work = path.join(dir, 'rsyslog-work');
+  mkdirSync(work);
+  const conf = path.join(dir, 'rsyslog.conf');
+  writeFileSync(conf, `global(workDirectory="${work}" maxMessageSize="64k")
+module(load="imfile" mode="inotify")
+module(load="omkafka")
+template(name="raw" type="string" string="%msg%")
+input(type="imfile" File="${live}" Tag="spans" ruleset="tokafka" PersistStateInterval="1000")
+ruleset(name="tokafka" queue.type="LinkedList" queue.size="200000") {
+  action(type="omkafka" broker=[${brokers.map((b) => `"${b}"`).join(',')}] topic="${topic}" template="raw" partitions.auto="on"
+         confParam=["linger.ms=5","batch.num.messages=10000","compression.codec=none"])
+}
+`);
+  const child = spawn('rsyslogd', ['-n', '-f', conf, '-i', path.join(dir, 'rsyslog.pid')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  await sleep(1500);
+  if (child.exitCode !== null) throw new Error(`rsyslogd exited with ${child.exitCode}`);
+  const cpu0 = cpuSeconds(child.pid);
+  const t0 = performance.now();
+  appendFileSync(live, body);
+  await waitUntil(async () => (await endOffsetSum(admin, topic)) >= lineCount, 300_000, 'rsyslog shipped everything');
+  const wallMs = performance.now() - t0;
+  const cpu = cpuSeconds(child.pid) - cpu0;
+  const rssMb = Math.round(Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))[1]) / 1024);
+  await killAndWait(child);
+  return { wallMs, cpuSeconds: cpu, peakRssMb: rssMb };
+}
+
+/** kcat -P -l: the finished file in one go (raw ceiling); CPU from bash's `times` (children). */
+async function runKcat(body, topic, dir, admin) {
+  const file = path.join(dir, 'svc.jsonl');
+  writeFileSync(file, body);
+  const t0 = performance.now();
+  const out = execFileSync('bash', ['-c', `kcat -P -b ${brokers[0]} -t ${topic} -l ${file} && times`]).toString();
+  await waitUntil(async () => (await endOffsetSum(admin, topic)) >= lineCount, 60_000, 'kcat shipped everything');
+  const wallMs = performance.now() - t0;
+  const child = out.trim().split('\n').pop().split(/\s+/).map((t) => { const m = /(\d+)m([\d.]+)s/.exec(t); return Number(m[1]) * 60 + Number(m[2]); });
+  return { wallMs, cpuSeconds: child[0] + child[1], peakRssMb: undefined };
+}
+
+const admin = createAdmin(brokers);
+if (tools.includes('rsyslog') && !existsSync('/usr/sbin/rsyslogd')) {
+  console.error('rsyslogd is missing: apt-get install -y rsyslog rsyslog-kafka (or pass --tools agent,kcat)');
+  process.exit(2);
+}
+const body = spanLines(lineCount);
+console.error(`${lineCount} span lines, ${(body.length / 1e6).toFixed(1)} MB, ${runs} runs of ${tools.join(', ')} against ${brokers.join(',')}`);
+const rows = [];
+for (let r = 0; r < runs; r++) {
+  const order = r % 2 === 0 ? tools : [...tools].reverse();
+  for (const tool of order) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), `bench-agent-${tool}-`));
+    const topic = `bench-agent-${tool}-${Date.now().toString(36)}`;
+    await admin.ensureTopic(topic, 4);
+    try {
+      const m = tool === 'agent' ? await runAgent(body, topic, dir, 'snappy')
+        : tool === 'agent-none' ? await runAgent(body, topic, dir, 'none')
+        : tool === 'rsyslog' ? await runRsyslog(body, topic, dir, admin)
+        : await runKcat(body, topic, dir, admin);
+      const row = { tool, run: r + 1, lines: lineCount, bytes: body.length, ...m, linesPerSec: Math.round(lineCount / (m.wallMs / 1000)), linesPerCpuSec: Math.round(lineCount / m.cpuSeconds), loadavg: os.loadavg()[0] };
+      rows.push(row);
+      console.error(JSON.stringify(row));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+}
+await admin.close();
+
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+const summary = tools.map((tool) => {
+  const rs = rows.filter((r) => r.tool === tool);
+  return { tool, runs: rs.length, wallMs: Math.round(median(rs.map((r) => r.wallMs))), linesPerSec: median(rs.map((r) => r.linesPerSec)), linesPerCpuSec: median(rs.map((r) => r.linesPerCpuSec)), cpuSeconds: Math.round(median(rs.map((r) => r.cpuSeconds)) * 100) / 100, peakRssMb: median(rs.map((r) => r.peakRssMb ?? 0)) || undefined };
+});
+const by = Object.fromEntries(summary.map((s) => [s.tool, s]));
+const ratio = (a, b, k) => (by[a] && by[b] ? Math.round((by[a][k] / by[b][k]) * 100) / 100 : undefined);
+const ratios = {
+  agentVsRsyslogWall: ratio('agent', 'rsyslog', 'linesPerSec'), agentVsRsyslogPerCore: ratio('agent', 'rsyslog', 'linesPerCpuSec'),
+  agentVsKcatWall: ratio('agent', 'kcat', 'linesPerSec'), agentVsKcatPerCore: ratio('agent', 'kcat', 'linesPerCpuSec'),
+  agentNoneVsKcatWall: ratio('agent-none', 'kcat', 'linesPerSec'), agentNoneVsKcatPerCore: ratio('agent-none', 'kcat', 'linesPerCpuSec'),
+};
+const result = { date: new Date().toISOString(), node: process.version, host: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGB: Math.round(os.totalmem() / 2 ** 30) }, brokers, lines: lineCount, bytes: body.length, summary, ratios, runs: rows };
+writeFileSync(path.join(here, 'results.json'), JSON.stringify(result, null, 2) + '\n');
+writeFileSync(path.join(here, 'results.svg'), svg(summary));
+console.log(JSON.stringify({ summary, ratios }, null, 2));
+
+/** Two bar groups (lines/s wall, lines per CPU-second) per tool. */
+function svg(rows) {
+  const W = 640, H = 300, left = 110, barH = 16, gap = 44;
+  const maxV = Math.max(...rows.flatMap((r) => [r.linesPerSec, r.linesPerCpuSec]));
+  const scale = (v) => ((W - left - 120) * v) / maxV;
+  let y = 40;
+  let out = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">\n<text x="10" y="20" font-size="14">File → Kafka, ${lineCount} span lines: lines/s (wall) and lines per CPU-second</text>\n`;
+  for (const r of rows) {
+    out += `<text x="10" y="${y + 14}">${r.tool}</text>\n`;
+    out += `<rect x="${left}" y="${y}" width="${scale(r.linesPerSec)}" height="${barH}" fill="#4e79a7"/><text x="${left + scale(r.linesPerSec) + 4}" y="${y + 12}">${r.linesPerSec.toLocaleString('en')} /s</text>\n`;
+    out += `<rect x="${left}" y="${y + barH + 2}" width="${scale(r.linesPerCpuSec)}" height="${barH}" fill="#f28e2b"/><text x="${left + scale(r.linesPerCpuSec) + 4}" y="${y + barH + 14}">${r.linesPerCpuSec.toLocaleString('en')} /CPU-s</text>\n`;
+    y += gap;
+  }
+  out += `<rect x="${left}" y="${H - 24}" width="10" height="10" fill="#4e79a7"/><text x="${left + 14}" y="${H - 15}">lines/s wall</text><rect x="${left + 110}" y="${H - 24}" width="10" height="10" fill="#f28e2b"/><text x="${left + 124}" y="${H - 15}">lines per CPU-second</text>\n</svg>\n`;
+  return out;
+}
