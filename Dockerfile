@@ -1,4 +1,9 @@
 # The pintrace CLI (agent, collector, ui-proxy, demo) for docker-compose.yml.
+
+# The Zipkin UI (Lens) ships only inside zipkin-server's exec jar; the ui-proxy extracts it at start.
+FROM maven:3.9-eclipse-temurin-17 AS lens
+RUN mvn -q -B dependency:copy -Dartifact=io.zipkin:zipkin-server:3.6.1:jar:exec -DoutputDirectory=/lens
+
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.base.json tsconfig.json ./
@@ -19,5 +24,6 @@ RUN npm install --no-audit --no-fund && npx tsc -b && npm prune --omit=dev
 FROM node:20-bookworm-slim
 WORKDIR /app
 COPY --from=build /app /app
+COPY --from=lens /lens /opt/zipkin
 ENV PINTRACE_SPANS_DIR=/spans
 ENTRYPOINT ["node", "cli/bin/pintrace.js"]

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { devstackOptions } from '@pintrace/devstack';
+import { uiOptions } from '@pintrace/ui-proxy';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const file = (p: string) => fileURLToPath(new URL(`../${p}`, import.meta.url));
@@ -39,6 +40,9 @@ describe('docker-compose.yml', () => {
     expect(published(services.elasticsearch)).toContain(Number(devstackOptions.esPort.default));
     expect(published(services.zipkin)).toContain(Number(devstackOptions.zipkinPort.default));
     expect(services.kafka.environment?.KAFKA_NUM_PARTITIONS).toBe(devstackOptions.partitions.default);
+    expect(published(services['ui-proxy'])).toContain(Number(uiOptions.port.default));
+    // The image takes the Zipkin UI from the same zipkin-server release the devstack runs.
+    expect(readFileSync(file('Dockerfile'), 'utf8')).toContain(`io.zipkin:zipkin-server:${pomVersion('zipkin', 'io.zipkin', 'zipkin-server')}:jar:exec`);
   });
 
   it('configures zipkin-server as the devstack does: Elasticsearch storage, 0 replicas, not consuming Kafka', () => {
@@ -51,7 +55,7 @@ describe('docker-compose.yml', () => {
 
   it('runs our parts with commands and flags the pintrace CLI knows', () => {
     const ours = Object.entries(services).filter(([, s]) => s.build);
-    expect(ours.map(([name]) => name).sort()).toEqual(expect.arrayContaining(['agent', 'collector', 'demo']));
+    expect(ours.map(([name]) => name).sort()).toEqual(expect.arrayContaining(['agent', 'collector', 'demo', 'ui-proxy']));
     for (const [name, s] of ours) {
       const [sub, ...args] = s.command ?? [];
       const help = execFileSync(process.execPath, [file('cli/bin/pintrace.js'), sub, '--help'], { encoding: 'utf8' });
