@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { ROOT_CONTEXT, type Context, type ContextManager } from '@opentelemetry/api';
-import { bindEmitter, isEventEmitter } from './bind-emitter.js';
+import { bindEmitter, isEventEmitter, type RunInContext } from './bind-emitter.js';
 
 /**
  * The OTel ContextManager on AsyncLocalStorage: the active context follows promises, timers and
@@ -8,6 +8,8 @@ import { bindEmitter, isEventEmitter } from './bind-emitter.js';
  */
 export class AsyncLocalContextManager implements ContextManager {
   private storage = new AsyncLocalStorage<Context>();
+  /** One function for every bound emitter (bindEmitter runs per request). */
+  private readonly runInContext: RunInContext = (ctx, fn, thisArg, args) => this.storage.run(ctx, () => fn.apply(thisArg, args));
 
   active(): Context {
     return this.storage.getStore() ?? ROOT_CONTEXT;
@@ -26,7 +28,7 @@ export class AsyncLocalContextManager implements ContextManager {
   bind<T>(context: Context, target: T): T {
     if (typeof target === 'function') return this.bindFunction(context, target as (...args: unknown[]) => unknown) as T;
     if (isEventEmitter(target)) {
-      return bindEmitter(context, target, (ctx, fn, thisArg, args) => this.storage.run(ctx, () => fn.apply(thisArg, args)));
+      return bindEmitter(context, target, this.runInContext);
     }
     return target;
   }

@@ -11,19 +11,29 @@ import type { Context } from '@opentelemetry/api';
  * `prependOnceListener` go through those), and `removeListener`/`off` find the wrapper again.
  * Each wrapper carries `.listener` = the original, so `listeners()` and removal by the original
  * function keep working. Binding again only changes the context used for later listeners.
+ *
+ * This runs for every traced request (twice), so it is cheap: the five methods are shared
+ * functions assigned as plain properties (as OpenTelemetry's context managers do; they show up
+ * in `Object.keys(emitter)`), the per-emitter state is one object under a symbol, and the
+ * wrapper table is only created when a listener is added.
  */
 
 type Listener = (...args: unknown[]) => unknown;
-type RunInContext = (ctx: Context, fn: Listener, thisArg: unknown, args: unknown[]) => unknown;
+type Method = (this: EventEmitter, event: string | symbol, listener: Listener) => EventEmitter;
+export type RunInContext = (ctx: Context, fn: Listener, thisArg: unknown, args: unknown[]) => unknown;
 
 interface BoundState {
   context: Context;
-  wrappers: Map<string | symbol, WeakMap<Listener, Listener>>;
+  readonly run: RunInContext;
+  wrappers: Map<string | symbol, WeakMap<Listener, Listener>> | undefined;
+  readonly on: Method;
+  readonly addListener: Method;
+  readonly prependListener: Method;
+  readonly removeListener: Method;
+  readonly off: Method;
 }
 
 const STATE = Symbol('pintrace.boundContext');
-const ADDERS = ['on', 'addListener', 'prependListener'] as const;
-const REMOVERS = ['removeListener', 'off'] as const;
 
 type Bindable = EventEmitter & { [STATE]?: BoundState };
 
@@ -37,6 +47,49 @@ export function isEventEmitter(value: unknown): value is EventEmitter {
   );
 }
 
+function wrap(state: BoundState, event: string | symbol, listener: Listener): Listener {
+  const boundContext = state.context;
+  const run = state.run;
+  const wrapper = function (this: unknown, ...args: unknown[]): unknown {
+    return run(boundContext, listener, this, args);
+  } as Listener & { listener?: unknown };
+  wrapper.listener = (listener as Listener & { listener?: unknown }).listener ?? listener;
+  const wrappers = (state.wrappers ??= new Map());
+  let byListener = wrappers.get(event);
+  if (!byListener) {
+    byListener = new WeakMap();
+    wrappers.set(event, byListener);
+  }
+  byListener.set(listener, wrapper);
+  return wrapper;
+}
+
+function adder(name: 'on' | 'addListener' | 'prependListener'): Method {
+  return function (this: EventEmitter, event: string | symbol, listener: Listener): EventEmitter {
+    const state = (this as Bindable)[STATE];
+    if (!state) return this;
+    if (typeof listener !== 'function') return state[name].call(this, event, listener);
+    return state[name].call(this, event, wrap(state, event, listener));
+  };
+}
+
+function remover(name: 'removeListener' | 'off'): Method {
+  return function (this: EventEmitter, event: string | symbol, listener: Listener): EventEmitter {
+    const state = (this as Bindable)[STATE];
+    if (!state) return this;
+    const wrapper = state.wrappers?.get(event)?.get(listener);
+    return state[name].call(this, event, wrapper ?? listener);
+  };
+}
+
+const patched = {
+  on: adder('on'),
+  addListener: adder('addListener'),
+  prependListener: adder('prependListener'),
+  removeListener: remover('removeListener'),
+  off: remover('off'),
+};
+
 export function bindEmitter<T extends EventEmitter>(ctx: Context, emitter: T, run: RunInContext): T {
   const target = emitter as Bindable;
   const existing = target[STATE];
@@ -44,37 +97,23 @@ export function bindEmitter<T extends EventEmitter>(ctx: Context, emitter: T, ru
     existing.context = ctx;
     return emitter;
   }
-  const state: BoundState = { context: ctx, wrappers: new Map() };
-  Object.defineProperty(target, STATE, { value: state, enumerable: false, configurable: true });
-
-  for (const name of ADDERS) {
-    const original = target[name] as (event: string | symbol, listener: Listener) => T;
-    if (typeof original !== 'function') continue;
-    const patched = function (this: T, event: string | symbol, listener: Listener): T {
-      if (typeof listener !== 'function') return original.call(this, event, listener);
-      let byListener = state.wrappers.get(event);
-      if (!byListener) {
-        byListener = new WeakMap();
-        state.wrappers.set(event, byListener);
-      }
-      const boundContext = state.context;
-      const wrapper = function (this: unknown, ...args: unknown[]): unknown {
-        return run(boundContext, listener, this, args);
-      } as Listener & { listener?: unknown };
-      wrapper.listener = (listener as Listener & { listener?: unknown }).listener ?? listener;
-      byListener.set(listener, wrapper);
-      return original.call(this, event, wrapper);
-    };
-    Object.defineProperty(target, name, { value: patched, writable: true, configurable: true, enumerable: false });
+  if (typeof target.addListener !== 'function' || typeof target.prependListener !== 'function' || typeof target.off !== 'function') {
+    return emitter;
   }
-  for (const name of REMOVERS) {
-    const original = target[name] as (event: string | symbol, listener: Listener) => T;
-    if (typeof original !== 'function') continue;
-    const patched = function (this: T, event: string | symbol, listener: Listener): T {
-      const wrapper = state.wrappers.get(event)?.get(listener);
-      return original.call(this, event, wrapper ?? listener);
-    };
-    Object.defineProperty(target, name, { value: patched, writable: true, configurable: true, enumerable: false });
-  }
+  target[STATE] = {
+    context: ctx,
+    run,
+    wrappers: undefined,
+    on: target.on,
+    addListener: target.addListener,
+    prependListener: target.prependListener,
+    removeListener: target.removeListener,
+    off: target.off,
+  };
+  target.on = patched.on as T['on'];
+  target.addListener = patched.addListener as T['addListener'];
+  target.prependListener = patched.prependListener as T['prependListener'];
+  target.removeListener = patched.removeListener as T['removeListener'];
+  target.off = patched.off as T['off'];
   return emitter;
 }

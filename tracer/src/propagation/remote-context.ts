@@ -12,14 +12,16 @@ export interface B3RemoteDetails {
   readonly parentSpanId: string | undefined;
 }
 
-const details = new WeakMap<SpanContext, B3RemoteDetails>();
+/** Kept under a symbol on the SpanContext object the propagator created (cheaper than a WeakMap). */
+const DETAILS = Symbol('pintrace.b3.details');
+type WithDetails = SpanContext & { [DETAILS]?: B3RemoteDetails };
 
 export function setB3Details(spanContext: SpanContext, value: B3RemoteDetails): void {
-  details.set(spanContext, value);
+  (spanContext as WithDetails)[DETAILS] = value;
 }
 
 export function getB3Details(spanContext: SpanContext): B3RemoteDetails | undefined {
-  return details.get(spanContext);
+  return (spanContext as WithDetails)[DETAILS];
 }
 
 /**
