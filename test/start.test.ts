@@ -34,7 +34,6 @@ function markedPids(): number[] {
  */
 describe('npm start', () => {
   let npm: ChildProcess | undefined;
-  let output = '';
   let browser: BrowserContext | undefined;
 
   const killQuietly = (pid: number) => {
@@ -52,11 +51,14 @@ describe('npm start', () => {
     markedPids().forEach(killQuietly);
   });
 
-  it('serves demo traces and the dependency graph in the UI, and Ctrl-C leaves nothing running', async () => {
-    const spansDir = mkdtempSync(path.join(tmpdir(), 'pintrace-start-'));
-    npm = spawn('npm', ['start', '--silent'], {
+  const spansDir = mkdtempSync(path.join(tmpdir(), 'pintrace-start-'));
+
+  /** `npm start` in its own process group, as a terminal's foreground job. */
+  function npmStart(): { child: ChildProcess; output: () => string; exited: Promise<number | string | null> } {
+    let output = '';
+    const child = spawn('npm', ['start', '--silent'], {
       cwd: root,
-      detached: true, // its own process group, as a terminal's foreground job
+      detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         ...process.env,
@@ -76,11 +78,29 @@ describe('npm start', () => {
         PINTRACE_SPANS_DIR: spansDir,
       },
     });
-    npm.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-    npm.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-    const exited = new Promise<number | string | null>((resolve) => npm!.once('exit', (code, signal) => resolve(code ?? signal)));
+    child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<number | string | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
+    npm = child;
+    return { child, output: () => output, exited };
+  }
 
-    const uiUrl = await eventually(async () => /Zipkin UI\s+(http:\S+)/.exec(output)?.[1], { what: `"Pintrace is up" from npm start:\n${output}`, timeoutMs: 300_000, intervalMs: 1000 });
+  const upUrl = (run: ReturnType<typeof npmStart>) =>
+    eventually(async () => /Zipkin UI\s+(http:\S+)/.exec(run.output())?.[1], { what: '"Pintrace is up" from npm start', timeoutMs: 300_000, intervalMs: 1000 }).catch((err: Error) => {
+      throw new Error(`${err.message}\n${run.output()}`);
+    });
+
+  it('recovers from a crash, serves demo traces and the dependency graph in the UI, and Ctrl-C leaves nothing running', async () => {
+    // A first run that crashes (SIGKILL to the whole group: no cleanup at all, the agent's lock
+    // and the servers stay behind); the second `npm start` must come up without manual cleanup.
+    const crashed = npmStart();
+    await upUrl(crashed);
+    process.kill(-crashed.child.pid!, 'SIGKILL');
+    await crashed.exited;
+
+    const run = npmStart();
+    const { exited } = run;
+    const uiUrl = await upUrl(run);
     expect(uiUrl).toBe(`http://127.0.0.1:${ports.ui}/zipkin/`);
 
     // Demo traces and dependency links through the whole pipeline, before the browser looks.
@@ -114,10 +134,10 @@ describe('npm start', () => {
 
     // Ctrl-C: SIGINT to the whole process group, as a terminal sends it.
     // npm itself may end on the signal at once; `pintrace up` (same group, same pipes) drains and stops.
-    process.kill(-npm.pid!, 'SIGINT');
+    process.kill(-run.child.pid!, 'SIGINT');
     expect([0, 'SIGINT', 130]).toContain(await exited);
-    await eventually(async () => (/stopped cleanly\.|stopped with errors/.test(output) ? true : undefined), { what: 'pintrace up to stop', timeoutMs: 120_000 });
-    expect(output).toContain('stopped cleanly.');
+    await eventually(async () => (/stopped cleanly\.|stopped with errors/.test(run.output()) ? true : undefined), { what: 'pintrace up to stop', timeoutMs: 120_000 });
+    expect(run.output()).toContain('stopped cleanly.');
     expect(markedPids()).toEqual([]);
     for (const port of Object.values(ports)) expect(await portInUseCheck(port), `port ${port} still open`).toBe(false);
   });
