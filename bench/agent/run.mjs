@@ -8,7 +8,10 @@
  * CPU is read from /proc (utime+stime of the process and its threads; for kcat from bash's `times`),
  * so "lines per second per core" = lines / CPU seconds. Runs alternate between the tools.
  *
- *   npx tsc -b && node bench/agent/run.mjs [--runs 3] [--lines 128918] [--tools agent,agent-none,rsyslog,kcat]
+ *   npx tsc -b && node bench/agent/run.mjs [--runs 3] [--lines 128918] [--tools agent,agent-none,agent-platformatic,rsyslog,kcat]
+ *
+ * agent = `pintrace agent` as shipped (kafkajs, snappy); agent-none = no compression;
+ * agent-platformatic = PINTRACE_KAFKA_CLIENT=platformatic, snappy.
  *
  * rsyslog: `apt-get install -y rsyslog rsyslog-kafka` (the script says so if rsyslogd is missing).
  * Brokers: PINTRACE_KAFKA_BROKERS (default 127.0.0.1:9092). Writes results.json and results.svg here.
@@ -25,7 +28,7 @@ const repo = path.resolve(here, '..', '..');
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
 const runs = Number(args.runs ?? 3);
 const lineCount = Number(args.lines ?? 128_918);
-const tools = (args.tools ?? 'agent,agent-none,rsyslog,kcat').split(',');
+const tools = (args.tools ?? 'agent,agent-none,agent-platformatic,rsyslog,kcat').split(',');
 const brokers = (process.env.PINTRACE_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const tick = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -37,9 +40,9 @@ function spanLines(n) {
   for (let i = 0; i < n; i++) {
     const trace = (i % 10) + 10 * Math.floor(i / 130);
     out.push(JSON.stringify({
-      traceId: hex(0x5eed0000 + trace, 32), parentId: hex(i + 7, 16), id: hex(i + 1, 16), kind: 'SERVER', name: 'get /api/v3/users/{id}/pins',
+      traceId: hex(0x5eed0000 + trace, 32), id: hex(i + 1, 16), kind: 'SERVER', name: 'get /api/v3/users/{id}/pins',
       timestamp: 1_700_000_000_000_000 + i * 10, duration: 1234 + (i % 1000), localEndpoint: { serviceName: 'ngapi', ipv4: '10.1.2.3', port: 8080 },
-      tags: { 'http.method': 'GET', 'http.status_code': '200', 'http.path': '/v3/users/1/pins' },
+      tags: { 'http.method': 'GET', 'http.status_code': '200' },
     }));
   }
   return Buffer.from(out.join('\n') + '\n');
@@ -95,12 +98,12 @@ function killAndWait(child, signal = 'SIGTERM') {
 }
 
 /** Our agent: `pintrace agent` tailing dir/svc.jsonl; done when its acked-lines counter reaches n. */
-async function runAgent(body, topic, dir, compression) {
+async function runAgent(body, topic, dir, compression, client = 'kafkajs') {
   const port = await freePort();
   const live = path.join(dir, 'svc.jsonl');
   writeFileSync(live, '');
   const child = spawn(process.execPath, [path.join(repo, 'cli', 'bin', 'pintrace.js'), 'agent', '--kafka', brokers.join(','), '--topic', topic,
-    '--spans-dir', dir, '--metrics-port', String(port), '--compression', compression], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, PINTRACE_LOG_LEVEL: 'warn' } });
+    '--spans-dir', dir, '--metrics-port', String(port), '--compression', compression], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, PINTRACE_LOG_LEVEL: 'warn', PINTRACE_KAFKA_CLIENT: client } });
   await waitUntil(async () => (await fetch(`http://127.0.0.1:${port}/health`)).status === 200, 60_000, 'agent up');
   await sleep(500);
   const cpu0 = cpuSeconds(child.pid);
@@ -174,6 +177,7 @@ for (let r = 0; r < runs; r++) {
     try {
       const m = tool === 'agent' ? await runAgent(body, topic, dir, 'snappy')
         : tool === 'agent-none' ? await runAgent(body, topic, dir, 'none')
+        : tool === 'agent-platformatic' ? await runAgent(body, topic, dir, 'snappy', 'platformatic')
         : tool === 'rsyslog' ? await runRsyslog(body, topic, dir, admin)
         : await runKcat(body, topic, dir, admin);
       const row = { tool, run: r + 1, lines: lineCount, bytes: body.length, ...m, linesPerSec: Math.round(lineCount / (m.wallMs / 1000)), linesPerCpuSec: Math.round(lineCount / m.cpuSeconds), loadavg: os.loadavg()[0] };
@@ -196,6 +200,8 @@ const ratio = (a, b, k) => (by[a] && by[b] ? Math.round((by[a][k] / by[b][k]) * 
 const ratios = {
   agentVsRsyslogWall: ratio('agent', 'rsyslog', 'linesPerSec'), agentVsRsyslogPerCore: ratio('agent', 'rsyslog', 'linesPerCpuSec'),
   agentVsKcatWall: ratio('agent', 'kcat', 'linesPerSec'), agentVsKcatPerCore: ratio('agent', 'kcat', 'linesPerCpuSec'),
+  platformaticVsRsyslogWall: ratio('agent-platformatic', 'rsyslog', 'linesPerSec'), platformaticVsRsyslogPerCore: ratio('agent-platformatic', 'rsyslog', 'linesPerCpuSec'),
+  platformaticVsKcatWall: ratio('agent-platformatic', 'kcat', 'linesPerSec'), platformaticVsKcatPerCore: ratio('agent-platformatic', 'kcat', 'linesPerCpuSec'),
   agentNoneVsKcatWall: ratio('agent-none', 'kcat', 'linesPerSec'), agentNoneVsKcatPerCore: ratio('agent-none', 'kcat', 'linesPerCpuSec'),
 };
 const result = { date: new Date().toISOString(), node: process.version, host: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGB: Math.round(os.totalmem() / 2 ** 30) }, brokers, lines: lineCount, bytes: body.length, summary, ratios, runs: rows };

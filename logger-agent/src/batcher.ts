@@ -1,5 +1,6 @@
 import type { KafkaMessage } from '@pintrace/kafka';
 import { traceIdOfLine } from '@pintrace/model';
+import { isJsonText } from './json-check.js';
 import { traceKey } from './trace-key.js';
 
 /** Why a line was not shipped. */
@@ -57,13 +58,9 @@ export function buildMessages(lines: readonly string[], options: BatcherOptions 
       skip('no_trace_id', line);
       continue;
     }
-    if (checkJson) {
-      try {
-        JSON.parse(line);
-      } catch {
-        skip('invalid_json', line);
-        continue;
-      }
+    if (checkJson && !isJsonText(line)) {
+      skip('invalid_json', line);
+      continue;
     }
     const key = traceKey(traceId);
     let group = groups.get(key);

@@ -43,15 +43,15 @@ export const agentOptions = {
     flag: 'batch-bytes',
     env: 'PINTRACE_AGENT_BATCH_BYTES',
     description: 'Most bytes read per batch; also the longest span line shipped (keep below the broker message.max.bytes)',
-    default: '524288',
+    default: '983040',
     schema: positiveIntSchema.pipe(z.number().min(1024, 'expected at least 1024 bytes').max(16 * 1024 * 1024, 'expected at most 16 MiB')),
   },
   batchLines: {
     key: 'batchLines',
     flag: 'batch-lines',
     env: 'PINTRACE_AGENT_BATCH_LINES',
-    description: 'Most span lines per batch',
-    default: '2000',
+    description: 'Most span lines per batch (a crash re-sends at most one batch)',
+    default: '4000',
     schema: positiveIntSchema,
   },
   pollIntervalMs: {
