@@ -25,7 +25,17 @@ function skipWs(s: string, i: number): number {
 const isHex = (c: number) => (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
 const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
 
-/** Index after the string starting at i (s[i] is '"'), or -1. */
+/** Validates the escape sequence at i (s[i] is '\\'); index after it, or -1. */
+function scanEscape(s: string, i: number): number {
+  const e = s.charCodeAt(i + 1);
+  if (e === 0x75) {
+    return isHex(s.charCodeAt(i + 2)) && isHex(s.charCodeAt(i + 3)) && isHex(s.charCodeAt(i + 4)) && isHex(s.charCodeAt(i + 5)) ? i + 6 : -1;
+  }
+  if (e === 0x22 || e === 0x5c || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) return i + 2;
+  return -1;
+}
+
+/** Index after the string starting at i (s[i] is '"'), or -1; checks every character. */
 function scanString(s: string, i: number): number {
   const n = s.length;
   i++;
@@ -33,22 +43,31 @@ function scanString(s: string, i: number): number {
     const c = s.charCodeAt(i);
     if (c === 0x22) return i + 1;
     if (c === 0x5c) {
-      const e = s.charCodeAt(i + 1);
-      if (e === 0x75) {
-        if (!(isHex(s.charCodeAt(i + 2)) && isHex(s.charCodeAt(i + 3)) && isHex(s.charCodeAt(i + 4)) && isHex(s.charCodeAt(i + 5)))) return -1;
-        i += 6;
-        continue;
-      }
-      if (e === 0x22 || e === 0x5c || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) {
-        i += 2;
-        continue;
-      }
-      return -1;
+      i = scanEscape(s, i);
+      if (i < 0) return -1;
+      continue;
     }
     if (c < 0x20) return -1;
     i++;
   }
   return -1;
+}
+
+/**
+ * The same for a text known to hold no control character: jumps from quote to quote with the
+ * native indexOf, stopping only at backslashes (whose next position is cached per text).
+ */
+let backslashAt = -1;
+function scanStringFast(s: string, i: number): number {
+  i++;
+  for (;;) {
+    const q = s.indexOf('"', i);
+    if (q < 0) return -1;
+    if (backslashAt >= 0 && backslashAt < i) backslashAt = s.indexOf('\\', i);
+    if (backslashAt < 0 || backslashAt > q) return q + 1;
+    i = scanEscape(s, backslashAt);
+    if (i < 0) return -1;
+  }
 }
 
 /** Index after the number starting at i, or -1. */
@@ -73,7 +92,14 @@ function scanNumber(s: string, i: number): number {
   return i;
 }
 
+const CONTROL = /[\u0000-\u001f]/;
+
 export function isJsonText(s: string): boolean {
+  // Span lines rarely hold a control character (tab is the only one allowed, as whitespace
+  // outside strings): without one, strings can be skipped quote to quote.
+  const fast = !CONTROL.test(s);
+  if (fast) backslashAt = s.indexOf('\\');
+  const str = fast ? scanStringFast : scanString;
   const n = s.length;
   const stack: number[] = [];
   let mode = VALUE;
@@ -97,7 +123,7 @@ export function isJsonText(s: string): boolean {
     const c = s.charCodeAt(i);
     if (mode === KEY) {
       if (c !== 0x22) return false;
-      i = scanString(s, i);
+      i = str(s, i);
       if (i < 0) return false;
       i = skipWs(s, i);
       if (s.charCodeAt(i) !== 0x3a) return false;
@@ -118,7 +144,7 @@ export function isJsonText(s: string): boolean {
       }
       continue;
     }
-    if (c === 0x22) i = scanString(s, i);
+    if (c === 0x22) i = str(s, i);
     else if (c === 0x2d || isDigit(c)) i = scanNumber(s, i);
     else if (c === 0x74 && s.startsWith('true', i)) i += 4;
     else if (c === 0x66 && s.startsWith('false', i)) i += 5;
