@@ -77,7 +77,15 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
     });
   const consumer =
     deps.consumer ??
-    createConsumer({ brokers: config.kafka, groupId: config.groupId, topics: [config.topic], clientId: 'pintrace-collector', fromBeginning: true });
+    createConsumer({
+      brokers: config.kafka,
+      groupId: config.groupId,
+      topics: [config.topic],
+      clientId: 'pintrace-collector',
+      fromBeginning: true,
+      sessionTimeoutMs: config.sessionTimeoutMs,
+      heartbeatIntervalMs: Math.min(3000, Math.floor(config.sessionTimeoutMs / 3)),
+    });
   const deadLetterTopic = config.deadLetterTopic ?? `${config.topic}-dlq`;
   const producer =
     deadLetterTopic === 'none' ? undefined : (deps.producer ?? createProducer({ brokers: config.kafka, clientId: 'pintrace-collector-dlq' }));

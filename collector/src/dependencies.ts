@@ -11,7 +11,8 @@
  * Offsets: a trace's receipts gain one hold that is released only after the flush carrying its
  * links is durable, so a crash never loses counts of committed offsets. Counts are at-least-once:
  * a crash between a flush and the next commit counts the redelivered traces again.
- * Traces pass on downstream at once; only the receipts wait.
+ * Traces pass on downstream at once; only the receipts wait. After each flush an empty batch goes
+ * down the pipe, so the commit stage commits what the flush released.
  */
 import { Observable, type OperatorFunction } from 'rxjs';
 import type { DependencyLinkDocument } from '@pintrace/storage';
@@ -146,10 +147,13 @@ export function dependencies(options: DependenciesOptions): DependencyStage {
       new Observable<TraceBatch>((subscriber) => {
         let flushing: Promise<void> | undefined;
         let failures = 0;
+        let completed = false;
         const runFlush = (): Promise<void> => {
           flushing ??= flush()
             .then(() => {
               failures = 0;
+              // An empty batch down the pipe lets the commit stage commit the offsets just released.
+              if (!completed) subscriber.next({ traces: [], receipts: [] });
             })
             .catch((err: unknown) => {
               failures += 1;
@@ -186,7 +190,11 @@ export function dependencies(options: DependenciesOptions): DependencyStage {
               for (let attempt = 0; attempt < 3 && (waiting.size > 0 || [...buckets.values()].some((b) => b.dirty)); attempt++) await runFlush();
             };
             finish().then(
-              () => subscriber.complete(),
+              () => {
+                subscriber.next({ traces: [], receipts: [] });
+                completed = true;
+                subscriber.complete();
+              },
               (err: unknown) => subscriber.error(err),
             );
           },

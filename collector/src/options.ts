@@ -121,6 +121,14 @@ const jsonSchema = <T extends z.ZodTypeAny>(inner: T) =>
 const rateSchema = z.coerce.number().min(0, 'a rate is within 0..1').max(1, 'a rate is within 0..1');
 
 const stageOptions = {
+  sessionTimeoutMs: {
+    key: 'sessionTimeoutMs',
+    flag: 'session-timeout-ms',
+    env: 'PINTRACE_COLLECTOR_SESSION_TIMEOUT_MS',
+    description: 'Kafka group session timeout: how soon the group reassigns the partitions of a crashed member',
+    default: '30000',
+    schema: z.coerce.number().int('expected a whole number').min(3000, 'Kafka brokers refuse session timeouts below 3000 ms by default'),
+  } satisfies OptionSpec<number>,
   deadLetterTopic: {
     key: 'deadLetterTopic',
     flag: 'dead-letter-topic',
@@ -173,7 +181,7 @@ const stageOptions = {
     flag: 'max-held-spans',
     env: 'PINTRACE_COLLECTOR_MAX_HELD_SPANS',
     description: 'Spans between intake and a durable write above which Kafka intake pauses (resumes below half)',
-    default: '50000',
+    default: '20000',
     schema: positiveIntSchema,
   } satisfies OptionSpec<number>,
   sinkConcurrency: {

@@ -1,0 +1,254 @@
+#!/usr/bin/env node
+/**
+ * Collector throughput, side by side in one run: the same burst on one Kafka topic (10,000
+ * messages, ~129k spans, one trace per message, put on the topic before any consumer starts),
+ * consumed into the same Elasticsearch by
+ *   1. our collector (`pintrace collector`, a child process, its own index prefix and group),
+ *   2. the real zipkin-server 3.6.1 Kafka collector (the jar, its own ES_INDEX, group, QUERY_PORT),
+ * one after the other, plus
+ *   3. the raw bulk-index ceiling of that node: the same span lines bulk-indexed into a throwaway
+ *      index (5 shards, 0 replicas, `dynamic: false`, minimal mapping), batches of 5,000, 3 in flight.
+ * Counts spans *indexed* (documents in ES, polled with _count), not accepted; rate = indexed
+ * spans / seconds from the first document to the last new one. Peak RSS from /proc (VmHWM).
+ *
+ *   npx tsc -b && node bench/collector/run.mjs [--only ours] [--messages 10000] [-- extra collector flags]
+ *
+ * Env: PINTRACE_KAFKA_BROKERS (127.0.0.1:9092), PINTRACE_ES_URL (http://127.0.0.1:9200),
+ * ZIPKIN_JAR (var/devstack/zipkin/lib/zipkin-server-3.6.1-exec.jar). Writes results.json and
+ * throughput.svg beside this file.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createAdmin, createProducer } from '@pintrace/kafka';
+import { barChart } from '../lib/svg-chart.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '../..');
+const brokers = (process.env.PINTRACE_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+const es = process.env.PINTRACE_ES_URL ?? 'http://127.0.0.1:9200';
+const args = process.argv.slice(2);
+const extraAt = args.indexOf('--');
+const extra = extraAt >= 0 ? args.slice(extraAt + 1) : [];
+const opt = (name, fallback) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && (extraAt < 0 || i < extraAt) ? args[i + 1] : fallback;
+};
+const only = opt('only', 'all');
+const MESSAGES = Number(opt('messages', '10000'));
+const id = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
+const topic = `bench-collector-${id}`;
+const hex = (n) => randomBytes(n).toString('hex');
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function findJar() {
+  if (process.env.ZIPKIN_JAR) return process.env.ZIPKIN_JAR;
+  const dir = path.join(root, 'var/devstack/zipkin/lib');
+  const jar = existsSync(dir) ? readdirSync(dir).find((f) => /^zipkin-server-.*exec\.jar$/.test(f)) : undefined;
+  return jar ? path.join(dir, jar) : undefined;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** The same trace shape as the burst integration test (~12.9 spans per trace on average). */
+function burstTrace(n, now) {
+  const traceId = hex(16);
+  const rootId = hex(8);
+  const spans = [{ traceId, id: rootId, kind: 'SERVER', name: 'get /burst', timestamp: now, duration: 50_000, localEndpoint: { serviceName: 'burst-frontend', ipv4: '10.1.0.1' }, tags: { 'http.path': '/burst' } }];
+  for (let i = 1; i < n; i++) {
+    spans.push({
+      traceId, parentId: rootId, id: hex(8), kind: 'CLIENT', name: `call ${i % 5}`, timestamp: now + i * 100, duration: 1_000 + i,
+      localEndpoint: { serviceName: 'burst-frontend', ipv4: '10.1.0.1' }, remoteEndpoint: { serviceName: `burst-backend-${i % 4}`, port: 9000 },
+      annotations: [{ timestamp: now + i * 100 + 10, value: 'ws' }], tags: { 'http.path': `/b/${i % 7}`, peer: `p${i}` },
+    });
+  }
+  return spans;
+}
+
+async function esJson(method, p, body, ndjson = false) {
+  const res = await fetch(`${es}${p}`, { method, headers: { 'content-type': ndjson ? 'application/x-ndjson' : 'application/json' }, body });
+  const text = await res.text();
+  try {
+    return { status: res.status, body: JSON.parse(text) };
+  } catch {
+    return { status: res.status, body: text };
+  }
+}
+
+async function count(pattern) {
+  const r = await esJson('POST', `/${pattern}/_count?allow_no_indices=true&ignore_unavailable=true`, '{"query":{"match_all":{}}}');
+  return r.body.count ?? 0;
+}
+
+async function deleteIndices(pattern) {
+  const r = await esJson('GET', `/_cat/indices/${pattern}?h=index&format=json`);
+  if (Array.isArray(r.body)) for (const { index } of r.body) await esJson('DELETE', `/${index}`);
+}
+
+const peakRssMb = (pid) => {
+  try {
+    return Math.round(Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024);
+  } catch {
+    return undefined;
+  }
+};
+
+/** Polls the count until it reaches `expected` or stops changing for `quietMs`; returns the series. */
+async function watch(pattern, expected, { quietMs = 20_000, timeoutMs = 300_000, pid } = {}) {
+  const t0 = Date.now();
+  const series = [];
+  let last = -1;
+  let lastChange = Date.now();
+  let first;
+  let final;
+  let peak;
+  for (;;) {
+    await esJson('POST', `/${pattern}/_refresh?allow_no_indices=true&ignore_unavailable=true`);
+    const n = await count(pattern);
+    const t = Date.now();
+    if (pid) peak = peakRssMb(pid) ?? peak;
+    series.push([(t - t0) / 1000, n]);
+    if (n > 0 && first === undefined) first = t;
+    if (n !== last) {
+      last = n;
+      lastChange = t;
+      final = t;
+    }
+    if (n >= expected || t - lastChange > quietMs || t - t0 > timeoutMs) break;
+    await sleep(250);
+  }
+  const seconds = first === undefined ? 0 : Math.max(0.001, (final - first) / 1000);
+  return { indexed: last, seconds, spansPerSecond: first === undefined ? 0 : Math.round(last / seconds), series, peakRssMb: peak };
+}
+
+async function runOurs(expected) {
+  const prefix = `bench-pt-${id}`;
+  const port = await freePort();
+  const child = spawn(process.execPath, [path.join(root, 'cli/bin/pintrace.js'), 'collector', '--kafka', brokers.join(','), '--es', es, '--topic', topic,
+    '--group-id', `${topic}-ours`, '--index-prefix', prefix, '--index-replicas', '0', '--metrics-port', String(port), ...extra],
+  { env: { ...process.env, PINTRACE_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'inherit', 'inherit'] });
+  const started = Date.now();
+  const result = await watch(`${prefix}-span-*`, expected, { pid: child.pid });
+  result.wallSeconds = (Date.now() - started) / 1000;
+  result.peakRssMb = peakRssMb(child.pid) ?? result.peakRssMb;
+  child.kill('SIGTERM');
+  await new Promise((r) => child.on('exit', r));
+  await deleteIndices(`${prefix}-*`);
+  for (const type of ['span', 'dependency', 'autocomplete']) await esJson('DELETE', `/_template/${prefix}-${type}_template`);
+  return { name: 'pintrace collector', flags: extra, ...result };
+}
+
+async function runZipkin(expected) {
+  const jar = findJar();
+  if (!jar) return { name: 'zipkin-server', skipped: 'jar not found (run pintrace up once, or set ZIPKIN_JAR)' };
+  const prefix = `bench-zk-${id}`;
+  const port = await freePort();
+  const child = spawn('java', ['-Xmx512m', '-jar', jar], {
+    env: { ...process.env, STORAGE_TYPE: 'elasticsearch', ES_HOSTS: es, ES_INDEX: prefix, ES_INDEX_REPLICAS: '0', KAFKA_BOOTSTRAP_SERVERS: brokers.join(','),
+      KAFKA_TOPIC: topic, KAFKA_GROUP_ID: `${topic}-zipkin`, QUERY_PORT: String(port), COLLECTOR_HTTP_ENABLED: 'false' },
+    stdio: ['ignore', 'ignore', 'ignore'],
+  });
+  const started = Date.now();
+  const result = await watch(`${prefix}-span-*`, expected, { pid: child.pid, quietMs: 20_000, timeoutMs: 240_000 });
+  result.wallSeconds = (Date.now() - started) / 1000;
+  result.peakRssMb = peakRssMb(child.pid) ?? result.peakRssMb;
+  child.kill('SIGTERM');
+  await new Promise((r) => child.on('exit', r));
+  await deleteIndices(`${prefix}-*`);
+  for (const type of ['span', 'dependency', 'autocomplete']) await esJson('DELETE', `/_template/${prefix}-${type}_template`);
+  return { name: 'zipkin-server 3.6.1', jar: path.basename(jar), ...result };
+}
+
+async function runRaw(lines) {
+  const index = `bench-raw-${id}`;
+  await esJson('PUT', `/${index}`, JSON.stringify({
+    settings: { number_of_shards: 5, number_of_replicas: 0 },
+    mappings: { dynamic: false, properties: { traceId: { type: 'keyword' }, name: { type: 'keyword' }, timestamp_millis: { type: 'date' }, duration: { type: 'long' } } },
+  }));
+  const batches = [];
+  for (let i = 0; i < lines.length; i += 5000) batches.push(lines.slice(i, i + 5000).map((l) => `{"index":{}}\n${l}\n`).join(''));
+  const started = Date.now();
+  let next = 0;
+  let rejected = 0;
+  await Promise.all([0, 1, 2].map(async () => {
+    while (next < batches.length) {
+      const body = batches[next++];
+      const r = await esJson('POST', `/${index}/_bulk`, body, true);
+      if (r.body.errors) rejected += r.body.items.filter((it) => it.index.status >= 300).length;
+    }
+  }));
+  await esJson('POST', `/${index}/_refresh`);
+  const seconds = (Date.now() - started) / 1000;
+  const indexed = await count(index);
+  await esJson('DELETE', `/${index}`);
+  return { name: 'raw bulk ceiling', indexed, rejected, seconds, spansPerSecond: Math.round(indexed / seconds) };
+}
+
+async function main() {
+  const admin = createAdmin(brokers);
+  await admin.ensureTopic(topic, 3);
+  const producer = createProducer({ brokers });
+  await producer.connect();
+  const now = (Date.now() - 60_000) * 1000;
+  const lines = [];
+  let spans = 0;
+  for (let i = 0; i < MESSAGES; i += 500) {
+    const chunk = [];
+    for (let j = i; j < Math.min(MESSAGES, i + 500); j++) {
+      const trace = burstTrace(6 + ((j * 7) % 15), now + j);
+      spans += trace.length;
+      for (const s of trace) lines.push(JSON.stringify(s));
+      chunk.push({ key: trace[0].traceId, value: JSON.stringify(trace) });
+    }
+    await producer.send(topic, chunk);
+  }
+  await producer.disconnect();
+  console.error(`burst on ${topic}: ${MESSAGES} messages, ${spans} spans`);
+  const results = [];
+  if (only === 'all' || only === 'ours') results.push(await runOurs(spans));
+  if (only === 'all' || only === 'zipkin') results.push(await runZipkin(spans));
+  if (only === 'all' || only === 'raw') results.push(await runRaw(lines));
+  await admin.close();
+  for (const r of results) {
+    r.lost = r.indexed === undefined ? undefined : spans - r.indexed;
+    console.error(JSON.stringify({ ...r, series: undefined }));
+  }
+  const by = (n) => results.find((r) => r.name.startsWith(n));
+  const ours = by('pintrace');
+  const zipkin = by('zipkin');
+  const raw = by('raw');
+  const summary = {
+    oursVsZipkin: ours && zipkin?.spansPerSecond ? +(ours.spansPerSecond / zipkin.spansPerSecond).toFixed(2) : undefined,
+    oursVsRawCeiling: ours && raw?.spansPerSecond ? +(ours.spansPerSecond / raw.spansPerSecond).toFixed(2) : undefined,
+  };
+  console.error(JSON.stringify(summary));
+  if (only !== 'all') return;
+  const out = {
+    date: new Date().toISOString(), machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGb: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+    burst: { messages: MESSAGES, spans, topicPartitions: 3 }, results, summary,
+  };
+  writeFileSync(path.join(here, 'results.json'), `${JSON.stringify(out, null, 2)}\n`);
+  writeFileSync(path.join(here, 'throughput.svg'), barChart({
+    title: `Burst of ${MESSAGES} messages / ${spans} spans into one Elasticsearch node: indexed spans/s`,
+    unit: 'spans/s',
+    groups: results.filter((r) => r.spansPerSecond).map((r) => ({ label: `${r.name} (lost ${r.lost ?? 0})`, bars: [{ label: 'indexed spans/s', value: r.spansPerSecond }] })),
+  }));
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
