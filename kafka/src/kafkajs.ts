@@ -7,6 +7,7 @@
  * time, a heartbeat timer runs while the handler works so a slow durable write does not cost
  * the group membership.
  */
+import { createRequire } from 'node:module';
 import kafkajs from 'kafkajs';
 import snappyCodec from 'kafkajs-snappy';
 import type { Admin, Consumer, EachBatchPayload, Kafka as KafkaInstance, KafkaMessage as KjsMessage, Producer } from 'kafkajs';
@@ -40,7 +41,23 @@ const { Kafka, Partitioners, CompressionTypes, CompressionCodecs, logLevel } = k
 
 // Snappy through kafkajs-snappy (pure JS, raw snappy out; reads raw and xerial-framed batches),
 // so a fast codec works with no native build. lz4 and zstd stay with the platformatic client.
-CompressionCodecs[CompressionTypes.Snappy] = snappyCodec;
+// Compression uses the native `snappy` package (optional dependency, prebuilt binaries) when it
+// loads: the same raw snappy blocks, 2-4x less CPU than snappyjs (most for a cold process).
+CompressionCodecs[CompressionTypes.Snappy] = snappyCodecWithNativeCompress;
+
+function snappyCodecWithNativeCompress() {
+  const js = snappyCodec();
+  let native: ((input: Buffer) => Buffer) | undefined;
+  try {
+    native = (createRequire(import.meta.url)('snappy') as { compressSync(input: Buffer): Buffer }).compressSync;
+  } catch {
+    native = undefined; // no binary for this platform: the pure-JS codec does it
+  }
+  return {
+    compress: async (encoder: { buffer: Buffer }) => (native ? native(encoder.buffer) : js.compress(encoder)),
+    decompress: (buffer: Buffer) => js.decompress(buffer),
+  };
+}
 
 function newKafka(brokers: string[], clientId: string, logger: Logger, requestTimeout?: number): KafkaInstance {
   return new Kafka({
