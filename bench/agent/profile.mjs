@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+/**
+ * The agent's hot path in one process, for profiling: the bench's span lines (default 128,918)
+ * in one file, startAgent() in-process against the broker, timed from start to the last ack.
+ *
+ *   npx tsc -b && node --cpu-prof --cpu-prof-dir=/tmp/prof bench/agent/profile.mjs [--compression snappy] [--client kafkajs]
+ *
+ * Prints wall ms, CPU ms and lines per CPU-second; open the .cpuprofile in Chrome DevTools.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createAdmin, createProducer } from '@pintrace/kafka';
+import { agentOptions, startAgent } from '@pintrace/logger-agent';
+import { createLogger, resolveConfig } from '@pintrace/runtime';
+
+const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
+const lines = Number(args.lines ?? 128_918);
+const compression = args.compression ?? 'snappy';
+const client = args.client ?? 'kafkajs';
+const brokers = (process.env.PINTRACE_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+const hex = (v, w) => v.toString(16).padStart(w, '0');
+const out = [];
+for (let i = 0; i < lines; i++) {
+  const trace = (i % 10) + 10 * Math.floor(i / 130);
+  out.push(JSON.stringify({
+    traceId: hex(0x5eed0000 + trace, 32), id: hex(i + 1, 16), kind: 'SERVER', name: 'get /api/v3/users/{id}/pins',
+    timestamp: 1_700_000_000_000_000 + i * 10, duration: 1234 + (i % 1000), localEndpoint: { serviceName: 'ngapi', ipv4: '10.1.2.3', port: 8080 },
+    tags: { 'http.method': 'GET', 'http.status_code': '200' },
+  }));
+}
+const dir = mkdtempSync(path.join(tmpdir(), 'agent-profile-'));
+writeFileSync(path.join(dir, 'svc.jsonl'), out.join('\n') + '\n');
+const topic = `agent-profile-${Date.now().toString(36)}`;
+const admin = createAdmin(brokers);
+await admin.ensureTopic(topic, 4);
+await admin.close();
+const config = resolveConfig(agentOptions, { flags: { kafka: brokers.join(','), topic, spansDir: dir, metricsPort: '0', compression }, env: {} });
+const producer = createProducer({ brokers, client, compression });
+const cpu0 = process.cpuUsage();
+const t0 = performance.now();
+const agent = await startAgent(config, { producer, log: createLogger('agent', { level: 'warn' }), opsServer: false });
+while ((await agent.metrics.value(agent.metrics.lines)) < lines) await new Promise((r) => setTimeout(r, 10));
+const ms = performance.now() - t0;
+const cpu = process.cpuUsage(cpu0);
+const cpuMs = (cpu.user + cpu.system) / 1000;
+console.log(JSON.stringify({ lines, compression, client, wallMs: Math.round(ms), cpuMs: Math.round(cpuMs), linesPerCpuSec: Math.round(lines / (cpuMs / 1000)), messages: await agent.metrics.value(agent.metrics.messages), rssMb: Math.round(process.memoryUsage().rss / 1e6) }));
+await agent.shutdown();
+rmSync(dir, { recursive: true, force: true });
+process.exit(0);
