@@ -54,7 +54,7 @@ describe('collector → Elasticsearch → the real zipkin-server API', () => {
   let samples: Array<{ file: string; spans: Span[] }> = [];
   const endTs = () => Date.now() + 60_000;
   const q = (path: string, params: Record<string, string | number> = {}) =>
-    getJson<unknown>(`${api}${path}?${new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)])).toString()}`);
+    getJson<unknown>(`${api}${path}?${new URLSearchParams(Object.fromEntries(Object.entries(params).map(([k, v]) => [k, String(v)]))).toString()}`);
   const traceIds = async (params: Record<string, string | number>) =>
     ((await q('/traces', { endTs: endTs(), lookback: 3_600_000, limit: 1000, ...params })) as Span[][]).map((t) => t[0]!.traceId).sort();
 

@@ -4,13 +4,13 @@ import { createLogger, Shutdown } from '@pintrace/runtime';
 import { addOptions, configFrom } from './options.js';
 
 /**
- * `pintrace collector`: reads span lists from Kafka, validates them and writes them to
+ * `pintrace collector`: reads span lists from Kafka, validates, adjusts, filters and groups them, and writes them (plus dependency links) to
  * Elasticsearch in Zipkin's format; runs until SIGTERM/SIGINT, then drains and commits.
  */
 export function registerCollector(program: Command): void {
   const cmd = program
     .command('collector')
-    .description('Consume spans from Kafka, validate them and store them in Elasticsearch in Zipkin\'s format');
+    .description('Consume spans from Kafka, validate, adjust, filter and group them, and store them and their dependency links in Elasticsearch in Zipkin\'s format');
   addOptions(cmd, collectorOptions);
   cmd.action(async () => {
     const config = configFrom(collectorOptions, cmd);
