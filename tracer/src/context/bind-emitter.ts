@@ -1,4 +1,5 @@
 import type { EventEmitter } from 'node:events';
+import { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import type { Context } from '@opentelemetry/api';
 
 /**
@@ -12,26 +13,33 @@ import type { Context } from '@opentelemetry/api';
  * Each wrapper carries `.listener` = the original, so `listeners()` and removal by the original
  * function keep working. Binding again only changes the context used for later listeners.
  *
- * This runs for every traced request (twice), so it is cheap: the five methods are shared
- * functions assigned as plain properties (as OpenTelemetry's context managers do; they show up
- * in `Object.keys(emitter)`), the per-emitter state is one object under a symbol, and the
- * wrapper table is only created when a listener is added.
+ * This runs for every traced request (twice), so it must not slow Node's own HTTP code down:
+ * - node:http's IncomingMessage, ServerResponse and ClientRequest get the five methods once, on
+ *   their prototypes (inert for objects that were never bound); binding one of them only sets one
+ *   symbol property, so every request object keeps one shape and Node's internals stay fast;
+ * - any other emitter gets the five methods as plain own properties (as OpenTelemetry's context
+ *   managers do; they show up in `Object.keys(emitter)`).
+ * The wrapper table is only created when a listener is added.
  */
 
 type Listener = (...args: unknown[]) => unknown;
 type Method = (this: EventEmitter, event: string | symbol, listener: Listener) => EventEmitter;
 export type RunInContext = (ctx: Context, fn: Listener, thisArg: unknown, args: unknown[]) => unknown;
 
+type MethodName = 'on' | 'addListener' | 'prependListener' | 'removeListener' | 'off';
+type Originals = Record<MethodName, Method>;
+
 interface BoundState {
   context: Context;
   readonly run: RunInContext;
   wrappers: Map<string | symbol, WeakMap<Listener, Listener>> | undefined;
-  readonly on: Method;
-  readonly addListener: Method;
-  readonly prependListener: Method;
-  readonly removeListener: Method;
-  readonly off: Method;
+  /** The emitter's own methods before patching (own-property mode only). */
+  readonly originals: Originals | undefined;
 }
+
+const METHODS: readonly MethodName[] = ['on', 'addListener', 'prependListener', 'removeListener', 'off'];
+const PATCHED_PROTOTYPES = new WeakSet<object>();
+const SHARED_PROTOTYPES = new Set<object>([IncomingMessage.prototype, ServerResponse.prototype, ClientRequest.prototype]);
 
 const STATE = Symbol('pintrace.boundContext');
 
@@ -64,31 +72,57 @@ function wrap(state: BoundState, event: string | symbol, listener: Listener): Li
   return wrapper;
 }
 
-function adder(name: 'on' | 'addListener' | 'prependListener'): Method {
+function adder(name: 'on' | 'addListener' | 'prependListener', protoOriginal?: Method): Method {
   return function (this: EventEmitter, event: string | symbol, listener: Listener): EventEmitter {
     const state = (this as Bindable)[STATE];
-    if (!state) return this;
-    if (typeof listener !== 'function') return state[name].call(this, event, listener);
-    return state[name].call(this, event, wrap(state, event, listener));
+    const original = protoOriginal ?? state?.originals?.[name];
+    if (!original) return this;
+    if (state === undefined || typeof listener !== 'function') return original.call(this, event, listener);
+    return original.call(this, event, wrap(state, event, listener));
   };
 }
 
-function remover(name: 'removeListener' | 'off'): Method {
+function remover(name: 'removeListener' | 'off', protoOriginal?: Method): Method {
   return function (this: EventEmitter, event: string | symbol, listener: Listener): EventEmitter {
     const state = (this as Bindable)[STATE];
-    if (!state) return this;
-    const wrapper = state.wrappers?.get(event)?.get(listener);
-    return state[name].call(this, event, wrapper ?? listener);
+    const original = protoOriginal ?? state?.originals?.[name];
+    if (!original) return this;
+    const wrapper = state?.wrappers?.get(event)?.get(listener);
+    return original.call(this, event, wrapper ?? listener);
   };
 }
 
-const patched = {
-  on: adder('on'),
-  addListener: adder('addListener'),
-  prependListener: adder('prependListener'),
-  removeListener: remover('removeListener'),
-  off: remover('off'),
-};
+function makeMethods(originals?: Originals): Record<MethodName, Method> {
+  return {
+    on: adder('on', originals?.on),
+    addListener: adder('addListener', originals?.addListener),
+    prependListener: adder('prependListener', originals?.prependListener),
+    removeListener: remover('removeListener', originals?.removeListener),
+    off: remover('off', originals?.off),
+  };
+}
+
+/** Own-property mode: shared functions that find the originals in the emitter's state. */
+const patched = makeMethods();
+
+function originalsOf(target: object): Originals | undefined {
+  const t = target as Record<MethodName, unknown>;
+  for (const name of METHODS) if (typeof t[name] !== 'function') return undefined;
+  return { on: t.on, addListener: t.addListener, prependListener: t.prependListener, removeListener: t.removeListener, off: t.off } as Originals;
+}
+
+/** Installs the methods on a node:http prototype once; inert on objects without a bound state. */
+function patchPrototype(proto: object): boolean {
+  if (PATCHED_PROTOTYPES.has(proto)) return true;
+  const originals = originalsOf(proto);
+  if (!originals) return false;
+  const methods = makeMethods(originals);
+  for (const name of METHODS) {
+    Object.defineProperty(proto, name, { value: methods[name], writable: true, configurable: true, enumerable: false });
+  }
+  PATCHED_PROTOTYPES.add(proto);
+  return true;
+}
 
 export function bindEmitter<T extends EventEmitter>(ctx: Context, emitter: T, run: RunInContext): T {
   const target = emitter as Bindable;
@@ -97,19 +131,14 @@ export function bindEmitter<T extends EventEmitter>(ctx: Context, emitter: T, ru
     existing.context = ctx;
     return emitter;
   }
-  if (typeof target.addListener !== 'function' || typeof target.prependListener !== 'function' || typeof target.off !== 'function') {
+  const proto = Object.getPrototypeOf(target) as object | null;
+  if (proto !== null && SHARED_PROTOTYPES.has(proto) && !Object.hasOwn(target, 'on') && patchPrototype(proto)) {
+    target[STATE] = { context: ctx, run, wrappers: undefined, originals: undefined };
     return emitter;
   }
-  target[STATE] = {
-    context: ctx,
-    run,
-    wrappers: undefined,
-    on: target.on,
-    addListener: target.addListener,
-    prependListener: target.prependListener,
-    removeListener: target.removeListener,
-    off: target.off,
-  };
+  const originals = originalsOf(target);
+  if (!originals) return emitter;
+  target[STATE] = { context: ctx, run, wrappers: undefined, originals };
   target.on = patched.on as T['on'];
   target.addListener = patched.addListener as T['addListener'];
   target.prependListener = patched.prependListener as T['prependListener'];

@@ -1,0 +1,42 @@
+/** A small dependency-free SVG of bench/tracer's results: one horizontal bar panel per metric. */
+const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
+const COLORS = ['#2563eb', '#f59e0b', '#10b981', '#ef4444', '#8b5cf6'];
+
+function panel(y, title, unit, bars, width) {
+  const rowH = 22;
+  const labelW = 230;
+  const plotW = width - labelW - 90;
+  const max = Math.max(...bars.map((b) => b.value)) || 1;
+  const out = [`<text x="10" y="${y + 16}" font-weight="bold" font-size="14">${esc(title)}</text>`];
+  bars.forEach((b, i) => {
+    const top = y + 26 + i * rowH;
+    const w = Math.max(1, (plotW * b.value) / max);
+    out.push(`<text x="${labelW - 8}" y="${top + 15}" text-anchor="end">${esc(b.label)}</text>`);
+    out.push(`<rect x="${labelW}" y="${top + 3}" width="${w}" height="${rowH - 6}" fill="${COLORS[i % COLORS.length]}"/>`);
+    out.push(`<text x="${labelW + w + 6}" y="${top + 15}">${esc(`${b.value} ${unit}`)}</text>`);
+  });
+  return { svg: out.join(''), height: 36 + bars.length * rowH };
+}
+
+/** results: the object bench/tracer/run.mjs writes to results.json. */
+export function renderChart(results, width = 820) {
+  const panels = [
+    ['Sampled span: CPU µs per span (start, 1 attribute, end, export)', 'µs', results.spanCost.sampled.map((r) => ({ label: r.tracer, value: r.cpuUs }))],
+    ['Unsampled root span: CPU µs per span', 'µs', results.spanCost.unsampled.map((r) => ({ label: r.tracer, value: r.cpuUs }))],
+    ['HTTP server throughput (autocannon, 50 connections)', 'req/s', results.http.map((r) => ({ label: `tracing ${r.sampling}`, value: r.reqPerSec }))],
+  ];
+  let y = 30;
+  const parts = [];
+  for (const [title, unit, bars] of panels) {
+    const p = panel(y, title, unit, bars, width);
+    parts.push(p.svg);
+    y += p.height + 14;
+  }
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" font-family="sans-serif" font-size="12">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    `<text x="10" y="18" font-size="11" fill="#555">${esc(`bench/tracer, ${results.date}, ${results.machine}`)}</text>`,
+    ...parts,
+    '</svg>',
+  ].join('\n');
+}
