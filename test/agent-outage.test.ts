@@ -96,6 +96,12 @@ describe('logger agent against a broker that goes away (private devstack)', () =
         delays.push(Date.now() - set.at);
       }
     }
+    // A tombstone (`unset --fleet`) removes a key from every host's file.
+    expect((await fleetSet('pintrace.sample_rate.checkout', '5')).code).toBe(0);
+    for (const h of hosts) await eventually(async () => (readValues(h.deciderFile)?.['pintrace.sample_rate.checkout'] === 5 ? true : undefined), { timeoutMs: 30_000, intervalMs: 20, what: `checkout in ${h.name}'s file` });
+    const unset = startPart('decider-fleet-unset', ['decider', 'unset', 'pintrace.sample_rate.checkout', '--fleet', '--kafka', brokers.join(','), '--decider-topic', deciderTopic]);
+    expect(await unset.exited).toBe(0);
+    for (const h of hosts) await eventually(async () => (readValues(h.deciderFile) && !('pintrace.sample_rate.checkout' in readValues(h.deciderFile)!) ? true : undefined), { timeoutMs: 30_000, intervalMs: 20, what: `checkout removed from ${h.name}'s file` });
     expect(readValues(hosts[0].deciderFile)).toEqual({ 'local.only': 7, 'pintrace.sample_rate': 0.7 });
     expect(readValues(hosts[1].deciderFile)).toEqual({ 'pintrace.sample_rate': 0.7 });
     const agentDelays = hosts.flatMap((h) => [...readFileSync(h.agent!.logFile, 'utf8').matchAll(/"delayMs":(\d+)/g)].map((m) => Number(m[1])));
