@@ -77,10 +77,11 @@ export class DeciderMirror {
       const groupId = `pintrace-decider-${os.hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
       const consumer = this.o.consumer?.(groupId) ?? createConsumer({ brokers: this.o.brokers, groupId, topics: [topic], fromBeginning: true, maxWaitTimeMs: 100, clientId: 'pintrace-agent-decider' });
       this.consumer = consumer;
-      const ended = new Promise<void>((resolve) => {
-        this.failed = resolve;
-        signal.addEventListener('abort', () => resolve(), { once: true });
-      });
+      let end!: () => void;
+      const ended = new Promise<void>((resolve) => (end = resolve));
+      this.failed = end;
+      const onAbort = () => end();
+      signal.addEventListener('abort', onAbort, { once: true });
       try {
         if (this.o.consumer === undefined) {
           this.admin ??= createAdmin(this.o.brokers, { clientId: 'pintrace-agent-decider' });
@@ -88,7 +89,7 @@ export class DeciderMirror {
         }
         consumer.onError((err) => {
           log.warn({ err, topic }, 'fleet decider consumer stopped; rebuilding it (the decider file stays as it is)');
-          this.failed?.();
+          end();
         });
         await consumer.connect();
         await consumer.run((batch) => this.enqueue(batch.messages));
@@ -98,6 +99,8 @@ export class DeciderMirror {
       } catch (err) {
         metrics.errors.inc({ kind: 'decider' });
         log.warn({ err, topic }, 'cannot read the fleet decider topic; the decider file stays as it is, retrying');
+      } finally {
+        signal.removeEventListener('abort', onAbort);
       }
       await consumer.disconnect().catch(() => undefined);
       if (!signal.aborted) await pause(backoff.next(), signal);
