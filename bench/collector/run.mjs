@@ -11,7 +11,7 @@
  * Counts spans *indexed* (documents in ES, polled with _count), not accepted; rate = indexed
  * spans / seconds from the first document to the last new one. Peak RSS from /proc (VmHWM).
  *
- *   npx tsc -b && node bench/collector/run.mjs [--only ours] [--messages 10000] [-- extra collector flags]
+ *   npx tsc -b && node bench/collector/run.mjs [--only ours|zipkin|raw] [--messages 10000] [--heap-mb 160] [-- extra collector flags]
  *
  * Env: PINTRACE_KAFKA_BROKERS (127.0.0.1:9092), PINTRACE_ES_URL (http://127.0.0.1:9200),
  * ZIPKIN_JAR (var/devstack/zipkin/lib/zipkin-server-3.6.1-exec.jar). Writes results.json and
@@ -39,6 +39,8 @@ const opt = (name, fallback) => {
   return i >= 0 && (extraAt < 0 || i < extraAt) ? args[i + 1] : fallback;
 };
 const only = opt('only', 'all');
+/** V8 old-space limit of our collector's process, e.g. 160 (the README's advice for RSS < 256 MB). */
+const heapMb = opt('heap-mb', undefined);
 const MESSAGES = Number(opt('messages', '10000'));
 const id = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
 const topic = `bench-collector-${id}`;
@@ -139,7 +141,7 @@ async function runOurs(expected) {
   const port = await freePort();
   const child = spawn(process.execPath, [path.join(root, 'cli/bin/pintrace.js'), 'collector', '--kafka', brokers.join(','), '--es', es, '--topic', topic,
     '--group-id', `${topic}-ours`, '--index-prefix', prefix, '--index-replicas', '0', '--metrics-port', String(port), ...extra],
-  { env: { ...process.env, PINTRACE_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'inherit', 'inherit'] });
+  { env: { ...process.env, PINTRACE_LOG_LEVEL: 'warn', ...(heapMb ? { NODE_OPTIONS: `--max-old-space-size=${heapMb}` } : {}) }, stdio: ['ignore', 'inherit', 'inherit'] });
   const started = Date.now();
   const result = await watch(`${prefix}-span-*`, expected, { pid: child.pid });
   result.wallSeconds = (Date.now() - started) / 1000;
@@ -148,7 +150,7 @@ async function runOurs(expected) {
   await new Promise((r) => child.on('exit', r));
   await deleteIndices(`${prefix}-*`);
   for (const type of ['span', 'dependency', 'autocomplete']) await esJson('DELETE', `/_template/${prefix}-${type}_template`);
-  return { name: 'pintrace collector', flags: extra, ...result };
+  return { name: 'pintrace collector', flags: extra, heapMb: heapMb ? Number(heapMb) : undefined, ...result };
 }
 
 async function runZipkin(expected) {

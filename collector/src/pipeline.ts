@@ -122,8 +122,9 @@ export function buildPipeline(options: PipelineOptions): Pipeline {
     maxAgeMs: group.maxAgeMs,
     maxSpansPerTrace: group.maxSpansPerTrace,
     maxOpenTraces: group.maxOpenTraces,
-    // The group closes traces early before intake would pause, so held traces keep moving.
-    maxHeldSpans: Math.max(1, Math.floor(maxHeldSpans * 0.8)),
+    // The group keeps well below the resume mark (half of maxHeldSpans), closing its least
+    // recently active traces early, so intake never waits for a window once the writes drain.
+    maxHeldSpans: Math.max(1, Math.floor(maxHeldSpans * 0.4)),
     onSpansIn: (n) => backpressure.add(n),
     onSpansForgotten: (n) => backpressure.remove(n),
     scheduler: options.scheduler,
