@@ -108,6 +108,8 @@ describe('logger agent fault acceptance (real Kafka)', () => {
         return c.distinct() >= TOTAL ? true : undefined;
       }, { timeoutMs: 300_000, intervalMs: 250, what: `all ${TOTAL} lines (have ${c.distinct()})` });
       const drainedMs = Date.now() - started;
+      // The last life may find nothing left to send; let it come up before the graceful stop.
+      await eventually(async () => ((await metric(port, 'pintrace_agent_streams')) >= 1 ? true : undefined), { timeoutMs: 120_000, intervalMs: 100, what: 'the final agent up' });
       expect(await last.stop()).toBe(0);
       await sleep(2000); // late duplicates, if any, are counted too
       clearInterval(sampler);
