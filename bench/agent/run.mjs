@@ -8,6 +8,7 @@
  * CPU is read from /proc (utime+stime of the process and its threads; for kcat from bash's `times`),
  * so "lines per second per core" = lines / CPU seconds. Runs alternate between the tools.
  *
+ *   node bench/agent/run.mjs --plot-only   (redraws results.svg from results.json)
  *   npx tsc -b && node bench/agent/run.mjs [--runs 3] [--lines 128918] [--tools agent,agent-none,agent-platformatic,rsyslog,kcat]
  *
  * agent = `pintrace agent` as shipped (kafkajs, snappy); agent-none = no compression;
@@ -160,6 +161,12 @@ async function runKcat(body, topic, dir, admin) {
   return { wallMs, cpuSeconds: child[0] + child[1], peakRssMb: undefined };
 }
 
+if (args['plot-only'] !== undefined || process.argv.includes('--plot-only')) {
+  // Redraw results.svg from results.json without running anything.
+  const saved = JSON.parse(readFileSync(path.join(here, 'results.json'), 'utf8'));
+  writeFileSync(path.join(here, 'results.svg'), svg(saved.summary));
+  process.exit(0);
+}
 const admin = createAdmin(brokers);
 if (tools.includes('rsyslog') && !existsSync('/usr/sbin/rsyslogd')) {
   console.error('rsyslogd is missing: apt-get install -y rsyslog rsyslog-kafka (or pass --tools agent,kcat)');
@@ -211,7 +218,7 @@ console.log(JSON.stringify({ summary, ratios }, null, 2));
 
 /** Two bar groups (lines/s wall, lines per CPU-second) per tool. */
 function svg(rows) {
-  const W = 640, H = 300, left = 110, barH = 16, gap = 44;
+  const W = 680, H = 300, left = 150, barH = 16, gap = 44;
   const maxV = Math.max(...rows.flatMap((r) => [r.linesPerSec, r.linesPerCpuSec]));
   const scale = (v) => ((W - left - 120) * v) / maxV;
   let y = 40;
