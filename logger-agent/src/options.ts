@@ -74,7 +74,7 @@ export const agentOptions = {
     key: 'checkJson',
     flag: 'check-json',
     env: 'PINTRACE_AGENT_CHECK_JSON',
-    description: 'Parse each line and skip invalid JSON, so one bad line cannot spoil a trace\'s message (true|false)',
+    description: 'Check that each line is valid JSON (without building it) and skip the invalid ones, so one bad line cannot spoil a trace\'s message (true|false)',
     default: 'true',
     schema: booleanSchema,
   },
