@@ -43,8 +43,8 @@ describe('logger agent', () => {
       for (const b of producer.acked) {
         expect(b.topic).toBe('zipkin');
         for (const m of b.messages) {
-          expect(m.value.toString()[0]).toBe('[');
-          const spans = JSON.parse(m.value.toString()) as Array<{ traceId: string; id: string }>;
+          expect(m.value!.toString()[0]).toBe('[');
+          const spans = JSON.parse(m.value!.toString()) as Array<{ traceId: string; id: string }>;
           expect(spans.every((s) => s.traceId.slice(-16) === m.key)).toBe(true);
           // file order within a trace
           expect(spans.map((s) => s.id)).toEqual([...spans.map((s) => s.id)].sort());
@@ -100,7 +100,7 @@ describe('logger agent', () => {
       await waitFor(() => producer.ids().length === 200);
       expect(producer.ids().sort()).toEqual(ids(0, 200).sort());
       for (const b of producer.acked) {
-        const bytes = b.messages.reduce((n, m) => n + m.value.length, 0);
+        const bytes = b.messages.reduce((n, m) => n + m.value!.length, 0);
         expect(bytes).toBeLessThanOrEqual(2048 + 2 * b.messages.length);
       }
       expect(await agent.metrics.value(agent.metrics.skippedBytes, { reason: 'oversized_line' })).toBe(Buffer.byteLength(huge));
@@ -222,8 +222,8 @@ describe('logger agent', () => {
       expect((await watermark())?.offset ?? 0).toBe(0);
       expect(agent.health().ok).toBe(false);
       // While Kafka is down the agent holds the stream: every attempt is the same first batch.
-      const firstValue = producer.attempts[0].messages.map((m) => m.value.toString()).join();
-      expect(producer.attempts.every((a) => a.messages.map((m) => m.value.toString()).join() === firstValue)).toBe(true);
+      const firstValue = producer.attempts[0].messages.map((m) => m.value!.toString()).join();
+      expect(producer.attempts.every((a) => a.messages.map((m) => m.value!.toString()).join() === firstValue)).toBe(true);
       producer.down = false;
       await waitFor(() => producer.ids().length === 10);
       expect(producer.ids().sort()).toEqual(ids(0, 10).sort());

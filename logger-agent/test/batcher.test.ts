@@ -24,7 +24,7 @@ describe('buildMessages', () => {
     const out = buildMessages([span('aaaaaaaaaaaaaaa1', '1'), span('aaaaaaaaaaaaaaa2', '2'), span('aaaaaaaaaaaaaaa1', '3')]);
     expect(out.spans).toBe(3);
     expect(out.messages.map((m) => m.key)).toEqual(['aaaaaaaaaaaaaaa1', 'aaaaaaaaaaaaaaa2']);
-    const first = out.messages[0].value.toString();
+    const first = out.messages[0].value!.toString();
     expect(first[0]).toBe('[');
     expect(JSON.parse(first).map((s: { id: string }) => s.id)).toEqual(['1', '3']);
   });
@@ -34,7 +34,7 @@ describe('buildMessages', () => {
     expect(out.spans).toBe(1);
     expect(out.skipped).toEqual({ not_json_object: 3, no_trace_id: 1, invalid_json: 1 });
     expect(out.samples.length).toBe(3);
-    expect(JSON.parse(out.messages[0].value.toString())).toHaveLength(1);
+    expect(JSON.parse(out.messages[0].value!.toString())).toHaveLength(1);
   });
 
   it('can leave JSON checking off (cheaper, relies on the writer)', () => {

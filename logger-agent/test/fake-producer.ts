@@ -66,7 +66,7 @@ export class FakeProducer implements SpanProducer {
   /** Every acknowledged span, in the order the broker stored them. */
   spans(): Array<Record<string, unknown>> {
     const out: Array<Record<string, unknown>> = [];
-    for (const b of this.acked) for (const m of b.messages) out.push(...(JSON.parse(m.value.toString()) as Array<Record<string, unknown>>));
+    for (const b of this.acked) for (const m of b.messages) out.push(...(JSON.parse(m.value!.toString()) as Array<Record<string, unknown>>));
     return out;
   }
 

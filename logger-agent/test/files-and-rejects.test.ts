@@ -19,7 +19,7 @@ async function openFiles(): Promise<string[]> {
 }
 
 const spanIds = (p: FakeProducer, topic = 'zipkin') =>
-  p.acked.filter((b) => b.topic === topic).flatMap((b) => b.messages.flatMap((m) => (JSON.parse(m.value.toString()) as Array<{ id: string }>).map((s) => s.id)));
+  p.acked.filter((b) => b.topic === topic).flatMap((b) => b.messages.flatMap((m) => (JSON.parse(m.value!.toString()) as Array<{ id: string }>).map((s) => s.id)));
 
 describe('logger agent: files and rejects', () => {
   let dir: string;
@@ -48,7 +48,7 @@ describe('logger agent: files and rejects', () => {
       const { producer, agent } = await run({ deadLetterTopic: 'spans-dlq' });
       await waitFor(() => spanIds(producer).length === 2 && producer.acked.some((b) => b.topic === 'spans-dlq'));
       const letters = producer.acked.filter((b) => b.topic === 'spans-dlq').flatMap((b) => b.messages);
-      expect(letters.map((m) => m.value.toString())).toEqual(bad);
+      expect(letters.map((m) => m.value!.toString())).toEqual(bad);
       expect(letters.map((m) => m.headers?.reason)).toEqual(['not_json_object', 'no_trace_id', 'not_json_object', 'not_json_object']);
       expect(letters.every((m) => m.key === 'a.jsonl' && m.headers?.stream === 'a.jsonl')).toBe(true);
       expect(await agent.metrics.value(agent.metrics.deadLetters, { result: 'sent' })).toBe(4);
@@ -62,7 +62,7 @@ describe('logger agent: files and rejects', () => {
       await waitFor(async () => (await agent.metrics.value(agent.metrics.deadLetters, { result: 'sent' })) === 1);
       const [letter] = producer.acked.filter((b) => b.topic === 'spans-dlq').flatMap((b) => b.messages);
       expect(letter.headers?.reason).toBe('oversized_line');
-      expect(letter.value.toString()).toBe('x'.repeat(1024));
+      expect(letter.value!.toString()).toBe('x'.repeat(1024));
       expect(await agent.metrics.value(agent.metrics.skippedLines, { reason: 'oversized_line' })).toBe(1);
     });
 
