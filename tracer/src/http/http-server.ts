@@ -1,6 +1,6 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
-import { headersGetter, HTTP_TAGS, pathOf, type HttpServerOptions, type HttpTracing } from './http-tracing.js';
+import { headersGetter, HTTP_TAGS, pathOf, traceHeadersOf, type HttpServerOptions, type HttpTracing } from './http-tracing.js';
 
 const TRACED = Symbol('pintrace.http.serverTraced');
 
@@ -31,17 +31,21 @@ export function traceIncoming<R>(
     const target = req as Traceable;
     if (target[TRACED] || options.ignoreIncoming?.(req)) return next();
     target[TRACED] = true;
-    const parent = tracing.propagator.extract(ROOT_CONTEXT, req.headers, headersGetter);
+    // only the trace headers, read from rawHeaders: no need to build req.headers for this
+    const parent = tracing.propagator.extract(ROOT_CONTEXT, traceHeadersOf(req), headersGetter);
     const method = (req.method ?? 'GET').toUpperCase();
     const attributes: Record<string, string | number> = {
       [HTTP_TAGS.method]: method,
       [HTTP_TAGS.path]: pathOf(req.url),
     };
-    const address = req.socket?.remoteAddress;
-    if (address) attributes['network.peer.address'] = address;
-    const port = req.socket?.remotePort;
-    if (port) attributes['network.peer.port'] = port;
     span = tracing.tracer.startSpan(method.toLowerCase(), { kind: SpanKind.SERVER, attributes }, parent);
+    if (span.isRecording()) {
+      // the peer address costs a getpeername call: only for sampled spans
+      const address = req.socket?.remoteAddress;
+      if (address) span.setAttribute('network.peer.address', address);
+      const port = req.socket?.remotePort;
+      if (port) span.setAttribute('network.peer.port', port);
+    }
     requestContext = trace.setSpan(parent, span);
     context.bind(requestContext, req);
     context.bind(requestContext, res);

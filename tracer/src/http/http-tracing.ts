@@ -37,6 +37,33 @@ export const requestSetter: TextMapSetter<ClientRequest> = {
   },
 };
 
+const TRACE_HEADERS = new Set(['b3', 'x-b3-traceid', 'x-b3-spanid', 'x-b3-parentspanid', 'x-b3-sampled', 'x-b3-flags', 'traceparent', 'tracestate']);
+
+/**
+ * The trace headers of an incoming request (first value of each; `tracestate` values joined with
+ * ","), read in one pass over `rawHeaders` so that Node does not have to build `req.headers` for
+ * the tracer. Names that cannot be trace headers are skipped by their first character.
+ */
+export function traceHeadersOf(req: IncomingMessage): IncomingHttpHeaders {
+  const raw = req.rawHeaders;
+  if (!Array.isArray(raw)) return req.headers;
+  let found: IncomingHttpHeaders | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i];
+    const c = name.charCodeAt(0) | 0x20;
+    if (c !== 0x62 /* b */ && c !== 0x78 /* x */ && c !== 0x74 /* t */) continue;
+    const lower = name.toLowerCase();
+    if (!TRACE_HEADERS.has(lower)) continue;
+    found ??= {};
+    const existing = found[lower];
+    if (existing === undefined) found[lower] = raw[i + 1];
+    else if (lower === 'tracestate') found[lower] = `${existing as string},${raw[i + 1]}`;
+  }
+  return found ?? EMPTY_HEADERS;
+}
+
+const EMPTY_HEADERS: IncomingHttpHeaders = Object.freeze({}) as IncomingHttpHeaders;
+
 /** The path of a request target, without query or fragment. */
 export function pathOf(target: string | undefined): string {
   if (!target) return '/';
