@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { driveTraffic, startDemo, type Demo } from '@pintrace/demo';
+import { DeciderRateSource, FileDecider, deciderFilePath } from '@pintrace/sampler';
 import { commonOptions, createLogger, portSchema, Shutdown, type ConfigOf, type OptionSpec } from '@pintrace/runtime';
 import { addOptions, configFrom } from './options.js';
 
@@ -28,9 +29,17 @@ export const demoOptions = {
     key: 'sampleRate',
     flag: 'sample-rate',
     env: 'PINTRACE_DEMO_SAMPLE_RATE',
-    description: 'Percent of demo traces sampled (fractions allowed, e.g. 0.3)',
+    description: 'Percent of demo traces sampled until the decider sets pintrace.sample_rate[.frontend] (fractions allowed, e.g. 0.3)',
     default: '100',
     schema: z.coerce.number().min(0, 'a percentage is 0-100').max(100, 'a percentage is 0-100'),
+  },
+  deciderFile: {
+    key: 'deciderFile',
+    flag: 'decider-file',
+    env: 'PINTRACE_DECIDER_FILE',
+    description: 'Decider file the sampling rate is read from, live (`pintrace decider set pintrace.sample_rate 10`)',
+    default: deciderFilePath(undefined, {}),
+    schema: z.string().trim().min(1),
   },
 } satisfies Record<string, OptionSpec>;
 
@@ -41,14 +50,23 @@ export interface RunningDemo {
   stop(): Promise<void>;
 }
 
-/** Starts the demo services and, if rps > 0, steady traffic until stop(). */
+/**
+ * Starts the demo services and, if rps > 0, steady traffic until stop(). The frontend is the root
+ * of every trace, so its rate decides: a decider value, hot-reloaded from the decider file.
+ */
 export async function runDemo(config: DemoConfig): Promise<RunningDemo> {
+  const decider = new FileDecider({ path: config.deciderFile });
+  const rate = new DeciderRateSource({ decider, serviceName: 'frontend', defaultRate: config.sampleRate });
   const demo = await startDemo({
     spansDir: config.spansDir,
     frontendPort: config.frontendPort,
     backendPort: config.backendPort,
-    sampleRate: config.sampleRate,
+    sampleRate: rate,
     memcachedUrl: config.memcached || undefined,
+  }).catch(async (err: unknown) => {
+    rate.close();
+    await decider.shutdown();
+    throw err;
   });
   const traffic = new AbortController();
   const driving =
@@ -61,6 +79,8 @@ export async function runDemo(config: DemoConfig): Promise<RunningDemo> {
       traffic.abort();
       await driving.catch(() => undefined);
       await demo.shutdown();
+      rate.close();
+      await decider.shutdown();
     },
   };
 }
