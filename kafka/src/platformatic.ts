@@ -108,7 +108,8 @@ export class PlatformaticSpanProducer implements SpanProducer {
         messages: messages.map((m) => ({
           topic,
           key: m.key === null ? undefined : toBuffer(m.key),
-          value: m.value === null ? undefined : toBuffer(m.value),
+          // A tombstone: the library writes a null value as length -1, but its option schema wants the property present.
+          value: m.value === null ? (null as unknown as Buffer) : toBuffer(m.value),
           ...(m.headers ? { headers: new Map(Object.entries(m.headers).map(([k, v]) => [Buffer.from(k), Buffer.from(v)])) } : {}),
         })),
       });
