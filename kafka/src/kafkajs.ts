@@ -8,6 +8,7 @@
  * the group membership.
  */
 import { createRequire } from 'node:module';
+import './kafkajs-crc32c.js'; // before kafkajs: native CRC-32C when available
 import kafkajs from 'kafkajs';
 import snappyCodec from 'kafkajs-snappy';
 import type { Admin, Consumer, EachBatchPayload, Kafka as KafkaInstance, KafkaMessage as KjsMessage, Producer } from 'kafkajs';
