@@ -13,7 +13,8 @@
  *
  *   npx tsc -b && node bench/collector/run.mjs [--only ours|zipkin|raw] [--messages 10000] [--heap-mb 160] [-- extra collector flags]
  *
- * Env: PINTRACE_KAFKA_BROKERS (127.0.0.1:9092), PINTRACE_ES_URL (http://127.0.0.1:9200),
+ * Env: PINTRACE_BENCH_NODE_ARGS (extra node flags for our collector, e.g. --cpu-prof),
+ * PINTRACE_KAFKA_BROKERS (127.0.0.1:9092), PINTRACE_ES_URL (http://127.0.0.1:9200),
  * ZIPKIN_JAR (var/devstack/zipkin/lib/zipkin-server-3.6.1-exec.jar). Writes results.json and
  * throughput.svg beside this file.
  */
@@ -139,7 +140,9 @@ async function watch(pattern, expected, { quietMs = 20_000, timeoutMs = 300_000,
 async function runOurs(expected) {
   const prefix = `bench-pt-${id}`;
   const port = await freePort();
-  const child = spawn(process.execPath, [path.join(root, 'cli/bin/pintrace.js'), 'collector', '--kafka', brokers.join(','), '--es', es, '--topic', topic,
+  // PINTRACE_BENCH_NODE_ARGS: extra node flags for our collector's process (e.g. --cpu-prof).
+  const nodeArgs = (process.env.PINTRACE_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, path.join(root, 'cli/bin/pintrace.js'), 'collector', '--kafka', brokers.join(','), '--es', es, '--topic', topic,
     '--group-id', `${topic}-ours`, '--index-prefix', prefix, '--index-replicas', '0', '--metrics-port', String(port), ...extra],
   { env: { ...process.env, PINTRACE_LOG_LEVEL: 'warn', ...(heapMb ? { NODE_OPTIONS: `--max-old-space-size=${heapMb}` } : {}) }, stdio: ['ignore', 'inherit', 'inherit'] });
   const started = Date.now();

@@ -55,6 +55,7 @@ export function createStorage(options: StorageOptions): CollectorStorage {
     autocomplete: { keys: options.autocompleteKeys ?? [] },
     maxConcurrency: options.maxConcurrency ?? 2,
     maxBatchDocs: options.maxBatchDocs ?? 1000,
+    compactBulkResponse: true,
     onRetry: (event) => {
       log.warn({ attempt: event.attempt, items: event.items, cause: event.cause, delayMs: event.delayMs }, 'bulk write retrying');
       options.onRetry?.(event.cause);
