@@ -27,6 +27,11 @@ export interface BatcherOptions {
   checkJson?: boolean;
   /** Keep the skipped lines themselves in `rejects` (default false: only counted). */
   collectRejects?: boolean;
+  /**
+   * The bytes the lines were decoded from (line i = `bytes[starts[i], ends[i])`): the message
+   * values are then copied from them instead of encoding the strings again.
+   */
+  source?: { bytes: Buffer; starts: readonly number[]; ends: readonly number[] };
 }
 
 /**
@@ -35,7 +40,9 @@ export interface BatcherOptions {
  */
 export function buildMessages(lines: readonly string[], options: BatcherOptions = {}): BatchMessages {
   const checkJson = options.checkJson ?? true;
-  const groups = new Map<string, string[]>();
+  const source = options.source;
+  /** Per trace key, the indexes of its lines. */
+  const groups = new Map<string, number[]>();
   const skipped: Partial<Record<SkipReason, number>> = {};
   const samples: string[] = [];
   const rejects: Array<{ reason: SkipReason; line: string }> = [];
@@ -46,7 +53,8 @@ export function buildMessages(lines: readonly string[], options: BatcherOptions 
     if (collect) rejects.push({ reason, line });
     if (samples.length < 3) samples.push(line.length > 200 ? `${line.slice(0, 200)}…` : line);
   };
-  for (const raw of lines) {
+  for (let index = 0; index < lines.length; index++) {
+    const raw = lines[index];
     const line = raw.trim();
     if (line === '') continue;
     if (line.charCodeAt(0) !== 0x7b /* { */ || line.charCodeAt(line.length - 1) !== 0x7d /* } */) {
@@ -65,10 +73,39 @@ export function buildMessages(lines: readonly string[], options: BatcherOptions 
     const key = traceKey(traceId);
     let group = groups.get(key);
     if (group === undefined) groups.set(key, (group = []));
-    group.push(line);
+    group.push(index);
     spans++;
   }
+  return { messages: encodeGroups(lines, groups, source), spans, skipped, samples, rejects };
+}
+
+/**
+ * All message values `[line,line,...]` written into one buffer (one allocation per batch, each
+ * value a slice of it). A line is copied from the source bytes when it was not trimmed (it starts
+ * with '{' and ends with '}', as every shipped line after trimming), else encoded from its string.
+ */
+function encodeGroups(lines: readonly string[], groups: Map<string, number[]>, source: BatcherOptions['source']): KafkaMessage[] {
+  const copyable = (i: number) =>
+    source !== undefined && lines[i].charCodeAt(0) === 0x7b && lines[i].charCodeAt(lines[i].length - 1) === 0x7d;
+  let total = 0;
+  for (const group of groups.values()) {
+    total += group.length + 1; // brackets and commas
+    for (const i of group) total += copyable(i) ? source!.ends[i] - source!.starts[i] : Buffer.byteLength(lines[i].trim());
+  }
+  const out = Buffer.allocUnsafe(total);
   const messages: KafkaMessage[] = [];
-  for (const [key, group] of groups) messages.push({ key, value: Buffer.from(`[${group.join(',')}]`) });
-  return { messages, spans, skipped, samples, rejects };
+  let off = 0;
+  for (const [key, group] of groups) {
+    const begin = off;
+    out[off++] = 0x5b; // [
+    for (let k = 0; k < group.length; k++) {
+      if (k > 0) out[off++] = 0x2c; // ,
+      const i = group[k];
+      if (copyable(i)) off += source!.bytes.copy(out, off, source!.starts[i], source!.ends[i]);
+      else off += out.write(lines[i].trim(), off);
+    }
+    out[off++] = 0x5d; // ]
+    messages.push({ key, value: out.subarray(begin, off) });
+  }
+  return messages;
 }

@@ -190,7 +190,11 @@ export class StreamProcessor {
 
   private async ship(batch: ReadBatch): Promise<boolean> {
     const { stream, metrics, writer, deadLetters } = this.o;
-    const built = buildMessages(batch.lines, { checkJson: this.o.checkJson, collectRejects: deadLetters !== undefined });
+    const source =
+      this.reader.holds(batch) && batch.bytes && batch.lineStarts && batch.lineEnds
+        ? { bytes: batch.bytes, starts: batch.lineStarts, ends: batch.lineEnds }
+        : undefined;
+    const built = buildMessages(batch.lines, { checkJson: this.o.checkJson, collectRejects: deadLetters !== undefined, source });
     if (built.messages.length > 0) {
       const result = await writer.write(built.messages);
       if (result === 'stopped') return false;

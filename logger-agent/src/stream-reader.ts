@@ -6,6 +6,15 @@ const NEWLINE = 0x0a;
 /** Complete lines read from one file, not yet committed. */
 export interface ReadBatch {
   lines: string[];
+  /**
+   * The bytes the lines were decoded from: line i is `bytes[lineStarts[i], lineEnds[i])`. Valid
+   * only until the reader's next read() (the buffer is reused): check `reader.holds(batch)`.
+   */
+  bytes?: Buffer;
+  lineStarts?: number[];
+  lineEnds?: number[];
+  /** Which read() filled `bytes` (see StreamReader.holds). */
+  readSeq?: number;
   /** Offset of the first byte of the batch. */
   start: number;
   /** Offset just after the last newline of the batch: the watermark once it is acknowledged. */
@@ -50,6 +59,8 @@ export class StreamReader {
   /** Inside a line longer than maxBytes: skip to its newline. */
   private skippingLongLine = false;
   private readonly buf: Buffer;
+  /** Counts the reads into buf, so a batch can tell whether its bytes are still there. */
+  private readSeq = 0;
 
   constructor(
     private readonly limits: ReaderLimits,
@@ -143,6 +154,7 @@ export class StreamReader {
     if (this.id.fingerprintLength < size) this.id = await widenFingerprint(fh, this.id, size);
 
     const want = Math.min(this.limits.maxBytes, size - this.pos);
+    const seq = ++this.readSeq;
     const { bytesRead } = await fh.read(this.buf, 0, want, this.pos);
     const chunk = this.buf.subarray(0, bytesRead);
     const start = this.pos;
@@ -156,11 +168,15 @@ export class StreamReader {
       this.skippingLongLine = false;
     }
     const lines: string[] = [];
+    const lineStarts: number[] = [];
+    const lineEnds: number[] = [];
     while (lines.length < maxLines) {
       const nl = chunk.indexOf(NEWLINE, cursor);
       if (nl < 0) break;
       const endOfLine = nl > cursor && chunk[nl - 1] === 0x0d ? nl - 1 : nl;
       lines.push(chunk.toString('utf8', cursor, endOfLine));
+      lineStarts.push(cursor);
+      lineEnds.push(endOfLine);
       cursor = nl + 1;
     }
     if (cursor === 0 && bytesRead === this.limits.maxBytes) {
@@ -170,7 +186,12 @@ export class StreamReader {
       return { lines: [], start, end: start + bytesRead, oversizedBytes: bytesRead, oversizedHead };
     }
     if (cursor === 0) return undefined; // only a partial line so far
-    return { lines, start, end: start + cursor, oversizedBytes };
+    return { lines, start, end: start + cursor, oversizedBytes, bytes: chunk, lineStarts, lineEnds, readSeq: seq };
+  }
+
+  /** True while a batch's `bytes` still hold its lines (no read() since the one that made it). */
+  holds(batch: ReadBatch): boolean {
+    return batch.bytes !== undefined && batch.readSeq === this.readSeq;
   }
 
   /** True while stepping over the rest of an over-long line. */

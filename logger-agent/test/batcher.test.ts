@@ -42,3 +42,35 @@ describe('buildMessages', () => {
     expect(out.spans).toBe(1);
   });
 });
+
+describe('buildMessages from the read bytes', () => {
+  it('copies the lines from the source bytes and gives the same values as from the strings', () => {
+    const text = [
+      span('aaaaaaaaaaaaaaa1', '1'),
+      `  ${span('aaaaaaaaaaaaaaa2', '2')}\t`, // trimmed: encoded from its string
+      JSON.stringify({ traceId: 'aaaaaaaaaaaaaaa1', id: '3', name: 'ünïcødé ✓ 😀' }),
+      'not json',
+      '',
+      `${span('aaaaaaaaaaaaaaa2', '4')}\r`,
+    ].join('\n') + '\n';
+    const bytes = Buffer.from(text);
+    const lines: string[] = [];
+    const starts: number[] = [];
+    const ends: number[] = [];
+    let cursor = 0;
+    for (let nl = bytes.indexOf(10); nl >= 0; nl = bytes.indexOf(10, cursor)) {
+      const end = nl > cursor && bytes[nl - 1] === 0x0d ? nl - 1 : nl;
+      lines.push(bytes.toString('utf8', cursor, end));
+      starts.push(cursor);
+      ends.push(end);
+      cursor = nl + 1;
+    }
+    const fromBytes = buildMessages(lines, { source: { bytes, starts, ends } });
+    const fromStrings = buildMessages(lines);
+    expect(fromBytes.messages.map((m) => [m.key, m.value!.toString()])).toEqual(fromStrings.messages.map((m) => [m.key, m.value!.toString()]));
+    expect(fromBytes.spans).toBe(4);
+    expect(JSON.parse(fromBytes.messages[0].value!.toString())[1].name).toBe('ünïcødé ✓ 😀');
+    bytes.fill(0); // the values are copies, not views of the read buffer
+    expect(JSON.parse(fromBytes.messages[1].value!.toString()).map((s: { id: string }) => s.id)).toEqual(['2', '4']);
+  });
+});
