@@ -10,6 +10,7 @@
 import { createRequire } from 'node:module';
 import './kafkajs-crc32c.js'; // before kafkajs: native CRC-32C when available
 import kafkajs from 'kafkajs';
+import './kafkajs-encoder.js'; // encoder growth without zero-filling
 import snappyCodec from 'kafkajs-snappy';
 import type { Admin, Consumer, EachBatchPayload, Kafka as KafkaInstance, KafkaMessage as KjsMessage, Producer } from 'kafkajs';
 import type { Logger } from '@pintrace/runtime';
