@@ -68,7 +68,7 @@ const baseOptions = {
     flag: 'batch-size',
     env: 'PINTRACE_COLLECTOR_BATCH_SIZE',
     description: 'Most spans in one Elasticsearch bulk request',
-    default: '1000',
+    default: '5000',
     schema: positiveIntSchema,
   } satisfies OptionSpec<number>,
   batchTimeMs: {
@@ -189,7 +189,7 @@ const stageOptions = {
     flag: 'sink-concurrency',
     env: 'PINTRACE_COLLECTOR_SINK_CONCURRENCY',
     description: 'Elasticsearch bulk requests in flight at once',
-    default: '2',
+    default: '3',
     schema: positiveIntSchema,
   } satisfies OptionSpec<number>,
   adjustFinagle: {
@@ -260,6 +260,14 @@ const stageOptions = {
     default: 'true',
     schema: booleanSchema,
   } satisfies OptionSpec<boolean>,
+  heapGrowingPercent: {
+    key: 'heapGrowingPercent',
+    flag: 'heap-growing-percent',
+    env: 'PINTRACE_COLLECTOR_HEAP_GROWING_PERCENT',
+    description: 'V8 heap growth after a full GC, in % of the live heap (keeps RSS low under bursts; 0 = V8 default)',
+    default: '20',
+    schema: nonNegativeIntSchema,
+  } satisfies OptionSpec<number>,
   dependencyFlushMs: {
     key: 'dependencyFlushMs',
     flag: 'dependency-flush-ms',

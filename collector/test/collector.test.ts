@@ -43,8 +43,10 @@ describe('collector options', () => {
       indexShards: 5,
       indexReplicas: 1,
       metricsPort: 9414,
-      batchSize: 1000,
+      batchSize: 5000,
       batchTimeMs: 200,
+      sinkConcurrency: 3,
+      heapGrowingPercent: 20,
     });
   });
 
