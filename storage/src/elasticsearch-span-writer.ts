@@ -116,6 +116,8 @@ class Semaphore {
   }
 }
 
+const DAY_MS = 86_400_000;
+
 function positiveInt(name: string, value: number | undefined, fallback: number): number {
   const v = value ?? fallback;
   if (!Number.isInteger(v) || v < 1) {
@@ -240,10 +242,20 @@ export class ElasticsearchSpanWriter implements SpanWriter {
     const version = this.version!;
     const delimiter = indexTypeDelimiter(version);
     const items: PendingItem[] = [];
+    const now = this.options.now ?? Date.now;
+    const docOptions = { searchEnabled: this.searchEnabled };
+    // Spans of one write nearly always share a UTC day: format its index name once.
+    let spanIndexDay = NaN;
+    let spanIndex = '';
     for (const span of spans) {
-      const millis = spanIndexTimestamp(span, (this.options.now ?? Date.now)());
-      const doc = encodeSpanDocument(span, { searchEnabled: this.searchEnabled });
-      items.push({ index: this.names.formatTypeAndTimestampForInsert('span', delimiter, millis), type: 'span', id: doc.id, body: doc.body, span });
+      const millis = spanIndexTimestamp(span, now());
+      const day = Math.floor(millis / DAY_MS);
+      if (day !== spanIndexDay) {
+        spanIndexDay = day;
+        spanIndex = this.names.formatTypeAndTimestampForInsert('span', delimiter, millis);
+      }
+      const doc = encodeSpanDocument(span, docOptions);
+      items.push({ index: spanIndex, type: 'span', id: doc.id, body: doc.body, span });
       if (this.searchEnabled && this.autocomplete.enabled) {
         const index = this.names.formatTypeAndTimestampForInsert('autocomplete', delimiter, millis);
         for (const ac of this.autocomplete.documentsFor(span, this.names.formatDate(millis))) {
