@@ -15,6 +15,7 @@ import { countArrivals, rssMb, seqLines, type ArrivalCounter } from './support/a
 import { freePort, metric } from './support/ports.js';
 import { startPart, type RunningPart } from './support/processes.js';
 import { eventually, kafkaBrokers, uniqueName } from './support/servers.js';
+import { seededRandom as prng } from './support/random.js';
 
 const TOTAL = 1_000_000;
 const ROTATIONS = 10;
@@ -22,17 +23,6 @@ const KILLS = 20;
 const BATCH_LINES = 2000;
 const CHUNK = 2000;
 
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed with PINTRACE_FAULT_SEED. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('logger agent fault acceptance (real Kafka)', () => {

@@ -5,8 +5,7 @@
  * most the one batch that was in flight.
  * Run alone: npx vitest run --project integration test/agent-kafka.test.ts
  */
-import { spawn } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, renameSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -51,29 +50,8 @@ async function collect(topic: string): Promise<Collected> {
   return { consumer, messages, seen };
 }
 
-/** `pintrace agent` as a child process (the bin once the CLI registers it; until then the same command file). */
-function startAgentProcess(name: string, args: string[]): RunningPart {
-  const wired = readFileSync(path.join(process.cwd(), 'cli', 'dist', 'commands', 'index.js'), 'utf8').includes('registerAgent');
-  if (wired) return startPart(name, ['agent', ...args]);
-  const runner = `import { Command } from 'commander';
-const { registerAgent } = await import(${JSON.stringify(path.join(process.cwd(), 'cli', 'dist', 'commands', 'agent.js'))});
-const p = new Command('pintrace'); registerAgent(p); await p.parseAsync(process.argv.slice(1), { from: 'user' });`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', runner, '--', 'agent', ...args], { cwd: path.join(process.cwd(), 'cli'), stdio: ['ignore', 'inherit', 'inherit'] });
-  const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
-  return {
-    child,
-    logFile: '',
-    exited,
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      return exited;
-    },
-    kill: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      return exited;
-    },
-  };
-}
+/** `pintrace agent` as a child process. */
+const startAgentProcess = (name: string, args: string[]): RunningPart => startPart(name, ['agent', ...args]);
 
 describe('logger agent → real Kafka', () => {
   const admin: TopicAdmin = createAdmin(kafkaBrokers);

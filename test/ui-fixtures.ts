@@ -12,20 +12,11 @@ import { createLogger, resolveConfig } from '@pintrace/runtime';
 import { createEsHttp, ElasticsearchSpanWriter, IndexNameFormatter } from '@pintrace/storage';
 import { startUiProxy, uiOptions, type UiProxy } from '@pintrace/ui-proxy';
 import { esUrl } from './support/servers.js';
+import { seededRandom as rng } from './support/random.js';
 
 export const AUTOCOMPLETE_KEYS = ['http.method', 'http.path', 'error'];
 
-/** A small seeded PRNG (mulberry32), so a failing run can be replayed with its seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng };
 
 export interface Dataset {
   services: string[];
