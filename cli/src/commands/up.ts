@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { collectorOptions, startCollector } from '@pintrace/collector';
 import { startMemcached } from '@pintrace/demo';
 import { devstackOptions, down, up } from '@pintrace/devstack';
-import { agentOptions, startAgent } from '@pintrace/logger-agent';
+import { agentOptions, DEFAULT_DECIDER_TOPIC, startAgent } from '@pintrace/logger-agent';
 import { commonOptions, createLogger, portSchema, resolveConfig, Shutdown } from '@pintrace/runtime';
 import { startUiProxy, uiOptions } from '@pintrace/ui-proxy';
 import { demoOptions, runDemo } from './demo.js';
@@ -84,7 +84,9 @@ export function registerUp(program: Command): void {
       shutdown.add('collector', () => collector.shutdown());
       step('collector', `metrics http://127.0.0.1:${collector.metricsPort}/metrics`);
 
-      const agent = await startAgent(resolveConfig(agentOptions, { flags: shared, env: process.env }), { log: logger('logger-agent') });
+      // The agent mirrors fleet decider values (`pintrace decider set … --fleet`) into the decider file the demo reads.
+      const deciderTopic = process.env.PINTRACE_DECIDER_TOPIC || DEFAULT_DECIDER_TOPIC;
+      const agent = await startAgent(resolveConfig(agentOptions, { flags: { ...shared, deciderTopic }, env: process.env }), { log: logger('logger-agent') });
       shutdown.add('agent', () => agent.shutdown());
       step('agent', `tailing ${config.spansDir}, metrics http://127.0.0.1:${agent.opsPort}/metrics`);
 
@@ -121,7 +123,7 @@ export function registerUp(program: Command): void {
       say(`  Zipkin API      ${ui.url.replace(/\/$/, '')}/api/v2/services`);
       say(`  metrics         http://127.0.0.1:${agent.opsPort}/metrics (agent), http://127.0.0.1:${collector.metricsPort}/metrics (collector)`);
       say(`  zipkin-server   http://127.0.0.1:${config.zipkinPort}/zipkin/ (the reference server, same data)`);
-      say(`  sampling        npx pintrace decider set pintrace.sample_rate 10   (percent, changed live)`);
+      say(`  sampling        npx pintrace decider set pintrace.sample_rate 10 [--fleet]   (percent, changed live)`);
       say(`  logs            ${logFile}`);
       say('Ctrl-C stops everything.');
     } catch (err) {
