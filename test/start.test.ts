@@ -76,6 +76,9 @@ describe('npm start', () => {
         PINTRACE_DEMO_BACKEND_PORT: '0',
         PINTRACE_DEMO_RPS: '10',
         PINTRACE_SPANS_DIR: spansDir,
+        // A developer's own decider values must not change what this test sees.
+        PINTRACE_DECIDER_FILE: path.join(spansDir, 'decider.json'),
+        PINTRACE_DECIDER_TOPIC: 'start-test-decider',
       },
     });
     child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
