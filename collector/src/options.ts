@@ -181,7 +181,7 @@ const stageOptions = {
     flag: 'max-held-spans',
     env: 'PINTRACE_COLLECTOR_MAX_HELD_SPANS',
     description: 'Spans between intake and a durable write above which Kafka intake pauses (resumes below half)',
-    default: '20000',
+    default: '40000',
     schema: positiveIntSchema,
   } satisfies OptionSpec<number>,
   sinkConcurrency: {
