@@ -210,9 +210,9 @@ async function main() {
   const now = (Date.now() - 60_000) * 1000;
   const lines = [];
   let spans = 0;
-  for (let i = 0; i < MESSAGES; i += 500) {
+  for (let i = 0; i < MESSAGES; i += 100) {
     const chunk = [];
-    for (let j = i; j < Math.min(MESSAGES, i + 500); j++) {
+    for (let j = i; j < Math.min(MESSAGES, i + 100); j++) {
       const trace = burstTrace(6 + ((j * 7) % 15), now + j);
       spans += trace.length;
       for (const s of trace) lines.push(JSON.stringify(s));
