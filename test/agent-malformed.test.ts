@@ -19,10 +19,15 @@ import { eventually, kafkaBrokers, uniqueName } from './support/servers.js';
 const VALID = 100_000;
 const MALFORMED = 100_000;
 
-/** Random bytes with no newline in them (so one binary line stays one line). */
+/**
+ * Random bytes with no newline in them (so one binary line stays one line), framed by a control
+ * byte so that no random line happens to look like `{…}` (that would be a `no_trace_id` reject).
+ */
 function binaryLine(len: number): Buffer {
   const b = randomBytes(len);
   for (let i = 0; i < b.length; i++) if (b[i] === 0x0a) b[i] = 0x00;
+  b[0] = 0x01;
+  b[b.length - 1] = 0x01;
   return b;
 }
 
