@@ -16,6 +16,7 @@
 import { bulkBody, bulkOutcomes, isRetryableItem } from './bulk-request.js';
 import type { BulkItem } from './bulk-request.js';
 import { StorageError, isRetryable, isRetryableStatus } from './errors.js';
+import { backoffDelayMs, InterruptibleSleeps } from './backoff.js';
 import type { EsHttp } from './http.js';
 import { IndexNameFormatter } from './index-names.js';
 import { quoteJackson } from './jackson-json.js';
@@ -55,7 +56,7 @@ export class ElasticsearchDependencyLinkWriter {
   private readonly names: IndexNameFormatter;
   private version: ClusterVersion | undefined;
   private closed = false;
-  private readonly sleepers = new Set<() => void>();
+  private readonly sleeps = new InterruptibleSleeps();
 
   constructor(private readonly options: DependencyLinkWriterOptions) {
     this.names = new IndexNameFormatter({
@@ -161,8 +162,7 @@ export class ElasticsearchDependencyLinkWriter {
   /** Stops retrying: writes in progress reject with WRITER_SHUT_DOWN. */
   shutdown(): void {
     this.closed = true;
-    for (const wake of this.sleepers) wake();
-    this.sleepers.clear();
+    this.sleeps.wakeAll();
   }
 
   private async clusterVersion(): Promise<ClusterVersion> {
@@ -190,19 +190,9 @@ export class ElasticsearchDependencyLinkWriter {
 
   private async backoff(attempt: number, cause: string): Promise<void> {
     if (this.closed) throw new StorageError('WRITER_SHUT_DOWN', 'dependency writer shut down before the write finished');
-    const ceiling = Math.min(this.options.maxDelayMs ?? 10_000, (this.options.initialDelayMs ?? 100) * 2 ** Math.min(attempt - 1, 30));
-    const delayMs = Math.round(ceiling * (0.5 + 0.5 * Math.random()));
+    const delayMs = backoffDelayMs(attempt, this.options.initialDelayMs ?? 100, this.options.maxDelayMs ?? 10_000);
     this.options.onRetry?.(cause, attempt);
-    await new Promise<void>((resolve) => {
-      const wake = (): void => {
-        clearTimeout(timer);
-        this.sleepers.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, delayMs);
-      timer.unref?.();
-      this.sleepers.add(wake);
-    });
+    await this.sleeps.sleep(delayMs);
     if (this.closed) throw new StorageError('WRITER_SHUT_DOWN', 'dependency writer shut down before the write finished');
   }
 }

@@ -24,6 +24,7 @@ import { IndexNameFormatter } from './index-names.js';
 import { encodeSpanDocument, spanIndexTimestamp } from './span-document.js';
 import type { FailedSpan, SpanWriter, WriteResult } from './span-writer.js';
 import { buildTemplates, ensureTemplates } from './templates.js';
+import { backoffDelayMs, InterruptibleSleeps } from './backoff.js';
 import type { TemplateOptions } from './templates.js';
 import { assertSupported, indexTypeDelimiter, parseClusterVersion, supportsTypes } from './version.js';
 import type { ClusterVersion } from './version.js';
@@ -138,7 +139,7 @@ export class ElasticsearchSpanWriter implements SpanWriter {
   private readonly initialDelayMs: number;
   private readonly maxDelayMs: number;
   private readonly bulkPath: string;
-  private readonly sleepers = new Set<() => void>();
+  private readonly sleeps = new InterruptibleSleeps();
   private version: ClusterVersion | undefined;
   private starting: Promise<void> | undefined;
   private closed = false;
@@ -217,8 +218,7 @@ export class ElasticsearchSpanWriter implements SpanWriter {
   async shutdown(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const wake of this.sleepers) wake();
-    this.sleepers.clear();
+    this.sleeps.wakeAll();
     if (this.ownsHttp) await this.http.close();
   }
 
@@ -383,20 +383,10 @@ export class ElasticsearchSpanWriter implements SpanWriter {
 
   private async backoff(attempt: number, items: number, cause: string, result: WriteResult, counts = true): Promise<void> {
     if (this.closed) throw new StorageError('WRITER_SHUT_DOWN', 'writer shut down before the write finished');
-    const ceiling = Math.min(this.maxDelayMs, this.initialDelayMs * 2 ** Math.min(attempt - 1, 30));
-    const delayMs = Math.round(ceiling * (0.5 + 0.5 * (this.options.random ?? Math.random)()));
+    const delayMs = backoffDelayMs(attempt, this.initialDelayMs, this.maxDelayMs, this.options.random);
     if (counts) result.retries++;
     this.options.onRetry?.({ attempt, items, cause, delayMs });
-    await new Promise<void>((resolve) => {
-      const wake = (): void => {
-        clearTimeout(timer);
-        this.sleepers.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, delayMs);
-      timer.unref?.();
-      this.sleepers.add(wake);
-    });
+    await this.sleeps.sleep(delayMs);
     if (this.closed) throw new StorageError('WRITER_SHUT_DOWN', 'writer shut down before the write finished');
   }
 }
