@@ -159,13 +159,23 @@ describe('collector faults', () => {
     const a = startPart('collector-two-a', aArgs);
     const b = startPart('collector-two-b', bArgs);
     try {
-      await s.drained();
-      // Both took part: each committed offsets for its own partitions.
+      // Both take part: each commits offsets for its own partitions. The first member to join
+      // may drain the first load alone before the second one is assigned, so keep a trickle
+      // coming until both have committed.
       const owned = async (args: string[]) => {
         const text = await (await fetch(`http://127.0.0.1:${portOf(args)}/metrics`)).text();
         return [...text.matchAll(/pintrace_collector_committed_offset\{[^}]*partition="(\d+)"[^}]*\} (\d+)/g)].filter((m) => Number(m[2]) > 0).map((m) => m[1]);
       };
-      const [pa, pb] = await Promise.all([owned(aArgs), owned(bArgs)]);
+      const [pa, pb] = await eventually(
+        async () => {
+          const both = await Promise.all([owned(aArgs), owned(bArgs)]);
+          if (both.every((p) => p.length > 0)) return both;
+          await s.send(25);
+          return undefined;
+        },
+        { what: 'both members committing offsets', timeoutMs: 90_000 },
+      );
+      await s.drained();
       expect(pa.length).toBeGreaterThan(0);
       expect(pb.length).toBeGreaterThan(0);
       // Kill one under load; the other takes its partitions over.
