@@ -8,36 +8,85 @@ import { randomFillSync } from 'node:crypto';
  * never padded on the way out.
  */
 
-const POOL_BYTES = 4096;
-const pool = Buffer.allocUnsafe(POOL_BYTES);
-/** The pool as one hex string: ids are 16-character slices of it (one native call per 512 ids). */
-let hexPool = '';
-let offset = 0;
-
 const ZERO_HIGH = '0000000000000000';
-const ZERO_SPAN_ID = '0000000000000000';
+const IDS_PER_POOL = 256;
+/** Two lower-hex characters per byte value, as one little-endian 16-bit store. */
+const HEX_PAIRS = new Uint16Array(256);
+for (let v = 0; v < 256; v++) HEX_PAIRS[v] = '0123456789abcdef'.charCodeAt(v >> 4) | ('0123456789abcdef'.charCodeAt(v & 15) << 8);
 
-function randomHex8(): string {
-  for (;;) {
-    if (offset >= hexPool.length) {
-      randomFillSync(pool);
-      hexPool = pool.toString('hex');
-      offset = 0;
+/**
+ * Random ids are slices of pool strings: one native random fill and one string per 256 ids.
+ * Every id is a slice of a flat string (a concatenated id, a V8 cons string, made each later
+ * charCodeAt, as in the span encoder, walk the rope). An entry is 32 characters: 16 zeros and
+ * 16 random hex (a 64-bit trace id in OTel form, whose low half is also a span id), or, in the
+ * 128-bit pool, 32 random hex.
+ */
+class IdPool {
+  private readonly random: Buffer;
+  /** A new buffer per refill: spans keep pointing into the old one (see lastIdBytes). */
+  private hex = Buffer.allocUnsafe(0);
+  private text = '';
+  private offset = 0;
+
+  constructor(private readonly randomBytesPerId: 8 | 16) {
+    this.random = Buffer.allocUnsafe(IDS_PER_POOL * randomBytesPerId);
+  }
+
+  /** The next 32-character entry; lastIdBytes/lastIdAt point at its first hex byte. */
+  next(): string {
+    if (this.offset >= this.text.length) this.refill();
+    const at = this.offset;
+    this.offset += 32;
+    lastIdBytes = this.hex;
+    lastIdAt = at + 32 - 2 * this.randomBytesPerId;
+    return this.text.slice(at, at + 32);
+  }
+
+  private refill(): void {
+    const perId = this.randomBytesPerId;
+    const random = this.random;
+    randomFillSync(random);
+    this.hex = Buffer.alloc(IDS_PER_POOL * 32, 0x30);
+    const pairs = new Uint16Array(this.hex.buffer, this.hex.byteOffset, this.hex.length / 2);
+    const skip = 16 - perId;
+    for (let id = 0; id < IDS_PER_POOL; id++) {
+      let nonZero = 0;
+      for (let b = 0; b < perId; b++) {
+        const v = random[id * perId + b];
+        if (b >= perId - 8) nonZero |= v; // the low 64 bits: the span id must not be zero
+        pairs[id * 16 + skip + b] = HEX_PAIRS[v];
+      }
+      // all-zero low bits are an invalid span id; at a chance of 2^-64 a fixed stand-in keeps this simple
+      if (nonZero === 0) this.hex[id * 32 + 31] = 0x31;
     }
-    const hex = hexPool.slice(offset, offset + 16);
-    offset += 16;
-    if (hex !== ZERO_SPAN_ID) return hex;
+    this.text = this.hex.toString('latin1');
+    this.offset = 0;
   }
 }
 
+/**
+ * Where the hex characters of the id just made by newSpanId/newTraceId sit as bytes, in its
+ * Zipkin form (a 64-bit trace id: its 16 low characters): the span encoder copies these bytes
+ * instead of reading the id string back character by character, which cost more than the rest
+ * of an id's encoding. Read it right after the call; the bytes stay valid as long as referenced.
+ */
+export let lastIdBytes: Uint8Array = new Uint8Array(0);
+export let lastIdAt = 0;
+
+const pool64 = new IdPool(8);
+let pool128: IdPool | undefined;
+
 /** A new random 64-bit span id (16 lower-hex, never all zeros). */
 export function newSpanId(): string {
-  return randomHex8();
+  return pool64.next().slice(16);
 }
 
-/** A new trace id in OTel form (32 lower-hex); its high half is zero unless `bits128`. */
+/**
+ * A new trace id in OTel form (32 lower-hex); its high half is zero unless `bits128`. Its low
+ * half is random and not all zeros, so a root span may take it as its span id, as Brave does.
+ */
 export function newTraceId(bits128: boolean): string {
-  return bits128 ? randomHex8() + randomHex8() : ZERO_HIGH + randomHex8();
+  return bits128 ? (pool128 ??= new IdPool(16)).next() : pool64.next();
 }
 
 /** OTel-form (32-char) trace id from a 16- or 32-char wire id. */

@@ -4,7 +4,7 @@ import { stderrLogger, type DiagnosticLogger } from '../diagnostics.js';
 import { TracingConfigError } from '../errors.js';
 import type { FinishedSpan } from '../trace/finished-span.js';
 import type { SpanSink } from '../trace/span-sink.js';
-import { encodeSpanJsonLine } from '../zipkin/span-json.js';
+import { encodeSpanJsonInto, encodeSpanJsonLine } from '../zipkin/span-json.js';
 
 /** Size of the reused encode buffer: one write call per this many bytes of spans at most. */
 const WRITE_BUFFER_BYTES = 1024 * 1024;
@@ -176,35 +176,35 @@ export class SpanLogger implements SpanSink {
   }
 
   /**
-   * Encodes each span once, straight into a reused buffer (no big intermediate string), and
-   * appends the buffer when it is full and at the end. A line that could not fit any buffer is
-   * written on its own.
+   * Encodes each span once, straight into a reused buffer (no intermediate string), and appends
+   * the buffer when it is full and at the end. A line that could not fit any buffer is written on
+   * its own.
    */
   private async writeBatch(batch: FinishedSpan[]): Promise<void> {
     const buffer = (this.buffer ??= Buffer.allocUnsafe(WRITE_BUFFER_BYTES));
     let used = 0;
     let count = 0;
     for (const span of batch) {
-      let line: string;
+      let end: number;
       try {
-        line = encodeSpanJsonLine(span);
+        end = encodeSpanJsonInto(span, buffer, used);
+        if (end < 0 && used > 0) {
+          await this.append(buffer.subarray(0, used), count);
+          used = 0;
+          count = 0;
+          end = encodeSpanJsonInto(span, buffer, 0);
+        }
+        if (end < 0) {
+          await this.append(Buffer.from(encodeSpanJsonLine(span), 'utf8'), 1);
+          continue;
+        }
       } catch (err) {
         this.counters.encodeErrors++;
         this.counters.dropped++;
         if (this.counters.encodeErrors === 1) this.logger.warn({ err }, 'span logger: span could not be encoded; dropped');
         continue;
       }
-      // a UTF-16 code unit takes at most 3 bytes in UTF-8
-      if (buffer.length - used < line.length * 3) {
-        if (used > 0) await this.append(buffer.subarray(0, used), count);
-        used = 0;
-        count = 0;
-        if (line.length * 3 > buffer.length) {
-          await this.append(Buffer.from(line, 'utf8'), 1);
-          continue;
-        }
-      }
-      used += buffer.write(line, used, 'utf8');
+      used = end;
       count++;
     }
     if (used > 0) await this.append(buffer.subarray(0, used), count);

@@ -31,4 +31,14 @@ export interface FinishedSpan {
   /** True for a server span that joined the caller's span id. */
   readonly shared: boolean;
   readonly localEndpoint: Endpoint;
+  /**
+   * Tracer-made ids also exist as hex bytes (see ids.ts lastIdBytes): where the trace id's Zipkin
+   * form (16 or 32 characters, `traceIdHexLength`) and the span id (16) start. The encoder copies
+   * them instead of reading the strings; undefined for ids that arrived from elsewhere.
+   */
+  readonly traceIdHex?: Uint8Array;
+  readonly traceIdHexAt?: number;
+  readonly traceIdHexLength?: number;
+  readonly spanIdHex?: Uint8Array;
+  readonly spanIdHexAt?: number;
 }

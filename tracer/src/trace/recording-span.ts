@@ -32,6 +32,12 @@ export interface RecordingSpanInit {
   attributes: Attributes | undefined;
   /** W3C tracestate inherited from the parent. */
   traceState?: TraceState;
+  /** Hex bytes of tracer-made ids (FinishedSpan.traceIdHex etc.). */
+  traceIdHex?: Uint8Array;
+  traceIdHexAt?: number;
+  traceIdHexLength?: number;
+  spanIdHex?: Uint8Array;
+  spanIdHexAt?: number;
 }
 
 /**
@@ -56,6 +62,11 @@ export class RecordingSpan implements Span, FinishedSpan {
   durationMicros = 0;
   /** Attributes and events dropped by the span limits. */
   droppedCount = 0;
+  readonly traceIdHex: Uint8Array | undefined;
+  readonly traceIdHexAt: number;
+  readonly traceIdHexLength: number;
+  readonly spanIdHex: Uint8Array | undefined;
+  readonly spanIdHexAt: number;
 
   /** Built on first use: spans that are only ended never need it. */
   private context: SpanContext | undefined;
@@ -76,6 +87,11 @@ export class RecordingSpan implements Span, FinishedSpan {
     this.shared = init.shared;
     this.localEndpoint = state.localEndpoint;
     this.traceState = init.traceState;
+    this.traceIdHex = init.traceIdHex;
+    this.traceIdHexAt = init.traceIdHexAt ?? 0;
+    this.traceIdHexLength = init.traceIdHexLength ?? 0;
+    this.spanIdHex = init.spanIdHex;
+    this.spanIdHexAt = init.spanIdHexAt ?? 0;
     if (init.attributes) this.setAttributes(init.attributes);
   }
 

@@ -12,7 +12,7 @@ import {
 } from '@opentelemetry/api';
 import { decideSampling, type SamplingState } from '@pintrace/sampler';
 import { nowMicros, toEpochMicros } from '../clock.js';
-import { newSpanId, newTraceId } from '../ids.js';
+import { lastIdAt, lastIdBytes, newSpanId, newTraceId } from '../ids.js';
 import { getB3Details, SAMPLING_ONLY_KEY } from '../propagation/remote-context.js';
 import { RecordingSpan } from './recording-span.js';
 import type { TracerState } from './tracer-state.js';
@@ -90,13 +90,22 @@ export class PintraceTracer implements Tracer {
     let shared = false;
     let propagated: SamplingState | undefined;
     let traceState: TraceState | undefined;
+    let traceIdHex: Uint8Array | undefined;
+    let traceIdHexAt = 0;
+    let traceIdHexLength = 0;
+    let spanIdHex: Uint8Array | undefined;
+    let spanIdHexAt = 0;
 
     if (parent && trace.isSpanContextValid(parent)) {
       traceId = parent.traceId;
       traceState = parent.traceState;
       const details = parent.isRemote ? getB3Details(parent) : undefined;
-      if (parentSpan instanceof RecordingSpan) propagated = parentSpan.debug ? 'debug' : 'accept';
-      else if (details) propagated = details.sampling;
+      if (parentSpan instanceof RecordingSpan) {
+        propagated = parentSpan.debug ? 'debug' : 'accept';
+        traceIdHex = parentSpan.traceIdHex;
+        traceIdHexAt = parentSpan.traceIdHexAt;
+        traceIdHexLength = parentSpan.traceIdHexLength;
+      } else if (details) propagated = details.sampling;
       else propagated = parent.traceFlags & TraceFlags.SAMPLED ? 'accept' : 'deny';
       if (kind === SpanKind.SERVER && details && state.joinServerSpans) {
         spanId = parent.spanId;
@@ -104,11 +113,18 @@ export class PintraceTracer implements Tracer {
         shared = true;
       } else {
         spanId = newSpanId();
+        spanIdHex = lastIdBytes;
+        spanIdHexAt = lastIdAt;
         parentSpanId = parent.spanId;
       }
     } else {
       traceId = newTraceId(state.traceId128Bit);
-      spanId = newSpanId();
+      traceIdHex = spanIdHex = lastIdBytes;
+      traceIdHexAt = lastIdAt;
+      traceIdHexLength = state.traceId128Bit ? 32 : 16;
+      // a root's span id is its trace id's low half (Brave's convention): one random id, not two
+      spanId = traceId.slice(16);
+      spanIdHexAt = lastIdAt + traceIdHexLength - 16;
       propagated = context.getValue(SAMPLING_ONLY_KEY) as SamplingState | undefined;
     }
 
@@ -131,6 +147,11 @@ export class PintraceTracer implements Tracer {
       shared,
       attributes: options.attributes,
       traceState,
+      traceIdHex,
+      traceIdHexAt,
+      traceIdHexLength,
+      spanIdHex,
+      spanIdHexAt,
     });
   }
 }

@@ -1,62 +1,114 @@
-import { SpanStatusCode } from '@opentelemetry/api';
+import { SpanStatusCode, type AttributeValue } from '@opentelemetry/api';
 import { quoteJson, type Endpoint } from '@pintrace/model';
-import { toZipkinTraceId } from '../ids.js';
 import type { FinishedSpan } from '../trace/finished-span.js';
 import { KINDS, REMOTE_KEYS, remoteEndpoint, tagValue, toAnnotation } from './to-zipkin.js';
 
 /**
- * Encodes a finished span straight to one Zipkin v2 JSON line, byte for byte what
+ * Encodes a finished span straight into bytes as one Zipkin v2 JSON line, byte for byte what
  * `encodeSpanLine(toZipkinSpan(span))` gives (same mapping, same key order, tags sorted), without
- * building the intermediate Zipkin object. This is the span logger's hot path:
- * - ids are our own validated lower-hex, written without escaping;
+ * building the intermediate Zipkin object or the line as a string. This is the span logger's hot
+ * path, and building a string first and UTF-8 writing it afterwards cost as much again as the
+ * encoding (concatenation ropes get flattened, every character is visited twice):
+ * - ids are our own validated lower-hex, copied without escaping;
  * - the local endpoint is the same object for every span of a provider: encoded once, cached;
- * - strings that need no escaping (the usual case) are quoted by a scan instead of
- *   JSON.stringify; anything else goes through the model's quoteJson.
+ * - span names and tag keys repeat: their encoded fragments are cached (bounded);
+ * - strings are copied character by character while they need no escaping and are ASCII (the
+ *   usual case); anything else goes through the model's quoteJson and a UTF-8 write;
+ * - integers (timestamps, durations, integer tags) are written as digits, no number → string.
  */
-const endpointJson = new WeakMap<Endpoint, string>();
 
-/** Span names and tag keys repeat: their encoded fragments are cached (bounded). */
+let out: Buffer = Buffer.allocUnsafe(0);
+let pos = 0;
+let limit = 0;
+/** Set when the buffer ran out; the caller retries the span in a fresh or bigger buffer. */
+let overflow = false;
+
+const endpointFragments = new WeakMap<Endpoint, Buffer>();
 const MAX_CACHED = 2048;
-const nameFragments = new Map<string, string>();
-const keyFragments = new Map<string, string>();
+const nameFragments = new Map<string, Buffer>();
+const keyFragments = new Map<string, Buffer>();
+const KIND_FRAGMENTS: Record<number, Buffer | undefined> = {};
+for (const [kind, name] of Object.entries(KINDS)) if (name) KIND_FRAGMENTS[Number(kind)] = Buffer.from(`,"kind":"${name}"`);
 
-function nameFragment(name: string): string {
-  let fragment = nameFragments.get(name);
-  if (fragment === undefined) {
-    fragment = `,"name":${quote(name.toLowerCase())}`;
-    if (nameFragments.size >= MAX_CACHED) nameFragments.clear();
-    nameFragments.set(name, fragment);
-  }
-  return fragment;
+const ZERO = 0x30;
+const QUOTE = 0x22;
+const TRACE_ID = Buffer.from('{"traceId":"');
+const PARENT_ID = Buffer.from('","parentId":"');
+const ID = Buffer.from('","id":"');
+const TIMESTAMP = Buffer.from(',"timestamp":');
+const DURATION = Buffer.from(',"duration":');
+const REMOTE_ENDPOINT = Buffer.from(',"remoteEndpoint":');
+const ANNOTATIONS = Buffer.from(',"annotations":[');
+const ANNOTATION_TIMESTAMP = Buffer.from('{"timestamp":');
+const ANNOTATION_VALUE = Buffer.from(',"value":');
+const TAGS = Buffer.from(',"tags":{');
+const DEBUG = Buffer.from(',"debug":true');
+const SHARED = Buffer.from(',"shared":true');
+const TRUE = Buffer.from('"true"');
+const FALSE = Buffer.from('"false"');
+
+/**
+ * Writes the span's JSON line (with its newline) into `buffer` at `offset`; returns the offset
+ * after it, or -1 when it did not fit (nothing after `offset` is meaningful then).
+ */
+export function encodeSpanJsonInto(span: FinishedSpan, buffer: Buffer, offset: number): number {
+  out = buffer;
+  pos = offset;
+  limit = buffer.length;
+  overflow = false;
+  writeSpan(span);
+  out = EMPTY;
+  return overflow ? -1 : pos;
 }
+const EMPTY = Buffer.allocUnsafe(0);
 
-function keyFragment(key: string): string {
-  let fragment = keyFragments.get(key);
-  if (fragment === undefined) {
-    fragment = `${quote(key)}:`;
-    if (keyFragments.size >= MAX_CACHED) keyFragments.clear();
-    keyFragments.set(key, fragment);
-  }
-  return fragment;
-}
+let scratch = Buffer.allocUnsafe(16 * 1024);
 
+/** The span's JSON line as a string (tests, and spans too big for the logger's write buffer). */
 export function encodeSpanJsonLine(span: FinishedSpan): string {
-  let out = `{"traceId":"${toZipkinTraceId(span.traceId)}"`;
-  if (span.parentSpanId !== undefined) out += `,"parentId":"${span.parentSpanId}"`;
-  out += `,"id":"${span.spanId}"`;
-  const kind = KINDS[span.kind];
-  if (kind) out += `,"kind":"${kind}"`;
-  if (span.name) out += nameFragment(span.name);
-  if (span.startMicros) out += `,"timestamp":${span.startMicros}`;
-  out += `,"duration":${Math.max(1, span.durationMicros)}`;
+  for (;;) {
+    const end = encodeSpanJsonInto(span, scratch, 0);
+    if (end >= 0) return scratch.toString('utf8', 0, end);
+    scratch = Buffer.allocUnsafe(scratch.length * 2);
+  }
+}
+
+function writeSpan(span: FinishedSpan): void {
+  bytes(TRACE_ID);
+  // OTel form → Zipkin form: a 64-bit id (high half zero) is written as its 16 low characters
+  const traceIdHex = span.traceIdHex;
+  if (traceIdHex !== undefined) hex(traceIdHex, span.traceIdHexAt!, span.traceIdHexLength!);
+  else {
+    const traceId = span.traceId;
+    ascii(traceId, traceId.length === 32 && isZeroHigh(traceId) ? 16 : 0);
+  }
+  if (span.parentSpanId !== undefined) {
+    bytes(PARENT_ID);
+    ascii(span.parentSpanId, 0);
+  }
+  bytes(ID);
+  const spanIdHex = span.spanIdHex;
+  if (spanIdHex !== undefined) hex(spanIdHex, span.spanIdHexAt!, 16);
+  else ascii(span.spanId, 0);
+  byte(QUOTE);
+  const kind = KIND_FRAGMENTS[span.kind];
+  if (kind) bytes(kind);
+  if (span.name) bytes(nameFragment(span.name));
+  if (span.startMicros) {
+    bytes(TIMESTAMP);
+    uint(span.startMicros);
+  }
+  bytes(DURATION);
+  uint(Math.max(1, span.durationMicros));
   const local = span.localEndpoint;
   if (local) {
-    let json = endpointJson.get(local);
-    if (json === undefined) {
-      json = encodeEndpoint(local);
-      endpointJson.set(local, json);
+    let fragment = endpointFragments.get(local);
+    if (fragment === undefined) {
+      const json = encodeEndpoint(local);
+      fragment = Buffer.from(json === '' ? '' : `,"localEndpoint":${json}`);
+      endpointFragments.set(local, fragment);
     }
-    if (json !== '') out += `,"localEndpoint":${json}`;
+    bytes(fragment);
   }
   const attributes = span.attributes;
   let keys: string[] | undefined;
@@ -71,35 +123,207 @@ export function encodeSpanJsonLine(span: FinishedSpan): string {
     const remote = remoteEndpoint(attributes);
     if (remote) {
       const json = encodeEndpoint(remote);
-      if (json !== '') out += `,"remoteEndpoint":${json}`;
+      if (json !== '') {
+        bytes(REMOTE_ENDPOINT);
+        utf8(json);
+      }
     }
   }
-  if (span.events.length > 0) {
-    out += ',"annotations":[';
-    for (let i = 0; i < span.events.length; i++) {
-      const a = toAnnotation(span.events[i]);
-      out += `${i === 0 ? '' : ','}{"timestamp":${a.timestamp},"value":${quote(a.value)}}`;
+  const events = span.events;
+  if (events.length > 0) {
+    bytes(ANNOTATIONS);
+    for (let i = 0; i < events.length; i++) {
+      const a = toAnnotation(events[i]);
+      if (i > 0) byte(0x2c);
+      bytes(ANNOTATION_TIMESTAMP);
+      uint(a.timestamp);
+      bytes(ANNOTATION_VALUE);
+      str(a.value);
+      byte(0x7d);
     }
-    out += ']';
+    byte(0x5d);
   }
   const error = span.status.code === SpanStatusCode.ERROR && !(keys && keys.includes('error'));
   if (keys || error) {
     if (error) (keys ??= []).push('error');
     if (keys!.length > 1) keys!.sort();
-    out += ',"tags":{';
+    bytes(TAGS);
     for (let i = 0; i < keys!.length; i++) {
       const key = keys![i];
-      const value = key === 'error' && error ? span.status.message || 'true' : tagValue(attributes[key]!);
-      out += `${i === 0 ? '' : ','}${keyFragment(key)}${quote(value)}`;
+      if (i > 0) byte(0x2c);
+      bytes(keyFragment(key));
+      if (key === 'error' && error) str(span.status.message || 'true');
+      else tag(attributes[key]!);
     }
-    out += '}';
+    byte(0x7d);
   }
-  if (span.debug) out += ',"debug":true';
-  if (span.shared) out += ',"shared":true';
-  return `${out}}\n`;
+  if (span.debug) bytes(DEBUG);
+  if (span.shared) bytes(SHARED);
+  byte(0x7d);
+  byte(0x0a);
 }
 
-/** JSON string: a scan for the common no-escape case, else the model's exact escaping. */
+function isZeroHigh(traceId: string): boolean {
+  for (let i = 0; i < 16; i++) if (traceId.charCodeAt(i) !== ZERO) return false;
+  return true;
+}
+
+function nameFragment(name: string): Buffer {
+  let fragment = nameFragments.get(name);
+  if (fragment === undefined) {
+    fragment = Buffer.from(`,"name":${quote(name.toLowerCase())}`);
+    if (nameFragments.size >= MAX_CACHED) nameFragments.clear();
+    nameFragments.set(name, fragment);
+  }
+  return fragment;
+}
+
+function keyFragment(key: string): Buffer {
+  let fragment = keyFragments.get(key);
+  if (fragment === undefined) {
+    fragment = Buffer.from(`${quote(key)}:`);
+    if (keyFragments.size >= MAX_CACHED) keyFragments.clear();
+    keyFragments.set(key, fragment);
+  }
+  return fragment;
+}
+
+/** A tag value as String(value) would give it, quoted; integers without a detour through a string. */
+function tag(value: AttributeValue): void {
+  if (typeof value === 'string') str(value);
+  else if (typeof value === 'number' && Number.isSafeInteger(value)) {
+    byte(QUOTE);
+    if (value < 0) {
+      byte(0x2d);
+      uint(-value);
+    } else uint(value);
+    byte(QUOTE);
+  } else if (typeof value === 'boolean') bytes(value ? TRUE : FALSE);
+  else str(tagValue(value));
+}
+
+// The primitives copy the module's `out` and `pos` into locals: TurboFan reloads module
+// variables on every loop iteration, which made the copy loops three times slower.
+
+function byte(b: number): void {
+  if (pos < limit) out[pos++] = b;
+  else overflow = true;
+}
+
+function bytes(fragment: Buffer): void {
+  const n = fragment.length;
+  const p = pos;
+  if (p + n > limit) {
+    overflow = true;
+    return;
+  }
+  const o = out;
+  // short fragments: a loop beats the native copy's call overhead
+  if (n < 64) for (let i = 0; i < n; i++) o[p + i] = fragment[i];
+  else fragment.copy(o, p);
+  pos = p + n;
+}
+
+/** Hex characters already in bytes (tracer-made ids). */
+function hex(source: Uint8Array, at: number, n: number): void {
+  const p = pos;
+  if (p + n > limit) {
+    overflow = true;
+    return;
+  }
+  const o = out;
+  for (let i = 0; i < n; i++) o[p + i] = source[at + i];
+  pos = p + n;
+}
+
+/** Characters known to be ASCII needing no escape (our hex ids), from `start`. */
+function ascii(value: string, start: number): void {
+  const n = value.length - start;
+  const p = pos;
+  if (p + n > limit) {
+    overflow = true;
+    return;
+  }
+  const o = out;
+  for (let i = 0; i < n; i++) o[p + i] = value.charCodeAt(start + i);
+  pos = p + n;
+}
+
+/** A non-negative integer below 2^53 as decimal digits; anything else as JavaScript prints it. */
+function uint(value: number): void {
+  if (!(value >= 0 && Number.isSafeInteger(value))) {
+    utf8(String(value));
+    return;
+  }
+  // two int32 halves of up to 8 digits: integer division instead of floating-point
+  if (value >= 1e8) {
+    const high = Math.floor(value / 1e8);
+    uint(high);
+    const p = pos;
+    if (p + 8 > limit) {
+      overflow = true;
+      return;
+    }
+    let low = value - high * 1e8;
+    const o = out;
+    for (let i = p + 7; i >= p; i--) {
+      const q = (low / 10) | 0;
+      o[i] = ZERO + low - q * 10;
+      low = q;
+    }
+    pos = p + 8;
+    return;
+  }
+  let digits = 1;
+  for (let v = value | 0; v >= 10; v = (v / 10) | 0) digits++;
+  const p = pos;
+  if (p + digits > limit) {
+    overflow = true;
+    return;
+  }
+  const o = out;
+  let v = value | 0;
+  for (let i = p + digits - 1; i >= p; i--) {
+    const q = (v / 10) | 0;
+    o[i] = ZERO + v - q * 10;
+    v = q;
+  }
+  pos = p + digits;
+}
+
+/** A JSON string: copied while ASCII and escape-free, else the model's exact escaping. */
+function str(value: string): void {
+  const n = value.length;
+  const start = pos;
+  // worst case of the fast path; the slow path checks its own size
+  if (start + n + 2 > limit) {
+    utf8(quoteJson(value));
+    return;
+  }
+  const o = out;
+  o[start] = QUOTE;
+  for (let i = 0; i < n; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || c >= 0x7f) {
+      utf8(quoteJson(value));
+      return;
+    }
+    o[start + 1 + i] = c;
+  }
+  o[start + 1 + n] = QUOTE;
+  pos = start + n + 2;
+}
+
+function utf8(text: string): void {
+  // a UTF-16 code unit takes at most 3 bytes in UTF-8
+  if (pos + text.length * 3 > limit && pos + Buffer.byteLength(text) > limit) {
+    overflow = true;
+    return;
+  }
+  pos += out.write(text, pos, 'utf8');
+}
+
+/** JSON string for cached fragments and endpoints (built once, not on the hot path). */
 function quote(value: string): string {
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
@@ -109,10 +333,10 @@ function quote(value: string): string {
 }
 
 function encodeEndpoint(e: Endpoint): string {
-  let out = '';
-  if (e.serviceName !== undefined) out += `,"serviceName":${quote(e.serviceName)}`;
-  if (e.ipv4 !== undefined) out += `,"ipv4":${quote(e.ipv4)}`;
-  if (e.ipv6 !== undefined) out += `,"ipv6":${quote(e.ipv6)}`;
-  if (e.port !== undefined && e.port !== 0) out += `,"port":${e.port}`;
-  return out === '' ? '' : `{${out.slice(1)}}`;
+  let text = '';
+  if (e.serviceName !== undefined) text += `,"serviceName":${quote(e.serviceName)}`;
+  if (e.ipv4 !== undefined) text += `,"ipv4":${quote(e.ipv4)}`;
+  if (e.ipv6 !== undefined) text += `,"ipv6":${quote(e.ipv6)}`;
+  if (e.port !== undefined && e.port !== 0) text += `,"port":${e.port}`;
+  return text === '' ? '' : `{${text.slice(1)}}`;
 }

@@ -1,7 +1,8 @@
-import { SpanKind, SpanStatusCode, type Attributes } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
 import { encodeSpanLine } from '@pintrace/model';
-import { toZipkinSpan } from '@pintrace/tracer';
+import { ALWAYS_SAMPLE } from '@pintrace/sampler';
+import { silentLogger, startTracing, toZipkinSpan } from '@pintrace/tracer';
 import { encodeSpanJsonLine } from '../../src/zipkin/span-json.js';
 import type { FinishedSpan } from '../../src/trace/finished-span.js';
 
@@ -45,6 +46,32 @@ describe('encodeSpanJsonLine', () => {
         localEndpoint: random() < 0.9 ? endpoint : {},
       };
       expect(encodeSpanJsonLine(span)).toBe(encodeSpanLine(toZipkinSpan(span)));
+    }
+  });
+});
+
+describe('encodeSpanJsonLine on tracer-made spans (ids copied from their hex bytes)', () => {
+  it.each([false, true])('equals the string path for roots and children, traceId128Bit=%s', (bits128) => {
+    const got: FinishedSpan[] = [];
+    const tracing = startTracing({
+      serviceName: 'hex-ids', sink: { accept: (s) => got.push(s) }, sampler: ALWAYS_SAMPLE,
+      traceId128Bit: bits128, registerGlobal: false, logger: silentLogger,
+    });
+    // enough spans to cross several id pool refills (256 ids each)
+    for (let i = 0; i < 700; i++) {
+      const root = tracing.tracer.startSpan('root', { kind: SpanKind.SERVER });
+      const child = tracing.tracer.startSpan('child', { kind: SpanKind.CLIENT }, trace.setSpan(ROOT_CONTEXT, root));
+      child.setAttribute('n', i);
+      child.end();
+      root.end();
+      expect(root.spanContext().spanId).toBe(root.spanContext().traceId.slice(16));
+    }
+    expect(got).toHaveLength(1400);
+    for (const span of got) {
+      expect(span.spanIdHex).toBeDefined();
+      const line = encodeSpanJsonLine(span);
+      expect(line).toBe(encodeSpanLine(toZipkinSpan(span)));
+      expect(JSON.parse(line).traceId).toHaveLength(bits128 ? 32 : 16);
     }
   });
 });
