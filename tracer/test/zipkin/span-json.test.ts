@@ -54,7 +54,7 @@ describe('encodeSpanJsonLine on tracer-made spans (ids copied from their hex byt
   it.each([false, true])('equals the string path for roots and children, traceId128Bit=%s', (bits128) => {
     const got: FinishedSpan[] = [];
     const tracing = startTracing({
-      serviceName: 'hex-ids', sink: { accept: (s) => got.push(s) }, sampler: ALWAYS_SAMPLE,
+      serviceName: 'hex-ids', sink: { accept: (s) => void got.push(s), flush: async () => {}, shutdown: async () => {} }, sampler: ALWAYS_SAMPLE,
       traceId128Bit: bits128, registerGlobal: false, logger: silentLogger,
     });
     // enough spans to cross several id pool refills (256 ids each)
