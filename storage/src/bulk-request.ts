@@ -9,22 +9,33 @@ export interface BulkItem {
   index: string;
   type: IndexType;
   id: string;
-  body: Buffer;
+  /** The document: JSON text, or its UTF-8 bytes. */
+  body: string | Buffer;
 }
 
-/** Builds the NDJSON body for `items`. */
+/**
+ * Builds the NDJSON body for `items` as one string encoded once: a Buffer per line and a concat
+ * of thousands of them cost more than the text itself. The index name repeats on every line of a
+ * bulk, so its quoted form is reused while it stays the same.
+ */
 export function bulkBody(items: readonly BulkItem[], withType: boolean): Buffer {
-  const parts: Buffer[] = [];
+  let text = '';
+  let lastIndex: string | undefined;
+  let lastType: string | undefined;
+  let prefix = '';
   for (const item of items) {
-    const meta = withType
-      ? `{"index":{"_index":${JSON.stringify(item.index)},"_type":${JSON.stringify(item.type)},"_id":${JSON.stringify(item.id)}}}\n`
-      : `{"index":{"_index":${JSON.stringify(item.index)},"_id":${JSON.stringify(item.id)}}}\n`;
-    parts.push(Buffer.from(meta, 'utf8'), item.body, NEWLINE);
+    if (item.index !== lastIndex || item.type !== lastType) {
+      lastIndex = item.index;
+      lastType = item.type;
+      prefix = withType
+        ? `{"index":{"_index":${JSON.stringify(item.index)},"_type":${JSON.stringify(item.type)},"_id":`
+        : `{"index":{"_index":${JSON.stringify(item.index)},"_id":`;
+    }
+    const body = typeof item.body === 'string' ? item.body : item.body.toString('utf8');
+    text += `${prefix}${JSON.stringify(item.id)}}}\n${body}\n`;
   }
-  return Buffer.concat(parts);
+  return Buffer.from(text, 'utf8');
 }
-
-const NEWLINE = Buffer.from('\n');
 
 /** The outcome of one bulk item. */
 export interface ItemOutcome {

@@ -21,7 +21,7 @@ import { StorageError, isRetryable, isRetryableStatus } from './errors.js';
 import { createEsHttp } from './http.js';
 import type { EsHttp, EsHttpOptions } from './http.js';
 import { IndexNameFormatter } from './index-names.js';
-import { encodeSpanDocument, spanIndexTimestamp } from './span-document.js';
+import { spanDocument, spanIndexTimestamp } from './span-document.js';
 import type { FailedSpan, SpanWriter, WriteResult } from './span-writer.js';
 import { buildTemplates, ensureTemplates } from './templates.js';
 import { backoffDelayMs, InterruptibleSleeps } from './backoff.js';
@@ -254,8 +254,8 @@ export class ElasticsearchSpanWriter implements SpanWriter {
         spanIndexDay = day;
         spanIndex = this.names.formatTypeAndTimestampForInsert('span', delimiter, millis);
       }
-      const doc = encodeSpanDocument(span, docOptions);
-      items.push({ index: spanIndex, type: 'span', id: doc.id, body: doc.body, span });
+      const doc = spanDocument(span, docOptions);
+      items.push({ index: spanIndex, type: 'span', id: doc.id, body: doc.json, span });
       if (this.searchEnabled && this.autocomplete.enabled) {
         const index = this.names.formatTypeAndTimestampForInsert('autocomplete', delimiter, millis);
         for (const ac of this.autocomplete.documentsFor(span, this.names.formatDate(millis))) {

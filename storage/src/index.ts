@@ -1,5 +1,5 @@
-export { encodeSpanDocument, spanDocumentJson, spanIndexTimestamp, SHORT_STRING_LENGTH } from './span-document.js';
-export type { SpanDocument, SpanDocumentOptions } from './span-document.js';
+export { encodeSpanDocument, spanDocument, spanDocumentJson, spanIndexTimestamp, SHORT_STRING_LENGTH } from './span-document.js';
+export type { SpanDocument, SpanDocumentOptions, SpanDocumentText } from './span-document.js';
 export { quoteJackson } from './jackson-json.js';
 export { IndexNameFormatter } from './index-names.js';
 export type { IndexType, IndexNameOptions } from './index-names.js';
