@@ -7,11 +7,14 @@
  *   2. the real zipkin-server 3.6.1 Kafka collector (the jar, its own ES_INDEX, group, QUERY_PORT),
  * one after the other, plus
  *   3. the raw bulk-index ceiling of that node: the same span lines bulk-indexed into a throwaway
- *      index (5 shards, 0 replicas, `dynamic: false`, minimal mapping), batches of 5,000, 3 in flight.
+ *      index (5 shards, 0 replicas, `dynamic: false`, minimal mapping), batches of 5,000, 3 in flight,
+ *   4. the zipkin-document ceiling: the same, but the exact Zipkin documents with their `_id`s
+ *      into an index with zipkin's span template (what no Zipkin-exact writer can exceed).
+ * CPU seconds (ours from /proc, the Elasticsearch node's from its node stats) are reported too.
  * Counts spans *indexed* (documents in ES, polled with _count), not accepted; rate = indexed
  * spans / seconds from the first document to the last new one. Peak RSS from /proc (VmHWM).
  *
- *   npx tsc -b && node bench/collector/run.mjs [--only ours|zipkin|raw] [--messages 10000] [--heap-mb 160] [-- extra collector flags]
+ *   npx tsc -b && node bench/collector/run.mjs [--only ours|zipkin|raw|zdoc|ours,raw,...] [--messages 10000] [--poll refresh|stats] [--heap-mb 160] [-- extra collector flags]
  *
  * Env: PINTRACE_BENCH_NODE_ARGS (extra node flags for our collector, e.g. --cpu-prof),
  * PINTRACE_KAFKA_BROKERS (127.0.0.1:9092), PINTRACE_ES_URL (http://127.0.0.1:9200),
@@ -26,6 +29,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createAdmin, createProducer } from '@pintrace/kafka';
+import { checkSpan } from '@pintrace/model';
+import { buildTemplates, encodeSpanDocument, parseClusterVersion } from '@pintrace/storage';
 import { barChart } from '../lib/svg-chart.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -40,9 +45,16 @@ const opt = (name, fallback) => {
   return i >= 0 && (extraAt < 0 || i < extraAt) ? args[i + 1] : fallback;
 };
 const only = opt('only', 'all');
+const runs = (name) => only === 'all' || only.split(',').includes(name);
 /** V8 old-space limit of our collector's process, e.g. 160 (the README's advice for RSS < 256 MB). */
 const heapMb = opt('heap-mb', undefined);
 const MESSAGES = Number(opt('messages', '10000'));
+/**
+ * How progress is watched: `refresh` (default) forces a refresh and counts every 250 ms; `stats`
+ * reads the indices' indexing counter (no refresh: the node is not made to cut a segment four
+ * times a second, which the ceilings below never pay) and counts once at the end.
+ */
+const poll = opt('poll', 'refresh');
 const id = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
 const topic = `bench-collector-${id}`;
 const hex = (n) => randomBytes(n).toString('hex');
@@ -109,6 +121,24 @@ const peakRssMb = (pid) => {
   }
 };
 
+/** User + system CPU seconds of a process so far (all its threads), from /proc/<pid>/stat. */
+const cpuSeconds = (pid) => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return undefined;
+  }
+};
+
+/** CPU seconds the Elasticsearch node has used so far (its own process statistics). */
+async function esCpuSeconds() {
+  const r = await esJson('GET', '/_nodes/_local/stats/process?filter_path=nodes.*.process.cpu.total_in_millis');
+  const node = Object.values(r.body?.nodes ?? {})[0];
+  return node ? node.process.cpu.total_in_millis / 1000 : undefined;
+}
+
 /** Polls the count until it reaches `expected` or stops changing for `quietMs`; returns the series. */
 async function watch(pattern, expected, { quietMs = 20_000, timeoutMs = 300_000, pid } = {}) {
   const t0 = Date.now();
@@ -118,23 +148,52 @@ async function watch(pattern, expected, { quietMs = 20_000, timeoutMs = 300_000,
   let first;
   let final;
   let peak;
+  let cpuAtFirst;
+  let cpuAtFinal;
+  let esCpuAtFirst;
+  let esCpuAtFinal;
   for (;;) {
-    await esJson('POST', `/${pattern}/_refresh?allow_no_indices=true&ignore_unavailable=true`);
-    const n = await count(pattern);
+    let n;
+    if (poll === 'stats') {
+      const r = await esJson('GET', `/${pattern}/_stats/indexing?allow_no_indices=true&ignore_unavailable=true&filter_path=_all.primaries.indexing.index_total`);
+      n = r.body?._all?.primaries?.indexing?.index_total ?? 0;
+    } else {
+      await esJson('POST', `/${pattern}/_refresh?allow_no_indices=true&ignore_unavailable=true`);
+      n = await count(pattern);
+    }
     const t = Date.now();
     if (pid) peak = peakRssMb(pid) ?? peak;
     series.push([(t - t0) / 1000, n]);
-    if (n > 0 && first === undefined) first = t;
+    const cpu = pid ? cpuSeconds(pid) : undefined;
+    const esCpu = await esCpuSeconds();
+    if (n > 0 && first === undefined) {
+      first = t;
+      cpuAtFirst = cpu;
+      esCpuAtFirst = esCpu;
+    }
     if (n !== last) {
       last = n;
       lastChange = t;
       final = t;
+      cpuAtFinal = cpu;
+      esCpuAtFinal = esCpu;
     }
     if (n >= expected || t - lastChange > quietMs || t - t0 > timeoutMs) break;
     await sleep(250);
   }
+  if (poll === 'stats') {
+    // The counter counts index operations (a retried document twice); what counts is documents.
+    await esJson('POST', `/${pattern}/_refresh?allow_no_indices=true&ignore_unavailable=true`);
+    last = await count(pattern);
+  }
   const seconds = first === undefined ? 0 : Math.max(0.001, (final - first) / 1000);
-  return { indexed: last, seconds, spansPerSecond: first === undefined ? 0 : Math.round(last / seconds), series, peakRssMb: peak };
+  const diff = (a, b) => (a === undefined || b === undefined ? undefined : +(b - a).toFixed(2));
+  return {
+    poll, indexed: last, seconds, spansPerSecond: first === undefined ? 0 : Math.round(last / seconds), series, peakRssMb: peak,
+    // CPU used between the first and the last new document (within the 250 ms polling):
+    // the process's share of the two cores, and the Elasticsearch node's.
+    cpuSeconds: diff(cpuAtFirst, cpuAtFinal), esCpuSeconds: diff(esCpuAtFirst, esCpuAtFinal),
+  };
 }
 
 async function runOurs(expected) {
@@ -149,6 +208,7 @@ async function runOurs(expected) {
   const result = await watch(`${prefix}-span-*`, expected, { pid: child.pid });
   result.wallSeconds = (Date.now() - started) / 1000;
   result.peakRssMb = peakRssMb(child.pid) ?? result.peakRssMb;
+  result.totalCpuSeconds = cpuSeconds(child.pid);
   child.kill('SIGTERM');
   await new Promise((r) => child.on('exit', r));
   await deleteIndices(`${prefix}-*`);
@@ -185,6 +245,7 @@ async function runRaw(lines) {
   }));
   const batches = [];
   for (let i = 0; i < lines.length; i += 5000) batches.push(lines.slice(i, i + 5000).map((l) => `{"index":{}}\n${l}\n`).join(''));
+  const esCpuBefore = await esCpuSeconds();
   const started = Date.now();
   let next = 0;
   let rejected = 0;
@@ -197,9 +258,50 @@ async function runRaw(lines) {
   }));
   await esJson('POST', `/${index}/_refresh`);
   const seconds = (Date.now() - started) / 1000;
+  const esCpuAfter = await esCpuSeconds();
   const indexed = await count(index);
   await esJson('DELETE', `/${index}`);
-  return { name: 'raw bulk ceiling', indexed, rejected, seconds, spansPerSecond: Math.round(indexed / seconds) };
+  return { name: 'raw bulk ceiling', indexed, rejected, seconds, spansPerSecond: Math.round(indexed / seconds),
+    esCpuSeconds: esCpuBefore === undefined || esCpuAfter === undefined ? undefined : +(esCpuAfter - esCpuBefore).toFixed(2) };
+}
+
+/**
+ * A second reference, measured like the raw ceiling: the same spans as the exact documents and
+ * `_id`s zipkin (and we) write, bulk-indexed (5,000 per request, 3 in flight) into an index with
+ * zipkin's span template (5 shards, 0 replicas). No collector runs: this is what the node can do
+ * with Zipkin's format, so no Zipkin-exact writer can exceed it on the same node.
+ */
+async function runZipkinDocs(lines) {
+  const index = `bench-zdoc-${id}`;
+  const version = parseClusterVersion((await esJson('GET', '/')).body);
+  const [span] = buildTemplates(version, { index: `bench-zdoc-${id}`, shards: 5, replicas: 0 });
+  await esJson('PUT', `/${index}`, JSON.stringify({ settings: span.body.settings, mappings: span.body.mappings }));
+  const docs = lines.map((l) => {
+    const checked = checkSpan(JSON.parse(l));
+    if (!checked.ok) throw new Error(checked.message);
+    const doc = encodeSpanDocument(checked.span);
+    return `{"index":{"_id":${JSON.stringify(doc.id)}}}\n${doc.body.toString('utf8')}\n`;
+  });
+  const batches = [];
+  for (let i = 0; i < docs.length; i += 5000) batches.push(docs.slice(i, i + 5000).join(''));
+  const esCpuBefore = await esCpuSeconds();
+  const started = Date.now();
+  let next = 0;
+  let rejected = 0;
+  await Promise.all([0, 1, 2].map(async () => {
+    while (next < batches.length) {
+      const body = batches[next++];
+      const r = await esJson('POST', `/${index}/_bulk`, body, true);
+      if (r.body.errors) rejected += r.body.items.filter((it) => it.index.status >= 300).length;
+    }
+  }));
+  await esJson('POST', `/${index}/_refresh`);
+  const seconds = (Date.now() - started) / 1000;
+  const esCpuAfter = await esCpuSeconds();
+  const indexed = await count(index);
+  await esJson('DELETE', `/${index}`);
+  return { name: 'zipkin-document ceiling', indexed, rejected, seconds, spansPerSecond: Math.round(indexed / seconds),
+    esCpuSeconds: esCpuBefore === undefined || esCpuAfter === undefined ? undefined : +(esCpuAfter - esCpuBefore).toFixed(2) };
 }
 
 async function main() {
@@ -223,9 +325,10 @@ async function main() {
   await producer.disconnect();
   console.error(`burst on ${topic}: ${MESSAGES} messages, ${spans} spans`);
   const results = [];
-  if (only === 'all' || only === 'ours') results.push(await runOurs(spans));
-  if (only === 'all' || only === 'zipkin') results.push(await runZipkin(spans));
-  if (only === 'all' || only === 'raw') results.push(await runRaw(lines));
+  if (runs('ours')) results.push(await runOurs(spans));
+  if (runs('zipkin')) results.push(await runZipkin(spans));
+  if (runs('raw')) results.push(await runRaw(lines));
+  if (runs('zdoc')) results.push(await runZipkinDocs(lines));
   await admin.close();
   for (const r of results) {
     r.lost = r.indexed === undefined ? undefined : spans - r.indexed;
@@ -233,16 +336,20 @@ async function main() {
   }
   const by = (n) => results.find((r) => r.name.startsWith(n));
   const ours = by('pintrace');
-  const zipkin = by('zipkin');
+  const zipkin = by('zipkin-server');
   const raw = by('raw');
+  const zdoc = by('zipkin-document');
   const summary = {
     oursVsZipkin: ours && zipkin?.spansPerSecond ? +(ours.spansPerSecond / zipkin.spansPerSecond).toFixed(2) : undefined,
     oursVsRawCeiling: ours && raw?.spansPerSecond ? +(ours.spansPerSecond / raw.spansPerSecond).toFixed(2) : undefined,
+    oursVsZipkinDocumentCeiling: ours && zdoc?.spansPerSecond ? +(ours.spansPerSecond / zdoc.spansPerSecond).toFixed(2) : undefined,
+    zipkinDocumentCeilingVsRaw: zdoc && raw?.spansPerSecond ? +(zdoc.spansPerSecond / raw.spansPerSecond).toFixed(2) : undefined,
+    oursCpuMicrosPerSpan: ours?.totalCpuSeconds && ours.indexed ? Math.round((ours.totalCpuSeconds * 1e6) / ours.indexed) : undefined,
   };
   console.error(JSON.stringify(summary));
   if (only !== 'all') return;
   const out = {
-    date: new Date().toISOString(), machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGb: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+    date: new Date().toISOString(), machine: { cpus: os.cpus().length, loadAverageAtEnd: os.loadavg().map((l) => +l.toFixed(2)), cpuModel: os.cpus()[0]?.model, memGb: Math.round(os.totalmem() / 2 ** 30), node: process.version },
     burst: { messages: MESSAGES, spans, topicPartitions: 3 }, results, summary,
   };
   writeFileSync(path.join(here, 'results.json'), `${JSON.stringify(out, null, 2)}\n`);
