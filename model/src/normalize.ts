@@ -149,16 +149,21 @@ function readTags(value: unknown): Record<string, string> | undefined {
   }
   const keys = Object.keys(value);
   if (keys.length === 0) return undefined;
-  keys.sort();
-  const entries: [string, string][] = [];
+  if (keys.length > 1) keys.sort();
+  // Plain assignment (with the error path built only on failure): this runs for every tag of
+  // every span the collector reads, where entries arrays and Object.fromEntries showed up.
+  const out: Record<string, string> = {};
   for (const key of keys) {
     const v = value[key];
-    const path = `$.tags.${echo(key)}`;
-    if (v === null || v === undefined) throw new Reject('non_string_tag', `No value at ${path}`);
-    entries.push([key, readString(v, path, 'non_string_tag')]);
+    let s: string;
+    if (typeof v === 'string') s = v;
+    else if (v === null || v === undefined) throw new Reject('non_string_tag', `No value at $.tags.${echo(key)}`);
+    else s = readString(v, `$.tags.${echo(key)}`, 'non_string_tag');
+    // A "__proto__" tag key must stay a plain own key, not set the prototype.
+    if (key === '__proto__') Object.defineProperty(out, key, { value: s, enumerable: true, writable: true, configurable: true });
+    else out[key] = s;
   }
-  // fromEntries defines own properties, so a "__proto__" tag key stays a plain key.
-  return Object.fromEntries(entries);
+  return out;
 }
 
 function readSpan(input: unknown): Span {

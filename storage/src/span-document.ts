@@ -35,8 +35,9 @@ export interface SpanDocumentOptions {
 function endpointJson(e: Endpoint): string | undefined {
   let out = '';
   if (e.serviceName !== undefined) out += `,"serviceName":${quoteJackson(e.serviceName)}`;
-  if (e.ipv4 !== undefined) out += `,"ipv4":${quoteJackson(e.ipv4)}`;
-  if (e.ipv6 !== undefined) out += `,"ipv6":${quoteJackson(e.ipv6)}`;
+  // Normalised addresses and ids are digits, hex, "." and ":" only: nothing to escape.
+  if (e.ipv4 !== undefined) out += `,"ipv4":"${e.ipv4}"`;
+  if (e.ipv6 !== undefined) out += `,"ipv6":"${e.ipv6}"`;
   if (e.port !== undefined && e.port !== 0) out += `,"port":${e.port}`;
   return out === '' ? undefined : `{${out.slice(1)}}`;
 }
@@ -76,9 +77,10 @@ export function spanDocumentJson(span: Span, options: SpanDocumentOptions = {}):
       out += `"_q":[${q.slice(1)}],`;
     }
   }
-  out += `"traceId":${quoteJackson(span.traceId)}`;
-  if (span.parentId !== undefined) out += `,"parentId":${quoteJackson(span.parentId)}`;
-  out += `,"id":${quoteJackson(span.id)}`;
+  // Normalised ids are lower-hex (checkSpan): nothing to escape, so no quoting scan per span.
+  out += `"traceId":"${span.traceId}"`;
+  if (span.parentId !== undefined) out += `,"parentId":"${span.parentId}"`;
+  out += `,"id":"${span.id}"`;
   if (span.kind !== undefined) out += `,"kind":"${span.kind}"`;
   if (span.name !== undefined) out += `,"name":${quoteJackson(span.name)}`;
   if (span.timestamp) out += `,"timestamp":${span.timestamp}`;
