@@ -23,6 +23,7 @@ import type { Context } from '@opentelemetry/api';
  */
 
 type Listener = (...args: unknown[]) => unknown;
+type Wrapper = Listener & { listener?: unknown; event?: string | symbol };
 type Method = (this: EventEmitter, event: string | symbol, listener: Listener) => EventEmitter;
 export type RunInContext = (ctx: Context, fn: Listener, thisArg: unknown, args: unknown[]) => unknown;
 
@@ -32,7 +33,8 @@ type Originals = Record<MethodName, Method>;
 interface BoundState {
   context: Context;
   readonly run: RunInContext;
-  wrappers: Map<string | symbol, WeakMap<Listener, Listener>> | undefined;
+  /** Listener → its wrapper (the last one made; `event` tells which event it was added for). */
+  wrappers: WeakMap<Listener, Wrapper> | undefined;
   /** The emitter's own methods before patching (own-property mode only). */
   readonly originals: Originals | undefined;
 }
@@ -60,15 +62,12 @@ function wrap(state: BoundState, event: string | symbol, listener: Listener): Li
   const run = state.run;
   const wrapper = function (this: unknown, ...args: unknown[]): unknown {
     return run(boundContext, listener, this, args);
-  } as Listener & { listener?: unknown };
-  wrapper.listener = (listener as Listener & { listener?: unknown }).listener ?? listener;
-  const wrappers = (state.wrappers ??= new Map());
-  let byListener = wrappers.get(event);
-  if (!byListener) {
-    byListener = new WeakMap();
-    wrappers.set(event, byListener);
-  }
-  byListener.set(listener, wrapper);
+  } as Wrapper;
+  // Node's removeListener also matches `.listener`, so removal by the original function works;
+  // the table is for `once`, whose own wrapper removes itself by that wrapper
+  wrapper.listener = (listener as Wrapper).listener ?? listener;
+  wrapper.event = event;
+  (state.wrappers ??= new WeakMap()).set(listener, wrapper);
   return wrapper;
 }
 
@@ -87,8 +86,8 @@ function remover(name: 'removeListener' | 'off', protoOriginal?: Method): Method
     const state = (this as Bindable)[STATE];
     const original = protoOriginal ?? state?.originals?.[name];
     if (!original) return this;
-    const wrapper = state?.wrappers?.get(event)?.get(listener);
-    return original.call(this, event, wrapper ?? listener);
+    const wrapper = state?.wrappers?.get(listener);
+    return original.call(this, event, wrapper !== undefined && wrapper.event === event ? wrapper : listener);
   };
 }
 

@@ -80,6 +80,9 @@ export class SpanLogger implements SpanSink {
   private lastRotationMs = 0;
   private draining: Promise<void> | undefined;
   private flushScheduled = false;
+  /** Spans ever queued, and ever taken off the queue for writing: a flush waits for the first. */
+  private enqueued = 0;
+  private dequeued = 0;
   private dropRun = 0;
   private failing = false;
   private closed = false;
@@ -122,6 +125,7 @@ export class SpanLogger implements SpanSink {
       return;
     }
     this.counters.accepted++;
+    this.enqueued++;
     this.queue.push(span);
     if (this.queue.length >= this.maxBatch && !this.flushScheduled && !this.draining) {
       this.flushScheduled = true;
@@ -132,12 +136,21 @@ export class SpanLogger implements SpanSink {
     }
   }
 
-  /** Resolves once every span accepted before the call is written (or counted as dropped). */
+  /**
+   * Resolves once every span accepted before the call is written (or counted as dropped). Writes
+   * only those (in batches of at most maxBatch): spans that arrive while a write is in flight
+   * wait for the next timer tick or a full batch, so a busy service makes few large writes
+   * rather than one small write per event-loop turn.
+   */
   flush(): Promise<void> {
-    this.draining ??= this.drain().finally(() => {
-      this.draining = undefined;
+    const upTo = this.enqueued;
+    if (this.dequeued >= upTo) return this.draining ?? Promise.resolve();
+    const previous = this.draining;
+    const run = (previous ? previous.then(() => this.drain(upTo)) : this.drain(upTo)).finally(() => {
+      if (this.draining === run) this.draining = undefined;
     });
-    return this.draining;
+    this.draining = run;
+    return run;
   }
 
   shutdown(): Promise<void> {
@@ -156,9 +169,9 @@ export class SpanLogger implements SpanSink {
     return { ...this.counters, queued: this.queue.length };
   }
 
-  private async drain(): Promise<void> {
+  private async drain(upTo: number): Promise<void> {
     try {
-      while (this.queue.length > 0) {
+      while (this.dequeued < upTo && this.queue.length > 0) {
         let batch: FinishedSpan[];
         if (this.queue.length <= this.maxBatch) {
           batch = this.queue;
@@ -167,6 +180,7 @@ export class SpanLogger implements SpanSink {
           batch = this.queue.slice(0, this.maxBatch);
           this.queue = this.queue.slice(this.maxBatch);
         }
+        this.dequeued += batch.length;
         await this.writeBatch(batch);
       }
       if (this.dropRun > 0) this.endDropRun();

@@ -1,6 +1,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
-import { headersGetter, HTTP_TAGS, pathOf, traceHeadersOf, type HttpServerOptions, type HttpTracing } from './http-tracing.js';
+import { context, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
+import { ROOT } from '../context/linked-context.js';
+import { headersGetter, HTTP_TAGS, NO_TRACE_HEADERS, pathOf, traceHeadersOf, type HttpServerOptions, type HttpTracing } from './http-tracing.js';
 
 const TRACED = Symbol('pintrace.http.serverTraced');
 
@@ -32,7 +33,8 @@ export function traceIncoming<R>(
     if (target[TRACED] || options.ignoreIncoming?.(req)) return next();
     target[TRACED] = true;
     // only the trace headers, read from rawHeaders: no need to build req.headers for this
-    const parent = tracing.propagator.extract(ROOT_CONTEXT, traceHeadersOf(req), headersGetter);
+    const headers = traceHeadersOf(req);
+    const parent = headers === NO_TRACE_HEADERS ? ROOT : tracing.propagator.extract(ROOT, headers, headersGetter);
     const method = (req.method ?? 'GET').toUpperCase();
     const attributes: Record<string, string | number> = {
       [HTTP_TAGS.method]: method,
@@ -47,9 +49,10 @@ export function traceIncoming<R>(
       if (port) span.setAttribute('network.peer.port', port);
     }
     requestContext = trace.setSpan(parent, span);
+    // before binding res: this listener needs no context, and so is not wrapped for one
+    endOnResponse(span, res);
     context.bind(requestContext, req);
     context.bind(requestContext, res);
-    endOnResponse(span, res);
   } catch {
     return next();
   }
@@ -71,8 +74,8 @@ function endOnResponse(span: Span, res: ServerResponse): void {
       // never throw from a response listener
     }
   };
-  res.once('finish', finish);
-  res.once('close', finish);
+  // a ServerResponse emits 'close' once, after 'finish', or alone when the connection dies first
+  res.on('close', finish);
 }
 
 /**

@@ -59,10 +59,11 @@ export function traceHeadersOf(req: IncomingMessage): IncomingHttpHeaders {
     if (existing === undefined) found[lower] = raw[i + 1];
     else if (lower === 'tracestate') found[lower] = `${existing as string},${raw[i + 1]}`;
   }
-  return found ?? EMPTY_HEADERS;
+  return found ?? NO_TRACE_HEADERS;
 }
 
-const EMPTY_HEADERS: IncomingHttpHeaders = Object.freeze({}) as IncomingHttpHeaders;
+/** What traceHeadersOf returns for a request without trace headers (compare by identity). */
+export const NO_TRACE_HEADERS: IncomingHttpHeaders = Object.freeze({}) as IncomingHttpHeaders;
 
 /** The path of a request target, without query or fragment. */
 export function pathOf(target: string | undefined): string {
