@@ -1,7 +1,7 @@
 import { SpanStatusCode, type AttributeValue } from '@opentelemetry/api';
 import { quoteJson, type Endpoint } from '@pintrace/model';
 import type { FinishedSpan } from '../trace/finished-span.js';
-import { KINDS, REMOTE_KEYS, remoteEndpoint, tagValue, toAnnotation } from './to-zipkin.js';
+import { firstOf, KINDS, PEER_ADDRESS, PEER_PORT, PEER_SERVICE, REMOTE_KEYS, remoteEndpoint, tagValue, toAnnotation } from './to-zipkin.js';
 
 /**
  * Encodes a finished span straight into bytes as one Zipkin v2 JSON line, byte for byte what
@@ -37,7 +37,6 @@ const PARENT_ID = Buffer.from('","parentId":"');
 const ID = Buffer.from('","id":"');
 const TIMESTAMP = Buffer.from(',"timestamp":');
 const DURATION = Buffer.from(',"duration":');
-const REMOTE_ENDPOINT = Buffer.from(',"remoteEndpoint":');
 const ANNOTATIONS = Buffer.from(',"annotations":[');
 const ANNOTATION_TIMESTAMP = Buffer.from('{"timestamp":');
 const ANNOTATION_VALUE = Buffer.from(',"value":');
@@ -119,16 +118,7 @@ function writeSpan(span: FinishedSpan): void {
     if (REMOTE_KEYS.has(key)) hasRemote = true;
     else (keys ??= []).push(key);
   }
-  if (hasRemote) {
-    const remote = remoteEndpoint(attributes);
-    if (remote) {
-      const json = encodeEndpoint(remote);
-      if (json !== '') {
-        bytes(REMOTE_ENDPOINT);
-        utf8(json);
-      }
-    }
-  }
+  if (hasRemote) bytes(remoteEndpointFragment(attributes));
   const events = span.events;
   if (events.length > 0) {
     bytes(ANNOTATIONS);
@@ -161,6 +151,30 @@ function writeSpan(span: FinishedSpan): void {
   if (span.shared) bytes(SHARED);
   byte(0x7d);
   byte(0x0a);
+}
+
+/**
+ * `,"remoteEndpoint":{...}` (or nothing) for a span's network attributes. A service talks to the
+ * same few peers over and over, so the fragment is cached by the attribute values it comes from
+ * (parsing the address and encoding the endpoint cost more than the rest of a server span).
+ */
+const remoteFragments = new Map<string, Buffer>();
+const NOTHING = Buffer.alloc(0);
+
+function remoteEndpointFragment(attributes: FinishedSpan['attributes']): Buffer {
+  // exactly the inputs remoteEndpoint uses: a string service, a string address, a numeric port
+  const service = attributes[PEER_SERVICE];
+  const address = firstOf(attributes, PEER_ADDRESS);
+  const key = `${typeof service === 'string' ? service : ''}\n${typeof address === 'string' ? address : ''}\n${Number(firstOf(attributes, PEER_PORT))}`;
+  let fragment = remoteFragments.get(key);
+  if (fragment === undefined) {
+    const remote = remoteEndpoint(attributes);
+    const json = remote ? encodeEndpoint(remote) : '';
+    fragment = json === '' ? NOTHING : Buffer.from(`,"remoteEndpoint":${json}`);
+    if (remoteFragments.size >= MAX_CACHED) remoteFragments.clear();
+    remoteFragments.set(key, fragment);
+  }
+  return fragment;
 }
 
 function isZeroHigh(traceId: string): boolean {

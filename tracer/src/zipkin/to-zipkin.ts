@@ -27,9 +27,9 @@ export const KINDS: Record<number, ZipkinKind | undefined> = {
   [SpanKind.CONSUMER]: 'CONSUMER',
 };
 
-const PEER_SERVICE = 'peer.service';
-const PEER_ADDRESS = ['network.peer.address', 'net.peer.ip', 'net.sock.peer.addr'];
-const PEER_PORT = ['network.peer.port', 'net.peer.port', 'net.sock.peer.port'];
+export const PEER_SERVICE = 'peer.service';
+export const PEER_ADDRESS = ['network.peer.address', 'net.peer.ip', 'net.sock.peer.addr'];
+export const PEER_PORT = ['network.peer.port', 'net.peer.port', 'net.sock.peer.port'];
 export const REMOTE_KEYS = new Set([PEER_SERVICE, ...PEER_ADDRESS, ...PEER_PORT]);
 
 export function toZipkinSpan(span: FinishedSpan): ZipkinSpan {
@@ -76,7 +76,7 @@ function toTags(span: FinishedSpan): Record<string, string> | undefined {
   return tags;
 }
 
-function firstOf(attributes: Attributes, keys: readonly string[]): AttributeValue | undefined {
+export function firstOf(attributes: Attributes, keys: readonly string[]): AttributeValue | undefined {
   for (const key of keys) {
     const value = attributes[key];
     if (value !== undefined && value !== null) return value;
