@@ -6,6 +6,10 @@ RUN mvn -q -B dependency:copy -Dartifact=io.zipkin:zipkin-server:3.6.1:jar:exec 
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
+# The agent's producer (librdkafka via @confluentinc/kafka-javascript) is compiled from the sources
+# in its npm package, linked dynamically against Debian's zlib and OpenSSL (scripts/setup.mjs).
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends g++ make python3 zlib1g-dev libssl-dev && rm -rf /var/lib/apt/lists/*
+ENV CKJS_LINKING=dynamic
 COPY package.json package-lock.json tsconfig.base.json tsconfig.json ./
 COPY model model
 COPY runtime runtime

@@ -19,14 +19,23 @@ const debian = [
   { bin: 'chromium', pkg: 'chromium' },
   { bin: 'thrift', pkg: 'thrift-compiler' },
   { bin: 'docker-compose', pkg: 'docker-compose' },
+  // The agent's Kafka producer, librdkafka (@confluentinc/kafka-javascript), is compiled at
+  // `npm install` from the sources in its npm package: a C/C++ toolchain and the headers of the
+  // zlib (gzip) and OpenSSL (TLS) it links against.
+  { bin: 'g++', pkg: 'g++' },
+  { bin: 'make', pkg: 'make' },
+  { file: '/usr/include/zlib.h', pkg: 'zlib1g-dev' },
+  { file: '/usr/include/openssl/ssl.h', pkg: 'libssl-dev' },
 ];
 
 function has(bin) {
   return spawnSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' }).status === 0;
 }
 
+const present = (d) => (d.file ? existsSync(d.file) : has(d.bin));
+
 function installDebian() {
-  const missing = [...new Set(debian.filter((d) => !has(d.bin)).map((d) => d.pkg))];
+  const missing = [...new Set(debian.filter((d) => !present(d)).map((d) => d.pkg))];
   if (!missing.length) return;
   if (process.getuid?.() !== 0 || !has('apt-get')) {
     say(`missing programs; install them with: sudo apt-get install -y ${missing.join(' ')}`);
@@ -46,7 +55,11 @@ function installNpm() {
   // optional packages (rollup's), which `npm ci` then rejects as out of sync. The lockfile still
   // pins every version.
   say('installing npm packages (npm install)');
-  execFileSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+  // CKJS_LINKING=dynamic: @confluentinc/kafka-javascript has no prebuilt binary we can fetch, and
+  // its default static build downloads zlib, OpenSSL and more from their sites; dynamic builds the
+  // librdkafka sources it ships against the Debian headers above (~3 min on 2 cores, once).
+  const env = { ...process.env, CKJS_LINKING: process.env.CKJS_LINKING ?? 'dynamic' };
+  execFileSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit', env });
 }
 
 installDebian();

@@ -35,7 +35,7 @@ const topic = `agent-profile-${Date.now().toString(36)}`;
 const admin = createAdmin(brokers);
 await admin.ensureTopic(topic, 4);
 await admin.close();
-const config = resolveConfig(agentOptions, { flags: { kafka: brokers.join(','), topic, spansDir: dir, metricsPort: '0', compression }, env: {} });
+const config = resolveConfig(agentOptions, { flags: { kafka: brokers.join(','), topic, spansDir: dir, metricsPort: '0', compression, ...(args['batch-bytes'] ? { batchBytes: args['batch-bytes'] } : {}), ...(args['batch-lines'] ? { batchLines: args['batch-lines'] } : {}) }, env: {} });
 const producer = createProducer({ brokers, client, compression });
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();

@@ -9,10 +9,10 @@
  * so "lines per second per core" = lines / CPU seconds. Runs alternate between the tools.
  *
  *   node bench/agent/run.mjs --plot-only   (redraws results.svg from results.json)
- *   npx tsc -b && node bench/agent/run.mjs [--runs 3] [--lines 128918] [--tools agent,agent-none,agent-platformatic,rsyslog,kcat]
+ *   npx tsc -b && node bench/agent/run.mjs [--runs 3] [--lines 128918] [--tools agent,agent-none,agent-kafkajs,agent-platformatic,rsyslog,kcat]
  *
- * agent = `pintrace agent` as shipped (kafkajs, snappy); agent-none = no compression;
- * agent-platformatic = PINTRACE_KAFKA_CLIENT=platformatic, snappy.
+ * agent = `pintrace agent` as shipped (librdkafka producer, snappy); agent-none = no compression;
+ * agent-kafkajs / agent-platformatic = PINTRACE_KAFKA_CLIENT=kafkajs / platformatic, snappy.
  *
  * rsyslog: `apt-get install -y rsyslog rsyslog-kafka` (the script says so if rsyslogd is missing).
  * Brokers: PINTRACE_KAFKA_BROKERS (default 127.0.0.1:9092). Writes results.json and results.svg here.
@@ -29,7 +29,7 @@ const repo = path.resolve(here, '..', '..');
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
 const runs = Number(args.runs ?? 3);
 const lineCount = Number(args.lines ?? 128_918);
-const tools = (args.tools ?? 'agent,agent-none,agent-platformatic,rsyslog,kcat').split(',');
+const tools = (args.tools ?? 'agent,agent-none,agent-kafkajs,agent-platformatic,rsyslog,kcat').split(',');
 const brokers = (process.env.PINTRACE_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const tick = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -99,7 +99,7 @@ function killAndWait(child, signal = 'SIGTERM') {
 }
 
 /** Our agent: `pintrace agent` tailing dir/svc.jsonl; done when its watermark reaches the file's end (then its acked-lines counter is checked). */
-async function runAgent(body, topic, dir, compression, client = 'kafkajs') {
+async function runAgent(body, topic, dir, compression, client = '') {
   const port = await freePort();
   const live = path.join(dir, 'svc.jsonl');
   writeFileSync(live, '');
@@ -190,6 +190,7 @@ for (let r = 0; r < runs; r++) {
     try {
       const m = tool === 'agent' ? await runAgent(body, topic, dir, 'snappy')
         : tool === 'agent-none' ? await runAgent(body, topic, dir, 'none')
+        : tool === 'agent-kafkajs' ? await runAgent(body, topic, dir, 'snappy', 'kafkajs')
         : tool === 'agent-platformatic' ? await runAgent(body, topic, dir, 'snappy', 'platformatic')
         : tool === 'rsyslog' ? await runRsyslog(body, topic, dir, admin)
         : await runKcat(body, topic, dir, admin);
@@ -216,6 +217,8 @@ const ratios = {
   platformaticVsRsyslogWall: ratio('agent-platformatic', 'rsyslog', 'linesPerSec'), platformaticVsRsyslogPerCore: ratio('agent-platformatic', 'rsyslog', 'linesPerCpuSec'),
   platformaticVsKcatWall: ratio('agent-platformatic', 'kcat', 'linesPerSec'), platformaticVsKcatPerCore: ratio('agent-platformatic', 'kcat', 'linesPerCpuSec'),
   agentNoneVsKcatWall: ratio('agent-none', 'kcat', 'linesPerSec'), agentNoneVsKcatPerCore: ratio('agent-none', 'kcat', 'linesPerCpuSec'),
+  agentNoneVsRsyslogWall: ratio('agent-none', 'rsyslog', 'linesPerSec'), agentNoneVsRsyslogPerCore: ratio('agent-none', 'rsyslog', 'linesPerCpuSec'),
+  kafkajsVsRsyslogWall: ratio('agent-kafkajs', 'rsyslog', 'linesPerSec'), kafkajsVsKcatWall: ratio('agent-kafkajs', 'kcat', 'linesPerSec'),
 };
 const result = { date: new Date().toISOString(), node: process.version, host: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGB: Math.round(os.totalmem() / 2 ** 30) }, brokers, lines: lineCount, bytes: body.length, summary, ratios, runs: rows };
 writeFileSync(path.join(here, 'results.json'), JSON.stringify(result, null, 2) + '\n');
@@ -224,7 +227,7 @@ console.log(JSON.stringify({ summary, ratios }, null, 2));
 
 /** Two bar groups (lines/s wall, lines per CPU-second) per tool. */
 function svg(rows) {
-  const W = 680, H = 300, left = 150, barH = 16, gap = 44;
+  const W = 680, gap = 44, H = 80 + rows.length * gap, left = 150, barH = 16;
   const maxV = Math.max(...rows.flatMap((r) => [r.linesPerSec, r.linesPerCpuSec]));
   const scale = (v) => ((W - left - 120) * v) / maxV;
   let y = 40;

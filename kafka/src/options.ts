@@ -1,9 +1,13 @@
 import type { ConsumerOptions, KafkaClientName, ProducerOptions } from './types.js';
 import { configError } from './errors.js';
 
-/** The client used when neither the options nor PINTRACE_KAFKA_CLIENT name one (docs/decisions.md, D1). */
+/** The consumer and admin client when neither the options nor PINTRACE_KAFKA_CLIENT name one (docs/decisions.md, D1). */
 export const DEFAULT_CLIENT: KafkaClientName = 'kafkajs';
-export const CLIENT_NAMES: readonly KafkaClientName[] = ['kafkajs', 'platformatic'];
+/** The producer client by default (docs/decisions.md, D2); kafkajs where the native binding is missing. */
+export const DEFAULT_PRODUCER_CLIENT: KafkaClientName = 'librdkafka';
+export const CLIENT_NAMES: readonly KafkaClientName[] = ['kafkajs', 'platformatic', 'librdkafka'];
+/** Clients with a consumer and admin of their own; 'librdkafka' is a producer only (its consumers use kafkajs). */
+export const CONSUMER_CLIENT_NAMES: readonly KafkaClientName[] = ['kafkajs', 'platformatic'];
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 export const DEFAULT_SESSION_TIMEOUT_MS = 30_000;
@@ -11,10 +15,17 @@ export const DEFAULT_HEARTBEAT_INTERVAL_MS = 3_000;
 export const DEFAULT_MAX_BYTES_PER_PARTITION = 1024 * 1024;
 export const DEFAULT_MAX_WAIT_TIME_MS = 500;
 
-/** Picks the client: explicit option, then PINTRACE_KAFKA_CLIENT, then the default. */
-export function resolveClient(explicit: KafkaClientName | undefined, env: NodeJS.ProcessEnv = process.env): KafkaClientName {
+/**
+ * Picks the client: explicit option, then PINTRACE_KAFKA_CLIENT, then the default (`fallback`,
+ * DEFAULT_CLIENT unless given).
+ */
+export function resolveClient(
+  explicit: KafkaClientName | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  fallback: KafkaClientName = DEFAULT_CLIENT,
+): KafkaClientName {
   const raw = explicit ?? env.PINTRACE_KAFKA_CLIENT;
-  if (raw === undefined || raw === '') return DEFAULT_CLIENT;
+  if (raw === undefined || raw === '') return fallback;
   if ((CLIENT_NAMES as readonly string[]).includes(raw)) return raw as KafkaClientName;
   const where = explicit === undefined ? 'PINTRACE_KAFKA_CLIENT' : 'option client';
   throw configError(`${where} is "${raw}": use one of ${CLIENT_NAMES.join(', ')}`);

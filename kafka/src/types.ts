@@ -6,7 +6,7 @@
 import type { Logger } from '@pintrace/runtime';
 
 /** The client library behind the interface (docs/decisions.md explains the default). */
-export type KafkaClientName = 'kafkajs' | 'platformatic';
+export type KafkaClientName = 'kafkajs' | 'platformatic' | 'librdkafka';
 
 export interface KafkaMessage {
   /** Partitioning key; Pintrace keys span messages by trace id. */
@@ -32,6 +32,11 @@ export interface ProducerOptions {
    * with KAFKA_UNKNOWN_TOPIC; default true, as Kafka's own auto.create.topics.enable.
    */
   autoCreateTopics?: boolean;
+  /**
+   * Topics this producer will write to, when known up front: librdkafka fetches their metadata in
+   * connect() (instead of every topic's), so the first send does not wait for a metadata round.
+   */
+  topics?: string[];
 }
 
 /** An idempotent producer with acks=all: send() resolves only when every message is acknowledged. */

@@ -67,8 +67,9 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   const abort = new AbortController();
   const producer =
     deps.producer ??
-    createProducer({ brokers: config.kafka, clientId: `pintrace-agent-${os.hostname()}-${process.pid}`, compression: config.compression });
+    createProducer({ brokers: config.kafka, clientId: `pintrace-agent-${os.hostname()}-${process.pid}`, compression: config.compression, topics: [config.topic] });
   const writer = new KafkaWriter({ producer, topic: config.topic, metrics, log, signal: abort.signal, backoff: deps.backoff });
+  writer.connectEarly();
   const deadLetters =
     config.deadLetterTopic === undefined ? undefined : new DeadLetterWriter({ writer, topic: config.deadLetterTopic, metrics, log });
   const decider =
@@ -88,7 +89,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
         writer,
         metrics,
         log,
-        limits: { maxBytes: config.batchBytes, maxLines: config.batchLines },
+        limits: { maxBytes: config.batchBytes, maxLines: config.batchLines, maxLineBytes: config.maxLineBytes },
         pollIntervalMs: config.pollIntervalMs,
         rotationGraceMs: config.rotationGraceMs,
         checkJson: config.checkJson,

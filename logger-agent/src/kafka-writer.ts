@@ -46,12 +46,46 @@ export class KafkaWriter {
   }
 
   /**
+   * Connects now rather than on the first batch, so the first lines do not wait for it. A failure
+   * here is only left for write(), which retries connecting with backoff.
+   */
+  connectEarly(): void {
+    if (this.connected !== undefined) return;
+    const connecting = this.options.producer.connect();
+    this.connected = connecting;
+    connecting.catch((err: unknown) => {
+      if (this.connected !== connecting) return;
+      this.connected = undefined;
+      this.options.metrics.errors.inc({ kind: 'kafka_connect' });
+      this.failed(err, 'connect', this.options.topic);
+    });
+  }
+
+  /**
    * Sends until acknowledged (or the agent stops, or the broker rejects the batch as too large).
    * `maxAttempts` bounds the tries for writes that must not hold the stream (dead letters):
    * after that many failures the result is 'gave_up'.
    */
   async write(messages: KafkaMessage[], topic = this.options.topic, maxAttempts = Infinity): Promise<WriteResult> {
+    return this.writeChunks([messages], topic, maxAttempts);
+  }
+
+  /**
+   * The same for one batch given in chunks, which may be built lazily: on the first attempt each
+   * chunk is handed to the producer as soon as it is built, so the client compresses and sends
+   * it (on its own threads, with librdkafka) while the next chunk is being built. 'acked' means
+   * every chunk was acknowledged; after a failure all of them are sent again (duplicates at worst).
+   */
+  async writeChunks(chunks: Iterable<KafkaMessage[]>, topic = this.options.topic, maxAttempts = Infinity): Promise<WriteResult> {
     const { producer, metrics, signal } = this.options;
+    const pending = chunks[Symbol.iterator]();
+    const built: KafkaMessage[][] = [];
+    // Nothing to send (every line was rejected): Kafka is not needed.
+    while (!built.some((chunk) => chunk.length > 0)) {
+      const next = pending.next();
+      if (next.done) return 'acked';
+      built.push(next.value);
+    }
     const backoff = new Backoff(this.options.backoff);
     for (;;) {
       if (signal.aborted && backoff.failures > 0) return 'stopped';
@@ -67,8 +101,23 @@ export class KafkaWriter {
         if (!(await pause(backoff.next(), signal))) return 'stopped';
         continue;
       }
+      let messages = 0;
       try {
-        await producer.send(topic, messages);
+        const sends: Array<Promise<void>> = [];
+        for (let i = 0; ; i++) {
+          if (i === built.length) {
+            const next = pending.next();
+            if (next.done) break;
+            built.push(next.value);
+          }
+          const chunk = built[i];
+          if (chunk.length === 0) continue;
+          messages += chunk.length;
+          const sending = producer.send(topic, chunk);
+          sending.catch(() => undefined); // awaited below; another chunk's failure must not leave it unhandled
+          sends.push(sending);
+        }
+        await Promise.all(sends);
       } catch (err) {
         metrics.errors.inc({ kind: 'kafka_send' });
         const info = (err ?? {}) as ErrorInfo;
@@ -83,7 +132,7 @@ export class KafkaWriter {
       }
       metrics.sendSeconds.observe({ topic }, Number(process.hrtime.bigint() - started) / 1e9);
       metrics.acks.inc({ topic });
-      metrics.messages.inc({ topic }, messages.length);
+      metrics.messages.inc({ topic }, messages);
       if (this.failing) {
         this.failing = false;
         this.lastError = undefined;

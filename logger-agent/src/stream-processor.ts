@@ -1,5 +1,6 @@
 import type { Logger } from '@pintrace/runtime';
-import { buildMessages } from './batcher.js';
+import type { KafkaMessage } from '@pintrace/kafka';
+import { buildMessagesFromBytes, type SkipReason } from './batcher.js';
 import { Backoff, pause } from './backoff.js';
 import type { DeadLetterWriter, Reject } from './dead-letter.js';
 import { AgentError } from './errors.js';
@@ -11,6 +12,27 @@ import { findResumePoint } from './resume.js';
 import { removeShippedFiles } from './retention.js';
 import { StreamReader, type ReadBatch, type ReaderLimits } from './stream-reader.js';
 import type { Watermark, WatermarkStore } from './watermark.js';
+
+/** Lines per chunk of a batch: the unit that is built into messages and handed to the producer. */
+const CHUNK_LINES = 4000;
+
+/** What was shipped and skipped of a batch (filled in as its chunks are built). */
+interface Built {
+  spans: number;
+  skipped: Partial<Record<SkipReason, number>>;
+  samples: string[];
+  rejects: Reject[];
+  oversizedBytes: number;
+}
+interface Plan {
+  batch: ReadBatch;
+  chunks: Iterable<KafkaMessage[]>;
+  built: Built;
+}
+/** The next batch, read and built while the one before it was being sent. */
+interface Prepared extends Plan {
+  chunks: KafkaMessage[][];
+}
 
 export interface StreamProcessorOptions {
   stream: string;
@@ -62,6 +84,8 @@ export class StreamProcessor {
   /** When the current file was first seen rotated and exhausted (for rotationGraceMs). */
   private exhaustedSince: number | undefined;
   private mustCommit = false;
+  /** The next batch, built ahead; used by the next step if the file still matches. */
+  private prepared: Prepared | undefined;
   private lineLimit: number;
   private lagBytes = 0;
 
@@ -166,6 +190,12 @@ export class StreamProcessor {
 
   /** One read-send-commit round, or moving on to the next file. True when something happened. */
   private async step(): Promise<boolean> {
+    const prepared = this.prepared;
+    this.prepared = undefined;
+    if (prepared !== undefined && (await this.reader.readAheadUsable(prepared.batch))) {
+      this.exhaustedSince = undefined;
+      return this.ship(prepared.batch, prepared);
+    }
     let batch = await this.reader.read(this.lineLimit);
     if (batch !== undefined && this.shouldLinger(batch)) {
       // Batching with linger: a short batch waits a moment for the writer's next lines, then the
@@ -185,34 +215,82 @@ export class StreamProcessor {
   private shouldLinger(batch: ReadBatch): boolean {
     const { lingerMs, limits } = this.o;
     if (lingerMs <= 0 || batch.oversizedBytes > 0 || this.reader.inLongLine) return false;
-    return batch.lines.length < this.lineLimit && batch.end - batch.start < limits.maxBytes / 2;
+    return batch.lineCount < this.lineLimit && batch.end - batch.start < limits.maxBytes / 2;
   }
 
-  private async ship(batch: ReadBatch): Promise<boolean> {
-    const { stream, metrics, writer, deadLetters } = this.o;
-    const source =
-      this.reader.holds(batch) && batch.bytes && batch.lineStarts && batch.lineEnds
-        ? { bytes: batch.bytes, starts: batch.lineStarts, ends: batch.lineEnds }
-        : undefined;
-    const built = buildMessages(batch.lines, { checkJson: this.o.checkJson, collectRejects: deadLetters !== undefined, source });
-    if (built.messages.length > 0) {
-      const result = await writer.write(built.messages);
-      if (result === 'stopped') return false;
-      if (result === 'too_large') {
-        if (batch.lines.length > 1) {
-          this.lineLimit = Math.max(1, Math.floor(batch.lines.length / 2));
-          this.log.warn({ lines: batch.lines.length, nextLimit: this.lineLimit }, 'batch too large for the broker; halving it');
-          return true;
-        }
-        metrics.skippedLines.inc({ stream, reason: 'too_large' });
-        this.log.error({ bytes: batch.end - batch.start }, 'one span line is larger than the broker accepts; skipped');
-      } else {
-        metrics.lines.inc({ stream }, built.spans);
+  /**
+   * How a batch becomes messages: in chunks of CHUNK_LINES lines, built lazily, with the counts
+   * of what was shipped and skipped filled in as the chunks are built. Messages group a trace's
+   * spans per chunk.
+   */
+  private plan(batch: ReadBatch): Plan {
+    const built: Built = { spans: 0, skipped: {}, samples: [], rejects: [], oversizedBytes: 0 };
+    const options = { checkJson: this.o.checkJson, collectRejects: this.o.deadLetters !== undefined, maxLineBytes: this.o.limits.maxLineBytes };
+    function* chunks(): Generator<KafkaMessage[]> {
+      for (let from = 0; from < batch.lineCount; from += CHUNK_LINES) {
+        const to = Math.min(batch.lineCount, from + CHUNK_LINES);
+        const part = buildMessagesFromBytes(
+          { bytes: batch.bytes!, starts: batch.lineStarts!.subarray(from, to), ends: batch.lineEnds!.subarray(from, to), count: to - from },
+          options,
+        );
+        built.spans += part.spans;
+        built.oversizedBytes += part.oversizedBytes;
+        for (const [reason, n] of Object.entries(part.skipped) as Array<[SkipReason, number]>) built.skipped[reason] = (built.skipped[reason] ?? 0) + n;
+        for (const sample of part.samples) if (built.samples.length < 3) built.samples.push(sample);
+        built.rejects.push(...part.rejects);
+        yield part.messages;
       }
+    }
+    return { batch, chunks: chunks(), built };
+  }
+
+  /**
+   * While a batch is being sent: read the next one and build all its messages, yielding to the
+   * event loop between chunks (acks keep coming in). Only a full batch is prepared; a short one
+   * is left to the normal read, which lingers for more lines. Nothing of it is sent before the
+   * batch in flight is acknowledged and committed, so a crash still re-sends at most one batch.
+   */
+  private async prepareNext(batch: ReadBatch): Promise<Prepared | undefined> {
+    const next = await this.reader.readAhead(batch, this.lineLimit);
+    if (next === undefined || this.shouldLinger(next) || this.o.signal.aborted) return undefined;
+    const plan = this.plan(next);
+    const chunks: KafkaMessage[][] = [];
+    for (const chunk of plan.chunks) {
+      chunks.push(chunk);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    return { batch: next, chunks, built: plan.built };
+  }
+
+  private async ship(batch: ReadBatch, prepared?: Prepared): Promise<boolean> {
+    const { stream, metrics, writer, deadLetters } = this.o;
+    // The lines are bytes of the reader's buffer; two reads since (linger's re-read that found
+    // nothing, a read-ahead) may have overwritten them: then nothing moves and the next step
+    // reads them again.
+    if (batch.lineCount > 0 && !this.reader.holds(batch)) return true;
+    const { chunks, built } = prepared ?? this.plan(batch);
+    // The client compresses and sends chunk by chunk while the next chunk is built, and the
+    // next batch is read and built while this one waits for its acks.
+    const sending = writer.writeChunks(chunks);
+    const next = this.prepareNext(batch).catch(() => undefined);
+    const result = await sending;
+    const ahead = await next;
+    if (result === 'stopped') return false;
+    if (result === 'too_large') {
+      if (batch.lineCount > 1) {
+        this.lineLimit = Math.max(1, Math.floor(batch.lineCount / 2));
+        this.log.warn({ lines: batch.lineCount, nextLimit: this.lineLimit }, 'batch too large for the broker; halving it');
+        return true;
+      }
+      metrics.skippedLines.inc({ stream, reason: 'too_large' });
+      this.log.error({ bytes: batch.end - batch.start }, 'one span line is larger than the broker accepts; skipped');
+    } else if (built.spans > 0) {
+      metrics.lines.inc({ stream }, built.spans);
     }
     this.lineLimit = this.o.limits.maxLines;
     for (const [reason, n] of Object.entries(built.skipped)) metrics.skippedLines.inc({ stream, reason }, n);
     if (built.samples.length > 0) this.log.warn({ skipped: built.skipped, samples: built.samples }, 'lines that are not spans were skipped');
+    if (built.oversizedBytes > 0) metrics.skippedBytes.inc({ stream, reason: 'oversized_line' }, built.oversizedBytes);
     if (batch.oversizedBytes > 0) {
       metrics.skippedBytes.inc({ stream, reason: 'oversized_line' }, batch.oversizedBytes);
       if (batch.oversizedHead !== undefined) {
@@ -221,13 +299,14 @@ export class StreamProcessor {
       }
     }
     if (deadLetters !== undefined) {
-      const rejects: Reject[] = built.rejects;
+      const rejects = built.rejects;
       if (batch.oversizedHead !== undefined) rejects.push({ reason: 'oversized_line', line: batch.oversizedHead });
       await deadLetters.send(stream, this.reader.path, batch.start, rejects);
     }
     this.reader.advance(batch.end);
     metrics.bytes.inc({ stream }, batch.end - batch.start);
     await this.commit(batch.end);
+    this.prepared = ahead;
     return true;
   }
 

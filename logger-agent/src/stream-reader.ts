@@ -5,14 +5,16 @@ const NEWLINE = 0x0a;
 
 /** Complete lines read from one file, not yet committed. */
 export interface ReadBatch {
-  lines: string[];
+  /** How many complete lines the batch holds (0 while stepping over an over-long line). */
+  lineCount: number;
   /**
-   * The bytes the lines were decoded from: line i is `bytes[lineStarts[i], lineEnds[i])`. Valid
-   * only until the reader's next read() (the buffer is reused): check `reader.holds(batch)`.
+   * The bytes of the lines: line i is `bytes[lineStarts[i], lineEnds[i])` (newline and a CR before
+   * it excluded). Lines are not decoded to strings: the batcher works on these bytes. Valid only
+   * until the reader's next read() (the buffer is reused): check `reader.holds(batch)`.
    */
   bytes?: Buffer;
-  lineStarts?: number[];
-  lineEnds?: number[];
+  lineStarts?: Int32Array;
+  lineEnds?: Int32Array;
   /** Which read() filled `bytes` (see StreamReader.holds). */
   readSeq?: number;
   /** Offset of the first byte of the batch. */
@@ -25,12 +27,21 @@ export interface ReadBatch {
   oversizedHead?: string;
 }
 
+/** The lines of a batch decoded (tests and tools; the agent itself works on the bytes). */
+export function linesOf(batch: ReadBatch): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < batch.lineCount; i++) out.push(batch.bytes!.toString('utf8', batch.lineStarts![i], batch.lineEnds![i]));
+  return out;
+}
+
 /** How much of an over-long line is kept for the dead-letter topic. */
 export const OVERSIZED_HEAD_BYTES = 1024;
 
 export interface ReaderLimits {
-  /** Most bytes read at once; also the longest line that can be shipped. */
+  /** Most bytes read at once (a line longer than this is stepped over here). */
   maxBytes: number;
+  /** Longest line shipped (longer ones are rejected by the batcher); default maxBytes. */
+  maxLineBytes?: number;
   /** Most lines in one batch. */
   maxLines: number;
 }
@@ -58,15 +69,19 @@ export class StreamReader {
   private verifiedSize = -1;
   /** Inside a line longer than maxBytes: skip to its newline. */
   private skippingLongLine = false;
-  private readonly buf: Buffer;
-  /** Counts the reads into buf, so a batch can tell whether its bytes are still there. */
+  /**
+   * Two read buffers used in turn, so the next batch can be read ahead (readAhead) while the
+   * lines of the one being sent still sit in the other.
+   */
+  private readonly bufs: [Buffer, Buffer];
+  /** Counts the reads; read n fills bufs[n % 2], so a batch can tell whether its bytes are still there. */
   private readSeq = 0;
 
   constructor(
     private readonly limits: ReaderLimits,
     private readonly events: ReaderEvents,
   ) {
-    this.buf = Buffer.allocUnsafe(limits.maxBytes);
+    this.bufs = [Buffer.allocUnsafe(limits.maxBytes), Buffer.allocUnsafe(limits.maxBytes)];
   }
 
   get isOpen(): boolean {
@@ -145,53 +160,88 @@ export class StreamReader {
    * Limits bound memory: at most maxBytes are read and at most maxLines returned.
    */
   async read(maxLines = this.limits.maxLines): Promise<ReadBatch | undefined> {
+    return this.readAt(undefined, maxLines);
+  }
+
+  /**
+   * The batch after `batch`, read before `batch` is acknowledged (the position does not move and
+   * no state changes: no truncation check, no stepping into an over-long line). Its lines can be
+   * checked and grouped while `batch` is on its way; ship it only if `readAheadUsable` says so
+   * once `batch` was acknowledged and the position advanced. Undefined when there is nothing
+   * complete to read ahead.
+   */
+  async readAhead(batch: ReadBatch, maxLines = this.limits.maxLines): Promise<ReadBatch | undefined> {
+    if (this.skippingLongLine || batch.lineCount === 0) return undefined;
+    return this.readAt(batch.end, maxLines, true);
+  }
+
+  /**
+   * Whether a read-ahead batch is the next batch now: the file passes the truncation check a
+   * read() makes (else the position went back to 0), the position is the batch's start and its
+   * bytes are intact.
+   */
+  async readAheadUsable(batch: ReadBatch): Promise<boolean> {
     const fh = this.fh;
-    if (!fh || !this.id) return undefined;
+    if (!fh || !this.id || batch.start !== this.pos || !this.holds(batch)) return false;
     const size = (await fh.stat()).size;
     this.seenSize = size;
     await this.checkTruncation(fh, size);
-    if (size <= this.pos) return undefined;
-    if (this.id.fingerprintLength < size) this.id = await widenFingerprint(fh, this.id, size);
+    return batch.start === this.pos && size >= batch.end;
+  }
 
-    const want = Math.min(this.limits.maxBytes, size - this.pos);
+  /** Reads at `at` (a read-ahead), else at the position as the truncation check leaves it. */
+  private async readAt(at: number | undefined, maxLines: number, ahead = false): Promise<ReadBatch | undefined> {
+    const fh = this.fh;
+    if (!fh || !this.id) return undefined;
+    const size = (await fh.stat()).size;
+    if (!ahead) {
+      this.seenSize = size;
+      await this.checkTruncation(fh, size);
+    }
+    const from = at ?? this.pos;
+    if (size <= this.pos || size <= from) return undefined;
+    if (!ahead && this.id.fingerprintLength < size) this.id = await widenFingerprint(fh, this.id, size);
+
+    const want = Math.min(this.limits.maxBytes, size - from);
     const seq = ++this.readSeq;
-    const { bytesRead } = await fh.read(this.buf, 0, want, this.pos);
-    const chunk = this.buf.subarray(0, bytesRead);
-    const start = this.pos;
+    const buf = this.bufs[seq % 2];
+    const { bytesRead } = await fh.read(buf, 0, want, from);
+    const chunk = buf.subarray(0, bytesRead);
+    const start = from;
     let cursor = 0;
     let oversizedBytes = 0;
     if (this.skippingLongLine) {
       const nl = chunk.indexOf(NEWLINE);
-      if (nl < 0) return { lines: [], start, end: start + bytesRead, oversizedBytes: bytesRead };
+      if (nl < 0) return { lineCount: 0, start, end: start + bytesRead, oversizedBytes: bytesRead };
       cursor = nl + 1;
       oversizedBytes = cursor;
       this.skippingLongLine = false;
     }
-    const lines: string[] = [];
-    const lineStarts: number[] = [];
-    const lineEnds: number[] = [];
-    while (lines.length < maxLines) {
+    const lineStarts = new Int32Array(maxLines);
+    const lineEnds = new Int32Array(maxLines);
+    let lineCount = 0;
+    while (lineCount < maxLines) {
       const nl = chunk.indexOf(NEWLINE, cursor);
       if (nl < 0) break;
-      const endOfLine = nl > cursor && chunk[nl - 1] === 0x0d ? nl - 1 : nl;
-      lines.push(chunk.toString('utf8', cursor, endOfLine));
-      lineStarts.push(cursor);
-      lineEnds.push(endOfLine);
+      lineStarts[lineCount] = cursor;
+      lineEnds[lineCount] = nl > cursor && chunk[nl - 1] === 0x0d ? nl - 1 : nl;
+      lineCount++;
       cursor = nl + 1;
     }
+    if (ahead && cursor === 0) return undefined; // an over-long line: read() steps over it
     if (cursor === 0 && bytesRead === this.limits.maxBytes) {
       // A line longer than the read buffer: it cannot be shipped whole; step over it.
       this.skippingLongLine = true;
       const oversizedHead = chunk.toString('utf8', 0, Math.min(OVERSIZED_HEAD_BYTES, bytesRead));
-      return { lines: [], start, end: start + bytesRead, oversizedBytes: bytesRead, oversizedHead };
+      return { lineCount: 0, start, end: start + bytesRead, oversizedBytes: bytesRead, oversizedHead };
     }
     if (cursor === 0) return undefined; // only a partial line so far
-    return { lines, start, end: start + cursor, oversizedBytes, bytes: chunk, lineStarts, lineEnds, readSeq: seq };
+    return { lineCount, start, end: start + cursor, oversizedBytes, bytes: chunk, lineStarts, lineEnds, readSeq: seq };
   }
 
-  /** True while a batch's `bytes` still hold its lines (no read() since the one that made it). */
+  /** True while a batch's `bytes` still hold its lines (at most one read since the one that made it). */
   holds(batch: ReadBatch): boolean {
-    return batch.bytes !== undefined && batch.readSeq === this.readSeq;
+    return batch.bytes !== undefined && batch.readSeq !== undefined && this.readSeq - batch.readSeq <= 1;
   }
 
   /** True while stepping over the rest of an over-long line. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildMessages, traceKey } from '../src/index.js';
+import { buildMessages, buildMessagesFromBytes, traceKey } from '../src/index.js';
 
 const span = (traceId: string, id: string) => JSON.stringify({ traceId, id, name: 'x' });
 
@@ -37,6 +37,15 @@ describe('buildMessages', () => {
     expect(JSON.parse(out.messages[0].value!.toString())).toHaveLength(1);
   });
 
+  it('rejects lines longer than maxLineBytes as oversized, keeping their first KiB', () => {
+    const long = span('aaaaaaaaaaaaaaa1', 'x'.repeat(5000));
+    const out = buildMessages([long, span('aaaaaaaaaaaaaaa1', '2')], { maxLineBytes: 2048, collectRejects: true });
+    expect(out.spans).toBe(1);
+    expect(out.skipped).toEqual({ oversized_line: 1 });
+    expect(out.oversizedBytes).toBe(Buffer.byteLength(long));
+    expect(out.rejects[0]?.line).toBe(long.slice(0, 1024));
+  });
+
   it('can leave JSON checking off (cheaper, relies on the writer)', () => {
     const out = buildMessages(['{"traceId":"aaaaaaaaaaaaaaa1",}'], { checkJson: false });
     expect(out.spans).toBe(1);
@@ -44,10 +53,10 @@ describe('buildMessages', () => {
 });
 
 describe('buildMessages from the read bytes', () => {
-  it('copies the lines from the source bytes and gives the same values as from the strings', () => {
+  it('copies the lines from the read bytes and gives the same values as from the strings', () => {
     const text = [
       span('aaaaaaaaaaaaaaa1', '1'),
-      `  ${span('aaaaaaaaaaaaaaa2', '2')}\t`, // trimmed: encoded from its string
+      `  ${span('aaaaaaaaaaaaaaa2', '2')}\t`, // JSON whitespace around a line is trimmed
       JSON.stringify({ traceId: 'aaaaaaaaaaaaaaa1', id: '3', name: 'ünïcødé ✓ 😀' }),
       'not json',
       '',
@@ -65,10 +74,11 @@ describe('buildMessages from the read bytes', () => {
       ends.push(end);
       cursor = nl + 1;
     }
-    const fromBytes = buildMessages(lines, { source: { bytes, starts, ends } });
+    const fromBytes = buildMessagesFromBytes({ bytes, starts, ends, count: lines.length }, { collectRejects: true });
     const fromStrings = buildMessages(lines);
     expect(fromBytes.messages.map((m) => [m.key, m.value!.toString()])).toEqual(fromStrings.messages.map((m) => [m.key, m.value!.toString()]));
     expect(fromBytes.spans).toBe(4);
+    expect(fromBytes.rejects).toEqual([{ reason: 'not_json_object', line: 'not json' }]);
     expect(JSON.parse(fromBytes.messages[0].value!.toString())[1].name).toBe('ünïcødé ✓ 😀');
     bytes.fill(0); // the values are copies, not views of the read buffer
     expect(JSON.parse(fromBytes.messages[1].value!.toString()).map((s: { id: string }) => s.id)).toEqual(['2', '4']);

@@ -1,7 +1,7 @@
 import { appendFile, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { StreamReader } from '../src/stream-reader.js';
+import { linesOf, StreamReader } from '../src/stream-reader.js';
 import { tempDir } from './helpers.js';
 
 describe('StreamReader', () => {
@@ -22,13 +22,13 @@ describe('StreamReader', () => {
     const r = reader();
     await r.open(file, 0);
     const b = await r.read();
-    expect(b?.lines).toEqual(['one', 'two']);
+    expect(b && linesOf(b)).toEqual(['one', 'two']);
     expect(b?.end).toBe(9);
     r.advance(b!.end);
     expect(await r.read()).toBeUndefined();
     await appendFile(file, 'ee\n');
     const c = await r.read();
-    expect(c?.lines).toEqual(['three']);
+    expect(c && linesOf(c)).toEqual(['three']);
     await r.close();
   });
 
@@ -40,7 +40,9 @@ describe('StreamReader', () => {
     const again = await r.read();
     expect({ ...again, readSeq: 0 }).toEqual({ ...a, readSeq: 0 });
     expect(r.holds(again!)).toBe(true);
-    expect(r.holds(a!)).toBe(false); // its bytes were overwritten by the second read
+    expect(r.holds(a!)).toBe(true); // two buffers in turn: one read later its bytes are still there
+    await r.read();
+    expect(r.holds(a!)).toBe(false); // two reads later they were overwritten
     await r.close();
   });
 
@@ -51,8 +53,8 @@ describe('StreamReader', () => {
     const seen: string[][] = [];
     for (let b = await r.read(); b; b = await r.read()) {
       expect(b.end - b.start).toBeLessThanOrEqual(256);
-      expect(b.lines.length).toBeLessThanOrEqual(3);
-      seen.push(b.lines);
+      expect(b.lineCount).toBeLessThanOrEqual(3);
+      seen.push(linesOf(b));
       r.advance(b.end);
     }
     expect(seen.flat()).toHaveLength(11);
@@ -66,7 +68,7 @@ describe('StreamReader', () => {
     const got: string[] = [];
     let oversized = 0;
     for (let b = await r.read(); b; b = await r.read()) {
-      got.push(...b.lines);
+      got.push(...linesOf(b));
       oversized += b.oversizedBytes;
       r.advance(b.end);
     }
@@ -83,7 +85,7 @@ describe('StreamReader', () => {
     await truncate(file, 0);
     await appendFile(file, 'new\n');
     const b = await r.read();
-    expect(b?.lines).toEqual(['new']);
+    expect(b && linesOf(b)).toEqual(['new']);
     expect(truncations).toMatchObject([{ rewritten: false }]);
     await r.close();
   });
@@ -95,8 +97,38 @@ describe('StreamReader', () => {
     r.advance((await r.read())!.end);
     await writeFile(file, 'uno\ndos\n'); // truncates and rewrites in place: same inode
     const b = await r.read();
-    expect(b?.lines).toEqual(['uno', 'dos']);
+    expect(b && linesOf(b)).toEqual(['uno', 'dos']);
     expect(truncations).toMatchObject([{ rewritten: true }]);
+    await r.close();
+  });
+
+  it('reads the next batch ahead without moving, and hands it out only once the position reached it', async () => {
+    await writeFile(file, 'one\ntwo\nthree\nfour\n');
+    const r = reader(1024, 2);
+    await r.open(file, 0);
+    const first = (await r.read())!;
+    const ahead = (await r.readAhead(first))!;
+    expect(linesOf(ahead)).toEqual(['three', 'four']);
+    expect(linesOf(first)).toEqual(['one', 'two']); // still intact: the read-ahead used the other buffer
+    expect(r.offset).toBe(0);
+    expect(await r.readAheadUsable(ahead)).toBe(false); // first is not acknowledged yet
+    r.advance(first.end);
+    expect(await r.readAheadUsable(ahead)).toBe(true);
+    await r.close();
+  });
+
+  it('drops a read-ahead batch when the file was truncated meanwhile', async () => {
+    await writeFile(file, 'one\ntwo\nthree\n');
+    const r = reader(1024, 1);
+    await r.open(file, 0);
+    const first = (await r.read())!;
+    const ahead = (await r.readAhead(first))!;
+    await truncate(file, 0);
+    await appendFile(file, 'x\n');
+    r.advance(first.end);
+    expect(await r.readAheadUsable(ahead)).toBe(false);
+    expect(r.offset).toBe(0);
+    expect(linesOf((await r.read())!)).toEqual(['x']);
     await r.close();
   });
 });
