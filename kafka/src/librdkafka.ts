@@ -1,0 +1,304 @@
+/**
+ * The producer implemented with librdkafka (the C client kcat and the Java-less Kafka world use),
+ * through Confluent's Node binding @confluentinc/kafka-javascript. Producer only: consumers and
+ * admin stay with the JS clients (docs/decisions.md, D2).
+ *
+ * Why: the agent's throughput was bound by kafkajs's per-record encoding in JS on the event loop.
+ * librdkafka builds, compresses and checksums record batches on its own threads, so the agent's
+ * JS thread only reads, checks and groups lines; the other core does the Kafka work.
+ *
+ * Guarantees as the interface asks: `enable.idempotence` (which also means acks=all and ordered
+ * retries without duplicates within the producer session), send() resolves once every message
+ * has a successful delivery report, and fails after `requestTimeoutMs` otherwise —
+ * librdkafka's own `message.timeout.ms` is that deadline, so a failed send is not completed
+ * behind our back later (our backstop timer fires only if librdkafka never reports).
+ *
+ * The binding is an optional dependency built from source at install (no prebuilt binary can be
+ * fetched here); `librdkafkaAvailable()` tells whether it loaded.
+ */
+import { createRequire } from 'node:module';
+import type { Logger } from '@pintrace/runtime';
+import type { KafkaMessage, ProducerOptions, SpanProducer } from './types.js';
+import { configError, KafkaClientError, notConnected, type KafkaErrorCode } from './errors.js';
+import { kafkaLogger } from './log.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS, validateProducerOptions } from './options.js';
+
+/** The part of the binding's error we use (LibrdKafkaError). */
+interface RdError {
+  message: string;
+  code: number;
+  isFatal?: boolean;
+  isRetriable?: boolean;
+}
+interface RdDeliveryReport {
+  opaque?: unknown;
+}
+/** The part of the binding's low-level Producer we use. */
+interface RdProducer {
+  connect(options: { timeout?: number; topic?: string }, cb: (err: RdError | null) => void): void;
+  disconnect(timeout: number, cb: (err: RdError | null) => void): void;
+  produce(topic: string, partition: number | null, value: Buffer | null, key?: Buffer | string | null, timestamp?: number | null, opaque?: unknown, headers?: Array<Record<string, string>>): unknown;
+  setPollInBackground(set: boolean): void;
+  on(event: 'delivery-report', cb: (err: RdError | null, report: RdDeliveryReport) => void): void;
+  on(event: 'event.error', cb: (err: RdError) => void): void;
+}
+interface RdModule {
+  Producer: new (conf: Record<string, unknown>, topicConf?: Record<string, unknown>) => RdProducer;
+  features: string[];
+  librdkafkaVersion: string;
+  CODES: { ERRORS: Record<string, number> };
+}
+
+let loaded: { module?: RdModule; error?: unknown } | undefined;
+
+function load(): { module?: RdModule; error?: unknown } {
+  if (loaded) return loaded;
+  try {
+    loaded = { module: createRequire(import.meta.url)('@confluentinc/kafka-javascript') as RdModule };
+  } catch (error) {
+    loaded = { error };
+  }
+  return loaded;
+}
+
+/** True when the native binding is installed and loads on this machine. */
+export function librdkafkaAvailable(): boolean {
+  return load().module !== undefined;
+}
+
+/** Why the binding is not available (for the warning of a fallback), or undefined. */
+export function librdkafkaLoadError(): string | undefined {
+  const { error } = load();
+  return error === undefined ? undefined : error instanceof Error ? error.message.split('\n')[0] : String(error);
+}
+
+/** librdkafka error names (CODES.ERRORS keys) mapped to our codes; the rest is KAFKA_PROTOCOL. */
+const codeByName: Record<string, KafkaErrorCode> = {
+  ERR__TRANSPORT: 'KAFKA_CONNECTION',
+  ERR__ALL_BROKERS_DOWN: 'KAFKA_CONNECTION',
+  ERR__RESOLVE: 'KAFKA_CONNECTION',
+  ERR__MSG_TIMED_OUT: 'KAFKA_TIMEOUT',
+  ERR__TIMED_OUT: 'KAFKA_TIMEOUT',
+  ERR_REQUEST_TIMED_OUT: 'KAFKA_TIMEOUT',
+  ERR__TIMED_OUT_QUEUE: 'KAFKA_TIMEOUT',
+  ERR__UNKNOWN_TOPIC: 'KAFKA_UNKNOWN_TOPIC',
+  ERR_UNKNOWN_TOPIC_OR_PART: 'KAFKA_UNKNOWN_TOPIC',
+  ERR__UNKNOWN_PARTITION: 'KAFKA_UNKNOWN_TOPIC',
+  ERR_MSG_SIZE_TOO_LARGE: 'KAFKA_MESSAGE_TOO_LARGE',
+  ERR_RECORD_LIST_TOO_LARGE: 'KAFKA_MESSAGE_TOO_LARGE',
+};
+/** Broker errors a retry can fix although librdkafka gave up on them (leader moves, queue full). */
+const retriableNames = new Set(['ERR__QUEUE_FULL', 'ERR_NOT_LEADER_FOR_PARTITION', 'ERR_LEADER_NOT_AVAILABLE', 'ERR_NOT_ENOUGH_REPLICAS', 'ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND']);
+
+export class LibrdkafkaSpanProducer implements SpanProducer {
+  readonly #rd: RdModule;
+  readonly #conf: Record<string, unknown>;
+  readonly #timeoutMs: number;
+  readonly #topic: string | undefined;
+  readonly #logger: Logger;
+  readonly #names: Map<number, string>;
+  #producer: RdProducer | undefined;
+  #state: 'new' | 'connecting' | 'connected' | 'closed' = 'new';
+  #connecting: Promise<void> | undefined;
+  /** A fatal error ended the idempotent session: the next send starts a new producer. */
+  #fatal: RdError | undefined;
+  #lastErrorLog = 0;
+
+  constructor(options: ProducerOptions) {
+    validateProducerOptions(options);
+    const { module, error } = load();
+    if (!module) {
+      throw configError(`client "librdkafka" is not installed or does not load (${librdkafkaLoadError() ?? String(error)}); run scripts/setup.mjs, or use client "kafkajs"`);
+    }
+    this.#rd = module;
+    this.#names = new Map(Object.entries(module.CODES.ERRORS).map(([name, code]) => [code, name]));
+    this.#timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.#topic = options.topics?.[0];
+    this.#logger = kafkaLogger(options.logger);
+    const compression = options.compression ?? 'none';
+    if (compression !== 'none' && !module.features.includes(compression)) {
+      throw configError(`compression "${compression}" is not built into this librdkafka (${module.features.join(', ')}): use another codec`);
+    }
+    this.#conf = {
+      'bootstrap.servers': options.brokers.join(','),
+      'client.id': options.clientId ?? 'pintrace-producer',
+      'enable.idempotence': true,
+      acks: 'all',
+      // Java's partitioner (murmur2 & 0x7fffffff) for keys, so a trace lands where kafkajs and the
+      // platformatic client put it; messages without a key are spread at random.
+      partitioner: 'murmur2_random',
+      'compression.codec': compression,
+      // A send() hands over a whole batch at once; 2 ms lets it fill record batches per partition
+      // rather than going out message by message, and costs a trickle at most 2 ms.
+      'linger.ms': 2,
+      'message.timeout.ms': this.#timeoutMs,
+      'allow.auto.create.topics': options.autoCreateTopics ?? true,
+      'socket.nagle.disable': true,
+      dr_cb: true,
+    };
+  }
+
+  async connect(): Promise<void> {
+    if (this.#state === 'connected') return;
+    if (this.#state === 'closed') throw notConnected('producer was disconnected');
+    this.#connecting ??= this.#open().then(
+      () => {
+        this.#state = 'connected';
+      },
+      (e: unknown) => {
+        this.#connecting = undefined;
+        this.#state = 'new';
+        throw e;
+      },
+    );
+    this.#state = 'connecting';
+    return this.#connecting;
+  }
+
+  /** A new librdkafka producer, connected (its first metadata request answered). */
+  #open(): Promise<void> {
+    const producer = new this.#rd.Producer({ ...this.#conf });
+    producer.on('delivery-report', (err, report) => (report?.opaque as Delivery | undefined)?.report(err));
+    producer.on('event.error', (err) => this.#onClientError(err));
+    return new Promise<void>((resolve, reject) => {
+      // connect() ends with a metadata request: for our topic only when known (the first send then
+      // finds its partitions cached), else for every topic of the cluster.
+      const metadata = { timeout: Math.min(this.#timeoutMs, 10_000), ...(this.#topic === undefined ? {} : { topic: this.#topic }) };
+      producer.connect(metadata, (err) => {
+        if (err) {
+          // The binding has already closed a client whose connect failed (disconnect would throw).
+          reject(this.#error(err, 'producer connect'));
+          return;
+        }
+        // Delivery reports are polled on librdkafka's thread and handed to the event loop as
+        // they come, not on a JS timer: an acknowledgement is seen as soon as it arrives.
+        producer.setPollInBackground(true);
+        this.#producer = producer;
+        this.#fatal = undefined;
+        resolve();
+      });
+    });
+  }
+
+  async send(topic: string, messages: KafkaMessage[]): Promise<void> {
+    if (this.#state !== 'connected' || this.#producer === undefined) throw notConnected('send');
+    if (messages.length === 0) return;
+    if (this.#fatal !== undefined) await this.#renew();
+    const producer = this.#producer;
+    const delivery = new Delivery(messages.length);
+    let queued = 0;
+    try {
+      for (const m of messages) {
+        const value = m.value === null ? null : typeof m.value === 'string' ? Buffer.from(m.value) : m.value;
+        const headers = m.headers ? Object.entries(m.headers).map(([k, v]) => ({ [k]: v })) : undefined;
+        producer.produce(topic, null, value, m.key, null, delivery, headers);
+        queued++;
+      }
+    } catch (e) {
+      // Messages queued before the failure still get their reports; wait for those, then fail.
+      delivery.shrink(queued, e as RdError);
+    }
+    const backstop = setTimeout(() => delivery.expire(), this.#timeoutMs + 5000);
+    backstop.unref();
+    try {
+      const err = await delivery.done;
+      if (err !== undefined) {
+        if (err.isFatal) this.#fatal = err;
+        throw this.#error(err, `send to ${topic}`);
+      }
+    } finally {
+      clearTimeout(backstop);
+    }
+  }
+
+  async disconnect(): Promise<void> {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    const producer = this.#producer;
+    this.#producer = undefined;
+    if (producer) await closeQuietly(producer, 5000);
+  }
+
+  /** After a fatal error (the idempotent session is gone): drop the producer and start another. */
+  async #renew(): Promise<void> {
+    const old = this.#producer;
+    this.#producer = undefined;
+    this.#logger.warn({ lib: 'librdkafka', err: this.#fatal?.message }, 'fatal producer error; starting a new producer session');
+    if (old) closeQuietly(old, 1000);
+    this.#state = 'connecting';
+    this.#connecting = undefined;
+    try {
+      await this.connect();
+    } catch (e) {
+      this.#state = 'new';
+      throw e;
+    }
+  }
+
+  #onClientError(err: RdError): void {
+    if (err.isFatal) {
+      this.#fatal = err;
+      this.#logger.error({ lib: 'librdkafka', code: this.#names.get(err.code), err: err.message }, 'librdkafka fatal error');
+      return;
+    }
+    // Broker connection errors repeat every few hundred ms while a broker is down, and the
+    // failing sends report them anyway: one line every 30 s.
+    const now = Date.now();
+    if (now - this.#lastErrorLog < 30_000) return;
+    this.#lastErrorLog = now;
+    this.#logger.warn({ lib: 'librdkafka', code: this.#names.get(err.code), err: err.message }, 'librdkafka error (retried by the client)');
+  }
+
+  #error(err: RdError, context: string): KafkaClientError {
+    if (err instanceof KafkaClientError) return err;
+    const name = this.#names.get(err.code) ?? String(err.code);
+    const code: KafkaErrorCode = err.isFatal ? 'KAFKA_PRODUCER_RESET' : (codeByName[name] ?? 'KAFKA_PROTOCOL');
+    const retriable =
+      code === 'KAFKA_MESSAGE_TOO_LARGE' ? false : code !== 'KAFKA_PROTOCOL' || err.isRetriable === true || retriableNames.has(name);
+    return new KafkaClientError(code, `${context}: ${err.message} (${name})`, { retriable, cause: err });
+  }
+}
+
+/**
+ * Flushes (up to `timeoutMs`) and closes; the binding throws if the client is no longer
+ * connected, which at this point only means there is nothing left to close.
+ */
+function closeQuietly(producer: RdProducer, timeoutMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    try {
+      producer.disconnect(timeoutMs, () => resolve());
+    } catch {
+      resolve();
+    }
+  });
+}
+
+/** Counts the delivery reports of one send(); settles with the first error, once all are in. */
+class Delivery {
+  #left: number;
+  #error: RdError | undefined;
+  #settle!: (err: RdError | undefined) => void;
+  readonly done = new Promise<RdError | undefined>((resolve) => (this.#settle = resolve));
+
+  constructor(count: number) {
+    this.#left = count;
+  }
+
+  report(err: RdError | null): void {
+    if (err) this.#error ??= err;
+    if (--this.#left === 0) this.#settle(this.#error);
+  }
+
+  /** Only `queued` messages made it into the client; the send fails with `err` once they report. */
+  shrink(queued: number, err: RdError): void {
+    this.#error ??= err;
+    this.#left = queued;
+    if (queued === 0) this.#settle(this.#error);
+  }
+
+  /** librdkafka never reported within its own timeout (should not happen): fail the send. */
+  expire(): void {
+    this.#left = -1;
+    this.#settle(this.#error ?? { message: 'no delivery report within the deadline', code: -185 });
+  }
+}
