@@ -1,5 +1,3 @@
-import { randomFillSync } from 'node:crypto';
-
 /**
  * Trace and span ids. Inside the OpenTelemetry API a trace id is always 32 lower-hex characters
  * (so any OTel library sees a valid context); a 64-bit trace id is held there left-padded with 16
@@ -10,9 +8,15 @@ import { randomFillSync } from 'node:crypto';
 
 const ZERO_HIGH = '0000000000000000';
 const IDS_PER_POOL = 256;
-/** Two lower-hex characters per byte value, as one little-endian 16-bit store. */
+/** Two lower-hex characters per byte value, as one 16-bit store (in the platform's byte order). */
 const HEX_PAIRS = new Uint16Array(256);
-for (let v = 0; v < 256; v++) HEX_PAIRS[v] = '0123456789abcdef'.charCodeAt(v >> 4) | ('0123456789abcdef'.charCodeAt(v & 15) << 8);
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+for (let v = 0; v < 256; v++) {
+  const high = '0123456789abcdef'.charCodeAt(v >> 4);
+  const low = '0123456789abcdef'.charCodeAt(v & 15);
+  HEX_PAIRS[v] = LITTLE_ENDIAN ? high | (low << 8) : (high << 8) | low;
+}
+const ZERO_PAIR = HEX_PAIRS[0];
 
 /**
  * Random ids are slices of pool strings: one native random fill and one string per 256 ids.
@@ -22,15 +26,12 @@ for (let v = 0; v < 256; v++) HEX_PAIRS[v] = '0123456789abcdef'.charCodeAt(v >> 
  * 128-bit pool, 32 random hex.
  */
 class IdPool {
-  private readonly random: Buffer;
   /** A new buffer per refill: spans keep pointing into the old one (see lastIdBytes). */
   private hex = Buffer.allocUnsafe(0);
   private text = '';
   private offset = 0;
 
-  constructor(private readonly randomBytesPerId: 8 | 16) {
-    this.random = Buffer.allocUnsafe(IDS_PER_POOL * randomBytesPerId);
-  }
+  constructor(private readonly randomBytesPerId: 8 | 16) {}
 
   /** The next 32-character entry; lastIdBytes/lastIdAt point at its first hex byte. */
   next(): string {
@@ -42,22 +43,36 @@ class IdPool {
     return this.text.slice(at, at + 32);
   }
 
+  /**
+   * Ids need to be unique, not secret: like OpenTelemetry JS's id generator, Math.random
+   * (xorshift128+) rather than the crypto generator, which cost a fifth of an unsampled span.
+   */
   private refill(): void {
-    const perId = this.randomBytesPerId;
-    const random = this.random;
-    randomFillSync(random);
-    this.hex = Buffer.alloc(IDS_PER_POOL * 32, 0x30);
+    const words = this.randomBytesPerId / 4;
+    this.hex = Buffer.allocUnsafe(IDS_PER_POOL * 32);
     const pairs = new Uint16Array(this.hex.buffer, this.hex.byteOffset, this.hex.length / 2);
-    const skip = 16 - perId;
     for (let id = 0; id < IDS_PER_POOL; id++) {
-      let nonZero = 0;
-      for (let b = 0; b < perId; b++) {
-        const v = random[id * perId + b];
-        if (b >= perId - 8) nonZero |= v; // the low 64 bits: the span id must not be zero
-        pairs[id * 16 + skip + b] = HEX_PAIRS[v];
+      const entry = id * 16;
+      let at = entry;
+      for (let z = words; z < 4; z++) {
+        pairs[at++] = ZERO_PAIR;
+        pairs[at++] = ZERO_PAIR;
+        pairs[at++] = ZERO_PAIR;
+        pairs[at++] = ZERO_PAIR;
       }
-      // all-zero low bits are an invalid span id; at a chance of 2^-64 a fixed stand-in keeps this simple
-      if (nonZero === 0) this.hex[id * 32 + 31] = 0x31;
+      let low = 0;
+      for (let w = 0; w < words; w++) {
+        low = (Math.random() * 0x1_0000_0000) >>> 0;
+        pairs[at++] = HEX_PAIRS[low >>> 24];
+        pairs[at++] = HEX_PAIRS[(low >>> 16) & 0xff];
+        pairs[at++] = HEX_PAIRS[(low >>> 8) & 0xff];
+        pairs[at++] = HEX_PAIRS[low & 0xff];
+      }
+      // the low 64 bits are a span id, which must not be zero: the last word must not be zero
+      // with the one before it (a chance of 2^-64; a fixed stand-in keeps this simple)
+      if (low === 0 && pairs[entry + 8] === ZERO_PAIR && pairs[entry + 9] === ZERO_PAIR && pairs[entry + 10] === ZERO_PAIR && pairs[entry + 11] === ZERO_PAIR) {
+        this.hex[id * 32 + 31] = 0x31;
+      }
     }
     this.text = this.hex.toString('latin1');
     this.offset = 0;

@@ -1,5 +1,6 @@
 import {
   context as contextApi,
+  ROOT_CONTEXT,
   trace,
   SpanKind,
   TraceFlags,
@@ -14,6 +15,8 @@ import { decideSampling, type SamplingState } from '@pintrace/sampler';
 import { nowMicros, toEpochMicros } from '../clock.js';
 import { lastIdAt, lastIdBytes, newSpanId, newTraceId } from '../ids.js';
 import { getB3Details, SAMPLING_ONLY_KEY } from '../propagation/remote-context.js';
+import { activeContext } from '../context/global-context.js';
+import { ROOT } from '../context/linked-context.js';
 import { RecordingSpan } from './recording-span.js';
 import type { TracerState } from './tracer-state.js';
 
@@ -32,7 +35,7 @@ import type { TracerState } from './tracer-state.js';
 export class PintraceTracer implements Tracer {
   constructor(private readonly state: TracerState) {}
 
-  startSpan(name: string, options: SpanOptions = {}, context: Context = contextApi.active()): Span {
+  startSpan(name: string, options: SpanOptions = {}, context: Context = activeContext()): Span {
     try {
       return this.createSpan(name, options, context);
     } catch (err) {
@@ -73,7 +76,7 @@ export class PintraceTracer implements Tracer {
       fn = a4 as F;
     }
     if (typeof fn !== 'function') return undefined;
-    const parentContext = parent ?? contextApi.active();
+    const parentContext = parent ?? activeContext();
     const span = this.startSpan(name, options, parentContext);
     return contextApi.with(trace.setSpan(parentContext, span), fn as (s: Span) => ReturnType<F>, undefined, span);
   }
@@ -81,7 +84,9 @@ export class PintraceTracer implements Tracer {
   private createSpan(name: string, options: SpanOptions, context: Context): Span {
     const state = this.state;
     const kind = options.kind ?? SpanKind.INTERNAL;
-    const parentSpan = options.root ? undefined : trace.getSpan(context);
+    // the empty context (most roots) holds neither a parent nor a sampling-only decision
+    const empty = context === ROOT_CONTEXT || context === ROOT;
+    const parentSpan = options.root || empty ? undefined : trace.getSpan(context);
     const parent = parentSpan?.spanContext();
 
     let traceId: string;
@@ -125,7 +130,7 @@ export class PintraceTracer implements Tracer {
       // a root's span id is its trace id's low half (Brave's convention): one random id, not two
       spanId = traceId.slice(16);
       spanIdHexAt = lastIdAt + traceIdHexLength - 16;
-      propagated = context.getValue(SAMPLING_ONLY_KEY) as SamplingState | undefined;
+      propagated = empty ? undefined : (context.getValue(SAMPLING_ONLY_KEY) as SamplingState | undefined);
     }
 
     // a root names its endpoint for per-endpoint sample rates: http.path when set, else its name
