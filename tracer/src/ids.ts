@@ -85,7 +85,7 @@ class IdPool {
  * instead of reading the id string back character by character, which cost more than the rest
  * of an id's encoding. Read it right after the call; the bytes stay valid as long as referenced.
  */
-export let lastIdBytes: Uint8Array = new Uint8Array(0);
+export let lastIdBytes: Buffer = Buffer.alloc(0);
 export let lastIdAt = 0;
 
 const pool64 = new IdPool(8);

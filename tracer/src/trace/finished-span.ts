@@ -36,9 +36,9 @@ export interface FinishedSpan {
    * form (16 or 32 characters, `traceIdHexLength`) and the span id (16) start. The encoder copies
    * them instead of reading the strings; undefined for ids that arrived from elsewhere.
    */
-  readonly traceIdHex?: Uint8Array;
+  readonly traceIdHex?: Buffer;
   readonly traceIdHexAt?: number;
   readonly traceIdHexLength?: number;
-  readonly spanIdHex?: Uint8Array;
+  readonly spanIdHex?: Buffer;
   readonly spanIdHexAt?: number;
 }

@@ -33,10 +33,10 @@ export interface RecordingSpanInit {
   /** W3C tracestate inherited from the parent. */
   traceState?: TraceState;
   /** Hex bytes of tracer-made ids (FinishedSpan.traceIdHex etc.). */
-  traceIdHex?: Uint8Array;
+  traceIdHex?: Buffer;
   traceIdHexAt?: number;
   traceIdHexLength?: number;
-  spanIdHex?: Uint8Array;
+  spanIdHex?: Buffer;
   spanIdHexAt?: number;
 }
 
@@ -62,10 +62,10 @@ export class RecordingSpan implements Span, FinishedSpan {
   durationMicros = 0;
   /** Attributes and events dropped by the span limits. */
   droppedCount = 0;
-  readonly traceIdHex: Uint8Array | undefined;
+  readonly traceIdHex: Buffer | undefined;
   readonly traceIdHexAt: number;
   readonly traceIdHexLength: number;
-  readonly spanIdHex: Uint8Array | undefined;
+  readonly spanIdHex: Buffer | undefined;
   readonly spanIdHexAt: number;
 
   /** Built on first use: spans that are only ended never need it. */

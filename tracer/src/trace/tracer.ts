@@ -95,10 +95,10 @@ export class PintraceTracer implements Tracer {
     let shared = false;
     let propagated: SamplingState | undefined;
     let traceState: TraceState | undefined;
-    let traceIdHex: Uint8Array | undefined;
+    let traceIdHex: Buffer | undefined;
     let traceIdHexAt = 0;
     let traceIdHexLength = 0;
-    let spanIdHex: Uint8Array | undefined;
+    let spanIdHex: Buffer | undefined;
     let spanIdHexAt = 0;
 
     if (parent && trace.isSpanContextValid(parent)) {
