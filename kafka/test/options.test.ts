@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { resolveClient, validateBrokers, validateConsumerOptions, validateProducerOptions, withDeadline, DEFAULT_CLIENT } from '../src/options.js';
 import { createAdmin, createConsumer, createProducer } from '../src/factory.js';
+import { KafkajsSpanConsumer, KafkajsSpanProducer, KafkajsTopicAdmin } from '../src/kafkajs.js';
+import { LibrdkafkaSpanProducer, librdkafkaAvailable } from '../src/librdkafka.js';
+import { DEFAULT_PRODUCER_CLIENT } from '../src/options.js';
 
 describe('resolveClient', () => {
   it('prefers the option, then PINTRACE_KAFKA_CLIENT, then the default', () => {
@@ -13,6 +16,23 @@ describe('resolveClient', () => {
     expect(() => resolveClient(undefined, { PINTRACE_KAFKA_CLIENT: 'rdkafka' })).toThrow(
       /PINTRACE_KAFKA_CLIENT is "rdkafka": use one of kafkajs, platformatic/,
     );
+  });
+});
+
+describe('which client', () => {
+  it('produces with librdkafka by default where it is installed, else with kafkajs', () => {
+    expect(DEFAULT_PRODUCER_CLIENT).toBe('librdkafka');
+    const p = createProducer({ brokers: ['127.0.0.1:9092'] });
+    expect(p).toBeInstanceOf(librdkafkaAvailable() ? LibrdkafkaSpanProducer : KafkajsSpanProducer);
+  });
+
+  it('consumes and administers with kafkajs when librdkafka (a producer only) is named', () => {
+    expect(createConsumer({ brokers: ['a:1'], groupId: 'g', topics: ['t'], client: 'librdkafka' })).toBeInstanceOf(KafkajsSpanConsumer);
+    expect(createAdmin(['a:1'], { client: 'librdkafka' })).toBeInstanceOf(KafkajsTopicAdmin);
+  });
+
+  it.runIf(librdkafkaAvailable())('takes the codecs its librdkafka build has', () => {
+    expect(createProducer({ brokers: ['a:1'], client: 'librdkafka', compression: 'lz4' })).toBeInstanceOf(LibrdkafkaSpanProducer);
   });
 });
 
