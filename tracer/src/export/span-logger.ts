@@ -16,7 +16,7 @@ export interface SpanLoggerOptions {
   serviceName: string;
   /** Spans waiting to be written; when full, new spans are dropped and counted. Default 10000. */
   maxQueue?: number;
-  /** Spans per write call. Default 1000. */
+  /** Queued spans that start a write at once, without waiting for the timer. Default 1000. */
   maxBatch?: number;
   /** Flush period in ms (a full batch flushes at once). Default 200. */
   flushIntervalMs?: number;
@@ -138,9 +138,9 @@ export class SpanLogger implements SpanSink {
 
   /**
    * Resolves once every span accepted before the call is written (or counted as dropped). Writes
-   * only those (in batches of at most maxBatch): spans that arrive while a write is in flight
-   * wait for the next timer tick or a full batch, so a busy service makes few large writes
-   * rather than one small write per event-loop turn.
+   * what is queued when it starts (through a 1 MiB buffer); spans that arrive while a write is in
+   * flight wait for the next timer tick or a full batch, so a busy service makes few large
+   * writes rather than one small write per event-loop turn.
    */
   flush(): Promise<void> {
     const upTo = this.enqueued;
@@ -172,16 +172,12 @@ export class SpanLogger implements SpanSink {
   private async drain(upTo: number): Promise<void> {
     try {
       while (this.dequeued < upTo && this.queue.length > 0) {
-        let batch: FinishedSpan[];
-        if (this.queue.length <= this.maxBatch) {
-          batch = this.queue;
-          this.queue = [];
-        } else {
-          batch = this.queue.slice(0, this.maxBatch);
-          this.queue = this.queue.slice(this.maxBatch);
-        }
-        this.dequeued += batch.length;
-        await this.writeBatch(batch);
+        // take the whole queue at once: slicing batches off its front copied the rest of it
+        // every time, quadratic in a backlog
+        const pending = this.queue;
+        this.queue = [];
+        this.dequeued += pending.length;
+        await this.writeBatch(pending);
       }
       if (this.dropRun > 0) this.endDropRun();
     } catch (err) {
