@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { EventEmitter } from 'node:events';
 import { ROOT_CONTEXT, type Context, type ContextManager } from '@opentelemetry/api';
 import { bindEmitter, isEventEmitter, type RunInContext } from './bind-emitter.js';
 
@@ -27,10 +28,12 @@ export class AsyncLocalContextManager implements ContextManager {
 
   bind<T>(context: Context, target: T): T {
     if (typeof target === 'function') return this.bindFunction(context, target as (...args: unknown[]) => unknown) as T;
-    if (isEventEmitter(target)) {
-      return bindEmitter(context, target, this.runInContext);
-    }
+    if (isEventEmitter(target)) return this.bindEmitter(context, target);
     return target;
+  }
+
+  bindEmitter<T extends EventEmitter>(context: Context, emitter: T): T {
+    return bindEmitter(context, emitter, this.runInContext);
   }
 
   enable(): this {

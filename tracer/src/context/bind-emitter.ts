@@ -76,9 +76,20 @@ function adder(name: 'on' | 'addListener' | 'prependListener', protoOriginal?: M
     const state = (this as Bindable)[STATE];
     const original = protoOriginal ?? state?.originals?.[name];
     if (!original) return this;
-    if (state === undefined || typeof listener !== 'function') return original.call(this, event, listener);
+    if (state === undefined || typeof listener !== 'function' || isNodeHousekeeping(event, listener)) {
+      return original.call(this, event, listener);
+    }
     return original.call(this, event, wrap(state, event, listener));
   };
+}
+
+/**
+ * node:http adds one listener of its own to every request after the handler ran: `clearIncoming`
+ * on 'end', which only unlinks the request from its parser. It needs no trace context, and
+ * wrapping it cost a closure, a listener table and a context switch per request.
+ */
+function isNodeHousekeeping(event: string | symbol, listener: Listener): boolean {
+  return event === 'end' && listener.name === 'clearIncoming';
 }
 
 function remover(name: 'removeListener' | 'off', protoOriginal?: Method): Method {

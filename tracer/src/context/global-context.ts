@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import { context, type Context } from '@opentelemetry/api';
 import { AsyncLocalContextManager } from './async-local-context-manager.js';
 
@@ -17,6 +18,16 @@ let ours: AsyncLocalContextManager | undefined;
  */
 export function activeContext(): Context {
   return ours !== undefined ? ours.active() : context.active();
+}
+
+/** context.with(ctx, fn), minus the API's lookups when ours is the global manager. */
+export function withContext<R>(ctx: Context, fn: () => R): R {
+  return ours !== undefined ? ours.with(ctx, fn) : context.with(ctx, fn);
+}
+
+/** context.bind for an emitter known to be one (a request, a response), minus the API's lookups. */
+export function bindEmitterTo<T extends EventEmitter>(ctx: Context, emitter: T): T {
+  return ours !== undefined ? ours.bindEmitter(ctx, emitter) : context.bind(ctx, emitter);
 }
 
 export function acquireGlobalContextManager(): void {

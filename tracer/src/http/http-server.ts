@@ -1,5 +1,6 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { context, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
+import { bindEmitterTo, withContext } from '../context/global-context.js';
 import { ROOT } from '../context/linked-context.js';
 import { headersGetter, HTTP_TAGS, NO_TRACE_HEADERS, pathOf, traceHeadersOf, type HttpServerOptions, type HttpTracing } from './http-tracing.js';
 
@@ -51,12 +52,12 @@ export function traceIncoming<R>(
     requestContext = trace.setSpan(parent, span);
     // before binding res: this listener needs no context, and so is not wrapped for one
     endOnResponse(span, res);
-    context.bind(requestContext, req);
-    context.bind(requestContext, res);
+    bindEmitterTo(requestContext, req);
+    bindEmitterTo(requestContext, res);
   } catch {
     return next();
   }
-  return context.with(requestContext, next);
+  return withContext(requestContext, next);
 }
 
 function endOnResponse(span: Span, res: ServerResponse): void {
