@@ -1,23 +1,45 @@
 /**
- * HTTP server throughput with tracing off, at 0.3 % and at 100 % sampling (autocannon, keep-alive
- * connections, a small JSON answer). Each configuration runs in a fresh server process; rounds are
- * interleaved so a change in machine load hits all three alike; the median of the rounds is kept.
- * Besides requests/s, the server process's CPU time per request is recorded (from /proc): the
- * load generator shares the machine, so throughput also moves with its share of the CPUs.
+ * HTTP server throughput with tracing off, at 0.3 % and at 100 % sampling, plus `als` (no tracer,
+ * each request inside AsyncLocalStorage.run: the floor any context propagation costs on this Node).
+ * A small JSON answer over keep-alive connections. Each configuration runs in a fresh server
+ * process; rounds are interleaved so a change in machine load hits all alike; medians are kept.
+ *
+ * Load generator: wrk (Debian's, C, 1 thread, 50 connections) when installed, else autocannon.
+ * On Linux with taskset and at least 2 CPUs the server is pinned to CPU 0 and wrk to CPU 1, so
+ * the load generator does not take CPU from the server and requests/s measure the server. The
+ * server's CPU time per request (from /proc) is recorded too.
  *
  *   node bench/tracer/http-throughput.mjs [seconds per run] [rounds]
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { cpus } from 'node:os';
 
 const require = createRequire(new URL('../../tracer/package.json', import.meta.url));
 const SECONDS = Number(process.argv[2] ?? 8);
-const ROUNDS = Number(process.argv[3] ?? 3);
-const MODES = [['off', 'off'], ['0.3 %', '0.3'], ['100 %', '100']];
+const ROUNDS = Number(process.argv[3] ?? 5);
+const MODES = [['off', 'off'], ['als only', 'als'], ['0.3 %', '0.3'], ['100 %', '100']];
+
+const has = (cmd) => {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+};
+const WRK = has('wrk');
+const PIN = process.platform === 'linux' && cpus().length >= 2 && has('taskset');
+export const loadGenerator = `${WRK ? 'wrk -t1 -c50' : 'autocannon -c 50'}${PIN ? ', pinned to CPU 1, server to CPU 0' : ', unpinned'}`;
+
+/** `cmd args` on the given CPU when pinning is possible. */
+function pinned(cpu, cmd, args) {
+  return PIN ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args];
+}
 
 function startServer(mode) {
-  const child = spawn(process.execPath, [new URL('./http-server.mjs', import.meta.url).pathname, mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(...pinned(0, process.execPath, [new URL('./http-server.mjs', import.meta.url).pathname, mode]), { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   let started = false;
   return new Promise((resolve, reject) => {
@@ -41,8 +63,6 @@ function startServer(mode) {
   });
 }
 
-/** Runs the autocannon CLI (its own process, so the load generator and the bench do not mix). */
-const autocannonBin = require.resolve('autocannon/autocannon.js');
 /** User + system CPU of a process so far, in ms (Linux /proc; 0 elsewhere). */
 function cpuMsOf(pid) {
   try {
@@ -53,50 +73,80 @@ function cpuMsOf(pid) {
   }
 }
 
-const run = (url, duration) =>
-  new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [autocannonBin, '-c', '50', '-d', String(duration), '-j', url], { stdio: ['ignore', 'pipe', 'ignore'] });
+function collect(cmd, args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
     child.stdout.on('data', (chunk) => (out += chunk));
     child.on('error', reject);
-    child.on('exit', (code) => {
-      try {
-        resolve(JSON.parse(out));
-      } catch {
-        reject(new Error(`autocannon exited ${code} without a JSON result`));
-      }
-    });
+    child.on('exit', (code) => resolve({ code, out }));
   });
+}
+
+const ms = (value, unit) => Number(value) * ({ us: 0.001, ms: 1, s: 1000 }[unit] ?? 1);
+
+/** One load run: { requests, rps, p99Ms, errors }. */
+async function load(url, seconds) {
+  if (WRK) {
+    const { code, out } = await collect(...pinned(1, 'wrk', ['-t1', '-c50', `-d${seconds}`, '--latency', url]));
+    const requests = /(\d+) requests in/.exec(out);
+    const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
+    if (!requests || !rps) throw new Error(`wrk exited ${code} without a result:\n${out}`);
+    const p99 = /\s99%\s+([\d.]+)(us|ms|s)/.exec(out);
+    const errors = /Non-2xx or 3xx responses: (\d+)/.exec(out);
+    const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+    return {
+      requests: Number(requests[1]),
+      rps: Number(rps[1]),
+      p99Ms: p99 ? +ms(p99[1], p99[2]).toFixed(2) : undefined,
+      errors: Number(errors?.[1] ?? 0) + (socketErrors ? socketErrors.slice(1).reduce((a, b) => a + Number(b), 0) : 0),
+    };
+  }
+  const bin = require.resolve('autocannon/autocannon.js');
+  const { code, out } = await collect(...pinned(1, process.execPath, [bin, '-c', '50', '-d', String(seconds), '-j', url]));
+  let result;
+  try {
+    result = JSON.parse(out);
+  } catch {
+    throw new Error(`autocannon exited ${code} without a JSON result`);
+  }
+  return { requests: result.requests.total, rps: result.requests.average, p99Ms: result.latency.p99, errors: result.errors + result.non2xx };
+}
 
 export async function httpThroughput(seconds = SECONDS, rounds = ROUNDS) {
   const samples = Object.fromEntries(MODES.map(([label]) => [label, []]));
   for (let r = 0; r < rounds; r++) {
     for (const [label, mode] of MODES) {
       const server = await startServer(mode);
-      await run(server.url, 2); // warm-up
+      await load(server.url, 2); // warm-up
       const cpuBefore = server.cpuMs();
-      const result = await run(server.url, seconds);
-      const serverCpuUsPerReq = ((server.cpuMs() - cpuBefore) * 1000) / Math.max(1, result.requests.total);
+      const result = await load(server.url, seconds);
+      const serverCpuUsPerReq = ((server.cpuMs() - cpuBefore) * 1000) / Math.max(1, result.requests);
       const stats = await server.stop();
-      samples[label].push({ rps: result.requests.average, serverCpuUsPerReq: +serverCpuUsPerReq.toFixed(2), p99Ms: result.latency.p99, errors: result.errors + result.non2xx, spansWritten: stats?.written ?? 0, spansDropped: stats?.dropped ?? 0 });
+      samples[label].push({ rps: result.rps, serverCpuUsPerReq: +serverCpuUsPerReq.toFixed(2), p99Ms: result.p99Ms, errors: result.errors, spansWritten: stats?.written ?? 0, spansDropped: stats?.dropped ?? 0 });
+      process.stderr.write(`http round ${r + 1}/${rounds} ${label}: ${Math.round(result.rps)} req/s, ${serverCpuUsPerReq.toFixed(1)} µs CPU/request\n`);
     }
   }
   const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
   const off = median(samples.off.map((s) => s.rps));
+  const offCpu = median(samples.off.map((s) => s.serverCpuUsPerReq));
   return MODES.map(([label]) => {
     const rps = median(samples[label].map((s) => s.rps));
+    const cpu = median(samples[label].map((s) => s.serverCpuUsPerReq));
     return {
       sampling: label,
       reqPerSec: Math.round(rps),
       vsOff: +(rps / off).toFixed(3),
-      p99Ms: median(samples[label].map((s) => s.p99Ms)),
-      serverCpuUsPerReq: median(samples[label].map((s) => s.serverCpuUsPerReq)),
+      p99Ms: median(samples[label].map((s) => s.p99Ms ?? 0)),
+      serverCpuUsPerReq: cpu,
+      addedCpuUsPerReq: +(cpu - offCpu).toFixed(2),
       rounds: samples[label],
     };
   });
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  console.error(`load generator: ${loadGenerator}`);
   const rows = await httpThroughput();
   console.table(rows.map(({ rounds, ...row }) => row));
 }

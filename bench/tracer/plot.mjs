@@ -23,7 +23,7 @@ export function renderChart(results, width = 820) {
   const panels = [
     ['Sampled span: CPU µs per span (start, 1 attribute, end, export)', 'µs', results.spanCost.sampled.map((r) => ({ label: r.tracer, value: r.cpuUs }))],
     ['Unsampled root span: CPU µs per span', 'µs', results.spanCost.unsampled.map((r) => ({ label: r.tracer, value: r.cpuUs }))],
-    ['HTTP server throughput (autocannon, 50 connections)', 'req/s', results.http.map((r) => ({ label: `tracing ${r.sampling}`, value: r.reqPerSec }))],
+    [`HTTP server throughput (${results.httpLoadGenerator ?? 'autocannon, 50 connections'})`, 'req/s', results.http.map((r) => ({ label: r.sampling === 'als only' ? 'no tracer, AsyncLocalStorage only' : `tracing ${r.sampling}`, value: r.reqPerSec }))],
   ];
   let y = 30;
   const parts = [];

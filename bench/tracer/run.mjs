@@ -6,7 +6,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { httpThroughput } from './http-throughput.mjs';
+import { httpThroughput, loadGenerator } from './http-throughput.mjs';
 import { versions } from './peers.mjs';
 import { renderChart } from './plot.mjs';
 import { spanCost } from './span-cost.mjs';
@@ -16,7 +16,7 @@ const loadBefore = loadavg().map((x) => +x.toFixed(2));
 const spans = await spanCost(Number(process.env.BENCH_SPANS ?? 200_000));
 const request = await unsampledRequest();
 const bareSpan = unsampledSpan();
-const http = await httpThroughput(Number(process.env.BENCH_HTTP_SECONDS ?? 8), Number(process.env.BENCH_HTTP_ROUNDS ?? 3));
+const http = await httpThroughput(Number(process.env.BENCH_HTTP_SECONDS ?? 8), Number(process.env.BENCH_HTTP_ROUNDS ?? 5));
 
 const by = (rows, name) => rows.find((r) => r.tracer.startsWith(name));
 const otelNoop = by(spans.sampled, 'otel-sdk (no-op');
@@ -29,6 +29,7 @@ const results = {
   unsampledRequest: request,
   unsampledSpan: bareSpan,
   http: http,
+  httpLoadGenerator: loadGenerator,
   ratios: {
     sampledSpanVsOtelNoop: +(ours.cpuUs / otelNoop.cpuUs).toFixed(3),
     sampledSpanVsOtelZipkinJson: +(ours.cpuUs / by(spans.sampled, 'otel-sdk+zipkin').cpuUs).toFixed(3),
@@ -37,6 +38,7 @@ const results = {
     unsampledSpanVsOtel: +(by(spans.unsampled, 'pintrace').cpuUs / by(spans.unsampled, 'otel-sdk').cpuUs).toFixed(3),
     httpThroughput03VsOff: http.find((r) => r.sampling === '0.3 %').vsOff,
     httpThroughput100VsOff: http.find((r) => r.sampling === '100 %').vsOff,
+    httpThroughputAlsOnlyVsOff: http.find((r) => r.sampling === 'als only').vsOff,
   },
   loadAfter: loadavg().map((x) => +x.toFixed(2)),
 };
