@@ -237,6 +237,10 @@ describe('collector faults', () => {
         const [endDown, committedDown] = await Promise.all([admin.endOffsets(s.topic), admin.groupOffsets(`${s.topic}-g`, s.topic)]);
         const behindWhileDown = endDown.reduce((n, e) => n + Number(e.offset) - Math.max(0, Number(committedDown.find((c) => c.partition === e.partition)?.offset ?? 0)), 0);
         const heldWhileDown = await metric(port, 'pintrace_collector_held_spans');
+        // the collector's own lag probe keeps counting while intake is paused (fetch-based lag cannot)
+        const probedLagWhileDown = await metric(port, 'pintrace_collector_consumer_lag');
+        expect(probedLagWhileDown).toBeGreaterThan(0);
+        expect(probedLagWhileDown).toBeLessThanOrEqual(behindWhileDown);
         producing = false;
         await load;
         await pd.start();
@@ -247,7 +251,7 @@ describe('collector faults', () => {
         expect(await s.count()).toBe(s.spans());
         await eventually(async () => ((await fetch(`http://127.0.0.1:${port}/health`)).status === 200 ? true : undefined), { what: '/health 200' });
         const rss = Math.round(peakRssMb(part.child.pid!));
-        console.log(JSON.stringify({ test: 'es down 60s', spans: s.spans(), indexed: await s.count(), behindWhileDown, heldWhileDown, catchUpSeconds, peakRssMb: rss }));
+        console.log(JSON.stringify({ test: 'es down 60s', spans: s.spans(), indexed: await s.count(), behindWhileDown, probedLagWhileDown, heldWhileDown, catchUpSeconds, peakRssMb: rss }));
         expect(rss).toBeLessThan(400);
       } finally {
         await part.stop();

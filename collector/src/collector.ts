@@ -6,12 +6,13 @@
  * Elasticsearch or Kafka, a topic not created yet. /health says DOWN with the reason meanwhile.
  * What cannot get better by waiting (an unsupported Elasticsearch version, say) rejects `done`.
  */
-import { createConsumer, createProducer, type SpanConsumer, type SpanProducer } from '@pintrace/kafka';
+import { createAdmin, createConsumer, createProducer, type SpanConsumer, type SpanProducer, type TopicAdmin } from '@pintrace/kafka';
 import { createLogger, createRegistry, startOpsServer, type Logger } from '@pintrace/runtime';
 import type { Registry } from 'prom-client';
 import { setFlagsFromString } from 'node:v8';
 import { commitReady } from './commit.js';
 import { CollectorError } from './errors.js';
+import { startLagProbe, type LagProbe } from './lag-probe.js';
 import { createCollectorMetrics } from './metrics.js';
 import type { CollectorConfig } from './options.js';
 import { FinagleAdjuster } from './adjusters/finagle-adjuster.js';
@@ -29,6 +30,10 @@ export interface CollectorDeps {
   storage?: CollectorStorage;
   /** Producer for the dead-letter topic; default one from @pintrace/kafka (none when disabled). */
   producer?: SpanProducer;
+  /** Admin client for the consumer-lag probe; default one from @pintrace/kafka, none when `consumer` is given without it. */
+  admin?: Pick<TopicAdmin, 'endOffsets' | 'groupOffsets' | 'close'>;
+  /** How often consumer lag is probed; default 10 s. */
+  lagProbeMs?: number;
   log?: Logger;
   registry?: Registry;
   /** How long shutdown waits for in-flight batches before giving up on them; default 20 s. */
@@ -92,6 +97,8 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
   const producer =
     deadLetterTopic === 'none' ? undefined : (deps.producer ?? createProducer({ brokers: config.kafka, clientId: 'pintrace-collector-dlq' }));
   let producerConnected: Promise<void> | undefined;
+  const admin = deps.admin ?? (deps.consumer ? undefined : createAdmin(config.kafka, { clientId: 'pintrace-collector-lag' }));
+  let lagProbe: LagProbe | undefined;
   const adjusters: SpanAdjuster[] = [];
   if (config.adjustFinagle) adjusters.push(new FinagleAdjuster());
   if (config.adjustFinagleIssue343) adjusters.push(new FinagleIssue343Adjuster());
@@ -218,6 +225,9 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
       void stop(err);
     });
     phase.name = 'running';
+    if (admin) {
+      lagProbe = startLagProbe({ admin, consumer, metrics, log, groupId: config.groupId, topic: config.topic, intervalMs: deps.lagProbeMs });
+    }
     log.info({ topic: config.topic, groupId: config.groupId, es: config.es, indexPrefix: config.indexPrefix, metricsPort: ops.port }, 'collector running');
   })();
   starting.catch((err: unknown) => {
@@ -229,6 +239,7 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
     phase.name = 'stopping';
     wake();
     await starting.catch(() => {});
+    lagProbe?.stop();
     let outcome = 'not started';
     if (finished) {
       if (fatal === undefined) log.info('draining: no more fetching, finishing in-flight batches');
@@ -257,6 +268,7 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
     await consumer.disconnect().catch((err: unknown) => log.warn({ err }, 'consumer disconnect failed'));
     if (producerConnected) await producer?.disconnect().catch((err: unknown) => log.warn({ err }, 'dead-letter producer disconnect failed'));
     consumerUp = false;
+    await admin?.close().catch((err: unknown) => log.warn({ err }, 'admin client close failed'));
     await storage.close();
     await ops.close();
     return outcome;

@@ -19,6 +19,7 @@ export interface CollectorMetrics {
   stage(name: StageName, defaultUnit: Unit): StageMetrics;
   /** Messages between the batch just fetched and the partition's high watermark. */
   lag: Gauge<'topic' | 'partition'>;
+  consumerLag: Gauge<'topic' | 'partition'>;
   /** Last offset committed per partition (next offset to read). */
   committedOffset: Gauge<'topic' | 'partition'>;
   commitFailures: Counter<'topic'>;
@@ -91,6 +92,12 @@ export function createCollectorMetrics(registry: Registry): CollectorMetrics {
     lag: new Gauge({
       name: 'pintrace_collector_kafka_lag',
       help: 'Messages behind the high watermark when the last batch of a partition was fetched',
+      labelNames: ['topic', 'partition'] as const,
+      registers,
+    }),
+    consumerLag: new Gauge({
+      name: 'pintrace_collector_consumer_lag',
+      help: 'Messages between the group\'s committed offset and the end of each assigned partition (probed every 10 s, also while intake is paused)',
       labelNames: ['topic', 'partition'] as const,
       registers,
     }),
