@@ -17,7 +17,8 @@ import { firstOf, KINDS, PEER_ADDRESS, PEER_PORT, PEER_SERVICE, REMOTE_KEYS, rem
  * - integers (timestamps, durations, integer tags) are written as digits, no number → string.
  */
 
-let out: Buffer = Buffer.allocUnsafe(0);
+const EMPTY = Buffer.alloc(0);
+let out: Buffer = EMPTY;
 let pos = 0;
 let limit = 0;
 /** Set when the buffer ran out; the caller retries the span in a fresh or bigger buffer. */
@@ -56,7 +57,6 @@ export function encodeSpanJsonInto(span: FinishedSpan, buffer: Buffer, offset: n
   out = EMPTY;
   return overflow ? -1 : pos;
 }
-const EMPTY = Buffer.allocUnsafe(0);
 
 let scratch = Buffer.allocUnsafe(16 * 1024);
 
@@ -149,7 +149,6 @@ function writeSpan(span: FinishedSpan): void {
  * (parsing the address and encoding the endpoint cost more than the rest of a server span).
  */
 const remoteFragments = new Map<string, Buffer>();
-const NOTHING = Buffer.alloc(0);
 
 function remoteEndpointFragment(attributes: FinishedSpan['attributes']): Buffer {
   // exactly the inputs remoteEndpoint uses: a string service, a string address, a numeric port
@@ -160,7 +159,7 @@ function remoteEndpointFragment(attributes: FinishedSpan['attributes']): Buffer 
   if (fragment === undefined) {
     const remote = remoteEndpoint(attributes);
     const json = remote ? encodeEndpoint(remote) : '';
-    fragment = json === '' ? NOTHING : Buffer.from(`,"remoteEndpoint":${json}`);
+    fragment = json === '' ? EMPTY : Buffer.from(`,"remoteEndpoint":${json}`);
     if (remoteFragments.size >= MAX_CACHED) remoteFragments.clear();
     remoteFragments.set(key, fragment);
   }
