@@ -4,13 +4,18 @@
  *   source → validate → dead_letter → adjust → filter → group (by trace) → [tail_sample] →
  *   [dependencies] → ungroup → batch → sink → commit
  *
+ * or, without tail sampling and with a group window, spans written before grouping:
+ *
+ *   … → filter ─┬─────────────────────────────────────────────→ batch → sink → commit
+ *               └→ group → [dependencies] → ungroup (holds only) ↗
+ *
  * Offsets ride along as receipts: a stage that drops spans keeps the batch's receipts flowing,
  * the group stage keeps a hold per trace, the dependency stage one until its links are durable,
  * so an offset is committed only after every span from it was written or dropped on purpose.
  * The spans between intake and commit are bounded by the backpressure, which pauses the
  * assigned partitions above `maxHeldSpans` and resumes below half of it.
  */
-import type { Observable, SchedulerLike } from 'rxjs';
+import { map, merge, share, tap, type Observable, type SchedulerLike } from 'rxjs';
 import type { SpanConsumer } from '@pintrace/kafka';
 import type { Logger } from '@pintrace/runtime';
 import { adjust } from './adjust.js';
@@ -27,7 +32,7 @@ import { OffsetTracker } from './offset-tracker.js';
 import { sink, type SinkWriter } from './sink.js';
 import { kafkaSource } from './source.js';
 import { tailSample } from './tail-sample.js';
-import type { CommittedOffset, TraceBatch } from './types.js';
+import type { CommittedOffset, SpanBatch, TraceBatch } from './types.js';
 import { ungroup } from './ungroup.js';
 import { validate } from './validate.js';
 import type { OperatorFunction } from 'rxjs';
@@ -134,19 +139,41 @@ export function buildPipeline(options: PipelineOptions): Pipeline {
     : undefined;
   const identity: OperatorFunction<TraceBatch, TraceBatch> = (s) => s;
   const source = kafkaSource({ consumer, tracker, metrics, log });
-  const traces$ = source.batches$.pipe(
+  const checked$ = source.batches$.pipe(
     validate({ metrics, log }),
     deadLetter({ producer: options.deadLetter?.producer, topic: options.deadLetter?.topic, metrics, log }),
     adjust({ adjusters: options.adjusters ?? [], metrics, log }),
     filter({ rules: options.filters ?? [], metrics }),
-    grouper.operator,
-    options.tailSample
-      ? tailSample({ metrics, ...options.tailSample, onSpansDropped: (n) => backpressure.remove(n) })
-      : identity,
-    links ? links.operator : identity,
   );
-  const committed$ = traces$.pipe(
-    ungroup(),
+  // Without tail sampling nothing decides about a span after the filter: its document can be
+  // written at once, and the group only has to see whole traces for the dependency links. So the
+  // spans go to the sink straight away, and the closed traces follow with their holds only; an
+  // offset is still committed only once its spans are written and its traces' links are durable.
+  // (Writing after the group made every span wait out the inactivity window: in a burst, the last
+  // traces sat there for the whole window with the sink idle.)
+  const writeEarly = group.inactivityMs > 0 && !options.tailSample;
+  let toWrite$: Observable<SpanBatch>;
+  if (writeEarly) {
+    const shared$ = checked$.pipe(
+      tap((b: SpanBatch) => {
+        for (const r of b.receipts) r.retain(); // the early write's hold; the group takes its own
+      }),
+      share(),
+    );
+    const written$ = shared$.pipe(map((b): SpanBatch => ({ spans: [...b.spans], receipts: [...b.receipts] })));
+    const linked$ = shared$.pipe(grouper.operator, links ? links.operator : identity, ungroup({ spans: false }));
+    toWrite$ = merge(written$, linked$);
+  } else {
+    toWrite$ = checked$.pipe(
+      grouper.operator,
+      options.tailSample
+        ? tailSample({ metrics, ...options.tailSample, onSpansDropped: (n) => backpressure.remove(n) })
+        : identity,
+      links ? links.operator : identity,
+      ungroup(),
+    );
+  }
+  const committed$ = toWrite$.pipe(
     batch({
       metrics,
       maxSpans: options.batchSize,
