@@ -15,7 +15,7 @@
  * The spans between intake and commit are bounded by the backpressure, which pauses the
  * assigned partitions above `maxHeldSpans` and resumes below half of it.
  */
-import { map, merge, share, tap, type Observable, type SchedulerLike } from 'rxjs';
+import { map, merge, Subject, tap, type Observable, type SchedulerLike } from 'rxjs';
 import type { SpanConsumer } from '@pintrace/kafka';
 import type { Logger } from '@pintrace/runtime';
 import { adjust } from './adjust.js';
@@ -154,15 +154,22 @@ export function buildPipeline(options: PipelineOptions): Pipeline {
   const writeEarly = group.inactivityMs > 0 && !options.tailSample;
   let toWrite$: Observable<SpanBatch>;
   if (writeEarly) {
-    const shared$ = checked$.pipe(
-      tap((b: SpanBatch) => {
-        for (const r of b.receipts) r.retain(); // the early write's hold; the group takes its own
+    // The group branch listens before the source is subscribed (merge subscribes in order), so
+    // no batch can reach the writer without the group seeing it too.
+    const toGroup = new Subject<SpanBatch>();
+    const linked$ = toGroup.pipe(grouper.operator, links ? links.operator : identity, ungroup({ spans: false }));
+    const written$ = checked$.pipe(
+      tap({
+        next: (b: SpanBatch) => {
+          for (const r of b.receipts) r.retain(); // the early write's hold, before the group releases the batch's own
+          toGroup.next(b);
+        },
+        error: (err: unknown) => toGroup.error(err),
+        complete: () => toGroup.complete(),
       }),
-      share(),
+      map((b): SpanBatch => ({ spans: [...b.spans], receipts: [...b.receipts] })),
     );
-    const written$ = shared$.pipe(map((b): SpanBatch => ({ spans: [...b.spans], receipts: [...b.receipts] })));
-    const linked$ = shared$.pipe(grouper.operator, links ? links.operator : identity, ungroup({ spans: false }));
-    toWrite$ = merge(written$, linked$);
+    toWrite$ = merge(linked$, written$);
   } else {
     toWrite$ = checked$.pipe(
       grouper.operator,
