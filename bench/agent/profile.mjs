@@ -13,24 +13,15 @@ import path from 'node:path';
 import { createAdmin, createProducer } from '@pintrace/kafka';
 import { agentOptions, startAgent } from '@pintrace/logger-agent';
 import { createLogger, resolveConfig } from '@pintrace/runtime';
+import { spanLines } from './span-lines.mjs';
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
 const lines = Number(args.lines ?? 128_918);
 const compression = args.compression ?? 'snappy';
 const client = args.client ?? 'kafkajs';
 const brokers = (process.env.PINTRACE_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
-const hex = (v, w) => v.toString(16).padStart(w, '0');
-const out = [];
-for (let i = 0; i < lines; i++) {
-  const trace = (i % 10) + 10 * Math.floor(i / 130);
-  out.push(JSON.stringify({
-    traceId: hex(0x5eed0000 + trace, 32), id: hex(i + 1, 16), kind: 'SERVER', name: 'get /api/v3/users/{id}/pins',
-    timestamp: 1_700_000_000_000_000 + i * 10, duration: 1234 + (i % 1000), localEndpoint: { serviceName: 'ngapi', ipv4: '10.1.2.3', port: 8080 },
-    tags: { 'http.method': 'GET', 'http.status_code': '200' },
-  }));
-}
 const dir = mkdtempSync(path.join(tmpdir(), 'agent-profile-'));
-writeFileSync(path.join(dir, 'svc.jsonl'), out.join('\n') + '\n');
+writeFileSync(path.join(dir, 'svc.jsonl'), spanLines(lines));
 const topic = `agent-profile-${Date.now().toString(36)}`;
 const admin = createAdmin(brokers);
 await admin.ensureTopic(topic, 4);

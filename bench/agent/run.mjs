@@ -26,6 +26,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createAdmin } from '@pintrace/kafka';
+import { spanLines } from './span-lines.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..', '..');
@@ -36,21 +37,6 @@ const tools = (args.tools ?? 'agent,agent-warm,agent-none,agent-kafkajs,agent-pl
 const brokers = (process.env.PINTRACE_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const tick = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** Zipkin v2 span lines, ~295 bytes each, 13 spans per trace, 10 traces interleaved at a time. */
-function spanLines(n) {
-  const hex = (v, w) => v.toString(16).padStart(w, '0');
-  const out = [];
-  for (let i = 0; i < n; i++) {
-    const trace = (i % 10) + 10 * Math.floor(i / 130);
-    out.push(JSON.stringify({
-      traceId: hex(0x5eed0000 + trace, 32), id: hex(i + 1, 16), kind: 'SERVER', name: 'get /api/v3/users/{id}/pins',
-      timestamp: 1_700_000_000_000_000 + i * 10, duration: 1234 + (i % 1000), localEndpoint: { serviceName: 'ngapi', ipv4: '10.1.2.3', port: 8080 },
-      tags: { 'http.method': 'GET', 'http.status_code': '200' },
-    }));
-  }
-  return Buffer.from(out.join('\n') + '\n');
-}
 
 function cpuSeconds(pid) {
   try {
