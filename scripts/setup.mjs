@@ -26,6 +26,10 @@ const debian = [
   { bin: 'make', pkg: 'make' },
   { file: '/usr/include/zlib.h', pkg: 'zlib1g-dev' },
   { file: '/usr/include/openssl/ssl.h', pkg: 'libssl-dev' },
+  // The agent's line check is C compiled to WebAssembly; the .wasm is committed, and a test
+  // rebuilds it with these to prove it is what its source makes (logger-agent/wasm/build.sh).
+  { bin: 'clang', pkg: 'clang' },
+  { bin: 'wasm-ld', pkg: 'lld' },
 ];
 
 function has(bin) {

@@ -21,7 +21,7 @@
  * Brokers: PINTRACE_KAFKA_BROKERS (default 127.0.0.1:9092). Writes results.json and results.svg here.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +45,24 @@ function cpuSeconds(pid) {
   } catch {
     return undefined;
   }
+}
+
+/** CPU seconds per thread name (comm) of a process, from /proc/<pid>/task: where the agent's CPU goes. */
+function threadCpu(pid) {
+  const out = {};
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const raw = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = raw.slice(raw.indexOf('(') + 1, raw.lastIndexOf(')'));
+      const f = raw.slice(raw.lastIndexOf(') ') + 2).split(' ');
+      out[name] = (out[name] ?? 0) + (Number(f[11]) + Number(f[12])) / tick;
+    }
+  } catch {}
+  return out;
+}
+
+function threadCpuDelta(before, after) {
+  return Object.fromEntries(Object.entries(after).map(([k, v]) => [k, Math.round((v - (before[k] ?? 0)) * 1000) / 1000]).filter(([, v]) => v > 0));
 }
 
 async function endOffsetSum(admin, topic) {
@@ -108,16 +126,18 @@ async function runAgent(body, topic, dir, compression, client = '', warm = false
     await sleep(500);
   }
   const cpu0 = cpuSeconds(child.pid);
+  const threads0 = threadCpu(child.pid);
   const t0 = performance.now();
   appendFileSync(live, body);
   await shipped(rounds * body.length);
   const wallMs = performance.now() - t0;
   const cpu = cpuSeconds(child.pid) - cpu0;
+  const threads = threadCpuDelta(threads0, threadCpu(child.pid));
   const acked = await metric(port, 'pintrace_agent_lines_total');
   if (acked < rounds * lineCount) throw new Error(`agent: watermark at the end but only ${acked} of ${rounds * lineCount} lines counted`);
   const rssMb = Math.round(Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))[1]) / 1024);
   await killAndWait(child);
-  return { wallMs, cpuSeconds: cpu, peakRssMb: rssMb };
+  return { wallMs, cpuSeconds: cpu, peakRssMb: rssMb, threads };
 }
 
 /** rsyslog with the config of devstack-facts §7: imfile (inotify) → omkafka, raw template. */

@@ -1,5 +1,5 @@
 import type { KafkaMessage } from '@pintrace/kafka';
-import { isJsonBytes, traceKeyOfBytes } from './json-bytes.js';
+import { buildChunk, LINE_INVALID_JSON, LINE_NO_TRACE_ID, LINE_NOT_OBJECT, LINE_OVERSIZED } from './line-check.js';
 
 /** Why a line was not shipped. */
 export type SkipReason = 'not_json_object' | 'invalid_json' | 'no_trace_id' | 'oversized_line';
@@ -46,117 +46,47 @@ export interface LineBytes {
 }
 
 const isWs = (c: number) => c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a;
-
-/**
- * Per-line scratch space, reused from batch to batch (a batch has at most --batch-lines lines):
- * the trimmed range of each shipped line and the next line of its trace, so grouping allocates
- * nothing per line.
- */
-class Scratch {
-  start = new Int32Array(0);
-  end = new Int32Array(0);
-  next = new Int32Array(0);
-  ensure(n: number): void {
-    if (this.start.length >= n) return;
-    const size = Math.max(n, this.start.length * 2, 1024);
-    this.start = new Int32Array(size);
-    this.end = new Int32Array(size);
-    this.next = new Int32Array(size);
-  }
-}
-const scratch = new Scratch();
+const REASONS: Record<number, SkipReason> = {
+  [LINE_OVERSIZED]: 'oversized_line',
+  [LINE_NOT_OBJECT]: 'not_json_object',
+  [LINE_NO_TRACE_ID]: 'no_trace_id',
+  [LINE_INVALID_JSON]: 'invalid_json',
+};
 
 /**
  * Turns the lines of one read batch into Kafka messages: a Zipkin v2 JSON list per trace,
  * `[span,span,...]`, keyed by trace id. Lines that are not span objects are counted and left out.
  *
- * Everything is done on the read bytes: the trace id is found and the JSON checked in place, and
- * each message value is the shipped lines copied from the read buffer into one buffer per batch
- * (one allocation; no per-line strings, no re-encoding). Only rejected lines are decoded, for the
- * log and the dead-letter topic.
+ * Everything is done on the read bytes, in WebAssembly (line-check.ts): the JSON check, the
+ * trace id, the grouping and the message values, copied into one buffer per call. Only rejected
+ * lines are decoded, for the log and the dead-letter topic.
  */
 export function buildMessagesFromBytes(input: LineBytes, options: BatcherOptions = {}): BatchMessages {
-  const checkJson = options.checkJson ?? true;
   const collect = options.collectRejects ?? false;
-  const maxLineBytes = options.maxLineBytes ?? Infinity;
-  let oversizedBytes = 0;
   const { bytes, starts, ends, count } = input;
-  scratch.ensure(count);
-  const { start: lineStart, end: lineEnd, next } = scratch;
-  /** Trace key → its group number; per group, first and last line (a linked list through `next`). */
-  const groupOf = new Map<string, number>();
-  const keys: string[] = [];
-  const heads: number[] = [];
-  const tails: number[] = [];
+  const chunk = buildChunk(bytes, starts, ends, count, options.maxLineBytes ?? Infinity, options.checkJson ?? true);
   const skipped: Partial<Record<SkipReason, number>> = {};
   const samples: string[] = [];
   const rejects: Array<{ reason: SkipReason; line: string }> = [];
-  let spans = 0;
-  let valueBytes = 0;
-  const skip = (reason: SkipReason, s: number, e: number) => {
-    skipped[reason] = (skipped[reason] ?? 0) + 1;
-    if (!collect && samples.length >= 3) return;
-    const line = bytes.toString('utf8', s, e);
-    if (collect) rejects.push({ reason, line });
-    if (samples.length < 3) samples.push(line.length > 200 ? `${line.slice(0, 200)}…` : line);
-  };
-  for (let index = 0; index < count; index++) {
+  let oversizedBytes = 0;
+  for (let index = 0; chunk.rejected > 0 && index < count; index++) {
+    const reason = REASONS[chunk.status[index]];
+    if (reason === undefined) continue;
     let s = starts[index];
     let e = ends[index];
     while (s < e && isWs(bytes[s])) s++;
     while (e > s && isWs(bytes[e - 1])) e--;
-    if (s === e) continue;
-    if (e - s > maxLineBytes) {
+    skipped[reason] = (skipped[reason] ?? 0) + 1;
+    if (reason === 'oversized_line') {
       oversizedBytes += e - s;
-      skip('oversized_line', s, Math.min(e, s + OVERSIZED_HEAD_BYTES));
-      continue;
+      e = Math.min(e, s + OVERSIZED_HEAD_BYTES);
     }
-    if (bytes[s] !== 0x7b /* { */ || bytes[e - 1] !== 0x7d /* } */) {
-      skip('not_json_object', s, e);
-      continue;
-    }
-    const key = traceKeyOfBytes(bytes, s, e);
-    if (key === undefined) {
-      skip('no_trace_id', s, e);
-      continue;
-    }
-    if (checkJson && !isJsonBytes(bytes, s, e)) {
-      skip('invalid_json', s, e);
-      continue;
-    }
-    lineStart[index] = s;
-    lineEnd[index] = e;
-    next[index] = -1;
-    valueBytes += e - s;
-    let group = groupOf.get(key);
-    if (group === undefined) {
-      group = keys.length;
-      groupOf.set(key, group);
-      keys.push(key);
-      heads.push(index);
-      tails.push(index);
-    } else {
-      next[tails[group]] = index;
-      tails[group] = index;
-    }
-    spans++;
+    if (!collect && samples.length >= 3) continue;
+    const line = bytes.toString('utf8', s, e);
+    if (collect) rejects.push({ reason, line });
+    if (samples.length < 3) samples.push(line.length > 200 ? `${line.slice(0, 200)}…` : line);
   }
-  // Per trace: '[' + lines joined by ',' + ']', i.e. one extra byte per line plus one per trace.
-  const out = Buffer.allocUnsafe(valueBytes + spans + keys.length);
-  const messages: KafkaMessage[] = new Array(keys.length);
-  let off = 0;
-  for (let g = 0; g < keys.length; g++) {
-    const begin = off;
-    let sep = 0x5b; // '[' before the first line, ',' before the others
-    for (let i = heads[g]; i >= 0; i = next[i]) {
-      out[off++] = sep;
-      sep = 0x2c;
-      off += bytes.copy(out, off, lineStart[i], lineEnd[i]);
-    }
-    out[off++] = 0x5d; // ]
-    messages[g] = { key: keys[g], value: out.subarray(begin, off) };
-  }
-  return { messages, spans, skipped, samples, rejects, oversizedBytes };
+  return { messages: chunk.messages, spans: chunk.spans, skipped, samples, rejects, oversizedBytes };
 }
 
 /** The same from strings (tests, tools): the lines are encoded once into one buffer first. */
