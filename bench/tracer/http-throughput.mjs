@@ -19,7 +19,7 @@ import { cpus } from 'node:os';
 const require = createRequire(new URL('../../tracer/package.json', import.meta.url));
 const SECONDS = Number(process.argv[2] ?? 8);
 const ROUNDS = Number(process.argv[3] ?? 5);
-const MODES = [['off', 'off'], ['als only', 'als'], ['0.3 %', '0.3'], ['100 %', '100']];
+const MODES = [['off', 'off'], ['als only', 'als'], ['floor: als + 1 sampled span', 'floor'], ['0.3 %', '0.3'], ['100 %', '100'], ['OTel SDK + instrumentation-http, 100 %', 'otel']];
 
 const has = (cmd) => {
   try {
@@ -123,7 +123,7 @@ export async function httpThroughput(seconds = SECONDS, rounds = ROUNDS) {
       const result = await load(server.url, seconds);
       const serverCpuUsPerReq = ((server.cpuMs() - cpuBefore) * 1000) / Math.max(1, result.requests);
       const stats = await server.stop();
-      samples[label].push({ rps: result.rps, serverCpuUsPerReq: +serverCpuUsPerReq.toFixed(2), p99Ms: result.p99Ms, errors: result.errors, spansWritten: stats?.written ?? 0, spansDropped: stats?.dropped ?? 0 });
+      samples[label].push({ rps: result.rps, serverCpuUsPerReq: +serverCpuUsPerReq.toFixed(2), p99Ms: result.p99Ms, errors: result.errors, spansWritten: stats?.written ?? stats?.exported ?? 0, spansDropped: stats?.dropped ?? 0 });
       process.stderr.write(`http round ${r + 1}/${rounds} ${label}: ${Math.round(result.rps)} req/s, ${serverCpuUsPerReq.toFixed(1)} µs CPU/request\n`);
     }
   }
