@@ -47,13 +47,16 @@ function cpuSeconds(pid) {
   }
 }
 
-/** CPU seconds per thread name (comm) of a process, from /proc/<pid>/task: where the agent's CPU goes. */
+/**
+ * CPU seconds per thread of a process, from /proc/<pid>/task, by thread name; the main (JS) thread
+ * apart from Node's other threads (V8's compiler and GC helpers, libuv's pool), which share its name.
+ */
 function threadCpu(pid) {
   const out = {};
   try {
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
       const raw = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const name = raw.slice(raw.indexOf('(') + 1, raw.lastIndexOf(')'));
+      const name = tid === String(pid) ? 'main' : raw.slice(raw.indexOf('(') + 1, raw.lastIndexOf(')'));
       const f = raw.slice(raw.lastIndexOf(') ') + 2).split(' ');
       out[name] = (out[name] ?? 0) + (Number(f[11]) + Number(f[12])) / tick;
     }

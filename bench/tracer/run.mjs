@@ -39,6 +39,9 @@ const results = {
     httpThroughput03VsOff: http.find((r) => r.sampling === '0.3 %').vsOff,
     httpThroughput100VsOff: http.find((r) => r.sampling === '100 %').vsOff,
     httpThroughputAlsOnlyVsOff: http.find((r) => r.sampling === 'als only').vsOff,
+    httpThroughputFloorVsOff: http.find((r) => r.sampling.startsWith('floor')).vsOff,
+    httpThroughputOtel100VsOff: http.find((r) => r.sampling.startsWith('OTel')).vsOff,
+    httpThroughput100VsOtel100: Math.round((http.find((r) => r.sampling === '100 %').reqPerSec / http.find((r) => r.sampling.startsWith('OTel')).reqPerSec) * 100) / 100,
   },
   loadAfter: loadavg().map((x) => +x.toFixed(2)),
 };
