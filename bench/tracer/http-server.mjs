@@ -21,9 +21,9 @@ let context, trace, SpanKind;
 let otelExported = 0;
 let otelProvider;
 if (mode === 'floor') {
-  // The least any tracer with automatic context does per request: one sampled span (started,
+  // The least our tracer does per request with automatic context: one sampled span (started,
   // tagged, ended, encoded and appended to the span file) and the handler run in its context
-  // (AsyncLocalStorage) — no header parsing, no request/response binding, node:http unpatched.
+  // (AsyncLocalStorage); no header parsing, no request/response binding, node:http unpatched.
   const { startTracing, silentLogger } = await import(new URL('../../tracer/dist/index.js', import.meta.url).href);
   tracing = startTracing({ serviceName: 'bench-http', spansDir: mkdtempSync(join(tmpdir(), 'bench-http-')), sampleRate: 100, logger: silentLogger, dev: false, instrumentHttp: false, instrumentFetch: false });
   ({ context, trace, SpanKind } = createRequire(new URL('../../tracer/package.json', import.meta.url))('@opentelemetry/api'));
