@@ -19,7 +19,7 @@ import { cpus } from 'node:os';
 const require = createRequire(new URL('../../tracer/package.json', import.meta.url));
 const SECONDS = Number(process.argv[2] ?? 8);
 const ROUNDS = Number(process.argv[3] ?? 5);
-const MODES = [['off', 'off'], ['als only', 'als'], ['floor: als + 1 sampled span', 'floor'], ['0.3 %', '0.3'], ['100 %', '100'], ['OTel SDK + instrumentation-http, 100 %', 'otel']];
+const MODES = process.env.BENCH_HTTP_MODES ? JSON.parse(process.env.BENCH_HTTP_MODES) : [['off', 'off'], ['als only', 'als'], ['floor: als + 1 sampled span', 'floor'], ['0.3 %', '0.3'], ['100 %', '100'], ['OTel SDK + instrumentation-http, 100 %', 'otel']];
 
 const has = (cmd) => {
   try {

@@ -2,23 +2,27 @@
  * Added work per unsampled request: what the HTTP server instrumentation does for a request whose
  * trace is not sampled (extract B3/W3C headers, decide, a non-recording span, run the handler in
  * its context, bind req/res listeners), measured against the same handler call without tracing.
- * Request and response are plain EventEmitters with real-looking headers, so only the tracer's
- * work differs. Also: a bare unsampled root span (start + end), ours vs OpenTelemetry's SDK.
+ * Request and response are node:http's own IncomingMessage and ServerResponse (raw headers as a
+ * client sends them, no socket I/O), so only the tracer's work differs. Also: a bare unsampled root span (start + end), ours vs OpenTelemetry's SDK.
  *
  *   node bench/tracer/unsampled-request.mjs
  */
-import { EventEmitter } from 'node:events';
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
 import { otelSdk, ours, pintrace, sampler } from './peers.mjs';
 
 const N = 300_000;
 const ROUNDS = 7;
 
+const socket = new Socket();
+const COMMON = ['Host', 'localhost:8080', 'User-Agent', 'bench', 'Accept', '*/*'];
+
+/** node:http's own request and response objects, as the server instrumentation sees them. */
 function makeReq(headers) {
-  const req = new EventEmitter();
-  req.headers = headers;
+  const req = new IncomingMessage(socket);
+  req.rawHeaders = [...COMMON, ...Object.entries(headers).flat()];
   req.method = 'GET';
   req.url = '/api/items?id=1';
-  req.socket = { remoteAddress: '127.0.0.1', remotePort: 40000 };
   return req;
 }
 
@@ -40,8 +44,8 @@ export async function unsampledRequest() {
   const handler = () => { sink++; };
   const rows = [];
   for (const [name, headers] of Object.entries(cases)) {
-    const base = (n) => { for (let i = 0; i < n; i++) { const req = makeReq(headers); const res = new EventEmitter(); handler(req, res); } };
-    const traced = (n) => { for (let i = 0; i < n; i++) { const req = makeReq(headers); const res = new EventEmitter(); ours.traceIncoming(tracing, req, res, () => handler(req, res)); } };
+    const base = (n) => { for (let i = 0; i < n; i++) { const req = makeReq(headers); const res = new ServerResponse(req); handler(req, res); } };
+    const traced = (n) => { for (let i = 0; i < n; i++) { const req = makeReq(headers); const res = new ServerResponse(req); ours.traceIncoming(tracing, req, res, () => handler(req, res)); } };
     base(50_000);
     traced(50_000);
     const added = [];

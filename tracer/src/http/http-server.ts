@@ -8,6 +8,12 @@ const TRACED = Symbol('pintrace.http.serverTraced');
 
 type Traceable = IncomingMessage & { [TRACED]?: true };
 
+/** Span names of the methods Node's parser reports (upper case already): no case conversion per request. */
+const KNOWN_METHODS: Readonly<Record<string, string | undefined>> = Object.assign(
+  Object.create(null) as Record<string, string>,
+  Object.fromEntries(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'].map((m) => [m, m.toLowerCase()])),
+);
+
 /**
  * Runs `next` (the code that handles one incoming request) inside a SERVER span:
  * - the trace context is extracted from the request headers on top of the ROOT context, so
@@ -36,12 +42,13 @@ export function traceIncoming<R>(
     // only the trace headers, read from rawHeaders: no need to build req.headers for this
     const headers = traceHeadersOf(req);
     const parent = headers === NO_TRACE_HEADERS ? ROOT : tracing.propagator.extract(ROOT, headers, headersGetter);
-    const method = (req.method ?? 'GET').toUpperCase();
+    const known = KNOWN_METHODS[req.method ?? 'GET'];
+    const method = known === undefined ? (req.method ?? 'GET').toUpperCase() : req.method!;
     const attributes: Record<string, string | number> = {
       [HTTP_TAGS.method]: method,
       [HTTP_TAGS.path]: pathOf(req.url),
     };
-    span = tracing.tracer.startSpan(method.toLowerCase(), { kind: SpanKind.SERVER, attributes }, parent);
+    span = tracing.tracer.startSpan(known ?? method.toLowerCase(), { kind: SpanKind.SERVER, attributes }, parent);
     if (span.isRecording()) {
       // the peer address costs a getpeername call: only for sampled spans
       const address = req.socket?.remoteAddress;

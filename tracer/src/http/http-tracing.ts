@@ -38,6 +38,9 @@ export const requestSetter: TextMapSetter<ClientRequest> = {
 };
 
 const TRACE_HEADERS = new Set(['b3', 'x-b3-traceid', 'x-b3-spanid', 'x-b3-parentspanid', 'x-b3-sampled', 'x-b3-flags', 'traceparent', 'tracestate']);
+/** 1 at the lengths of those names: most other headers are skipped before being lower-cased. */
+const TRACE_HEADER_LENGTHS = new Uint8Array(32);
+for (const name of TRACE_HEADERS) TRACE_HEADER_LENGTHS[name.length] = 1;
 
 /**
  * The trace headers of an incoming request (first value of each; `tracestate` values joined with
@@ -52,6 +55,7 @@ export function traceHeadersOf(req: IncomingMessage): IncomingHttpHeaders {
     const name = raw[i];
     const c = name.charCodeAt(0) | 0x20;
     if (c !== 0x62 /* b */ && c !== 0x78 /* x */ && c !== 0x74 /* t */) continue;
+    if (TRACE_HEADER_LENGTHS[name.length] !== 1) continue;
     const lower = name.toLowerCase();
     if (!TRACE_HEADERS.has(lower)) continue;
     found ??= {};
