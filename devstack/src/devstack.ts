@@ -20,7 +20,10 @@ export interface ServerStatus {
   name: ServerName;
   address: string;
   pids: number[];
+  /** Answers its readiness probe (ours, or one started elsewhere: see `external`). */
   ready: boolean;
+  /** Answers, but is not a process of this devstack's dir (another checkout's, or the user's own). */
+  external: boolean;
   detail?: string;
   logFile: string;
 }
@@ -57,7 +60,8 @@ export async function status(config: DevstackConfig, only?: ServerName[]): Promi
         name: s.name,
         address: s.address(config),
         pids,
-        ready: pids.length > 0 && probe.ready,
+        ready: probe.ready,
+        external: pids.length === 0 && probe.ready,
         detail: probe.detail,
         logFile: logOf(config, s),
       };
@@ -81,8 +85,13 @@ async function startOne(config: DevstackConfig, s: ServerSpec, progress: Progres
   }
   if (!pids.length) {
     if (await portInUse(s.port(config))) {
+      // Another checkout's devstack (or the user's own server) already serves it: use it as it is.
+      if ((await s.probe(config)).ready) {
+        progress.update(s.name, 'running', `already up at ${s.address(config)} (not started from ${config.dir}; left alone)`);
+        return;
+      }
       throw new DevstackError(
-        `${s.name}: port ${s.port(config)} is taken by a process that is not this devstack's (dir ${config.dir}). ` +
+        `${s.name}: port ${s.port(config)} is taken by a process that is not this devstack's (dir ${config.dir}) and does not answer as ${s.name}. ` +
           `Stop it, or pick another port (see pintrace devstack up --help).`,
       );
     }

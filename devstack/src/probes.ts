@@ -46,6 +46,9 @@ export function kafkaProbe(host: string, port: number): Promise<ProbeResult> {
     socket.on('error', (err: NodeJS.ErrnoException) =>
       done({ ready: false, detail: err.code === 'ECONNREFUSED' ? 'port not open yet' : String(err.code ?? err) }),
     );
+    // A peer that hangs up without answering (a broker still starting, or not Kafka at all): the
+    // idle timeout no longer fires on a closed socket, so this is the only way out.
+    socket.on('close', () => done({ ready: false, detail: 'connection closed without an answer to ApiVersions' }));
   });
 }
 

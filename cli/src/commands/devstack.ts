@@ -16,8 +16,8 @@ function parseServers(args: string[]): ServerName[] | undefined {
 
 function printTable(rows: ServerStatus[]): void {
   for (const r of rows) {
-    const state = r.ready ? 'up' : r.pids.length ? `starting/unhealthy (${r.detail ?? ''})` : 'down';
-    process.stdout.write(`${r.name.padEnd(14)} ${state.padEnd(10)} ${r.address.padEnd(32)} log ${r.logFile}\n`);
+    const state = r.external ? 'up (external)' : r.ready ? 'up' : r.pids.length ? `starting/unhealthy (${r.detail ?? ''})` : 'down';
+    process.stdout.write(`${r.name.padEnd(14)} ${state.padEnd(14)} ${r.address.padEnd(32)} log ${r.logFile}\n`);
   }
 }
 
