@@ -301,6 +301,56 @@ describe.each(clients.map((c) => [c]))('%s client', (client: KafkaClientName) =>
   });
 });
 
+// The agent's mode: only failed messages are reported, a send resolves when the producer drained.
+describe.runIf(clients.includes('librdkafka'))("librdkafka, deliveryReports 'drain'", () => {
+  const admin = createAdmin(brokers, { client: 'kafkajs' });
+  const open: SpanProducer[] = [];
+  async function producer(extra: { requestTimeoutMs?: number; autoCreateTopics?: boolean } = {}): Promise<SpanProducer> {
+    const p = createProducer({ brokers, client: 'librdkafka', deliveryReports: 'drain', requestTimeoutMs: 20_000, ...extra });
+    open.push(p);
+    await p.connect();
+    return p;
+  }
+  const msgs = (n: number, prefix = 'm') => Array.from({ length: n }, (_, i) => ({ key: `trace-${i % 16}`, value: `${prefix}-${i}` }));
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((x) => x.disconnect()));
+  });
+  afterAll(async () => {
+    await admin.close();
+  });
+
+  it('acknowledges sequential and concurrent sends with every message on the broker', async () => {
+    const topic = unique('drain');
+    await admin.ensureTopic(topic, 4);
+    const p = await producer();
+    for (let i = 0; i < 5; i++) await p.send(topic, msgs(400, `seq${i}`));
+    await Promise.all(Array.from({ length: 20 }, (_, i) => p.send(topic, [{ key: `k${i}`, value: `single-${i}` }])));
+    await Promise.all(Array.from({ length: 4 }, (_, i) => p.send(topic, msgs(300, `batch${i}`))));
+    const ends = await admin.endOffsets(topic);
+    expect(ends.reduce((s, e) => s + Number(e.offset), 0)).toBe(5 * 400 + 20 + 4 * 300);
+  });
+
+  it('fails a send when one of its messages is rejected by the broker, and the next send succeeds', async () => {
+    const topic = unique('drain-large');
+    await admin.ensureTopic(topic, 1, { 'max.message.bytes': '2000' });
+    const p = await producer();
+    const batch = [...msgs(50, 'ok'), { key: 'big', value: Buffer.alloc(8000, 'x') }, ...msgs(50, 'ok2')];
+    const err = await p.send(topic, batch).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KafkaClientError);
+    expect((err as KafkaClientError).code).toBe('KAFKA_MESSAGE_TOO_LARGE');
+    await p.send(topic, msgs(10, 'after'));
+  });
+
+  it('fails with KAFKA_UNKNOWN_TOPIC (or a timeout) within the deadline when auto-creation is off', async () => {
+    const p = await producer({ autoCreateTopics: false, requestTimeoutMs: 5000 });
+    const started = Date.now();
+    const err = await p.send(unique('drain-missing'), msgs(3)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KafkaClientError);
+    expect((err as KafkaClientError).code).toMatch(/KAFKA_UNKNOWN_TOPIC|KAFKA_TIMEOUT/);
+    expect(Date.now() - started).toBeLessThan(12_000);
+  });
+});
+
 describe('every client on one topic', () => {
   it('puts a key on the same partition (Java-compatible murmur2) and reads each other (snappy)', async () => {
     if (clients.length < 2) return;

@@ -56,6 +56,9 @@ export function validateProducerOptions(o: ProducerOptions): void {
   if (o.compression !== undefined && !codecs.includes(o.compression)) {
     throw configError(`compression is "${o.compression}": use one of ${codecs.join(', ')}`);
   }
+  if (o.deliveryReports !== undefined && o.deliveryReports !== 'each' && o.deliveryReports !== 'drain') {
+    throw configError(`deliveryReports is "${String(o.deliveryReports)}": use "each" or "drain"`);
+  }
 }
 
 export function validateConsumerOptions(o: ConsumerOptions): void {
