@@ -103,6 +103,35 @@ describe('logger agent → real Kafka', () => {
     for (const ps of partitionsOfKey.values()) expect(ps.size).toBe(1);
   });
 
+  // The agent's producer waits for a drained producer per batch (docs/decisions.md D4): streams
+  // sharing it go in rounds, and none may be starved by the others' batches.
+  it('ships several busy streams through the one shared producer, each line exactly once', async () => {
+    const topic = uniqueName('agent-streams');
+    await admin.ensureTopic(topic, 3);
+    const spansDir = mkdtempSync(path.join(tmpdir(), 'pintrace-agent-it-'));
+    const streams = ['a', 'b', 'c', 'd'];
+    const perStream = 3000;
+    const got = await collect(topic);
+    consumers.push(got.consumer);
+    const port = await freePort();
+    const agent = startAgentProcess('agent-streams', agentArgs(topic, spansDir, port, 100));
+    running.push(agent);
+    // Each stream's lines have span ids of their own; written in interleaved bursts while it runs.
+    for (let from = 0; from < perStream; from += 500) {
+      streams.forEach((name, k) => appendFileSync(path.join(spansDir, `${name}.jsonl`), spanLines(k * 100_000 + from, k * 100_000 + from + 500)));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const total = streams.length * perStream;
+    await eventually(async () => (alive(agent), got.seen.size >= total ? true : undefined), { timeoutMs: 60_000, what: `${total} spans (have ${got.seen.size})` });
+    for (const name of streams) {
+      await eventually(async () => ((await metric(port, 'pintrace_agent_lines_total', { stream: `${name}.jsonl` })) === perStream ? true : undefined), { what: `stream ${name} counted` });
+    }
+    expect(await agent.stop()).toBe(0);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(got.seen.size).toBe(total);
+    expect([...got.seen.values()].every((n) => n === 1)).toBe(true);
+  });
+
   it('loses nothing when killed with SIGKILL mid-stream and restarted; re-sends at most one batch', async () => {
     const topic = uniqueName('agent-kill');
     await admin.ensureTopic(topic, 3);

@@ -13,7 +13,7 @@ import { listStreams } from './log-stream.js';
 import { AgentMetrics } from './metrics.js';
 import type { AgentConfig } from './options.js';
 import { lockStateDir } from './state-lock.js';
-import { StreamProcessor, type StreamStatus } from './stream-processor.js';
+import { ArenaPool, StreamProcessor, type StreamStatus } from './stream-processor.js';
 import { WatermarkStore } from './watermark.js';
 
 /** What startAgent can be given instead of building it from the config. */
@@ -67,7 +67,14 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   const abort = new AbortController();
   const producer =
     deps.producer ??
-    createProducer({ brokers: config.kafka, clientId: `pintrace-agent-${os.hostname()}-${process.pid}`, compression: config.compression, topics: [config.topic] });
+    createProducer({
+      brokers: config.kafka,
+      clientId: `pintrace-agent-${os.hostname()}-${process.pid}`,
+      compression: config.compression,
+      topics: [config.topic],
+      // Each stream waits on its batch before producing the next: no per-message report needed.
+      deliveryReports: 'drain',
+    });
   const writer = new KafkaWriter({ producer, topic: config.topic, metrics, log, signal: abort.signal, backoff: deps.backoff });
   writer.connectEarly();
   const deadLetters =
@@ -78,6 +85,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       : new DeciderMirror({ brokers: config.kafka, topic: config.deciderTopic, file: config.deciderFile, metrics, log, signal: abort.signal, consumer: deps.deciderConsumer });
   const store = new WatermarkStore(stateDir);
   const processors = new Map<string, StreamProcessor>();
+  const limits = { maxBytes: config.batchBytes, maxLines: config.batchLines, maxLineBytes: config.maxLineBytes };
+  const arenas = ArenaPool.forLimits(limits);
 
   const ensure = (stream: string): StreamProcessor => {
     let p = processors.get(stream);
@@ -89,7 +98,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
         writer,
         metrics,
         log,
-        limits: { maxBytes: config.batchBytes, maxLines: config.batchLines, maxLineBytes: config.maxLineBytes },
+        limits,
+        arenas,
         pollIntervalMs: config.pollIntervalMs,
         rotationGraceMs: config.rotationGraceMs,
         checkJson: config.checkJson,

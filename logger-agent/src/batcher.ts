@@ -1,5 +1,5 @@
 import type { KafkaMessage } from '@pintrace/kafka';
-import { buildChunk, LINE_INVALID_JSON, LINE_NO_TRACE_ID, LINE_NOT_OBJECT, LINE_OVERSIZED } from './line-check.js';
+import { buildChunk, type MessageArena, LINE_INVALID_JSON, LINE_NO_TRACE_ID, LINE_NOT_OBJECT, LINE_OVERSIZED } from './line-check.js';
 
 /** Why a line was not shipped. */
 export type SkipReason = 'not_json_object' | 'invalid_json' | 'no_trace_id' | 'oversized_line';
@@ -35,6 +35,8 @@ export interface BatcherOptions {
    * no message is larger than the broker takes. Default: no limit.
    */
   maxLineBytes?: number;
+  /** Where the message values are copied to (default: a new buffer per call). */
+  arena?: MessageArena;
 }
 
 /** Lines as byte ranges of one buffer: line i is `bytes[starts[i], ends[i])`, without its newline. */
@@ -58,13 +60,13 @@ const REASONS: Record<number, SkipReason> = {
  * `[span,span,...]`, keyed by trace id. Lines that are not span objects are counted and left out.
  *
  * Everything is done on the read bytes, in WebAssembly (line-check.ts): the JSON check, the
- * trace id, the grouping and the message values, copied into one buffer per call. Only rejected
- * lines are decoded, for the log and the dead-letter topic.
+ * trace id, the grouping and the message values, copied into `options.arena` or one new buffer.
+ * Only rejected lines are decoded, for the log and the dead-letter topic.
  */
 export function buildMessagesFromBytes(input: LineBytes, options: BatcherOptions = {}): BatchMessages {
   const collect = options.collectRejects ?? false;
   const { bytes, starts, ends, count } = input;
-  const chunk = buildChunk(bytes, starts, ends, count, options.maxLineBytes ?? Infinity, options.checkJson ?? true);
+  const chunk = buildChunk(bytes, starts, ends, count, options.maxLineBytes ?? Infinity, options.checkJson ?? true, options.arena);
   const skipped: Partial<Record<SkipReason, number>> = {};
   const samples: string[] = [];
   const rejects: Array<{ reason: SkipReason; line: string }> = [];

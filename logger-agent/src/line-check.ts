@@ -45,10 +45,46 @@ export interface ChunkResult {
 }
 
 /**
- * Checks and groups lines `bytes[starts[i], ends[i])` (in file order) and builds their messages.
- * The values are views of one new buffer per call (a copy: the read buffer may be reused).
+ * Memory the messages of one batch are copied into, reused batch after batch: a new buffer per
+ * chunk would be fresh pages from the kernel each time (a page fault per 4 KiB written; page
+ * faults were ~13 % of the agent's JS thread). The owner resets it once the batch is acknowledged,
+ * when nothing refers to its messages any more.
  */
-export function buildChunk(bytes: Uint8Array, starts: ArrayLike<number>, ends: ArrayLike<number>, count: number, maxLineBytes: number, checkJson: boolean): ChunkResult {
+export class MessageArena {
+  readonly #memory: Buffer;
+  #used = 0;
+
+  constructor(bytes: number) {
+    this.#memory = Buffer.allocUnsafe(bytes);
+  }
+
+  /** `n` bytes of the arena, or undefined when they do not fit. */
+  take(n: number): Buffer | undefined {
+    if (this.#used + n > this.#memory.length) return undefined;
+    const part = this.#memory.subarray(this.#used, this.#used + n);
+    this.#used = align(this.#used + n);
+    return part;
+  }
+
+  reset(): void {
+    this.#used = 0;
+  }
+}
+
+/**
+ * Checks and groups lines `bytes[starts[i], ends[i])` (in file order) and builds their messages.
+ * The values are views of a copy (the read buffer may be reused): in `arena` when it has room,
+ * else in a new buffer.
+ */
+export function buildChunk(
+  bytes: Uint8Array,
+  starts: ArrayLike<number>,
+  ends: ArrayLike<number>,
+  count: number,
+  maxLineBytes: number,
+  checkJson: boolean,
+  arena?: MessageArena,
+): ChunkResult {
   if (count === 0) return { messages: [], spans: 0, status: NONE, rejected: 0 };
   const from = starts[0];
   const to = ends[count - 1];
@@ -77,13 +113,21 @@ export function buildChunk(bytes: Uint8Array, starts: ArrayLike<number>, ends: A
   const spans = statusView[count + 1];
   const layout = new Int32Array(memory, groups, 4 * traces);
   const outBytes = traces === 0 ? 0 : layout[4 * (traces - 1) + 1] + layout[4 * (traces - 1) + 2];
-  const copy = Buffer.allocUnsafe(outBytes);
+  const copy = arena?.take(outBytes) ?? Buffer.allocUnsafe(outBytes);
   copy.set(new Uint8Array(memory, out, outBytes));
+  return { messages: messagesOf(copy, layout, traces), spans, status: rejected === 0 ? NONE : statusView.slice(0, count), rejected };
+}
+
+/**
+ * The messages laid out in `copy`. Its own small function: V8 optimizes the function around a
+ * hot loop as a whole, and the whole of buildChunk took it ~30 ms of a second core.
+ */
+function messagesOf(copy: Buffer, layout: Int32Array, traces: number): KafkaMessage[] {
   const messages: KafkaMessage[] = new Array(traces);
   for (let g = 0; g < traces; g++) {
     const keyAt = layout[4 * g];
     const valueAt = layout[4 * g + 1];
     messages[g] = { key: copy.toString('latin1', keyAt, keyAt + 16), value: copy.subarray(valueAt, valueAt + layout[4 * g + 2]) };
   }
-  return { messages, spans, status: rejected === 0 ? NONE : statusView.slice(0, count), rejected };
+  return messages;
 }

@@ -1,6 +1,7 @@
 import type { Logger } from '@pintrace/runtime';
 import type { KafkaMessage } from '@pintrace/kafka';
 import { buildMessagesFromBytes, type SkipReason } from './batcher.js';
+import { MessageArena } from './line-check.js';
 import { Backoff, pause } from './backoff.js';
 import type { DeadLetterWriter, Reject } from './dead-letter.js';
 import { AgentError } from './errors.js';
@@ -28,6 +29,8 @@ interface Plan {
   batch: ReadBatch;
   chunks: Iterable<KafkaMessage[]>;
   built: Built;
+  /** Holds the messages' bytes until the batch is acknowledged or dropped. */
+  arena: MessageArena;
 }
 /** The next batch, read and built while the one before it was being sent. */
 interface Prepared extends Plan {
@@ -58,6 +61,36 @@ export interface StreamProcessorOptions {
   retentionMs: number;
   /** Aborted on shutdown. */
   signal: AbortSignal;
+  /** Where batches' messages are built; shared by the agent's streams (default: one per stream). */
+  arenas?: ArenaPool;
+}
+
+/**
+ * Message arenas for batches, reused: one is taken per batch and given back once the batch is
+ * acknowledged (or dropped). A busy stream uses two at a time (the batch in flight and the next,
+ * built ahead); `keep` bounds what is held while streams are idle.
+ */
+export class ArenaPool {
+  readonly #free: MessageArena[] = [];
+
+  constructor(
+    private readonly bytes: number,
+    private readonly keep = 4,
+  ) {}
+
+  /** Room for the messages of a batch of `limits`: its bytes plus per line a key, brackets and a comma. */
+  static forLimits(limits: ReaderLimits, keep?: number): ArenaPool {
+    return new ArenaPool(limits.maxBytes + 18 * limits.maxLines + 16 * Math.ceil(limits.maxLines / CHUNK_LINES), keep);
+  }
+
+  acquire(): MessageArena {
+    return this.#free.pop() ?? new MessageArena(this.bytes);
+  }
+
+  release(arena: MessageArena): void {
+    arena.reset();
+    if (this.#free.length < this.keep) this.#free.push(arena);
+  }
 }
 
 /** What a stream is doing, for /health and logs. */
@@ -88,9 +121,11 @@ export class StreamProcessor {
   private prepared: Prepared | undefined;
   private lineLimit: number;
   private lagBytes = 0;
+  private readonly arenas: ArenaPool;
 
   constructor(private readonly o: StreamProcessorOptions) {
     this.log = o.log.child({ stream: o.stream });
+    this.arenas = o.arenas ?? ArenaPool.forLimits(o.limits, 2);
     this.lineLimit = o.limits.maxLines;
     this.reader = new StreamReader(o.limits, {
       onTruncated: (info) => {
@@ -192,9 +227,12 @@ export class StreamProcessor {
   private async step(): Promise<boolean> {
     const prepared = this.prepared;
     this.prepared = undefined;
-    if (prepared !== undefined && (await this.reader.readAheadUsable(prepared.batch))) {
-      this.exhaustedSince = undefined;
-      return this.ship(prepared.batch, prepared);
+    if (prepared !== undefined) {
+      if (await this.reader.readAheadUsable(prepared.batch)) {
+        this.exhaustedSince = undefined;
+        return this.ship(prepared.batch, prepared);
+      }
+      this.arenas.release(prepared.arena);
     }
     let batch = await this.reader.read(this.lineLimit);
     if (batch !== undefined && this.shouldLinger(batch)) {
@@ -225,7 +263,8 @@ export class StreamProcessor {
    */
   private plan(batch: ReadBatch): Plan {
     const built: Built = { spans: 0, skipped: {}, samples: [], rejects: [], oversizedBytes: 0 };
-    const options = { checkJson: this.o.checkJson, collectRejects: this.o.deadLetters !== undefined, maxLineBytes: this.o.limits.maxLineBytes };
+    const arena = this.arenas.acquire();
+    const options = { checkJson: this.o.checkJson, collectRejects: this.o.deadLetters !== undefined, maxLineBytes: this.o.limits.maxLineBytes, arena };
     function* chunks(): Generator<KafkaMessage[]> {
       for (let from = 0; from < batch.lineCount; from += CHUNK_LINES) {
         const to = Math.min(batch.lineCount, from + CHUNK_LINES);
@@ -241,7 +280,7 @@ export class StreamProcessor {
         yield part.messages;
       }
     }
-    return { batch, chunks: chunks(), built };
+    return { batch, chunks: chunks(), built, arena };
   }
 
   /**
@@ -259,7 +298,7 @@ export class StreamProcessor {
       chunks.push(chunk);
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    return { batch: next, chunks, built: plan.built };
+    return { ...plan, chunks };
   }
 
   private async ship(batch: ReadBatch, prepared?: Prepared): Promise<boolean> {
@@ -267,13 +306,18 @@ export class StreamProcessor {
     // The lines are bytes of the reader's buffer; two reads since (linger's re-read that found
     // nothing, a read-ahead) may have overwritten them: then nothing moves and the next step
     // reads them again.
-    if (batch.lineCount > 0 && !this.reader.holds(batch)) return true;
-    const { chunks, built } = prepared ?? this.plan(batch);
+    if (batch.lineCount > 0 && !this.reader.holds(batch)) {
+      if (prepared !== undefined) this.arenas.release(prepared.arena);
+      return true;
+    }
+    const { chunks, built, arena } = prepared ?? this.plan(batch);
     // The client compresses and sends chunk by chunk while the next chunk is built, and the
     // next batch is read and built while this one waits for its acks.
     const sending = writer.writeChunks(chunks);
     const next = this.prepareNext(batch).catch(() => undefined);
     const result = await sending;
+    // Acknowledged, given up or stopped: no send refers to the messages any more.
+    this.arenas.release(arena);
     const ahead = await next;
     if (result === 'stopped') return false;
     if (result === 'too_large') {

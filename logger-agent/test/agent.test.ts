@@ -88,6 +88,8 @@ describe('logger agent', () => {
       const { producer, agent } = await run();
       await waitFor(() => producer.ids().length === 2);
       const m = agent.metrics;
+      // Counted once the batch's acks are in and its read-ahead is done, a moment after the broker has it.
+      await waitFor(async () => (await m.value(m.skippedLines, { reason: 'not_json_object' })) > 0);
       expect(await m.value(m.skippedLines, { reason: 'not_json_object' })).toBe(2);
       expect(await m.value(m.skippedLines, { reason: 'no_trace_id' })).toBe(1);
       await waitFor(async () => (await watermark())?.offset === (await stat(file())).size);
@@ -263,6 +265,21 @@ describe('logger agent', () => {
       const all = producer.ids();
       const dupes = all.length - new Set(all).size;
       expect(dupes).toBe(10);
+    });
+
+    it('keeps a batch intact while it waits for its acks, is retried, and the next batches are built', async () => {
+      await writeFile(file(), lines(0, 60));
+      const producer = new FakeProducer();
+      producer.hold();
+      producer.failNext = 2;
+      await run(producer, { batchLines: '10' });
+      await waitFor(() => producer.attempts.length >= 1);
+      await sleep(100); // the next batch is read and built meanwhile (into other memory)
+      producer.release();
+      await waitFor(() => new Set(producer.ids()).size === 60);
+      // Every stored message is the batch's own spans (parses, keyed by its trace): nothing was overwritten.
+      expect(producer.ids().sort()).toEqual(ids(0, 60).sort());
+      for (const b of producer.acked) for (const m of b.messages) expect((JSON.parse(m.value!.toString()) as Array<{ traceId: string }>).every((sp) => sp.traceId.slice(-16) === m.key)).toBe(true);
     });
 
     it('on shutdown lets the in-flight batch finish and records it', async () => {

@@ -33,9 +33,11 @@ export class FakeProducer implements SpanProducer {
   }
 
   async send(topic: string, messages: KafkaMessage[]): Promise<void> {
-    const batch = { topic, messages };
-    this.attempts.push(batch);
+    this.attempts.push({ topic, messages });
     if (this.gate) await this.gate;
+    // Stored as late as a client may read them (the agent reuses its buffers once a send settles):
+    // buffers overwritten while the send was pending would show here.
+    const batch = { topic, messages: messages.map((m) => ({ ...m, value: Buffer.isBuffer(m.value) ? Buffer.from(m.value) : m.value })) };
     if (this.down) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9092'), { code: 'KAFKA_CONNECTION', retriable: true });
     if (this.failNext > 0) {
       this.failNext--;
