@@ -51,6 +51,8 @@ describe('logger agent', () => {
         }
         expect(new Set(b.messages.map((m) => m.key)).size).toBe(b.messages.length);
       }
+      // Counted after the acks, once the batch's read-ahead is done.
+      await waitFor(async () => (await agent.metrics.value(agent.metrics.lines, { stream: 'a.jsonl' })) >= 80);
       expect(await agent.metrics.value(agent.metrics.lines, { stream: 'a.jsonl' })).toBe(80);
       await waitFor(async () => (await watermark())?.offset === (await stat(file())).size);
     });
@@ -88,7 +90,7 @@ describe('logger agent', () => {
       const { producer, agent } = await run();
       await waitFor(() => producer.ids().length === 2);
       const m = agent.metrics;
-      // Counted once the batch's acks are in and its read-ahead is done, a moment after the broker has it.
+      // Counted after the acks, once the batch's read-ahead is done.
       await waitFor(async () => (await m.value(m.skippedLines, { reason: 'not_json_object' })) > 0);
       expect(await m.value(m.skippedLines, { reason: 'not_json_object' })).toBe(2);
       expect(await m.value(m.skippedLines, { reason: 'no_trace_id' })).toBe(1);
