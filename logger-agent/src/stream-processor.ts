@@ -6,7 +6,7 @@ import { Backoff, pause } from './backoff.js';
 import type { DeadLetterWriter, Reject } from './dead-letter.js';
 import { AgentError } from './errors.js';
 import { sameInode } from './file-identity.js';
-import type { KafkaWriter } from './kafka-writer.js';
+import type { KafkaWriter, WriteResult } from './kafka-writer.js';
 import { listStreamFiles, type StreamFile } from './log-stream.js';
 import type { AgentMetrics } from './metrics.js';
 import { findResumePoint } from './resume.js';
@@ -318,30 +318,17 @@ export class StreamProcessor {
     const result = await sending;
     // Acknowledged, given up or stopped: no send refers to the messages any more.
     this.arenas.release(arena);
+    const halving = result === 'too_large' && batch.lineCount > 1;
+    // Counted as the acks arrive, not after the read-ahead: /metrics agrees with the broker.
+    if (result !== 'stopped' && !halving) this.count(batch, built, result);
     const ahead = await next;
     if (result === 'stopped') return false;
-    if (result === 'too_large') {
-      if (batch.lineCount > 1) {
-        this.lineLimit = Math.max(1, Math.floor(batch.lineCount / 2));
-        this.log.warn({ lines: batch.lineCount, nextLimit: this.lineLimit }, 'batch too large for the broker; halving it');
-        return true;
-      }
-      metrics.skippedLines.inc({ stream, reason: 'too_large' });
-      this.log.error({ bytes: batch.end - batch.start }, 'one span line is larger than the broker accepts; skipped');
-    } else if (built.spans > 0) {
-      metrics.lines.inc({ stream }, built.spans);
+    if (halving) {
+      this.lineLimit = Math.max(1, Math.floor(batch.lineCount / 2));
+      this.log.warn({ lines: batch.lineCount, nextLimit: this.lineLimit }, 'batch too large for the broker; halving it');
+      return true;
     }
     this.lineLimit = this.o.limits.maxLines;
-    for (const [reason, n] of Object.entries(built.skipped)) metrics.skippedLines.inc({ stream, reason }, n);
-    if (built.samples.length > 0) this.log.warn({ skipped: built.skipped, samples: built.samples }, 'lines that are not spans were skipped');
-    if (built.oversizedBytes > 0) metrics.skippedBytes.inc({ stream, reason: 'oversized_line' }, built.oversizedBytes);
-    if (batch.oversizedBytes > 0) {
-      metrics.skippedBytes.inc({ stream, reason: 'oversized_line' }, batch.oversizedBytes);
-      if (batch.oversizedHead !== undefined) {
-        metrics.skippedLines.inc({ stream, reason: 'oversized_line' });
-        this.log.warn({ offset: batch.start, maxBytes: this.o.limits.maxBytes }, 'line longer than the read buffer skipped');
-      }
-    }
     if (deadLetters !== undefined) {
       const rejects = built.rejects;
       if (batch.oversizedHead !== undefined) rejects.push({ reason: 'oversized_line', line: batch.oversizedHead });
@@ -352,6 +339,27 @@ export class StreamProcessor {
     await this.commit(batch.end);
     this.prepared = ahead;
     return true;
+  }
+
+  /** Counts a batch the broker acknowledged, or gave up on as one line too large. */
+  private count(batch: ReadBatch, built: Built, result: WriteResult): void {
+    const { stream, metrics } = this.o;
+    if (result === 'too_large') {
+      metrics.skippedLines.inc({ stream, reason: 'too_large' });
+      this.log.error({ bytes: batch.end - batch.start }, 'one span line is larger than the broker accepts; skipped');
+    } else if (built.spans > 0) {
+      metrics.lines.inc({ stream }, built.spans);
+    }
+    for (const [reason, n] of Object.entries(built.skipped)) metrics.skippedLines.inc({ stream, reason }, n);
+    if (built.samples.length > 0) this.log.warn({ skipped: built.skipped, samples: built.samples }, 'lines that are not spans were skipped');
+    if (built.oversizedBytes > 0) metrics.skippedBytes.inc({ stream, reason: 'oversized_line' }, built.oversizedBytes);
+    if (batch.oversizedBytes > 0) {
+      metrics.skippedBytes.inc({ stream, reason: 'oversized_line' }, batch.oversizedBytes);
+      if (batch.oversizedHead !== undefined) {
+        metrics.skippedLines.inc({ stream, reason: 'oversized_line' });
+        this.log.warn({ offset: batch.start, maxBytes: this.o.limits.maxBytes }, 'line longer than the read buffer skipped');
+      }
+    }
   }
 
   /**

@@ -51,8 +51,6 @@ describe('logger agent', () => {
         }
         expect(new Set(b.messages.map((m) => m.key)).size).toBe(b.messages.length);
       }
-      // Counted after the acks, once the batch's read-ahead is done.
-      await waitFor(async () => (await agent.metrics.value(agent.metrics.lines, { stream: 'a.jsonl' })) >= 80);
       expect(await agent.metrics.value(agent.metrics.lines, { stream: 'a.jsonl' })).toBe(80);
       await waitFor(async () => (await watermark())?.offset === (await stat(file())).size);
     });
@@ -90,8 +88,6 @@ describe('logger agent', () => {
       const { producer, agent } = await run();
       await waitFor(() => producer.ids().length === 2);
       const m = agent.metrics;
-      // Counted after the acks, once the batch's read-ahead is done.
-      await waitFor(async () => (await m.value(m.skippedLines, { reason: 'not_json_object' })) > 0);
       expect(await m.value(m.skippedLines, { reason: 'not_json_object' })).toBe(2);
       expect(await m.value(m.skippedLines, { reason: 'no_trace_id' })).toBe(1);
       await waitFor(async () => (await watermark())?.offset === (await stat(file())).size);
