@@ -1,4 +1,4 @@
-import type { Logger } from '@pintrace/runtime';
+import type { KafkaSecurity, Logger } from '@pintrace/runtime';
 import type { ConsumerOptions, KafkaClientName, ProducerOptions, SpanConsumer, SpanProducer, TopicAdmin } from './types.js';
 import { KafkajsSpanConsumer, KafkajsSpanProducer, KafkajsTopicAdmin } from './kafkajs.js';
 import { PlatformaticSpanProducer, PlatformaticTopicAdmin } from './platformatic.js';
@@ -40,6 +40,8 @@ export function createConsumer(options: ConsumerOptions): SpanConsumer {
 
 export interface AdminOptions {
   client?: KafkaClientName;
+  /** TLS and SASL settings; default PLAINTEXT. */
+  security?: KafkaSecurity;
   clientId?: string;
   logger?: Logger;
 }

@@ -3,7 +3,7 @@
  * these types only, so the client library behind them can be swapped (docs/decisions.md).
  */
 
-import type { Logger } from '@pintrace/runtime';
+import type { KafkaSecurity, Logger } from '@pintrace/runtime';
 
 /** The client library behind the interface (docs/decisions.md explains the default). */
 export type KafkaClientName = 'kafkajs' | 'platformatic' | 'librdkafka';
@@ -18,6 +18,8 @@ export interface KafkaMessage {
 
 export interface ProducerOptions {
   brokers: string[];
+  /** TLS and SASL settings; default PLAINTEXT. A client that cannot honour them refuses to start. */
+  security?: KafkaSecurity;
   clientId?: string;
   /** Client library; default from PINTRACE_KAFKA_CLIENT, else the project's choice. */
   client?: KafkaClientName;
@@ -82,6 +84,8 @@ export interface ConsumedBatch {
 
 export interface ConsumerOptions {
   brokers: string[];
+  /** TLS and SASL settings; default PLAINTEXT. A client that cannot honour them refuses to start. */
+  security?: KafkaSecurity;
   groupId: string;
   topics: string[];
   clientId?: string;

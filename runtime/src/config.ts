@@ -16,6 +16,11 @@ export interface OptionSpec<T = unknown> {
   description: string;
   /** Default as the string a user would type, so help texts show it. */
   default?: string;
+  /**
+   * A secret (password, API key): its value never appears in an error message, a log line or
+   * `--help`. Prefer giving secrets through a file option.
+   */
+  secret?: boolean;
   /** Turns the raw string (or file value) into the typed value; throws on bad input. */
   schema: z.ZodType<T, z.ZodTypeDef, unknown>;
 }
@@ -171,7 +176,8 @@ export function resolveConfig<O extends OptionSet>(options: O, sources: ConfigSo
     if (result.success) out[spec.key] = result.data;
     else {
       const msg = result.error.issues.map((i) => i.message).join('; ');
-      problems.push(`${origin} (--${spec.flag} / ${spec.env}): ${JSON.stringify(raw)} is not valid: ${msg}`);
+      const shown = spec.secret ? '(the secret given)' : JSON.stringify(raw);
+      problems.push(`${origin} (--${spec.flag} / ${spec.env}): ${shown} is not valid: ${msg}`);
     }
   }
   if (problems.length) throw new ConfigError(problems);

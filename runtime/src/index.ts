@@ -10,6 +10,28 @@ export {
   positiveIntSchema,
 } from './config.js';
 export type { OptionSpec, OptionSet, ConfigOf, ConfigSources } from './config.js';
+export { booleanSchema } from './boolean.js';
+export {
+  kafkaConnectionOptions,
+  storeConnectionOptions,
+  kafkaConnectionOf,
+  storeConnectionOf,
+  redactUrl,
+  PLAINTEXT,
+  KAFKA_CLIENTS,
+  KAFKA_SECURITY_PROTOCOLS,
+  KAFKA_SASL_MECHANISMS,
+} from './connection.js';
+export type {
+  KafkaConnection,
+  KafkaSecurity,
+  KafkaSasl,
+  KafkaTls,
+  KafkaSecurityProtocol,
+  KafkaSaslMechanism,
+  KafkaClientChoice,
+  StoreConnection,
+} from './connection.js';
 export { createLogger } from './logger.js';
 export type { Logger } from './logger.js';
 export { createRegistry, startOpsServer } from './ops-server.js';

@@ -34,6 +34,13 @@ export interface EsHttpOptions {
   url: string | string[];
   username?: string;
   password?: string;
+  /** Elasticsearch API key (base64 id:key); sent as `Authorization: ApiKey …`. */
+  apiKey?: string;
+  /** PEM CA file for https. */
+  caFile?: string;
+  /** PEM client certificate and key for mutual TLS. */
+  certFile?: string;
+  keyFile?: string;
   /** Per-request timeout (ES_TIMEOUT). Default 10000 ms. */
   requestTimeoutMs?: number;
 }
