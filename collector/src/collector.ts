@@ -7,7 +7,7 @@
  * What cannot get better by waiting (an unsupported Elasticsearch version, say) rejects `done`.
  */
 import { createAdmin, createConsumer, createProducer, type SpanConsumer, type SpanProducer, type TopicAdmin } from '@pintrace/kafka';
-import { createLogger, createRegistry, startOpsServer, type Logger } from '@pintrace/runtime';
+import { createLogger, createRegistry, kafkaConnectionOf, redactUrl, startOpsServer, type Logger } from '@pintrace/runtime';
 import type { Registry } from 'prom-client';
 import { setFlagsFromString } from 'node:v8';
 import { commitReady } from './commit.js';
@@ -82,10 +82,11 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
       maxConcurrency: config.sinkConcurrency,
       maxBatchDocs: config.batchSize,
     });
+  const kafka = kafkaConnectionOf(config);
   const consumer =
     deps.consumer ??
     createConsumer({
-      brokers: config.kafka,
+      ...kafka,
       groupId: config.groupId,
       topics: [config.topic],
       clientId: 'pintrace-collector',
@@ -95,9 +96,9 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
     });
   const deadLetterTopic = config.deadLetterTopic ?? `${config.topic}-dlq`;
   const producer =
-    deadLetterTopic === 'none' ? undefined : (deps.producer ?? createProducer({ brokers: config.kafka, clientId: 'pintrace-collector-dlq' }));
+    deadLetterTopic === 'none' ? undefined : (deps.producer ?? createProducer({ ...kafka, clientId: 'pintrace-collector-dlq' }));
   let producerConnected: Promise<void> | undefined;
-  const admin = deps.admin ?? (deps.consumer ? undefined : createAdmin(config.kafka, { clientId: 'pintrace-collector-lag' }));
+  const admin = deps.admin ?? (deps.consumer ? undefined : createAdmin(kafka.brokers, { client: kafka.client, security: kafka.security, clientId: 'pintrace-collector-lag' }));
   let lagProbe: LagProbe | undefined;
   const adjusters: SpanAdjuster[] = [];
   if (config.adjustFinagle) adjusters.push(new FinagleAdjuster());
@@ -228,7 +229,7 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
     if (admin) {
       lagProbe = startLagProbe({ admin, consumer, metrics, log, groupId: config.groupId, topic: config.topic, intervalMs: deps.lagProbeMs });
     }
-    log.info({ topic: config.topic, groupId: config.groupId, es: config.es, indexPrefix: config.indexPrefix, metricsPort: ops.port }, 'collector running');
+    log.info({ topic: config.topic, groupId: config.groupId, es: redactUrl(config.es), indexPrefix: config.indexPrefix, metricsPort: ops.port }, 'collector running');
   })();
   starting.catch((err: unknown) => {
     log.error({ err }, 'collector could not start');

@@ -1,6 +1,6 @@
 /** The collector's configuration: the shared options plus its own. */
 import { z } from 'zod';
-import { commonOptions, portSchema, positiveIntSchema, type ConfigOf, type OptionSpec } from '@pintrace/runtime';
+import { commonOptions, kafkaConnectionOptions, storeConnectionOptions, booleanSchema, portSchema, positiveIntSchema, type ConfigOf, type OptionSpec } from '@pintrace/runtime';
 
 /**
  * Elasticsearch index prefix rules that zipkin-server enforces or ES requires: lower case, no
@@ -21,7 +21,9 @@ const groupIdSchema = z.string().trim().min(1, 'expected a consumer group id');
 
 const baseOptions = {
   kafka: commonOptions.kafka,
+  ...kafkaConnectionOptions,
   es: commonOptions.es,
+  ...storeConnectionOptions,
   topic: commonOptions.topic,
   groupId: {
     key: 'groupId',
@@ -80,17 +82,6 @@ const baseOptions = {
     schema: nonNegativeIntSchema,
   } satisfies OptionSpec<number>,
 };
-
-const booleanSchema = z
-  .union([z.boolean(), z.string()])
-  .transform((v, ctx) => {
-    if (typeof v === 'boolean') return v;
-    const s = v.trim().toLowerCase();
-    if (['true', '1', 'yes', 'on'].includes(s)) return true;
-    if (['false', '0', 'no', 'off'].includes(s)) return false;
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'expected true or false' });
-    return z.NEVER;
-  });
 
 /** A list as a JSON array, or a string split on `separator`. */
 const listSchema = (separator: string) =>

@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createProducer, type SpanProducer } from '@pintrace/kafka';
-import { createLogger, createRegistry, startOpsServer, type HealthReport, type Logger, type OpsServer } from '@pintrace/runtime';
+import { createLogger, createRegistry, kafkaConnectionOf, startOpsServer, type HealthReport, type Logger, type OpsServer } from '@pintrace/runtime';
 import type { Registry } from 'prom-client';
 import type { BackoffOptions } from './backoff.js';
 import { DeadLetterWriter } from './dead-letter.js';
@@ -65,10 +65,11 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   const unlock = await lockStateDir(stateDir);
 
   const abort = new AbortController();
+  const kafka = kafkaConnectionOf(config);
   const producer =
     deps.producer ??
     createProducer({
-      brokers: config.kafka,
+      ...kafka,
       clientId: `pintrace-agent-${os.hostname()}-${process.pid}`,
       compression: config.compression,
       topics: [config.topic],
@@ -82,7 +83,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   const decider =
     config.deciderTopic === undefined
       ? undefined
-      : new DeciderMirror({ brokers: config.kafka, topic: config.deciderTopic, file: config.deciderFile, metrics, log, signal: abort.signal, consumer: deps.deciderConsumer });
+      : new DeciderMirror({ kafka, topic: config.deciderTopic, file: config.deciderFile, metrics, log, signal: abort.signal, consumer: deps.deciderConsumer });
   const store = new WatermarkStore(stateDir);
   const processors = new Map<string, StreamProcessor>();
   const limits = { maxBytes: config.batchBytes, maxLines: config.batchLines, maxLineBytes: config.maxLineBytes };

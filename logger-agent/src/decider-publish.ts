@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { createAdmin, createProducer } from '@pintrace/kafka';
-import type { Logger } from '@pintrace/runtime';
+import type { KafkaConnection, Logger } from '@pintrace/runtime';
 import { isDeciderValue, normalizeDeciderName, DeciderFormatError } from '@pintrace/sampler';
 import { DECIDER_TOPIC_CONFIG } from './decider-mirror.js';
 
@@ -8,7 +8,7 @@ import { DECIDER_TOPIC_CONFIG } from './decider-mirror.js';
 export const DEFAULT_DECIDER_TOPIC = 'pintrace-decider';
 
 export interface PublishDeciderOptions {
-  brokers: string[];
+  kafka: KafkaConnection;
   topic?: string;
   /** Give up after this long when Kafka does not answer (default 15 s). */
   timeoutMs?: number;
@@ -30,8 +30,8 @@ export async function publishDeciderValue(name: string, value: number | undefine
   const topic = o.topic ?? DEFAULT_DECIDER_TOPIC;
   const timeoutMs = o.timeoutMs ?? 15_000;
   const clientId = `pintrace-decider-cli-${os.hostname()}`;
-  const admin = createAdmin(o.brokers, { clientId, logger: o.logger });
-  const producer = createProducer({ brokers: o.brokers, clientId, requestTimeoutMs: timeoutMs, autoCreateTopics: false, logger: o.logger });
+  const admin = createAdmin(o.kafka.brokers, { client: o.kafka.client, security: o.kafka.security, clientId, logger: o.logger });
+  const producer = createProducer({ ...o.kafka, clientId, requestTimeoutMs: timeoutMs, autoCreateTopics: false, logger: o.logger });
   const work = (async () => {
     await admin.ensureTopic(topic, 1, { ...DECIDER_TOPIC_CONFIG });
     await producer.connect();
@@ -42,7 +42,7 @@ export async function publishDeciderValue(name: string, value: number | undefine
     await Promise.race([
       work,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`Kafka at ${o.brokers.join(',')} did not acknowledge within ${timeoutMs} ms; nothing was published`)), timeoutMs);
+        timer = setTimeout(() => reject(new Error(`Kafka at ${o.kafka.brokers.join(',')} did not acknowledge within ${timeoutMs} ms; nothing was published`)), timeoutMs);
         timer.unref();
       }),
     ]);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commonOptions, dirSchema, portSchema, positiveIntSchema, type ConfigOf, type OptionSpec } from '@pintrace/runtime';
+import { commonOptions, kafkaConnectionOptions, booleanSchema, dirSchema, portSchema, positiveIntSchema, type ConfigOf, type OptionSpec } from '@pintrace/runtime';
 
 const nonNegativeIntSchema = z.coerce.number().int('expected a whole number').min(0, 'expected a number >= 0');
 const optionalTopicSchema = z
@@ -8,11 +8,11 @@ const optionalTopicSchema = z
   .regex(/^[A-Za-z0-9._-]{1,249}$/, 'expected a Kafka topic name (letters, digits, ".", "_", "-")')
   .optional();
 
-const booleanSchema = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((v) => v === true || v === 'true' || v === '1');
 
 /** The agent's options: the shared Kafka / topic / spans-dir ones plus its own. */
 export const agentOptions = {
   kafka: commonOptions.kafka,
+  ...kafkaConnectionOptions,
   topic: commonOptions.topic,
   spansDir: commonOptions.spansDir,
   stateDir: {

@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ConsumedBatch, ConsumedMessage, SpanConsumer } from '@pintrace/kafka';
-import { createRegistry } from '@pintrace/runtime';
+import { createRegistry, PLAINTEXT } from '@pintrace/runtime';
 import { AgentMetrics, DeciderMirror, parseDeciderRecord } from '../src/index.js';
 import { silent, tempDir, waitFor } from './helpers.js';
 
@@ -54,7 +54,7 @@ describe('fleet decider mirror', () => {
   const startMirror = (file: string) => {
     const consumers: FakeConsumer[] = [];
     const metrics = new AgentMetrics(createRegistry());
-    mirror = new DeciderMirror({ brokers: ['x:1'], topic: 'd', file, metrics, log: silent, signal: abort.signal, consumer: () => {
+    mirror = new DeciderMirror({ kafka: { brokers: ['x:1'], security: PLAINTEXT }, topic: 'd', file, metrics, log: silent, signal: abort.signal, consumer: () => {
       const c = new FakeConsumer();
       consumers.push(c);
       return c;

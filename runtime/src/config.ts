@@ -1,37 +1,11 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { kafkaConnectionOptions, storeConnectionOptions } from './connection.js';
+import { ConfigError, type OptionSpec } from './option-spec.js';
 
-/**
- * One configurable value: where it comes from (flag, env, file key) and how it is checked.
- * Precedence is flag > env > config file > default, the same for every process.
- */
-export interface OptionSpec<T = unknown> {
-  /** Key in the parsed config object and in the JSON config file. */
-  key: string;
-  /** Long flag without dashes, e.g. `kafka` for `--kafka`. */
-  flag: string;
-  /** Environment variable, e.g. `PINTRACE_KAFKA_BROKERS`. */
-  env: string;
-  description: string;
-  /** Default as the string a user would type, so help texts show it. */
-  default?: string;
-  /**
-   * A secret (password, API key): its value never appears in an error message, a log line or
-   * `--help`. Prefer giving secrets through a file option.
-   */
-  secret?: boolean;
-  /** Turns the raw string (or file value) into the typed value; throws on bad input. */
-  schema: z.ZodType<T, z.ZodTypeDef, unknown>;
-}
-
-export class ConfigError extends Error {
-  readonly code = 'PINTRACE_CONFIG';
-  constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError };
+export type { OptionSpec };
 
 const hostPort = /^[A-Za-z0-9.\-_]+:\d{1,5}$|^\[[0-9A-Fa-f:]+\]:\d{1,5}$/;
 
@@ -112,6 +86,12 @@ export const commonOptions = {
 } satisfies Record<string, OptionSpec>;
 
 export type OptionSet = Record<string, OptionSpec>;
+
+/**
+ * Keys a config file may hold whatever part reads it: one file of connection settings (such as
+ * the devstack's client-config.json) serves the agent, the collector, the ui-proxy and the decider.
+ */
+const SHARED_KEYS = new Set([commonOptions, kafkaConnectionOptions, storeConnectionOptions].flatMap((o) => Object.values(o).map((spec) => spec.key)));
 export type ConfigOf<O extends OptionSet> = { [K in keyof O]: O[K] extends OptionSpec<infer T> ? T : never };
 
 export interface ConfigSources {
@@ -149,7 +129,7 @@ export function resolveConfig<O extends OptionSet>(options: O, sources: ConfigSo
   const out: Record<string, unknown> = {};
   const known = new Set(Object.values(options).map((o) => o.key));
   for (const key of Object.keys(fromFile)) {
-    if (!known.has(key)) problems.push(`${sources.file}: unknown key "${key}" (known: ${[...known].join(', ')})`);
+    if (!known.has(key) && !SHARED_KEYS.has(key)) problems.push(`${sources.file}: unknown key "${key}" (known: ${[...known].join(', ')})`);
   }
   for (const spec of Object.values(options)) {
     const flagValue = sources.flags?.[spec.key];

@@ -10,7 +10,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { ConfigError, type ConfigOf, type OptionSpec } from './config.js';
+import type { ConfigOf } from './config.js';
+import { ConfigError, type OptionSpec } from './option-spec.js';
 import { booleanSchema } from './boolean.js';
 
 export const KAFKA_SECURITY_PROTOCOLS = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'] as const;

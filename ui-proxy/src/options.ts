@@ -1,14 +1,11 @@
 /** The ui-proxy's configuration: the shared options plus its own (flag > env > file > default). */
 import { z } from 'zod';
-import { commonOptions, portSchema, positiveIntSchema, type ConfigOf, type OptionSpec } from '@pintrace/runtime';
+import { commonOptions, kafkaConnectionOptions, storeConnectionOptions, booleanSchema, portSchema, positiveIntSchema, type ConfigOf, type OptionSpec } from '@pintrace/runtime';
 
 const list = z
   .union([z.string(), z.array(z.string())])
   .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean));
 
-const boolSchema = z
-  .union([z.boolean(), z.enum(['true', 'false'])])
-  .transform((v) => v === true || v === 'true');
 
 const basePathSchema = z
   .string()
@@ -34,7 +31,9 @@ const spec = <T>(s: OptionSpec<T>): OptionSpec<T> => s;
 
 export const uiOptions = {
   es: commonOptions.es,
+  ...storeConnectionOptions,
   kafka: commonOptions.kafka,
+  ...kafkaConnectionOptions,
   topic: commonOptions.topic,
   port: spec({ key: 'port', flag: 'port', env: 'PINTRACE_UI_PORT', description: 'HTTP port of the API and UI (0 picks a free port)', default: '9412', schema: portSchema }),
   host: spec({ key: 'host', flag: 'host', env: 'PINTRACE_UI_HOST', description: 'Address to listen on; anything but loopback requires --users or --tokens (or --auth off)', default: '127.0.0.1', schema: hostSchema }),
@@ -46,11 +45,11 @@ export const uiOptions = {
   queryTimeoutMs: spec({ key: 'queryTimeoutMs', flag: 'query-timeout-ms', env: 'PINTRACE_UI_QUERY_TIMEOUT_MS', description: 'Deadline of one API query in ms (504 after it), as QUERY_TIMEOUT', default: '11000', schema: positiveIntSchema }),
   maxSpansPerTrace: spec({ key: 'maxSpansPerTrace', flag: 'max-spans-per-trace', env: 'PINTRACE_UI_MAX_SPANS_PER_TRACE', description: 'Most spans returned per trace; a cut trace is marked with the tag and annotation "pintrace.truncated"', default: '5000', schema: positiveIntSchema }),
   autocompleteKeys: spec({ key: 'autocompleteKeys', flag: 'autocomplete-keys', env: 'PINTRACE_AUTOCOMPLETE_KEYS', description: 'Tag keys offered for autocompletion, comma-separated, as AUTOCOMPLETE_KEYS', default: '', schema: list }),
-  strictTraceId: spec({ key: 'strictTraceId', flag: 'strict-trace-id', env: 'PINTRACE_STRICT_TRACE_ID', description: 'Match 128-bit trace ids exactly, as STRICT_TRACE_ID', default: 'true', schema: boolSchema }),
-  searchEnabled: spec({ key: 'searchEnabled', flag: 'search-enabled', env: 'PINTRACE_SEARCH_ENABLED', description: 'Allow searches (off: only trace-by-id), as SEARCH_ENABLED', default: 'true', schema: boolSchema }),
+  strictTraceId: spec({ key: 'strictTraceId', flag: 'strict-trace-id', env: 'PINTRACE_STRICT_TRACE_ID', description: 'Match 128-bit trace ids exactly, as STRICT_TRACE_ID', default: 'true', schema: booleanSchema }),
+  searchEnabled: spec({ key: 'searchEnabled', flag: 'search-enabled', env: 'PINTRACE_SEARCH_ENABLED', description: 'Allow searches (off: only trace-by-id), as SEARCH_ENABLED', default: 'true', schema: booleanSchema }),
   auth: spec({ key: 'auth', flag: 'auth', env: 'PINTRACE_UI_AUTH', description: 'auto: required when users or tokens are set; off: never (needed to serve a public address without them)', default: 'auto', schema: z.enum(['auto', 'off']) }),
-  users: spec({ key: 'users', flag: 'users', env: 'PINTRACE_UI_USERS', description: 'Basic-auth users, comma-separated name:password', default: '', schema: usersSchema }),
-  tokens: spec({ key: 'tokens', flag: 'tokens', env: 'PINTRACE_UI_TOKENS', description: 'Bearer tokens, comma-separated', default: '', schema: list }),
+  users: spec({ key: 'users', flag: 'users', env: 'PINTRACE_UI_USERS', description: 'Basic-auth users, comma-separated name:password', default: '', secret: true, schema: usersSchema }),
+  tokens: spec({ key: 'tokens', flag: 'tokens', env: 'PINTRACE_UI_TOKENS', description: 'Bearer tokens, comma-separated', default: '', secret: true, schema: list }),
   lensJar: spec({ key: 'lensJar', flag: 'lens-jar', env: 'PINTRACE_UI_LENS_JAR', description: 'zipkin-server exec jar to take the Zipkin UI from (default: the devstack\'s, then ~/.m2)', schema: optionalPath }),
   lensDir: spec({ key: 'lensDir', flag: 'lens-dir', env: 'PINTRACE_UI_LENS_DIR', description: 'Directory the Zipkin UI files are extracted into', default: './var/lens', schema: z.string().trim().min(1) }),
   uiEnvironment: spec({ key: 'uiEnvironment', flag: 'ui-environment', env: 'ZIPKIN_UI_ENVIRONMENT', description: 'Environment name shown by the UI (config.json)', default: '', schema: z.string() }),

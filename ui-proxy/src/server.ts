@@ -8,7 +8,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createProducer, type SpanProducer } from '@pintrace/kafka';
-import { createRegistry, type Logger } from '@pintrace/runtime';
+import { createRegistry, kafkaConnectionOf, redactUrl, type Logger } from '@pintrace/runtime';
 import { createEsHttp, ElasticsearchSpanStore, QueryError, StorageError, type EsHttp } from '@pintrace/storage';
 import type { Registry } from 'prom-client';
 import { API_ROUTES, ZipkinApi } from './api.js';
@@ -120,7 +120,7 @@ export async function startUiProxy(config: UiConfig, deps: UiProxyDeps): Promise
     topic: config.topic,
     producer: () => {
       producer ??= (async () => {
-        const p = createProducer({ brokers: config.kafka, clientId: 'pintrace-ui-proxy' });
+        const p = createProducer({ ...kafkaConnectionOf(config), clientId: 'pintrace-ui-proxy' });
         await p.connect();
         return p;
       })().catch((err: unknown) => {
@@ -216,7 +216,7 @@ export async function startUiProxy(config: UiConfig, deps: UiProxyDeps): Promise
   const port = (server.address() as AddressInfo).port;
   const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
   const url = `http://${hostForUrl}:${port}${config.basePath}/`;
-  log.info({ url, auth: auth.enabled ? 'on' : 'off', es: config.es }, 'ui-proxy listening');
+  log.info({ url, auth: auth.enabled ? 'on' : 'off', es: redactUrl(config.es) }, 'ui-proxy listening');
 
   let stopping: Promise<void> | undefined;
   return {

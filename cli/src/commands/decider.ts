@@ -1,16 +1,29 @@
 import type { Command } from 'commander';
 import { DeciderFormatError, deciderFilePath, readDeciderFile, setDeciderValue } from '@pintrace/sampler';
 import { DEFAULT_DECIDER_TOPIC, publishDeciderValue } from '@pintrace/logger-agent';
-import { createLogger } from '@pintrace/runtime';
+import { commonOptions, createLogger, kafkaConnectionOf, kafkaConnectionOptions, topicSchema, type OptionSpec } from '@pintrace/runtime';
+import { addOptions, configFrom } from './options.js';
 
 /** Options every `pintrace decider` subcommand takes. */
 interface DeciderFlags {
   deciderFile?: string;
   json?: boolean;
   fleet?: boolean;
-  kafka?: string;
-  deciderTopic?: string;
 }
+
+/** With --fleet: the Kafka connection every part shares, and the fleet topic. */
+const fleetOptions = {
+  kafka: commonOptions.kafka,
+  ...kafkaConnectionOptions,
+  deciderTopic: {
+    key: 'deciderTopic',
+    flag: 'decider-topic',
+    env: 'PINTRACE_DECIDER_TOPIC',
+    description: 'with --fleet: the fleet decider topic',
+    default: DEFAULT_DECIDER_TOPIC,
+    schema: topicSchema,
+  } satisfies OptionSpec<string>,
+};
 
 /**
  * `--fleet`: publish to the compacted fleet topic instead of writing the local file; every
@@ -18,23 +31,20 @@ interface DeciderFlags {
  * the command is local.
  */
 async function publishIfFleet(cmd: Command, name: string, value: number | undefined): Promise<boolean> {
-  const flags = cmd.optsWithGlobals<DeciderFlags>();
-  if (!flags.fleet) return false;
-  const brokers = (flags.kafka ?? process.env.PINTRACE_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',').map((b) => b.trim()).filter(Boolean);
-  const topic = flags.deciderTopic ?? process.env.PINTRACE_DECIDER_TOPIC ?? DEFAULT_DECIDER_TOPIC;
+  if (!cmd.optsWithGlobals<DeciderFlags>().fleet) return false;
+  const config = configFrom(fleetOptions, cmd);
+  const kafka = kafkaConnectionOf(config);
   // The Kafka client's retry chatter stays out of a CLI's output; a failure is reported once below.
   const logger = createLogger('kafka', { level: 'fatal' });
-  const { name: key } = await publishDeciderValue(name, value, { brokers, topic, logger });
-  process.stdout.write(`${key}: ${value === undefined ? 'unset' : value} published to the fleet (topic ${topic} on ${brokers.join(',')})\n`);
+  const { name: key } = await publishDeciderValue(name, value, { kafka, topic: config.deciderTopic, logger });
+  process.stdout.write(`${key}: ${value === undefined ? 'unset' : value} published to the fleet (topic ${config.deciderTopic} on ${kafka.brokers.join(',')})\n`);
   return true;
 }
 
 /** The --fleet options of set and unset. */
 function withFleetOptions(cmd: Command): Command {
-  return cmd
-    .option('--fleet', 'publish to every host (compacted Kafka topic mirrored by each `pintrace agent --decider-topic`) instead of the local file')
-    .option('--kafka <brokers>', 'with --fleet: Kafka brokers [env PINTRACE_KAFKA_BROKERS, default 127.0.0.1:9092]')
-    .option('--decider-topic <topic>', `with --fleet: the fleet decider topic [env PINTRACE_DECIDER_TOPIC, default ${DEFAULT_DECIDER_TOPIC}]`);
+  cmd.option('--fleet', 'publish to every host (compacted Kafka topic mirrored by each `pintrace agent --decider-topic`) instead of the local file');
+  return addOptions(cmd, fleetOptions);
 }
 
 function fileOf(cmd: Command): string {

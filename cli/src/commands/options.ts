@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { ConfigError, resolveConfig, type OptionSet, type ConfigOf } from '@pintrace/runtime';
+import { ConfigError, kafkaConnectionOf, resolveConfig, storeConnectionOf, type OptionSet, type ConfigOf } from '@pintrace/runtime';
 
 /**
  * Adds each option as a flag (with its env var and default in the help) plus --config FILE.
@@ -16,16 +16,31 @@ export function addOptions(cmd: Command, options: OptionSet): Command {
   return cmd;
 }
 
-/** Resolves and validates; on bad values prints one line per problem and exits 2. */
+/**
+ * Resolves and validates, including whether the connection settings fit together (SASL needs a
+ * user, TLS files exist…), so a part fails at start, not at its first connection; on bad values
+ * prints one line per problem and exits 2.
+ */
 export function configFrom<O extends OptionSet>(options: O, cmd: Command): ConfigOf<O> {
   const flags = cmd.opts<Record<string, unknown>>();
   try {
-    return resolveConfig(options, { flags, env: process.env, file: (flags.config as string | undefined) ?? process.env.PINTRACE_CONFIG });
+    const config = resolveConfig(options, { flags, env: process.env, file: (flags.config as string | undefined) ?? process.env.PINTRACE_CONFIG });
+    const values = config as Record<string, unknown>;
+    if ('kafkaSecurityProtocol' in options) kafkaConnectionOf(values as Parameters<typeof kafkaConnectionOf>[0]);
+    if ('esUsername' in options) storeConnectionOf(values as Parameters<typeof storeConnectionOf>[0]);
+    return config;
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`pintrace ${cmd.name()}: ${err.message}\n`);
+      process.stderr.write(`${commandPath(cmd)}: ${err.message}\n`);
       process.exit(2);
     }
     throw err;
   }
+}
+
+/** "pintrace decider set", not just "set": the words the user typed. */
+function commandPath(cmd: Command): string {
+  const words: string[] = [];
+  for (let c: Command | null = cmd; c !== null; c = c.parent) words.unshift(c.name());
+  return words.join(' ');
 }

@@ -1,0 +1,32 @@
+import type { z } from 'zod';
+
+/**
+ * One configurable value: where it comes from (flag, env, file key) and how it is checked.
+ * Precedence is flag > env > config file > default, the same for every process.
+ */
+export interface OptionSpec<T = unknown> {
+  /** Key in the parsed config object and in the JSON config file. */
+  key: string;
+  /** Long flag without dashes, e.g. `kafka` for `--kafka`. */
+  flag: string;
+  /** Environment variable, e.g. `PINTRACE_KAFKA_BROKERS`. */
+  env: string;
+  description: string;
+  /** Default as the string a user would type, so help texts show it. */
+  default?: string;
+  /**
+   * A secret (password, API key): its value never appears in an error message, a log line or
+   * `--help`. Prefer giving secrets through a file option.
+   */
+  secret?: boolean;
+  /** Turns the raw string (or file value) into the typed value; throws on bad input. */
+  schema: z.ZodType<T, z.ZodTypeDef, unknown>;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'PINTRACE_CONFIG';
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
