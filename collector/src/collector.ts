@@ -7,7 +7,7 @@
  * What cannot get better by waiting (an unsupported Elasticsearch version, say) rejects `done`.
  */
 import { createAdmin, createConsumer, createProducer, type SpanConsumer, type SpanProducer, type TopicAdmin } from '@pintrace/kafka';
-import { createLogger, createRegistry, kafkaConnectionOf, redactUrl, startOpsServer, type Logger } from '@pintrace/runtime';
+import { createLogger, createRegistry, kafkaConnectionOf, redactUrl, startOpsServer, storeConnectionOf, type Logger } from '@pintrace/runtime';
 import type { Registry } from 'prom-client';
 import { setFlagsFromString } from 'node:v8';
 import { commitReady } from './commit.js';
@@ -72,7 +72,7 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
   const storage =
     deps.storage ??
     createStorage({
-      url: config.es,
+      connection: storeConnectionOf(config),
       indexPrefix: config.indexPrefix,
       shards: config.indexShards,
       replicas: config.indexReplicas,
@@ -190,10 +190,12 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
         if (!isRetryable(err)) throw err;
         phase.waitingFor = `${what}: ${(err as Error).message}`;
         const delay = Math.min(deps.maxStartBackoffMs ?? 10_000, 500 * 2 ** n);
-        log.warn({ err: (err as Error).message, retryInMs: delay }, `waiting for ${what}`);
+        log.warn({ err: (err as Error).message, code: (err as { code?: unknown }).code, attempt: n + 1, retryInMs: delay }, `waiting for ${what}`);
         await new Promise<void>((resolve) => {
+          // Not unref'd: while it waits, this timer is the only thing the process has to do (the
+          // ops server is unref'd), and an unref'd timer let the collector exit 0 instead of waiting.
+          // shutdown() clears it through wake().
           const timer = setTimeout(resolve, delay);
-          timer.unref();
           wake = () => {
             clearTimeout(timer);
             resolve();
@@ -205,7 +207,7 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
 
   let finished: Promise<void> | undefined;
   const starting = (async () => {
-    if (!(await untilReady('Elasticsearch', () => storage.ensureReady()))) return;
+    if (!(await untilReady(`the store at ${redactUrl(config.es)}`, () => storage.ensureReady()))) return;
     consumer.onRebalance((assigned) => {
       pipeline.retainOnly(assigned);
       log.info({ assigned }, 'partitions assigned');

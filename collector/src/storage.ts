@@ -1,11 +1,16 @@
 /**
- * What the collector needs from storage, and the default: Elasticsearch in Zipkin's format
- * through @pintrace/storage (its writer encodes the exact documents, installs the templates and
- * retries 429s and outages itself).
+ * What the collector needs from storage, and the default: Elasticsearch or OpenSearch in Zipkin's
+ * format through @pintrace/storage (its writer encodes the exact documents, installs the templates
+ * and retries 429s and outages itself).
+ *
+ * Opening the store: `ensureReady` rejects with a StorageError whose `retryable` tells the
+ * collector whether to wait (the store is down: refused, DNS, timeout, a proxy's 502) or to stop
+ * at once (wrong credentials, CA or scheme, not a store, an unsupported version), with a message
+ * naming the setting to change.
  */
 import { createEsHttp, ElasticsearchDependencyLinkWriter, ElasticsearchSpanWriter, type EsHttp } from '@pintrace/storage';
 import type { DependencyStore } from './dependencies.js';
-import type { Logger } from '@pintrace/runtime';
+import type { Logger, StoreConnection } from '@pintrace/runtime';
 import type { SinkWriter } from './sink.js';
 
 export interface StorageCheck {
@@ -26,7 +31,8 @@ export interface CollectorStorage {
 }
 
 export interface StorageOptions {
-  url: string;
+  /** URL(s), credentials and TLS files of the store (runtime's storeConnectionOf). */
+  connection: StoreConnection;
   indexPrefix: string;
   shards: number;
   replicas: number;
@@ -46,8 +52,8 @@ const CHECK_TIMEOUT_MS = 2_000;
 
 export function createStorage(options: StorageOptions): CollectorStorage {
   const { log } = options;
-  const http: EsHttp = createEsHttp({ url: options.url });
-  const probe: EsHttp = createEsHttp({ url: options.url, requestTimeoutMs: CHECK_TIMEOUT_MS });
+  const http: EsHttp = createEsHttp(options.connection);
+  const probe: EsHttp = createEsHttp({ ...options.connection, requestTimeoutMs: CHECK_TIMEOUT_MS });
   const writer = new ElasticsearchSpanWriter({
     http,
     index: options.indexPrefix,
@@ -76,7 +82,9 @@ export function createStorage(options: StorageOptions): CollectorStorage {
     ensureReady: () => writer.start(),
     async check() {
       try {
-        const res = await probe.request({ method: 'GET', path: '/_cluster/health' });
+        // zipkin-server's health check: the span indices' health, which a user limited to the
+        // zipkin indices may read (the whole cluster's health needs more privileges).
+        const res = await probe.request({ method: 'GET', path: `/_cluster/health/${encodeURIComponent(options.indexPrefix)}*span-*` });
         const status = (res.body as { status?: unknown } | null)?.status;
         return { ok: res.status === 200 && status !== 'red', status: res.status === 200 ? status : `HTTP ${res.status}` };
       } catch (err) {

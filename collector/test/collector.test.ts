@@ -130,7 +130,7 @@ describe('startCollector', () => {
     const collector = await startCollector(config(), { consumer, storage, log: silentLog, maxStartBackoffMs: 20 });
     const health = await fetch(`http://127.0.0.1:${collector.metricsPort}/health`);
     expect(health.status).toBe(503);
-    expect(await health.json()).toMatchObject({ phase: 'starting', waitingFor: expect.stringContaining('Elasticsearch') });
+    expect(await health.json()).toMatchObject({ phase: 'starting', waitingFor: expect.stringContaining('the store at http') });
     await consumer.whenRunning();
     expect((await fetch(`http://127.0.0.1:${collector.metricsPort}/health`)).status).toBe(200);
     await collector.shutdown();

@@ -26,7 +26,8 @@ import type { FailedSpan, SpanWriter, WriteResult } from './span-writer.js';
 import { buildTemplates, ensureTemplates } from './templates.js';
 import { backoffDelayMs, InterruptibleSleeps } from './backoff.js';
 import type { TemplateOptions } from './templates.js';
-import { assertSupported, indexTypeDelimiter, parseClusterVersion, supportsTypes } from './version.js';
+import { assertSupported, indexTypeDelimiter, supportsTypes } from './version.js';
+import { readClusterVersion } from './cluster-check.js';
 import type { ClusterVersion } from './version.js';
 
 export interface RetryOptions {
@@ -51,6 +52,10 @@ export interface ElasticsearchSpanWriterOptions {
   url?: EsHttpOptions['url'];
   username?: string;
   password?: string;
+  apiKey?: string;
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
   requestTimeoutMs?: number;
   /** Index prefix (ES_INDEX). Default "zipkin". */
   index?: string;
@@ -149,10 +154,9 @@ export class ElasticsearchSpanWriter implements SpanWriter {
       this.http = options.http;
       this.ownsHttp = false;
     } else if (options.url !== undefined) {
-      const httpOptions: EsHttpOptions = { url: options.url };
-      if (options.username !== undefined) httpOptions.username = options.username;
-      if (options.password !== undefined) httpOptions.password = options.password;
-      if (options.requestTimeoutMs !== undefined) httpOptions.requestTimeoutMs = options.requestTimeoutMs;
+      const { url, username, password, apiKey, caFile, certFile, keyFile, requestTimeoutMs } = options;
+      const httpOptions: EsHttpOptions = { url };
+      Object.assign(httpOptions, defined({ username, password, apiKey, caFile, certFile, keyFile, requestTimeoutMs }));
       this.http = createEsHttp(httpOptions);
       this.ownsHttp = true;
     } else {
@@ -194,14 +198,7 @@ export class ElasticsearchSpanWriter implements SpanWriter {
 
   private async doStart(): Promise<void> {
     if (this.version === undefined) {
-      const res = await this.http.request({ method: 'GET', path: '/' });
-      if (res.status !== 200) {
-        throw new StorageError(isRetryableStatus(res.status) ? 'ES_UNAVAILABLE' : 'ES_HTTP_ERROR',
-          `GET / answered ${res.status}`, { status: res.status });
-      }
-      const version = parseClusterVersion(res.body);
-      assertSupported(version);
-      this.version = version;
+      this.version = await readClusterVersion(this.http);
     } else {
       assertSupported(this.version);
     }
@@ -389,6 +386,11 @@ export class ElasticsearchSpanWriter implements SpanWriter {
     await this.sleeps.sleep(delayMs);
     if (this.closed) throw new StorageError('WRITER_SHUT_DOWN', 'writer shut down before the write finished');
   }
+}
+
+/** The entries of `o` whose value is not undefined (exactOptionalPropertyTypes). */
+function defined<T extends Record<string, unknown>>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function errorField(body: unknown, field: 'type' | 'reason'): string | undefined {

@@ -14,7 +14,10 @@ export type { AutocompleteDocument, AutocompleteOptions } from './autocomplete.j
 export { bulkBody, bulkOutcomes, isRetryableItem } from './bulk-request.js';
 export type { BulkItem, ItemOutcome } from './bulk-request.js';
 export { createEsHttp } from './http.js';
-export type { EsHttp, EsHttpOptions, EsRequest, EsResponse } from './http.js';
+export type { EsHttp, EsHttpOptions, EsRequest, EsResponse, EsAuthMethod } from './http.js';
+export { readClusterVersion, rootAnswerError } from './cluster-check.js';
+export { classifyNetworkError } from './network-errors.js';
+export { speaksTls } from './tls-probe.js';
 export type { SpanWriter, WriteResult, FailedSpan } from './span-writer.js';
 export { ElasticsearchSpanWriter } from './elasticsearch-span-writer.js';
 export type { ElasticsearchSpanWriterOptions, RetryOptions, RetryEvent } from './elasticsearch-span-writer.js';

@@ -135,9 +135,12 @@ export async function ensureTemplates(http: EsHttp, templates: readonly IndexTem
       continue;
     }
     if (get.status !== 404) {
-      throw new StorageError('ES_TEMPLATE_FAILED', `GET ${t.url} answered ${get.status}: ${preview(get.body)}`, { status: get.status });
+      throw privilegeError('GET', t.url, get.status) ??
+        new StorageError('ES_TEMPLATE_FAILED', `GET ${t.url} answered ${get.status}: ${preview(get.body)}`, { status: get.status });
     }
     const put = await http.request({ method: 'PUT', path: t.url, body: JSON.stringify(t.body) });
+    const refused = privilegeError('PUT', t.url, put.status);
+    if (refused !== undefined) throw refused;
     if (put.status < 200 || put.status >= 300) {
       throw new StorageError('ES_TEMPLATE_FAILED', `PUT ${t.url} answered ${put.status}: ${preview(put.body)}`, {
         status: put.status,
@@ -147,6 +150,16 @@ export async function ensureTemplates(http: EsHttp, templates: readonly IndexTem
     result.installed.push(t.url);
   }
   return result;
+}
+
+/** 401/403 on a template call: the credentials worked for GET / but lack a privilege (or expired). */
+function privilegeError(method: string, url: string, status: number): StorageError | undefined {
+  if (status === 401) return new StorageError('ES_AUTH_FAILED', `${method} ${url} answered 401: the credentials were refused; check --es-username/--es-password or --es-api-key`, { status });
+  if (status === 403) {
+    return new StorageError('ES_FORBIDDEN',
+      `${method} ${url} answered 403: the store user or API key needs the "manage_index_templates" cluster privilege (or install the templates once with a user that has it)`, { status });
+  }
+  return undefined;
 }
 
 function preview(body: unknown): string {

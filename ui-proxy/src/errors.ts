@@ -5,7 +5,9 @@ export type UiProxyErrorCode =
   /** The Zipkin UI (Lens) files could not be found or extracted. */
   | 'LENS_UNAVAILABLE'
   /** The HTTP port could not be bound. */
-  | 'UI_LISTEN_FAILED';
+  | 'UI_LISTEN_FAILED'
+  /** The store answered but can never work with these settings (credentials, TLS, scheme, version). */
+  | 'UI_STORE_UNUSABLE';
 
 export class UiProxyError extends Error {
   override readonly name = 'UiProxyError';

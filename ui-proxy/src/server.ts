@@ -8,8 +8,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createProducer, type SpanProducer } from '@pintrace/kafka';
-import { createRegistry, kafkaConnectionOf, redactUrl, type Logger } from '@pintrace/runtime';
-import { createEsHttp, ElasticsearchSpanStore, QueryError, StorageError, type EsHttp } from '@pintrace/storage';
+import { createRegistry, kafkaConnectionOf, redactUrl, storeConnectionOf, type Logger } from '@pintrace/runtime';
+import { createEsHttp, ElasticsearchSpanStore, QueryError, readClusterVersion, StorageError, type EsHttp } from '@pintrace/storage';
 import type { Registry } from 'prom-client';
 import { API_ROUTES, ZipkinApi } from './api.js';
 import { assertSafeExposure, challenge, createAuthenticator } from './auth.js';
@@ -81,7 +81,26 @@ function readBody(req: http.IncomingMessage): Promise<Buffer | undefined> {
   });
 }
 
-/** Starts the ui-proxy; rejects with UiProxyError on unsafe options or a port in use. */
+/**
+ * One `GET /` before serving. A store that answers but can never work with these settings (wrong
+ * password, API key or CA, http vs https, not a store, an unsupported version) stops the start
+ * with a message naming the setting; a store that is down is only logged: the ui-proxy serves 503
+ * until it answers, as zipkin-server does.
+ */
+async function checkStore(esHttp: EsHttp, url: string, log: Logger): Promise<void> {
+  try {
+    const version = await readClusterVersion(esHttp);
+    log.info({ es: redactUrl(url), distribution: version.distribution, version: `${version.major}.${version.minor}` }, 'store answered');
+  } catch (err) {
+    if (err instanceof StorageError && !err.retryable) {
+      await esHttp.close().catch(() => {});
+      throw new UiProxyError('UI_STORE_UNUSABLE', err.message, { cause: err });
+    }
+    log.warn({ es: redactUrl(url), err: (err as Error).message }, 'store not reachable yet; API answers 503 until it is');
+  }
+}
+
+/** Starts the ui-proxy; rejects with UiProxyError on unsafe options, an unusable store or a port in use. */
 export async function startUiProxy(config: UiConfig, deps: UiProxyDeps): Promise<UiProxy> {
   const { log } = deps;
   const credentials = { users: config.users, tokens: config.tokens };
@@ -89,7 +108,8 @@ export async function startUiProxy(config: UiConfig, deps: UiProxyDeps): Promise
   assertSafeExposure(config.host, auth, config.auth);
   const registry = deps.registry ?? createRegistry();
   const metrics: UiMetrics = createUiMetrics(registry);
-  const esHttp = deps.http ?? createEsHttp({ url: config.es, requestTimeoutMs: config.queryTimeoutMs });
+  const esHttp = deps.http ?? createEsHttp({ ...storeConnectionOf(config), requestTimeoutMs: config.queryTimeoutMs });
+  await checkStore(esHttp, config.es, log);
   const store = new ElasticsearchSpanStore({
     http: esHttp, index: config.indexPrefix, dateSeparator: config.dateSeparator,
     strictTraceId: config.strictTraceId, searchEnabled: config.searchEnabled,

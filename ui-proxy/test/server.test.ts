@@ -21,6 +21,8 @@ async function start(answer: (req: EsRequest) => Promise<unknown> | unknown, fla
   const sent: EsRequest[] = [];
   const http: EsHttp = {
     async request(req) {
+      // The start-up check reads the version; the tests look at the API's requests.
+      if (req.path === '/') return { status: 200, body: { version: { number: '8.8.2' } } };
       sent.push(req);
       return { status: 200, body: await answer(req) };
     },
