@@ -16,8 +16,8 @@ import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import { Pool } from 'undici';
 import { StorageError } from './errors.js';
-import { classifyNetworkError, mayBeTlsPort } from './network-errors.js';
-import { speaksTls } from './tls-probe.js';
+import { classifyNetworkError, closedWithoutAnswer } from './network-errors.js';
+import { probeTls } from './tls-probe.js';
 
 export interface EsRequest {
   method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'DELETE';
@@ -198,11 +198,17 @@ export function createEsHttp(options: EsHttpOptions): EsHttp {
   }
 
   async function diagnose(node: Node, err: unknown, what: string): Promise<StorageError> {
-    if (node.origin.startsWith('http:') && mayBeTlsPort(err) && Date.now() >= node.nextTlsProbe) {
+    if (closedWithoutAnswer(err) && Date.now() >= node.nextTlsProbe) {
       node.nextTlsProbe = Date.now() + 30_000;
-      if (await speaksTls(node.hostname, node.port)) {
+      const https = node.origin.startsWith('https:');
+      const heard = await probeTls(node.hostname, node.port, https && files.cert !== undefined ? { cert: files.cert, key: files.key! } : {});
+      if (!https && heard !== 'not-tls') {
         return new StorageError('ES_TLS_EXPECTED',
           `${node.origin} speaks TLS and closed the plain-HTTP connection: use https:// in --es (with --es-ca-file if its CA is not a system CA)`, { cause: err });
+      }
+      if (https && heard === 'client-cert-required') {
+        return new StorageError('ES_TLS_CLIENT_CERT',
+          `${node.origin} closed the connection for want of a client certificate it trusts: set --es-cert-file and --es-key-file${files.cert !== undefined ? ' (it refused the one given)' : ''}`, { cause: err });
       }
     }
     return classifyNetworkError(err, node.origin, what);

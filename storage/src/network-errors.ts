@@ -17,7 +17,7 @@ const UNTRUSTED_CERT = new Set([
 const NOT_TLS = new Set(['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG', 'ERR_SSL_UNKNOWN_PROTOCOL', 'EPROTO']);
 
 /** Alerts a server sends when it wants a client certificate or rejects ours. */
-const CLIENT_CERT = new Set([
+export const CLIENT_CERT_ALERTS: ReadonlySet<string> = new Set([
   'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED', 'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE',
   'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA', 'ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN',
   'ERR_SSL_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE', 'ERR_SSL_TLSV1_ALERT_ACCESS_DENIED',
@@ -58,8 +58,11 @@ function briefMessage(err: unknown): string {
   return ssl?.[1] ?? line;
 }
 
-/** Whether a network failure on an http:// URL could be a TLS port closing on plain text. */
-export function mayBeTlsPort(err: unknown): boolean {
+/**
+ * Whether a failure could be a TLS port closing on plain text (http://) or on a handshake without
+ * the client certificate it requires (https://): the connection was closed without an answer.
+ */
+export function closedWithoutAnswer(err: unknown): boolean {
   const code = errorCode(err);
   return code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE';
 }
@@ -84,7 +87,7 @@ export function classifyNetworkError(err: unknown, origin: string, what: string)
     return new StorageError('ES_TLS_UNEXPECTED',
       `${origin} does not speak TLS (${detail}): use http:// in --es, or enable TLS on the store`, { cause: err });
   }
-  if (secure && CLIENT_CERT.has(code)) {
+  if (secure && CLIENT_CERT_ALERTS.has(code)) {
     return new StorageError('ES_TLS_CLIENT_CERT',
       `${origin} refused the TLS handshake for want of a client certificate it trusts (${detail}): set --es-cert-file and --es-key-file`, { cause: err });
   }

@@ -1,35 +1,54 @@
 /**
- * Does a port speak TLS? Asked when a plain-HTTP request was cut off without an answer, which is
- * what Elasticsearch and OpenSearch do to plain text on an https port: a TLS handshake that gets
- * as far as the server's certificate says "use https://" far better than "connection reset".
+ * What a TLS port says to a bare handshake. Asked when a request was cut off without an answer,
+ * which is what Elasticsearch, OpenSearch and Node do in two cases a user must hear about rather
+ * than wait through: plain text sent to an https port ("use https://"), and, under TLS 1.3, a
+ * handshake without the client certificate the server requires (the server's "certificate
+ * required" alert arrives after the handshake, so the HTTP client only sees the socket close).
  */
 import tls from 'node:tls';
+import { CLIENT_CERT_ALERTS } from './network-errors.js';
 
-/** Resolves true if a TLS handshake with host:port gets an answer in TLS, false otherwise. */
-export function speaksTls(host: string, port: number, timeoutMs = 2000): Promise<boolean> {
+export type TlsProbeResult = 'not-tls' | 'tls' | 'client-cert-required';
+
+export interface TlsProbeOptions {
+  /** Client certificate and key to present, as the real client would. */
+  cert?: Buffer;
+  key?: Buffer;
+  timeoutMs?: number;
+}
+
+/** Opens a TLS connection to host:port, sends nothing but the handshake, and says what it met. */
+export function probeTls(host: string, port: number, options: TlsProbeOptions = {}): Promise<TlsProbeResult> {
   return new Promise((resolve) => {
     let settled = false;
-    const done = (answer: boolean): void => {
+    let handshaken = false;
+    const done = (answer: TlsProbeResult): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       socket.destroy();
       resolve(answer);
     };
-    // Only the protocol is in question here, so the certificate is not checked; nothing is sent
-    // over this connection but the handshake.
-    const socket = tls.connect({ host, port, rejectUnauthorized: false, ...(isIp(host) ? {} : { servername: host }) });
-    socket.once('secureConnect', () => done(true));
-    socket.once('error', (err: NodeJS.ErrnoException) => {
-      // A TLS alert (e.g. "certificate required") is still a TLS answer.
-      done(typeof err.code === 'string' && /^ERR_SSL_(TLSV1|TLSV13|SSLV3)_ALERT/.test(err.code));
+    // Only the protocol and the server's verdict on our identity are in question here, so the
+    // server's certificate is not checked (the real client checks it).
+    const socket = tls.connect({
+      host, port, rejectUnauthorized: false,
+      ...(options.cert !== undefined ? { cert: options.cert, key: options.key } : {}),
+      ...(/^[\d.]+$/.test(host) || host.includes(':') ? {} : { servername: host }),
     });
-    socket.once('close', () => done(false));
-    const timer = setTimeout(() => done(false), timeoutMs);
+    socket.once('secureConnect', () => {
+      handshaken = true;
+      socket.resume();
+      // A server that refuses our certificate says so within a round trip of the handshake.
+      setTimeout(() => done('tls'), 500).unref();
+    });
+    socket.once('error', (err: NodeJS.ErrnoException) => {
+      const code = err.code ?? '';
+      if (CLIENT_CERT_ALERTS.has(code)) done('client-cert-required');
+      else done(handshaken || /^ERR_SSL_(TLSV1|TLSV13|SSLV3)_ALERT/.test(code) ? 'tls' : 'not-tls');
+    });
+    socket.once('close', () => done(handshaken ? 'tls' : 'not-tls'));
+    const timer = setTimeout(() => done(handshaken ? 'tls' : 'not-tls'), options.timeoutMs ?? 2000);
     timer.unref();
   });
-}
-
-function isIp(host: string): boolean {
-  return /^[\d.]+$/.test(host) || host.includes(':');
 }
