@@ -39,8 +39,9 @@ export function probeTls(host: string, port: number, options: TlsProbeOptions = 
     socket.once('secureConnect', () => {
       handshaken = true;
       socket.resume();
-      // A server that refuses our certificate says so within a round trip of the handshake.
-      setTimeout(() => done('tls'), 500).unref();
+      // A server that refuses our certificate says so within a round trip of the handshake. The
+      // timers are not unref'd: a caller may be waiting on nothing but this answer.
+      setTimeout(() => done('tls'), 500);
     });
     socket.once('error', (err: NodeJS.ErrnoException) => {
       const code = err.code ?? '';
@@ -49,6 +50,5 @@ export function probeTls(host: string, port: number, options: TlsProbeOptions = 
     });
     socket.once('close', () => done(handshaken ? 'tls' : 'not-tls'));
     const timer = setTimeout(() => done(handshaken ? 'tls' : 'not-tls'), options.timeoutMs ?? 2000);
-    timer.unref();
   });
 }
