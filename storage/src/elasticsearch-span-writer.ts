@@ -340,6 +340,10 @@ export class ElasticsearchSpanWriter implements SpanWriter {
         return outcomes !== undefined ? { kind: 'items', outcomes } : { kind: 'retry-all', cause: 'malformed_bulk_response' };
       }
       if (isRetryableStatus(status) || status >= 500) return { kind: 'retry-all', cause: String(status) };
+      // Credentials that worked at start and stop working (rotated, expired, a revoked privilege)
+      // are an outage to wait out, not a reason to drop the batch; the cause says what to fix.
+      if (status === 401) return { kind: 'retry-all', cause: '401 unauthorized: the store refused the credentials (--es-password, --es-api-key)' };
+      if (status === 403) return { kind: 'retry-all', cause: '403 forbidden: the store user or API key lost the privilege to write the zipkin indices' };
       const outcome: ItemOutcome = {
         status,
         errorType: errorField(body, 'type') ?? `http_${status}`,

@@ -122,6 +122,14 @@ describe('ElasticsearchSpanWriter', () => {
     expect(await writer!.write([span(1)])).toMatchObject({ written: 1, failed: [], retries: 2 });
   });
 
+  it('retries bulk requests refused 401/403 (credentials rotated under a running writer) instead of dropping them', async () => {
+    const events: RetryEvent[] = [];
+    await setup((req, n) => (n < 2 ? { status: n === 0 ? 401 : 403, body: { error: { type: 'security_exception' } } } : { status: 200, body: bulkAnswer(req.body, () => 201) }),
+      { onRetry: (e) => events.push(e) });
+    expect(await writer!.write([span(1)])).toMatchObject({ written: 1, failed: [], retries: 2 });
+    expect(events.map((e) => e.cause)).toEqual([expect.stringMatching(/^401 unauthorized.*--es-password/), expect.stringMatching(/^403 forbidden/)]);
+  });
+
   it('waits for Elasticsearch at start instead of failing the write', async () => {
     let roots = 0;
     fake = new FakeElasticsearch((req) => {

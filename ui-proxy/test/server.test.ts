@@ -124,6 +124,37 @@ describe('authentication', () => {
   });
 });
 
+describe('store check at start', () => {
+  const storeAnswering = (root: () => Promise<{ status: number; body: unknown }>): EsHttp => ({
+    request: async (req) => (req.path === '/' ? root() : { status: 200, body: {} }),
+    close: async () => {},
+    authMethod: 'basic',
+    origins: ['https://store.example:9200'],
+  });
+
+  it('refuses to start on a store that can never work, naming the setting', async () => {
+    const refused = storeAnswering(async () => ({ status: 401, body: 'unauthorized' }));
+    await expect(startUiProxy(config(), { log, http: refused })).rejects.toMatchObject({
+      code: 'UI_STORE_UNUSABLE', message: expect.stringMatching(/401.*--es-username and --es-password/),
+    });
+    const old = storeAnswering(async () => ({ status: 200, body: { version: { number: '4.9.0' } } }));
+    await expect(startUiProxy(config(), { log, http: old })).rejects.toMatchObject({ message: expect.stringMatching(/versions 5-9\.x/) });
+  });
+
+  it('starts while the store is down and answers 503 until it is up', async () => {
+    const down: EsHttp = {
+      request: async () => {
+        throw new StorageError('ES_UNAVAILABLE', 'GET / to https://store.example:9200 failed: connection refused (ECONNREFUSED)');
+      },
+      close: async () => {},
+    };
+    const proxy = await startUiProxy(config(), { log, http: down });
+    proxies.push(proxy);
+    const res = await fetch(`http://127.0.0.1:${proxy.port}/api/v2/services`);
+    expect(res.status).toBe(503);
+  });
+});
+
 describe('span cap', () => {
   it('keeps the earliest spans and marks the first with a tag and an annotation', () => {
     const spans = [3, 1, 2].map((t) => ({ traceId: 'a'.repeat(16), id: `${t}`.padStart(16, '0'), timestamp: t }));
