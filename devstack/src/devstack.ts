@@ -1,20 +1,23 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { artifactsReady } from './artifacts.js';
+import { artifactsReady, type ArtifactSet } from './artifacts.js';
 import { checkPrerequisites } from './prerequisites.js';
 import { findMarkedPids, isAlive, launch, removeFile, stopPids } from './process.js';
 import { portInUse } from './probes.js';
 import { Progress } from './progress.js';
 import type { DevstackConfig } from './options.js';
-import { elasticsearchServer } from './servers/elasticsearch.js';
 import { kafkaServer } from './servers/kafka.js';
-import type { ServerName, ServerSpec } from './servers/server.js';
+import { storeAliases, type ServerName, type ServerSpec } from './servers/server.js';
+import { allStoreServers, storeServerOf } from './servers/store.js';
 import { zipkinServer } from './servers/zipkin.js';
 
 export type { ServerName };
 
-export const servers: readonly ServerSpec[] = [kafkaServer, elasticsearchServer, zipkinServer];
+/** The servers `config` runs: Kafka, the store `--storage` chose, zipkin-server. */
+export function serversOf(config: DevstackConfig): ServerSpec[] {
+  return [kafkaServer, storeServerOf(config), zipkinServer];
+}
 
 export interface ServerStatus {
   name: ServerName;
@@ -38,22 +41,34 @@ export class DevstackError extends Error {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const homeOf = (config: DevstackConfig, s: ServerSpec) => path.join(config.dir, s.name);
-const logOf = (config: DevstackConfig, s: ServerSpec) => path.join(homeOf(config, s), s.name === 'kafka' ? 'server.log' : 'console.log');
-const pidFileOf = (config: DevstackConfig, s: ServerSpec) => path.join(config.dir, `${s.name}.pid`);
+const logOf = (config: DevstackConfig, s: ServerSpec) => s.logFile?.(config) ?? path.join(homeOf(config, s), s.name === 'kafka' ? 'server.log' : 'console.log');
+/** <name>.pid for the first process of a server, <name>-2.pid ... for the others (Kafka brokers). */
+const pidFileOf = (config: DevstackConfig, s: ServerSpec, i = 0) => path.join(config.dir, i ? `${s.name}-${i + 1}.pid` : `${s.name}.pid`);
 
 function logTail(file: string, lines = 15): string {
   if (!existsSync(file)) return '(no log yet)';
   return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
 }
 
-function selected(only?: ServerName[]): ServerSpec[] {
-  return servers.filter((s) => !only || only.includes(s.name));
+/**
+ * The servers `only` names (all of `config`'s when absent). `store` and `elasticsearch` name the
+ * store `--storage` chose; an engine's own name (`opensearch`) names that store. With `everyStore`
+ * (for `down`) the default also covers stores another `--storage` left running in this dir.
+ */
+function selected(config: DevstackConfig, only?: readonly string[], everyStore = false): ServerSpec[] {
+  const store = storeServerOf(config);
+  const candidates = [kafkaServer, store, ...allStoreServers.filter((s) => s !== store), zipkinServer];
+  if (!only) return candidates.filter((s) => !s.store || s === store || everyStore);
+  // `elasticsearch` is an alias before it is a name: with --storage opensearch it means OpenSearch.
+  return candidates.filter((s) =>
+    s === store ? only.some((n) => n === s.name || storeAliases.includes(n)) : only.includes(s.name) && !storeAliases.includes(s.name),
+  );
 }
 
 /** The state of each server: our live processes and whether it answers its readiness probe. */
-export async function status(config: DevstackConfig, only?: ServerName[]): Promise<ServerStatus[]> {
+export async function status(config: DevstackConfig, only?: readonly string[]): Promise<ServerStatus[]> {
   return Promise.all(
-    selected(only).map(async (s) => {
+    selected(config, only).map(async (s) => {
       const pids = findMarkedPids(config.dir, s.name);
       const probe = await s.probe(config);
       return {
@@ -70,15 +85,19 @@ export async function status(config: DevstackConfig, only?: ServerName[]): Promi
 }
 
 /** Whether each server answers its readiness probe at the configured ports, whoever runs it. */
-export async function reachable(config: DevstackConfig, only?: ServerName[]): Promise<Record<ServerName, boolean>> {
-  const entries = await Promise.all(selected(only).map(async (s) => [s.name, (await s.probe(config)).ready] as const));
-  return Object.fromEntries(entries) as Record<ServerName, boolean>;
+export async function reachable(config: DevstackConfig, only?: readonly string[]): Promise<Partial<Record<ServerName, boolean>>> {
+  const entries = await Promise.all(selected(config, only).map(async (s) => [s.name, (await s.probe(config)).ready] as const));
+  return Object.fromEntries(entries) as Partial<Record<ServerName, boolean>>;
 }
 
 async function startOne(config: DevstackConfig, s: ServerSpec, progress: Progress): Promise<void> {
   const home = homeOf(config, s);
   await mkdir(home, { recursive: true });
   let pids = findMarkedPids(config.dir, s.name);
+  /** What this call launched: one of several processes (a node, a TLS front) dying fails the start too. */
+  const launched: { pid: number; logFile: string }[] = [];
+  const conflict = pids.length ? s.conflict?.(config) : undefined;
+  if (conflict) throw new DevstackError(conflict);
   if (pids.length && (await s.probe(config)).ready) {
     progress.update(s.name, 'running', `already up at ${s.address(config)}`);
     return;
@@ -96,9 +115,12 @@ async function startOne(config: DevstackConfig, s: ServerSpec, progress: Progres
       );
     }
     progress.update(s.name, 'preparing');
-    const spec = await s.prepare({ config, home, step: (detail) => progress.update(s.name, 'preparing', detail) });
+    const specs = [await s.prepare({ config, home, step: (detail) => progress.update(s.name, 'preparing', detail) })].flat();
     progress.update(s.name, 'starting', 'launching');
-    await launch({ ...spec, name: s.name, logFile: logOf(config, s), pidFile: pidFileOf(config, s) });
+    for (const [i, spec] of specs.entries()) {
+      const logFile = spec.logFile ?? logOf(config, s);
+      launched.push({ pid: await launch({ ...spec, name: s.name, logFile, pidFile: pidFileOf(config, s, i) }), logFile });
+    }
     pids = findMarkedPids(config.dir, s.name);
   } else {
     progress.update(s.name, 'starting', 'already launched, waiting for it');
@@ -110,9 +132,11 @@ async function startOne(config: DevstackConfig, s: ServerSpec, progress: Progres
       progress.update(s.name, 'ready', s.address(config));
       return;
     }
-    if (!findMarkedPids(config.dir, s.name).some(isAlive)) {
+    const dead = launched.find((l) => !isAlive(l.pid));
+    if (dead || !findMarkedPids(config.dir, s.name).some(isAlive)) {
       progress.update(s.name, 'failed', 'process exited');
-      throw new DevstackError(`${s.name} exited during start. Last lines of ${logOf(config, s)}:\n${logTail(logOf(config, s))}`);
+      const log = dead?.logFile ?? logOf(config, s);
+      throw new DevstackError(`${s.name}${launched.length > 1 ? ` (pid ${dead?.pid})` : ''} exited during start. Last lines of ${log}:\n${logTail(log)}`);
     }
     if (Date.now() > deadline) {
       progress.update(s.name, 'failed', 'timed out');
@@ -129,9 +153,11 @@ async function startOne(config: DevstackConfig, s: ServerSpec, progress: Progres
  * Starts the servers (idempotent: running ones are left alone), each as soon as the servers it
  * needs are ready, and waits until all answer their readiness probes.
  */
-export async function up(config: DevstackConfig, only?: ServerName[], out: NodeJS.WriteStream = process.stderr): Promise<ServerStatus[]> {
-  const wanted = selected(only);
-  const needMaven = wanted.some((s) => !artifactsReady(path.join(homeOf(config, s), 'lib'), s.name));
+export async function up(config: DevstackConfig, only?: readonly string[], out: NodeJS.WriteStream = process.stderr): Promise<ServerStatus[]> {
+  const wanted = selected(config, only);
+  const needMaven = wanted.some((s) =>
+    s.needsDownload ? s.needsDownload(config) : !artifactsReady(path.join(homeOf(config, s), 'lib'), s.name as ArtifactSet),
+  );
   await checkPrerequisites(needMaven);
   await mkdir(config.dir, { recursive: true });
   const progress = new Progress(
@@ -142,7 +168,7 @@ export async function up(config: DevstackConfig, only?: ServerName[], out: NodeJ
   const start = (s: ServerSpec): Promise<void> => {
     let p = started.get(s.name);
     if (!p) {
-      const deps = s.after.map((n) => servers.find((x) => x.name === n)!);
+      const deps = selected(config, s.after);
       p = (async () => {
         if (deps.length) progress.update(s.name, 'waiting', `for ${s.after.join(', ')}`);
         await Promise.all(deps.map(start));
@@ -164,8 +190,8 @@ export async function up(config: DevstackConfig, only?: ServerName[], out: NodeJ
 }
 
 /** Stops our servers, including ones a crashed `up` left behind without pid files. */
-export async function down(config: DevstackConfig, only?: ServerName[], out: NodeJS.WriteStream = process.stderr): Promise<void> {
-  const wanted = selected(only);
+export async function down(config: DevstackConfig, only?: readonly string[], out: NodeJS.WriteStream = process.stderr): Promise<void> {
+  const wanted = selected(config, only, true);
   const progress = new Progress(
     wanted.map((s) => s.name),
     out,
@@ -179,7 +205,7 @@ export async function down(config: DevstackConfig, only?: ServerName[], out: Nod
           progress.update(s.name, 'stopping', `pid ${pids.join(',')}`);
           await stopPids(pids);
         }
-        await removeFile(pidFileOf(config, s));
+        for (let i = 0; i < 8; i++) await removeFile(pidFileOf(config, s, i));
         progress.update(s.name, 'stopped', pids.length ? '' : 'was not running');
       }),
     );

@@ -1,5 +1,15 @@
-export { up, down, status, reachable, servers, DevstackError } from './devstack.js';
+export { up, down, status, reachable, serversOf, DevstackError } from './devstack.js';
 export type { ServerStatus, ServerName } from './devstack.js';
 export { devstackOptions } from './options.js';
 export type { DevstackConfig } from './options.js';
 export { MissingPrerequisiteError } from './prerequisites.js';
+export { ensureDevCerts, CertificateError } from './certs.js';
+export type { DevCerts } from './certs.js';
+export { ensureSecret, readSecret, secretFile, secretsDir } from './secrets.js';
+export { storeClientUrl } from './servers/store.js';
+export { storeHttpPorts, storeTransportPorts } from './servers/store-node.js';
+export { STORE_USERNAME, ensureStoreSecrets } from './servers/store-tls.js';
+export type { StoreSecrets } from './servers/store-tls.js';
+export { storeEngines } from './servers/store-engines.js';
+export type { StoreEngine, StoreKind } from './servers/store-engines.js';
+export { clientConfigFile, readClientConfig } from './client-config.js';

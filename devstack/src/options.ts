@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { portSchema, type ConfigOf, type OptionSpec } from '@pintrace/runtime';
+import { booleanSchema, portSchema, type ConfigOf, type OptionSpec } from '@pintrace/runtime';
 
 const heapSchema = z.string().regex(/^\d+[mMgG]$/, 'expected a JVM heap size such as 512m or 1g');
 
@@ -46,6 +46,37 @@ export const devstackOptions = {
     description: 'Tag keys zipkin-server offers for autocomplete (AUTOCOMPLETE_KEYS)',
     default: 'http.method,http.path,error',
     schema: z.string(),
+  },
+  storage: {
+    key: 'storage',
+    flag: 'storage',
+    env: 'PINTRACE_DEVSTACK_STORAGE',
+    description: 'The store on --es-port: elasticsearch (8.8.2), opensearch (2.19.4) or opensearch3 (3.4.0, needs a Java 21+ JDK: --java21-home)',
+    default: 'elasticsearch',
+    schema: z.enum(['elasticsearch', 'opensearch', 'opensearch3']),
+  },
+  secure: {
+    key: 'secure',
+    flag: 'secure',
+    env: 'PINTRACE_DEVSTACK_SECURE',
+    description: 'Secure the stack: the store behind TLS (the devstack\'s own CA) with basic auth and an API key on --es-port, its nodes on internal ports; clients read <dir>/client-config.json',
+    default: 'false',
+    schema: booleanSchema,
+  },
+  storeNodes: {
+    key: 'storeNodes',
+    flag: 'store-nodes',
+    env: 'PINTRACE_DEVSTACK_STORE_NODES',
+    description: 'Store nodes in one cluster (indices get nodes-1 replicas); node i serves HTTP on es-port+i-1 (es-port+10+i-1 behind --secure) and transport on es-transport-port+i-1',
+    default: '1',
+    schema: z.coerce.number().int('expected a whole number of nodes').min(1, 'at least 1 node').max(3, 'at most 3 nodes on one machine'),
+  },
+  java21Home: {
+    key: 'java21Home',
+    flag: 'java21-home',
+    env: 'PINTRACE_DEVSTACK_JAVA21_HOME',
+    description: 'A Java 21+ JDK for servers that need one (OpenSearch 3.x); default the newest under /usr/lib/jvm',
+    schema: z.string().min(1).transform((s) => path.resolve(s)).optional(),
   },
 } satisfies Record<string, OptionSpec>;
 

@@ -2,7 +2,11 @@ import type { LaunchSpec } from '../process.js';
 import type { ProbeResult } from '../probes.js';
 import type { DevstackConfig } from '../options.js';
 
-export type ServerName = 'kafka' | 'elasticsearch' | 'zipkin';
+/** The store is one of the last three, chosen by `--storage`; each keeps its own home under the dir. */
+export type ServerName = 'kafka' | 'elasticsearch' | 'zipkin' | 'opensearch' | 'opensearch3';
+
+/** Names that select whichever store `--storage` chose: `up store`, and `elasticsearch` as before. */
+export const storeAliases: readonly string[] = ['store', 'elasticsearch'];
 
 export interface PrepareContext {
   config: DevstackConfig;
@@ -12,9 +16,17 @@ export interface PrepareContext {
   step: (detail: string) => void;
 }
 
+/** One JVM of a server; a server may run several (Kafka brokers). */
+export type ServerLaunch = Omit<LaunchSpec, 'logFile' | 'pidFile' | 'name'> & {
+  /** Where its console output goes; default the server's log file. */
+  logFile?: string;
+};
+
 /** One real server the devstack runs: how to prepare and launch it, and how to tell it is ready. */
 export interface ServerSpec {
   name: ServerName;
+  /** The store (Elasticsearch or OpenSearch nodes, and their TLS front when secured). */
+  store?: boolean;
   /** The port users connect to; a foreign process on it is reported instead of started over. */
   port: (config: DevstackConfig) => number;
   /** What to print for users, e.g. 127.0.0.1:9092 or http://127.0.0.1:9200. */
@@ -23,6 +35,17 @@ export interface ServerSpec {
   after: ServerName[];
   /** How long a start may take before it is reported as failed. */
   startTimeoutMs: number;
-  prepare: (ctx: PrepareContext) => Promise<Omit<LaunchSpec, 'logFile' | 'pidFile' | 'name'>>;
+  /** Makes config and data ready and says what to launch: one process, or one per node. */
+  prepare: (ctx: PrepareContext) => Promise<ServerLaunch | ServerLaunch[]>;
   probe: (config: DevstackConfig) => Promise<ProbeResult>;
+  /** The log whose tail explains a failed start; default <dir>/<name>/console.log. */
+  logFile?: (config: DevstackConfig) => string;
+  /**
+   * Why this dir's running processes cannot serve `config` (say a plain Kafka when `--secure` is
+   * asked), or undefined. `up` refuses with this message instead of waiting for a probe that
+   * cannot succeed.
+   */
+  conflict?: (config: DevstackConfig) => string | undefined;
+  /** Whether its jars must still be fetched (then `up` checks for Maven); default: <dir>/<name>/lib for artifact set <name>. */
+  needsDownload?: (config: DevstackConfig) => boolean;
 }

@@ -1,0 +1,132 @@
+/**
+ * The nodes of the store: each node's home (config, the netty4 module, data, logs) and its JVM.
+ * Node 1 lives in <dir>/<store>/ (where the single node always lived, so its data carries over);
+ * node i > 1 in <dir>/<store>/node-i/. All nodes share the jars in <dir>/<store>/lib and the
+ * launcher compiled once into <dir>/<store>/launcher.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { resolveArtifacts } from '../artifacts.js';
+import type { DevstackConfig } from '../options.js';
+import { markerArg } from '../process.js';
+import type { PrepareContext, ServerLaunch } from './server.js';
+import { jdkFor, type StoreEngine } from './store-engines.js';
+
+const run = promisify(execFile);
+
+/**
+ * HTTP port of each node. Behind --secure the nodes move 10 ports up: the TLS front takes
+ * --es-port, so the port clients are given never serves unauthenticated plaintext.
+ */
+export function storeHttpPorts(config: DevstackConfig): number[] {
+  const first = config.secure ? config.esPort + 10 : config.esPort;
+  return Array.from({ length: config.storeNodes }, (_, i) => first + i);
+}
+
+export function storeTransportPorts(config: DevstackConfig): number[] {
+  return Array.from({ length: config.storeNodes }, (_, i) => config.esTransportPort + i);
+}
+
+const nodeName = (i: number) => (i === 0 ? 'devstack' : `devstack-${i + 1}`);
+
+export function nodeHome(storeHome: string, i: number): string {
+  return i === 0 ? storeHome : path.join(storeHome, `node-${i + 1}`);
+}
+
+function nodeYml(engine: StoreEngine, config: DevstackConfig, home: string, i: number): string {
+  const http = storeHttpPorts(config);
+  const transport = storeTransportPorts(config);
+  const names = http.map((_, j) => nodeName(j));
+  const discovery =
+    config.storeNodes === 1
+      ? ['discovery.type: single-node']
+      : [
+          `discovery.seed_hosts: [${transport.map((p) => `"127.0.0.1:${p}"`).join(', ')}]`,
+          // Read only when a new cluster forms; an existing data dir keeps its cluster.
+          `${engine.initialManagersKey}: [${names.map((n) => `"${n}"`).join(', ')}]`,
+        ];
+  return [
+    'cluster.name: pintrace-devstack',
+    `node.name: ${nodeName(i)}`,
+    ...discovery,
+    'network.host: 127.0.0.1',
+    `http.port: ${http[i]}`,
+    `transport.port: ${transport[i]}`,
+    // Relative paths would resolve against the working directory.
+    `path.data: ${path.join(home, 'data')}`,
+    `path.logs: ${path.join(home, 'logs')}`,
+    // A laptop or CI disk that is 90% full must not turn the indices read-only.
+    'cluster.routing.allocation.disk.threshold_enabled: false',
+    '',
+  ].join('\n');
+}
+
+function nettyDescriptor(engine: StoreEngine): string {
+  return [
+    'description=Netty 4 based transport implementation',
+    `version=${engine.version}`,
+    'name=transport-netty4',
+    `classname=${engine.nettyClass}`,
+    `java.version=${engine.javaMajor}`,
+    `${engine.descriptorVersionKey}=${engine.version}`,
+    'extended.plugins=',
+    'has.native.controller=false',
+    '',
+  ].join('\n');
+}
+
+const isTransportJar = (jar: string) => /(^|\/)(netty-[^/]*|transport-netty4-[^/]*)\.jar$/.test(jar);
+
+/** Prepares every node's home and returns one launch per node (node 1 first). */
+export async function prepareStoreNodes(engine: StoreEngine, { config, home, step }: PrepareContext): Promise<ServerLaunch[]> {
+  const jdk = jdkFor(engine, config);
+  step(`resolving ${engine.label} jars (Maven)`);
+  const jars = await resolveArtifacts(path.join(home, 'lib'), engine.artifacts);
+  const serverJars = jars.filter((j) => !isTransportJar(j));
+  const cp = serverJars.join(':');
+  const classes = path.join(home, 'launcher');
+  if (!existsSync(path.join(classes, `${engine.launcher}.class`))) {
+    step('compiling the node launcher');
+    await mkdir(classes, { recursive: true });
+    const source = fileURLToPath(new URL(`../../java/${engine.launcher}.java`, import.meta.url));
+    await run(jdk.javac, ['-d', classes, '-cp', cp, source]);
+  }
+  const launches: ServerLaunch[] = [];
+  for (let i = 0; i < config.storeNodes; i++) {
+    const nh = nodeHome(home, i);
+    // The HTTP transport loads as a module from its own directory, never from the main classpath.
+    // Rebuilt on every launch: a few MB, and it always matches the jars in lib/.
+    const module = path.join(nh, 'modules', 'transport-netty4');
+    await rm(module, { recursive: true, force: true });
+    await mkdir(module, { recursive: true });
+    for (const jar of jars.filter(isTransportJar)) await copyFile(jar, path.join(module, path.basename(jar)));
+    await writeFile(path.join(module, 'plugin-descriptor.properties'), nettyDescriptor(engine));
+    for (const d of ['plugins', 'tmp', 'config']) await mkdir(path.join(nh, d), { recursive: true });
+    await writeFile(path.join(nh, 'config', engine.configFile), nodeYml(engine, config, nh, i));
+    launches.push({
+      command: jdk.java,
+      args: [
+        markerArg(config.dir, engine.kind),
+        `-Xmx${config.heap}`,
+        `-Xms${config.heap}`,
+        '-XX:+UseG1GC',
+        '-Djava.awt.headless=true',
+        '-Dlog4j2.formatMsgNoLookups=true',
+        '-Dio.netty.noUnsafe=true',
+        '-Dio.netty.recycler.maxCapacityPerThread=0',
+        `-Djava.io.tmpdir=${path.join(nh, 'tmp')}`,
+        '-cp',
+        `${classes}:${cp}`,
+        engine.launcher,
+        nh,
+      ],
+      cwd: nh,
+      logFile: path.join(nh, 'console.log'),
+    });
+  }
+  return launches;
+}

@@ -1,0 +1,139 @@
+/**
+ * The store server: Elasticsearch 8.8.2, OpenSearch 2.19 or OpenSearch 3.x (`--storage`), one node
+ * or a cluster of `--store-nodes` on loopback, and with `--secure` a TLS + auth front on --es-port
+ * (store-tls.ts). One server in `up`/`status`/`down`: its nodes and front are its processes.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { artifactsReady } from '../artifacts.js';
+import { updateClientConfig } from '../client-config.js';
+import type { DevstackConfig } from '../options.js';
+import { httpProbe, type ProbeResult } from '../probes.js';
+import type { ServerSpec } from './server.js';
+import { storeEngines, type StoreEngine, type StoreKind } from './store-engines.js';
+import { prepareStoreNodes, storeHttpPorts } from './store-node.js';
+import { ensureStoreSecrets, prepareTlsFront, tlsFrontProbe } from './store-tls.js';
+
+/** What clients are given: the TLS front when secured, else every node (clients spread over them). */
+export function storeClientUrl(config: DevstackConfig): string {
+  if (config.secure) return `https://127.0.0.1:${config.esPort}`;
+  return storeHttpPorts(config)
+    .map((p) => `http://127.0.0.1:${p}`)
+    .join(',');
+}
+
+/** Client options this launcher owns in client-config.json: every `es…` key. */
+const ownsStoreKey = (key: string) => key === 'es' || /^es[A-Z]/.test(key);
+
+/**
+ * Writes the store's client settings. Basic auth goes into client-config.json; the API key goes
+ * into client-config.api-key.json (store keys only), because a part refuses a config that gives
+ * both (see runtime/src/connection.ts).
+ */
+async function writeClientSettings(config: DevstackConfig): Promise<void> {
+  if (!config.secure) {
+    await updateClientConfig(config.dir, ownsStoreKey, { es: storeClientUrl(config) });
+    return;
+  }
+  const s = await ensureStoreSecrets(config.dir);
+  const es = storeClientUrl(config);
+  await updateClientConfig(config.dir, ownsStoreKey, { es, esUsername: s.username, esPasswordFile: s.passwordFile, esCaFile: s.caFile });
+  await writeFile(
+    path.join(config.dir, 'client-config.api-key.json'),
+    JSON.stringify({ es, esApiKeyFile: s.apiKeyFile, esCaFile: s.caFile }, null, 2) + '\n',
+  );
+}
+
+/** The layout the running processes were launched with: a different one needs `down` first. */
+interface RunningLayout {
+  secure: boolean;
+  storeNodes: number;
+  esPort: number;
+}
+
+const layoutFile = (config: DevstackConfig, engine: StoreEngine) => path.join(config.dir, engine.kind, 'running.json');
+
+function conflictOf(engine: StoreEngine, config: DevstackConfig): string | undefined {
+  const file = layoutFile(config, engine);
+  if (!existsSync(file)) return undefined;
+  const running = JSON.parse(readFileSync(file, 'utf8')) as RunningLayout;
+  const wanted: RunningLayout = { secure: config.secure, storeNodes: config.storeNodes, esPort: config.esPort };
+  const diffs = (Object.keys(wanted) as (keyof RunningLayout)[]).filter((k) => running[k] !== wanted[k]);
+  if (!diffs.length) return undefined;
+  return (
+    `${engine.kind} runs from ${config.dir} with ${diffs.map((k) => `${k}=${running[k]}`).join(', ')}, and ${diffs.map((k) => `${k}=${wanted[k]}`).join(', ')} was asked. ` +
+    `Stop it first: pintrace devstack down ${engine.kind} --dir ${config.dir}`
+  );
+}
+
+function health(config: DevstackConfig): (status: number, body: string) => ProbeResult {
+  return (status, body) => {
+    if (status !== 200) return { ready: false, detail: `cluster health answered ${status}` };
+    const h = JSON.parse(body) as { status?: string; number_of_nodes?: number };
+    if (h.status !== 'green' && h.status !== 'yellow') return { ready: false, detail: `cluster ${h.status}` };
+    if ((h.number_of_nodes ?? 0) < config.storeNodes) return { ready: false, detail: `${h.number_of_nodes} of ${config.storeNodes} nodes joined` };
+    return { ready: true, detail: h.status };
+  };
+}
+
+/**
+ * Ready when node 1 answers `GET /` as this engine (so another store on the port is not taken for
+ * it), every node sees a green or yellow cluster of all nodes, and, when secured, the TLS front
+ * lets the devstack's credentials through.
+ */
+async function probeStore(engine: StoreEngine, config: DevstackConfig): Promise<ProbeResult> {
+  const ports = storeHttpPorts(config);
+  const identity = await httpProbe(`http://127.0.0.1:${ports[0]}/`, (status, body) => {
+    if (status !== 200) return { ready: false, detail: `GET / answered ${status}` };
+    const version = (JSON.parse(body) as { version?: { number?: string; distribution?: string } }).version;
+    const distribution = version?.distribution ?? 'elasticsearch';
+    return distribution === engine.distribution && version?.number === engine.version
+      ? { ready: true }
+      : { ready: false, detail: `answers as ${distribution} ${version?.number}, not ${engine.label}` };
+  });
+  if (!identity.ready) return identity;
+  let last: ProbeResult = { ready: true };
+  for (const port of ports) {
+    last = await httpProbe(`http://127.0.0.1:${port}/_cluster/health?timeout=1s`, health(config));
+    if (!last.ready) return ports.length > 1 ? { ready: false, detail: `node :${port}: ${last.detail}` } : last;
+  }
+  if (!config.secure) return last;
+  const front = await tlsFrontProbe(config, '/_cluster/health?timeout=1s', health(config));
+  return front.ready ? { ready: true, detail: `${front.detail}, TLS + auth` } : front;
+}
+
+function storeServer(engine: StoreEngine): ServerSpec {
+  return {
+    name: engine.kind,
+    store: true,
+    port: (c) => c.esPort,
+    address: (c) => storeClientUrl(c),
+    after: [],
+    startTimeoutMs: 180_000,
+    needsDownload: (c) => !artifactsReady(path.join(c.dir, engine.kind, 'lib'), engine.artifacts),
+    conflict: (c) => conflictOf(engine, c),
+    async prepare(ctx) {
+      const launches = await prepareStoreNodes(engine, ctx);
+      if (ctx.config.secure) {
+        ctx.step('TLS front (nginx), certificates and credentials');
+        launches.push(await prepareTlsFront(ctx.config, ctx.home, storeHttpPorts(ctx.config), engine.kind));
+      }
+      await writeClientSettings(ctx.config);
+      const layout: RunningLayout = { secure: ctx.config.secure, storeNodes: ctx.config.storeNodes, esPort: ctx.config.esPort };
+      await writeFile(layoutFile(ctx.config, engine), JSON.stringify(layout) + '\n');
+      return launches;
+    },
+    probe: (c) => probeStore(engine, c),
+  };
+}
+
+const byKind = Object.fromEntries(Object.values(storeEngines).map((e) => [e.kind, storeServer(e)])) as Record<StoreKind, ServerSpec>;
+
+/** The store server `--storage` selects. */
+export function storeServerOf(config: DevstackConfig): ServerSpec {
+  return byKind[config.storage];
+}
+
+/** Every store server, whatever `--storage` says (`down` and `status` of a dir see them all). */
+export const allStoreServers: readonly ServerSpec[] = Object.values(byKind);
