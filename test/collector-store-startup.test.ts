@@ -16,7 +16,7 @@
  * Run alone: npx vitest run --project integration test/collector-store-startup.test.ts
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,9 +24,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devstackOptions, down, up } from '@pintrace/devstack';
 import { createAdmin, createProducer, type SpanProducer, type TopicAdmin } from '@pintrace/kafka';
 import { resolveConfig } from '@pintrace/runtime';
-import { multiServiceTrace } from './collector-fixtures.js';
-import { startPart, type RunningPart } from './support/processes.js';
-import { countDocs, deleteIndices, esUrl, eventually, kafkaBrokers, uniqueName, zipkinUrl } from './support/servers.js';
+import { expectFailFast, expectNoSecret, logLine, startCollectorCli, type CollectorRun } from './support/collector-cli.js';
+import type { RunningPart } from './support/processes.js';
+import { countDocs, deleteIndices, esUrl, eventually, kafkaBrokers, zipkinUrl } from './support/servers.js';
 import { makeTestCerts, startTlsFront, type TestCerts, type TlsFront } from './support/tls-front.js';
 
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
@@ -79,57 +79,11 @@ afterAll(async () => {
   certs?.remove();
 });
 
-interface Run {
-  part: RunningPart;
-  topic: string;
-  prefix: string;
-  metricsPort: number;
-  /** Spans put on the topic so far. */
-  sent(): number;
-  send(traces: number): Promise<void>;
-}
-
-/** `pintrace collector` on a fresh topic and index prefix, with the store arguments given. */
-async function collector(name: string, storeArgs: string[]): Promise<Run> {
-  const topic = uniqueName(`css-${name}`);
-  const prefix = uniqueName('pcss');
-  prefixes.push(prefix);
-  await admin.ensureTopic(topic, 2);
-  const metricsPort = nextMetricsPort++;
-  const part = startPart(`collector-store-${name}`, [
-    'collector', '--kafka', kafkaBrokers.join(','), ...storeArgs, '--topic', topic, '--group-id', `${topic}-g`,
-    '--index-prefix', prefix, '--index-replicas', '0', '--index-shards', '1', '--group-window-ms', '0',
-    '--session-timeout-ms', '6000', '--metrics-port', String(metricsPort),
-  ]);
-  parts.push(part);
-  let spans = 0;
-  return {
-    part, topic, prefix, metricsPort,
-    sent: () => spans,
-    send: async (traces) => {
-      const batch = Array.from({ length: traces }, () => multiServiceTrace(prefix));
-      await producer.send(topic, batch.map((t) => ({ key: t[0]!.traceId, value: JSON.stringify(t) })));
-      spans += batch.reduce((n, t) => n + t.length, 0);
-    },
-  };
-}
-
-function logOf(part: RunningPart): string {
-  return readFileSync(part.logFile, 'utf8');
-}
-
-function expectNoSecret(text: string, where: string): void {
-  for (const secret of SECRETS) expect(text.includes(secret), `a secret in ${where}`).toBe(false);
-}
-
-/** Waits until the log has a line matching `pattern`, or the process ended. */
-async function logLine(part: RunningPart, pattern: RegExp, timeoutMs = 60_000): Promise<string> {
-  return eventually(async () => {
-    const line = logOf(part).split('\n').find((l) => pattern.test(l));
-    if (line !== undefined) return line;
-    if (part.child.exitCode !== null) throw new Error(`exited ${part.child.exitCode}:\n${logOf(part).slice(-2000)}`);
-    return undefined;
-  }, { timeoutMs, intervalMs: 200, what: String(pattern) });
+async function collector(name: string, storeArgs: string[]): Promise<CollectorRun> {
+  const run = await startCollectorCli({ name, storeArgs, metricsPort: nextMetricsPort++, admin, producer });
+  parts.push(run.part);
+  prefixes.push(run.prefix);
+  return run;
 }
 
 describe('a store that answers but cannot work with the settings: one message, non-zero exit within 30 s', () => {
@@ -153,22 +107,8 @@ describe('a store that answers but cannot work with the settings: one message, n
   for (const c of cases) {
     it(c.name, async () => {
       const started = Date.now();
-      const run = await collector(c.name.split(' ')[0]!.toLowerCase(), c.args());
-      const timeout = sleep(30_000).then(() => 'still running after 30 s');
-      const exit = await Promise.race([run.part.exited, timeout]);
-      const elapsed = Date.now() - started;
-      const log = logOf(run.part);
-      expect(exit, log.slice(-2000)).not.toBe('still running after 30 s');
-      expect(exit).not.toBe(0);
-      expect(elapsed).toBeLessThan(30_000);
-      const failed = log.split('\n').filter((l) => l.includes('"collector failed"'));
-      expect(failed).toHaveLength(1);
-      const err = (JSON.parse(failed[0]!) as { err: { message: string; code: string } }).err;
-      expect(err.code).toBe(c.code);
-      expect(err.message).toMatch(c.says);
-      // It never retried: one attempt, no "waiting for" line.
-      expect(log).not.toMatch(/waiting for the store/);
-      expectNoSecret(log, `the log of "${c.name}"`);
+      const run = await collector(c.name.split(' ').join('-').slice(0, 12), c.args());
+      await expectFailFast(run, started, c.code, c.says, SECRETS);
     });
   }
 });
@@ -183,17 +123,17 @@ describe('right credentials work, and no secret leaks', () => {
 
   for (const c of cases) {
     it(`${c.name}: spans indexed through the secured store; logs and /metrics clean`, async () => {
-      const run = await collector(c.name.split(' ')[0]!, c.args());
-      await logLine(run.part, /"collector running"/);
+      const run = await collector(c.name.split(' ').join('-'), c.args());
+      await logLine(run, /"collector running"/);
       await run.send(20);
       await eventually(async () => ((await countDocs(`${run.prefix}-span-*`)) === run.sent() ? true : undefined), { what: `${run.sent()} spans indexed`, timeoutMs: 60_000 });
       const metrics = await (await fetch(`http://127.0.0.1:${run.metricsPort}/metrics`)).text();
       const health = await (await fetch(`http://127.0.0.1:${run.metricsPort}/health`)).text();
       expect(await run.part.stop()).toBe(0);
-      expectNoSecret(metrics, '/metrics');
-      expectNoSecret(health, '/health');
-      const log = logOf(run.part);
-      expectNoSecret(log, `the log of "${c.name}"`);
+      expectNoSecret(metrics, SECRETS, '/metrics');
+      expectNoSecret(health, SECRETS, '/health');
+      const log = run.log();
+      expectNoSecret(log, SECRETS, `the log of "${c.name}"`);
       // The store is logged, but redacted: no user:password@.
       expect(log).toMatch(/"es":"https:\/\/(\*\*\*@)?127\.0\.0\.1:3360[12]"/);
     });
@@ -221,8 +161,8 @@ describe('a store that is down', () => {
     await run.send(30);
     const waitedSince = Date.now();
     await sleep(delayMs);
-    expect(run.part.child.exitCode, logOf(run.part).slice(-2000)).toBeNull();
-    const waits = logOf(run.part).split('\n').filter((l) => l.includes('waiting for the store at http://127.0.0.1:33920'));
+    expect(run.part.child.exitCode, run.log().slice(-2000)).toBeNull();
+    const waits = run.log().split('\n').filter((l) => l.includes('waiting for the store at http://127.0.0.1:33920'));
     // Backoff doubles from 0.5 s to at most 10 s: at least one line per 10 s after the first few.
     expect(waits.length).toBeGreaterThanOrEqual(Math.floor(delayMs / 10_000));
     expect(JSON.parse(waits.at(-1)!)).toMatchObject({ code: 'ES_UNAVAILABLE', err: expect.stringMatching(/connection refused/) });
