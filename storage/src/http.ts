@@ -14,9 +14,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 import { StorageError } from './errors.js';
-import { classifyNetworkError, closedWithoutAnswer } from './network-errors.js';
+import { classifyNetworkError, closedWithoutAnswer, DEADLINE } from './network-errors.js';
 import { probeTls } from './tls-probe.js';
 
 export interface EsRequest {
@@ -163,17 +163,14 @@ export function createEsHttp(options: EsHttpOptions): EsHttp {
   const parsed = parseNodes(options);
   const files = tlsFiles(options);
   const timeoutMs = options.requestTimeoutMs ?? 10_000;
-  const nodes: Node[] = parsed.map((n) => ({
-    ...n,
-    nextTlsProbe: 0,
-    pool: new Pool(n.origin, {
-      connectTimeout: Math.min(timeoutMs, 10_000),
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-      // Hostname verification stays on (Node's default); only the trust roots and our identity change.
-      ...(n.origin.startsWith('https:') && (files.ca ?? files.cert) !== undefined ? { connect: { ...files } } : {}),
-    }),
-  }));
+  const poolFor = (origin: string): Pool => new Pool(origin, {
+    connectTimeout: Math.min(timeoutMs, 10_000),
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+    // Hostname verification stays on (Node's default); only the trust roots and our identity change.
+    ...(origin.startsWith('https:') && (files.ca ?? files.cert) !== undefined ? { connect: { ...files } } : {}),
+  });
+  const nodes: Node[] = parsed.map((n) => ({ ...n, nextTlsProbe: 0, pool: poolFor(n.origin) }));
   const urlText = Array.isArray(options.url) ? options.url.join(',') : options.url;
   let next = 0;
   let closed = false;
@@ -182,8 +179,29 @@ export function createEsHttp(options: EsHttpOptions): EsHttp {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (req.body !== undefined) headers['content-type'] = req.ndjson ? 'application/x-ndjson' : 'application/json; charset=utf-8';
     if (node.authorization !== undefined) headers.authorization = node.authorization;
-    const res = await node.pool.request({ method: req.method, path: node.prefix + req.path, headers, body: req.body ?? null });
-    const text = await res.body.text();
+    // Our own deadline, on a ref'd timer, raced against undici's answer: undici's timeouts are
+    // unref'd, and a request whose TLS peer dropped the connection in mid-handshake can stay
+    // pending for good with no handle left (seen with a server refusing a missing client
+    // certificate under TLS 1.3; aborting it did not settle it either). That let a process with
+    // nothing else to do exit 0 in the middle of its start-up. Past the deadline the node's pool
+    // is replaced, so a stuck connection cannot hold later requests.
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const stuck = node.pool;
+        node.pool = poolFor(node.origin);
+        void stuck.destroy().catch(() => {});
+        reject(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: DEADLINE }));
+      }, timeoutMs + 500);
+    });
+    let text: string;
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await Promise.race([node.pool.request({ method: req.method, path: node.prefix + req.path, headers, body: req.body ?? null }), deadline]);
+      text = await Promise.race([res.body.text(), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
     const type = res.headers['content-type'];
     const json = (Array.isArray(type) ? type.join(';') : type ?? '').includes('json');
     let body: unknown = text;
@@ -237,12 +255,16 @@ export function createEsHttp(options: EsHttpOptions): EsHttp {
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
-      // close() waits for requests in flight; a writer shutting down has already stopped
-      // waiting for them, so they are cut off after a moment.
+      // close() waits for requests in flight; a writer shutting down has already stopped waiting
+      // for them, so they are cut off after a moment. undici's close() can also stay pending with
+      // no handle left (after a TLS peer dropped a connection mid-request), so the timer is ref'd
+      // and the wait ends with destroy(): an unref'd timer let the process exit 0 mid-shutdown.
       await Promise.all(nodes.map(async (n) => {
-        const timer = setTimeout(() => void n.pool.destroy().catch(() => {}), 1000);
-        timer.unref();
-        await n.pool.close().catch(() => {});
+        let timer: NodeJS.Timeout | undefined;
+        const cutOff = new Promise<void>((resolve) => {
+          timer = setTimeout(() => void n.pool.destroy().catch(() => {}).finally(resolve), 1000);
+        });
+        await Promise.race([n.pool.close().catch(() => {}), cutOff]);
         clearTimeout(timer);
       }));
     },

@@ -23,6 +23,9 @@ export const CLIENT_CERT_ALERTS: ReadonlySet<string> = new Set([
   'ERR_SSL_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE', 'ERR_SSL_TLSV1_ALERT_ACCESS_DENIED',
 ]);
 
+/** Code of http.ts's own request deadline (its timer keeps the process alive; undici's do not). */
+export const DEADLINE = 'ES_REQUEST_DEADLINE';
+
 /** Plain-language names of the codes a user meets when a store is down. */
 const DOWN: Record<string, string> = {
   ECONNREFUSED: 'connection refused',
@@ -38,6 +41,7 @@ const DOWN: Record<string, string> = {
   UND_ERR_BODY_TIMEOUT: 'answer stalled',
   UND_ERR_SOCKET: 'connection closed by the server',
   UND_ERR_CLOSED: 'client closed',
+  [DEADLINE]: 'no answer in time',
 };
 
 /** The Node/undici error code of `err` (or of its cause). */
@@ -64,7 +68,8 @@ function briefMessage(err: unknown): string {
  */
 export function closedWithoutAnswer(err: unknown): boolean {
   const code = errorCode(err);
-  return code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE';
+  // A deadline too: a connection dropped in mid-handshake can leave undici waiting for nothing.
+  return code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE' || code === DEADLINE;
 }
 
 /**
