@@ -159,6 +159,21 @@ describe('a store that is down', () => {
   });
 });
 
+describe('a store that accepts connections but never answers', () => {
+  it('is retryable and given up on within the request timeout', async () => {
+    const sockets: import('node:net').Socket[] = [];
+    const silent = (await import('node:net')).createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    const started = Date.now();
+    const err = await root({ url, requestTimeoutMs: 300 });
+    expect(err).toMatchObject({ code: 'ES_UNAVAILABLE', retryable: true });
+    expect(Date.now() - started).toBeLessThan(3000);
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((resolve) => silent.close(() => resolve()));
+  });
+});
+
 describe('version and product', () => {
   it('fails fast on a server that is not a store, naming --es', async () => {
     const http = createHttpServer((_req, res) => {
