@@ -136,7 +136,11 @@ export async function ensureTemplates(http: EsHttp, templates: readonly IndexTem
     }
     if (get.status !== 404) {
       throw privilegeError('GET', t.url, get.status) ??
-        new StorageError('ES_TEMPLATE_FAILED', `GET ${t.url} answered ${get.status}: ${preview(get.body)}`, { status: get.status });
+        new StorageError('ES_TEMPLATE_FAILED', `GET ${t.url} answered ${get.status}: ${preview(get.body)}`, {
+          status: get.status,
+          // Only an overloaded or restarting store may answer differently later.
+          retryable: get.status === 429 || get.status >= 500,
+        });
     }
     const put = await http.request({ method: 'PUT', path: t.url, body: JSON.stringify(t.body) });
     const refused = privilegeError('PUT', t.url, put.status);
