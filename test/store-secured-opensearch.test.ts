@@ -7,6 +7,7 @@
  *  - the zipkin-server oracle: our templates and documents equal the server's (basic auth and API key);
  *  - `pintrace collector --config <dir>/client-config.json` (and the API-key variant) indexes spans;
  *  - each misconfiguration ends the collector non-zero within 30 s, naming the setting;
+ *  - `pintrace ui` with the same settings serves the API from it, and refuses to start on a wrong password;
  *  - no secret in any log, /metrics or /health.
  * Run alone: npx vitest run --project integration test/store-secured-opensearch.test.ts
  */
@@ -19,6 +20,7 @@ import { createAdmin, createProducer, type SpanProducer, type TopicAdmin } from 
 import { resolveConfig } from '@pintrace/runtime';
 import { createEsHttp, readClusterVersion, type EsHttp } from '@pintrace/storage';
 import { expectFailFast, expectNoSecret, logLine, startCollectorCli, type CollectorRun } from './support/collector-cli.js';
+import { startPart } from './support/processes.js';
 import { eventually, kafkaBrokers } from './support/servers.js';
 import { makeTestCerts, type TestCerts } from './support/tls-front.js';
 import { zipkinOracleTests } from './support/zipkin-oracle.js';
@@ -139,4 +141,43 @@ describe('misconfigurations against the secured OpenSearch: non-zero exit within
       await expectFailFast(run, started, c.code, c.says, [...SECRETS, `${password}x`]);
     });
   }
+});
+
+describe('pintrace ui against the secured OpenSearch', () => {
+  it('serves the API with --config client-config.json; no secret in its log, /metrics or /health', async () => {
+    const port = 33_870;
+    const ui = startPart('ui-secured-os', ['ui', '--config', clientConfig, '--port', String(port), '--lens-dir', path.join(config.dir, 'lens')]);
+    try {
+      const services = await eventually(async () => {
+        const res = await fetch(`http://127.0.0.1:${port}/api/v2/services`).catch(() => undefined);
+        return res?.status === 200 ? ((await res.json()) as string[]) : undefined;
+      }, { what: 'the ui-proxy API', timeoutMs: 60_000 });
+      // The oracle tests above had zipkin-server write spans of these services under its prefix.
+      expect(services).toEqual(expect.arrayContaining(['backend', 'frontend']));
+      const health = await fetch(`http://127.0.0.1:${port}/health`);
+      const healthText = await health.text();
+      expect(health.status, healthText).toBe(200);
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expectNoSecret(healthText, SECRETS, 'ui /health');
+      expectNoSecret(metrics, SECRETS, 'ui /metrics');
+    } finally {
+      await ui.stop();
+    }
+    expectNoSecret(readFileSync(ui.logFile, 'utf8'), SECRETS, 'the ui-proxy log');
+  });
+
+  it('refuses to start on a wrong password: non-zero exit within 30 s naming the flags', async () => {
+    const started = Date.now();
+    const wrong = `${password}x`;
+    const ui = startPart('ui-secured-os-wrong', ['ui', '--es', front, '--es-ca-file', secrets.caFile, '--es-username', secrets.username,
+      '--es-password', wrong, '--port', '33871', '--lens-dir', path.join(config.dir, 'lens')]);
+    const exit = await Promise.race([ui.exited, new Promise((r) => setTimeout(() => r('still running after 30 s'), 30_000))]);
+    const log = readFileSync(ui.logFile, 'utf8');
+    if (exit === 'still running after 30 s') await ui.kill();
+    expect(exit, log.slice(-2000)).not.toBe('still running after 30 s');
+    expect(exit).not.toBe(0);
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(log).toMatch(/401 Unauthorized.*--es-username and --es-password/);
+    expectNoSecret(log, [...SECRETS, wrong], 'the ui-proxy log');
+  });
 });
