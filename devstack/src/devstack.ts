@@ -38,8 +38,9 @@ export class DevstackError extends Error {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const homeOf = (config: DevstackConfig, s: ServerSpec) => path.join(config.dir, s.name);
-const logOf = (config: DevstackConfig, s: ServerSpec) => path.join(homeOf(config, s), s.name === 'kafka' ? 'server.log' : 'console.log');
-const pidFileOf = (config: DevstackConfig, s: ServerSpec) => path.join(config.dir, `${s.name}.pid`);
+const logOf = (config: DevstackConfig, s: ServerSpec) => s.logFile?.(config) ?? path.join(homeOf(config, s), 'console.log');
+/** <name>.pid for the first process of a server, <name>-2.pid ... for the others (Kafka brokers). */
+const pidFileOf = (config: DevstackConfig, s: ServerSpec, i = 0) => path.join(config.dir, i ? `${s.name}-${i + 1}.pid` : `${s.name}.pid`);
 
 function logTail(file: string, lines = 15): string {
   if (!existsSync(file)) return '(no log yet)';
@@ -79,6 +80,8 @@ async function startOne(config: DevstackConfig, s: ServerSpec, progress: Progres
   const home = homeOf(config, s);
   await mkdir(home, { recursive: true });
   let pids = findMarkedPids(config.dir, s.name);
+  const conflict = pids.length ? s.conflict?.(config) : undefined;
+  if (conflict) throw new DevstackError(conflict);
   if (pids.length && (await s.probe(config)).ready) {
     progress.update(s.name, 'running', `already up at ${s.address(config)}`);
     return;
@@ -96,9 +99,11 @@ async function startOne(config: DevstackConfig, s: ServerSpec, progress: Progres
       );
     }
     progress.update(s.name, 'preparing');
-    const spec = await s.prepare({ config, home, step: (detail) => progress.update(s.name, 'preparing', detail) });
+    const specs = [await s.prepare({ config, home, step: (detail) => progress.update(s.name, 'preparing', detail) })].flat();
     progress.update(s.name, 'starting', 'launching');
-    await launch({ ...spec, name: s.name, logFile: logOf(config, s), pidFile: pidFileOf(config, s) });
+    for (const [i, spec] of specs.entries()) {
+      await launch({ ...spec, name: s.name, logFile: spec.logFile ?? logOf(config, s), pidFile: pidFileOf(config, s, i) });
+    }
     pids = findMarkedPids(config.dir, s.name);
   } else {
     progress.update(s.name, 'starting', 'already launched, waiting for it');
@@ -179,7 +184,7 @@ export async function down(config: DevstackConfig, only?: ServerName[], out: Nod
           progress.update(s.name, 'stopping', `pid ${pids.join(',')}`);
           await stopPids(pids);
         }
-        await removeFile(pidFileOf(config, s));
+        for (let i = 0; i < 8; i++) await removeFile(pidFileOf(config, s, i));
         progress.update(s.name, 'stopped', pids.length ? '' : 'was not running');
       }),
     );
