@@ -279,6 +279,7 @@ async function prepareKafka(config: DevstackConfig, home: string, step: (detail:
     clusterId = stdout.trim();
   }
   const launches: ServerLaunch[] = [];
+  const formats: Promise<void>[] = [];
   for (const node of layout.nodes) {
     await mkdir(node.conf, { recursive: true });
     const props = path.join(node.conf, 'server.properties');
@@ -289,9 +290,12 @@ async function prepareKafka(config: DevstackConfig, home: string, step: (detail:
     await writeFile(log4jFile, log4j2(node.serverLog));
     const scramMark = path.join(node.home, 'scram-users.sha256');
     if (unformatted.includes(node)) {
-      step(`formatting storage of broker ${node.id} (once per data dir)`);
-      await format(cp, props, clusterId!, layout.nodes.length === 1, sec);
-      if (sec) await writeFile(scramMark, fingerprint(sec.clientPassword) + '\n');
+      // The nodes' formats are independent JVM runs: side by side they take one run's time.
+      formats.push(
+        format(cp, props, clusterId!, layout.nodes.length === 1, sec).then(async () => {
+          if (sec) await writeFile(scramMark, fingerprint(sec.clientPassword) + '\n');
+        }),
+      );
     } else if (sec && existsSync(scramMark) && (await readFile(scramMark, 'utf8')).trim() !== fingerprint(sec.clientPassword)) {
       throw new Error(
         `Kafka's SCRAM users in ${node.data} were made with another password than ${secretFile(config.dir, CLIENT_PASSWORD)} holds now. ` +
@@ -310,6 +314,10 @@ async function prepareKafka(config: DevstackConfig, home: string, step: (detail:
       props,
     ];
     launches.push({ command: 'java', args, cwd: node.home, logFile: node.consoleLog });
+  }
+  if (formats.length) {
+    step(`formatting storage of ${formats.length === 1 ? 'the broker' : `${formats.length} brokers`} (once per data dir)`);
+    await Promise.all(formats);
   }
 
   await updateClientConfig(config.dir, (k) => k === 'kafka' || k.startsWith('kafka'), {
