@@ -86,23 +86,26 @@ async function startOne(config: DevstackConfig, s: ServerSpec, progress: Progres
     progress.update(s.name, 'running', `already up at ${s.address(config)}`);
     return;
   }
-  if (!pids.length) {
-    if (await portInUse(s.port(config))) {
-      // Another checkout's devstack (or the user's own server) already serves it: use it as it is.
-      if ((await s.probe(config)).ready) {
-        progress.update(s.name, 'running', `already up at ${s.address(config)} (not started from ${config.dir}; left alone)`);
-        return;
-      }
-      throw new DevstackError(
-        `${s.name}: port ${s.port(config)} is taken by a process that is not this devstack's (dir ${config.dir}) and does not answer as ${s.name}. ` +
-          `Stop it, or pick another port (see pintrace devstack up --help).`,
-      );
+  // A server of several processes (Kafka brokers) may have lost some: start those, keep the rest.
+  const expected = s.processes?.(config) ?? 1;
+  if (!pids.length && (await portInUse(s.port(config)))) {
+    // Another checkout's devstack (or the user's own server) already serves it: use it as it is.
+    if ((await s.probe(config)).ready) {
+      progress.update(s.name, 'running', `already up at ${s.address(config)} (not started from ${config.dir}; left alone)`);
+      return;
     }
-    progress.update(s.name, 'preparing');
+    throw new DevstackError(
+      `${s.name}: port ${s.port(config)} is taken by a process that is not this devstack's (dir ${config.dir}) and does not answer as ${s.name}. ` +
+        `Stop it, or pick another port (see pintrace devstack up --help).`,
+    );
+  }
+  if (pids.length < expected) {
+    progress.update(s.name, 'preparing', pids.length ? `${pids.length} of ${expected} processes running; starting the others` : '');
     const specs = [await s.prepare({ config, home, step: (detail) => progress.update(s.name, 'preparing', detail) })].flat();
     progress.update(s.name, 'starting', 'launching');
     for (const [i, spec] of specs.entries()) {
-      await launch({ ...spec, name: s.name, logFile: spec.logFile ?? logOf(config, s), pidFile: pidFileOf(config, s, i) });
+      const { instance, ...launchSpec } = spec;
+      await launch({ ...launchSpec, name: s.name, logFile: spec.logFile ?? logOf(config, s), pidFile: pidFileOf(config, s, instance ?? i) });
     }
     pids = findMarkedPids(config.dir, s.name);
   } else {

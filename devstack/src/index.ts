@@ -8,5 +8,5 @@ export type { DevCerts } from './certs.js';
 export { ensureSecret, readSecret, secretFile, secretsDir } from './secrets.js';
 export { clientConfigFile, readClientConfig, updateClientConfig } from './client-config.js';
 export type { ClientConfigValue } from './client-config.js';
-export { kafkaBootstrap, kafkaLayout, KAFKA_CLIENT_USER } from './servers/kafka.js';
+export { kafkaBootstrap, kafkaBrokerPids, kafkaLayout, KAFKA_CLIENT_USER } from './servers/kafka.js';
 export type { KafkaLayout } from './servers/kafka.js';

@@ -94,18 +94,27 @@ function describeProfile(profile: string): string {
   return `${brokers}, ${m[1] ? 'secured (--secure)' : 'plaintext'}`;
 }
 
-/** The layouts of this dir's running Kafka JVMs (a broker started before layouts existed counts as plain). */
-function runningProfiles(dir: string): string[] {
-  const profiles = new Set<string>();
+/**
+ * The running brokers of this dir's Kafka, by node id (a broker started before layouts existed is
+ * node 1 of `plain`). Fault tests use it to kill a chosen broker.
+ */
+export function kafkaBrokerPids(dir: string): Array<{ profile: string; nodeId: number; pid: number }> {
+  const out: Array<{ profile: string; nodeId: number; pid: number }> = [];
   for (const pid of findMarkedPids(dir, 'kafka')) {
     try {
       const arg = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').find((a) => a.startsWith(NODE_PROP));
-      profiles.add(arg ? arg.slice(NODE_PROP.length).split('/')[0]! : 'plain');
+      const [profile, id] = arg ? arg.slice(NODE_PROP.length).split('/') : ['plain', '1'];
+      out.push({ profile: profile!, nodeId: Number(id), pid });
     } catch {
       // exited while we looked
     }
   }
-  return [...profiles];
+  return out;
+}
+
+/** The layouts of this dir's running Kafka JVMs (a broker started before layouts existed counts as plain). */
+function runningProfiles(dir: string): string[] {
+  return [...new Set(kafkaBrokerPids(dir).map((b) => b.profile))];
 }
 
 function conflict(config: DevstackConfig): string | undefined {
@@ -247,11 +256,15 @@ function clusterIdOf(nodes: KafkaNode[]): string | undefined {
 
 async function prepareKafka(config: DevstackConfig, home: string, step: (detail: string) => void): Promise<ServerLaunch[]> {
   const layout = kafkaLayout(config);
-  // The first broker's port is checked by `up` itself; the rest are checked here.
-  const ports = layout.nodes.flatMap((n) => [n.port, n.controllerPort]).slice(1);
-  if (new Set([...ports, layout.nodes[0]!.port]).size !== ports.length + 1) {
+  const allPorts = layout.nodes.flatMap((n) => [n.port, n.controllerPort]);
+  if (new Set(allPorts).size !== allPorts.length) {
     throw new Error(`Kafka ports overlap: --kafka-port ${config.kafkaPort} and --kafka-controller-port ${config.kafkaControllerPort} with ${layout.nodes.length} brokers use kafka-port+2(i-1) and kafka-controller-port+2(i-1); pick ports further apart`);
   }
+  // Brokers of this cluster that still run (the others crashed or were killed) are left alone.
+  const running = new Set(kafkaBrokerPids(config.dir).filter((b) => b.profile === layout.profile).map((b) => b.nodeId));
+  const starting = layout.nodes.filter((n) => !running.has(n.id));
+  // With no broker running, `up` has checked the first port itself.
+  const ports = starting.flatMap((n) => [n.port, n.controllerPort]).filter((p) => running.size || p !== layout.nodes[0]!.port);
   for (const p of ports) {
     if (await portInUse(p)) throw new Error(`Kafka: port ${p} is taken by another process; stop it, or pick other ports (--kafka-port, --kafka-controller-port).`);
   }
@@ -313,7 +326,7 @@ async function prepareKafka(config: DevstackConfig, home: string, step: (detail:
       'kafka.Kafka',
       props,
     ];
-    launches.push({ command: 'java', args, cwd: node.home, logFile: node.consoleLog });
+    if (starting.includes(node)) launches.push({ command: 'java', args, cwd: node.home, logFile: node.consoleLog, instance: node.id - 1 });
   }
   if (formats.length) {
     step(`formatting storage of ${formats.length === 1 ? 'the broker' : `${formats.length} brokers`} (once per data dir)`);
@@ -383,6 +396,7 @@ export const kafkaServer: ServerSpec = {
   // Three JVMs electing a quorum on two busy cores take longer than one.
   startTimeoutMs: 180_000,
   logFile: (c) => kafkaLayout(c).nodes[0]!.serverLog,
+  processes: (c) => c.kafkaBrokers,
   conflict,
   prepare: ({ config, home, step }) => prepareKafka(config, home, step),
   probe: probeKafka,
