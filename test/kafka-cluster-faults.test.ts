@@ -9,6 +9,12 @@
  * sampled every 100 ms to measure the stall; afterwards a fresh consumer counts every sequence
  * number, and the killed broker is started again (`devstack up` starts only the missing one) and
  * must rejoin every partition's ISR. Counts go to test/artifacts/kafka-cluster-faults.json.
+ *
+ * Then the same during a collector burst: ~40k spans put on a topic at once, a collector process
+ * indexing them into the shared Elasticsearch (its own index prefix), the leading broker SIGKILLed
+ * once a third is indexed; every span must be in the store exactly once per document id (the
+ * collector's ids are deterministic, so: the count equals the spans sent) and the group's
+ * committed offsets must reach the end of the topic. Counts go to kafka-cluster-faults-collector.json.
  * Run alone: npx vitest run --project integration test/kafka-cluster-faults.test.ts
  */
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,11 +23,14 @@ import path from 'node:path';
 import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kafkaBrokerPids } from '@pintrace/devstack';
+import { createAdmin, createProducer } from '@pintrace/kafka';
+import type { Span } from '@pintrace/model';
+import { multiServiceTrace } from './collector-fixtures.js';
 import { countArrivals, rssMb, seqLines, type ArrivalCounter } from './support/agent-load.js';
 import { freePort, metric } from './support/ports.js';
 import { privateDevstack } from './support/private-devstack.js';
 import { startPart, type RunningPart } from './support/processes.js';
-import { eventually, uniqueName } from './support/servers.js';
+import { deleteIndices, esUrl, eventually, uniqueName } from './support/servers.js';
 
 const TOTAL = 1_000_000;
 const CHUNK = 2000;
@@ -29,9 +38,21 @@ const BATCH_LINES = 2000;
 const PARTITIONS = 6;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Kills the broker leading the most partitions of `topic` (ties: the lowest id); returns it. */
+async function killLeader(admin: kafkajs.Admin, topic: string): Promise<{ nodeId: number; ledPartitions: number }> {
+  const partitions = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions;
+  const led = new Map<number, number>();
+  for (const p of partitions) led.set(p.leader, (led.get(p.leader) ?? 0) + 1);
+  const [nodeId, ledPartitions] = [...led.entries()].sort((x, y) => y[1] - x[1] || x[0] - y[0])[0]!;
+  const victim = kafkaBrokerPids(ds.config.dir).find((b) => b.nodeId === nodeId);
+  if (!victim) throw new Error(`no process for broker ${nodeId}`);
+  process.kill(victim.pid, 'SIGKILL');
+  return { nodeId, ledPartitions };
+}
 const ds = privateDevstack('kafka-faults', 4, ['kafka'], { kafkaBrokers: 3, heap: '384m', partitions: PARTITIONS });
 
-describe('three-broker Kafka: a leader SIGKILLed during a 1,000,000-line agent run', () => {
+describe('three-broker Kafka: the leading broker SIGKILLed mid-stream', () => {
   let admin: kafkajs.Admin;
   let agent: RunningPart | undefined;
   let counter: ArrivalCounter | undefined;
@@ -49,7 +70,7 @@ describe('three-broker Kafka: a leader SIGKILLed during a 1,000,000-line agent r
     if (spansDir) rmSync(spansDir, { recursive: true, force: true });
   });
 
-  it('loses no span, and the killed broker rejoins every ISR after devstack up', async () => {
+  it('loses no span of a 1,000,000-line agent run, and the killed broker rejoins every ISR after devstack up', async () => {
     const topic = uniqueName('cluster-faults');
     await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: true });
     const leadersOf = async () => (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions;
@@ -94,14 +115,8 @@ describe('three-broker Kafka: a leader SIGKILLed during a 1,000,000-line agent r
     let kill: { atMs: number; nodeId: number; ledPartitions: number; ackedAtKill: number; writtenAtKill: number } | undefined;
     try {
       await eventually(async () => ((await acked()) >= TOTAL / 3 ? true : undefined), { timeoutMs: 180_000, intervalMs: 50, what: 'a third of the lines acknowledged' });
-      const partitions = await leadersOf();
-      const led = new Map<number, number>();
-      for (const p of partitions) led.set(p.leader, (led.get(p.leader) ?? 0) + 1);
-      const [nodeId, ledPartitions] = [...led.entries()].sort((x, y) => y[1] - x[1] || x[0] - y[0])[0]!;
-      const victim = kafkaBrokerPids(ds.config.dir).find((b) => b.nodeId === nodeId);
-      expect(victim, `broker ${nodeId} process`).toBeDefined();
       const ackedAtKill = await acked();
-      process.kill(victim!.pid, 'SIGKILL');
+      const { nodeId, ledPartitions } = await killLeader(admin, topic);
       kill = { atMs: Date.now() - started, nodeId, ledPartitions, ackedAtKill, writtenAtKill: written };
 
       await writing;
@@ -166,5 +181,105 @@ describe('three-broker Kafka: a leader SIGKILLed during a 1,000,000-line agent r
     );
     expect(results.missing).toBe(0);
     expect(kill!.ackedAtKill).toBeLessThan(TOTAL);
+  }, 900_000);
+
+  it('indexes every span of a collector burst exactly once when the leading broker is SIGKILLed mid-burst', async () => {
+    const brokers = ds.kafka.split(',');
+    const topic = uniqueName('cluster-burst');
+    const prefix = uniqueName('pcbf');
+    const groupId = `${topic}-g`;
+    const topicAdmin = createAdmin(brokers);
+    const producer = createProducer({ brokers });
+    let collector: RunningPart | undefined;
+    try {
+      await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: true });
+      await producer.connect();
+      let spans = 0;
+      let messages = 0;
+      for (let i = 0; i < 50; i++) {
+        const batch: Span[][] = Array.from({ length: 100 }, () => multiServiceTrace(prefix));
+        await producer.send(topic, batch.map((t) => ({ key: t[0]!.traceId, value: JSON.stringify(t) })));
+        spans += batch.reduce((n, t) => n + t.length, 0);
+        messages += batch.length;
+      }
+      const count = async () => {
+        await (await fetch(`${esUrl}/${prefix}-span-*/_refresh?allow_no_indices=true&ignore_unavailable=true`, { method: 'POST' })).text();
+        const body = (await (await fetch(`${esUrl}/${prefix}-span-*/_count?allow_no_indices=true&ignore_unavailable=true`)).json()) as { count?: number };
+        return body.count ?? 0;
+      };
+      const metricsPort = await freePort();
+      const started = Date.now();
+      collector = startPart('cluster-burst-collector', ['collector', '--kafka', ds.kafka, '--es', esUrl, '--topic', topic, '--group-id', groupId,
+        '--index-prefix', prefix, '--index-replicas', '0', '--index-shards', '1', '--group-window-ms', '300', '--dependency-flush-ms', '500',
+        '--session-timeout-ms', '6000', '--metrics-port', String(metricsPort)]);
+      const c = collector;
+      const samples: Array<[number, number]> = [];
+      await eventually(async () => {
+        if (c.child.exitCode !== null) throw new Error(`collector exited with ${c.child.exitCode} (log ${c.logFile})`);
+        const n = await count();
+        samples.push([Date.now() - started, n]);
+        return n >= spans / 3 ? n : undefined;
+      }, { timeoutMs: 180_000, intervalMs: 100, what: 'a third of the burst indexed' });
+      const indexedAtKill = await count();
+      const killAtMs = Date.now() - started;
+      const { nodeId, ledPartitions } = await killLeader(admin, topic);
+      await eventually(async () => {
+        if (c.child.exitCode !== null) throw new Error(`collector exited with ${c.child.exitCode} (log ${c.logFile})`);
+        const n = await count();
+        samples.push([Date.now() - started, n]);
+        return n >= spans ? true : undefined;
+      }, { timeoutMs: 300_000, intervalMs: 100, what: `all ${spans} spans indexed` });
+      const allIndexedMs = Date.now() - started;
+      await eventually(async () => {
+        const [end, committed] = await Promise.all([topicAdmin.endOffsets(topic), topicAdmin.groupOffsets(groupId, topic)]);
+        const behind = end.reduce((n, e) => n + Number(e.offset) - Number(committed.find((x) => x.partition === e.partition)?.offset ?? 0), 0);
+        return behind === 0 ? true : undefined;
+      }, { timeoutMs: 120_000, what: 'committed offsets at the end of the topic' });
+      await sleep(1000);
+      const indexed = await count();
+      const inKafka = (await topicAdmin.endOffsets(topic)).reduce((n, e) => n + Number(e.offset), 0);
+      let stallMs = 0;
+      for (let i = 1, last = killAtMs; i < samples.length; i++) {
+        const [t, n] = samples[i]!;
+        if (t < killAtMs) continue;
+        if (n > samples[i - 1]![1] || n >= spans) last = t;
+        else stallMs = Math.max(stallMs, t - last);
+      }
+      const results = {
+        test: 'kafka-cluster-faults-collector',
+        date: new Date().toISOString(),
+        brokers: 3,
+        partitions: PARTITIONS,
+        messages,
+        messagesInKafka: inKafka,
+        spans,
+        killedBroker: nodeId,
+        partitionsLedByKilled: ledPartitions,
+        killAtMs,
+        indexedAtKill,
+        longestStallAfterKillMs: stallMs,
+        allIndexedAfterMs: allIndexedMs,
+        indexed,
+        collectorPeakRssMb: rssMb(c.child.pid),
+      };
+      writeFileSync(path.join(process.cwd(), 'test', 'artifacts', 'kafka-cluster-faults-collector.json'), JSON.stringify(results, null, 2) + '\n');
+      process.stdout.write(
+        `kafka-cluster-faults (collector): ${spans} spans in ${messages} messages; SIGKILL of broker ${nodeId} (leading ${ledPartitions}/${PARTITIONS}) ` +
+          `at ${(killAtMs / 1000).toFixed(1)} s with ${indexedAtKill} indexed; longest stall ${(stallMs / 1000).toFixed(1)} s; ` +
+          `all indexed after ${(allIndexedMs / 1000).toFixed(1)} s; ${indexed} documents for ${spans} spans; ${inKafka} messages in Kafka\n`,
+      );
+      expect(inKafka).toBe(messages);
+      expect(indexedAtKill).toBeLessThan(spans);
+      expect(indexed).toBe(spans);
+      expect(c.child.exitCode).toBeNull();
+    } finally {
+      await collector?.stop();
+      await producer.disconnect();
+      await topicAdmin.close();
+      await deleteIndices(`${prefix}-*`);
+      for (const type of ['span', 'dependency', 'autocomplete']) await fetch(`${esUrl}/_template/${prefix}-${type}_template`, { method: 'DELETE' });
+      // Leave the cluster whole for whatever runs next.
+      await ds.start();
+    }
   }, 900_000);
 });

@@ -335,9 +335,10 @@ async function prepareKafka(config: DevstackConfig, home: string, step: (detail:
 
   await updateClientConfig(config.dir, (k) => k === 'kafka' || k.startsWith('kafka'), {
     kafka: kafkaBootstrap(config),
-    kafkaSecurityProtocol: sec ? 'SASL_SSL' : 'PLAINTEXT',
+    // PLAINTEXT is every part's default: a plain devstack's file names only the brokers.
     ...(sec
       ? {
+          kafkaSecurityProtocol: 'SASL_SSL',
           kafkaSaslMechanism: CLIENT_MECHANISM,
           kafkaSaslUsername: KAFKA_CLIENT_USER,
           kafkaSaslPasswordFile: secretFile(config.dir, CLIENT_PASSWORD),
