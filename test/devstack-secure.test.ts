@@ -73,7 +73,7 @@ function rdConf(c: ClientConfig, overrides: Record<string, unknown> = {}): Recor
   };
 }
 
-function rdProduce(conf: Record<string, unknown>, topic: string, values: string[]): Promise<void> {
+function rdProduce(conf: Record<string, unknown>, topic: string, values: string[], connectTimeoutMs = 30_000): Promise<void> {
   const p = new rd.Producer({ ...conf, dr_cb: true, 'message.timeout.ms': 30_000, 'enable.idempotence': true });
   return new Promise((resolve, reject) => {
     let pending = values.length;
@@ -81,7 +81,7 @@ function rdProduce(conf: Record<string, unknown>, topic: string, values: string[
       if (err) reject(err);
       else if (--pending === 0) p.disconnect(() => resolve());
     });
-    p.connect({ timeout: 30_000 }, (err) => {
+    p.connect({ timeout: connectTimeoutMs }, (err) => {
       if (err) return reject(err);
       p.setPollInterval(20);
       for (const v of values) p.produce(topic, null, Buffer.from(v), 'k');
@@ -112,10 +112,10 @@ async function rdConsume(conf: Record<string, unknown>, topic: string, want: num
   return got;
 }
 
-function kafkajsClient(c: ClientConfig, mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512', pass = password) {
+function kafkajsClient(c: ClientConfig, mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512', pass = password, tlsCert: { cert: Buffer; key: Buffer } | object = {}) {
   return new kafkajs.Kafka({
     brokers: c.kafka.split(','),
-    ssl: { ca: [readFileSync(c.kafkaCaFile)] },
+    ssl: { ca: [readFileSync(c.kafkaCaFile)], ...tlsCert },
     sasl: { mechanism, username: c.kafkaSaslUsername, password: pass } as kafkajs.SASLOptions,
     logLevel: kafkajs.logLevel.NOTHING,
     retry: { retries: 0 },
@@ -167,7 +167,19 @@ describe('devstack up --secure (SASL_SSL Kafka)', () => {
     const bad = kafkajsClient(cfg, 'scram-sha-512', `${password}x`).admin();
     await expect(bad.connect()).rejects.toThrow(/authentication/i);
     await bad.disconnect();
-    await expect(rdProduce(rdConf(cfg, { 'sasl.password': 'not-the-password', 'message.timeout.ms': 5000 }), uniqueName('secure-bad'), ['x'])).rejects.toThrow();
+    await expect(rdProduce(rdConf(cfg, { 'sasl.password': 'not-the-password', 'message.timeout.ms': 5000 }), uniqueName('secure-bad'), ['x'], 5000)).rejects.toThrow();
+  });
+
+  it('accepts a client that offers the devstack\'s client certificate (mutual-TLS client settings), SASL still authenticating', async () => {
+    const certs = path.join(ds.config.dir, 'certs');
+    const ours = { cert: readFileSync(path.join(certs, 'client.pem')), key: readFileSync(path.join(certs, 'client-key.pem')) };
+    const admin = kafkajsClient(cfg, 'scram-sha-512', password, ours).admin();
+    await admin.connect();
+    expect((await admin.describeCluster()).brokers).toHaveLength(1);
+    await admin.disconnect();
+    const bad = kafkajsClient(cfg, 'scram-sha-512', `${password}x`, ours).admin();
+    await expect(bad.connect()).rejects.toThrow(/authentication/i);
+    await bad.disconnect();
   });
 
   it('serves kcat (Debian librdkafka) over SASL_SSL PLAIN, verifying the certificate against ca.pem and 127.0.0.1', async () => {

@@ -184,8 +184,9 @@ function serverProperties(layout: KafkaLayout, node: KafkaNode, partitions: numb
       'ssl.truststore.type=PEM',
       `ssl.truststore.location=${sec.certs.caFile}`,
       'ssl.endpoint.identification.algorithm=https',
-      // A client certificate is checked when one is offered (mutual-TLS tests), not required:
-      // SASL is what authenticates on this listener.
+      // Clients may offer a certificate (mutual-TLS client settings work) but need not: SASL is
+      // what authenticates here. With "requested", Java's TLS does not refuse a certificate it
+      // cannot verify, it only ignores it; a listener that must refuse needs "required".
       'ssl.client.auth=requested',
       'sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512',
       'listener.name.sasl_ssl.sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512',
