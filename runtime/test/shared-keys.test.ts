@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { commonOptions, resolveConfig } from '../src/config.js';
-import { kafkaConnectionOptions, storeConnectionOptions } from '../src/connection.js';
+import { kafkaConnectionOptions } from '../src/connection.js';
 
 describe('one config file for every part (client-config.json)', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'pintrace-shared-keys-'));
