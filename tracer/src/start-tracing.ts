@@ -26,7 +26,7 @@ import { PintraceTracerProvider } from './trace/tracer-provider.js';
 export interface TracingOptions {
   /** The service's name in Zipkin (lower-cased), also the span file's name. */
   serviceName: string;
-  /** Directory of the span file `<serviceName>.jsonl`. Required unless `sink` is given. */
+  /** Directory of the span file `<serviceName>@<instance>.jsonl` (see spanLogger.fileLayout). Required unless `sink` is given. */
   spansDir?: string;
   /** Where finished spans go instead of a span file (e.g. an InMemorySpanSink in tests). */
   sink?: SpanSink;
@@ -100,7 +100,7 @@ export interface Tracing {
 
 /**
  * Starts tracing one service: spans sampled at `sampleRate` percent are written to
- * `<spansDir>/<serviceName>.jsonl`, B3 is the propagation format, and (by default) the provider
+ * `<spansDir>/<serviceName>@<instance>.jsonl` (a file per process), B3 is the propagation format, and (by default) the provider
  * and propagator are registered globally and node:http/https are instrumented.
  * Throws {@link TracingConfigError} on bad options; never throws afterwards.
  */
