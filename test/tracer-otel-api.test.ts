@@ -17,13 +17,19 @@ import { installBuiltTracer, installOtelApi, readSpanFiles, runNode, writeFiles 
 describe('@opentelemetry/api 1.9 and 1.10 side by side', () => {
   /** A library that makes one span with the API copy it was installed with. */
   const library = (name: string, inner: string) => `
-    const { trace } = require('@opentelemetry/api');
+    const { context, trace } = require('@opentelemetry/api');
     // the copy this library resolved (1.10's exports map hides its package.json from require)
     const main = require.resolve('@opentelemetry/api');
     const root = main.slice(0, main.lastIndexOf('@opentelemetry/api') + '@opentelemetry/api'.length);
     exports.apiVersion = JSON.parse(require('node:fs').readFileSync(root + '/package.json', 'utf8')).version;
     exports.work = (fn) => trace.getTracer('${name}').startActiveSpan('${inner}', (span) => {
       try { return fn ? fn() : undefined; } finally { span.end(); }
+    });
+    // API 1.10's context.attach (absent in 1.9): the span is active until the token is disposed
+    exports.attached = context.attach && ((fn) => {
+      const span = trace.getTracer('${name}').startSpan('${inner}-attached');
+      const token = context.attach(trace.setSpan(context.active(), span));
+      try { return fn(); } finally { token.dispose(); span.end(); }
     });
   `;
 
@@ -56,6 +62,7 @@ describe('@opentelemetry/api 1.9 and 1.10 side by side', () => {
         // the 1.10 library's span is active while the 1.9 library makes its own: one trace across copies
         newLib.work(() => oldLib.work());
         oldLib.work(() => newLib.work());
+        if (newLib.attached) newLib.attached(() => oldLib.work());
         await tracing.shutdown();
       `,
     });
@@ -72,10 +79,12 @@ describe('@opentelemetry/api 1.9 and 1.10 side by side', () => {
 
   it('the application on api 1.10: both libraries report, and their spans form one trace either way round', async () => {
     const spans = await run(project('api-1.10'));
-    expect(spans.map((s) => s.name).sort()).toEqual(['lib-new-op', 'lib-new-op', 'lib-old-op', 'lib-old-op']);
+    expect(spans.map((s) => s.name).sort()).toEqual(['lib-new-op', 'lib-new-op', 'lib-new-op-attached', 'lib-old-op', 'lib-old-op', 'lib-old-op']);
     expect(spans.every((s) => s.localEndpoint?.serviceName === 'api-mix')).toBe(true);
-    const [oldChild, newParent, newChild, oldParent] = spans;
-    expect([oldChild.name, newParent.name, newChild.name, oldParent.name]).toEqual(['lib-old-op', 'lib-new-op', 'lib-new-op', 'lib-old-op']);
+    const [oldChild, newParent, newChild, oldParent, oldUnderAttached, attached] = spans;
+    expect(spans.map((s) => s.name)).toEqual(['lib-old-op', 'lib-new-op', 'lib-new-op', 'lib-old-op', 'lib-old-op', 'lib-new-op-attached']);
+    // context.attach of API 1.10 reaches our context manager: the 1.9 library's span is its child
+    expect(oldUnderAttached.parentId).toBe(attached.id);
     expect(oldChild.parentId).toBe(newParent.id);
     expect(oldChild.traceId).toBe(newParent.traceId);
     expect(newChild.parentId).toBe(oldParent.id);
@@ -85,7 +94,7 @@ describe('@opentelemetry/api 1.9 and 1.10 side by side', () => {
   it('the layout before the fix (tracer on its own 1.9 copy) loses the 1.10 library: what the peer dependency prevents', async () => {
     const spans = await run(project('api-1.10', 'api-1.9'));
     // The 1.10 copy refuses the 1.9-stamped registry and falls back to its no-op: only 1.9 spans.
-    expect(spans.map((s) => s.name)).toEqual(['lib-old-op', 'lib-old-op']);
+    expect(spans.map((s) => s.name)).toEqual(['lib-old-op', 'lib-old-op', 'lib-old-op']);
   });
 
   it('the tracer package declares the API as a peer dependency covering 1.9 and 1.10, and no copy of its own', () => {
