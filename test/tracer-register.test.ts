@@ -63,7 +63,12 @@ describe('zero-code start: node --import @pintrace/tracer/register', () => {
     expect(server).toBeDefined();
     expect(client).toBeDefined();
     expect(server!.localEndpoint?.serviceName).toBe('zero-code');
-    expect(server!.tags).toMatchObject({ 'http.path': '/cart/42', 'service.namespace': 'shop', 'deployment.environment': 'test env' });
+    expect(server!.tags).toMatchObject({
+      'http.path': '/cart/42',
+      'service.name': 'Zero-Code',
+      'service.namespace': 'shop',
+      'deployment.environment': 'test env',
+    });
     // OTEL_PROPAGATORS=tracecontext: the server continued the client's trace from traceparent alone
     expect(server!.traceId).toBe(client!.traceId);
     expect(server!.parentId).toBe(client!.id);

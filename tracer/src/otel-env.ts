@@ -13,7 +13,9 @@ import type { TracingOptions } from './start-tracing.js';
  *   OTEL_SDK_DISABLED         `true` (any case) → no tracing at all; `false` or empty → on
  *   OTEL_SERVICE_NAME         the service name; wins over `service.name` in OTEL_RESOURCE_ATTRIBUTES
  *   OTEL_RESOURCE_ATTRIBUTES  `key=value,key=value`, percent-encoded (W3C Baggage without
- *                             properties) → tags on every span; `service.name` → the local endpoint
+ *                             properties) → tags on every span, `service.name` included (as the
+ *                             OTel Zipkin exporter writes a resource); `service.name` also names
+ *                             the service when OTEL_SERVICE_NAME is unset
  *   OTEL_TRACES_SAMPLER       always_on | always_off | traceidratio | parentbased_always_on (the
  *                             default) | parentbased_always_off | parentbased_traceidratio
  *   OTEL_TRACES_SAMPLER_ARG   the ratio of the *traceidratio samplers, 0..1 (default 1)
@@ -46,8 +48,8 @@ export function tracingOptionsFromEnv(env: Readonly<Record<string, string | unde
     dev: isDevMachine(env as NodeJS.ProcessEnv),
     ...propagation,
   };
-  const resourceTags = Object.keys(resource).filter((key) => key !== 'service.name');
-  if (resourceTags.length > 0) options.resourceAttributes = resource;
+  // the resource as the OTel SDK builds it: OTEL_SERVICE_NAME replaces service.name
+  if (Object.keys(resource).length > 0) options.resourceAttributes = { ...resource, 'service.name': serviceName };
   const deciderFile = env.PINTRACE_DECIDER_FILE?.trim();
   if (deciderFile) options.deciderFile = deciderFile;
   return { disabled: false, options, warnings };

@@ -52,8 +52,9 @@ export interface TracingOptions {
    */
   parentBased?: boolean;
   /**
-   * Resource attributes (e.g. from OTEL_RESOURCE_ATTRIBUTES): tags on every span, as the OTel
-   * Zipkin exporter writes them; `service.name` is ignored here (`serviceName` names the service).
+   * Resource attributes (e.g. from OTEL_RESOURCE_ATTRIBUTES): tags on every span, over span
+   * attributes of the same name, as the OTel Zipkin exporter writes them. `serviceName`, not a
+   * `service.name` here, names the service.
    */
   resourceAttributes?: Attributes;
   /** New traces get 128-bit ids. Default false. */

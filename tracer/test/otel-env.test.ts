@@ -41,8 +41,10 @@ describe('environment → startTracing options', () => {
     expect(options({ OTEL_RESOURCE_ATTRIBUTES: 'service.name=cart' }).serviceName).toBe('checkout');
     const fromResource = tracingOptionsFromEnv({ PINTRACE_SPANS_DIR: '/d', OTEL_RESOURCE_ATTRIBUTES: 'service.name=cart' }).options!;
     expect(fromResource.serviceName).toBe('cart');
-    // service.name alone is no tag: the resource has nothing else
-    expect(fromResource.resourceAttributes).toBeUndefined();
+    expect(fromResource.resourceAttributes).toEqual({ 'service.name': 'cart' });
+    // the resource's service.name is the effective name, as the OTel SDK merges OTEL_SERVICE_NAME into it
+    expect(options({ OTEL_RESOURCE_ATTRIBUTES: 'service.name=cart,team=pay' }).resourceAttributes).toEqual({ 'service.name': 'checkout', team: 'pay' });
+    expect(options({}).resourceAttributes).toBeUndefined();
   });
 
   it('a missing or unusable service name or span directory is an error naming the variable', () => {
@@ -68,6 +70,7 @@ describe('environment → startTracing options', () => {
     expect(options({ OTEL_RESOURCE_ATTRIBUTES: 'service.namespace=shop,service.version=1.2' }).resourceAttributes).toEqual({
       'service.namespace': 'shop',
       'service.version': '1.2',
+      'service.name': 'checkout',
     });
   });
 
@@ -167,12 +170,16 @@ describe('what the mapped options do', () => {
     await tracing.shutdown();
   });
 
-  it('resource attributes are tags on every span (a span attribute of the same name wins), service.name is not a tag', async () => {
-    const { tracing, sink } = tracingWith({ resourceAttributes: { 'service.name': 'x', 'service.namespace': 'shop', team: 'pay' } });
-    tracing.tracer.startSpan('a', { attributes: { team: 'span-team', k: 'v' } }).end();
-    const [span] = sink.spans();
-    expect(span.tags).toEqual({ 'service.namespace': 'shop', team: 'span-team', k: 'v' });
-    expect(span.localEndpoint?.serviceName).toBe('svc');
+  it('resource attributes are tags on every span, over a span attribute of the same name (the OTel Zipkin exporter\'s order)', async () => {
+    const { tracing, sink } = tracingWith({ resourceAttributes: { 'service.name': 'svc', 'service.namespace': 'shop', team: 'pay' } });
+    const span1 = tracing.tracer.startSpan('a', { attributes: { team: 'span-team', k: 'v' } });
+    span1.setAttribute('service.namespace', 'late');
+    span1.end();
+    tracing.tracer.startSpan('b').end();
+    const [a, b] = sink.spans();
+    expect(a.tags).toEqual({ 'service.name': 'svc', 'service.namespace': 'shop', team: 'pay', k: 'v' });
+    expect(b.tags).toEqual({ 'service.name': 'svc', 'service.namespace': 'shop', team: 'pay' });
+    expect(a.localEndpoint?.serviceName).toBe('svc');
     await tracing.shutdown();
   });
 

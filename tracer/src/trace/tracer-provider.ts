@@ -17,7 +17,7 @@ export interface TracerProviderOptions {
   joinServerSpans?: boolean;
   /** Default true: children follow their parent's sampling decision (see TracerState.parentBased). */
   parentBased?: boolean;
-  /** Tags on every span, as the OTel Zipkin exporter writes resource attributes (not `service.name`). */
+  /** Tags on every span, over span attributes of the same name, as the OTel Zipkin exporter writes resource attributes. */
   resourceAttributes?: Attributes;
   limits?: Partial<SpanLimits>;
   logger?: DiagnosticLogger;
@@ -77,14 +77,14 @@ export class PintraceTracerProvider implements TracerProvider {
   }
 }
 
-/** The resource's tags: `service.name` is the local endpoint's, not a tag; none → undefined. */
+/** The resource's tags (frozen), or undefined when there are none. */
 function resourceTags(attributes: Attributes | undefined): Attributes | undefined {
   if (!attributes) return undefined;
   const tags: Attributes = {};
   let any = false;
   for (const key of Object.keys(attributes)) {
     const value = attributes[key];
-    if (key === 'service.name' || key === '__proto__' || value === undefined || value === null) continue;
+    if (key === '__proto__' || value === undefined || value === null) continue;
     tags[key] = value;
     any = true;
   }

@@ -26,7 +26,7 @@ export interface TracerState {
    * `always_off`, `traceidratio`), whatever the parent decided.
    */
   readonly parentBased: boolean;
-  /** Resource attributes (OTEL_RESOURCE_ATTRIBUTES), written as tags on every span. */
+  /** Resource attributes (OTEL_RESOURCE_ATTRIBUTES), written as tags on every span at its end. */
   readonly resourceAttributes: Attributes | undefined;
   readonly limits: SpanLimits;
   readonly logger: DiagnosticLogger;
