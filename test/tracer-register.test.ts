@@ -41,6 +41,10 @@ describe('zero-code start: node --import @pintrace/tracer/register', () => {
       'app.mjs': app('esm', false),
       'app.cjs': app('cjs', false),
       'server.mjs': app('esm', true),
+      // an application that handles SIGTERM itself: it closes its server and ends on its own
+      'graceful.mjs': `${app('esm', true)}
+        process.on('SIGTERM', () => { console.log('draining'); setTimeout(() => server.close(), 100); });
+      `,
     });
   });
 
@@ -97,6 +101,32 @@ describe('zero-code start: node --import @pintrace/tracer/register', () => {
     const exited = new Promise<[number | null, string | null]>((resolve) => child.on('exit', (code, signal) => resolve([code, signal])));
     child.kill('SIGTERM');
     expect(await exited).toEqual([null, 'SIGTERM']);
+    expect(stderr).toBe('');
+    expectRequestTraced(spansDir);
+  });
+
+  it('SIGTERM to an application with its own handler: its exit stays its own (not cut short), and the spans are written', async () => {
+    const spansDir = path.join(project, 'spans-graceful');
+    mkdirSync(spansDir);
+    const child = spawn(process.execPath, ['--import', '@pintrace/tracer/register', 'graceful.mjs'], {
+      cwd: project,
+      env: { PATH: process.env.PATH ?? '', ...envFor(spansDir) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    await new Promise<void>((resolve) =>
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString();
+        if (stdout.includes('done')) resolve();
+      }),
+    );
+    const exited = new Promise<[number | null, string | null]>((resolve) => child.on('exit', (code, signal) => resolve([code, signal])));
+    child.kill('SIGTERM');
+    // the application's handler ran and the process ended by itself, after draining
+    expect(await exited).toEqual([0, null]);
+    expect(stdout).toContain('draining');
     expect(stderr).toBe('');
     expectRequestTraced(spansDir);
   });
