@@ -119,8 +119,21 @@ function fail(msg) {
   process.exit(1);
 }
 
+/**
+ * `--node <major>` prepares for another supported major (CI's unit run on Node 22): the binding
+ * is rebuilt for it, and the next plain setup rebuilds it for the suite's Node again (~1 min each,
+ * as one build/Release holds one ABI).
+ */
+function requestedNode() {
+  const at = process.argv.indexOf('--node');
+  // The suite's Node, unless the running one already is that major or newer (with its headers).
+  if (at < 0) return ensureNode(SUITE_MAJOR, { allowNewer: true });
+  const major = Number(process.argv[at + 1]);
+  if (!Number.isInteger(major)) fail('usage: node scripts/setup.mjs [--node <major>]');
+  return ensureNode(major);
+}
+
 installDebian();
-// The suite's Node, unless the running one already is that major or newer (with its headers).
-const node = ensureNode(SUITE_MAJOR, { allowNewer: true });
+const node = requestedNode();
 installNpm(node);
 ensureBinding(node);
