@@ -3,7 +3,7 @@
 // nothing it already has. Plain Node with no dependencies, because it runs before `npm ci`, under
 // whatever Node the machine has; the suite then runs on the Node it installs (scripts/with-node.mjs).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SUITE_MAJOR, ensureNode, envFor } from './node-runtime.mjs';
@@ -79,7 +79,10 @@ const binding = path.join(root, 'node_modules', '@confluentinc', 'kafka-javascri
 /** Whether `node` loads the librdkafka binding: an add-on built for another Node's ABI does not. */
 function bindingLoads(node) {
   const probe = spawnSync(node.bin, ['-e', 'require(process.argv[1])', binding], { encoding: 'utf8' });
-  return { ok: probe.status === 0, why: (probe.stderr.match(/^Error: .*$/m) ?? [probe.stderr.trim().split('\n')[0]])[0] };
+  if (probe.status === 0) return { ok: true };
+  const abi = probe.stderr.match(/NODE_MODULE_VERSION (\d+)[\s\S]*?NODE_MODULE_VERSION (\d+)/);
+  const why = abi ? `built for NODE_MODULE_VERSION ${abi[1]}, Node ${node.version} needs ${abi[2]}` : probe.stderr.trim().split('\n').slice(0, 2).join(' ');
+  return { ok: false, why };
 }
 
 /**
@@ -93,13 +96,25 @@ function ensureBinding(node) {
   const before = bindingLoads(node);
   if (before.ok) return;
   const started = Date.now();
-  say(`rebuilding the librdkafka binding for Node ${node.version} (${before.why})`);
+  say(`rebuilding the librdkafka binding for Node ${node.version} (${before.why}); ~1 min`);
   const gyp = nodeGyp();
   const env = bindingEnv(node);
-  const run = (args) => spawnSync(node.bin, [gyp, ...args, `--nodedir=${node.nodedir}`], { cwd: binding, env, stdio: 'inherit' }).status === 0;
-  if (!run(['configure', 'build']) || !bindingLoads(node).ok) {
-    say('rebuilding the add-on alone did not do; rebuilding librdkafka with it (~3 min on 2 cores)');
-    if (!run(['rebuild'])) fail('the librdkafka binding did not build (output above)');
+  // The compiler's output (thousands of lines of the binding's deprecation warnings) goes to a log
+  // file; its end is shown when the build fails.
+  const logFile = path.join(root, 'var', 'log', 'librdkafka-build.log');
+  mkdirSync(path.dirname(logFile), { recursive: true });
+  const log = openSync(logFile, 'w');
+  const run = (args) => spawnSync(node.bin, [gyp, ...args, `--nodedir=${node.nodedir}`], { cwd: binding, env, stdio: ['ignore', log, log] }).status === 0;
+  try {
+    if (!run(['configure', 'build']) || !bindingLoads(node).ok) {
+      say('rebuilding the add-on alone did not do; rebuilding librdkafka with it (~3 min on 2 cores)');
+      if (!run(['rebuild'])) {
+        process.stderr.write(readFileSync(logFile, 'utf8').split('\n').slice(-40).join('\n'));
+        fail(`the librdkafka binding did not build (the whole output: ${path.relative(root, logFile)})`);
+      }
+    }
+  } finally {
+    closeSync(log);
   }
   const after = bindingLoads(node);
   if (!after.ok) fail(`the rebuilt librdkafka binding does not load on Node ${node.version}: ${after.why}`);
