@@ -7,7 +7,8 @@
 // that major or newer). The Node's bin directory goes first on PATH, so the command, everything it
 // spawns (`process.execPath`, `node`, `npm`, `#!/usr/bin/env node` scripts such as tsc and vitest)
 // and the add-ons they load all run on the same Node. A pinned Node missing from the cache is
-// installed first, so a plain `npm run test:unit:node22` works on a fresh clone after setup.
+// installed first; the librdkafka binding is built for one Node at a time by scripts/setup.mjs
+// (`--node <major>`), which the package.json scripts run before this.
 import { spawn } from 'node:child_process';
 import { SUITE_MAJOR, ensureNode, envFor } from './node-runtime.mjs';
 
