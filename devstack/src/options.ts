@@ -63,6 +63,14 @@ export const devstackOptions = {
     default: 'false',
     schema: booleanSchema,
   },
+  storeSecurity: {
+    key: 'storeSecurity',
+    flag: 'store-security',
+    env: 'PINTRACE_DEVSTACK_STORE_SECURITY',
+    description: 'How --secure secures the store: front (nginx on --es-port: TLS, basic auth and an API key; any store) or plugin (the OpenSearch security plugin in each node: TLS and basic auth, no API keys; --storage opensearch or opensearch3)',
+    default: 'front',
+    schema: z.enum(['front', 'plugin']),
+  },
   storeNodes: {
     key: 'storeNodes',
     flag: 'store-nodes',

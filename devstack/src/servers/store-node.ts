@@ -15,15 +15,20 @@ import type { DevstackConfig } from '../options.js';
 import { markerArg } from '../process.js';
 import type { PrepareContext, ServerLaunch } from './server.js';
 import { jdkFor, type StoreEngine } from './store-engines.js';
+import { prepareSecurityPlugin } from './store-security-plugin.js';
 
 const run = promisify(execFile);
 
+/** Whether the store is secured by nginx in front of it (else by the nodes themselves, or not at all). */
+export const securedByFront = (config: DevstackConfig) => config.secure && config.storeSecurity === 'front';
+
 /**
- * HTTP port of each node. Behind --secure the nodes move 10 ports up: the TLS front takes
- * --es-port, so the port clients are given never serves unauthenticated plaintext.
+ * HTTP port of each node. Behind the TLS front the nodes move 10 ports up: the front takes
+ * --es-port, so the port clients are given never serves unauthenticated plaintext. With the
+ * security plugin the nodes serve TLS themselves on --es-port and up.
  */
 export function storeHttpPorts(config: DevstackConfig): number[] {
-  const first = config.secure ? config.esPort + 10 : config.esPort;
+  const first = securedByFront(config) ? config.esPort + 10 : config.esPort;
   return Array.from({ length: config.storeNodes }, (_, i) => first + i);
 }
 
@@ -37,7 +42,7 @@ export function nodeHome(storeHome: string, i: number): string {
   return i === 0 ? storeHome : path.join(storeHome, `node-${i + 1}`);
 }
 
-function nodeYml(engine: StoreEngine, config: DevstackConfig, home: string, i: number): string {
+function nodeYml(engine: StoreEngine, config: DevstackConfig, home: string, i: number, extra: string[]): string {
   const http = storeHttpPorts(config);
   const transport = storeTransportPorts(config);
   const names = http.map((_, j) => nodeName(j));
@@ -61,6 +66,7 @@ function nodeYml(engine: StoreEngine, config: DevstackConfig, home: string, i: n
     `path.logs: ${path.join(home, 'logs')}`,
     // A laptop or CI disk that is 90% full must not turn the indices read-only.
     'cluster.routing.allocation.disk.threshold_enabled: false',
+    ...extra,
     '',
   ].join('\n');
 }
@@ -95,6 +101,7 @@ export async function prepareStoreNodes(engine: StoreEngine, { config, home, ste
     const source = fileURLToPath(new URL(`../../java/${engine.launcher}.java`, import.meta.url));
     await run(jdk.javac, ['-d', classes, '-cp', cp, source]);
   }
+  const plugin = config.secure && config.storeSecurity === 'plugin' ? await prepareSecurityPlugin(engine, { config, home, step }, cp, jdk) : undefined;
   const launches: ServerLaunch[] = [];
   for (let i = 0; i < config.storeNodes; i++) {
     const nh = nodeHome(home, i);
@@ -106,7 +113,10 @@ export async function prepareStoreNodes(engine: StoreEngine, { config, home, ste
     for (const jar of jars.filter(isTransportJar)) await copyFile(jar, path.join(module, path.basename(jar)));
     await writeFile(path.join(module, 'plugin-descriptor.properties'), nettyDescriptor(engine));
     for (const d of ['plugins', 'tmp', 'config']) await mkdir(path.join(nh, d), { recursive: true });
-    await writeFile(path.join(nh, 'config', engine.configFile), nodeYml(engine, config, nh, i));
+    // A plugin left by an earlier `--store-security plugin` run must not load into a plain node.
+    await rm(path.join(nh, 'plugins', 'opensearch-security'), { recursive: true, force: true });
+    if (plugin) await plugin.install(nh);
+    await writeFile(path.join(nh, 'config', engine.configFile), nodeYml(engine, config, nh, i, plugin?.settings ?? []));
     launches.push({
       command: jdk.java,
       args: [

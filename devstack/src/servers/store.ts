@@ -4,7 +4,7 @@
  * (store-tls.ts). One server in `up`/`status`/`down`: its nodes and front are its processes.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { artifactsReady } from '../artifacts.js';
 import { updateClientConfig } from '../client-config.js';
@@ -12,14 +12,18 @@ import type { DevstackConfig } from '../options.js';
 import { httpProbe, type ProbeResult } from '../probes.js';
 import type { ServerSpec } from './server.js';
 import { storeEngines, type StoreEngine, type StoreKind } from './store-engines.js';
-import { prepareStoreNodes, storeHttpPorts } from './store-node.js';
-import { ensureStoreSecrets, prepareTlsFront, tlsFrontProbe } from './store-tls.js';
+import { prepareStoreNodes, securedByFront, storeHttpPorts } from './store-node.js';
+import { ensureStoreSecrets, prepareTlsFront, tlsProbe } from './store-tls.js';
 
-/** What clients are given: the TLS front when secured, else every node (clients spread over them). */
+/**
+ * What clients are given: the TLS front when it secures the store, else every node (clients
+ * spread over them), over https when the nodes run the security plugin.
+ */
 export function storeClientUrl(config: DevstackConfig): string {
-  if (config.secure) return `https://127.0.0.1:${config.esPort}`;
+  if (securedByFront(config)) return `https://127.0.0.1:${config.esPort}`;
+  const scheme = config.secure ? 'https' : 'http';
   return storeHttpPorts(config)
-    .map((p) => `http://127.0.0.1:${p}`)
+    .map((p) => `${scheme}://127.0.0.1:${p}`)
     .join(',');
 }
 
@@ -29,28 +33,32 @@ const ownsStoreKey = (key: string) => key === 'es' || /^es[A-Z]/.test(key);
 /**
  * Writes the store's client settings. Basic auth goes into client-config.json; the API key goes
  * into client-config.api-key.json (store keys only), because a part refuses a config that gives
- * both (see runtime/src/connection.ts).
+ * both (see runtime/src/connection.ts). Only the front checks API keys.
  */
 async function writeClientSettings(config: DevstackConfig): Promise<void> {
+  const apiKeyConfig = path.join(config.dir, 'client-config.api-key.json');
+  const es = storeClientUrl(config);
+  if (!securedByFront(config)) await rm(apiKeyConfig, { force: true });
   if (!config.secure) {
-    await updateClientConfig(config.dir, ownsStoreKey, { es: storeClientUrl(config) });
+    await updateClientConfig(config.dir, ownsStoreKey, { es });
     return;
   }
   const s = await ensureStoreSecrets(config.dir);
-  const es = storeClientUrl(config);
   await updateClientConfig(config.dir, ownsStoreKey, { es, esUsername: s.username, esPasswordFile: s.passwordFile, esCaFile: s.caFile });
-  await writeFile(
-    path.join(config.dir, 'client-config.api-key.json'),
-    JSON.stringify({ es, esApiKeyFile: s.apiKeyFile, esCaFile: s.caFile }, null, 2) + '\n',
-  );
+  if (securedByFront(config)) {
+    await writeFile(apiKeyConfig, JSON.stringify({ es, esApiKeyFile: s.apiKeyFile, esCaFile: s.caFile }, null, 2) + '\n');
+  }
 }
 
 /** The layout the running processes were launched with: a different one needs `down` first. */
 interface RunningLayout {
   secure: boolean;
+  storeSecurity: DevstackConfig['storeSecurity'];
   storeNodes: number;
   esPort: number;
 }
+
+const layoutOf = (c: DevstackConfig): RunningLayout => ({ secure: c.secure, storeSecurity: c.storeSecurity, storeNodes: c.storeNodes, esPort: c.esPort });
 
 const layoutFile = (config: DevstackConfig, engine: StoreEngine) => path.join(config.dir, engine.kind, 'running.json');
 
@@ -58,7 +66,7 @@ function conflictOf(engine: StoreEngine, config: DevstackConfig): string | undef
   const file = layoutFile(config, engine);
   if (!existsSync(file)) return undefined;
   const running = JSON.parse(readFileSync(file, 'utf8')) as RunningLayout;
-  const wanted: RunningLayout = { secure: config.secure, storeNodes: config.storeNodes, esPort: config.esPort };
+  const wanted = layoutOf(config);
   const diffs = (Object.keys(wanted) as (keyof RunningLayout)[]).filter((k) => running[k] !== wanted[k]);
   if (!diffs.length) return undefined;
   return (
@@ -84,7 +92,10 @@ function health(config: DevstackConfig): (status: number, body: string) => Probe
  */
 async function probeStore(engine: StoreEngine, config: DevstackConfig): Promise<ProbeResult> {
   const ports = storeHttpPorts(config);
-  const identity = await httpProbe(`http://127.0.0.1:${ports[0]}/`, (status, body) => {
+  // Nodes with the security plugin answer only TLS with credentials; others plain HTTP.
+  const get = (port: number, urlPath: string, check: (status: number, body: string) => ProbeResult) =>
+    config.secure && !securedByFront(config) ? tlsProbe(config, port, urlPath, check) : httpProbe(`http://127.0.0.1:${port}${urlPath}`, check);
+  const identity = await get(ports[0]!, '/', (status, body) => {
     if (status !== 200) return { ready: false, detail: `GET / answered ${status}` };
     const version = (JSON.parse(body) as { version?: { number?: string; distribution?: string } }).version;
     const distribution = version?.distribution ?? 'elasticsearch';
@@ -95,12 +106,12 @@ async function probeStore(engine: StoreEngine, config: DevstackConfig): Promise<
   if (!identity.ready) return identity;
   let last: ProbeResult = { ready: true };
   for (const port of ports) {
-    last = await httpProbe(`http://127.0.0.1:${port}/_cluster/health?timeout=1s`, health(config));
+    last = await get(port, '/_cluster/health?timeout=1s', health(config));
     if (!last.ready) return ports.length > 1 ? { ready: false, detail: `node :${port}: ${last.detail}` } : last;
   }
-  if (!config.secure) return last;
-  const front = await tlsFrontProbe(config, '/_cluster/health?timeout=1s', health(config));
-  return front.ready ? { ready: true, detail: `${front.detail}, TLS + auth` } : front;
+  if (!securedByFront(config)) return config.secure && last.ready ? { ready: true, detail: `${last.detail}, security plugin` } : last;
+  const front = await tlsProbe(config, config.esPort, '/_cluster/health?timeout=1s', health(config));
+  return front.ready ? { ready: true, detail: `${front.detail}, TLS front` } : front;
 }
 
 function storeServer(engine: StoreEngine): ServerSpec {
@@ -115,13 +126,12 @@ function storeServer(engine: StoreEngine): ServerSpec {
     conflict: (c) => conflictOf(engine, c),
     async prepare(ctx) {
       const launches = await prepareStoreNodes(engine, ctx);
-      if (ctx.config.secure) {
+      if (securedByFront(ctx.config)) {
         ctx.step('TLS front (nginx), certificates and credentials');
         launches.push(await prepareTlsFront(ctx.config, ctx.home, storeHttpPorts(ctx.config), engine.kind));
       }
       await writeClientSettings(ctx.config);
-      const layout: RunningLayout = { secure: ctx.config.secure, storeNodes: ctx.config.storeNodes, esPort: ctx.config.esPort };
-      await writeFile(layoutFile(ctx.config, engine), JSON.stringify(layout) + '\n');
+      await writeFile(layoutFile(ctx.config, engine), JSON.stringify(layoutOf(ctx.config)) + '\n');
       return launches;
     },
     probe: (c) => probeStore(engine, c),
