@@ -1,7 +1,7 @@
 /**
  * The devstack's store variants, each on real servers in a private devstack (port block 5, its own
- * dir under var/): OpenSearch 2.19 behind the secured front with zipkin-server on it, a two-node
- * Elasticsearch cluster, and OpenSearch 3.x on a Java 21+ JDK. Heaps are small and each variant is
+ * dir under var/): OpenSearch 2.19 behind the secured front with zipkin-server on it, two OpenSearch
+ * nodes secured by the security plugin (TLS between them too), and OpenSearch 3.x on a Java 21+ JDK. Heaps are small and each variant is
  * stopped before the next starts, so at most three JVMs run at once.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -18,10 +18,17 @@ interface Answer {
   body: string;
 }
 
-/** One HTTPS GET; resolves with the answer, or rejects with the TLS/socket error (its code tells why). */
-function httpsGet(url: string, opts: { ca?: string; auth?: string; headers?: Record<string, string> }): Promise<Answer> {
+interface TlsOptions {
+  ca?: string;
+  auth?: string;
+  headers?: Record<string, string>;
+}
+
+/** One HTTPS request; resolves with the answer, or rejects with the TLS/socket error (its code tells why). */
+function httpsRequest(method: string, url: string, opts: TlsOptions, json?: unknown): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = https.get(url, { ca: opts.ca, auth: opts.auth, headers: opts.headers, timeout: 10_000 }, (res) => {
+    const headers = { ...opts.headers, ...(json !== undefined ? { 'content-type': 'application/json' } : {}) };
+    const req = https.request(url, { method, ca: opts.ca, auth: opts.auth, headers, timeout: 70_000 }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
@@ -29,8 +36,11 @@ function httpsGet(url: string, opts: { ca?: string; auth?: string; headers?: Rec
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
+    req.end(json !== undefined ? JSON.stringify(json) : undefined);
   });
 }
+
+const httpsGet = (url: string, opts: TlsOptions) => httpsRequest('GET', url, opts);
 
 /** Every file under `dir` that a server or the devstack writes as a log. */
 function logFiles(dir: string): string[] {
@@ -125,28 +135,39 @@ describe('devstack --storage opensearch --secure: OpenSearch 2.19 behind TLS and
   });
 });
 
-describe('devstack --store-nodes 2: a two-node Elasticsearch cluster', () => {
-  const pd = privateDevstack('store-2nodes', BLOCK, ['elasticsearch'], { storeNodes: 2, heap: '256m' });
+describe('devstack --store-nodes 2 --secure --store-security plugin: two OpenSearch nodes secured by the security plugin', () => {
+  const pd = privateDevstack('store-plugin-2nodes', BLOCK, ['elasticsearch'], { storage: 'opensearch', secure: true, storeSecurity: 'plugin', storeNodes: 2, heap: '384m' });
   afterAll(() => pd.stop(), 120_000);
+  let ca = '';
+  let auth = '';
 
-  it('forms one cluster of 2 nodes; an index with one replica is green', async () => {
+  it('forms one cluster of 2 nodes over TLS; an index with one replica is green', async () => {
     await pd.start();
+    const client = await readClientConfig(pd.config.dir);
+    ca = readFileSync(String(client.esCaFile), 'utf8');
+    auth = `pintrace:${readFileSync(String(client.esPasswordFile), 'utf8').trim()}`;
     const [first, second] = pd.es.split(',');
-    expect(second).toBe(`http://127.0.0.1:${pd.config.esPort + 1}`);
-    const nodes = (await (await fetch(`${second}/_cat/nodes?format=json&h=name`)).json()) as { name: string }[];
+    expect([first, second]).toEqual([`https://127.0.0.1:${pd.config.esPort}`, `https://127.0.0.1:${pd.config.esPort + 1}`]);
+    // No API keys in the plugin: no API-key config is offered.
+    expect(existsSync(path.join(pd.config.dir, 'client-config.api-key.json'))).toBe(false);
+    const nodes = JSON.parse((await httpsGet(`${second}/_cat/nodes?format=json&h=name`, { ca, auth })).body) as { name: string }[];
     expect(nodes.map((n) => n.name).sort()).toEqual(['devstack', 'devstack-2']);
-    const created = await fetch(`${first}/store-2nodes-check`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ settings: { number_of_shards: 2, number_of_replicas: 1 } }),
-    });
+    const created = await httpsRequest('PUT', `${first}/store-2nodes-check`, { ca, auth }, { settings: { number_of_shards: 2, number_of_replicas: 1 } });
     expect([200, 400]).toContain(created.status); // 400: left by an earlier run
-    const health = (await (await fetch(`${first}/_cluster/health/store-2nodes-check?wait_for_status=green&timeout=60s`)).json()) as {
+    const health = JSON.parse((await httpsGet(`${first}/_cluster/health/store-2nodes-check?wait_for_status=green&timeout=60s`, { ca, auth })).body) as {
       status: string;
       number_of_nodes: number;
       active_shards: number;
     };
     expect(health).toMatchObject({ status: 'green', number_of_nodes: 2, active_shards: 4 });
+  });
+
+  it('a wrong password gets 401; without the CA or over plaintext there is no answer', async () => {
+    expect((await httpsGet(`${pd.es.split(',')[0]}/`, { ca, auth: `${auth}x` })).status).toBe(401);
+    const noCa = await httpsGet(`${pd.es.split(',')[0]}/`, { auth }).then(() => undefined, (e: NodeJS.ErrnoException) => e.code);
+    expect(noCa).toMatch(/SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT/);
+    // The plugin closes a plaintext connection without an HTTP answer.
+    await expect(fetch(`http://127.0.0.1:${pd.config.esPort}/`)).rejects.toThrow();
   });
 });
 

@@ -9,6 +9,7 @@ const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 export interface PrivateStoreOptions {
   storage?: DevstackConfig['storage'];
   secure?: boolean;
+  storeSecurity?: DevstackConfig['storeSecurity'];
   storeNodes?: number;
   /** JVM heap of each server (default 512m); keep it small on CI's 2 cores. */
   heap?: string;
@@ -48,6 +49,7 @@ export function privateDevstack(
       zipkinPort: base + 9411,
       ...(store.storage !== undefined ? { storage: store.storage } : {}),
       ...(store.secure !== undefined ? { secure: store.secure } : {}),
+      ...(store.storeSecurity !== undefined ? { storeSecurity: store.storeSecurity } : {}),
       ...(store.storeNodes !== undefined ? { storeNodes: store.storeNodes } : {}),
       ...(store.heap !== undefined ? { heap: store.heap } : {}),
     },

@@ -72,7 +72,8 @@ export const storeEngines: Record<StoreKind, StoreEngine> = {
     initialManagersKey: 'cluster.initial_cluster_manager_nodes',
     // OpenSearch 3.x is compiled for Java 21 (class file version 65).
     javaMajor: 21,
-    securityPlugin: 'opensearch3-security',
+    // opensearch-security 3.4.0.0 is on Central, but it extends the distribution's rule-framework
+    // module, which is not: the node refuses it ("Missing plugin [rule-framework]").
   },
 };
 

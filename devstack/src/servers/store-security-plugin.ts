@@ -39,10 +39,11 @@ export async function prepareSecurityPlugin(
   jdk: { java: string; jar: string },
 ): Promise<SecurityPluginSetup> {
   if (!engine.securityPlugin) {
-    throw new Error(
-      `--store-security plugin needs OpenSearch (the security plugin is OpenSearch's; Elastic's x-pack is not on Maven Central). ` +
-        `With --storage ${engine.kind} use --store-security front (the default).`,
-    );
+    const why =
+      engine.distribution === 'opensearch'
+        ? `the ${engine.label} security plugin needs the distribution's rule-framework module, which Maven Central does not serve`
+        : 'the security plugin is OpenSearch\'s, and Elastic\'s x-pack is not on Maven Central';
+    throw new Error(`--store-security plugin works with --storage opensearch only: ${why}. With --storage ${engine.kind} use --store-security front (the default).`);
   }
   step('resolving the OpenSearch security plugin (Maven)');
   const zipDir = path.join(home, 'security-plugin-zip');
