@@ -12,4 +12,7 @@ export { STORE_USERNAME, ensureStoreSecrets } from './servers/store-tls.js';
 export type { StoreSecrets } from './servers/store-tls.js';
 export { storeEngines } from './servers/store-engines.js';
 export type { StoreEngine, StoreKind } from './servers/store-engines.js';
-export { clientConfigFile, readClientConfig } from './client-config.js';
+export { clientConfigFile, readClientConfig, updateClientConfig } from './client-config.js';
+export type { ClientConfigValue } from './client-config.js';
+export { kafkaBootstrap, kafkaBrokerPids, kafkaLayout, KAFKA_CLIENT_USER } from './servers/kafka.js';
+export type { KafkaLayout } from './servers/kafka.js';

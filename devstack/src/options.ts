@@ -39,6 +39,22 @@ export const devstackOptions = {
     default: '512m',
     schema: heapSchema,
   },
+  secure: {
+    key: 'secure',
+    flag: 'secure',
+    env: 'PINTRACE_DEVSTACK_SECURE',
+    description: 'Secure the stack: Kafka as a SASL_SSL listener (SCRAM-SHA-256/512 and PLAIN), the store behind TLS with basic auth (and an API key: see --store-security), certificates of the devstack\'s own CA; clients read <dir>/client-config.json',
+    default: 'false',
+    schema: booleanSchema,
+  },
+  kafkaBrokers: {
+    key: 'kafkaBrokers',
+    flag: 'kafka-brokers',
+    env: 'PINTRACE_DEVSTACK_KAFKA_BROKERS',
+    description: 'Kafka brokers (KRaft, each also a controller); broker i listens on kafka-port+2(i-1), its controller on kafka-controller-port+2(i-1)',
+    default: '1',
+    schema: z.coerce.number().int('expected a whole number of brokers').min(1, 'at least 1 broker').max(5, 'at most 5 brokers on one machine'),
+  },
   autocompleteKeys: {
     key: 'autocompleteKeys',
     flag: 'autocomplete-keys',
@@ -54,14 +70,6 @@ export const devstackOptions = {
     description: 'The store on --es-port: elasticsearch (8.8.2), opensearch (2.19.4) or opensearch3 (3.4.0, needs a Java 21+ JDK: --java21-home)',
     default: 'elasticsearch',
     schema: z.enum(['elasticsearch', 'opensearch', 'opensearch3']),
-  },
-  secure: {
-    key: 'secure',
-    flag: 'secure',
-    env: 'PINTRACE_DEVSTACK_SECURE',
-    description: 'Secure the stack: the store behind TLS (the devstack\'s own CA) with basic auth and an API key on --es-port, its nodes on internal ports; clients read <dir>/client-config.json',
-    default: 'false',
-    schema: booleanSchema,
   },
   storeSecurity: {
     key: 'storeSecurity',

@@ -1,19 +1,9 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { devstackOptions, down, storeClientUrl, up, type DevstackConfig, type ServerName } from '@pintrace/devstack';
+import { clientConfigFile, devstackOptions, down, kafkaBootstrap, storeClientUrl, up, type DevstackConfig, type ServerName } from '@pintrace/devstack';
 import { resolveConfig } from '@pintrace/runtime';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-
-/** How the private devstack's store is built; each maps to the devstack option of the same name. */
-export interface PrivateStoreOptions {
-  storage?: DevstackConfig['storage'];
-  secure?: boolean;
-  storeSecurity?: DevstackConfig['storeSecurity'];
-  storeNodes?: number;
-  /** JVM heap of each server (default 512m); keep it small on CI's 2 cores. */
-  heap?: string;
-}
 
 /**
  * A second devstack on its own ports and data dir, for fault tests that stop or kill a server:
@@ -23,7 +13,10 @@ export interface PrivateStoreOptions {
  */
 export interface PrivateDevstack {
   config: DevstackConfig;
+  /** Bootstrap list: every broker (broker i on kafkaPort + 2(i-1)). */
   kafka: string;
+  /** <dir>/client-config.json: the client settings (security included) a part takes as --config. */
+  clientConfig: string;
   /** What clients are given: https://… behind `secure`, else the node URLs joined by commas. */
   es: string;
   zipkin: string;
@@ -31,11 +24,17 @@ export interface PrivateDevstack {
   stop(servers?: ServerName[]): Promise<void>;
 }
 
+/**
+ * Devstack options beyond the ports, e.g. `{ secure: true }` (SASL_SSL Kafka) or `{ kafkaBrokers: 3 }`
+ * (a three-broker cluster on kafkaPort, +2, +4); keys are the devstack's option keys.
+ */
+export type PrivateDevstackOptions = Partial<Record<keyof typeof devstackOptions, unknown>>;
+
 export function privateDevstack(
   name: string,
   block: number,
   servers: ServerName[] = ['kafka', 'elasticsearch'],
-  store: PrivateStoreOptions = {},
+  options: PrivateDevstackOptions = {},
 ): PrivateDevstack {
   const base = 10_000 * block;
   const config = resolveConfig(devstackOptions, {
@@ -47,17 +46,14 @@ export function privateDevstack(
       esPort: base + 9200,
       esTransportPort: base + 9300,
       zipkinPort: base + 9411,
-      ...(store.storage !== undefined ? { storage: store.storage } : {}),
-      ...(store.secure !== undefined ? { secure: store.secure } : {}),
-      ...(store.storeSecurity !== undefined ? { storeSecurity: store.storeSecurity } : {}),
-      ...(store.storeNodes !== undefined ? { storeNodes: store.storeNodes } : {}),
-      ...(store.heap !== undefined ? { heap: store.heap } : {}),
+      ...options,
     },
   });
   const quiet = process.stderr;
   return {
     config,
-    kafka: `127.0.0.1:${config.kafkaPort}`,
+    kafka: kafkaBootstrap(config),
+    clientConfig: clientConfigFile(config.dir),
     es: storeClientUrl(config),
     zipkin: `http://127.0.0.1:${config.zipkinPort}`,
     start: async (which = servers) => {

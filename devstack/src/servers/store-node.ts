@@ -87,8 +87,11 @@ function nettyDescriptor(engine: StoreEngine): string {
 
 const isTransportJar = (jar: string) => /(^|\/)(netty-[^/]*|transport-netty4-[^/]*)\.jar$/.test(jar);
 
-/** Prepares every node's home and returns one launch per node (node 1 first). */
-export async function prepareStoreNodes(engine: StoreEngine, { config, home, step }: PrepareContext): Promise<ServerLaunch[]> {
+/**
+ * Prepares the homes of the nodes not in `running` (0-based) and returns their launches, each with
+ * its `instance` (node i is instance i-1). A running node's home is left as it is.
+ */
+export async function prepareStoreNodes(engine: StoreEngine, { config, home, step }: PrepareContext, running: ReadonlySet<number> = new Set()): Promise<ServerLaunch[]> {
   const jdk = jdkFor(engine, config);
   step(`resolving ${engine.label} jars (Maven)`);
   const jars = await resolveArtifacts(path.join(home, 'lib'), engine.artifacts);
@@ -104,6 +107,7 @@ export async function prepareStoreNodes(engine: StoreEngine, { config, home, ste
   const plugin = config.secure && config.storeSecurity === 'plugin' ? await prepareSecurityPlugin(engine, { config, home, step }, cp, jdk) : undefined;
   const launches: ServerLaunch[] = [];
   for (let i = 0; i < config.storeNodes; i++) {
+    if (running.has(i)) continue;
     const nh = nodeHome(home, i);
     // The HTTP transport loads as a module from its own directory, never from the main classpath.
     // Rebuilt on every launch: a few MB, and it always matches the jars in lib/.
@@ -136,6 +140,7 @@ export async function prepareStoreNodes(engine: StoreEngine, { config, home, ste
       ],
       cwd: nh,
       logFile: path.join(nh, 'console.log'),
+      instance: i,
     });
   }
   return launches;

@@ -9,7 +9,8 @@ import path from 'node:path';
 import { artifactsReady } from '../artifacts.js';
 import { updateClientConfig } from '../client-config.js';
 import type { DevstackConfig } from '../options.js';
-import { httpProbe, type ProbeResult } from '../probes.js';
+import { findMarkedPids } from '../process.js';
+import { httpProbe, portInUse, type ProbeResult } from '../probes.js';
 import type { ServerSpec } from './server.js';
 import { storeEngines, type StoreEngine, type StoreKind } from './store-engines.js';
 import { prepareStoreNodes, securedByFront, storeHttpPorts } from './store-node.js';
@@ -114,6 +115,18 @@ async function probeStore(engine: StoreEngine, config: DevstackConfig): Promise<
   return front.ready ? { ready: true, detail: `${front.detail}, TLS front` } : front;
 }
 
+/**
+ * Which of the store's processes still run (0-based instances: the nodes, then the TLS front), so
+ * `up` restarts only a killed node beside the live ones. A process of ours holds its port.
+ */
+async function runningInstances(config: DevstackConfig, engine: StoreEngine): Promise<Set<number>> {
+  const running = new Set<number>();
+  if (!findMarkedPids(config.dir, engine.kind).length) return running;
+  const ports = [...storeHttpPorts(config), ...(securedByFront(config) ? [config.esPort] : [])];
+  await Promise.all(ports.map(async (port, i) => (await portInUse(port)) && running.add(i)));
+  return running;
+}
+
 function storeServer(engine: StoreEngine): ServerSpec {
   return {
     name: engine.kind,
@@ -124,11 +137,13 @@ function storeServer(engine: StoreEngine): ServerSpec {
     startTimeoutMs: 180_000,
     needsDownload: (c) => !artifactsReady(path.join(c.dir, engine.kind, 'lib'), engine.artifacts),
     conflict: (c) => conflictOf(engine, c),
+    processes: (c) => c.storeNodes + (securedByFront(c) ? 1 : 0),
     async prepare(ctx) {
-      const launches = await prepareStoreNodes(engine, ctx);
-      if (securedByFront(ctx.config)) {
+      const running = await runningInstances(ctx.config, engine);
+      const launches = await prepareStoreNodes(engine, ctx, running);
+      if (securedByFront(ctx.config) && !running.has(ctx.config.storeNodes)) {
         ctx.step('TLS front (nginx), certificates and credentials');
-        launches.push(await prepareTlsFront(ctx.config, ctx.home, storeHttpPorts(ctx.config), engine.kind));
+        launches.push({ ...(await prepareTlsFront(ctx.config, ctx.home, storeHttpPorts(ctx.config), engine.kind)), instance: ctx.config.storeNodes });
       }
       await writeClientSettings(ctx.config);
       await writeFile(layoutFile(ctx.config, engine), JSON.stringify(layoutOf(ctx.config)) + '\n');
