@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readClientConfig, storeHttpPorts } from '@pintrace/devstack';
+import { readClientConfig, storeHttpPorts, storeProcesses } from '@pintrace/devstack';
 import { privateDevstack, type PrivateDevstack } from './support/private-devstack.js';
 
 const BLOCK = 5;
@@ -160,6 +160,24 @@ describe('devstack --store-nodes 2 --secure --store-security plugin: two OpenSea
       active_shards: number;
     };
     expect(health).toMatchObject({ status: 'green', number_of_nodes: 2, active_shards: 4 });
+  });
+
+  it('after a SIGKILL of node 2, up restarts only that node and the cluster is green again', async () => {
+    const before = storeProcesses(pd.config);
+    expect(before.nodes.map((n) => n.node)).toEqual([1, 2]);
+    const [node1, node2] = before.nodes;
+    process.kill(node2!.pid, 'SIGKILL');
+    while (storeProcesses(pd.config).nodes.length > 1) await new Promise((r) => setTimeout(r, 100));
+    await pd.start();
+    const after = storeProcesses(pd.config);
+    expect(after.nodes.map((n) => n.pid)).toContain(node1!.pid);
+    expect(after.nodes.map((n) => n.pid)).not.toContain(node2!.pid);
+    expect(after.nodes).toHaveLength(2);
+    const health = JSON.parse((await httpsGet(`${pd.es.split(',')[0]}/_cluster/health/store-2nodes-check?wait_for_status=green&timeout=60s`, { ca, auth })).body) as {
+      status: string;
+      number_of_nodes: number;
+    };
+    expect(health).toMatchObject({ status: 'green', number_of_nodes: 2 });
   });
 
   it('a wrong password gets 401; without the CA or over plaintext there is no answer', async () => {

@@ -36,6 +36,9 @@ export function storeTransportPorts(config: DevstackConfig): number[] {
   return Array.from({ length: config.storeNodes }, (_, i) => config.esTransportPort + i);
 }
 
+/** Names a store JVM's node number (1-based) on its command line, for restarts and fault tests. */
+export const STORE_NODE_PROP = '-Dpintrace.devstack.node=';
+
 const nodeName = (i: number) => (i === 0 ? 'devstack' : `devstack-${i + 1}`);
 
 export function nodeHome(storeHome: string, i: number): string {
@@ -125,6 +128,7 @@ export async function prepareStoreNodes(engine: StoreEngine, { config, home, ste
       command: jdk.java,
       args: [
         markerArg(config.dir, engine.kind),
+        `${STORE_NODE_PROP}${i + 1}`,
         `-Xmx${config.heap}`,
         `-Xms${config.heap}`,
         '-XX:+UseG1GC',

@@ -10,10 +10,10 @@ import { artifactsReady } from '../artifacts.js';
 import { updateClientConfig } from '../client-config.js';
 import type { DevstackConfig } from '../options.js';
 import { findMarkedPids } from '../process.js';
-import { httpProbe, portInUse, type ProbeResult } from '../probes.js';
+import { httpProbe, type ProbeResult } from '../probes.js';
 import type { ServerSpec } from './server.js';
 import { storeEngines, type StoreEngine, type StoreKind } from './store-engines.js';
-import { prepareStoreNodes, securedByFront, storeHttpPorts } from './store-node.js';
+import { prepareStoreNodes, securedByFront, STORE_NODE_PROP, storeHttpPorts } from './store-node.js';
 import { ensureStoreSecrets, prepareTlsFront, tlsProbe } from './store-tls.js';
 
 /**
@@ -115,15 +115,37 @@ async function probeStore(engine: StoreEngine, config: DevstackConfig): Promise<
   return front.ready ? { ready: true, detail: `${front.detail}, TLS front` } : front;
 }
 
+export interface StoreProcesses {
+  /** The running nodes: node 1 is the first (it serves --es-port unless the front does). */
+  nodes: Array<{ node: number; pid: number }>;
+  /** The TLS front's (nginx master's) pid, when it runs. */
+  front?: number;
+}
+
+/** The store's running processes of this dir, e.g. to SIGKILL one node in a fault test. */
+export function storeProcesses(config: DevstackConfig): StoreProcesses {
+  const out: StoreProcesses = { nodes: [] };
+  for (const pid of findMarkedPids(config.dir, storeServerOf(config).name)) {
+    try {
+      const arg = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').find((a) => a.startsWith(STORE_NODE_PROP));
+      if (arg) out.nodes.push({ node: Number(arg.slice(STORE_NODE_PROP.length)), pid });
+      else out.front = pid;
+    } catch {
+      // exited while we looked
+    }
+  }
+  out.nodes.sort((a, b) => a.node - b.node);
+  return out;
+}
+
 /**
  * Which of the store's processes still run (0-based instances: the nodes, then the TLS front), so
- * `up` restarts only a killed node beside the live ones. A process of ours holds its port.
+ * `up` restarts only a killed node beside the live ones.
  */
-async function runningInstances(config: DevstackConfig, engine: StoreEngine): Promise<Set<number>> {
-  const running = new Set<number>();
-  if (!findMarkedPids(config.dir, engine.kind).length) return running;
-  const ports = [...storeHttpPorts(config), ...(securedByFront(config) ? [config.esPort] : [])];
-  await Promise.all(ports.map(async (port, i) => (await portInUse(port)) && running.add(i)));
+function runningInstances(config: DevstackConfig): Set<number> {
+  const { nodes, front } = storeProcesses(config);
+  const running = new Set(nodes.map((n) => n.node - 1));
+  if (front !== undefined) running.add(config.storeNodes);
   return running;
 }
 
@@ -139,7 +161,7 @@ function storeServer(engine: StoreEngine): ServerSpec {
     conflict: (c) => conflictOf(engine, c),
     processes: (c) => c.storeNodes + (securedByFront(c) ? 1 : 0),
     async prepare(ctx) {
-      const running = await runningInstances(ctx.config, engine);
+      const running = runningInstances(ctx.config);
       const launches = await prepareStoreNodes(engine, ctx, running);
       if (securedByFront(ctx.config) && !running.has(ctx.config.storeNodes)) {
         ctx.step('TLS front (nginx), certificates and credentials');
