@@ -9,7 +9,7 @@ import path from 'node:path';
 import { artifactsReady } from '../artifacts.js';
 import { updateClientConfig } from '../client-config.js';
 import type { DevstackConfig } from '../options.js';
-import { findMarkedPids } from '../process.js';
+import { findMarkedPids, markerToken } from '../process.js';
 import { httpProbe, type ProbeResult } from '../probes.js';
 import type { ServerSpec } from './server.js';
 import { storeEngines, type StoreEngine, type StoreKind } from './store-engines.js';
@@ -127,9 +127,12 @@ export function storeProcesses(config: DevstackConfig): StoreProcesses {
   const out: StoreProcesses = { nodes: [] };
   for (const pid of findMarkedPids(config.dir, storeServerOf(config).name)) {
     try {
-      const arg = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').find((a) => a.startsWith(STORE_NODE_PROP));
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      const arg = cmdline.split('\0').find((a) => a.startsWith(STORE_NODE_PROP));
       if (arg) out.nodes.push({ node: Number(arg.slice(STORE_NODE_PROP.length)), pid });
-      else out.front = pid;
+      else if (cmdline.includes(markerToken(config.dir, storeServerOf(config).name))) out.front = pid;
+      // A node started before nodes were numbered was the only one.
+      else out.nodes.push({ node: 1, pid });
     } catch {
       // exited while we looked
     }
