@@ -8,7 +8,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readClientConfig, storeHttpPorts, storeProcesses } from '@pintrace/devstack';
+import { clientConfigFile, readClientConfig, storeHttpPorts, storeProcesses } from '@pintrace/devstack';
+import { commonOptions, resolveConfig, storeConnectionOf, storeConnectionOptions } from '@pintrace/runtime';
 import { privateDevstack, type PrivateDevstack } from './support/private-devstack.js';
 
 const BLOCK = 5;
@@ -81,10 +82,16 @@ describe('devstack --storage opensearch --secure: OpenSearch 2.19 behind TLS and
     const files = { esPasswordFile: String(client.esPasswordFile), esCaFile: String(client.esCaFile) };
     expect(files.esPasswordFile.startsWith(path.join(pd.config.dir, 'secrets'))).toBe(true);
     expect(statSync(files.esPasswordFile).mode & 0o077).toBe(0);
+    // The files are what a part takes as --config: resolved as the parts resolve them.
+    const storeOptions = { es: commonOptions.es, ...storeConnectionOptions };
+    const basic = storeConnectionOf(resolveConfig(storeOptions, { env: {}, file: clientConfigFile(pd.config.dir) }));
+    expect(basic).toMatchObject({ url: pd.es, username: 'pintrace', caFile: files.esCaFile });
+    const byKey = storeConnectionOf(resolveConfig(storeOptions, { env: {}, file: path.join(pd.config.dir, 'client-config.api-key.json') }));
+    expect(byKey.username).toBeUndefined();
     ca = readFileSync(files.esCaFile, 'utf8');
-    password = readFileSync(files.esPasswordFile, 'utf8').trim();
-    const apiKeyConfig = JSON.parse(readFileSync(path.join(pd.config.dir, 'client-config.api-key.json'), 'utf8')) as Record<string, string>;
-    apiKey = readFileSync(apiKeyConfig.esApiKeyFile!, 'utf8').trim();
+    password = basic.password!;
+    apiKey = byKey.apiKey!;
+    expect(password).toBe(readFileSync(files.esPasswordFile, 'utf8').trim());
     expect(password.length).toBeGreaterThanOrEqual(24);
     expect(Buffer.from(apiKey, 'base64').toString()).toMatch(/^[\w-]+:[\w-]+$/);
   });
@@ -146,8 +153,9 @@ describe('devstack --store-nodes 2 --secure --store-security plugin: two OpenSea
     const client = await readClientConfig(pd.config.dir);
     ca = readFileSync(String(client.esCaFile), 'utf8');
     auth = `pintrace:${readFileSync(String(client.esPasswordFile), 'utf8').trim()}`;
-    const [first, second] = pd.es.split(',');
+    const [first, second] = pd.esNodes;
     expect([first, second]).toEqual([`https://127.0.0.1:${pd.config.esPort}`, `https://127.0.0.1:${pd.config.esPort + 1}`]);
+    expect(client.es).toBe(first);
     // No API keys in the plugin: no API-key config is offered.
     expect(existsSync(path.join(pd.config.dir, 'client-config.api-key.json'))).toBe(false);
     const nodes = JSON.parse((await httpsGet(`${second}/_cat/nodes?format=json&h=name`, { ca, auth })).body) as { name: string }[];
@@ -173,7 +181,7 @@ describe('devstack --store-nodes 2 --secure --store-security plugin: two OpenSea
     expect(after.nodes.map((n) => n.pid)).toContain(node1!.pid);
     expect(after.nodes.map((n) => n.pid)).not.toContain(node2!.pid);
     expect(after.nodes).toHaveLength(2);
-    const health = JSON.parse((await httpsGet(`${pd.es.split(',')[0]}/_cluster/health/store-2nodes-check?wait_for_status=green&timeout=60s`, { ca, auth })).body) as {
+    const health = JSON.parse((await httpsGet(`${pd.es}/_cluster/health/store-2nodes-check?wait_for_status=green&timeout=60s`, { ca, auth })).body) as {
       status: string;
       number_of_nodes: number;
     };
@@ -181,8 +189,8 @@ describe('devstack --store-nodes 2 --secure --store-security plugin: two OpenSea
   });
 
   it('a wrong password gets 401; without the CA or over plaintext there is no answer', async () => {
-    expect((await httpsGet(`${pd.es.split(',')[0]}/`, { ca, auth: `${auth}x` })).status).toBe(401);
-    const noCa = await httpsGet(`${pd.es.split(',')[0]}/`, { auth }).then(() => undefined, (e: NodeJS.ErrnoException) => e.code);
+    expect((await httpsGet(`${pd.es}/`, { ca, auth: `${auth}x` })).status).toBe(401);
+    const noCa = await httpsGet(`${pd.es}/`, { auth }).then(() => undefined, (e: NodeJS.ErrnoException) => e.code);
     expect(noCa).toMatch(/SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT/);
     // The plugin closes a plaintext connection without an HTTP answer.
     await expect(fetch(`http://127.0.0.1:${pd.config.esPort}/`)).rejects.toThrow();

@@ -17,8 +17,10 @@ export interface PrivateDevstack {
   kafka: string;
   /** <dir>/client-config.json: the client settings (security included) a part takes as --config. */
   clientConfig: string;
-  /** What clients are given: https://… behind `secure`, else the node URLs joined by commas. */
+  /** The store URL a part takes as --es: the TLS front behind `secure` (default mode), else node 1. */
   es: string;
+  /** Every node's URL (one entry behind the TLS front): what zipkin-server's ES_HOSTS gets. */
+  esNodes: string[];
   zipkin: string;
   start(servers?: ServerName[]): Promise<void>;
   stop(servers?: ServerName[]): Promise<void>;
@@ -54,7 +56,8 @@ export function privateDevstack(
     config,
     kafka: kafkaBootstrap(config),
     clientConfig: clientConfigFile(config.dir),
-    es: storeClientUrl(config),
+    es: storeClientUrl(config).split(',')[0]!,
+    esNodes: storeClientUrl(config).split(','),
     zipkin: `http://127.0.0.1:${config.zipkinPort}`,
     start: async (which = servers) => {
       await up(config, which, quiet);

@@ -38,7 +38,8 @@ const ownsStoreKey = (key: string) => key === 'es' || /^es[A-Z]/.test(key);
  */
 async function writeClientSettings(config: DevstackConfig): Promise<void> {
   const apiKeyConfig = path.join(config.dir, 'client-config.api-key.json');
-  const es = storeClientUrl(config);
+  // The parts' --es takes one URL: node 1 (or the front, which spreads over the nodes).
+  const es = storeClientUrl(config).split(',')[0]!;
   if (!securedByFront(config)) await rm(apiKeyConfig, { force: true });
   if (!config.secure) {
     await updateClientConfig(config.dir, ownsStoreKey, { es });
