@@ -55,7 +55,12 @@ function nodeYml(engine: StoreEngine, config: DevstackConfig, home: string, i: n
       : [
           `discovery.seed_hosts: [${transport.map((p) => `"127.0.0.1:${p}"`).join(', ')}]`,
           // Read only when a new cluster forms; an existing data dir keeps its cluster.
-          `${engine.initialManagersKey}: [${names.map((n) => `"${n}"`).join(', ')}]`,
+          `${engine.initialManagersKey}: ["${names[0]}"]`,
+          // Node 1 is the only master-eligible node: two or three eligible nodes on one machine
+          // would tolerate no loss anyway (a quorum of 2 needs both), and which one could be lost
+          // would change from run to run. So losing any other node keeps the cluster writable
+          // (yellow, replicas promoted); losing node 1 stops it until node 1 is back.
+          ...(i === 0 ? [] : ['node.roles: [ data, ingest ]']),
         ];
   return [
     'cluster.name: pintrace-devstack',
