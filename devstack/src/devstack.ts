@@ -1,20 +1,23 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { artifactsReady } from './artifacts.js';
+import { artifactsReady, type ArtifactSet } from './artifacts.js';
 import { checkPrerequisites } from './prerequisites.js';
 import { findMarkedPids, isAlive, launch, removeFile, stopPids } from './process.js';
 import { portInUse } from './probes.js';
 import { Progress } from './progress.js';
 import type { DevstackConfig } from './options.js';
-import { elasticsearchServer } from './servers/elasticsearch.js';
 import { kafkaServer } from './servers/kafka.js';
-import type { ServerName, ServerSpec } from './servers/server.js';
+import { storeAliases, type ServerName, type ServerSpec } from './servers/server.js';
+import { allStoreServers, storeServerOf } from './servers/store.js';
 import { zipkinServer } from './servers/zipkin.js';
 
 export type { ServerName };
 
-export const servers: readonly ServerSpec[] = [kafkaServer, elasticsearchServer, zipkinServer];
+/** The servers `config` runs: Kafka, the store `--storage` chose, zipkin-server. */
+export function serversOf(config: DevstackConfig): ServerSpec[] {
+  return [kafkaServer, storeServerOf(config), zipkinServer];
+}
 
 export interface ServerStatus {
   name: ServerName;
@@ -47,14 +50,25 @@ function logTail(file: string, lines = 15): string {
   return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
 }
 
-function selected(only?: ServerName[]): ServerSpec[] {
-  return servers.filter((s) => !only || only.includes(s.name));
+/**
+ * The servers `only` names (all of `config`'s when absent). `store` and `elasticsearch` name the
+ * store `--storage` chose; an engine's own name (`opensearch`) names that store. With `everyStore`
+ * (for `down`) the default also covers stores another `--storage` left running in this dir.
+ */
+function selected(config: DevstackConfig, only?: readonly string[], everyStore = false): ServerSpec[] {
+  const store = storeServerOf(config);
+  const candidates = [kafkaServer, store, ...allStoreServers.filter((s) => s !== store), zipkinServer];
+  if (!only) return candidates.filter((s) => !s.store || s === store || everyStore);
+  // `elasticsearch` is an alias before it is a name: with --storage opensearch it means OpenSearch.
+  return candidates.filter((s) =>
+    s === store ? only.some((n) => n === s.name || storeAliases.includes(n)) : only.includes(s.name) && !storeAliases.includes(s.name),
+  );
 }
 
 /** The state of each server: our live processes and whether it answers its readiness probe. */
-export async function status(config: DevstackConfig, only?: ServerName[]): Promise<ServerStatus[]> {
+export async function status(config: DevstackConfig, only?: readonly string[]): Promise<ServerStatus[]> {
   return Promise.all(
-    selected(only).map(async (s) => {
+    selected(config, only).map(async (s) => {
       const pids = findMarkedPids(config.dir, s.name);
       const probe = await s.probe(config);
       return {
@@ -71,15 +85,17 @@ export async function status(config: DevstackConfig, only?: ServerName[]): Promi
 }
 
 /** Whether each server answers its readiness probe at the configured ports, whoever runs it. */
-export async function reachable(config: DevstackConfig, only?: ServerName[]): Promise<Record<ServerName, boolean>> {
-  const entries = await Promise.all(selected(only).map(async (s) => [s.name, (await s.probe(config)).ready] as const));
-  return Object.fromEntries(entries) as Record<ServerName, boolean>;
+export async function reachable(config: DevstackConfig, only?: readonly string[]): Promise<Partial<Record<ServerName, boolean>>> {
+  const entries = await Promise.all(selected(config, only).map(async (s) => [s.name, (await s.probe(config)).ready] as const));
+  return Object.fromEntries(entries) as Partial<Record<ServerName, boolean>>;
 }
 
 async function startOne(config: DevstackConfig, s: ServerSpec, progress: Progress): Promise<void> {
   const home = homeOf(config, s);
   await mkdir(home, { recursive: true });
   let pids = findMarkedPids(config.dir, s.name);
+  /** What this call launched: one of several processes (a node, a TLS front) dying fails the start too. */
+  const launched: { pid: number; logFile: string }[] = [];
   const conflict = pids.length ? s.conflict?.(config) : undefined;
   if (conflict) throw new DevstackError(conflict);
   if (pids.length && (await s.probe(config)).ready) {
@@ -105,7 +121,8 @@ async function startOne(config: DevstackConfig, s: ServerSpec, progress: Progres
     progress.update(s.name, 'starting', 'launching');
     for (const [i, spec] of specs.entries()) {
       const { instance, ...launchSpec } = spec;
-      await launch({ ...launchSpec, name: s.name, logFile: spec.logFile ?? logOf(config, s), pidFile: pidFileOf(config, s, instance ?? i) });
+      const logFile = spec.logFile ?? logOf(config, s);
+      launched.push({ pid: await launch({ ...launchSpec, name: s.name, logFile, pidFile: pidFileOf(config, s, instance ?? i) }), logFile });
     }
     pids = findMarkedPids(config.dir, s.name);
   } else {
@@ -123,7 +140,9 @@ async function startOne(config: DevstackConfig, s: ServerSpec, progress: Progres
     if (alive < expected) {
       progress.update(s.name, 'failed', 'process exited');
       const which = expected > 1 ? ` (${expected - alive} of ${expected} processes)` : '';
-      throw new DevstackError(`${s.name} exited during start${which}. Last lines of ${logOf(config, s)}:\n${logTail(logOf(config, s))}`);
+      // The log of a process that died (a node, the TLS front) says why; else the server's main log.
+      const log = launched.find((l) => !isAlive(l.pid))?.logFile ?? logOf(config, s);
+      throw new DevstackError(`${s.name} exited during start${which}. Last lines of ${log}:\n${logTail(log)}`);
     }
     if (Date.now() > deadline) {
       progress.update(s.name, 'failed', 'timed out');
@@ -140,9 +159,11 @@ async function startOne(config: DevstackConfig, s: ServerSpec, progress: Progres
  * Starts the servers (idempotent: running ones are left alone), each as soon as the servers it
  * needs are ready, and waits until all answer their readiness probes.
  */
-export async function up(config: DevstackConfig, only?: ServerName[], out: NodeJS.WriteStream = process.stderr): Promise<ServerStatus[]> {
-  const wanted = selected(only);
-  const needMaven = wanted.some((s) => !artifactsReady(path.join(homeOf(config, s), 'lib'), s.name));
+export async function up(config: DevstackConfig, only?: readonly string[], out: NodeJS.WriteStream = process.stderr): Promise<ServerStatus[]> {
+  const wanted = selected(config, only);
+  const needMaven = wanted.some((s) =>
+    s.needsDownload ? s.needsDownload(config) : !artifactsReady(path.join(homeOf(config, s), 'lib'), s.name as ArtifactSet),
+  );
   await checkPrerequisites(needMaven);
   await mkdir(config.dir, { recursive: true });
   const progress = new Progress(
@@ -153,7 +174,7 @@ export async function up(config: DevstackConfig, only?: ServerName[], out: NodeJ
   const start = (s: ServerSpec): Promise<void> => {
     let p = started.get(s.name);
     if (!p) {
-      const deps = s.after.map((n) => servers.find((x) => x.name === n)!);
+      const deps = selected(config, s.after);
       p = (async () => {
         if (deps.length) progress.update(s.name, 'waiting', `for ${s.after.join(', ')}`);
         await Promise.all(deps.map(start));
@@ -175,8 +196,8 @@ export async function up(config: DevstackConfig, only?: ServerName[], out: NodeJ
 }
 
 /** Stops our servers, including ones a crashed `up` left behind without pid files. */
-export async function down(config: DevstackConfig, only?: ServerName[], out: NodeJS.WriteStream = process.stderr): Promise<void> {
-  const wanted = selected(only);
+export async function down(config: DevstackConfig, only?: readonly string[], out: NodeJS.WriteStream = process.stderr): Promise<void> {
+  const wanted = selected(config, only, true);
   const progress = new Progress(
     wanted.map((s) => s.name),
     out,

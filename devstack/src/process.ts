@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { openSync, closeSync, existsSync, readFileSync, readdirSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
@@ -19,6 +20,15 @@ export function markerArg(dir: string, name: string): string {
   return `-Dpintrace.devstack=${dir}#${name}`;
 }
 
+/**
+ * The marker for a process that takes no JVM property and rewrites its own command line (nginx
+ * shows "nginx: master process <args>"): a token it carries inside one of its arguments. Hashed,
+ * so a dir path with spaces or quotes needs no escaping in that server's config syntax.
+ */
+export function markerToken(dir: string, name: string): string {
+  return `pintrace-devstack-${createHash('sha256').update(markerArg(dir, name)).digest('hex').slice(0, 24)}`;
+}
+
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -37,12 +47,13 @@ export function readPid(pidFile: string): number | undefined {
 /** Pids of live processes whose command line carries the marker of this devstack dir (and server, if given). */
 export function findMarkedPids(dir: string, name?: string): number[] {
   const wanted = name ? markerArg(dir, name) : `-Dpintrace.devstack=${dir}#`;
+  const token = name ? markerToken(dir, name) : undefined;
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      if (cmdline.some((arg) => (name ? arg === wanted : arg.startsWith(wanted)))) pids.push(Number(entry));
+      if (cmdline.some((arg) => (name ? arg === wanted || (token !== undefined && arg.includes(token)) : arg.startsWith(wanted)))) pids.push(Number(entry));
     } catch {
       // the process ended while we looked
     }

@@ -1,17 +1,18 @@
 import { Command } from 'commander';
-import { devstackOptions, down, status, up, type ServerName, type ServerStatus } from '@pintrace/devstack';
+import { devstackOptions, down, status, up, type ServerStatus } from '@pintrace/devstack';
 import { addOptions, configFrom } from './options.js';
 
-const names: ServerName[] = ['kafka', 'elasticsearch', 'zipkin'];
+/** `store` (and `elasticsearch`, its old name) select the store --storage chose. */
+const names = ['kafka', 'store', 'elasticsearch', 'opensearch', 'opensearch3', 'zipkin'];
 
-function parseServers(args: string[]): ServerName[] | undefined {
+function parseServers(args: string[]): string[] | undefined {
   if (!args.length) return undefined;
-  const bad = args.filter((a) => !names.includes(a as ServerName));
+  const bad = args.filter((a) => !names.includes(a));
   if (bad.length) {
     process.stderr.write(`pintrace devstack: unknown server ${bad.join(', ')} (choose from ${names.join(', ')})\n`);
     process.exit(2);
   }
-  return args as ServerName[];
+  return args;
 }
 
 function printTable(rows: ServerStatus[]): void {
@@ -34,7 +35,7 @@ async function guarded(fn: () => Promise<void>): Promise<void> {
 export function registerDevstack(program: Command): void {
   const devstack = program
     .command('devstack')
-    .description('Run real Kafka 4.1.1, Elasticsearch 8.8.2 and zipkin-server 3.6.1 locally from Maven Central (no Docker)')
+    .description('Run real Kafka 4.1.1, a store (Elasticsearch 8.8.2, OpenSearch 2.19 or 3.x) and zipkin-server 3.6.1 locally from Maven Central (no Docker)')
     .addHelpText(
       'after',
       '\nClients: <dir>/client-config.json holds the settings every part needs (use it as --config); with --secure its secrets are files under <dir>/secrets/.',

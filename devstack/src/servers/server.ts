@@ -2,7 +2,11 @@ import type { LaunchSpec } from '../process.js';
 import type { ProbeResult } from '../probes.js';
 import type { DevstackConfig } from '../options.js';
 
-export type ServerName = 'kafka' | 'elasticsearch' | 'zipkin';
+/** The store is one of the last three, chosen by `--storage`; each keeps its own home under the dir. */
+export type ServerName = 'kafka' | 'elasticsearch' | 'zipkin' | 'opensearch' | 'opensearch3';
+
+/** Names that select whichever store `--storage` chose: `up store`, and `elasticsearch` as before. */
+export const storeAliases: readonly string[] = ['store', 'elasticsearch'];
 
 export interface PrepareContext {
   config: DevstackConfig;
@@ -23,6 +27,8 @@ export type ServerLaunch = Omit<LaunchSpec, 'logFile' | 'pidFile' | 'name'> & {
 /** One real server the devstack runs: how to prepare and launch it, and how to tell it is ready. */
 export interface ServerSpec {
   name: ServerName;
+  /** The store (Elasticsearch or OpenSearch nodes, and their TLS front when secured). */
+  store?: boolean;
   /** The port users connect to; a foreign process on it is reported instead of started over. */
   port: (config: DevstackConfig) => number;
   /** What to print for users, e.g. 127.0.0.1:9092 or http://127.0.0.1:9200. */
@@ -44,4 +50,6 @@ export interface ServerSpec {
    * cannot succeed.
    */
   conflict?: (config: DevstackConfig) => string | undefined;
+  /** Whether its jars must still be fetched (then `up` checks for Maven); default: <dir>/<name>/lib for artifact set <name>. */
+  needsDownload?: (config: DevstackConfig) => boolean;
 }
