@@ -1,5 +1,5 @@
 /**
- * README.md's headline benchmark table is generated from bench/*/results.json; this fails when
+ * README.md's headline benchmark table is generated from each bench/<scenario>/results.json; this fails when
  * someone edits one without the other (run `node scripts/bench-headline.mjs` to regenerate).
  */
 import { spawnSync } from 'node:child_process';

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -33,10 +33,14 @@ describe('decider file → sampled fraction of a running service', () => {
   /** Trace ids of frontend root spans written so far. */
   async function sampledTraceIds(): Promise<Set<string>> {
     await demo.flush();
-    const file = path.join(spansDir, 'frontend.jsonl');
-    if (!existsSync(file)) return new Set();
+    if (!existsSync(spansDir)) return new Set();
+    // the frontend's span files: one per process (`frontend@<instance>.jsonl`), live or rotated
+    const text = readdirSync(spansDir)
+      .filter((n) => n.startsWith('frontend@'))
+      .map((n) => readFileSync(path.join(spansDir, n), 'utf8'))
+      .join('');
     const ids = new Set<string>();
-    for (const line of readFileSync(file, 'utf8').split('\n')) {
+    for (const line of text.split('\n')) {
       if (!line) continue;
       const span = JSON.parse(line) as { traceId: string; parentId?: string };
       if (!span.parentId) ids.add(span.traceId);

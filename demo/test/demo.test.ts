@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -26,8 +26,10 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** The spans in every file of a service: one per process (`<service>@<instance>.jsonl`), live or rotated. */
 async function spansOf(service: string): Promise<Span[]> {
-  const text = await readFile(join(dir, `${service}.jsonl`), 'utf8').catch(() => '');
+  const names = (await readdir(dir)).filter((n) => n.startsWith(`${service}@`) || n.startsWith(`${service}.jsonl`));
+  const text = (await Promise.all(names.map((n) => readFile(join(dir, n), 'utf8').catch(() => '')))).join('');
   return text
     .split('\n')
     .filter((l) => l.length > 0)

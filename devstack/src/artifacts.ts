@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 /** The poms that pin each server's artifacts (devstack/maven/<name>/pom.xml). */
 const pomDir = fileURLToPath(new URL('../maven/', import.meta.url));
 
-export type ArtifactSet = 'kafka' | 'elasticsearch' | 'opensearch' | 'opensearch3' | 'zipkin';
+export type ArtifactSet = 'kafka' | 'elasticsearch' | 'opensearch' | 'opensearch3' | 'opensearch-security' | 'zipkin';
 
 function pomPath(set: ArtifactSet): string {
   return path.join(pomDir, set, 'pom.xml');

@@ -20,9 +20,10 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, rename, rm, stat, writeFile, readFile } from 'node:fs/promises';
+import { chmod, mkdir, rename, rm, writeFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { withLock } from './lock.js';
 import { ensureSecret } from './secrets.js';
 
 const run = promisify(execFile);
@@ -127,32 +128,6 @@ async function makeAll(work: string, keystorePass: string, truststorePass: strin
     '-storetype', 'PKCS12', '-storepass:file', truststorePass], work);
   for (const key of ['ca-key.pem', 'server-key.pem', 'client-key.pem', 'server.p12']) await chmod(path.join(work, key), 0o600);
   await writeFile(path.join(work, DONE), new Date().toISOString() + '\n');
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * One maker at a time per dir, across processes too (two `devstack up` runs, or the Kafka and
- * store launchers of one run): an atomic mkdir is the lock; a lock older than two minutes was left
- * by a crashed maker and is taken over.
- */
-async function withLock<T>(lock: string, fn: () => Promise<T>): Promise<T> {
-  for (;;) {
-    try {
-      await mkdir(lock);
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const age = await stat(lock).then((s) => Date.now() - s.mtimeMs, () => 0);
-      if (age > 120_000) await rm(lock, { recursive: true, force: true });
-      else await sleep(200);
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    await rm(lock, { recursive: true, force: true });
-  }
 }
 
 const inProcess = new Map<string, Promise<DevCerts>>();

@@ -1,14 +1,16 @@
 /**
- * `<dir>/client-config.json`: how the Pintrace parts reach this devstack, usable as
+ * `<dir>/client-config.json`: how every Pintrace part reaches this devstack, usable as
  * `pintrace <part> --config <dir>/client-config.json`. Its keys are the parts' option keys
- * (`es`, `esUsername`, `esPasswordFile`, `esCaFile`, ...); secrets appear only as file paths.
- * Each server's launcher owns its keys and rewrites only them, so several launchers contribute
- * to one file. (Same contract as the Kafka launcher's writer on branch devstack-kafka; this copy
- * goes when that branch is merged.)
+ * (`kafka`, `kafkaSecurityProtocol`, ..., `es`, `esUsername`, ...). Secrets appear only as file
+ * paths (`kafkaSaslPasswordFile`, `esPasswordFile`), never inline, so the file can be shown and shared.
+ *
+ * Each server's launcher owns its keys and rewrites only them (a plain Kafka after a secured one
+ * removes the SASL keys), so the Kafka and store launchers contribute to one file.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { withLock } from './lock.js';
 
 export type ClientConfigValue = string | number | boolean;
 
@@ -23,27 +25,26 @@ export async function readClientConfig(dir: string): Promise<Record<string, Clie
   return JSON.parse(await readFile(file, 'utf8')) as Record<string, ClientConfigValue>;
 }
 
-/** One writer at a time within this process; the rename keeps readers from seeing half a file. */
-let queue: Promise<unknown> = Promise.resolve();
-
 /**
  * Replaces the keys `owns` claims with `values` (keys claimed but absent from `values` are
- * removed) and keeps every other key. Returns the file's path.
+ * removed) and keeps every other key; written atomically under a lock. Returns the file's path.
  */
-export function updateClientConfig(dir: string, owns: (key: string) => boolean, values: Record<string, ClientConfigValue>): Promise<string> {
+export async function updateClientConfig(
+  dir: string,
+  owns: (key: string) => boolean,
+  values: Record<string, ClientConfigValue>,
+): Promise<string> {
   const file = clientConfigFile(dir);
-  const next = queue.then(async () => {
-    await mkdir(dir, { recursive: true });
+  await mkdir(dir, { recursive: true });
+  await withLock(`${file}.lock`, async () => {
     const current = await readClientConfig(dir).catch(() => ({}) as Record<string, ClientConfigValue>);
-    const merged: Record<string, ClientConfigValue> = {};
-    for (const [k, v] of Object.entries(current)) if (!owns(k)) merged[k] = v;
-    Object.assign(merged, values);
-    const sorted = Object.fromEntries(Object.entries(merged).sort(([a], [b]) => a.localeCompare(b)));
+    const next: Record<string, ClientConfigValue> = {};
+    for (const [k, v] of Object.entries(current)) if (!owns(k)) next[k] = v;
+    Object.assign(next, values);
+    const sorted = Object.fromEntries(Object.entries(next).sort(([a], [b]) => a.localeCompare(b)));
     const tmp = `${file}.${process.pid}.tmp`;
     await writeFile(tmp, JSON.stringify(sorted, null, 2) + '\n');
     await rename(tmp, file);
-    return file;
   });
-  queue = next.catch(() => undefined);
-  return next;
+  return file;
 }

@@ -41,7 +41,7 @@ export class DevstackError extends Error {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const homeOf = (config: DevstackConfig, s: ServerSpec) => path.join(config.dir, s.name);
-const logOf = (config: DevstackConfig, s: ServerSpec) => s.logFile?.(config) ?? path.join(homeOf(config, s), s.name === 'kafka' ? 'server.log' : 'console.log');
+const logOf = (config: DevstackConfig, s: ServerSpec) => s.logFile?.(config) ?? path.join(homeOf(config, s), 'console.log');
 /** <name>.pid for the first process of a server, <name>-2.pid ... for the others (Kafka brokers). */
 const pidFileOf = (config: DevstackConfig, s: ServerSpec, i = 0) => path.join(config.dir, i ? `${s.name}-${i + 1}.pid` : `${s.name}.pid`);
 
@@ -102,24 +102,27 @@ async function startOne(config: DevstackConfig, s: ServerSpec, progress: Progres
     progress.update(s.name, 'running', `already up at ${s.address(config)}`);
     return;
   }
-  if (!pids.length) {
-    if (await portInUse(s.port(config))) {
-      // Another checkout's devstack (or the user's own server) already serves it: use it as it is.
-      if ((await s.probe(config)).ready) {
-        progress.update(s.name, 'running', `already up at ${s.address(config)} (not started from ${config.dir}; left alone)`);
-        return;
-      }
-      throw new DevstackError(
-        `${s.name}: port ${s.port(config)} is taken by a process that is not this devstack's (dir ${config.dir}) and does not answer as ${s.name}. ` +
-          `Stop it, or pick another port (see pintrace devstack up --help).`,
-      );
+  // A server of several processes (Kafka brokers) may have lost some: start those, keep the rest.
+  const expected = s.processes?.(config) ?? 1;
+  if (!pids.length && (await portInUse(s.port(config)))) {
+    // Another checkout's devstack (or the user's own server) already serves it: use it as it is.
+    if ((await s.probe(config)).ready) {
+      progress.update(s.name, 'running', `already up at ${s.address(config)} (not started from ${config.dir}; left alone)`);
+      return;
     }
-    progress.update(s.name, 'preparing');
+    throw new DevstackError(
+      `${s.name}: port ${s.port(config)} is taken by a process that is not this devstack's (dir ${config.dir}) and does not answer as ${s.name}. ` +
+        `Stop it, or pick another port (see pintrace devstack up --help).`,
+    );
+  }
+  if (pids.length < expected) {
+    progress.update(s.name, 'preparing', pids.length ? `${pids.length} of ${expected} processes running; starting the others` : '');
     const specs = [await s.prepare({ config, home, step: (detail) => progress.update(s.name, 'preparing', detail) })].flat();
     progress.update(s.name, 'starting', 'launching');
     for (const [i, spec] of specs.entries()) {
+      const { instance, ...launchSpec } = spec;
       const logFile = spec.logFile ?? logOf(config, s);
-      launched.push({ pid: await launch({ ...spec, name: s.name, logFile, pidFile: pidFileOf(config, s, i) }), logFile });
+      launched.push({ pid: await launch({ ...launchSpec, name: s.name, logFile, pidFile: pidFileOf(config, s, instance ?? i) }), logFile });
     }
     pids = findMarkedPids(config.dir, s.name);
   } else {
@@ -132,11 +135,14 @@ async function startOne(config: DevstackConfig, s: ServerSpec, progress: Progres
       progress.update(s.name, 'ready', s.address(config));
       return;
     }
-    const dead = launched.find((l) => !isAlive(l.pid));
-    if (dead || !findMarkedPids(config.dir, s.name).some(isAlive)) {
+    // One broker of three dying at start fails the start too, instead of waiting out the timeout.
+    const alive = findMarkedPids(config.dir, s.name).filter(isAlive).length;
+    if (alive < expected) {
       progress.update(s.name, 'failed', 'process exited');
-      const log = dead?.logFile ?? logOf(config, s);
-      throw new DevstackError(`${s.name}${launched.length > 1 ? ` (pid ${dead?.pid})` : ''} exited during start. Last lines of ${log}:\n${logTail(log)}`);
+      const which = expected > 1 ? ` (${expected - alive} of ${expected} processes)` : '';
+      // The log of a process that died (a node, the TLS front) says why; else the server's main log.
+      const log = launched.find((l) => !isAlive(l.pid))?.logFile ?? logOf(config, s);
+      throw new DevstackError(`${s.name} exited during start${which}. Last lines of ${log}:\n${logTail(log)}`);
     }
     if (Date.now() > deadline) {
       progress.update(s.name, 'failed', 'timed out');

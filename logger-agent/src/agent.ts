@@ -130,6 +130,14 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
         p.wake();
         await p.refreshLag().catch(() => undefined);
         if (retention) await p.applyRetention();
+        // a stream whose files are all gone (a finished per-process stream) ends here; were its
+        // name to come back, ensure() starts a new processor from a fresh watermark
+        if (await p.drained()) {
+          processors.delete(p.name);
+          metrics.streams.set(processors.size);
+          await p.retire();
+          log.info({ stream: p.name }, 'span log stream has no files left; no longer tailed');
+        }
       }
     } catch (err) {
       metrics.errors.inc({ kind: 'scan' });

@@ -1,3 +1,5 @@
+import { rename, stat, unlink } from 'node:fs/promises';
+import { perProcessSpanFile, SPAN_FILE_ABANDONED_IDLE_MS } from '@pintrace/model';
 import type { Logger } from '@pintrace/runtime';
 import type { KafkaMessage } from '@pintrace/kafka';
 import { buildMessagesFromBytes, type SkipReason } from './batcher.js';
@@ -122,11 +124,15 @@ export class StreamProcessor {
   private lineLimit: number;
   private lagBytes = 0;
   private readonly arenas: ArenaPool;
+  /** A per-process stream (`<service>@<instance>.jsonl`): its writer can die, and its files go with it. */
+  private readonly perProcess: boolean;
+  private retired = false;
 
   constructor(private readonly o: StreamProcessorOptions) {
     this.log = o.log.child({ stream: o.stream });
     this.arenas = o.arenas ?? ArenaPool.forLimits(o.limits, 2);
     this.lineLimit = o.limits.maxLines;
+    this.perProcess = perProcessSpanFile(o.stream) !== undefined;
     this.reader = new StreamReader(o.limits, {
       onTruncated: (info) => {
         o.metrics.truncations.inc({ stream: o.stream });
@@ -157,6 +163,22 @@ export class StreamProcessor {
     this.wakeUp?.();
   }
 
+  /**
+   * True when the stream has nothing left: no file open and none in the directory (a finished
+   * per-process stream, or one whose files were all removed). The agent then retires it.
+   */
+  async drained(): Promise<boolean> {
+    if (this.reader.isOpen) return false;
+    return (await listStreamFiles(this.o.dir, this.o.stream)).length === 0;
+  }
+
+  /** Ends the loop of a drained stream; resolves when it has ended. */
+  async retire(): Promise<void> {
+    this.retired = true;
+    this.o.metrics.lag.remove({ stream: this.o.stream });
+    await this.stopped();
+  }
+
   /** Resolves when the loop has ended (after the in-flight batch was acknowledged or abandoned). */
   async stopped(): Promise<void> {
     this.wake();
@@ -167,7 +189,7 @@ export class StreamProcessor {
   private async run(): Promise<void> {
     const { signal } = this.o;
     const errors = new Backoff({ initialMs: 200, maxMs: 10_000 });
-    while (!signal.aborted) {
+    while (!signal.aborted && !this.retired) {
       try {
         if (!this.reader.isOpen) {
           if (!(await this.openStart())) {
@@ -373,10 +395,10 @@ export class StreamProcessor {
     const idx = files.findIndex((f) => sameInode(f, current));
     if (idx >= 0) {
       if (files[idx].path !== this.reader.path) this.reader.relocate(files[idx].path);
-      if (files[idx].live) return false;
+      if (files[idx].live) return this.sealIfAbandoned(files[idx]);
     }
     const next = idx >= 0 ? files[idx + 1] : await this.nextAfterVanished(files);
-    if (next === undefined) return idx < 0 ? this.releaseIfDeleted() : false;
+    if (next === undefined) return idx < 0 ? this.releaseIfDeleted() : this.finishIfDone(files[idx]);
     const now = Date.now();
     this.exhaustedSince ??= now;
     if (next.size === 0 && now - this.exhaustedSince < this.o.rotationGraceMs) return false;
@@ -415,6 +437,70 @@ export class StreamProcessor {
     metrics.releasedFiles.inc({ stream });
     this.log.info({ path, unreadBytes: tail }, 'file was deleted; handle closed and its space released');
     return true;
+  }
+
+  /**
+   * A per-process live file, read as far as it goes, that nobody has written to for the
+   * retention time (and at least SPAN_FILE_ABANDONED_IDLE_MS): its process is gone (crashed or
+   * killed without sealing it). Sealed the way its writer would have: renamed like a rotation.
+   * A rename, not a deletion, because a writer that is only idle still holds it: what it appends
+   * lands in the renamed file, which this loop keeps reading; and such a writer re-checks its
+   * file's name before writing after SPAN_FILE_RECHECK_IDLE_MS idle, so it opens a new live file
+   * instead of going on in this one. Only with retention on: sealing is the first step to removal.
+   */
+  private async sealIfAbandoned(live: StreamFile): Promise<boolean> {
+    const { retentionMs, metrics } = this.o;
+    if (!this.perProcess || retentionMs <= 0) return false;
+    const idleMs = Date.now() - Number(live.mtimeNs / 1_000_000n);
+    if (idleMs < Math.max(retentionMs, SPAN_FILE_ABANDONED_IDLE_MS)) return false;
+    if (await this.reader.grewSinceRead()) return true;
+    const sealed = `${live.path}.${Date.now()}`;
+    try {
+      // the live name has one writer, which rotates to numeric suffixes from its own clock; a
+      // name already taken is left alone and the next poll tries a later millisecond
+      await stat(sealed);
+      return false;
+    } catch {
+      // free
+    }
+    try {
+      await rename(live.path, sealed);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;
+      metrics.errors.inc({ kind: 'retention' });
+      this.log.warn({ err, path: live.path }, 'cannot seal an abandoned span file');
+      return false;
+    }
+    this.reader.relocate(sealed);
+    this.log.info({ from: live.path, to: sealed, idleMs }, 'per-process span file idle past retention: its writer is gone; sealed');
+    return true;
+  }
+
+  /**
+   * The newest file of a per-process stream that has no live file any more (its writer sealed
+   * it at exit, or sealIfAbandoned did): once every complete line was shipped (the step before
+   * found none) and it is older than the retention, it is deleted; releaseIfDeleted then closes
+   * it and forgets the watermark, and the agent retires the drained stream.
+   */
+  private async finishIfDone(last: StreamFile): Promise<boolean> {
+    const { retentionMs, metrics, stream } = this.o;
+    if (!this.perProcess || retentionMs <= 0 || last.live) return false;
+    if (Date.now() - Number(last.mtimeNs / 1_000_000n) < retentionMs) return false;
+    if (await this.reader.grewSinceRead()) return true;
+    try {
+      const st = await stat(last.path);
+      if (st.ino !== last.ino || st.dev !== last.dev) return false;
+      await unlink(last.path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+        metrics.errors.inc({ kind: 'retention' });
+        this.log.warn({ err, path: last.path }, 'retention cleanup failed');
+        return false;
+      }
+    }
+    metrics.retentionDeletes.inc({ stream });
+    this.log.info({ removed: [last.path] }, 'per-process stream shipped completely and past retention; its last file deleted');
+    return this.releaseIfDeleted();
   }
 
   /** Deletes shipped rotated files older than the retention (when configured). */

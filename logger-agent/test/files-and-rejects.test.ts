@@ -138,6 +138,71 @@ describe('logger agent: files and rejects', () => {
     });
   });
 
+  describe('per-process span files (<service>@<instance>.jsonl)', () => {
+    const old = new Date(1_000_000);
+    const watermarks = async () => (await readdir(path.join(dir, '.pintrace-agent'))).filter((n) => n.endsWith('.watermark.json'));
+
+    it('ships the files of every process of a service, rotated ones included, beside the single-process layout', async () => {
+      await writeFile(file('svc@11-aaaaaa.jsonl.1700000000000'), lines(0, 10));
+      await writeFile(file('svc@11-aaaaaa.jsonl'), lines(10, 20));
+      await writeFile(file('svc@12-bbbbbb.jsonl'), lines(20, 30));
+      await writeFile(file('svc.jsonl'), lines(30, 40));
+      const { producer, agent } = await run();
+      await waitFor(() => spanIds(producer).length === 40);
+      expect(spanIds(producer).sort()).toEqual(ids(0, 40));
+      expect(agent.streams().map((s) => s.stream).sort()).toEqual(['svc.jsonl', 'svc@11-aaaaaa.jsonl', 'svc@12-bbbbbb.jsonl']);
+    });
+
+    it('a process that exited (its file sealed): shipped, then removed by retention; the stream and its watermark go', async () => {
+      await writeFile(file('svc@21-cccccc.jsonl.1700000000000'), lines(0, 5));
+      await writeFile(file('svc@21-cccccc.jsonl.1700000000001'), lines(5, 10));
+      for (const n of ['svc@21-cccccc.jsonl.1700000000000', 'svc@21-cccccc.jsonl.1700000000001']) await utimes(file(n), old, old);
+      await writeFile(file('svc@22-dddddd.jsonl'), lines(10, 20));
+      const { producer, agent } = await run({ retentionSeconds: '60' });
+      await waitFor(() => spanIds(producer).length === 20);
+      await waitFor(() => agent.streams().length === 1, 5000, 'the finished stream retired');
+      expect(agent.streams().map((s) => s.stream)).toEqual(['svc@22-dddddd.jsonl']);
+      expect((await readdir(dir)).filter((n) => !n.startsWith('.'))).toEqual(['svc@22-dddddd.jsonl']);
+      expect(await watermarks()).toEqual(['svc@22-dddddd.jsonl.watermark.json']);
+      expect(spanIds(producer).sort()).toEqual(ids(0, 20));
+    });
+
+    it('a process that died without sealing (its live file idle past retention): sealed, shipped to the last complete line, removed', async () => {
+      await writeFile(file('svc@31-eeeeee.jsonl'), lines(0, 10) + spanLine(10).slice(0, 30));
+      await utimes(file('svc@31-eeeeee.jsonl'), old, old);
+      const { producer, agent } = await run({ retentionSeconds: '60' });
+      await waitFor(() => spanIds(producer).length === 10);
+      await waitFor(() => agent.streams().length === 0, 5000, 'the abandoned stream retired');
+      expect((await readdir(dir)).filter((n) => !n.startsWith('.'))).toEqual([]);
+      expect(await watermarks()).toEqual([]);
+      expect(await agent.metrics.value(agent.metrics.skippedBytes, { reason: 'deleted_unread' })).toBe(30);
+      // the name comes back (a writer that was only idle re-opens it): a new stream from its start
+      await writeFile(file('svc@31-eeeeee.jsonl'), lines(20, 25));
+      await waitFor(() => spanIds(producer).length === 15);
+      expect(spanIds(producer).sort()).toEqual([...ids(0, 10), ...ids(20, 25)].sort());
+    });
+
+    it('never seals or removes a per-process file written recently, nor the single-process layout however idle', async () => {
+      await writeFile(file('svc@41-ffffff.jsonl'), lines(0, 5));
+      await writeFile(file('svc.jsonl'), lines(5, 10));
+      await utimes(file('svc.jsonl'), old, old);
+      const { producer } = await run({ retentionSeconds: '60' });
+      await waitFor(() => spanIds(producer).length === 10);
+      await new Promise((r) => setTimeout(r, 300));
+      expect((await readdir(dir)).filter((n) => !n.startsWith('.')).sort()).toEqual(['svc.jsonl', 'svc@41-ffffff.jsonl']);
+    });
+
+    it('without retention nothing is sealed or removed', async () => {
+      await writeFile(file('svc@51-gggggg.jsonl'), lines(0, 5));
+      await utimes(file('svc@51-gggggg.jsonl'), old, old);
+      const { producer, agent } = await run();
+      await waitFor(() => spanIds(producer).length === 5);
+      await new Promise((r) => setTimeout(r, 300));
+      expect((await readdir(dir)).filter((n) => !n.startsWith('.'))).toEqual(['svc@51-gggggg.jsonl']);
+      expect(agent.streams()).toHaveLength(1);
+    });
+  });
+
   describe('linger', () => {
     it('waits for more lines when a read finds less than a batch', async () => {
       await writeFile(file(), spanLine(0));

@@ -11,3 +11,11 @@ export type { SpanListResult } from './json-codec.js';
 export { encodeSpanLine, decodeSpanLine, joinSpanLines } from './line-codec.js';
 export { traceIdOfLine } from './trace-id-of-line.js';
 export { quoteJson } from './json-escape.js';
+export {
+  SPAN_FILE_RECHECK_IDLE_MS,
+  SPAN_FILE_ABANDONED_IDLE_MS,
+  isSpanFileServiceName,
+  spanFileName,
+  newSpanFileInstance,
+  perProcessSpanFile,
+} from './span-file.js';

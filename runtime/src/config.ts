@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { kafkaConnectionOptions, storeConnectionOptions } from './connection.js';
 import { ConfigError, type OptionSpec } from './option-spec.js';
+import { isForeignConnectionKey } from './shared-keys.js';
 
 export { ConfigError };
 export type { OptionSpec };
@@ -87,11 +87,6 @@ export const commonOptions = {
 
 export type OptionSet = Record<string, OptionSpec>;
 
-/**
- * Keys a config file may hold whatever part reads it: one file of connection settings (such as
- * the devstack's client-config.json) serves the agent, the collector, the ui-proxy and the decider.
- */
-const SHARED_KEYS = new Set([commonOptions, kafkaConnectionOptions, storeConnectionOptions].flatMap((o) => Object.values(o).map((spec) => spec.key)));
 export type ConfigOf<O extends OptionSet> = { [K in keyof O]: O[K] extends OptionSpec<infer T> ? T : never };
 
 export interface ConfigSources {
@@ -129,7 +124,7 @@ export function resolveConfig<O extends OptionSet>(options: O, sources: ConfigSo
   const out: Record<string, unknown> = {};
   const known = new Set(Object.values(options).map((o) => o.key));
   for (const key of Object.keys(fromFile)) {
-    if (!known.has(key) && !SHARED_KEYS.has(key)) problems.push(`${sources.file}: unknown key "${key}" (known: ${[...known].join(', ')})`);
+    if (!known.has(key) && !isForeignConnectionKey(key, known)) problems.push(`${sources.file}: unknown key "${key}" (known: ${[...known].join(', ')})`);
   }
   for (const spec of Object.values(options)) {
     const flagValue = sources.flags?.[spec.key];

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { devstackOptions, down, up, type DevstackConfig, type ServerName } from '@pintrace/devstack';
+import { clientConfigFile, devstackOptions, down, kafkaBootstrap, storeClientUrl, up, type DevstackConfig, type ServerName } from '@pintrace/devstack';
 import { resolveConfig } from '@pintrace/runtime';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -8,17 +8,36 @@ const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 /**
  * A second devstack on its own ports and data dir, for fault tests that stop or kill a server:
  * the shared devstack keeps serving every other test. Port blocks: 1 → 1909x/1920x/1941x, 2 → 2909x...
+ * With `secure` the store's client port is the TLS front (https), its nodes sit on es+10; with
+ * `storeNodes` > 1 node i uses es+i-1 and transport+i-1 (see devstack/README.md).
  */
 export interface PrivateDevstack {
   config: DevstackConfig;
+  /** Bootstrap list: every broker (broker i on kafkaPort + 2(i-1)). */
   kafka: string;
+  /** <dir>/client-config.json: the client settings (security included) a part takes as --config. */
+  clientConfig: string;
+  /** The store URL a part takes as --es: the TLS front behind `secure` (default mode), else node 1. */
   es: string;
+  /** Every node's URL (one entry behind the TLS front): what zipkin-server's ES_HOSTS gets. */
+  esNodes: string[];
   zipkin: string;
   start(servers?: ServerName[]): Promise<void>;
   stop(servers?: ServerName[]): Promise<void>;
 }
 
-export function privateDevstack(name: string, block: number, servers: ServerName[] = ['kafka', 'elasticsearch']): PrivateDevstack {
+/**
+ * Devstack options beyond the ports, e.g. `{ secure: true }` (SASL_SSL Kafka) or `{ kafkaBrokers: 3 }`
+ * (a three-broker cluster on kafkaPort, +2, +4); keys are the devstack's option keys.
+ */
+export type PrivateDevstackOptions = Partial<Record<keyof typeof devstackOptions, unknown>>;
+
+export function privateDevstack(
+  name: string,
+  block: number,
+  servers: ServerName[] = ['kafka', 'elasticsearch'],
+  options: PrivateDevstackOptions = {},
+): PrivateDevstack {
   const base = 10_000 * block;
   const config = resolveConfig(devstackOptions, {
     env: {},
@@ -29,13 +48,16 @@ export function privateDevstack(name: string, block: number, servers: ServerName
       esPort: base + 9200,
       esTransportPort: base + 9300,
       zipkinPort: base + 9411,
+      ...options,
     },
   });
   const quiet = process.stderr;
   return {
     config,
-    kafka: `127.0.0.1:${config.kafkaPort}`,
-    es: `http://127.0.0.1:${config.esPort}`,
+    kafka: kafkaBootstrap(config),
+    clientConfig: clientConfigFile(config.dir),
+    es: storeClientUrl(config).split(',')[0]!,
+    esNodes: storeClientUrl(config).split(','),
     zipkin: `http://127.0.0.1:${config.zipkinPort}`,
     start: async (which = servers) => {
       await up(config, which, quiet);

@@ -1,6 +1,8 @@
 export { startTracing } from './start-tracing.js';
 export type { TracingOptions, Tracing } from './start-tracing.js';
 export { currentTraceId, currentSpanId } from './current-trace.js';
+export { tracingOptionsFromEnv, parseResourceAttributes, parseSampler, parsePropagators } from './otel-env.js';
+export type { EnvTracingConfig } from './otel-env.js';
 
 export { PintraceTracerProvider } from './trace/tracer-provider.js';
 export type { TracerProviderOptions } from './trace/tracer-provider.js';

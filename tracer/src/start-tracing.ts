@@ -1,4 +1,4 @@
-import { propagation, trace, type TextMapPropagator, type Tracer } from '@opentelemetry/api';
+import { propagation, trace, type Attributes, type TextMapPropagator, type Tracer } from '@opentelemetry/api';
 import {
   DeciderRateSource,
   devRate,
@@ -26,7 +26,7 @@ import { PintraceTracerProvider } from './trace/tracer-provider.js';
 export interface TracingOptions {
   /** The service's name in Zipkin (lower-cased), also the span file's name. */
   serviceName: string;
-  /** Directory of the span file `<serviceName>.jsonl`. Required unless `sink` is given. */
+  /** Directory of the span file `<serviceName>@<instance>.jsonl` (see spanLogger.fileLayout). Required unless `sink` is given. */
   spansDir?: string;
   /** Where finished spans go instead of a span file (e.g. an InMemorySpanSink in tests). */
   sink?: SpanSink;
@@ -45,12 +45,28 @@ export interface TracingOptions {
   dev?: boolean;
   /** Replaces the probabilistic sampler (sampleRate is then ignored). */
   sampler?: Sampler;
+  /**
+   * True (default): only roots ask the sampler and children follow their parent's decision,
+   * local or propagated (OTel's `parentbased_*`, Pintrace's rule). False: every span asks the
+   * sampler whatever its parent decided (OTel's `always_on`, `always_off`, `traceidratio`).
+   */
+  parentBased?: boolean;
+  /**
+   * Resource attributes (e.g. from OTEL_RESOURCE_ATTRIBUTES): tags on every span, over span
+   * attributes of the same name, as the OTel Zipkin exporter writes them. `serviceName`, not a
+   * `service.name` here, names the service.
+   */
+  resourceAttributes?: Attributes;
   /** New traces get 128-bit ids. Default false. */
   traceId128Bit?: boolean;
   /** B3 form written on outgoing requests, or `none`. Default `multi`. (B3 and W3C are always read.) */
   b3Inject?: B3InjectEncoding | 'none';
   /** Write W3C `traceparent`/`tracestate` on outgoing requests. Default true. */
   w3cInject?: boolean;
+  /** Read B3 headers of incoming requests. Default true. */
+  b3Extract?: boolean;
+  /** Read W3C `traceparent`/`tracestate` of incoming requests. Default true. */
+  w3cExtract?: boolean;
   /** Server spans share the caller's span id (Zipkin convention). Default true. */
   joinServerSpans?: boolean;
   /**
@@ -85,7 +101,7 @@ export interface Tracing {
 
 /**
  * Starts tracing one service: spans sampled at `sampleRate` percent are written to
- * `<spansDir>/<serviceName>.jsonl`, B3 is the propagation format, and (by default) the provider
+ * `<spansDir>/<serviceName>@<instance>.jsonl` (a file per process), B3 is the propagation format, and (by default) the provider
  * and propagator are registered globally and node:http/https are instrumented.
  * Throws {@link TracingConfigError} on bad options; never throws afterwards.
  */
@@ -119,9 +135,16 @@ export function startTracing(options: TracingOptions): Tracing {
     sink,
     traceId128Bit: options.traceId128Bit,
     joinServerSpans: options.joinServerSpans,
+    parentBased: options.parentBased,
+    resourceAttributes: options.resourceAttributes,
     logger,
   });
-  const propagator = new HttpPropagator({ b3Inject: options.b3Inject, w3cInject: options.w3cInject });
+  const propagator = new HttpPropagator({
+    b3Inject: options.b3Inject,
+    w3cInject: options.w3cInject,
+    b3Extract: options.b3Extract,
+    w3cExtract: options.w3cExtract,
+  });
   const tracer = provider.getTracer('@pintrace/tracer');
 
   acquireGlobalContextManager();

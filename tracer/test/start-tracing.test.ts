@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -19,8 +19,14 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** Every line of a service's span files (one per process by default, live and rotated). */
+async function spanText(service: string): Promise<string> {
+  const names = (await readdir(dir)).filter((n) => n.startsWith(`${service}@`) || n.startsWith(`${service}.jsonl`)).sort();
+  return (await Promise.all(names.map((n) => readFile(join(dir, n), 'utf8')))).join('');
+}
+
 describe('startTracing', () => {
-  it('registers globally, so code using only @opentelemetry/api reports to <spansDir>/<service>.jsonl', async () => {
+  it('registers globally, so code using only @opentelemetry/api reports to <spansDir>/<service>@<instance>.jsonl', async () => {
     tracing = startTracing({ serviceName: 'Checkout', spansDir: dir, logger: silentLogger });
     // what a third-party library does:
     const libraryTracer = trace.getTracer('some-library', '1.0.0');
@@ -30,7 +36,8 @@ describe('startTracing', () => {
       span.end();
     });
     await tracing.flush();
-    const [line] = (await readFile(join(dir, 'Checkout.jsonl'), 'utf8')).trim().split('\n');
+    expect(tracing.spanLogger!.path).toMatch(new RegExp(`/Checkout@${process.pid}-[a-z0-9]{6}\\.jsonl$`));
+    const [line] = (await readFile(tracing.spanLogger!.path, 'utf8')).trim().split('\n');
     const decoded = decodeSpanLine(line);
     expect(decoded.ok && decoded.span).toMatchObject({
       name: 'library-op',
@@ -57,7 +64,7 @@ describe('startTracing', () => {
     );
     expect(body).toMatch(/^[0-9a-f]{16}$/);
     await tracing.shutdown();
-    const spans = (await readFile(join(dir, 'svc.jsonl'), 'utf8'))
+    const spans = (await spanText('svc'))
       .trim()
       .split('\n')
       .map((l) => decodeSpanLine(l))
@@ -93,8 +100,8 @@ describe('startTracing', () => {
       span.end();
     });
     await tracing.flush();
-    expect(await readFile(join(dir, 'b.jsonl'), 'utf8')).toContain('"in-b"');
-    expect(await readFile(join(dir, 'a.jsonl'), 'utf8')).toContain('"in-a"');
+    expect(await spanText('b')).toContain('"in-b"');
+    expect(await spanText('a')).toContain('"in-a"');
   });
 
   it('rejects bad configuration with a message saying what to change', () => {

@@ -7,7 +7,7 @@ import { booleanSchema, ConfigError, kafkaConnectionOf, resolveConfig, storeConn
  */
 export function addOptions(cmd: Command, options: OptionSet): Command {
   for (const spec of Object.values(options)) {
-    // A boolean may stand alone (`--secure` means true) or take a value (`--secure false`).
+    // A boolean's value is optional: `--secure` alone means true, `--secure false` still works.
     const value = spec.schema === booleanSchema ? '[value]' : '<value>';
     const flag = new Option(`--${spec.flag} ${value}`, `${spec.description} [env ${spec.env}${spec.default !== undefined ? `, default ${spec.default}` : ''}]`);
     cmd.addOption(flag);

@@ -20,6 +20,8 @@ export interface PrepareContext {
 export type ServerLaunch = Omit<LaunchSpec, 'logFile' | 'pidFile' | 'name'> & {
   /** Where its console output goes; default the server's log file. */
   logFile?: string;
+  /** Which of the server's processes this is (0-based; names its pid file); default its place in the list. */
+  instance?: number;
 };
 
 /** One real server the devstack runs: how to prepare and launch it, and how to tell it is ready. */
@@ -35,7 +37,9 @@ export interface ServerSpec {
   after: ServerName[];
   /** How long a start may take before it is reported as failed. */
   startTimeoutMs: number;
-  /** Makes config and data ready and says what to launch: one process, or one per node. */
+  /** How many processes the server runs (default 1); `up` starts the missing ones of a partly running server. */
+  processes?: (config: DevstackConfig) => number;
+  /** Makes config and data ready and says what to launch: one process, or one per node not running. */
   prepare: (ctx: PrepareContext) => Promise<ServerLaunch | ServerLaunch[]>;
   probe: (config: DevstackConfig) => Promise<ProbeResult>;
   /** The log whose tail explains a failed start; default <dir>/<name>/console.log. */

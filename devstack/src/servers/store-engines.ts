@@ -26,6 +26,8 @@ export interface StoreEngine {
   /** Setting naming the nodes that may elect the first master of a new multi-node cluster. */
   initialManagersKey: 'cluster.initial_master_nodes' | 'cluster.initial_cluster_manager_nodes';
   javaMajor: 17 | 21;
+  /** The security plugin zip on Maven Central for this exact server version (OpenSearch only). */
+  securityPlugin?: ArtifactSet;
 }
 
 export const storeEngines: Record<StoreKind, StoreEngine> = {
@@ -55,6 +57,7 @@ export const storeEngines: Record<StoreKind, StoreEngine> = {
     nettyClass: 'org.opensearch.transport.Netty4Plugin',
     initialManagersKey: 'cluster.initial_cluster_manager_nodes',
     javaMajor: 17,
+    securityPlugin: 'opensearch-security',
   },
   opensearch3: {
     kind: 'opensearch3',
@@ -69,6 +72,8 @@ export const storeEngines: Record<StoreKind, StoreEngine> = {
     initialManagersKey: 'cluster.initial_cluster_manager_nodes',
     // OpenSearch 3.x is compiled for Java 21 (class file version 65).
     javaMajor: 21,
+    // opensearch-security 3.4.0.0 is on Central, but it extends the distribution's rule-framework
+    // module, which is not: the node refuses it ("Missing plugin [rule-framework]").
   },
 };
 
@@ -94,8 +99,8 @@ function majorOf(jdkHome: string): number {
  * prerequisites.ts); a Java 21 engine uses --java21-home, or else the newest JDK under
  * /usr/lib/jvm, for that server only: the other servers keep the default Java.
  */
-export function jdkFor(engine: StoreEngine, config: DevstackConfig): { java: string; javac: string } {
-  if (engine.javaMajor <= 17) return { java: 'java', javac: 'javac' };
+export function jdkFor(engine: StoreEngine, config: DevstackConfig): { java: string; javac: string; jar: string } {
+  if (engine.javaMajor <= 17) return { java: 'java', javac: 'javac', jar: 'jar' };
   const candidates = config.java21Home
     ? [config.java21Home]
     : existsSync('/usr/lib/jvm')
@@ -112,5 +117,5 @@ export function jdkFor(engine: StoreEngine, config: DevstackConfig): { java: str
         : `${engine.label} needs a Java ${engine.javaMajor}+ JDK and none was found under /usr/lib/jvm. Install one (apt-get install -y openjdk-21-jdk-headless) or pass --java21-home / PINTRACE_DEVSTACK_JAVA21_HOME.`,
     );
   }
-  return { java: path.join(home, 'bin', 'java'), javac: path.join(home, 'bin', 'javac') };
+  return { java: path.join(home, 'bin', 'java'), javac: path.join(home, 'bin', 'javac'), jar: path.join(home, 'bin', 'jar') };
 }

@@ -15,15 +15,20 @@ import type { DevstackConfig } from '../options.js';
 import { markerArg } from '../process.js';
 import type { PrepareContext, ServerLaunch } from './server.js';
 import { jdkFor, type StoreEngine } from './store-engines.js';
+import { prepareSecurityPlugin } from './store-security-plugin.js';
 
 const run = promisify(execFile);
 
+/** Whether the store is secured by nginx in front of it (else by the nodes themselves, or not at all). */
+export const securedByFront = (config: DevstackConfig) => config.secure && config.storeSecurity === 'front';
+
 /**
- * HTTP port of each node. Behind --secure the nodes move 10 ports up: the TLS front takes
- * --es-port, so the port clients are given never serves unauthenticated plaintext.
+ * HTTP port of each node. Behind the TLS front the nodes move 10 ports up: the front takes
+ * --es-port, so the port clients are given never serves unauthenticated plaintext. With the
+ * security plugin the nodes serve TLS themselves on --es-port and up.
  */
 export function storeHttpPorts(config: DevstackConfig): number[] {
-  const first = config.secure ? config.esPort + 10 : config.esPort;
+  const first = securedByFront(config) ? config.esPort + 10 : config.esPort;
   return Array.from({ length: config.storeNodes }, (_, i) => first + i);
 }
 
@@ -31,13 +36,16 @@ export function storeTransportPorts(config: DevstackConfig): number[] {
   return Array.from({ length: config.storeNodes }, (_, i) => config.esTransportPort + i);
 }
 
+/** Names a store JVM's node number (1-based) on its command line, for restarts and fault tests. */
+export const STORE_NODE_PROP = '-Dpintrace.devstack.node=';
+
 const nodeName = (i: number) => (i === 0 ? 'devstack' : `devstack-${i + 1}`);
 
 export function nodeHome(storeHome: string, i: number): string {
   return i === 0 ? storeHome : path.join(storeHome, `node-${i + 1}`);
 }
 
-function nodeYml(engine: StoreEngine, config: DevstackConfig, home: string, i: number): string {
+function nodeYml(engine: StoreEngine, config: DevstackConfig, home: string, i: number, extra: string[]): string {
   const http = storeHttpPorts(config);
   const transport = storeTransportPorts(config);
   const names = http.map((_, j) => nodeName(j));
@@ -47,7 +55,12 @@ function nodeYml(engine: StoreEngine, config: DevstackConfig, home: string, i: n
       : [
           `discovery.seed_hosts: [${transport.map((p) => `"127.0.0.1:${p}"`).join(', ')}]`,
           // Read only when a new cluster forms; an existing data dir keeps its cluster.
-          `${engine.initialManagersKey}: [${names.map((n) => `"${n}"`).join(', ')}]`,
+          `${engine.initialManagersKey}: ["${names[0]}"]`,
+          // Node 1 is the only master-eligible node: two or three eligible nodes on one machine
+          // would tolerate no loss anyway (a quorum of 2 needs both), and which one could be lost
+          // would change from run to run. So losing any other node keeps the cluster writable
+          // (yellow, replicas promoted); losing node 1 stops it until node 1 is back.
+          ...(i === 0 ? [] : ['node.roles: [ data, ingest ]']),
         ];
   return [
     'cluster.name: pintrace-devstack',
@@ -61,6 +74,7 @@ function nodeYml(engine: StoreEngine, config: DevstackConfig, home: string, i: n
     `path.logs: ${path.join(home, 'logs')}`,
     // A laptop or CI disk that is 90% full must not turn the indices read-only.
     'cluster.routing.allocation.disk.threshold_enabled: false',
+    ...extra,
     '',
   ].join('\n');
 }
@@ -81,8 +95,11 @@ function nettyDescriptor(engine: StoreEngine): string {
 
 const isTransportJar = (jar: string) => /(^|\/)(netty-[^/]*|transport-netty4-[^/]*)\.jar$/.test(jar);
 
-/** Prepares every node's home and returns one launch per node (node 1 first). */
-export async function prepareStoreNodes(engine: StoreEngine, { config, home, step }: PrepareContext): Promise<ServerLaunch[]> {
+/**
+ * Prepares the homes of the nodes not in `running` (0-based) and returns their launches, each with
+ * its `instance` (node i is instance i-1). A running node's home is left as it is.
+ */
+export async function prepareStoreNodes(engine: StoreEngine, { config, home, step }: PrepareContext, running: ReadonlySet<number> = new Set()): Promise<ServerLaunch[]> {
   const jdk = jdkFor(engine, config);
   step(`resolving ${engine.label} jars (Maven)`);
   const jars = await resolveArtifacts(path.join(home, 'lib'), engine.artifacts);
@@ -95,8 +112,10 @@ export async function prepareStoreNodes(engine: StoreEngine, { config, home, ste
     const source = fileURLToPath(new URL(`../../java/${engine.launcher}.java`, import.meta.url));
     await run(jdk.javac, ['-d', classes, '-cp', cp, source]);
   }
+  const plugin = config.secure && config.storeSecurity === 'plugin' ? await prepareSecurityPlugin(engine, { config, home, step }, cp, jdk) : undefined;
   const launches: ServerLaunch[] = [];
   for (let i = 0; i < config.storeNodes; i++) {
+    if (running.has(i)) continue;
     const nh = nodeHome(home, i);
     // The HTTP transport loads as a module from its own directory, never from the main classpath.
     // Rebuilt on every launch: a few MB, and it always matches the jars in lib/.
@@ -106,11 +125,15 @@ export async function prepareStoreNodes(engine: StoreEngine, { config, home, ste
     for (const jar of jars.filter(isTransportJar)) await copyFile(jar, path.join(module, path.basename(jar)));
     await writeFile(path.join(module, 'plugin-descriptor.properties'), nettyDescriptor(engine));
     for (const d of ['plugins', 'tmp', 'config']) await mkdir(path.join(nh, d), { recursive: true });
-    await writeFile(path.join(nh, 'config', engine.configFile), nodeYml(engine, config, nh, i));
+    // A plugin left by an earlier `--store-security plugin` run must not load into a plain node.
+    await rm(path.join(nh, 'plugins', 'opensearch-security'), { recursive: true, force: true });
+    if (plugin) await plugin.install(nh);
+    await writeFile(path.join(nh, 'config', engine.configFile), nodeYml(engine, config, nh, i, plugin?.settings ?? []));
     launches.push({
       command: jdk.java,
       args: [
         markerArg(config.dir, engine.kind),
+        `${STORE_NODE_PROP}${i + 1}`,
         `-Xmx${config.heap}`,
         `-Xms${config.heap}`,
         '-XX:+UseG1GC',
@@ -126,6 +149,7 @@ export async function prepareStoreNodes(engine: StoreEngine, { config, home, ste
       ],
       cwd: nh,
       logFile: path.join(nh, 'console.log'),
+      instance: i,
     });
   }
   return launches;

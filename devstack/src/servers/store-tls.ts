@@ -162,7 +162,12 @@ export async function prepareTlsFront(config: DevstackConfig, storeHome: string,
 }
 
 /** GET over TLS with the devstack CA and the store's password: what every client of the secured store does. */
-export async function tlsFrontProbe(config: DevstackConfig, urlPath: string, check: (status: number, body: string) => ProbeResult): Promise<ProbeResult> {
+export async function tlsProbe(
+  config: DevstackConfig,
+  port: number,
+  urlPath: string,
+  check: (status: number, body: string) => ProbeResult,
+): Promise<ProbeResult> {
   let ca: string;
   let password: string;
   try {
@@ -176,7 +181,7 @@ export async function tlsFrontProbe(config: DevstackConfig, urlPath: string, che
     const req = https.get(
       {
         host: '127.0.0.1',
-        port: config.esPort,
+        port,
         path: urlPath,
         ca,
         auth: `${STORE_USERNAME}:${password}`,
@@ -187,12 +192,12 @@ export async function tlsFrontProbe(config: DevstackConfig, urlPath: string, che
         res.setEncoding('utf8');
         res.on('data', (c: string) => (body += c));
         res.on('end', () => resolve(check(res.statusCode ?? 0, body)));
-        res.on('error', (err) => resolve({ ready: false, detail: `TLS front: ${(err as NodeJS.ErrnoException).code ?? err.message}` }));
+        res.on('error', (err) => resolve({ ready: false, detail: `TLS :${port}: ${(err as NodeJS.ErrnoException).code ?? err.message}` }));
       },
     );
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', (err: NodeJS.ErrnoException) =>
-      resolve({ ready: false, detail: err.code === 'ECONNREFUSED' ? 'TLS front: port not open yet' : `TLS front: ${err.code ?? err.message}` }),
+      resolve({ ready: false, detail: err.code === 'ECONNREFUSED' ? `TLS :${port}: port not open yet` : `TLS :${port}: ${err.code ?? err.message}` }),
     );
   });
 }

@@ -3,6 +3,11 @@ import type { EventEmitter } from 'node:events';
 import { ROOT_CONTEXT, type Context, type ContextManager } from '@opentelemetry/api';
 import { bindEmitter, isEventEmitter, type RunInContext } from './bind-emitter.js';
 
+/** What `attach` returns: API 1.10's ContextManagementToken. */
+export interface ContextToken {
+  dispose(): void;
+}
+
 /**
  * The OTel ContextManager on AsyncLocalStorage: the active context follows promises, timers and
  * callbacks. `bind` also accepts event emitters (see bind-emitter.ts).
@@ -34,6 +39,26 @@ export class AsyncLocalContextManager implements ContextManager {
 
   bindEmitter<T extends EventEmitter>(context: Context, emitter: T): T {
     return bindEmitter(context, emitter, this.runInContext);
+  }
+
+  /**
+   * API 1.10's `context.attach` (experimental): makes `context` active in the current execution
+   * until `dispose()` restores the one before, for callback boundaries `with` cannot wrap. Without
+   * it, a 1.10 caller's attach is a no-op with a warning.
+   */
+  attach(context: Context): ContextToken {
+    const storage = this.storage;
+    const previous = storage.getStore();
+    storage.enterWith(context);
+    let disposed = false;
+    return {
+      dispose: () => {
+        if (disposed) return;
+        disposed = true;
+        // undefined (no store) reads as ROOT_CONTEXT in active()
+        storage.enterWith(previous as Context);
+      },
+    };
   }
 
   enable(): this {

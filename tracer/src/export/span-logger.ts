@@ -1,5 +1,7 @@
-import { mkdir, open, rename, type FileHandle } from 'node:fs/promises';
+import { renameSync, statSync, unlinkSync } from 'node:fs';
+import { mkdir, open, rename, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isSpanFileServiceName, newSpanFileInstance, SPAN_FILE_RECHECK_IDLE_MS, spanFileName } from '@pintrace/model';
 import { stderrLogger, type DiagnosticLogger } from '../diagnostics.js';
 import { TracingConfigError } from '../errors.js';
 import type { FinishedSpan } from '../trace/finished-span.js';
@@ -12,8 +14,19 @@ const WRITE_BUFFER_BYTES = 1024 * 1024;
 export interface SpanLoggerOptions {
   /** Directory of the span files; created if missing. */
   dir: string;
-  /** File name stem: spans go to `<dir>/<serviceName>.jsonl`. */
+  /** File name stem: spans go to `<dir>/<serviceName>@<instance>.jsonl` (or `<serviceName>.jsonl`, see `fileLayout`). */
   serviceName: string;
+  /**
+   * `per-process` (default): this logger has a file of its own, `<serviceName>@<instance>.jsonl`,
+   * so any number of processes of a service can share the directory (cluster mode, PM2,
+   * containers sharing a hostPath) and none ever renames another's file. On shutdown the file is
+   * sealed (renamed like a rotation) so the agent knows no one writes it any more.
+   * `per-service`: `<serviceName>.jsonl`, the first layout; safe only with one process per service
+   * per directory (rotations of two processes in one millisecond replace each other's file).
+   */
+  fileLayout?: 'per-process' | 'per-service';
+  /** The per-process file's instance id (`[A-Za-z0-9_-]`). Default: pid and a random part. */
+  instance?: string;
   /** Spans waiting to be written; when full, new spans are dropped and counted. Default 10000. */
   maxQueue?: number;
   /** Queued spans that start a write at once, without waiting for the timer. Default 1000. */
@@ -45,13 +58,14 @@ export interface SpanLoggerStats {
 }
 
 /**
- * Appends finished sampled spans to `<dir>/<serviceName>.jsonl`, one Zipkin v2 JSON span per line,
+ * Appends finished sampled spans to its span file (`<dir>/<serviceName>@<instance>.jsonl`, one per
+ * logger, or `<dir>/<serviceName>.jsonl`; see `fileLayout`), one Zipkin v2 JSON span per line,
  * for the logger agent to ship. `accept` only pushes onto a bounded queue (O(1), never blocks,
  * never throws); a timer or a full batch triggers a flush, which converts and encodes each span
  * once and appends the batch with one asynchronous write on a single open file descriptor.
  *
  * Rotation by rename: before a write that would take the file past `rotateBytes`, or once the
- * file is older than `rotateAgeMs`, the file is renamed to `<serviceName>.jsonl.<epoch-ms>`
+ * file is older than `rotateAgeMs`, the file is renamed to `<live name>.<epoch-ms>`
  * (strictly increasing per logger) and a new one is opened. A tailer that holds the old file open
  * reads it to the end, then follows the new one.
  *
@@ -71,6 +85,10 @@ export class SpanLogger implements SpanSink {
   private readonly logger: DiagnosticLogger;
   private readonly timer: NodeJS.Timeout;
   private readonly onBeforeExit: () => void;
+  private readonly onExit: () => void;
+  private readonly perProcess: boolean;
+  /** Last time a write to the open file completed (ms); an idle file is re-checked before use. */
+  private lastWriteAt = 0;
 
   private queue: FinishedSpan[] = [];
   private buffer: Buffer | undefined;
@@ -86,6 +104,7 @@ export class SpanLogger implements SpanSink {
   private dropRun = 0;
   private failing = false;
   private closed = false;
+  private sealed = false;
   private stopping: Promise<void> | undefined;
   private readonly counters = { accepted: 0, written: 0, dropped: 0, encodeErrors: 0, writeErrors: 0, rotations: 0 };
 
@@ -93,13 +112,21 @@ export class SpanLogger implements SpanSink {
     if (typeof options.dir !== 'string' || options.dir.length === 0) {
       throw new TracingConfigError('span logger: set `dir` (spansDir) to the directory the span files go to');
     }
-    if (typeof options.serviceName !== 'string' || !/^[A-Za-z0-9._-]+$/.test(options.serviceName)) {
+    if (typeof options.serviceName !== 'string' || !isSpanFileServiceName(options.serviceName)) {
       throw new TracingConfigError(
         `span logger: serviceName must be a non-empty file-name-safe string ([A-Za-z0-9._-]), got ${JSON.stringify(options.serviceName)}`,
       );
     }
+    const layout = options.fileLayout ?? 'per-process';
+    if (layout !== 'per-process' && layout !== 'per-service') {
+      throw new TracingConfigError(`span logger: fileLayout must be 'per-process' or 'per-service', got ${JSON.stringify(layout)}`);
+    }
+    if (options.instance !== undefined && !/^[A-Za-z0-9_-]+$/.test(options.instance)) {
+      throw new TracingConfigError(`span logger: instance must be letters, digits, '_' or '-', got ${JSON.stringify(options.instance)}`);
+    }
+    this.perProcess = layout === 'per-process';
     this.dir = options.dir;
-    this.path = join(options.dir, `${options.serviceName}.jsonl`);
+    this.path = join(options.dir, spanFileName(options.serviceName, this.perProcess ? (options.instance ?? newSpanFileInstance()) : undefined));
     this.maxQueue = positive('maxQueue', options.maxQueue, 10_000);
     this.maxBatch = positive('maxBatch', options.maxBatch, 1000);
     this.rotateBytes = positive('rotateBytes', options.rotateBytes, 64 * 1024 * 1024);
@@ -116,6 +143,10 @@ export class SpanLogger implements SpanSink {
       if (this.queue.length > 0) void this.flush();
     };
     process.on('beforeExit', this.onBeforeExit);
+    // A per-process file left behind without a seal waits for the agent to find it idle (minutes);
+    // sealed at exit, it is shipped and removed on the agent's next retention pass.
+    this.onExit = () => this.sealSync();
+    if (this.perProcess) process.on('exit', this.onExit);
   }
 
   accept(span: FinishedSpan): void {
@@ -157,10 +188,12 @@ export class SpanLogger implements SpanSink {
     this.stopping ??= (async () => {
       clearInterval(this.timer);
       process.off('beforeExit', this.onBeforeExit);
+      process.off('exit', this.onExit);
       await this.flush();
       this.closed = true;
       if (this.dropRun > 0) this.endDropRun();
       await this.closeFile();
+      this.sealSync();
     })();
     return this.stopping;
   }
@@ -230,6 +263,7 @@ export class SpanLogger implements SpanSink {
         offset += bytesWritten;
       }
       this.fileBytes += data.length;
+      this.lastWriteAt = Date.now();
       this.counters.written += count;
       if (this.failing) {
         this.failing = false;
@@ -248,6 +282,11 @@ export class SpanLogger implements SpanSink {
 
   /** The open file to append `bytes` to, rotating first when due. */
   private async fileFor(bytes: number): Promise<FileHandle> {
+    if (this.file && Date.now() - this.lastWriteAt >= SPAN_FILE_RECHECK_IDLE_MS && !(await this.stillNamed(this.file))) {
+      // renamed (sealed by the agent as abandoned) or deleted while idle: a new file, never
+      // appending to one the agent may be about to remove
+      await this.closeFile();
+    }
     if (this.file) {
       const tooBig = this.fileBytes + bytes > this.rotateBytes;
       const tooOld = Date.now() - this.fileOpenedAt >= this.rotateAgeMs;
@@ -262,6 +301,7 @@ export class SpanLogger implements SpanSink {
         this.fileBytes = 0;
       }
       this.fileOpenedAt = Date.now();
+      this.lastWriteAt = this.fileOpenedAt;
       this.file = file;
       if (this.fileBytes > 0 && this.fileBytes + bytes > this.rotateBytes) await this.rotate();
     }
@@ -277,12 +317,42 @@ export class SpanLogger implements SpanSink {
       await rename(this.path, `${this.path}.${stamp}`);
       this.counters.rotations++;
     } catch (err) {
-      this.logger.warn({ err, path: this.path }, 'span logger: rotation rename failed; appending to the current file');
+      // ENOENT: the agent sealed the file (renamed it) meanwhile; its data is shipped from there
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+        this.logger.warn({ err, path: this.path }, 'span logger: rotation rename failed; appending to the current file');
+      }
     }
     const file = await open(this.path, 'a');
     this.fileBytes = (await file.stat()).size;
     this.fileOpenedAt = Date.now();
+    this.lastWriteAt = this.fileOpenedAt;
     this.file = file;
+  }
+
+  /** True when `path` still names the open file (same device and inode). */
+  private async stillNamed(file: FileHandle): Promise<boolean> {
+    try {
+      const [byName, open] = await Promise.all([stat(this.path), file.stat()]);
+      return byName.ino === open.ino && byName.dev === open.dev;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Per-process layout, once nothing more will be written: the file is renamed as a rotation
+   * would (`<path>.<epoch-ms>`) when it holds data, removed when empty. No other process writes
+   * this name, so nothing can replace it; the agent ships it and retention removes it.
+   */
+  private sealSync(): void {
+    if (!this.perProcess || this.sealed) return;
+    this.sealed = true;
+    try {
+      if (statSync(this.path).size === 0) unlinkSync(this.path);
+      else renameSync(this.path, `${this.path}.${Math.max(Date.now(), this.lastRotationMs + 1)}`);
+    } catch {
+      // never written (no file), or already sealed by the agent: nothing to do
+    }
   }
 
   private async closeFile(): Promise<void> {

@@ -2,9 +2,26 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import { SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
 import { bindEmitterTo, withContext } from '../context/global-context.js';
 import { ROOT } from '../context/linked-context.js';
+import { RecordingSpan } from '../trace/recording-span.js';
 import { headersGetter, HTTP_TAGS, NO_TRACE_HEADERS, pathOf, traceHeadersOf, type HttpServerOptions, type HttpTracing } from './http-tracing.js';
 
 const TRACED = Symbol('pintrace.http.serverTraced');
+
+/**
+ * Where web frameworks report the matched route: the key of @opentelemetry/core's RPC metadata
+ * (`getRPCMetadata`/`setRPCMetadata`), a `Symbol.for` key, so it is the same symbol whichever
+ * copy of the API made it. OTel's instrumentation-http puts `{ type: 'http', span }` there for each
+ * request, and instrumentations such as express's and fastify's write `route` into it; we do the
+ * same, so those report their route to our server span without depending on @opentelemetry/core.
+ */
+const RPC_METADATA_KEY = Symbol.for('OpenTelemetry SDK Context Key RPC_METADATA');
+
+/** The request's RPC metadata as @opentelemetry/core defines it (type 'http'). */
+interface HttpRpcMetadata {
+  type: 'http';
+  span: Span;
+  route?: string;
+}
 
 type Traceable = IncomingMessage & { [TRACED]?: true };
 
@@ -19,7 +36,9 @@ const KNOWN_METHODS: Readonly<Record<string, string | undefined>> = Object.assig
  * - the trace context is extracted from the request headers on top of the ROOT context, so
  *   nothing from the connection (or an earlier request on a keep-alive socket) leaks in;
  * - the span is named after the method (lower-case) and tagged http.method and http.path
- *   (without query); the caller's address becomes the remote endpoint;
+ *   (without query); the caller's address becomes the remote endpoint; when a framework reports
+ *   the matched route (OTel RPC metadata, or `http.route` on this span), the span is renamed
+ *   `<method> <route>` and tagged `http.route`;
  * - `req` and `res` are bound to the request's context, so their listeners see this span;
  * - when the response finishes (or the connection closes first), http.status_code is tagged,
  *   a 5xx sets the error tag to the status code, and the span ends.
@@ -57,8 +76,14 @@ export function traceIncoming<R>(
       if (port) span.setAttribute('network.peer.port', port);
     }
     requestContext = trace.setSpan(parent, span);
+    let rpc: HttpRpcMetadata | undefined;
+    if (span.isRecording()) {
+      // only sampled requests: the route renames the span, which an unsampled one does not have
+      rpc = { type: 'http', span };
+      requestContext = requestContext.setValue(RPC_METADATA_KEY, rpc);
+    }
     // before binding res: this listener needs no context, and so is not wrapped for one
-    endOnResponse(span, res);
+    endOnResponse(span, res, method, rpc);
     bindEmitterTo(requestContext, req);
     bindEmitterTo(requestContext, res);
   } catch {
@@ -67,13 +92,20 @@ export function traceIncoming<R>(
   return withContext(requestContext, next);
 }
 
-function endOnResponse(span: Span, res: ServerResponse): void {
+function endOnResponse(span: Span, res: ServerResponse, method: string, rpc: HttpRpcMetadata | undefined): void {
   if (!span.isRecording()) return;
   let done = false;
   const finish = (): void => {
     if (done) return;
     done = true;
     try {
+      // a framework's route (RPC metadata, or an http.route attribute set on this span) names
+      // the span, as OTel's HTTP semantic conventions ask: `GET /users/:id`, not `GET`
+      const route = rpc?.route ?? routeAttributeOf(span);
+      if (typeof route === 'string' && route.length > 0) {
+        span.setAttribute(HTTP_TAGS.route, route);
+        span.updateName(`${method} ${route}`);
+      }
       const status = res.statusCode;
       span.setAttribute(HTTP_TAGS.statusCode, String(status));
       if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: String(status) });
@@ -84,6 +116,10 @@ function endOnResponse(span: Span, res: ServerResponse): void {
   };
   // a ServerResponse emits 'close' once, after 'finish', or alone when the connection dies first
   res.on('close', finish);
+}
+
+function routeAttributeOf(span: Span): unknown {
+  return span instanceof RecordingSpan ? span.attributes[HTTP_TAGS.route] : undefined;
 }
 
 /**

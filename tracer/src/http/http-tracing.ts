@@ -24,6 +24,8 @@ export const HTTP_TAGS = {
   method: 'http.method',
   path: 'http.path',
   statusCode: 'http.status_code',
+  /** The framework's matched route template (`/users/:id`), when one reports it. */
+  route: 'http.route',
 } as const;
 
 export const headersGetter: TextMapGetter<IncomingHttpHeaders> = {

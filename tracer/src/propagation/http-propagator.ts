@@ -7,10 +7,15 @@ export interface HttpPropagatorOptions {
   b3Inject?: B3InjectEncoding | 'none';
   /** Write W3C `traceparent` (+ `tracestate`) on outgoing requests. Default true. */
   w3cInject?: boolean;
+  /** Read B3 (`b3`, `X-B3-*`) from incoming requests. Default true. */
+  b3Extract?: boolean;
+  /** Read W3C `traceparent` (+ `tracestate`) from incoming requests. Default true. */
+  w3cExtract?: boolean;
 }
 
 /**
- * The propagator the tracer uses: reads B3 and W3C Trace Context, writes what is configured.
+ * The propagator the tracer uses: reads B3 and W3C Trace Context, writes what is configured
+ * (either format can be left out of reading too, as `OTEL_PROPAGATORS` asks).
  *
  * Extract precedence: a valid B3 context (`b3` single header first, then `X-B3-*`) wins, because
  * it carries what W3C cannot (the caller's parent id for joined server spans, debug, defer);
@@ -23,12 +28,16 @@ export class HttpPropagator implements TextMapPropagator {
   private readonly w3c = new TraceContextPropagator();
   private readonly injectB3: boolean;
   private readonly injectW3c: boolean;
+  private readonly extractB3: boolean;
+  private readonly extractW3c: boolean;
 
   constructor(options: HttpPropagatorOptions = {}) {
     const b3Inject = options.b3Inject ?? 'multi';
     this.injectB3 = b3Inject !== 'none';
     this.b3 = new B3Propagator({ injectEncoding: b3Inject === 'none' ? 'multi' : b3Inject });
     this.injectW3c = options.w3cInject ?? true;
+    this.extractB3 = options.b3Extract ?? true;
+    this.extractW3c = options.w3cExtract ?? true;
   }
 
   inject(context: Context, carrier: unknown, setter: TextMapSetter): void {
@@ -37,9 +46,9 @@ export class HttpPropagator implements TextMapPropagator {
   }
 
   extract(context: Context, carrier: unknown, getter: TextMapGetter): Context {
-    const fromB3 = this.b3.extract(context, carrier, getter);
+    const fromB3 = this.extractB3 ? this.b3.extract(context, carrier, getter) : context;
     if (fromB3 !== context && trace.getSpanContext(fromB3) !== trace.getSpanContext(context)) return fromB3;
-    return this.w3c.extract(fromB3, carrier, getter);
+    return this.extractW3c ? this.w3c.extract(fromB3, carrier, getter) : fromB3;
   }
 
   fields(): string[] {

@@ -168,6 +168,10 @@ export class RecordingSpan implements Span, FinishedSpan {
     this.ended = true;
     this.durationMicros = Math.max(1, toEpochMicros(endTime) - this.startMicros);
     if (!this.state.active) return;
+    // resource attributes last, over a span attribute of the same name, as the OTel Zipkin
+    // exporter writes them; the process's, not the span's: outside the attribute limit
+    const resource = this.state.resourceAttributes;
+    if (resource !== undefined) for (const key in resource) this.attributes[key] = resource[key];
     try {
       this.state.sink.accept(this);
     } catch (err) {

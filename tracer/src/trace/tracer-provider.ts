@@ -1,4 +1,4 @@
-import type { Tracer, TracerProvider } from '@opentelemetry/api';
+import type { Attributes, Tracer, TracerProvider } from '@opentelemetry/api';
 import type { Endpoint } from '@pintrace/model';
 import type { Sampler } from '@pintrace/sampler';
 import { stderrLogger, type DiagnosticLogger } from '../diagnostics.js';
@@ -15,6 +15,10 @@ export interface TracerProviderOptions {
   traceId128Bit?: boolean;
   /** Default true: server spans share the caller's span id (see PintraceTracer). */
   joinServerSpans?: boolean;
+  /** Default true: children follow their parent's sampling decision (see TracerState.parentBased). */
+  parentBased?: boolean;
+  /** Tags on every span, over span attributes of the same name, as the OTel Zipkin exporter writes resource attributes. */
+  resourceAttributes?: Attributes;
   limits?: Partial<SpanLimits>;
   logger?: DiagnosticLogger;
 }
@@ -39,6 +43,8 @@ export class PintraceTracerProvider implements TracerProvider {
       sink: options.sink,
       traceId128Bit: options.traceId128Bit ?? false,
       joinServerSpans: options.joinServerSpans ?? true,
+      parentBased: options.parentBased ?? true,
+      resourceAttributes: resourceTags(options.resourceAttributes),
       limits: { maxAttributes: options.limits?.maxAttributes ?? 128, maxEvents: options.limits?.maxEvents ?? 128 },
       logger: options.logger ?? stderrLogger,
       active: true,
@@ -69,4 +75,18 @@ export class PintraceTracerProvider implements TracerProvider {
     })();
     return this.stopping;
   }
+}
+
+/** The resource's tags (frozen), or undefined when there are none. */
+function resourceTags(attributes: Attributes | undefined): Attributes | undefined {
+  if (!attributes) return undefined;
+  const tags: Attributes = {};
+  let any = false;
+  for (const key of Object.keys(attributes)) {
+    const value = attributes[key];
+    if (key === '__proto__' || value === undefined || value === null) continue;
+    tags[key] = value;
+    any = true;
+  }
+  return any ? Object.freeze(tags) : undefined;
 }

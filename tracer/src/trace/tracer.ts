@@ -133,8 +133,12 @@ export class PintraceTracer implements Tracer {
       propagated = empty ? undefined : (context.getValue(SAMPLING_ONLY_KEY) as SamplingState | undefined);
     }
 
-    // a root names its endpoint for per-endpoint sample rates: http.path when set, else its name
+    // a root (or a deferred remote parent's child) names its endpoint for per-endpoint sample
+    // rates: http.path when set, else its name
     const endpoint = propagated === undefined ? endpointOf(name, options.attributes) : undefined;
+    // not parent-based (OTel's always_on, always_off, traceidratio): every span asks the sampler;
+    // a child asks at its service's rate, so with one rate it agrees with its root (same trace id)
+    if (!state.parentBased) propagated = undefined;
     const decision = decideSampling(state.sampler, traceId, propagated, endpoint);
     if (!decision.sampled || !state.active) {
       const unsampled: SpanContext = { traceId, spanId, traceFlags: TraceFlags.NONE, isRemote: false };

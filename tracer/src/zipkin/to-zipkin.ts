@@ -58,7 +58,22 @@ export function toAnnotation(event: FinishedSpan['events'][number]): Annotation 
 }
 
 export function tagValue(value: AttributeValue): string {
-  return Array.isArray(value) ? value.map((v) => (v === null || v === undefined ? '' : String(v))).join(',') : String(value);
+  if (Array.isArray(value)) return value.map((v) => (v === null || v === undefined ? '' : String(v))).join(',');
+  // API 1.10 admits any value (maps, bytes) as an attribute; String() would give "[object Object]"
+  if (typeof value === 'object' && value !== null) return objectTagValue(value);
+  return String(value);
+}
+
+/** A map as JSON, bytes as base64 (the OTLP JSON form); a value JSON cannot hold as String() gives it. */
+function objectTagValue(value: object): string {
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
+  try {
+    return JSON.stringify(value, (_key, v: unknown) =>
+      v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') : typeof v === 'bigint' ? v.toString() : v,
+    );
+  } catch {
+    return String(value);
+  }
 }
 
 function toTags(span: FinishedSpan): Record<string, string> | undefined {

@@ -13,6 +13,29 @@ describe('AsyncLocalContextManager', () => {
     expect(manager.active()).toBe(ROOT_CONTEXT);
   });
 
+  it('attach (API 1.10): active until dispose, which restores the context before; nested, and inside with()', async () => {
+    await new Promise<void>((resolve) =>
+      setImmediate(() => {
+        const outer = manager.attach(ctx('attached'));
+        expect(current()).toBe('attached');
+        const inner = manager.attach(ctx('inner'));
+        expect(current()).toBe('inner');
+        inner.dispose();
+        inner.dispose(); // twice: no effect
+        expect(current()).toBe('attached');
+        outer.dispose();
+        expect(manager.active()).toBe(ROOT_CONTEXT);
+        manager.with(ctx('w'), () => {
+          const token = manager.attach(ctx('in-with'));
+          expect(current()).toBe('in-with');
+          token.dispose();
+          expect(current()).toBe('w');
+        });
+        resolve();
+      }),
+    );
+  });
+
   it('follows promises, timers, setImmediate and nextTick', async () => {
     await manager.with(ctx('a'), async () => {
       await Promise.resolve();

@@ -21,7 +21,7 @@ describe('span logger under a burst bigger than its queue', () => {
     const dir = mkdtempSync(join(tmpdir(), 'burst-'));
     const tracing = startTracing({
       serviceName: 'burst', spansDir: dir, sampler: ALWAYS_SAMPLE, registerGlobal: false, logger,
-      spanLogger: { maxQueue: 500, maxBatch: 200, flushIntervalMs: 50 },
+      spanLogger: { maxQueue: 500, maxBatch: 200, flushIntervalMs: 50, fileLayout: 'per-service' },
     });
     // more spans per request than the queue holds: every request overflows it, however fast the
     // logger writes between requests

@@ -29,8 +29,9 @@ function recordingLogger(): DiagnosticLogger & { warnings: Array<{ obj: object; 
   };
 }
 
+/** The first layout, `<dir>/svc.jsonl`, unless the test asks for the per-process one. */
 function create(options: Partial<SpanLoggerOptions> = {}): SpanLogger {
-  const logger = new SpanLogger({ dir, serviceName: 'svc', logger: recordingLogger(), ...options });
+  const logger = new SpanLogger({ dir, serviceName: 'svc', fileLayout: 'per-service', logger: recordingLogger(), ...options });
   loggers.push(logger);
   return logger;
 }
@@ -185,6 +186,96 @@ describe('SpanLogger', () => {
     logger.accept(span());
     expect(await lines(logger.path)).toHaveLength(1);
     expect(logger.stats()).toMatchObject({ written: 1, dropped: 1 });
+  });
+
+  describe('per-process layout (the default)', () => {
+    it('writes <service>@<pid>-<random>.jsonl: two loggers of one service never share a file', async () => {
+      const first = create({ fileLayout: undefined });
+      const second = create({ fileLayout: undefined });
+      expect(first.path).toMatch(new RegExp(`/svc@${process.pid}-[a-z0-9]{6}\\.jsonl$`));
+      expect(second.path).not.toBe(first.path);
+      first.accept(span());
+      second.accept(span());
+      await Promise.all([first.flush(), second.flush()]);
+      expect(await lines(first.path)).toHaveLength(1);
+      expect(await lines(second.path)).toHaveLength(1);
+    });
+
+    it('rotates to <live name>.<epoch-ms> like the first layout', async () => {
+      const logger = create({ fileLayout: 'per-process', instance: 'p1', rotateBytes: 1000, maxBatch: 3 });
+      for (let i = 0; i < 30; i++) {
+        logger.accept(span());
+        if (i % 3 === 2) await logger.flush();
+      }
+      await logger.flush();
+      const files = await readdir(dir);
+      expect(files.filter((f) => /^svc@p1\.jsonl\.\d+$/.test(f)).length).toBeGreaterThan(1);
+      expect(files).toContain('svc@p1.jsonl');
+    });
+
+    it('shutdown seals the file (renamed as a rotation), so the agent knows no one writes it; an unused logger leaves nothing', async () => {
+      const logger = create({ fileLayout: 'per-process', instance: 'p2' });
+      const unused = create({ fileLayout: 'per-process', instance: 'p3' });
+      logger.accept(span());
+      await logger.flush();
+      await Promise.all([logger.shutdown(), unused.shutdown()]);
+      const files = await readdir(dir);
+      expect(files).toHaveLength(1);
+      expect(files[0]).toMatch(/^svc@p2\.jsonl\.\d+$/);
+      expect(await lines(join(dir, files[0]))).toHaveLength(1);
+    });
+
+    it('shutdown removes a file that holds nothing', async () => {
+      const logger = create({ fileLayout: 'per-process', instance: 'p4' });
+      await writeFile(logger.path, '');
+      await logger.shutdown();
+      expect(await readdir(dir)).toEqual([]);
+    });
+
+    it('after an idle spell, a file sealed by the agent (renamed) is not appended to: the next write opens a new one', async () => {
+      const { vi } = await import('vitest');
+      const logger = create({ fileLayout: 'per-process', instance: 'p5' });
+      logger.accept(span());
+      await logger.flush();
+      const { rename } = await import('node:fs/promises');
+      await rename(logger.path, `${logger.path}.1`);
+      // within the re-check period the open file is used as is (no syscall per write) ...
+      logger.accept(span());
+      await logger.flush();
+      expect(await lines(`${logger.path}.1`)).toHaveLength(2);
+      expect(existsSync(logger.path)).toBe(false);
+      // ... after it, the writer checks that its name still leads to its file
+      const now = Date.now();
+      vi.spyOn(Date, 'now').mockReturnValue(now + 31_000);
+      try {
+        logger.accept(span());
+        await logger.flush();
+      } finally {
+        vi.restoreAllMocks();
+      }
+      expect(await lines(`${logger.path}.1`)).toHaveLength(2);
+      expect(await lines(logger.path)).toHaveLength(1);
+      expect(logger.stats()).toMatchObject({ written: 3, dropped: 0 });
+    });
+
+    it('a rotation finding its file already sealed by the agent opens a new one without a warning', async () => {
+      const diagnostics = recordingLogger();
+      const logger = create({ fileLayout: 'per-process', instance: 'p6', rotateBytes: 600, logger: diagnostics });
+      logger.accept(span());
+      await logger.flush();
+      const { rename } = await import('node:fs/promises');
+      await rename(logger.path, `${logger.path}.1`);
+      for (let i = 0; i < 3; i++) logger.accept(span());
+      await logger.flush();
+      expect(diagnostics.warnings).toEqual([]);
+      const total = (await lines(`${logger.path}.1`)).length + (await lines(logger.path)).length;
+      expect(total).toBe(4);
+    });
+
+    it('rejects a bad layout or instance', () => {
+      expect(() => create({ fileLayout: 'shared' as never })).toThrow(/fileLayout must be 'per-process' or 'per-service'/);
+      expect(() => create({ fileLayout: 'per-process', instance: 'a.b' })).toThrow(/instance must be letters, digits/);
+    });
   });
 
   it('rejects bad options with a message saying what to change', () => {
