@@ -38,8 +38,9 @@ export class DevstackError extends Error {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const homeOf = (config: DevstackConfig, s: ServerSpec) => path.join(config.dir, s.name);
-const logOf = (config: DevstackConfig, s: ServerSpec) => path.join(homeOf(config, s), s.name === 'kafka' ? 'server.log' : 'console.log');
-const pidFileOf = (config: DevstackConfig, s: ServerSpec) => path.join(config.dir, `${s.name}.pid`);
+const logOf = (config: DevstackConfig, s: ServerSpec) => s.logFile?.(config) ?? path.join(homeOf(config, s), 'console.log');
+/** <name>.pid for the first process of a server, <name>-2.pid ... for the others (Kafka brokers). */
+const pidFileOf = (config: DevstackConfig, s: ServerSpec, i = 0) => path.join(config.dir, i ? `${s.name}-${i + 1}.pid` : `${s.name}.pid`);
 
 function logTail(file: string, lines = 15): string {
   if (!existsSync(file)) return '(no log yet)';
@@ -79,26 +80,33 @@ async function startOne(config: DevstackConfig, s: ServerSpec, progress: Progres
   const home = homeOf(config, s);
   await mkdir(home, { recursive: true });
   let pids = findMarkedPids(config.dir, s.name);
+  const conflict = pids.length ? s.conflict?.(config) : undefined;
+  if (conflict) throw new DevstackError(conflict);
   if (pids.length && (await s.probe(config)).ready) {
     progress.update(s.name, 'running', `already up at ${s.address(config)}`);
     return;
   }
-  if (!pids.length) {
-    if (await portInUse(s.port(config))) {
-      // Another checkout's devstack (or the user's own server) already serves it: use it as it is.
-      if ((await s.probe(config)).ready) {
-        progress.update(s.name, 'running', `already up at ${s.address(config)} (not started from ${config.dir}; left alone)`);
-        return;
-      }
-      throw new DevstackError(
-        `${s.name}: port ${s.port(config)} is taken by a process that is not this devstack's (dir ${config.dir}) and does not answer as ${s.name}. ` +
-          `Stop it, or pick another port (see pintrace devstack up --help).`,
-      );
+  // A server of several processes (Kafka brokers) may have lost some: start those, keep the rest.
+  const expected = s.processes?.(config) ?? 1;
+  if (!pids.length && (await portInUse(s.port(config)))) {
+    // Another checkout's devstack (or the user's own server) already serves it: use it as it is.
+    if ((await s.probe(config)).ready) {
+      progress.update(s.name, 'running', `already up at ${s.address(config)} (not started from ${config.dir}; left alone)`);
+      return;
     }
-    progress.update(s.name, 'preparing');
-    const spec = await s.prepare({ config, home, step: (detail) => progress.update(s.name, 'preparing', detail) });
+    throw new DevstackError(
+      `${s.name}: port ${s.port(config)} is taken by a process that is not this devstack's (dir ${config.dir}) and does not answer as ${s.name}. ` +
+        `Stop it, or pick another port (see pintrace devstack up --help).`,
+    );
+  }
+  if (pids.length < expected) {
+    progress.update(s.name, 'preparing', pids.length ? `${pids.length} of ${expected} processes running; starting the others` : '');
+    const specs = [await s.prepare({ config, home, step: (detail) => progress.update(s.name, 'preparing', detail) })].flat();
     progress.update(s.name, 'starting', 'launching');
-    await launch({ ...spec, name: s.name, logFile: logOf(config, s), pidFile: pidFileOf(config, s) });
+    for (const [i, spec] of specs.entries()) {
+      const { instance, ...launchSpec } = spec;
+      await launch({ ...launchSpec, name: s.name, logFile: spec.logFile ?? logOf(config, s), pidFile: pidFileOf(config, s, instance ?? i) });
+    }
     pids = findMarkedPids(config.dir, s.name);
   } else {
     progress.update(s.name, 'starting', 'already launched, waiting for it');
@@ -179,7 +187,7 @@ export async function down(config: DevstackConfig, only?: ServerName[], out: Nod
           progress.update(s.name, 'stopping', `pid ${pids.join(',')}`);
           await stopPids(pids);
         }
-        await removeFile(pidFileOf(config, s));
+        for (let i = 0; i < 8; i++) await removeFile(pidFileOf(config, s, i));
         progress.update(s.name, 'stopped', pids.length ? '' : 'was not running');
       }),
     );

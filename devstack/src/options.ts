@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { portSchema, type ConfigOf, type OptionSpec } from '@pintrace/runtime';
+import { booleanSchema, portSchema, type ConfigOf, type OptionSpec } from '@pintrace/runtime';
 
 const heapSchema = z.string().regex(/^\d+[mMgG]$/, 'expected a JVM heap size such as 512m or 1g');
 
@@ -38,6 +38,22 @@ export const devstackOptions = {
     description: 'JVM heap of each server',
     default: '512m',
     schema: heapSchema,
+  },
+  secure: {
+    key: 'secure',
+    flag: 'secure',
+    env: 'PINTRACE_DEVSTACK_SECURE',
+    description: 'Secure the stack: Kafka as a SASL_SSL listener (SCRAM-SHA-256/512 and PLAIN, certificates of the devstack\'s own CA); clients read <dir>/client-config.json',
+    default: 'false',
+    schema: booleanSchema,
+  },
+  kafkaBrokers: {
+    key: 'kafkaBrokers',
+    flag: 'kafka-brokers',
+    env: 'PINTRACE_DEVSTACK_KAFKA_BROKERS',
+    description: 'Kafka brokers (KRaft, each also a controller); broker i listens on kafka-port+2(i-1), its controller on kafka-controller-port+2(i-1)',
+    default: '1',
+    schema: z.coerce.number().int('expected a whole number of brokers').min(1, 'at least 1 broker').max(5, 'at most 5 brokers on one machine'),
   },
   autocompleteKeys: {
     key: 'autocompleteKeys',

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { isForeignConnectionKey } from './shared-keys.js';
 
 /**
  * One configurable value: where it comes from (flag, env, file key) and how it is checked.
@@ -149,7 +150,7 @@ export function resolveConfig<O extends OptionSet>(options: O, sources: ConfigSo
   const out: Record<string, unknown> = {};
   const known = new Set(Object.values(options).map((o) => o.key));
   for (const key of Object.keys(fromFile)) {
-    if (!known.has(key)) problems.push(`${sources.file}: unknown key "${key}" (known: ${[...known].join(', ')})`);
+    if (!known.has(key) && !isForeignConnectionKey(key, known)) problems.push(`${sources.file}: unknown key "${key}" (known: ${[...known].join(', ')})`);
   }
   for (const spec of Object.values(options)) {
     const flagValue = sources.flags?.[spec.key];

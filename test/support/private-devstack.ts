@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { devstackOptions, down, up, type DevstackConfig, type ServerName } from '@pintrace/devstack';
+import { clientConfigFile, devstackOptions, down, kafkaBootstrap, up, type DevstackConfig, type ServerName } from '@pintrace/devstack';
 import { resolveConfig } from '@pintrace/runtime';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -11,14 +11,28 @@ const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
  */
 export interface PrivateDevstack {
   config: DevstackConfig;
+  /** Bootstrap list: every broker (broker i on kafkaPort + 2(i-1)). */
   kafka: string;
+  /** <dir>/client-config.json: the client settings (security included) a part takes as --config. */
+  clientConfig: string;
   es: string;
   zipkin: string;
   start(servers?: ServerName[]): Promise<void>;
   stop(servers?: ServerName[]): Promise<void>;
 }
 
-export function privateDevstack(name: string, block: number, servers: ServerName[] = ['kafka', 'elasticsearch']): PrivateDevstack {
+/**
+ * Devstack options beyond the ports, e.g. `{ secure: true }` (SASL_SSL Kafka) or `{ kafkaBrokers: 3 }`
+ * (a three-broker cluster on kafkaPort, +2, +4); keys are the devstack's option keys.
+ */
+export type PrivateDevstackOptions = Partial<Record<keyof typeof devstackOptions, unknown>>;
+
+export function privateDevstack(
+  name: string,
+  block: number,
+  servers: ServerName[] = ['kafka', 'elasticsearch'],
+  options: PrivateDevstackOptions = {},
+): PrivateDevstack {
   const base = 10_000 * block;
   const config = resolveConfig(devstackOptions, {
     env: {},
@@ -29,12 +43,14 @@ export function privateDevstack(name: string, block: number, servers: ServerName
       esPort: base + 9200,
       esTransportPort: base + 9300,
       zipkinPort: base + 9411,
+      ...options,
     },
   });
   const quiet = process.stderr;
   return {
     config,
-    kafka: `127.0.0.1:${config.kafkaPort}`,
+    kafka: kafkaBootstrap(config),
+    clientConfig: clientConfigFile(config.dir),
     es: `http://127.0.0.1:${config.esPort}`,
     zipkin: `http://127.0.0.1:${config.zipkinPort}`,
     start: async (which = servers) => {

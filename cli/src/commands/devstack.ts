@@ -34,7 +34,11 @@ async function guarded(fn: () => Promise<void>): Promise<void> {
 export function registerDevstack(program: Command): void {
   const devstack = program
     .command('devstack')
-    .description('Run real Kafka 4.1.1, Elasticsearch 8.8.2 and zipkin-server 3.6.1 locally from Maven Central (no Docker)');
+    .description('Run real Kafka 4.1.1, Elasticsearch 8.8.2 and zipkin-server 3.6.1 locally from Maven Central (no Docker)')
+    .addHelpText(
+      'after',
+      '\nClients: <dir>/client-config.json holds the settings every part needs (use it as --config); with --secure its secrets are files under <dir>/secrets/.',
+    );
 
   const upCmd = addOptions(
     devstack.command('up').argument('[servers...]', `any of ${names.join(', ')} (default all)`).description('Start the servers (idempotent) and wait until they are ready'),

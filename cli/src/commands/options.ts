@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { ConfigError, resolveConfig, type OptionSet, type ConfigOf } from '@pintrace/runtime';
+import { booleanSchema, ConfigError, resolveConfig, type OptionSet, type ConfigOf } from '@pintrace/runtime';
 
 /**
  * Adds each option as a flag (with its env var and default in the help) plus --config FILE.
@@ -7,7 +7,9 @@ import { ConfigError, resolveConfig, type OptionSet, type ConfigOf } from '@pint
  */
 export function addOptions(cmd: Command, options: OptionSet): Command {
   for (const spec of Object.values(options)) {
-    const flag = new Option(`--${spec.flag} <value>`, `${spec.description} [env ${spec.env}${spec.default !== undefined ? `, default ${spec.default}` : ''}]`);
+    // A boolean's value is optional: `--secure` alone means true, `--secure false` still works.
+    const value = spec.schema === booleanSchema ? '[value]' : '<value>';
+    const flag = new Option(`--${spec.flag} ${value}`, `${spec.description} [env ${spec.env}${spec.default !== undefined ? `, default ${spec.default}` : ''}]`);
     cmd.addOption(flag);
   }
   if (!cmd.options.some((o) => o.long === '--config')) {
