@@ -52,6 +52,21 @@ export function configError(message: string): KafkaClientError {
   return new KafkaClientError('KAFKA_CONFIG', message, { retriable: false });
 }
 
+/**
+ * KAFKA_AUTHENTICATION with a hint naming the setting to change: the brokers refused the SASL
+ * login, the TLS handshake failed, or plaintext met a TLS listener. `message` is the library's
+ * account (librdkafka and kafkajs never put the password in it).
+ */
+export function authenticationError(message: string, cause?: unknown): KafkaClientError {
+  // Certificates first: librdkafka's lines start with the broker's URL, whose scheme may say "sasl_ssl".
+  const hint = /certificate|verify failed|self.signed|issuer|altname/i.test(message)
+    ? "check --kafka-ca-file (the CA that signed the brokers' certificates) and that the broker address matches its certificate (--kafka-verify-hostname)"
+    : /SASL authentication|credentials|Authentication failed|SASL .*failed/i.test(message)
+      ? 'check --kafka-sasl-username, --kafka-sasl-password(-file) and --kafka-sasl-mechanism'
+      : 'check --kafka-security-protocol (plaintext to a TLS listener, or TLS to a plaintext one, fails like this) and --kafka-ca-file';
+  return new KafkaClientError('KAFKA_AUTHENTICATION', `the brokers refused the connection: ${message}; ${hint}`, { retriable: false, cause });
+}
+
 export function notConnected(what: string): KafkaClientError {
   return new KafkaClientError('KAFKA_NOT_CONNECTED', `${what}: call connect() first`, { retriable: false });
 }
@@ -171,5 +186,6 @@ export function toKafkaError(e: unknown, context: string): KafkaClientError {
   }
   const first = links[0];
   const detail = first && typeof first.message === 'string' ? first.message : String(e);
+  if (code === 'KAFKA_AUTHENTICATION') return authenticationError(`${context}: ${detail}`, e);
   return new KafkaClientError(code, `${context}: ${detail}`, { retriable, cause: e });
 }

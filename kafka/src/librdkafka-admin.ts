@@ -7,10 +7,10 @@
 import type { Logger } from '@pintrace/runtime';
 import type { TopicAdmin } from './types.js';
 import type { AdminOptions } from './factory.js';
-import { KafkaClientError } from './errors.js';
+import { authenticationError, KafkaClientError } from './errors.js';
 import { kafkaLogger } from './log.js';
 import { validateBrokers } from './options.js';
-import { AuthWatch, authenticationError, bindingLogger, librdkafkaSecurityConfig, rdError, requireLibrdkafka, RD_LOG_LEVEL, type RdModule } from './librdkafka-base.js';
+import { AuthWatch, bindingLogger, librdkafkaSecurityConfig, rdError, requireLibrdkafka, RD_LOG_LEVEL, type RdModule } from './librdkafka-base.js';
 
 /** Deadline of one admin request (librdkafka's own timeout of the call). */
 const ADMIN_TIMEOUT_MS = 10_000;

@@ -9,7 +9,7 @@
  */
 import { createRequire } from 'node:module';
 import type { KafkaSecurity, Logger } from '@pintrace/runtime';
-import { configError, KafkaClientError, type KafkaErrorCode } from './errors.js';
+import { authenticationError, configError, KafkaClientError, type KafkaErrorCode } from './errors.js';
 
 /** The part of the binding's error we use (LibrdKafkaError, and the KafkaJS layer's errors, which carry the same numeric code). */
 export interface RdError {
@@ -182,6 +182,7 @@ export function rdError(rd: RdModule, err: unknown, context: string, fatalCode?:
     code === 'KAFKA_MESSAGE_TOO_LARGE' || code === 'KAFKA_AUTHENTICATION' || (fatal && fatalCode === undefined)
       ? false
       : code !== 'KAFKA_PROTOCOL' || e.isRetriable === true || e.retriable === true || retriableNames.has(name);
+  if (code === 'KAFKA_AUTHENTICATION') return authenticationError(`${context}: ${message} (${name})`, err);
   return new KafkaClientError(code, `${context}: ${message} (${name})`, { retriable, cause: err });
 }
 
@@ -210,8 +211,16 @@ export class AuthWatch {
     });
   }
 
+  #versionQueryCloses = 0;
+
   signal(message: string): void {
-    if (!authFailure(message)) return;
+    if (!authFailure(message)) {
+      // A broker that closes the connection during the first request (ApiVersion) is a TLS
+      // listener reached in plaintext, or the other way round; once can also be a broker going
+      // down at that moment, so it counts from the second time.
+      if (!/Disconnected.*APIVERSION_QUERY/.test(message) || ++this.#versionQueryCloses < 2) return;
+      message = `${message}: the listener speaks another security protocol`;
+    }
     this.#seen = message;
     this.#fire(message);
   }
@@ -229,14 +238,29 @@ export class AuthWatch {
   }
 }
 
-/** KAFKA_AUTHENTICATION with a hint naming the setting to change. */
-export function authenticationError(message: string, cause?: unknown): KafkaClientError {
-  const hint = /SASL|Authentication/i.test(message)
-    ? 'check --kafka-sasl-username, --kafka-sasl-password(-file) and --kafka-sasl-mechanism'
-    : /certificate|verify/i.test(message)
-      ? 'check --kafka-ca-file (the CA that signed the brokers\' certificates) and that the broker address matches its certificate (--kafka-verify-hostname)'
-      : 'check --kafka-security-protocol (plaintext to a TLS listener or TLS to a plaintext one fails like this) and --kafka-ca-file';
-  return new KafkaClientError('KAFKA_AUTHENTICATION', `the brokers refused the connection: ${message}; ${hint}`, { retriable: false, cause });
+/** A librdkafka log line as the binding's `event.log` hands it over (severity: syslog levels, 3 = error). */
+export interface RdLog {
+  severity: number;
+  fac: string;
+  message: string;
+}
+
+/**
+ * Forwards librdkafka's own log lines (the low-level clients' `event.log`): errors and warnings
+ * as warnings, at most one per 30 s (a broker that is down is reported every few hundred ms and
+ * librdkafka retries it by itself), the rest at debug. librdkafka never writes `sasl.password`
+ * into a log line (it is a "sensitive" property, redacted even in its configuration dump).
+ */
+export function rdLogForwarder(logger: () => Logger): (log: RdLog) => void {
+  let last = 0;
+  return (log) => {
+    const fields = { lib: 'librdkafka', fac: log.fac };
+    if (log.severity > 4) return logger().debug(fields, log.message);
+    const now = Date.now();
+    if (now - last < 30_000) return logger().debug(fields, log.message);
+    last = now;
+    logger().warn(fields, log.message);
+  };
 }
 
 /** librdkafka's `log_level` (syslog severities) for the binding's KafkaJS layer: warnings and worse. */

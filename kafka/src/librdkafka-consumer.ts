@@ -34,7 +34,7 @@
  */
 import type { Logger } from '@pintrace/runtime';
 import type { ConsumedBatch, ConsumedMessage, ConsumerOptions, SpanConsumer, TopicPartition } from './types.js';
-import { configError, KafkaClientError, notConnected } from './errors.js';
+import { authenticationError, configError, KafkaClientError, notConnected } from './errors.js';
 import { kafkaLogger } from './log.js';
 import {
   DEFAULT_HEARTBEAT_INTERVAL_MS,
@@ -43,7 +43,7 @@ import {
   DEFAULT_SESSION_TIMEOUT_MS,
   validateConsumerOptions,
 } from './options.js';
-import { AuthWatch, authenticationError, librdkafkaSecurityConfig, rdError, rdErrorName, requireLibrdkafka, type RdError, type RdModule } from './librdkafka-base.js';
+import { AuthWatch, librdkafkaSecurityConfig, rdError, rdErrorName, rdLogForwarder, requireLibrdkafka, type RdError, type RdLog, type RdModule } from './librdkafka-base.js';
 
 /** Messages per consume() call and per batch handed to the handler. */
 export const MAX_BATCH_MESSAGES = 2000;
@@ -81,6 +81,7 @@ interface RdConsumer {
   getWatermarkOffsets(topic: string, partition: number): { highOffset?: number; lowOffset?: number };
   isConnected(): boolean;
   on(event: 'event.error', cb: (err: RdError) => void): void;
+  on(event: 'event.log', cb: (log: RdLog) => void): void;
 }
 type RdConsumerClass = new (conf: Record<string, unknown>, topicConf: Record<string, unknown>) => RdConsumer;
 
@@ -156,6 +157,12 @@ export class LibrdkafkaSpanConsumer implements SpanConsumer {
       { 'auto.offset.reset': (options.fromBeginning ?? true) ? 'earliest' : 'latest' },
     );
     this.#consumer.on('event.error', (err) => this.#onClientError(err));
+    // librdkafka reports a refused login or certificate as a log line, not as an error event.
+    const forward = rdLogForwarder(() => this.#logger);
+    this.#consumer.on('event.log', (log) => {
+      this.#auth.signal(log.message);
+      forward(log);
+    });
   }
 
   async connect(): Promise<void> {

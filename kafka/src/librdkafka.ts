@@ -20,10 +20,10 @@
  */
 import type { Logger } from '@pintrace/runtime';
 import type { KafkaMessage, ProducerOptions, SpanProducer } from './types.js';
-import { configError, KafkaClientError, notConnected } from './errors.js';
+import { authenticationError, configError, KafkaClientError, notConnected } from './errors.js';
 import { kafkaLogger } from './log.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, validateProducerOptions } from './options.js';
-import { AuthWatch, librdkafkaSecurityConfig, rdError, rdErrorName, requireLibrdkafka, type RdError, type RdModule } from './librdkafka-base.js';
+import { AuthWatch, librdkafkaSecurityConfig, rdError, rdErrorName, rdLogForwarder, requireLibrdkafka, type RdError, type RdLog, type RdModule } from './librdkafka-base.js';
 
 interface RdDeliveryReport {
   opaque?: unknown;
@@ -37,6 +37,7 @@ interface RdProducer {
   flush(timeoutMs: number, cb: (err: RdError | null) => void): void;
   on(event: 'delivery-report', cb: (err: RdError | null, report: RdDeliveryReport) => void): void;
   on(event: 'event.error', cb: (err: RdError) => void): void;
+  on(event: 'event.log', cb: (log: RdLog) => void): void;
 }
 
 export class LibrdkafkaSpanProducer implements SpanProducer {
@@ -131,6 +132,11 @@ export class LibrdkafkaSpanProducer implements SpanProducer {
     producer.on('event.error', (err) => {
       auth.signal(err.message);
       this.#onClientError(err);
+    });
+    // librdkafka reports a refused login or certificate as a log line, not as an error event.
+    producer.on('event.log', (log) => {
+      auth.signal(log.message);
+      this.#rdLog(log);
     });
     const connected = new Promise<void>((resolve, reject) => {
       // connect() ends with a metadata request: for our topic only when known (the first send then
@@ -240,6 +246,8 @@ export class LibrdkafkaSpanProducer implements SpanProducer {
     }
   }
 
+  readonly #rdLog = rdLogForwarder(() => this.#logger);
+
   #onClientError(err: RdError): void {
     if (err.isFatal) {
       this.#fatal = err;
@@ -258,7 +266,7 @@ export class LibrdkafkaSpanProducer implements SpanProducer {
     const e = rdError(this.#rd, err, context, 'KAFKA_PRODUCER_RESET');
     // A send that timed out while the brokers refuse us: say why rather than "timed out".
     if ((e.code === 'KAFKA_TIMEOUT' || e.code === 'KAFKA_CONNECTION') && this.#auth?.last !== undefined) {
-      return new KafkaClientError('KAFKA_AUTHENTICATION', `${context}: ${this.#auth.last}`, { retriable: false, cause: err });
+      return authenticationError(`${context}: ${this.#auth.last}`, err);
     }
     return e;
   }
