@@ -4,6 +4,7 @@
  * Run alone: npx vitest run --project integration test/kafka-clients.test.ts
  */
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import kafkajs from 'kafkajs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
@@ -178,6 +179,52 @@ describe.each(clients.map((c) => [c]))('%s client', (client: KafkaClientName) =>
       for (let i = 0; i < 2; i++) {
         const err = await p.connect().catch((e: unknown) => e);
         expect(err).toMatchObject({ code: 'KAFKA_CONNECTION', retriable: true });
+      }
+    });
+
+    // A part started while Kafka is down (the agent's decider mirror) keeps one admin and retries:
+    // the librdkafka admin once failed every call after a failed first one.
+    it('admin: a call fails retriably while no broker answers, and later calls succeed once one does', async () => {
+      const port = await new Promise<number>((resolve) => {
+        const probe = net.createServer().listen(0, '127.0.0.1', () => {
+          const p = (probe.address() as net.AddressInfo).port;
+          probe.close(() => resolve(p));
+        });
+      });
+      const a = createAdmin([`127.0.0.1:${port}`], { client });
+      let proxy: net.Server | undefined;
+      try {
+        const err = await a.endOffsets(unique('none')).catch((e: unknown) => e);
+        expect(err).toMatchObject({ retriable: true });
+        // The bootstrap address now forwards to the real broker (which advertises its own address).
+        const [host, bport] = brokers[0]!.split(':') as [string, string];
+        proxy = net.createServer((inbound) => {
+          const outbound = net.connect(Number(bport), host);
+          inbound.pipe(outbound).pipe(inbound);
+          const close = () => {
+            inbound.destroy();
+            outbound.destroy();
+          };
+          inbound.on('error', close);
+          outbound.on('error', close);
+        });
+        await new Promise<void>((resolve) => proxy!.listen(port, '127.0.0.1', resolve));
+        const topic = unique('admin-late');
+        let done = false;
+        const deadline = Date.now() + 40_000;
+        while (!done) {
+          done = await a.ensureTopic(topic, 1).then(
+            () => true,
+            (e: unknown) => {
+              if (!(e instanceof KafkaClientError && e.retriable) || Date.now() > deadline) throw e;
+              return false;
+            },
+          );
+        }
+        expect(await a.endOffsets(topic)).toEqual([{ partition: 0, offset: '0' }]);
+      } finally {
+        await a.close();
+        proxy?.close();
       }
     });
 

@@ -26,7 +26,9 @@ interface CompatAdmin {
 
 export class LibrdkafkaTopicAdmin implements TopicAdmin {
   readonly #rd: RdModule;
-  readonly #admin: CompatAdmin;
+  readonly #newAdmin: () => CompatAdmin;
+  #admin: CompatAdmin;
+  #adminStarted = false;
   readonly #logger: Logger;
   readonly #auth = new AuthWatch();
   #connected: Promise<void> | undefined;
@@ -44,13 +46,24 @@ export class LibrdkafkaTopicAdmin implements TopicAdmin {
       ...librdkafkaSecurityConfig(options.security, this.#rd.features),
       log_level: RD_LOG_LEVEL,
     }) as { admin(): CompatAdmin };
-    this.#admin = kafka.admin();
+    this.#newAdmin = () => kafka.admin();
+    this.#admin = this.#newAdmin();
   }
 
   #connect(): Promise<void> {
     this.#connected ??= (async () => {
-      await this.#admin.connect();
-      await Promise.race([this.#admin.listTopics({ timeout: ADMIN_TIMEOUT_MS }), this.#auth.failure()]);
+      // The layer's connect() may run once per admin object; after it failed, take a new one.
+      if (!this.#adminStarted) {
+        try {
+          await this.#admin.connect();
+        } catch (e) {
+          this.#admin = this.#newAdmin();
+          throw e;
+        }
+        this.#adminStarted = true;
+      }
+      // A broker that is down or refuses us shows here, on every attempt until it answers.
+      await Promise.race([this.#admin.listTopics({ timeout: ADMIN_TIMEOUT_MS }), this.#auth.begin()]).finally(() => this.#auth.end());
     })().catch((e: unknown) => {
       this.#connected = undefined;
       throw this.#error(e, 'admin connect');

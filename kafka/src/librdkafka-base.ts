@@ -195,39 +195,51 @@ export function authFailure(message: string): boolean {
   return /SASL authentication error|Authentication failed|SSL handshake failed|certificate verify failed|SSL routines|Disconnected while requesting ApiVersion: might be caused by incorrect security\.protocol|broker certificate could not be verified|wrong version number/i.test(message);
 }
 
+/** How long a refused login or certificate still explains a later timeout of the same client. */
+const AUTH_MEMORY_MS = 60_000;
+
 /**
- * A rejection with the broker's authentication or TLS complaint, raised by the client that
- * reports it (`signal`), so connect() fails within a second or two instead of at its timeout.
+ * Watches a client's error events and log lines for a broker refusing it. During a connect
+ * attempt (begin() … end()) the first refusal rejects the attempt, so connect() fails in a second
+ * or two instead of at its timeout. Outside an attempt a refusal is only remembered for a minute,
+ * to explain a send or request that then times out. Each attempt starts afresh: a refusal seen
+ * before it (a broker restarting, a password since rotated) does not fail it.
  */
 export class AuthWatch {
   #reject: ((e: KafkaClientError) => void) | undefined;
-  #seen: string | undefined;
+  #refused: { message: string; at: number } | undefined;
+  #versionQueryCloses = 0;
 
-  /** A promise that rejects when an authentication failure is signalled (never resolves). */
-  failure(): Promise<never> {
+  /** Starts a connect attempt: the promise rejects on the first refusal seen from now on (never resolves). */
+  begin(): Promise<never> {
+    this.#versionQueryCloses = 0;
     return new Promise<never>((_, reject) => {
       this.#reject = reject;
-      if (this.#seen !== undefined) this.#fire(this.#seen);
     });
   }
 
-  #versionQueryCloses = 0;
-
-  signal(message: string): void {
-    if (!authFailure(message)) {
-      // A broker that closes the connection during the first request (ApiVersion) is a TLS
-      // listener reached in plaintext, or the other way round; once can also be a broker going
-      // down at that moment, so it counts from the second time.
-      if (!/Disconnected.*APIVERSION_QUERY/.test(message) || ++this.#versionQueryCloses < 2) return;
-      message = `${message}: the listener speaks another security protocol`;
-    }
-    this.#seen = message;
-    this.#fire(message);
+  /** The attempt is over (connected or failed otherwise). */
+  end(): void {
+    this.#reject = undefined;
   }
 
-  /** The last authentication complaint seen, for an error that would otherwise say "timed out". */
+  signal(message: string): void {
+    if (authFailure(message)) {
+      this.#refused = { message, at: Date.now() };
+      this.#fire(message);
+      return;
+    }
+    // A broker that closes the connection during the first request (ApiVersion) is a TLS listener
+    // reached in plaintext, or the other way round; once can also be a broker going down at that
+    // moment, so it counts from the second time, and only during a connect attempt.
+    if (/Disconnected.*APIVERSION_QUERY/.test(message) && ++this.#versionQueryCloses >= 2) {
+      this.#fire(`${message}: the listener speaks another security protocol`);
+    }
+  }
+
+  /** The last refusal (SASL or certificate) if it was seen within the last minute. */
   get last(): string | undefined {
-    return this.#seen;
+    return this.#refused !== undefined && Date.now() - this.#refused.at < AUTH_MEMORY_MS ? this.#refused.message : undefined;
   }
 
   #fire(message: string): void {

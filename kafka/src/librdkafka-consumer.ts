@@ -175,7 +175,7 @@ export class LibrdkafkaSpanConsumer implements SpanConsumer {
       this.#consumer.connect({ timeout: CONNECT_TIMEOUT_MS }, (err) => (err ? reject(err) : resolve()));
     });
     try {
-      await Promise.race([connected, this.#auth.failure()]);
+      await Promise.race([connected, this.#auth.begin()]).finally(() => this.#auth.end());
       this.#consumer.subscribe(this.#options.topics);
       this.#state = 'connected';
     } catch (e) {

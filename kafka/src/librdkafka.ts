@@ -159,10 +159,12 @@ export class LibrdkafkaSpanProducer implements SpanProducer {
     });
     // A broker that refuses our credentials or certificate is retried by librdkafka until the
     // metadata timeout; fail on the first such complaint instead, and close the client.
-    return Promise.race([connected, auth.failure()]).catch((e: unknown) => {
-      if (this.#producer !== producer) closeQuietly(producer, 1000);
-      throw e;
-    });
+    return Promise.race([connected, auth.begin()])
+      .catch((e: unknown) => {
+        if (this.#producer !== producer) closeQuietly(producer, 1000);
+        throw e;
+      })
+      .finally(() => auth.end());
   }
 
   async send(topic: string, messages: KafkaMessage[]): Promise<void> {
