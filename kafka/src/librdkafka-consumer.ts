@@ -125,6 +125,7 @@ export class LibrdkafkaSpanConsumer implements SpanConsumer {
   #loop: Promise<void> | undefined;
   #failures = 0;
   #lastErrorLog = 0;
+  #wake: (() => void) | undefined;
 
   constructor(options: ConsumerOptions) {
     validateConsumerOptions(options);
@@ -267,7 +268,9 @@ export class LibrdkafkaSpanConsumer implements SpanConsumer {
       this.#failures++;
       const waitMs = Math.min(30_000, 500 * 2 ** Math.min(this.#failures - 1, 6));
       this.#logger.warn({ err: e, topic: first.topic, partition: first.partition, retryInMs: waitMs }, 'batch handler failed; the batch is handed over again');
-      await sleep(waitMs);
+      // disconnect() cuts the backoff short.
+      await Promise.race([sleep(waitMs), new Promise<void>((resolve) => (this.#wake = resolve))]);
+      this.#wake = undefined;
       return;
     }
     this.#failures = 0;
@@ -342,6 +345,7 @@ export class LibrdkafkaSpanConsumer implements SpanConsumer {
     if (this.#state === 'closed') return;
     const wasConnected = this.#state !== 'new' && this.#state !== 'connecting';
     this.#state = 'closed';
+    this.#wake?.();
     if (wasConnected) {
       // The loop ends after its consume() or handler; then leave the group (no commit).
       await this.#loop;
