@@ -14,7 +14,7 @@
  *   npx tsc -b && node bench/agent/run.mjs [--runs 3] [--lines 128918] [--tools agent,agent-warm,agent-none,agent-kafkajs,rsyslog,rsyslog-warm,kcat]
  *
  * agent = `pintrace agent` as shipped (librdkafka producer, snappy); agent-none = no compression;
- * agent-kafkajs = PINTRACE_KAFKA_CLIENT=kafkajs, snappy (@platformatic/kafka was removed, docs/decisions.md D5).
+ * agent-kafkajs = PINTRACE_KAFKA_CLIENT=kafkajs, snappy (@platformatic/kafka was removed, docs/decisions.md D6).
  * agent-warm / rsyslog-warm = the same tool, already running for a while: it first ships the same
  * lines once (not measured), then the measured append follows. A host's agent runs for days, so
  * this is its steady state; the cold runs include V8 compiling the agent's hot path.

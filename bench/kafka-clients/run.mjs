@@ -184,7 +184,7 @@ async function main() {
   }
   const runs = Number(args[args.indexOf('--runs') + 1]) || 3;
   const names = args.includes('--quick') ? ['span-300B', 'list-4KB'] : Object.keys(scenarios);
-  // The clients kept behind @pintrace/kafka (docs/decisions.md, D5); @platformatic/kafka was removed.
+  // The clients kept behind @pintrace/kafka (docs/decisions.md, D6); @platformatic/kafka was removed.
   const clients = ['librdkafka', 'kafkajs'];
   const all = [];
   for (const scenario of names) {

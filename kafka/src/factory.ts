@@ -12,7 +12,7 @@ let warnedFallback = false;
 
 /**
  * The client for one producer, consumer or admin: the one named in the options, else the
- * project's default, librdkafka (docs/decisions.md, D5). When librdkafka is the default but its
+ * project's default, librdkafka (docs/decisions.md, D6). When librdkafka is the default but its
  * native binding is not installed (the build failed or was skipped), kafkajs stands in, with one
  * warning; a client named explicitly is never replaced (its constructor throws KAFKA_CONFIG).
  */

@@ -1,6 +1,6 @@
 /**
  * The producer implemented with librdkafka (the C client kcat and the Java-less Kafka world use),
- * through Confluent's Node binding @confluentinc/kafka-javascript (docs/decisions.md, D2, D5). The
+ * through Confluent's Node binding @confluentinc/kafka-javascript (docs/decisions.md, D2, D6). The
  * consumer and admin of the same client are in librdkafka-consumer.ts and librdkafka-admin.ts.
  *
  * Why: the agent's throughput was bound by kafkajs's per-record encoding in JS on the event loop.

@@ -2,7 +2,7 @@ import type { ConsumerOptions, KafkaClientName, ProducerOptions } from './types.
 import { KAFKA_CLIENTS } from '@pintrace/runtime';
 import { configError } from './errors.js';
 
-/** The client of producers, consumers and admins when the options name none (docs/decisions.md, D5). */
+/** The client of producers, consumers and admins when the options name none (docs/decisions.md, D6). */
 export const DEFAULT_CLIENT: KafkaClientName = 'librdkafka';
 /** Every client behind the interface; kafkajs is the fallback where librdkafka's native build is missing. */
 export const CLIENT_NAMES: readonly KafkaClientName[] = KAFKA_CLIENTS;

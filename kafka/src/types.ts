@@ -5,7 +5,7 @@
 
 import type { KafkaClientChoice, KafkaSecurity, Logger } from '@pintrace/runtime';
 
-/** The client library behind the interface (docs/decisions.md, D5, explains the default). */
+/** The client library behind the interface (docs/decisions.md, D6, explains the default). */
 export type KafkaClientName = KafkaClientChoice;
 
 export interface KafkaMessage {
