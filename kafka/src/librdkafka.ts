@@ -77,8 +77,8 @@ export class LibrdkafkaSpanProducer implements SpanProducer {
       'client.id': options.clientId ?? 'pintrace-producer',
       'enable.idempotence': true,
       acks: 'all',
-      // Java's partitioner (murmur2 & 0x7fffffff) for keys, so a trace lands where kafkajs and the
-      // platformatic client put it; messages without a key are spread at random.
+      // Java's partitioner (murmur2 & 0x7fffffff) for keys, so a trace lands where kafkajs and Java
+      // clients put it; messages without a key are spread at random.
       partitioner: 'murmur2_random',
       'compression.codec': compression,
       // A send() hands over a whole batch at once; 2 ms lets it fill record batches per partition
