@@ -11,10 +11,10 @@
  * so "lines per second per core" = lines / CPU seconds. Runs alternate between the tools.
  *
  *   node bench/agent/run.mjs --plot-only   (redraws results.svg from results.json)
- *   npx tsc -b && node bench/agent/run.mjs [--runs 3] [--lines 128918] [--tools agent,agent-warm,agent-none,agent-kafkajs,agent-platformatic,rsyslog,rsyslog-warm,kcat]
+ *   npx tsc -b && node bench/agent/run.mjs [--runs 3] [--lines 128918] [--tools agent,agent-warm,agent-none,agent-kafkajs,rsyslog,rsyslog-warm,kcat]
  *
  * agent = `pintrace agent` as shipped (librdkafka producer, snappy); agent-none = no compression;
- * agent-kafkajs / agent-platformatic = PINTRACE_KAFKA_CLIENT=kafkajs / platformatic, snappy.
+ * agent-kafkajs = PINTRACE_KAFKA_CLIENT=kafkajs, snappy (@platformatic/kafka was removed, docs/decisions.md D6).
  * agent-warm / rsyslog-warm = the same tool, already running for a while: it first ships the same
  * lines once (not measured), then the measured append follows. A host's agent runs for days, so
  * this is its steady state; the cold runs include V8 compiling the agent's hot path.
@@ -35,7 +35,7 @@ const repo = path.resolve(here, '..', '..');
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
 const runs = Number(args.runs ?? 3);
 const lineCount = Number(args.lines ?? 128_918);
-const tools = (args.tools ?? 'agent,agent-warm,agent-none,agent-kafkajs,agent-platformatic,rsyslog,rsyslog-warm,kcat').split(',');
+const tools = (args.tools ?? 'agent,agent-warm,agent-none,agent-kafkajs,rsyslog,rsyslog-warm,kcat').split(',');
 const brokers = (process.env.PINTRACE_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const tick = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -232,7 +232,6 @@ for (let r = 0; r < runs; r++) {
         : tool === 'rsyslog-warm' ? await runRsyslog(body, topic, dir, admin, true)
         : tool === 'agent-none' ? await runAgent(body, topic, dir, 'none')
         : tool === 'agent-kafkajs' ? await runAgent(body, topic, dir, 'snappy', 'kafkajs')
-        : tool === 'agent-platformatic' ? await runAgent(body, topic, dir, 'snappy', 'platformatic')
         : tool === 'rsyslog' ? await runRsyslog(body, topic, dir, admin)
         : await runKcat(body, topic, dir, admin);
       const row = { tool, run: r + 1, lines: lineCount, bytes: body.length, ...m, linesPerSec: Math.round(lineCount / (m.wallMs / 1000)), linesPerCpuSec: Math.round(lineCount / m.cpuSeconds), loadavg: os.loadavg()[0] };
@@ -255,8 +254,6 @@ const ratio = (a, b, k) => (by[a] && by[b] ? Math.round((by[a][k] / by[b][k]) * 
 const ratios = {
   agentVsRsyslogWall: ratio('agent', 'rsyslog', 'linesPerSec'), agentVsRsyslogPerCore: ratio('agent', 'rsyslog', 'linesPerCpuSec'),
   agentVsKcatWall: ratio('agent', 'kcat', 'linesPerSec'), agentVsKcatPerCore: ratio('agent', 'kcat', 'linesPerCpuSec'),
-  platformaticVsRsyslogWall: ratio('agent-platformatic', 'rsyslog', 'linesPerSec'), platformaticVsRsyslogPerCore: ratio('agent-platformatic', 'rsyslog', 'linesPerCpuSec'),
-  platformaticVsKcatWall: ratio('agent-platformatic', 'kcat', 'linesPerSec'), platformaticVsKcatPerCore: ratio('agent-platformatic', 'kcat', 'linesPerCpuSec'),
   agentNoneVsKcatWall: ratio('agent-none', 'kcat', 'linesPerSec'), agentNoneVsKcatPerCore: ratio('agent-none', 'kcat', 'linesPerCpuSec'),
   agentNoneVsRsyslogWall: ratio('agent-none', 'rsyslog', 'linesPerSec'), agentNoneVsRsyslogPerCore: ratio('agent-none', 'rsyslog', 'linesPerCpuSec'),
   kafkajsVsRsyslogWall: ratio('agent-kafkajs', 'rsyslog', 'linesPerSec'), kafkajsVsKcatWall: ratio('agent-kafkajs', 'kcat', 'linesPerSec'),

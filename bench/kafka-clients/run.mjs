@@ -184,7 +184,8 @@ async function main() {
   }
   const runs = Number(args[args.indexOf('--runs') + 1]) || 3;
   const names = args.includes('--quick') ? ['span-300B', 'list-4KB'] : Object.keys(scenarios);
-  const clients = ['kafkajs', 'platformatic'];
+  // The clients kept behind @pintrace/kafka (docs/decisions.md, D6); @platformatic/kafka was removed.
+  const clients = ['librdkafka', 'kafkajs'];
   const all = [];
   for (const scenario of names) {
     for (let run = 0; run < runs; run++) {

@@ -13,6 +13,11 @@ export type KafkaErrorCode =
   | 'KAFKA_NOT_CONNECTED'
   /** No broker could be reached, or a connection broke. */
   | 'KAFKA_CONNECTION'
+  /**
+   * The brokers refused this client's credentials (SASL) or TLS failed (unknown CA, wrong host
+   * name, plaintext to a TLS listener or the other way round). Not retriable: a setting must change.
+   */
+  | 'KAFKA_AUTHENTICATION'
   /** The operation did not finish within its deadline. */
   | 'KAFKA_TIMEOUT'
   /** The topic or partition does not exist (and is not auto-created). */
@@ -47,11 +52,26 @@ export function configError(message: string): KafkaClientError {
   return new KafkaClientError('KAFKA_CONFIG', message, { retriable: false });
 }
 
+/**
+ * KAFKA_AUTHENTICATION with a hint naming the setting to change: the brokers refused the SASL
+ * login, the TLS handshake failed, or plaintext met a TLS listener. `message` is the library's
+ * account (librdkafka and kafkajs never put the password in it).
+ */
+export function authenticationError(message: string, cause?: unknown): KafkaClientError {
+  // Certificates first: librdkafka's lines start with the broker's URL, whose scheme may say "sasl_ssl".
+  const hint = /certificate|verify failed|self.signed|issuer|altname/i.test(message)
+    ? "check --kafka-ca-file (the CA that signed the brokers' certificates) and that the broker address matches its certificate (--kafka-verify-hostname)"
+    : /SASL authentication|credentials|Authentication failed|SASL .*failed/i.test(message)
+      ? 'check --kafka-sasl-username, --kafka-sasl-password(-file) and --kafka-sasl-mechanism'
+      : 'check --kafka-security-protocol (plaintext to a TLS listener, or TLS to a plaintext one, fails like this) and --kafka-ca-file';
+  return new KafkaClientError('KAFKA_AUTHENTICATION', `the brokers refused the connection: ${message}; ${hint}`, { retriable: false, cause });
+}
+
 export function notConnected(what: string): KafkaClientError {
   return new KafkaClientError('KAFKA_NOT_CONNECTED', `${what}: call connect() first`, { retriable: false });
 }
 
-/** Kafka protocol error names (as both libraries spell them) mapped to our codes. */
+/** Kafka protocol error names (as kafkajs spells them) mapped to our codes. */
 const protocolCodes: Record<string, KafkaErrorCode> = {
   UNKNOWN_TOPIC_OR_PARTITION: 'KAFKA_UNKNOWN_TOPIC',
   UNKNOWN_TOPIC_ID: 'KAFKA_UNKNOWN_TOPIC',
@@ -65,6 +85,23 @@ const protocolCodes: Record<string, KafkaErrorCode> = {
   REQUEST_TIMED_OUT: 'KAFKA_TIMEOUT',
 };
 
+/**
+ * Node's TLS verification failures (kafkajs connects with node:tls): the broker's certificate is
+ * not signed by the given CA, or does not name the host dialled. Retrying cannot help.
+ */
+const tlsCodes = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+  'EPROTO',
+]);
+
 /** Codes that are retriable whatever the library says. */
 const alwaysRetriable = new Set<KafkaErrorCode>(['KAFKA_CONNECTION', 'KAFKA_TIMEOUT', 'KAFKA_REBALANCE']);
 
@@ -75,7 +112,6 @@ interface ErrorLike {
   code?: unknown;
   apiId?: unknown;
   retriable?: unknown;
-  canRetry?: unknown;
   cause?: unknown;
   errors?: unknown;
 }
@@ -111,22 +147,22 @@ function classifyOne(el: ErrorLike): KafkaErrorCode | undefined {
   const msg = typeof el.message === 'string' ? el.message : '';
   const proto = protocolCodes[type] ?? protocolCodes[apiId];
   if (proto) return proto;
-  // @platformatic/kafka reports a missing topic (autocreateTopics off) as a user error.
-  if (code === 'PLT_KFK_USER' && /^Unknown topic/i.test(msg)) return 'KAFKA_UNKNOWN_TOPIC';
-  if (/Connection|BrokerNotFound|NoBrokerAvailable/.test(name) || code === 'PLT_KFK_NETWORK') return 'KAFKA_CONNECTION';
+  if (/SASLAuthentication/.test(name) || type === 'SASL_AUTHENTICATION_FAILED' || tlsCodes.has(code)) return 'KAFKA_AUTHENTICATION';
+  if (/Connection|BrokerNotFound|NoBrokerAvailable/.test(name)) return 'KAFKA_CONNECTION';
   if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH'].includes(code)) {
     return 'KAFKA_CONNECTION';
   }
-  if (/Timeout/.test(name) || code === 'PLT_KFK_TIMEOUT' || /timed? ?out/i.test(msg)) return 'KAFKA_TIMEOUT';
+  if (/Timeout/.test(name) || /timed? ?out/i.test(msg)) return 'KAFKA_TIMEOUT';
   if (/Rebalance/.test(name)) return 'KAFKA_REBALANCE';
-  if (type !== '' || name === 'KafkaJSProtocolError' || code === 'PLT_KFK_PROTOCOL') return 'KAFKA_PROTOCOL';
+  if (type !== '' || name === 'KafkaJSProtocolError') return 'KAFKA_PROTOCOL';
   return undefined;
 }
 
 /**
- * Wraps any error from a client library (kafkajs or @platformatic/kafka) into a KafkaClientError.
- * The most specific code found along the cause chain wins; `retriable` comes from the code where
- * the code decides it, else from the library's own flag (kafkajs `retriable`, platformatic `canRetry`).
+ * Wraps any error from kafkajs into a KafkaClientError (librdkafka's errors are mapped in
+ * librdkafka-base.ts, by librdkafka's error names). The most specific code found along the cause
+ * chain wins; `retriable` comes from the code where the code decides it, else from the library's
+ * own flag.
  */
 export function toKafkaError(e: unknown, context: string): KafkaClientError {
   if (e instanceof KafkaClientError) return e;
@@ -135,20 +171,21 @@ export function toKafkaError(e: unknown, context: string): KafkaClientError {
   for (const el of links) {
     const c = classifyOne(el);
     if (c === undefined) continue;
-    // Prefer a specific code over the generic protocol / unknown ones.
-    if (code === 'KAFKA_UNKNOWN' || (code === 'KAFKA_PROTOCOL' && c !== 'KAFKA_PROTOCOL')) code = c;
+    // Prefer a specific code over the generic ones; a TLS or SASL failure under a connection error is the news.
+    if (code === 'KAFKA_UNKNOWN' || (code === 'KAFKA_PROTOCOL' && c !== 'KAFKA_PROTOCOL') || (code === 'KAFKA_CONNECTION' && c === 'KAFKA_AUTHENTICATION')) code = c;
   }
   let retriable: boolean;
   if (alwaysRetriable.has(code)) retriable = true;
-  else if (code === 'KAFKA_MESSAGE_TOO_LARGE' || code === 'KAFKA_CONFIG') retriable = false;
+  else if (code === 'KAFKA_MESSAGE_TOO_LARGE' || code === 'KAFKA_CONFIG' || code === 'KAFKA_AUTHENTICATION') retriable = false;
   else {
     const top = links[0] ?? {};
-    const flag = typeof top.retriable === 'boolean' ? top.retriable : typeof top.canRetry === 'boolean' ? top.canRetry : undefined;
-    const inner = links.some((l) => l.retriable === true || l.canRetry === true);
+    const flag = typeof top.retriable === 'boolean' ? top.retriable : undefined;
+    const inner = links.some((l) => l.retriable === true);
     retriable = flag ?? inner;
     if (code === 'KAFKA_UNKNOWN_TOPIC') retriable = true; // metadata may be catching up
   }
   const first = links[0];
   const detail = first && typeof first.message === 'string' ? first.message : String(e);
+  if (code === 'KAFKA_AUTHENTICATION') return authenticationError(`${context}: ${detail}`, e);
   return new KafkaClientError(code, `${context}: ${detail}`, { retriable, cause: e });
 }

@@ -1,53 +1,51 @@
 import type { KafkaSecurity, Logger } from '@pintrace/runtime';
 import type { ConsumerOptions, KafkaClientName, ProducerOptions, SpanConsumer, SpanProducer, TopicAdmin } from './types.js';
 import { KafkajsSpanConsumer, KafkajsSpanProducer, KafkajsTopicAdmin } from './kafkajs.js';
-import { PlatformaticSpanProducer, PlatformaticTopicAdmin } from './platformatic.js';
-import { PlatformaticSpanConsumer } from './platformatic-consumer.js';
-import { LibrdkafkaSpanProducer, librdkafkaAvailable, librdkafkaLoadError } from './librdkafka.js';
+import { LibrdkafkaSpanProducer } from './librdkafka.js';
+import { LibrdkafkaSpanConsumer } from './librdkafka-consumer.js';
+import { LibrdkafkaTopicAdmin } from './librdkafka-admin.js';
+import { librdkafkaAvailable, librdkafkaLoadError } from './librdkafka-base.js';
 import { kafkaLogger } from './log.js';
-import { DEFAULT_PRODUCER_CLIENT, resolveClient } from './options.js';
+import { resolveClient } from './options.js';
 
 let warnedFallback = false;
 
 /**
- * An idempotent acks=all producer. The client library is `options.client`, else
- * PINTRACE_KAFKA_CLIENT, else the project's producer default, librdkafka (docs/decisions.md, D2).
- * When that default is not installed (its native build failed or was skipped) kafkajs produces
- * instead, with one warning; a client asked for by name is never replaced.
+ * The client for one producer, consumer or admin: the one named in the options, else the
+ * project's default, librdkafka (docs/decisions.md, D6). When librdkafka is the default but its
+ * native binding is not installed (the build failed or was skipped), kafkajs stands in, with one
+ * warning; a client named explicitly is never replaced (its constructor throws KAFKA_CONFIG).
  */
-export function createProducer(options: ProducerOptions): SpanProducer {
-  const client = resolveClient(options.client, process.env, DEFAULT_PRODUCER_CLIENT);
-  const named = options.client !== undefined || (process.env.PINTRACE_KAFKA_CLIENT ?? '') !== '';
-  if (client === 'librdkafka' && (named || librdkafkaAvailable())) return new LibrdkafkaSpanProducer(options);
-  if (client === 'librdkafka') {
-    if (!warnedFallback) {
-      warnedFallback = true;
-      kafkaLogger(options.logger).warn({ err: librdkafkaLoadError() }, 'librdkafka binding not available; producing with kafkajs');
-    }
-    return new KafkajsSpanProducer(options);
+function pick(client: KafkaClientName | undefined, logger: Logger | undefined): KafkaClientName {
+  const resolved = resolveClient(client);
+  if (resolved !== 'librdkafka' || client !== undefined || librdkafkaAvailable()) return resolved;
+  if (!warnedFallback) {
+    warnedFallback = true;
+    kafkaLogger(logger).warn({ err: librdkafkaLoadError() }, 'librdkafka binding not available; using the kafkajs client');
   }
-  return client === 'kafkajs' ? new KafkajsSpanProducer(options) : new PlatformaticSpanProducer(options);
+  return 'kafkajs';
 }
 
-/** Consumers exist for kafkajs and platformatic; 'librdkafka' is producer-only here, so it consumes with kafkajs. */
-const consumerClient = (client: KafkaClientName): KafkaClientName => (client === 'librdkafka' ? 'kafkajs' : client);
+/** An idempotent acks=all producer. */
+export function createProducer(options: ProducerOptions): SpanProducer {
+  return pick(options.client, options.logger) === 'librdkafka' ? new LibrdkafkaSpanProducer(options) : new KafkajsSpanProducer(options);
+}
 
-/** A consumer-group member with manual commits; client as for createProducer, default kafkajs. */
+/** A consumer-group member with manual commits. */
 export function createConsumer(options: ConsumerOptions): SpanConsumer {
-  const client = consumerClient(resolveClient(options.client));
-  return client === 'kafkajs' ? new KafkajsSpanConsumer(options) : new PlatformaticSpanConsumer(options);
+  return pick(options.client, options.logger) === 'librdkafka' ? new LibrdkafkaSpanConsumer(options) : new KafkajsSpanConsumer(options);
 }
 
 export interface AdminOptions {
+  /** Client library; default the project's choice (as createProducer). */
   client?: KafkaClientName;
-  /** TLS and SASL settings; default PLAINTEXT. */
+  /** TLS and SASL settings; default PLAINTEXT. A client that cannot honour them refuses to start. */
   security?: KafkaSecurity;
   clientId?: string;
   logger?: Logger;
 }
 
-/** Topic administration and offset queries; client chosen as for createConsumer. */
+/** Topic administration and offset queries. */
 export function createAdmin(brokers: string[], options: AdminOptions = {}): TopicAdmin {
-  const client = consumerClient(resolveClient(options.client));
-  return client === 'kafkajs' ? new KafkajsTopicAdmin(brokers, options) : new PlatformaticTopicAdmin(brokers, options);
+  return pick(options.client, options.logger) === 'librdkafka' ? new LibrdkafkaTopicAdmin(brokers, options) : new KafkajsTopicAdmin(brokers, options);
 }

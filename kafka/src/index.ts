@@ -1,12 +1,13 @@
 export { createProducer, createConsumer, createAdmin } from './factory.js';
 export type { AdminOptions } from './factory.js';
 export { KafkajsSpanProducer, KafkajsSpanConsumer, KafkajsTopicAdmin } from './kafkajs.js';
-export { PlatformaticSpanProducer, PlatformaticTopicAdmin } from './platformatic.js';
-export { PlatformaticSpanConsumer } from './platformatic-consumer.js';
-export { LibrdkafkaSpanProducer, librdkafkaAvailable } from './librdkafka.js';
+export { LibrdkafkaSpanProducer } from './librdkafka.js';
+export { LibrdkafkaSpanConsumer } from './librdkafka-consumer.js';
+export { LibrdkafkaTopicAdmin } from './librdkafka-admin.js';
+export { librdkafkaAvailable } from './librdkafka-base.js';
 export { KafkaClientError, toKafkaError } from './errors.js';
 export type { KafkaErrorCode } from './errors.js';
-export { resolveClient, DEFAULT_CLIENT, DEFAULT_PRODUCER_CLIENT, CLIENT_NAMES, CONSUMER_CLIENT_NAMES } from './options.js';
+export { resolveClient, DEFAULT_CLIENT, CLIENT_NAMES } from './options.js';
 export type {
   KafkaClientName,
   KafkaMessage,

@@ -7,13 +7,16 @@
  * time, a heartbeat timer runs while the handler works so a slow durable write does not cost
  * the group membership.
  */
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import './kafkajs-crc32c.js'; // before kafkajs: native CRC-32C when available
 import kafkajs from 'kafkajs';
 import './kafkajs-encoder.js'; // encoder growth without zero-filling
 import snappyCodec from 'kafkajs-snappy';
-import type { Admin, Consumer, EachBatchPayload, Kafka as KafkaInstance, KafkaMessage as KjsMessage, Producer } from 'kafkajs';
-import type { Logger } from '@pintrace/runtime';
+import type { Admin, Consumer, EachBatchPayload, Kafka as KafkaInstance, KafkaConfig, KafkaMessage as KjsMessage, Producer, SASLOptions } from 'kafkajs';
+import type { ConnectionOptions } from 'node:tls';
+import type { KafkaSecurity, Logger } from '@pintrace/runtime';
+import type { AdminOptions } from './factory.js';
 import type {
   ConsumedBatch,
   ConsumedMessage,
@@ -42,7 +45,7 @@ import {
 const { Kafka, Partitioners, CompressionTypes, CompressionCodecs, logLevel } = kafkajs;
 
 // Snappy through kafkajs-snappy (pure JS, raw snappy out; reads raw and xerial-framed batches),
-// so a fast codec works with no native build. lz4 and zstd stay with the platformatic client.
+// so a fast codec works with no native build. lz4 needs the librdkafka client; zstd neither.
 // Compression uses the native `snappy` package (optional dependency, prebuilt binaries) when it
 // loads: the same raw snappy blocks, 2-4x less CPU than snappyjs (most for a cold process).
 CompressionCodecs[CompressionTypes.Snappy] = snappyCodecWithNativeCompress;
@@ -61,10 +64,64 @@ function snappyCodecWithNativeCompress() {
   };
 }
 
-function newKafka(brokers: string[], clientId: string, logger: Logger, requestTimeout?: number): KafkaInstance {
+/**
+ * kafkajs's `ssl` and `sasl` options for `security`, or KAFKA_CONFIG for what kafkajs cannot do
+ * honestly. TLS goes through node:tls, which verifies the chain against the CA file (else Node's
+ * CA store) and the host name unless `verifyHostname` is false. OAUTHBEARER is refused: kafkajs
+ * only takes a token from a callback, and fetching and refreshing OAuth tokens is not something
+ * this fallback does; use the librdkafka client.
+ */
+export function kafkajsSecurityConfig(security: KafkaSecurity | undefined): Pick<KafkaConfig, 'ssl' | 'sasl'> {
+  if (security === undefined || security.protocol === 'PLAINTEXT') {
+    if (security?.sasl !== undefined || security?.tls !== undefined) throw configError('SASL or TLS settings were given with --kafka-security-protocol PLAINTEXT: set SASL_SSL, SSL or SASL_PLAINTEXT');
+    return {};
+  }
+  const out: Pick<KafkaConfig, 'ssl' | 'sasl'> = {};
+  const usesTls = security.protocol === 'SSL' || security.protocol === 'SASL_SSL';
+  const usesSasl = security.protocol === 'SASL_SSL' || security.protocol === 'SASL_PLAINTEXT';
+  if (usesTls) {
+    const tls = security.tls ?? { verifyHostname: true };
+    if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) throw configError('--kafka-cert-file and --kafka-key-file go together (mutual TLS): give both or neither');
+    const ssl: ConnectionOptions = { rejectUnauthorized: true };
+    if (tls.caFile !== undefined) ssl.ca = [readPem(tls.caFile, 'kafka-ca-file')];
+    if (tls.certFile !== undefined) ssl.cert = readPem(tls.certFile, 'kafka-cert-file');
+    if (tls.keyFile !== undefined) ssl.key = readPem(tls.keyFile, 'kafka-key-file');
+    // The chain is still verified; only the name check is skipped, as librdkafka's algorithm "none".
+    if (tls.verifyHostname === false) ssl.checkServerIdentity = () => undefined;
+    out.ssl = ssl;
+  } else if (security.tls !== undefined) {
+    throw configError(`TLS files were given with --kafka-security-protocol ${security.protocol}: set SSL or SASL_SSL`);
+  }
+  if (usesSasl) {
+    const sasl = security.sasl;
+    if (sasl === undefined) throw configError(`--kafka-security-protocol ${security.protocol} needs --kafka-sasl-mechanism, --kafka-sasl-username and a password`);
+    const mechanisms = { PLAIN: 'plain', 'SCRAM-SHA-256': 'scram-sha-256', 'SCRAM-SHA-512': 'scram-sha-512' } as const;
+    if (sasl.mechanism === 'OAUTHBEARER') {
+      throw configError('--kafka-sasl-mechanism OAUTHBEARER is not supported by the kafkajs client (it cannot fetch OAuth tokens itself): set --kafka-client librdkafka, or use SCRAM-SHA-512 / SCRAM-SHA-256 / PLAIN');
+    }
+    const mechanism = mechanisms[sasl.mechanism];
+    if (mechanism === undefined) throw configError(`--kafka-sasl-mechanism "${String(sasl.mechanism)}" is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512`);
+    out.sasl = { mechanism, username: sasl.username, password: sasl.password } as SASLOptions;
+  } else if (security.sasl !== undefined) {
+    throw configError(`SASL settings were given with --kafka-security-protocol ${security.protocol}: set SASL_SSL or SASL_PLAINTEXT`);
+  }
+  return out;
+}
+
+/** A PEM file's contents; a problem names the flag and the path, never the content. */
+function readPem(file: string, flag: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw configError(`--${flag}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+}
+
+function newKafka(brokers: string[], clientId: string, logger: Logger, security: KafkaSecurity | undefined, requestTimeout?: number): KafkaInstance {
   return new Kafka({
     brokers,
     clientId,
+    ...kafkajsSecurityConfig(security),
     logLevel: logLevel.INFO,
     logCreator: kafkajsLogCreator(logger),
     ...(requestTimeout === undefined ? {} : { requestTimeout }),
@@ -81,7 +138,7 @@ function compressionType(c: ProducerOptions['compression']): number {
       return CompressionTypes.Snappy;
     default:
       // kafkajs needs a separate codec package for these; we ship only snappy's.
-      throw configError(`compression "${c}" is not available with the kafkajs client: use "snappy", "gzip" or "none", or client "platformatic"`);
+      throw configError(`compression "${c}" is not available with the kafkajs client: use "snappy", "gzip" or "none", or the librdkafka client`);
   }
 }
 
@@ -96,7 +153,7 @@ export class KafkajsSpanProducer implements SpanProducer {
     validateProducerOptions(options);
     this.#timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.#compression = compressionType(options.compression);
-    const kafka = newKafka(options.brokers, options.clientId ?? 'pintrace-producer', kafkaLogger(options.logger));
+    const kafka = newKafka(options.brokers, options.clientId ?? 'pintrace-producer', kafkaLogger(options.logger), options.security);
     this.#producer = kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
@@ -179,7 +236,7 @@ export class KafkajsSpanConsumer implements SpanConsumer {
     this.#logger = kafkaLogger(options.logger);
     this.#heartbeatMs = options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
     const sessionTimeout = options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
-    const kafka = newKafka(options.brokers, options.clientId ?? 'pintrace-consumer', this.#logger);
+    const kafka = newKafka(options.brokers, options.clientId ?? 'pintrace-consumer', this.#logger, options.security);
     this.#consumer = kafka.consumer({
       groupId: options.groupId,
       sessionTimeout,
@@ -331,9 +388,9 @@ export class KafkajsTopicAdmin implements TopicAdmin {
   readonly #admin: Admin;
   #connected: Promise<void> | undefined;
 
-  constructor(brokers: string[], options: { clientId?: string; logger?: Logger } = {}) {
+  constructor(brokers: string[], options: AdminOptions = {}) {
     validateBrokers(brokers);
-    this.#admin = newKafka(brokers, options.clientId ?? 'pintrace-admin', kafkaLogger(options.logger)).admin();
+    this.#admin = newKafka(brokers, options.clientId ?? 'pintrace-admin', kafkaLogger(options.logger), options.security).admin();
   }
 
   #connect(): Promise<void> {

@@ -1,7 +1,7 @@
 /**
  * The producer implemented with librdkafka (the C client kcat and the Java-less Kafka world use),
- * through Confluent's Node binding @confluentinc/kafka-javascript. Producer only: consumers and
- * admin stay with the JS clients (docs/decisions.md, D2).
+ * through Confluent's Node binding @confluentinc/kafka-javascript (docs/decisions.md, D2, D6). The
+ * consumer and admin of the same client are in librdkafka-consumer.ts and librdkafka-admin.ts.
  *
  * Why: the agent's throughput was bound by kafkajs's per-record encoding in JS on the event loop.
  * librdkafka builds, compresses and checksums record batches on its own threads, so the agent's
@@ -18,20 +18,13 @@
  * The binding is an optional dependency built from source at install (no prebuilt binary can be
  * fetched here); `librdkafkaAvailable()` tells whether it loaded.
  */
-import { createRequire } from 'node:module';
 import type { Logger } from '@pintrace/runtime';
 import type { KafkaMessage, ProducerOptions, SpanProducer } from './types.js';
-import { configError, KafkaClientError, notConnected, type KafkaErrorCode } from './errors.js';
+import { authenticationError, configError, KafkaClientError, notConnected } from './errors.js';
 import { kafkaLogger } from './log.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, validateProducerOptions } from './options.js';
+import { AuthWatch, librdkafkaSecurityConfig, rdError, rdErrorName, rdLogForwarder, requireLibrdkafka, type RdError, type RdLog, type RdModule } from './librdkafka-base.js';
 
-/** The part of the binding's error we use (LibrdKafkaError). */
-interface RdError {
-  message: string;
-  code: number;
-  isFatal?: boolean;
-  isRetriable?: boolean;
-}
 interface RdDeliveryReport {
   opaque?: unknown;
 }
@@ -44,54 +37,8 @@ interface RdProducer {
   flush(timeoutMs: number, cb: (err: RdError | null) => void): void;
   on(event: 'delivery-report', cb: (err: RdError | null, report: RdDeliveryReport) => void): void;
   on(event: 'event.error', cb: (err: RdError) => void): void;
+  on(event: 'event.log', cb: (log: RdLog) => void): void;
 }
-interface RdModule {
-  Producer: new (conf: Record<string, unknown>, topicConf?: Record<string, unknown>) => RdProducer;
-  features: string[];
-  librdkafkaVersion: string;
-  CODES: { ERRORS: Record<string, number> };
-}
-
-let loaded: { module?: RdModule; error?: unknown } | undefined;
-
-function load(): { module?: RdModule; error?: unknown } {
-  if (loaded) return loaded;
-  try {
-    loaded = { module: createRequire(import.meta.url)('@confluentinc/kafka-javascript') as RdModule };
-  } catch (error) {
-    loaded = { error };
-  }
-  return loaded;
-}
-
-/** True when the native binding is installed and loads on this machine. */
-export function librdkafkaAvailable(): boolean {
-  return load().module !== undefined;
-}
-
-/** Why the binding is not available (for the warning of a fallback), or undefined. */
-export function librdkafkaLoadError(): string | undefined {
-  const { error } = load();
-  return error === undefined ? undefined : error instanceof Error ? error.message.split('\n')[0] : String(error);
-}
-
-/** librdkafka error names (CODES.ERRORS keys) mapped to our codes; the rest is KAFKA_PROTOCOL. */
-const codeByName: Record<string, KafkaErrorCode> = {
-  ERR__TRANSPORT: 'KAFKA_CONNECTION',
-  ERR__ALL_BROKERS_DOWN: 'KAFKA_CONNECTION',
-  ERR__RESOLVE: 'KAFKA_CONNECTION',
-  ERR__MSG_TIMED_OUT: 'KAFKA_TIMEOUT',
-  ERR__TIMED_OUT: 'KAFKA_TIMEOUT',
-  ERR_REQUEST_TIMED_OUT: 'KAFKA_TIMEOUT',
-  ERR__TIMED_OUT_QUEUE: 'KAFKA_TIMEOUT',
-  ERR__UNKNOWN_TOPIC: 'KAFKA_UNKNOWN_TOPIC',
-  ERR_UNKNOWN_TOPIC_OR_PART: 'KAFKA_UNKNOWN_TOPIC',
-  ERR__UNKNOWN_PARTITION: 'KAFKA_UNKNOWN_TOPIC',
-  ERR_MSG_SIZE_TOO_LARGE: 'KAFKA_MESSAGE_TOO_LARGE',
-  ERR_RECORD_LIST_TOO_LARGE: 'KAFKA_MESSAGE_TOO_LARGE',
-};
-/** Broker errors a retry can fix although librdkafka gave up on them (leader moves, queue full). */
-const retriableNames = new Set(['ERR__QUEUE_FULL', 'ERR_NOT_LEADER_FOR_PARTITION', 'ERR_LEADER_NOT_AVAILABLE', 'ERR_NOT_ENOUGH_REPLICAS', 'ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND']);
 
 export class LibrdkafkaSpanProducer implements SpanProducer {
   readonly #rd: RdModule;
@@ -99,7 +46,6 @@ export class LibrdkafkaSpanProducer implements SpanProducer {
   readonly #timeoutMs: number;
   readonly #topic: string | undefined;
   readonly #logger: Logger;
-  readonly #names: Map<number, string>;
   readonly #drainMode: boolean;
   #producer: RdProducer | undefined;
   #drain: Drain | undefined;
@@ -111,15 +57,12 @@ export class LibrdkafkaSpanProducer implements SpanProducer {
   /** A fatal error ended the idempotent session: the next send starts a new producer. */
   #fatal: RdError | undefined;
   #lastErrorLog = 0;
+  #auth: AuthWatch | undefined;
 
   constructor(options: ProducerOptions) {
     validateProducerOptions(options);
-    const { module, error } = load();
-    if (!module) {
-      throw configError(`client "librdkafka" is not installed or does not load (${librdkafkaLoadError() ?? String(error)}); run scripts/setup.mjs, or use client "kafkajs"`);
-    }
+    const module = requireLibrdkafka();
     this.#rd = module;
-    this.#names = new Map(Object.entries(module.CODES.ERRORS).map(([name, code]) => [code, name]));
     this.#timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.#topic = options.topics?.[0];
     this.#drainMode = options.deliveryReports === 'drain';
@@ -129,12 +72,13 @@ export class LibrdkafkaSpanProducer implements SpanProducer {
       throw configError(`compression "${compression}" is not built into this librdkafka (${module.features.join(', ')}): use another codec`);
     }
     this.#conf = {
+      ...librdkafkaSecurityConfig(options.security, module.features),
       'bootstrap.servers': options.brokers.join(','),
       'client.id': options.clientId ?? 'pintrace-producer',
       'enable.idempotence': true,
       acks: 'all',
-      // Java's partitioner (murmur2 & 0x7fffffff) for keys, so a trace lands where kafkajs and the
-      // platformatic client put it; messages without a key are spread at random.
+      // Java's partitioner (murmur2 & 0x7fffffff) for keys, so a trace lands where kafkajs and Java
+      // clients put it; messages without a key are spread at random.
       partitioner: 'murmur2_random',
       'compression.codec': compression,
       // A send() hands over a whole batch at once; 2 ms lets it fill record batches per partition
@@ -172,7 +116,9 @@ export class LibrdkafkaSpanProducer implements SpanProducer {
 
   /** A new librdkafka producer, connected (its first metadata request answered). */
   #open(): Promise<void> {
-    const producer = new this.#rd.Producer({ ...this.#conf });
+    const producer = new this.#rd.Producer({ ...this.#conf }) as RdProducer;
+    const auth = new AuthWatch();
+    this.#auth = auth;
     producer.on(
       'delivery-report',
       this.#drainMode
@@ -183,15 +129,23 @@ export class LibrdkafkaSpanProducer implements SpanProducer {
           }
         : (err, report) => (report?.opaque as Delivery | undefined)?.report(err),
     );
-    producer.on('event.error', (err) => this.#onClientError(err));
-    return new Promise<void>((resolve, reject) => {
+    producer.on('event.error', (err) => {
+      auth.signal(err.message);
+      this.#onClientError(err);
+    });
+    // librdkafka reports a refused login or certificate as a log line, not as an error event.
+    producer.on('event.log', (log) => {
+      auth.signal(log.message);
+      this.#rdLog(log);
+    });
+    const connected = new Promise<void>((resolve, reject) => {
       // connect() ends with a metadata request: for our topic only when known (the first send then
       // finds its partitions cached), else for every topic of the cluster.
       const metadata = { timeout: Math.min(this.#timeoutMs, 10_000), ...(this.#topic === undefined ? {} : { topic: this.#topic }) };
       producer.connect(metadata, (err) => {
         if (err) {
           // The binding has already closed a client whose connect failed (disconnect would throw).
-          reject(this.#error(err, 'producer connect'));
+          reject(auth.last !== undefined ? this.#error({ ...err, message: auth.last }, 'producer connect') : this.#error(err, 'producer connect'));
           return;
         }
         // Delivery reports are polled on librdkafka's thread and handed to the event loop as
@@ -203,6 +157,14 @@ export class LibrdkafkaSpanProducer implements SpanProducer {
         resolve();
       });
     });
+    // A broker that refuses our credentials or certificate is retried by librdkafka until the
+    // metadata timeout; fail on the first such complaint instead, and close the client.
+    return Promise.race([connected, auth.begin()])
+      .catch((e: unknown) => {
+        if (this.#producer !== producer) closeQuietly(producer, 1000);
+        throw e;
+      })
+      .finally(() => auth.end());
   }
 
   async send(topic: string, messages: KafkaMessage[]): Promise<void> {
@@ -286,10 +248,12 @@ export class LibrdkafkaSpanProducer implements SpanProducer {
     }
   }
 
+  readonly #rdLog = rdLogForwarder(() => this.#logger);
+
   #onClientError(err: RdError): void {
     if (err.isFatal) {
       this.#fatal = err;
-      this.#logger.error({ lib: 'librdkafka', code: this.#names.get(err.code), err: err.message }, 'librdkafka fatal error');
+      this.#logger.error({ lib: 'librdkafka', code: rdErrorName(this.#rd, err.code), err: err.message }, 'librdkafka fatal error');
       return;
     }
     // Broker connection errors repeat every few hundred ms while a broker is down, and the
@@ -297,17 +261,18 @@ export class LibrdkafkaSpanProducer implements SpanProducer {
     const now = Date.now();
     if (now - this.#lastErrorLog < 30_000) return;
     this.#lastErrorLog = now;
-    this.#logger.warn({ lib: 'librdkafka', code: this.#names.get(err.code), err: err.message }, 'librdkafka error (retried by the client)');
+    this.#logger.warn({ lib: 'librdkafka', code: rdErrorName(this.#rd, err.code), err: err.message }, 'librdkafka error (retried by the client)');
   }
 
   #error(err: RdError, context: string): KafkaClientError {
-    if (err instanceof KafkaClientError) return err;
-    const name = this.#names.get(err.code) ?? String(err.code);
-    const code: KafkaErrorCode = err.isFatal ? 'KAFKA_PRODUCER_RESET' : (codeByName[name] ?? 'KAFKA_PROTOCOL');
-    const retriable =
-      code === 'KAFKA_MESSAGE_TOO_LARGE' ? false : code !== 'KAFKA_PROTOCOL' || err.isRetriable === true || retriableNames.has(name);
-    return new KafkaClientError(code, `${context}: ${err.message} (${name})`, { retriable, cause: err });
+    const e = rdError(this.#rd, err, context, 'KAFKA_PRODUCER_RESET');
+    // A send that timed out while the brokers refuse us: say why rather than "timed out".
+    if ((e.code === 'KAFKA_TIMEOUT' || e.code === 'KAFKA_CONNECTION') && this.#auth?.last !== undefined) {
+      return authenticationError(`${context}: ${this.#auth.last}`, err);
+    }
+    return e;
   }
+
 }
 
 /**

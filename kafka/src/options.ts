@@ -1,13 +1,11 @@
 import type { ConsumerOptions, KafkaClientName, ProducerOptions } from './types.js';
+import { KAFKA_CLIENTS } from '@pintrace/runtime';
 import { configError } from './errors.js';
 
-/** The consumer and admin client when neither the options nor PINTRACE_KAFKA_CLIENT name one (docs/decisions.md, D1). */
-export const DEFAULT_CLIENT: KafkaClientName = 'kafkajs';
-/** The producer client by default (docs/decisions.md, D2); kafkajs where the native binding is missing. */
-export const DEFAULT_PRODUCER_CLIENT: KafkaClientName = 'librdkafka';
-export const CLIENT_NAMES: readonly KafkaClientName[] = ['kafkajs', 'platformatic', 'librdkafka'];
-/** Clients with a consumer and admin of their own; 'librdkafka' is a producer only (its consumers use kafkajs). */
-export const CONSUMER_CLIENT_NAMES: readonly KafkaClientName[] = ['kafkajs', 'platformatic'];
+/** The client of producers, consumers and admins when the options name none (docs/decisions.md, D6). */
+export const DEFAULT_CLIENT: KafkaClientName = 'librdkafka';
+/** Every client behind the interface; kafkajs is the fallback where librdkafka's native build is missing. */
+export const CLIENT_NAMES: readonly KafkaClientName[] = KAFKA_CLIENTS;
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 export const DEFAULT_SESSION_TIMEOUT_MS = 30_000;
@@ -16,19 +14,13 @@ export const DEFAULT_MAX_BYTES_PER_PARTITION = 1024 * 1024;
 export const DEFAULT_MAX_WAIT_TIME_MS = 500;
 
 /**
- * Picks the client: explicit option, then PINTRACE_KAFKA_CLIENT, then the default (`fallback`,
- * DEFAULT_CLIENT unless given).
+ * The client named in the options, else DEFAULT_CLIENT. The CLI resolves `--kafka-client` /
+ * PINTRACE_KAFKA_CLIENT; this library never reads the environment.
  */
-export function resolveClient(
-  explicit: KafkaClientName | undefined,
-  env: NodeJS.ProcessEnv = process.env,
-  fallback: KafkaClientName = DEFAULT_CLIENT,
-): KafkaClientName {
-  const raw = explicit ?? env.PINTRACE_KAFKA_CLIENT;
-  if (raw === undefined || raw === '') return fallback;
-  if ((CLIENT_NAMES as readonly string[]).includes(raw)) return raw as KafkaClientName;
-  const where = explicit === undefined ? 'PINTRACE_KAFKA_CLIENT' : 'option client';
-  throw configError(`${where} is "${raw}": use one of ${CLIENT_NAMES.join(', ')}`);
+export function resolveClient(explicit: KafkaClientName | undefined): KafkaClientName {
+  if (explicit === undefined) return DEFAULT_CLIENT;
+  if ((CLIENT_NAMES as readonly string[]).includes(explicit)) return explicit;
+  throw configError(`client is "${String(explicit)}": use one of ${CLIENT_NAMES.join(', ')} (--kafka-client)`);
 }
 
 export function validateBrokers(brokers: unknown): string[] {

@@ -3,10 +3,10 @@
  * these types only, so the client library behind them can be swapped (docs/decisions.md).
  */
 
-import type { KafkaSecurity, Logger } from '@pintrace/runtime';
+import type { KafkaClientChoice, KafkaSecurity, Logger } from '@pintrace/runtime';
 
-/** The client library behind the interface (docs/decisions.md explains the default). */
-export type KafkaClientName = 'kafkajs' | 'platformatic' | 'librdkafka';
+/** The client library behind the interface (docs/decisions.md, D6, explains the default). */
+export type KafkaClientName = KafkaClientChoice;
 
 export interface KafkaMessage {
   /** Partitioning key; Pintrace keys span messages by trace id. */
@@ -21,7 +21,7 @@ export interface ProducerOptions {
   /** TLS and SASL settings; default PLAINTEXT. A client that cannot honour them refuses to start. */
   security?: KafkaSecurity;
   clientId?: string;
-  /** Client library; default from PINTRACE_KAFKA_CLIENT, else the project's choice. */
+  /** Client library; default the project's choice (librdkafka, kafkajs where its build is missing). */
   client?: KafkaClientName;
   /** Where the client library's own log lines go; default a "kafka" component logger. */
   logger?: Logger;
@@ -89,7 +89,7 @@ export interface ConsumerOptions {
   groupId: string;
   topics: string[];
   clientId?: string;
-  /** Client library; default from PINTRACE_KAFKA_CLIENT, else the project's choice. */
+  /** Client library; default the project's choice (librdkafka, kafkajs where its build is missing). */
   client?: KafkaClientName;
   /** Where the client library's own log lines go; default a "kafka" component logger. */
   logger?: Logger;

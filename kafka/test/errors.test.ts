@@ -40,18 +40,13 @@ describe('toKafkaError', () => {
     expect(toKafkaError(e, 'send')).toMatchObject({ code: 'KAFKA_TIMEOUT', retriable: true });
   });
 
-  it('reads platformatic-style errors (code PLT_KFK_*, apiId, canRetry, aggregated errors)', () => {
-    const proto = Object.assign(new Error('Received response with error while executing API'), {
-      code: 'PLT_KFK_RESPONSE',
-      apiId: 'UNKNOWN_TOPIC_OR_PARTITION',
-      canRetry: true,
-    });
-    const multi = Object.assign(new Error('Multiple errors'), { code: 'PLT_KFK_MULTIPLE', errors: [proto] });
-    expect(toKafkaError(multi, 'send')).toMatchObject({ code: 'KAFKA_UNKNOWN_TOPIC', retriable: true });
-    const missing = Object.assign(new Error('Unknown topic t1.'), { code: 'PLT_KFK_USER', canRetry: false });
-    expect(toKafkaError(missing, 'send')).toMatchObject({ code: 'KAFKA_UNKNOWN_TOPIC', retriable: true });
-    const net = Object.assign(new Error('Connection failed'), { code: 'PLT_KFK_NETWORK', canRetry: true });
-    expect(toKafkaError(net, 'send')).toMatchObject({ code: 'KAFKA_CONNECTION', retriable: true });
+  it('classifies SASL and TLS failures as KAFKA_AUTHENTICATION, not retriable', () => {
+    const { KafkaJSSASLAuthenticationError } = kafkajs as unknown as { KafkaJSSASLAuthenticationError: new (m: string) => Error };
+    expect(toKafkaError(new KafkaJSSASLAuthenticationError('SASL SCRAM SHA512 authentication failed: bad creds'), 'connect')).toMatchObject({ code: 'KAFKA_AUTHENTICATION', retriable: false });
+    const tls = Object.assign(new Error('self-signed certificate in certificate chain'), { code: 'SELF_SIGNED_CERT_IN_CHAIN' });
+    const conn = new KafkaJSConnectionError('Connection error: self-signed certificate in certificate chain', { cause: tls } as never);
+    (conn as unknown as { cause: unknown }).cause = tls;
+    expect(toKafkaError(conn, 'connect')).toMatchObject({ code: 'KAFKA_AUTHENTICATION', retriable: false });
   });
 
   it('wraps unknown values', () => {

@@ -2,33 +2,43 @@ import { describe, expect, it } from 'vitest';
 import { resolveClient, validateBrokers, validateConsumerOptions, validateProducerOptions, withDeadline, DEFAULT_CLIENT } from '../src/options.js';
 import { createAdmin, createConsumer, createProducer } from '../src/factory.js';
 import { KafkajsSpanConsumer, KafkajsSpanProducer, KafkajsTopicAdmin } from '../src/kafkajs.js';
-import { LibrdkafkaSpanProducer, librdkafkaAvailable } from '../src/librdkafka.js';
-import { DEFAULT_PRODUCER_CLIENT } from '../src/options.js';
+import { LibrdkafkaSpanProducer } from '../src/librdkafka.js';
+import { LibrdkafkaSpanConsumer } from '../src/librdkafka-consumer.js';
+import { LibrdkafkaTopicAdmin } from '../src/librdkafka-admin.js';
+import { librdkafkaAvailable } from '../src/librdkafka-base.js';
 
 describe('resolveClient', () => {
-  it('prefers the option, then PINTRACE_KAFKA_CLIENT, then the default', () => {
-    expect(resolveClient('platformatic', { PINTRACE_KAFKA_CLIENT: 'kafkajs' })).toBe('platformatic');
-    expect(resolveClient(undefined, { PINTRACE_KAFKA_CLIENT: 'platformatic' })).toBe('platformatic');
-    expect(resolveClient(undefined, {})).toBe(DEFAULT_CLIENT);
+  it('takes the option, else the default; the environment plays no part', () => {
+    expect(resolveClient('kafkajs')).toBe('kafkajs');
+    expect(resolveClient(undefined)).toBe(DEFAULT_CLIENT);
+    expect(DEFAULT_CLIENT).toBe('librdkafka');
+    const before = process.env.PINTRACE_KAFKA_CLIENT;
+    process.env.PINTRACE_KAFKA_CLIENT = 'kafkajs';
+    try {
+      expect(resolveClient(undefined)).toBe('librdkafka');
+    } finally {
+      if (before === undefined) delete process.env.PINTRACE_KAFKA_CLIENT;
+      else process.env.PINTRACE_KAFKA_CLIENT = before;
+    }
   });
 
-  it('names the variable and the choices on a bad value', () => {
-    expect(() => resolveClient(undefined, { PINTRACE_KAFKA_CLIENT: 'rdkafka' })).toThrow(
-      /PINTRACE_KAFKA_CLIENT is "rdkafka": use one of kafkajs, platformatic/,
-    );
+  it('names the flag and the choices on a bad value', () => {
+    expect(() => resolveClient('platformatic' as never)).toThrow(/client is "platformatic": use one of librdkafka, kafkajs \(--kafka-client\)/);
   });
 });
 
 describe('which client', () => {
-  it('produces with librdkafka by default where it is installed, else with kafkajs', () => {
-    expect(DEFAULT_PRODUCER_CLIENT).toBe('librdkafka');
-    const p = createProducer({ brokers: ['127.0.0.1:9092'] });
-    expect(p).toBeInstanceOf(librdkafkaAvailable() ? LibrdkafkaSpanProducer : KafkajsSpanProducer);
+  it('uses librdkafka for producer, consumer and admin by default where it is installed, else kafkajs', () => {
+    const rd = librdkafkaAvailable();
+    expect(createProducer({ brokers: ['127.0.0.1:9092'] })).toBeInstanceOf(rd ? LibrdkafkaSpanProducer : KafkajsSpanProducer);
+    expect(createConsumer({ brokers: ['a:1'], groupId: 'g', topics: ['t'] })).toBeInstanceOf(rd ? LibrdkafkaSpanConsumer : KafkajsSpanConsumer);
+    expect(createAdmin(['a:1'])).toBeInstanceOf(rd ? LibrdkafkaTopicAdmin : KafkajsTopicAdmin);
   });
 
-  it('consumes and administers with kafkajs when librdkafka (a producer only) is named', () => {
-    expect(createConsumer({ brokers: ['a:1'], groupId: 'g', topics: ['t'], client: 'librdkafka' })).toBeInstanceOf(KafkajsSpanConsumer);
-    expect(createAdmin(['a:1'], { client: 'librdkafka' })).toBeInstanceOf(KafkajsTopicAdmin);
+  it('uses kafkajs when it is named', () => {
+    expect(createProducer({ brokers: ['a:1'], client: 'kafkajs' })).toBeInstanceOf(KafkajsSpanProducer);
+    expect(createConsumer({ brokers: ['a:1'], groupId: 'g', topics: ['t'], client: 'kafkajs' })).toBeInstanceOf(KafkajsSpanConsumer);
+    expect(createAdmin(['a:1'], { client: 'kafkajs' })).toBeInstanceOf(KafkajsTopicAdmin);
   });
 
   it.runIf(librdkafkaAvailable())('takes the codecs its librdkafka build has', () => {

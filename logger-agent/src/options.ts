@@ -90,7 +90,7 @@ export const agentOptions = {
     key: 'compression',
     flag: 'compression',
     env: 'PINTRACE_AGENT_COMPRESSION',
-    description: 'Kafka batch compression: none, gzip, snappy, lz4 (zstd with PINTRACE_KAFKA_CLIENT=platformatic; no lz4 with kafkajs)',
+    description: 'Kafka batch compression: none, gzip, snappy, lz4 (no lz4 with --kafka-client kafkajs)',
     default: 'snappy',
     schema: z.enum(['none', 'gzip', 'snappy', 'lz4', 'zstd']),
   },
