@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { librdkafkaAvailable, librdkafkaLoadError } from '../kafka/src/librdkafka.js';
+import { librdkafkaAvailable, librdkafkaLoadError } from '../kafka/src/librdkafka-base.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const read = (p: string) => readFileSync(new URL(`../${p}`, import.meta.url), 'utf8');
