@@ -1,10 +1,10 @@
-import { mkdirSync, openSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { collectorOptions, startCollector } from '@pintrace/collector';
 import { startMemcached } from '@pintrace/demo';
-import { devstackOptions, down, up } from '@pintrace/devstack';
+import { clientConfigFile, devstackOptions, down, kafkaBootstrap, storeClientUrl, up } from '@pintrace/devstack';
 import { agentOptions, DEFAULT_DECIDER_TOPIC, startAgent } from '@pintrace/logger-agent';
 import { commonOptions, createLogger, portSchema, resolveConfig, Shutdown } from '@pintrace/runtime';
 import { startUiProxy, uiOptions } from '@pintrace/ui-proxy';
@@ -75,10 +75,15 @@ export function registerUp(program: Command): void {
       say('starting the devstack (Kafka, Elasticsearch, zipkin-server)…');
       if (!config.keepDevstack) shutdown.add('devstack', () => down(config));
       await up(config);
-      const shared = { kafka: `127.0.0.1:${config.kafkaPort}`, es: `http://127.0.0.1:${config.esPort}`, topic: config.topic, spansDir: config.spansDir };
+      // The devstack writes how to reach it (security included, with --secure) to client-config.json,
+      // which every part reads as its config file; a devstack another checkout runs may not have one.
+      const clientConfig = clientConfigFile(config.dir);
+      const file = existsSync(clientConfig) ? clientConfig : undefined;
+      const reach = file ? {} : { kafka: kafkaBootstrap(config), es: storeClientUrl(config) };
+      const shared = { ...reach, topic: config.topic, spansDir: config.spansDir };
 
       const collector = await startCollector(
-        resolveConfig(collectorOptions, { flags: { ...shared, indexReplicas: 0, autocompleteKeys: config.autocompleteKeys }, env: process.env }),
+        resolveConfig(collectorOptions, { flags: { ...shared, indexReplicas: config.storeNodes - 1, autocompleteKeys: config.autocompleteKeys }, env: process.env, file }),
         { log: logger('collector') },
       );
       shutdown.add('collector', () => collector.shutdown());
@@ -86,12 +91,12 @@ export function registerUp(program: Command): void {
 
       // The agent mirrors fleet decider values (`pintrace decider set … --fleet`) into the decider file the demo reads.
       const deciderTopic = process.env.PINTRACE_DECIDER_TOPIC || DEFAULT_DECIDER_TOPIC;
-      const agent = await startAgent(resolveConfig(agentOptions, { flags: { ...shared, deciderTopic }, env: process.env }), { log: logger('logger-agent') });
+      const agent = await startAgent(resolveConfig(agentOptions, { flags: { ...shared, deciderTopic }, env: process.env, file }), { log: logger('logger-agent') });
       shutdown.add('agent', () => agent.shutdown());
       step('agent', `tailing ${config.spansDir}, metrics http://127.0.0.1:${agent.opsPort}/metrics`);
 
       const ui = await startUiProxy(
-        resolveConfig(uiOptions, { flags: { es: shared.es, kafka: shared.kafka, topic: shared.topic, port: config.uiPort, autocompleteKeys: config.autocompleteKeys }, env: process.env }),
+        resolveConfig(uiOptions, { flags: { ...reach, topic: shared.topic, port: config.uiPort, autocompleteKeys: config.autocompleteKeys }, env: process.env, file }),
         { log: logger('ui-proxy') },
       );
       shutdown.add('ui-proxy', () => ui.shutdown());
