@@ -46,17 +46,9 @@ export interface RetryEvent {
   delayMs: number;
 }
 
-export interface ElasticsearchSpanWriterOptions {
-  /** An EsHttp to use (not closed by shutdown), or `url` etc. to create one (closed by shutdown). */
+/** An EsHttp to use (not closed by shutdown), or `url` etc. to create one (closed by shutdown). */
+export interface ElasticsearchSpanWriterOptions extends Partial<EsHttpOptions> {
   http?: EsHttp;
-  url?: EsHttpOptions['url'];
-  username?: string;
-  password?: string;
-  apiKey?: string;
-  caFile?: string;
-  certFile?: string;
-  keyFile?: string;
-  requestTimeoutMs?: number;
   /** Index prefix (ES_INDEX). Default "zipkin". */
   index?: string;
   /** ES_DATE_SEPARATOR. Default "-". */

@@ -14,6 +14,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
+import type { StoreConnection } from '@pintrace/runtime';
 import { Pool, type Dispatcher } from 'undici';
 import { StorageError } from './errors.js';
 import { classifyNetworkError, closedWithoutAnswer, DEADLINE } from './network-errors.js';
@@ -51,18 +52,10 @@ export interface EsHttp {
   readonly origins?: readonly string[];
 }
 
-export interface EsHttpOptions {
+/** How to reach the store (runtime's StoreConnection), with one URL or several, and a request timeout. */
+export interface EsHttpOptions extends Omit<StoreConnection, 'url'> {
   /** One or more base URLs, e.g. "http://127.0.0.1:9200" (zipkin's ES_HOSTS); may carry user:password@. */
   url: string | string[];
-  username?: string;
-  password?: string;
-  /** Elasticsearch API key (base64 id:key); sent as `Authorization: ApiKey …`. */
-  apiKey?: string;
-  /** PEM CA file for https. */
-  caFile?: string;
-  /** PEM client certificate and key for mutual TLS. */
-  certFile?: string;
-  keyFile?: string;
   /** Per-request timeout (ES_TIMEOUT). Default 10000 ms. */
   requestTimeoutMs?: number;
 }
