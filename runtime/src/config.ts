@@ -79,7 +79,7 @@ export const commonOptions = {
     key: 'spansDir',
     flag: 'spans-dir',
     env: 'PINTRACE_SPANS_DIR',
-    description: 'Directory of span log files (<service>.jsonl)',
+    description: 'Directory of span log files (<service>@<pid>-<id>.jsonl per process, or <service>.jsonl)',
     default: './var/spans',
     schema: dirSchema,
   },

@@ -11,7 +11,7 @@ import { addOptions, configFrom } from './options.js';
 export function registerAgent(program: Command): void {
   const cmd = program
     .command('agent')
-    .description('Tail span log files (<service>.jsonl, rotated by rename) and ship them to Kafka, at-least-once');
+    .description('Tail span log files (one per service process, rotated by rename) and ship them to Kafka, at-least-once');
   addOptions(cmd, agentOptions);
   cmd.action(async () => {
     const config = configFrom(agentOptions, cmd);
