@@ -7,9 +7,9 @@ const program = new Command('pintrace')
   .showHelpAfterError()
   .enablePositionalOptions();
 
-registerCommands(program);
-
-program.parseAsync(process.argv).catch((err: unknown) => {
-  process.stderr.write(`pintrace: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+registerCommands(program)
+  .then(() => program.parseAsync(process.argv))
+  .catch((err: unknown) => {
+    process.stderr.write(`pintrace: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { driveTraffic, startDemo, type Demo } from '@pintrace/demo';
+import type { Demo } from '@pintrace/demo';
 import { DeciderRateSource, FileDecider, deciderFilePath } from '@pintrace/sampler';
 import { commonOptions, createLogger, portSchema, Shutdown, type ConfigOf, type OptionSpec } from '@pintrace/runtime';
+import { load } from './optional-parts.js';
 import { addOptions, configFrom } from './options.js';
 
 export const demoOptions = {
@@ -53,8 +54,10 @@ export interface RunningDemo {
 /**
  * Starts the demo services and, if rps > 0, steady traffic until stop(). The frontend is the root
  * of every trace, so its rate decides: a decider value, hot-reloaded from the decider file.
+ * `command` names the command in the message when @pintrace/demo is not installed.
  */
-export async function runDemo(config: DemoConfig): Promise<RunningDemo> {
+export async function runDemo(config: DemoConfig, command = 'demo'): Promise<RunningDemo> {
+  const { driveTraffic, startDemo } = await load('@pintrace/demo', command);
   const decider = new FileDecider({ path: config.deciderFile });
   const rate = new DeciderRateSource({ decider, serviceName: 'frontend', defaultRate: config.sampleRate });
   const demo = await startDemo({

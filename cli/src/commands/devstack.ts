@@ -1,5 +1,6 @@
 import { Command } from 'commander';
-import { devstackOptions, down, status, up, type ServerStatus } from '@pintrace/devstack';
+import type { ServerStatus } from '@pintrace/devstack';
+import type { DevstackModule } from './optional-parts.js';
 import { addOptions, configFrom } from './options.js';
 
 /** `store` (and `elasticsearch`, its old name) select the store --storage chose. */
@@ -31,18 +32,22 @@ async function guarded(fn: () => Promise<void>): Promise<void> {
   }
 }
 
+export const DEVSTACK_DESCRIPTION =
+  'Run real Kafka 4.1.1, a store (Elasticsearch 8.8.2, OpenSearch 2.19 or 3.x) and zipkin-server 3.6.1 locally from Maven Central (no Docker)';
+
 /** `pintrace devstack up|down|status [server...]`: real Kafka, Elasticsearch and zipkin-server on loopback, no Docker. */
-export function registerDevstack(program: Command): void {
-  const devstack = program
+export function registerDevstack(program: Command, devstack: DevstackModule): void {
+  const { devstackOptions, down, status, up } = devstack;
+  const group = program
     .command('devstack')
-    .description('Run real Kafka 4.1.1, a store (Elasticsearch 8.8.2, OpenSearch 2.19 or 3.x) and zipkin-server 3.6.1 locally from Maven Central (no Docker)')
+    .description(DEVSTACK_DESCRIPTION)
     .addHelpText(
       'after',
       '\nClients: <dir>/client-config.json holds the settings every part needs (use it as --config); with --secure its secrets are files under <dir>/secrets/.',
     );
 
   const upCmd = addOptions(
-    devstack.command('up').argument('[servers...]', `any of ${names.join(', ')} (default all)`).description('Start the servers (idempotent) and wait until they are ready'),
+    group.command('up').argument('[servers...]', `any of ${names.join(', ')} (default all)`).description('Start the servers (idempotent) and wait until they are ready'),
     devstackOptions,
   );
   upCmd.action(async (servers: string[], _opts: unknown, cmd: Command) =>
@@ -56,7 +61,7 @@ export function registerDevstack(program: Command): void {
   );
 
   const downCmd = addOptions(
-    devstack.command('down').argument('[servers...]', `any of ${names.join(', ')} (default all)`).description('Stop the servers, including ones a crashed `up` left behind'),
+    group.command('down').argument('[servers...]', `any of ${names.join(', ')} (default all)`).description('Stop the servers, including ones a crashed `up` left behind'),
     devstackOptions,
   );
   downCmd.action(async (servers: string[], _opts: unknown, cmd: Command) =>
@@ -66,7 +71,7 @@ export function registerDevstack(program: Command): void {
   );
 
   const statusCmd = addOptions(
-    devstack.command('status').argument('[servers...]', `any of ${names.join(', ')} (default all)`).description('Show which servers run and answer (exit 3 if any is not up)'),
+    group.command('status').argument('[servers...]', `any of ${names.join(', ')} (default all)`).description('Show which servers run and answer (exit 3 if any is not up)'),
     devstackOptions,
   );
   statusCmd.action(async (servers: string[], _opts: unknown, cmd: Command) =>

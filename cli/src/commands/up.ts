@@ -3,15 +3,14 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { collectorOptions, startCollector } from '@pintrace/collector';
-import { startMemcached } from '@pintrace/demo';
-import { clientConfigFile, devstackOptions, down, kafkaBootstrap, storeClientUrl, up } from '@pintrace/devstack';
 import { agentOptions, DEFAULT_DECIDER_TOPIC, startAgent } from '@pintrace/logger-agent';
 import { commonOptions, createLogger, portSchema, resolveConfig, Shutdown } from '@pintrace/runtime';
 import { startUiProxy, uiOptions } from '@pintrace/ui-proxy';
 import { demoOptions, runDemo } from './demo.js';
+import { load, type DevstackModule } from './optional-parts.js';
 import { addOptions, configFrom } from './options.js';
 
-const upOptions = {
+const upOptionsOf = (devstackOptions: DevstackModule['devstackOptions']) => ({
   ...devstackOptions,
   topic: commonOptions.topic,
   spansDir: commonOptions.spansDir,
@@ -36,7 +35,9 @@ const upOptions = {
     default: 'false',
     schema: z.enum(['true', 'false']).transform((v) => v === 'true'),
   },
-};
+});
+
+export const UP_DESCRIPTION = 'Run the whole pipeline with demo traffic on the local devstack (what `npm start` runs); Ctrl-C stops it all';
 
 const elapsed = (t0: number) => `${((Date.now() - t0) / 1000).toFixed(1)}s`;
 
@@ -45,13 +46,15 @@ const elapsed = (t0: number) => `${((Date.now() - t0) / 1000).toFixed(1)}s`;
  * agent, ui-proxy, memcached and the demo services — until Ctrl-C, which stops intake first and
  * the servers last. A second `up` after a crash reuses what still runs and starts the rest.
  */
-export function registerUp(program: Command): void {
-  const cmd = program
-    .command('up')
-    .description('Run the whole pipeline with demo traffic on the local devstack (what `npm start` runs); Ctrl-C stops it all');
+export function registerUp(program: Command, devstack: DevstackModule): void {
+  const { clientConfigFile, down, kafkaBootstrap, storeClientUrl, up } = devstack;
+  const upOptions = upOptionsOf(devstack.devstackOptions);
+  const cmd = program.command('up').description(UP_DESCRIPTION);
   addOptions(cmd, upOptions);
   cmd.action(async () => {
     const config = configFrom(upOptions, cmd);
+    // Before anything starts: without the demo there is nothing to run, and no devstack to stop.
+    const { startMemcached } = await load('@pintrace/demo', 'up');
     const t0 = Date.now();
     const say = (line: string) => process.stderr.write(`${line}\n`);
     const step = (name: string, what: string) => say(`✔ ${name.padEnd(14)} ${what} (${elapsed(t0)})`);
@@ -117,6 +120,7 @@ export function registerUp(program: Command): void {
           flags: { spansDir: config.spansDir, rps: config.rps, sampleRate: config.sampleRate, frontendPort: config.frontendPort, backendPort: config.backendPort, memcached: memcached ?? '' },
           env: process.env,
         }),
+        'up',
       );
       shutdown.add('demo', () => demo.stop());
       step('demo', `${demo.demo.frontendUrl} → ${demo.demo.backendUrl}${memcached ? ` → memcached ${memcached}` : ''}, ${config.rps} req/s`);
