@@ -31,7 +31,6 @@ interface Manifest {
   private?: boolean;
   license?: string;
   description?: string;
-  repository?: { type?: string; url?: string; directory?: string };
   engines?: { node?: string };
   exports?: Record<string, string | { types?: string; default?: string }>;
   dependencies?: Record<string, string>;
@@ -109,15 +108,13 @@ describe('installable packages (npm pack → npm install in an empty project)', 
   });
 
   describe('package.json of each published workspace', () => {
-    it('is public, Apache-2.0, described, with a repository directory and Node engines', () => {
+    it('is public, Apache-2.0, described, with Node engines', () => {
       for (const w of published) {
         const m = manifestOf(w);
         expect(m.private, w).toBeUndefined();
         expect(m.name, w).toMatch(/^@pintrace\//);
         expect(m.license, w).toBe('Apache-2.0');
         expect(m.description, w).toBeTruthy();
-        expect(m.repository?.url, w).toBeTruthy();
-        expect(m.repository?.directory, w).toBe(w);
         expect(m.engines?.node, w).toBe('>=22');
       }
     });
