@@ -193,14 +193,21 @@ describe('two-node store: node 2 SIGKILLed during a collector burst', () => {
       const retries = Object.values(retriesAfterKill).reduce((n, x) => n + x, 0);
       const yellowWhileDown = (await getJson<{ status: string; number_of_nodes: number }>(`${node1}/_cluster/health`)).status;
 
-      // The longest time after the kill in which the acknowledged count did not move while spans waited.
-      let stallMs = 0;
-      for (let i = 1, last = kill!.atMs; i < samples.length; i++) {
-        const [t, n] = samples[i]!;
-        if (t < kill!.atMs || n < 0) continue;
-        if (n > samples[i - 1]![1] || n >= spans) last = t;
-        else stallMs = Math.max(stallMs, t - last);
-      }
+      // The longest time in [from, to) in which the acknowledged count did not move while spans waited.
+      // Before the kill it is measured from the first acknowledged span: the baseline the box gives.
+      const longestStall = (from: number, to: number) => {
+        let stall = 0;
+        for (let i = 1, last = from; i < samples.length; i++) {
+          const [t, n] = samples[i]!;
+          if (t < from || t >= to || n < 0) continue;
+          if (n > samples[i - 1]![1] || n >= spans) last = t;
+          else stall = Math.max(stall, t - last);
+        }
+        return stall;
+      };
+      const firstWrittenMs = samples.find(([, n]) => n > 0)?.[0] ?? kill!.atMs;
+      const stallBeforeKillMs = longestStall(firstWrittenMs, kill!.atMs);
+      const stallMs = longestStall(kill!.atMs, Infinity);
 
       const restartAt = Date.now();
       await ds.start();
@@ -234,6 +241,8 @@ describe('two-node store: node 2 SIGKILLed during a collector burst', () => {
         spanShardCopiesOnNode2AtKill: kill!.shardsOnNode2,
         killAtMs: kill!.atMs,
         writtenAtKill: kill!.writtenAtKill,
+        firstWrittenAtMs: firstWrittenMs,
+        longestStallBeforeKillMs: stallBeforeKillMs,
         longestStallAfterKillMs: stallMs,
         allWrittenAfterMs: allWrittenMs,
         clusterWhileNode2Down: yellowWhileDown,
@@ -251,7 +260,7 @@ describe('two-node store: node 2 SIGKILLed during a collector burst', () => {
       process.stdout.write(
         `store-cluster-faults: ${spans} spans in ${sent.size} traces; SIGKILL of store node 2 (${kill!.primariesOnNode2} span primaries, ` +
           `${kill!.shardsOnNode2} copies) at ${(kill!.atMs / 1000).toFixed(1)} s with ${kill!.writtenAtKill} written; longest stall ` +
-          `${(stallMs / 1000).toFixed(1)} s; all written after ${(allWrittenMs / 1000).toFixed(1)} s (${retries} bulk retries after the kill, cluster ${yellowWhileDown}); ` +
+          `${(stallMs / 1000).toFixed(1)} s after the kill (${(stallBeforeKillMs / 1000).toFixed(1)} s before it); all written after ${(allWrittenMs / 1000).toFixed(1)} s (${retries} bulk retries after the kill, cluster ${yellowWhileDown}); ` +
           `green ${(greenAfterUpMs / 1000).toFixed(1)} s after up; ${any.hits} hits, ${any.distinctIds} distinct ids, ${any.missing} missing, ` +
           `${any.duplicates} duplicates; node 1 copies ${onNode1.distinctIds}, node 2 copies ${onNode2.distinctIds}\n`,
       );
