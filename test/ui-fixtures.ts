@@ -89,9 +89,12 @@ export function randomDataset(tag: string, count: number, seed: number, windowMs
   return { services, traces, untimed, links };
 }
 
-/** Writes spans (our writer, `zipkin` indices, autocomplete on) and link docs for today and yesterday. */
-export async function writeDataset(data: Dataset): Promise<void> {
-  const http = createEsHttp({ url: esUrl });
+/**
+ * Writes spans (our writer, `zipkin` indices, autocomplete on) and link docs for today and
+ * yesterday, into the shared devstack's store unless `es` names another (a private OpenSearch).
+ */
+export async function writeDataset(data: Dataset, es: string = esUrl): Promise<void> {
+  const http = createEsHttp({ url: es });
   try {
     const writer = new ElasticsearchSpanWriter({
       http, refresh: 'wait_for', templates: { shards: 1, replicas: 0 }, autocomplete: { keys: AUTOCOMPLETE_KEYS },
@@ -116,7 +119,7 @@ export async function writeDataset(data: Dataset): Promise<void> {
   }
 }
 
-/** An in-process ui-proxy on a free port against the devstack's Elasticsearch. */
+/** An in-process ui-proxy on a free port against the devstack's store (`flags.es` for another). */
 export async function startTestProxy(flags: Record<string, unknown> = {}): Promise<UiProxy> {
   const lensDir = path.resolve('var', 'lens');
   const config = resolveConfig(uiOptions, {
