@@ -151,5 +151,5 @@ describe('npm start', () => {
     expect(run.output()).toContain('stopped cleanly.');
     expect(markedPids()).toEqual([]);
     for (const port of Object.values(ports)) expect(await portInUseCheck(port), `port ${port} still open`).toBe(false);
-  });
+  }, 600_000); // two `npm start`s on a new devstack dir (each waited for up to 300 s), then the UI checks and the stop
 });
