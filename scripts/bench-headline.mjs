@@ -121,7 +121,7 @@ function tlsRow() {
   return [
     `cost of TLS: SASL_SSL (${agent.stacks.sasl_ssl.saslMechanism}) Kafka, TLS + auth store (\`bench/agent\`, \`bench/collector\` \`--security both\`, ${day(collector.date)})`,
     `the same part over plaintext, alternating in the same run (medians of ${agent.rounds} / ${collector.rounds} rounds, load ${Math.min(...load).toFixed(0)}–${Math.max(...load).toFixed(0)})`,
-    `agent: ${x(cold.spansPerSecSaslSslVsPlaintext)} plaintext's spans/s cold${warm ? `, ${x(warm.spansPerSecSaslSslVsPlaintext)} warm` : ''}, CPU per span ${x(cold.cpuPerSpanSaslSslVsPlaintext)}${warm ? ` / ${x(warm.cpuPerSpanSaslSslVsPlaintext)}` : ''}; collector: ${x(c.spansPerSecSaslSslVsPlaintext)} spans/s, CPU per span ${x(c.cpuPerSpanSaslSslVsPlaintext)}`,
+    `agent: ${x(cold.spansPerSecSaslSslVsPlaintext)} plaintext's spans/s cold${warm ? `, ${x(warm.spansPerSecSaslSslVsPlaintext)} warm` : ''} (paired by round ${x(cold.pairedSpansPerSecRatioMedian)}${warm ? ` / ${x(warm.pairedSpansPerSecRatioMedian)}` : ''}), CPU per span ${x(cold.cpuPerSpanSaslSslVsPlaintext)}${warm ? ` / ${x(warm.cpuPerSpanSaslSslVsPlaintext)}` : ''}; collector: ${x(c.spansPerSecSaslSslVsPlaintext)} spans/s (paired ${x(c.pairedSpansPerSecRatioMedian)}), CPU per span ${x(c.cpuPerSpanSaslSslVsPlaintext)}`,
     `≥ 0.85× spans/s ${mark(all.every((q) => q.spansPerSecSaslSslVsPlaintext >= 0.85))}`,
   ];
 }
