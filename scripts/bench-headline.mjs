@@ -108,7 +108,8 @@ function scaleRow() {
 /**
  * The cost of TLS (issue 14): our agent and our collector against a SASL_SSL (SCRAM) Kafka and a
  * TLS + basic-auth store, each beside its own plaintext run (tls-results.json of bench/agent and
- * bench/collector). The target is on wall spans/s of every case; CPU per span is shown beside it.
+ * bench/collector). The target is on wall spans/s of every case, by the ratio of the medians and
+ * by the median of the rounds' paired ratios; CPU per span is shown beside it.
  */
 function tlsRow() {
   const agent = results('agent', 'tls-results.json');
@@ -122,7 +123,8 @@ function tlsRow() {
     `cost of TLS: SASL_SSL (${agent.stacks.sasl_ssl.saslMechanism}) Kafka, TLS + auth store (\`bench/agent\`, \`bench/collector\` \`--security both\`, ${day(collector.date)})`,
     `the same part over plaintext, alternating in the same run (medians of ${agent.rounds} / ${collector.rounds} rounds, load ${Math.min(...load).toFixed(0)}–${Math.max(...load).toFixed(0)})`,
     `agent: ${x(cold.spansPerSecSaslSslVsPlaintext)} plaintext's spans/s cold${warm ? `, ${x(warm.spansPerSecSaslSslVsPlaintext)} warm` : ''} (paired by round ${x(cold.pairedSpansPerSecRatioMedian)}${warm ? ` / ${x(warm.pairedSpansPerSecRatioMedian)}` : ''}), CPU per span ${x(cold.cpuPerSpanSaslSslVsPlaintext)}${warm ? ` / ${x(warm.cpuPerSpanSaslSslVsPlaintext)}` : ''}; collector: ${x(c.spansPerSecSaslSslVsPlaintext)} spans/s (paired ${x(c.pairedSpansPerSecRatioMedian)}), CPU per span ${x(c.cpuPerSpanSaslSslVsPlaintext)}`,
-    `≥ 0.85× spans/s ${mark(all.every((q) => q.spansPerSecSaslSslVsPlaintext >= 0.85))}`,
+    // Both estimators must clear it: on a shared machine either one alone can pass by chance.
+    `≥ 0.85× spans/s ${mark(all.every((q) => q.spansPerSecSaslSslVsPlaintext >= 0.85 && q.pairedSpansPerSecRatioMedian >= 0.85))}`,
   ];
 }
 
