@@ -19,6 +19,15 @@
  * lines once (not measured), then the measured append follows. A host's agent runs for days, so
  * this is its steady state; the cold runs include V8 compiling the agent's hot path.
  *
+ * The cost of TLS (`--security both|plaintext|sasl_ssl`, issue 14): our agent only (agent, agent-warm;
+ * the peers do not take part), each run against two devstacks named by their client-config.json,
+ * the plaintext one (`--plain-config`) and the `--secure` one (`--secure-config`: SASL_SSL with
+ * SCRAM-SHA-512), which the agent takes as `--config` as a user would. Runs alternate plaintext and
+ * SASL_SSL within each round; the broker's CPU is counted beside the agent's. Writes
+ * tls-results.json and tls-results.svg (results.json is left alone):
+ *   node bench/agent/run.mjs --security both --plain-config var/bench-plain/client-config.json \
+ *     --secure-config var/bench-secure/client-config.json [--runs 5] [--tools agent,agent-warm]
+ *
  * rsyslog: `apt-get install -y rsyslog rsyslog-kafka` (the script says so if rsyslogd is missing).
  * Brokers: PINTRACE_KAFKA_BROKERS (default 127.0.0.1:9092). Writes results.json and results.svg here.
  */
@@ -29,13 +38,17 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createAdmin } from '@pintrace/kafka';
 import { spanLines } from './span-lines.mjs';
+import { barChart } from '../lib/svg-chart.mjs';
+import { loadStack, loadavg, median as medianOf, round, securityModes, serverCpu, serverCpuDelta, serverPids } from '../lib/security.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..', '..');
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
 const runs = Number(args.runs ?? 3);
 const lineCount = Number(args.lines ?? 128_918);
-const tools = (args.tools ?? 'agent,agent-warm,agent-none,agent-kafkajs,rsyslog,rsyslog-warm,kcat').split(',');
+/** TLS comparison mode (undefined: the default peer comparison, unchanged). */
+const security = args.security === undefined ? undefined : securityModes(args.security);
+const tools = (args.tools ?? (security ? 'agent,agent-warm' : 'agent,agent-warm,agent-none,agent-kafkajs,rsyslog,rsyslog-warm,kcat')).split(',');
 const brokers = (process.env.PINTRACE_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const tick = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -124,11 +137,14 @@ function killAndWait(child, signal = 'SIGTERM') {
 }
 
 /** Our agent: `pintrace agent` tailing dir/svc.jsonl; done when its watermark reaches the file's end (then its acked-lines counter is checked). */
-async function runAgent(body, topic, dir, compression, client = '', warm = false) {
+async function runAgent(body, topic, dir, compression, client = '', warm = false, stack = undefined) {
   const port = await freePort();
   const live = path.join(dir, 'svc.jsonl');
   writeFileSync(live, '');
-  const child = spawn(process.execPath, [path.join(repo, 'cli', 'bin', 'pintrace.js'), 'agent', '--kafka', brokers.join(','), '--topic', topic,
+  // With a stack, the agent reaches Kafka only through that stack's client-config.json (brokers,
+  // protocol, SASL user, password file, CA), exactly as `--config` is documented for users.
+  const connection = stack ? ['--config', stack.configFile] : ['--kafka', brokers.join(',')];
+  const child = spawn(process.execPath, [path.join(repo, 'cli', 'bin', 'pintrace.js'), 'agent', ...connection, '--topic', topic,
     '--spans-dir', dir, '--metrics-port', String(port), '--compression', compression], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, PINTRACE_LOG_LEVEL: 'warn', PINTRACE_KAFKA_CLIENT: client } });
   await waitUntil(async () => (await fetch(`http://127.0.0.1:${port}/health`)).status === 200, 60_000, 'agent up');
   await sleep(500);
@@ -144,6 +160,8 @@ async function runAgent(body, topic, dir, compression, client = '', warm = false
     await shipped(body.length);
     await sleep(500);
   }
+  const pids = stack ? serverPids(stack) : undefined;
+  const servers0 = pids ? serverCpu(pids) : undefined;
   const cpu0 = cpuSeconds(child.pid);
   const threads0 = threadCpu(child.pid);
   const { t0, appendMs } = appendTimed(live, body);
@@ -151,11 +169,13 @@ async function runAgent(body, topic, dir, compression, client = '', warm = false
   const wallMs = performance.now() - t0;
   const cpu = cpuSeconds(child.pid) - cpu0;
   const threads = threadCpuDelta(threads0, threadCpu(child.pid));
+  // The broker's CPU over the same interval (within a 2 ms poll): its side of TLS and SASL.
+  const servers = pids ? serverCpuDelta(servers0, serverCpu(pids)) : {};
   const acked = await metric(port, 'pintrace_agent_lines_total');
   if (acked < rounds * lineCount) throw new Error(`agent: watermark at the end but only ${acked} of ${rounds * lineCount} lines counted`);
   const rssMb = Math.round(Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))[1]) / 1024);
   await killAndWait(child);
-  return { wallMs, appendMs, cpuSeconds: cpu, peakRssMb: rssMb, threads };
+  return { wallMs, appendMs, cpuSeconds: cpu, peakRssMb: rssMb, threads, ...(stack ? { kafkaCpuSeconds: servers.kafkaCpuSeconds } : {}) };
 }
 
 /** rsyslog with the config of devstack-facts §7: imfile (inotify) → omkafka, raw template. */
@@ -206,6 +226,10 @@ async function runKcat(body, topic, dir, admin) {
   return { wallMs, cpuSeconds: child[0] + child[1], peakRssMb: undefined };
 }
 
+if (security) {
+  await runTls();
+  process.exit(0);
+}
 if (args['plot-only'] !== undefined || process.argv.includes('--plot-only')) {
   // Redraw results.svg from results.json without running anything.
   const saved = JSON.parse(readFileSync(path.join(here, 'results.json'), 'utf8'));
@@ -280,4 +304,115 @@ function svg(rows) {
   }
   out += `<rect x="${left}" y="${H - 24}" width="10" height="10" fill="#4e79a7"/><text x="${left + 14}" y="${H - 15}">lines/s wall</text><rect x="${left + 110}" y="${H - 24}" width="10" height="10" fill="#f28e2b"/><text x="${left + 124}" y="${H - 15}">lines per CPU-second</text>\n</svg>\n`;
   return out;
+}
+
+/**
+ * The cost of TLS: the same lines through our agent into a plaintext and a SASL_SSL broker, in
+ * one run. Each round runs every (tool, security) pair, plaintext and SASL_SSL of one tool next
+ * to each other so that both see the same machine load, the order reversed every other round.
+ */
+async function runTls() {
+  const peers = tools.filter((t) => !t.startsWith('agent') || t === 'agent-kafkajs');
+  if (peers.length) {
+    console.error(`--security compares our agent (librdkafka) only: drop ${peers.join(', ')} from --tools`);
+    process.exit(2);
+  }
+  const configOf = { plaintext: args['plain-config'], sasl_ssl: args['secure-config'] };
+  for (const mode of security) {
+    if (!configOf[mode]) {
+      console.error(`--security ${args.security} needs --${mode === 'plaintext' ? 'plain' : 'secure'}-config <dir>/client-config.json of a devstack started${mode === 'plaintext' ? '' : ' with --secure'}`);
+      process.exit(2);
+    }
+  }
+  const stacks = Object.fromEntries(security.map((mode) => [mode, loadStack(configOf[mode], mode)]));
+  const admins = Object.fromEntries(security.map((mode) => [mode, createAdmin(stacks[mode].brokers, { security: stacks[mode].kafka.security })]));
+  const body = spanLines(lineCount);
+  const variants = tools.flatMap((tool) => security.map((mode) => ({ tool, mode })));
+  console.error(`${lineCount} span lines, ${(body.length / 1e6).toFixed(1)} MB, ${runs} rounds of ${variants.map((v) => `${v.tool}/${v.mode}`).join(', ')}`);
+  const load0 = loadavg(os);
+  const rows = [];
+  for (let r = 0; r < runs; r++) {
+    const order = r % 2 === 0 ? variants : [...variants].reverse();
+    for (const { tool, mode } of order) {
+      const dir = mkdtempSync(path.join(os.tmpdir(), `bench-agent-${tool}-`));
+      const topic = `bench-agent-${tool}-${mode}-${Date.now().toString(36)}`;
+      await admins[mode].ensureTopic(topic, 4);
+      try {
+        const client = tool === 'agent-kafkajs' ? 'kafkajs' : '';
+        const m = await runAgent(body, topic, dir, tool === 'agent-none' ? 'none' : 'snappy', client, tool === 'agent-warm', stacks[mode]);
+        const split = threadGroups(m.threads);
+        const row = { tool, security: stacks[mode].protocol, run: r + 1, lines: lineCount, bytes: body.length, ...m, ...split,
+          linesPerSec: Math.round(lineCount / (m.wallMs / 1000)), cpuUsPerLine: round((m.cpuSeconds * 1e6) / lineCount, 3), loadavg: os.loadavg()[0] };
+        rows.push(row);
+        console.error(JSON.stringify({ ...row, threads: undefined }));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  }
+  for (const a of Object.values(admins)) await a.close();
+
+  const summary = variants.map(({ tool, mode }) => {
+    const rs = rows.filter((r) => r.tool === tool && r.security === stacks[mode].protocol);
+    const m = (k) => medianOf(rs.map((r) => r[k]));
+    return {
+      tool, security: stacks[mode].protocol, runs: rs.length, wallMs: round(m('wallMs'), 1), linesPerSec: Math.round(m('linesPerSec')),
+      linesPerSecRange: [Math.min(...rs.map((r) => r.linesPerSec)), Math.max(...rs.map((r) => r.linesPerSec))],
+      cpuSeconds: round(m('cpuSeconds')), cpuUsPerLine: round(m('cpuUsPerLine')), mainCpuSeconds: round(m('mainCpuSeconds')),
+      librdkafkaCpuSeconds: round(m('librdkafkaCpuSeconds')), otherCpuSeconds: round(m('otherCpuSeconds')), kafkaCpuSeconds: round(m('kafkaCpuSeconds')),
+      peakRssMb: m('peakRssMb'),
+    };
+  });
+  const ratios = {};
+  if (security.length === 2) {
+    for (const tool of tools) {
+      const plain = summary.find((s) => s.tool === tool && s.security === 'PLAINTEXT');
+      const tls = summary.find((s) => s.tool === tool && s.security === 'SASL_SSL');
+      // Paired by round: the two runs of a round are seconds apart, so their ratio carries less
+      // of the machine's drift than the ratio of the medians.
+      const paired = [];
+      for (let r = 1; r <= runs; r++) {
+        const p = rows.find((x) => x.tool === tool && x.run === r && x.security === 'PLAINTEXT');
+        const t = rows.find((x) => x.tool === tool && x.run === r && x.security === 'SASL_SSL');
+        if (p && t) paired.push({ rate: t.linesPerSec / p.linesPerSec, cpu: t.cpuSeconds / p.cpuSeconds });
+      }
+      ratios[tool] = {
+        spansPerSecSaslSslVsPlaintext: round(tls.linesPerSec / plain.linesPerSec),
+        cpuPerSpanSaslSslVsPlaintext: round(tls.cpuUsPerLine / plain.cpuUsPerLine),
+        pairedSpansPerSecRatioMedian: round(medianOf(paired.map((p) => p.rate))),
+        pairedCpuPerSpanRatioMedian: round(medianOf(paired.map((p) => p.cpu))),
+        pairedSpansPerSecRatios: paired.map((p) => round(p.rate)),
+        brokerCpuSaslSslVsPlaintext: plain.kafkaCpuSeconds ? round(tls.kafkaCpuSeconds / plain.kafkaCpuSeconds) : undefined,
+        targetAtMost15PercentFewerSpansPerSec: tls.linesPerSec / plain.linesPerSec >= 0.85,
+      };
+    }
+  }
+  const result = {
+    date: new Date().toISOString(), node: process.version,
+    host: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGB: Math.round(os.totalmem() / 2 ** 30) },
+    loadAverage: { atStart: load0, atEnd: loadavg(os), perRunRange: [round(Math.min(...rows.map((r) => r.loadavg)), 2), round(Math.max(...rows.map((r) => r.loadavg)), 2)] },
+    stacks: Object.fromEntries(Object.entries(stacks).map(([mode, s]) => [mode, { protocol: s.protocol, brokers: s.brokers, saslMechanism: s.kafka.security.sasl?.mechanism, config: path.relative(repo, s.configFile) }])),
+    lines: lineCount, bytes: body.length, rounds: runs, summary, ratios, runs: rows,
+  };
+  writeFileSync(path.join(here, 'tls-results.json'), JSON.stringify(result, null, 2) + '\n');
+  writeFileSync(path.join(here, 'tls-results.svg'), barChart({
+    title: `Agent, ${lineCount.toLocaleString('en')} span lines → Kafka: plaintext vs SASL_SSL (medians of ${runs})`,
+    unit: 'lines per second',
+    groups: tools.flatMap((tool) => [
+      { label: `${tool}: lines/s wall`, bars: summary.filter((s) => s.tool === tool).map((s) => ({ label: s.security, value: s.linesPerSec })) },
+      { label: `${tool}: lines per CPU-s`, bars: summary.filter((s) => s.tool === tool).map((s) => ({ label: s.security, value: Math.round(1e6 / s.cpuUsPerLine) })) },
+    ]),
+  }));
+  console.log(JSON.stringify({ summary, ratios, loadAverage: result.loadAverage }, null, 2));
+}
+
+/** The agent's CPU by who spent it: its JS thread, librdkafka's threads (TLS and SASL are done there), the rest of Node. */
+function threadGroups(threads) {
+  let main = 0, rdk = 0, other = 0;
+  for (const [name, s] of Object.entries(threads ?? {})) {
+    if (name === 'main') main += s;
+    else if (name.startsWith('rdk:')) rdk += s;
+    else other += s;
+  }
+  return { mainCpuSeconds: round(main), librdkafkaCpuSeconds: round(rdk), otherCpuSeconds: round(other) };
 }

@@ -16,6 +16,15 @@
  *
  *   npx tsc -b && node bench/collector/run.mjs [--only ours|zipkin|raw|zdoc|ours,raw,...] [--messages 10000] [--poll refresh|stats] [--heap-mb 160] [-- extra collector flags]
  *
+ * The cost of TLS (`--security both|plaintext|sasl_ssl`, issue 14): our collector only, `--rounds N`
+ * (default 3) rounds, each consuming the same burst once from a plaintext devstack
+ * (`--plain-config`) and once from a `--secure` one (`--secure-config`: SASL_SSL SCRAM-SHA-512 Kafka,
+ * the store behind nginx with TLS and basic auth), each given to the collector as `--config`, the
+ * two alternating in order. Progress is polled on each store node directly (not through the front).
+ * Writes tls-results.json and tls-throughput.svg (results.json is left alone):
+ *   node bench/collector/run.mjs --security both --plain-config var/bench-plain/client-config.json \
+ *     --secure-config var/bench-secure/client-config.json [--rounds 3] [--messages 10000]
+ *
  * Env: PINTRACE_BENCH_NODE_ARGS (extra node flags for our collector, e.g. --cpu-prof),
  * PINTRACE_KAFKA_BROKERS (127.0.0.1:9092), PINTRACE_ES_URL (http://127.0.0.1:9200),
  * ZIPKIN_JAR (var/devstack/zipkin/lib/zipkin-server-3.6.1-exec.jar). Writes results.json and
@@ -32,11 +41,13 @@ import { createAdmin, createProducer } from '@pintrace/kafka';
 import { checkSpan } from '@pintrace/model';
 import { buildTemplates, encodeSpanDocument, parseClusterVersion } from '@pintrace/storage';
 import { barChart } from '../lib/svg-chart.mjs';
+import { loadStack, loadavg, median, round, securityModes, serverCpu, serverCpuDelta, serverPids, threadGroups } from '../lib/security.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
 const brokers = (process.env.PINTRACE_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
-const es = process.env.PINTRACE_ES_URL ?? 'http://127.0.0.1:9200';
+/** The store the bench itself talks to; with --security, switched per run to that stack's node. */
+let es = process.env.PINTRACE_ES_URL ?? 'http://127.0.0.1:9200';
 const args = process.argv.slice(2);
 const extraAt = args.indexOf('--');
 const extra = extraAt >= 0 ? args.slice(extraAt + 1) : [];
@@ -55,6 +66,8 @@ const MESSAGES = Number(opt('messages', '10000'));
  * times a second, which the ceilings below never pay) and counts once at the end.
  */
 const poll = opt('poll', 'refresh');
+const security = opt('security', undefined) === undefined ? undefined : securityModes(opt('security'));
+const rounds = Number(opt('rounds', '3'));
 const id = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
 const topic = `bench-collector-${id}`;
 const hex = (n) => randomBytes(n).toString('hex');
@@ -196,19 +209,32 @@ async function watch(pattern, expected, { quietMs = 20_000, timeoutMs = 300_000,
   };
 }
 
-async function runOurs(expected) {
-  const prefix = `bench-pt-${id}`;
+/**
+ * `target` (TLS mode): the topic and the stack; the collector then reaches Kafka and the store
+ * through the stack's client-config.json alone, and the servers' CPU is counted over the run.
+ */
+async function runOurs(expected, target = undefined) {
+  const prefix = target ? `bench-pt-${target.topic.slice('bench-collector-'.length)}` : `bench-pt-${id}`;
+  const from = target?.topic ?? topic;
+  const connection = target ? ['--config', target.stack.configFile] : ['--kafka', brokers.join(','), '--es', es];
+  const pids = target ? serverPids(target.stack) : undefined;
+  const servers0 = pids ? serverCpu(pids) : undefined;
   const port = await freePort();
   // PINTRACE_BENCH_NODE_ARGS: extra node flags for our collector's process (e.g. --cpu-prof).
   const nodeArgs = (process.env.PINTRACE_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, path.join(root, 'cli/bin/pintrace.js'), 'collector', '--kafka', brokers.join(','), '--es', es, '--topic', topic,
-    '--group-id', `${topic}-ours`, '--index-prefix', prefix, '--index-replicas', '0', '--metrics-port', String(port), ...extra],
+  const child = spawn(process.execPath, [...nodeArgs, path.join(root, 'cli/bin/pintrace.js'), 'collector', ...connection, '--topic', from,
+    '--group-id', `${from}-ours`, '--index-prefix', prefix, '--index-replicas', '0', '--metrics-port', String(port), ...extra],
   { env: { ...process.env, PINTRACE_LOG_LEVEL: 'warn', ...(heapMb ? { NODE_OPTIONS: `--max-old-space-size=${heapMb}` } : {}) }, stdio: ['ignore', 'inherit', 'inherit'] });
   const started = Date.now();
   const result = await watch(`${prefix}-span-*`, expected, { pid: child.pid });
   result.wallSeconds = (Date.now() - started) / 1000;
   result.peakRssMb = peakRssMb(child.pid) ?? result.peakRssMb;
   result.totalCpuSeconds = cpuSeconds(child.pid);
+  if (target) {
+    const t = threadGroups(child.pid);
+    Object.assign(result, { mainCpuSeconds: round(t.main), librdkafkaCpuSeconds: round(t.librdkafka), otherCpuSeconds: round(t.other) },
+      serverCpuDelta(servers0, serverCpu(pids)));
+  }
   child.kill('SIGTERM');
   await new Promise((r) => child.on('exit', r));
   await deleteIndices(`${prefix}-*`);
@@ -294,6 +320,7 @@ async function runZipkinDocs(lines) {
 }
 
 async function main() {
+  if (security) return runTls();
   const admin = createAdmin(brokers);
   await admin.ensureTopic(topic, 3);
   const producer = createProducer({ brokers });
@@ -347,6 +374,106 @@ async function main() {
     unit: 'spans/s',
     groups: results.filter((r) => r.spansPerSecond).map((r) => ({ label: `${r.name} (lost ${r.lost ?? 0})`, bars: [{ label: 'indexed spans/s', value: r.spansPerSecond }] })),
   }));
+}
+
+/** The burst as Kafka messages, built once so that every run of a TLS comparison gets the same data. */
+function burstMessages() {
+  const now = (Date.now() - 60_000) * 1000;
+  const messages = [];
+  let spans = 0;
+  for (let j = 0; j < MESSAGES; j++) {
+    const trace = burstTrace(6 + ((j * 7) % 15), now + j);
+    spans += trace.length;
+    messages.push({ key: trace[0].traceId, value: JSON.stringify(trace) });
+  }
+  return { messages, spans };
+}
+
+/**
+ * The cost of TLS for our collector: each round puts the same burst on a fresh topic of each
+ * stack (not timed), then runs our collector on it; plaintext and SASL_SSL alternate which goes
+ * first, so neither always meets the machine in the same state.
+ */
+async function runTls() {
+  const configOf = { plaintext: opt('plain-config'), sasl_ssl: opt('secure-config') };
+  for (const mode of security) {
+    if (!configOf[mode]) throw new Error(`--security needs --${mode === 'plaintext' ? 'plain' : 'secure'}-config <dir>/client-config.json of a devstack started${mode === 'plaintext' ? '' : ' with --secure'}`);
+  }
+  const stacks = Object.fromEntries(security.map((mode) => [mode, loadStack(configOf[mode], mode)]));
+  const { messages, spans } = burstMessages();
+  const load0 = loadavg(os);
+  const rows = [];
+  for (let r = 0; r < rounds; r++) {
+    const order = r % 2 === 0 ? security : [...security].reverse();
+    for (const mode of order) {
+      const stack = stacks[mode];
+      const runTopic = `bench-collector-${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
+      const admin = createAdmin(stack.brokers, { security: stack.kafka.security });
+      await admin.ensureTopic(runTopic, 3);
+      await admin.close();
+      const producer = createProducer({ brokers: stack.brokers, security: stack.kafka.security });
+      await producer.connect();
+      for (let i = 0; i < messages.length; i += 100) await producer.send(runTopic, messages.slice(i, i + 100));
+      await producer.disconnect();
+      es = stack.storeDirect;
+      await sleep(2000); // let the producer's and broker's work settle out of the measured run
+      const res = await runOurs(spans, { topic: runTopic, stack });
+      const row = {
+        security: stack.protocol, round: r + 1, ...res, series: undefined, lost: spans - res.indexed,
+        cpuUsPerSpan: res.indexed ? round((res.totalCpuSeconds * 1e6) / res.indexed, 1) : undefined, loadavg: os.loadavg()[0],
+      };
+      rows.push({ ...row, series: res.series });
+      console.error(JSON.stringify(row));
+    }
+  }
+  const summary = security.map((mode) => {
+    const rs = rows.filter((r) => r.security === stacks[mode].protocol);
+    const m = (k) => median(rs.map((r) => r[k]));
+    return {
+      security: stacks[mode].protocol, runs: rs.length, spansPerSecond: Math.round(m('spansPerSecond')),
+      spansPerSecondRange: [Math.min(...rs.map((r) => r.spansPerSecond)), Math.max(...rs.map((r) => r.spansPerSecond))],
+      cpuUsPerSpan: round(m('cpuUsPerSpan'), 1), totalCpuSeconds: round(m('totalCpuSeconds'), 2), cpuSecondsFirstToLast: round(m('cpuSeconds'), 2),
+      mainCpuSeconds: round(m('mainCpuSeconds'), 2), librdkafkaCpuSeconds: round(m('librdkafkaCpuSeconds'), 2), otherCpuSeconds: round(m('otherCpuSeconds'), 2),
+      kafkaCpuSeconds: round(m('kafkaCpuSeconds'), 2), frontCpuSeconds: round(m('frontCpuSeconds'), 2), esCpuSeconds: round(m('esCpuSeconds'), 2),
+      peakRssMb: m('peakRssMb'), lost: rs.reduce((n, r) => n + r.lost, 0),
+    };
+  });
+  let ratios;
+  if (security.length === 2) {
+    const [plain, tls] = ['PLAINTEXT', 'SASL_SSL'].map((p) => summary.find((s) => s.security === p));
+    // Paired by round: the two runs of a round are a minute apart, closer than the medians' runs.
+    const paired = [];
+    for (let r = 1; r <= rounds; r++) {
+      const p = rows.find((x) => x.round === r && x.security === 'PLAINTEXT');
+      const t = rows.find((x) => x.round === r && x.security === 'SASL_SSL');
+      if (p && t) paired.push({ rate: t.spansPerSecond / p.spansPerSecond, cpu: t.cpuUsPerSpan / p.cpuUsPerSpan });
+    }
+    ratios = {
+      spansPerSecSaslSslVsPlaintext: round(tls.spansPerSecond / plain.spansPerSecond),
+      cpuPerSpanSaslSslVsPlaintext: round(tls.cpuUsPerSpan / plain.cpuUsPerSpan),
+      pairedSpansPerSecRatioMedian: round(median(paired.map((p) => p.rate))),
+      pairedCpuPerSpanRatioMedian: round(median(paired.map((p) => p.cpu))),
+      pairedSpansPerSecRatios: paired.map((p) => round(p.rate)),
+      targetAtMost15PercentFewerSpansPerSec: tls.spansPerSecond / plain.spansPerSecond >= 0.85,
+    };
+  }
+  const out = {
+    date: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGb: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+    loadAverage: { atStart: load0, atEnd: loadavg(os), perRunRange: [round(Math.min(...rows.map((r) => r.loadavg)), 2), round(Math.max(...rows.map((r) => r.loadavg)), 2)] },
+    stacks: Object.fromEntries(Object.entries(stacks).map(([mode, s]) => [mode, { protocol: s.protocol, brokers: s.brokers, saslMechanism: s.kafka.security.sasl?.mechanism, store: s.store, polledAt: s.storeDirect, config: path.relative(root, s.configFile) }])),
+    burst: { messages: MESSAGES, spans, topicPartitions: 3 }, rounds, flags: extra, summary, ratios, runs: rows,
+  };
+  writeFileSync(path.join(here, 'tls-results.json'), `${JSON.stringify(out, null, 2)}\n`);
+  writeFileSync(path.join(here, 'tls-throughput.svg'), barChart({
+    title: `Collector, ${spans.toLocaleString('en')}-span burst: plaintext vs SASL_SSL + TLS store (medians of ${rounds})`,
+    unit: 'spans per second',
+    groups: [
+      { label: 'indexed spans/s (wall)', bars: summary.map((s) => ({ label: s.security, value: s.spansPerSecond })) },
+      { label: 'spans per CPU-second of our process', bars: summary.map((s) => ({ label: s.security, value: Math.round(1e6 / s.cpuUsPerSpan) })) },
+    ],
+  }));
+  console.log(JSON.stringify({ summary, ratios, loadAverage: out.loadAverage }, null, 2));
 }
 
 main().catch((err) => {
