@@ -17,6 +17,7 @@ import type { Admin, Consumer, EachBatchPayload, Kafka as KafkaInstance, KafkaCo
 import type { ConnectionOptions } from 'node:tls';
 import type { KafkaSecurity, Logger } from '@pintrace/runtime';
 import type { AdminOptions } from './factory.js';
+import { ConsumerListeners } from './consumer-listeners.js';
 import type {
   ConsumedBatch,
   ConsumedMessage,
@@ -226,14 +227,14 @@ export class KafkajsSpanConsumer implements SpanConsumer {
   readonly #logger: Logger;
   readonly #heartbeatMs: number;
   #assigned: TopicPartition[] = [];
-  readonly #rebalanceListeners: Array<(assigned: TopicPartition[]) => void> = [];
-  readonly #errorListeners: Array<(error: Error) => void> = [];
+  readonly #listeners: ConsumerListeners;
   #state: 'new' | 'connected' | 'running' | 'closed' = 'new';
 
   constructor(options: ConsumerOptions) {
     validateConsumerOptions(options);
     this.#options = options;
     this.#logger = kafkaLogger(options.logger);
+    this.#listeners = new ConsumerListeners(this.#logger);
     this.#heartbeatMs = options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
     const sessionTimeout = options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
     const kafka = newKafka(options.brokers, options.clientId ?? 'pintrace-consumer', this.#logger, options.security);
@@ -257,7 +258,7 @@ export class KafkajsSpanConsumer implements SpanConsumer {
     this.#consumer.on(ev.CRASH, (e) => {
       this.#setAssignment([]);
       if (e.payload.restart) return; // kafkajs re-joins by itself after a backoff
-      this.#emitError(toKafkaError(e.payload.error, `consumer ${options.groupId} stopped`));
+      this.#listeners.failed(toKafkaError(e.payload.error, `consumer ${options.groupId} stopped`));
     });
     this.#consumer.on(ev.STOP, () => this.#setAssignment([]));
   }
@@ -336,11 +337,11 @@ export class KafkajsSpanConsumer implements SpanConsumer {
   }
 
   onRebalance(listener: (assigned: TopicPartition[]) => void): void {
-    this.#rebalanceListeners.push(listener);
+    this.#listeners.onRebalance(listener);
   }
 
   onError(listener: (error: Error) => void): void {
-    this.#errorListeners.push(listener);
+    this.#listeners.onError(listener);
   }
 
   async disconnect(): Promise<void> {
@@ -356,21 +357,7 @@ export class KafkajsSpanConsumer implements SpanConsumer {
       assigned.every((tp, i) => tp.topic === this.#assigned[i]?.topic && tp.partition === this.#assigned[i]?.partition);
     this.#assigned = assigned;
     if (same && assigned.length === 0) return;
-    for (const l of this.#rebalanceListeners) {
-      try {
-        l(this.assignment());
-      } catch (e) {
-        this.#logger.warn({ err: e }, 'rebalance listener threw');
-      }
-    }
-  }
-
-  #emitError(error: KafkaClientError): void {
-    if (this.#errorListeners.length === 0) {
-      this.#logger.error({ err: error, code: error.code }, error.message);
-      return;
-    }
-    for (const l of this.#errorListeners) l(error);
+    this.#listeners.rebalanced(this.#assigned);
   }
 }
 

@@ -35,6 +35,7 @@
 import type { Logger } from '@pintrace/runtime';
 import type { ConsumedBatch, ConsumedMessage, ConsumerOptions, SpanConsumer, TopicPartition } from './types.js';
 import { authenticationError, configError, KafkaClientError, notConnected } from './errors.js';
+import { ConsumerListeners } from './consumer-listeners.js';
 import { kafkaLogger } from './log.js';
 import {
   DEFAULT_HEARTBEAT_INTERVAL_MS,
@@ -119,8 +120,7 @@ export class LibrdkafkaSpanConsumer implements SpanConsumer {
   /** Paused in librdkafka: by the caller, or because the partition's buffer still holds messages. */
   readonly #rdPaused = new Set<string>();
   #assigned: TopicPartition[] = [];
-  readonly #rebalanceListeners: Array<(assigned: TopicPartition[]) => void> = [];
-  readonly #errorListeners: Array<(error: Error) => void> = [];
+  readonly #listeners: ConsumerListeners;
   #state: 'new' | 'connecting' | 'connected' | 'running' | 'closed' = 'new';
   #loop: Promise<void> | undefined;
   #failures = 0;
@@ -132,6 +132,7 @@ export class LibrdkafkaSpanConsumer implements SpanConsumer {
     this.#rd = requireLibrdkafka();
     this.#options = options;
     this.#logger = kafkaLogger(options.logger);
+    this.#listeners = new ConsumerListeners(this.#logger);
     const sessionTimeout = options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
     const Consumer = (this.#rd as unknown as { KafkaConsumer: RdConsumerClass }).KafkaConsumer;
     this.#consumer = new Consumer(
@@ -197,7 +198,7 @@ export class LibrdkafkaSpanConsumer implements SpanConsumer {
     this.#consumer.setDefaultConsumeTimeout(this.#options.maxWaitTimeMs ?? DEFAULT_MAX_WAIT_TIME_MS);
     this.#consumer.setDefaultIsTimeoutOnlyForFirstMessage(true);
     this.#loop = this.#run(handler).catch((e: unknown) => {
-      this.#emitError(rdError(this.#rd, e, `consumer ${this.#options.groupId} stopped`));
+      this.#listeners.failed(rdError(this.#rd, e, `consumer ${this.#options.groupId} stopped`));
     });
   }
 
@@ -334,11 +335,11 @@ export class LibrdkafkaSpanConsumer implements SpanConsumer {
   }
 
   onRebalance(listener: (assigned: TopicPartition[]) => void): void {
-    this.#rebalanceListeners.push(listener);
+    this.#listeners.onRebalance(listener);
   }
 
   onError(listener: (error: Error) => void): void {
-    this.#errorListeners.push(listener);
+    this.#listeners.onError(listener);
   }
 
   async disconnect(): Promise<void> {
@@ -408,7 +409,7 @@ export class LibrdkafkaSpanConsumer implements SpanConsumer {
   #onClientError(err: RdError): void {
     this.#auth.signal(err.message);
     if (err.isFatal) {
-      this.#emitError(rdError(this.#rd, err, `consumer ${this.#options.groupId}`));
+      this.#listeners.failed(rdError(this.#rd, err, `consumer ${this.#options.groupId}`));
       return;
     }
     // Connection errors repeat while a broker is down and librdkafka retries them: one line every 30 s.
@@ -423,20 +424,6 @@ export class LibrdkafkaSpanConsumer implements SpanConsumer {
     const same = sorted.length === this.#assigned.length && sorted.every((tp, i) => tp.topic === this.#assigned[i]?.topic && tp.partition === this.#assigned[i]?.partition);
     this.#assigned = sorted;
     if (same) return;
-    for (const l of this.#rebalanceListeners) {
-      try {
-        l(this.assignment());
-      } catch (e) {
-        this.#logger.warn({ err: e }, 'rebalance listener threw');
-      }
-    }
-  }
-
-  #emitError(error: KafkaClientError): void {
-    if (this.#errorListeners.length === 0) {
-      this.#logger.error({ err: error, code: error.code }, error.message);
-      return;
-    }
-    for (const l of this.#errorListeners) l(error);
+    this.#listeners.rebalanced(this.#assigned);
   }
 }
