@@ -149,6 +149,10 @@ export class LibrdkafkaSpanConsumer implements SpanConsumer {
         'max.partition.fetch.bytes': options.maxBytesPerPartition ?? DEFAULT_MAX_BYTES_PER_PARTITION,
         'fetch.wait.max.ms': options.maxWaitTimeMs ?? DEFAULT_MAX_WAIT_TIME_MS,
         'allow.auto.create.topics': false,
+        // A topic subscribed to before anyone wrote it (a collector started before its agents)
+        // is only seen at the next metadata refresh: librdkafka's default 5 min left a new
+        // collector idle that long; every 5 s costs one small request.
+        'topic.metadata.refresh.interval.ms': 5000,
         'partition.assignment.strategy': 'roundrobin',
         // librdkafka's own read-ahead per partition is bounded too (default 64 MiB in total).
         'queued.max.messages.kbytes': 16 * 1024,
