@@ -8,7 +8,7 @@
  * error message or `--help`: option specs mark them `secret`, and URLs are logged through
  * {@link redactUrl}.
  */
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { ConfigOf } from './config.js';
 import { ConfigError, type OptionSpec } from './option-spec.js';
@@ -64,7 +64,7 @@ export interface KafkaConnection {
 
 /** Everything a store client (collector, ui-proxy) needs to reach Elasticsearch or OpenSearch. */
 export interface StoreConnection {
-  /** Base URL(s), comma-separated; may carry `user:password@`, which wins over username/password. */
+  /** Base URL (what `--es` takes: one URL); may carry `user:password@`, used instead of username/password. */
   url: string;
   username?: string;
   /** Never log it. */
@@ -148,7 +148,8 @@ function readSecretFile(file: string, flag: string, env: string, problems: strin
 function checkReadable(file: string | undefined, flag: string, env: string, problems: string[]): void {
   if (file === undefined) return;
   try {
-    readFileSync(file);
+    // Only whether it can be read: the client reads it once when it connects.
+    accessSync(file, constants.R_OK);
   } catch (err) {
     problems.push(`--${flag} / ${env}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
