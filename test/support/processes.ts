@@ -24,9 +24,13 @@ export function startPart(name: string, args: string[], env: NodeJS.ProcessEnv =
   const logFile = path.join(logDir, `${name}-${Date.now()}.log`);
   const log = createWriteStream(logFile);
   const child = spawn(process.execPath, [bin, ...args], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.pipe(log);
-  child.stderr!.pipe(log);
-  const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  // Both streams into one file, which is ended once both have closed: 'exit' can fire before the
+  // last lines have come through the pipes, and a test reading the log on exit missed them.
+  child.stdout!.pipe(log, { end: false });
+  child.stderr!.pipe(log, { end: false });
+  const exited = new Promise<number | string>((resolve) => child.on('close', (code, signal) => {
+    log.end(() => resolve(code ?? signal ?? -1));
+  }));
   return {
     child,
     logFile,
