@@ -130,7 +130,7 @@ export class DeciderMirror {
       newest = Math.max(newest, Number(m.timestamp));
     }
     if (updates.size === 0) return;
-    let current;
+    let current: Awaited<ReturnType<typeof readDeciderFile>>;
     try {
       current = await readDeciderFile(file);
     } catch (err) {
