@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import type { Logger } from '@pintrace/runtime';
 import { kafkajsLogCreator } from '../src/log.js';
+import { rdLogForwarder } from '../src/librdkafka-base.js';
 
 /** kafkajs.logLevel: ERROR 1, WARN 2, INFO 4. */
 const ERROR = 1;
@@ -10,7 +11,8 @@ const WARN = 2;
 const INFO = 4;
 const pinoLevel: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error' };
 
-function levelsOf(entries: Array<{ level: number; message: string; error?: string }>): string[] {
+/** A logger that keeps the level of every line, and those levels. */
+function capture(): { logger: Logger; levels: () => string[] } {
   const lines: string[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -19,9 +21,14 @@ function levelsOf(entries: Array<{ level: number; message: string; error?: strin
     },
   });
   const logger = pino({ level: 'trace' }, stream) as unknown as Logger;
+  return { logger, levels: () => lines.map((l) => pinoLevel[(JSON.parse(l) as { level: number }).level]!) };
+}
+
+function levelsOf(entries: Array<{ level: number; message: string; error?: string }>): string[] {
+  const { logger, levels } = capture();
   const log = kafkajsLogCreator(logger)(INFO);
   for (const { level, message, error } of entries) log({ namespace: 'Test', level, label: 'X', log: { message, ...(error ? { error } : {}) } });
-  return lines.map((l) => pinoLevel[(JSON.parse(l) as { level: number }).level]!);
+  return levels();
 }
 
 describe('kafkajs log lines', () => {
@@ -43,5 +50,16 @@ describe('kafkajs log lines', () => {
         { level: INFO, message: 'Consumer has joined the group' },
       ]),
     ).toEqual(['error', 'warn', 'debug']);
+  });
+});
+
+describe('librdkafka log lines', () => {
+  it('a coordinator still loading is a retry every start makes: debug; a broker down is a warning', () => {
+    const { logger, levels } = capture();
+    const forward = rdLogForwarder(() => logger);
+    // syslog severities: 4 warning, 3 error
+    forward({ severity: 4, fac: 'GETPID', message: '[thrd:main]: Failed to acquire idempotence PID from broker 127.0.0.1:9092/1: Broker: Coordinator load in progress: retrying' });
+    forward({ severity: 3, fac: 'FAIL', message: '127.0.0.1:9092/bootstrap: Connect to ipv4#127.0.0.1:9092 failed: Connection refused' });
+    expect(levels()).toEqual(['debug', 'warn']);
   });
 });
