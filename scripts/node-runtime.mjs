@@ -41,19 +41,21 @@ export function nodeCacheDir() {
  * A Node of `major` and where its headers are. The running Node is taken when it is that major
  * (or, for the suite's major, newer) and carries its headers, as nodejs.org's builds and the
  * official Docker images do; otherwise the pinned version from the registry, installed if missing.
- * @returns {{ version: string, bin: string, binDir: string, nodedir: string }}
+ * `installed` tells whether this call installed it.
+ * @returns {{ version: string, bin: string, binDir: string, nodedir: string, installed: boolean }}
  */
 export function ensureNode(major, { allowNewer = false } = {}) {
   const running = Number(process.versions.node.split('.')[0]);
   const prefix = path.dirname(path.dirname(process.execPath));
   if ((running === major || (allowNewer && running > major)) && hasHeaders(prefix)) {
-    return { version: process.versions.node, bin: process.execPath, binDir: path.dirname(process.execPath), nodedir: prefix };
+    return { version: process.versions.node, bin: process.execPath, binDir: path.dirname(process.execPath), nodedir: prefix, installed: false };
   }
   const pinned = NODE_RUNTIMES[major];
   if (!pinned) throw new Error(`no Node ${major} is pinned in scripts/node-runtime.mjs`);
   const home = path.join(nodeCacheDir(), pinned.version);
-  if (!existsSync(path.join(home, 'bin', 'node')) || !hasHeaders(home)) install(pinned, home);
-  return { version: pinned.version, bin: path.join(home, 'bin', 'node'), binDir: path.join(home, 'bin'), nodedir: home };
+  const installed = !existsSync(path.join(home, 'bin', 'node')) || !hasHeaders(home);
+  if (installed) install(pinned, home);
+  return { version: pinned.version, bin: path.join(home, 'bin', 'node'), binDir: path.join(home, 'bin'), nodedir: home, installed };
 }
 
 function hasHeaders(prefix) {

@@ -19,7 +19,7 @@ const prefix = uniqueName('ptburst');
 const MESSAGES = 10_000;
 
 /** Peak resident set of a process, in MB (VmHWM). */
-export function peakRssMb(pid: number): number {
+function peakRssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmHWM:\s+(\d+)/.exec(status)![1]) / 1024;
 }

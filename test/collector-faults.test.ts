@@ -19,8 +19,8 @@ import { Registry } from 'prom-client';
 import { multiServiceTrace } from './collector-fixtures.js';
 import { freePort, metric } from './support/ports.js';
 import { privateDevstack } from './support/private-devstack.js';
-import { startPart, type RunningPart } from './support/processes.js';
-import { countDocs, deleteIndices, esUrl, eventually, kafkaBrokers, uniqueName } from './support/servers.js';
+import { startPart } from './support/processes.js';
+import { deleteIndices, esUrl, eventually, kafkaBrokers, uniqueName } from './support/servers.js';
 
 const log = createLogger('collector-faults-test', { level: process.env.PINTRACE_LOG_LEVEL ?? 'warn' });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -60,7 +60,10 @@ function assertSafeSearch(r: Recorded): void {
   const body = JSON.parse(r.body) as Record<string, unknown>;
   for (const key of Object.keys(body)) expect(['size', '_source', 'query', 'aggs']).toContain(key);
   const visitQuery = (node: unknown, parent: string): void => {
-    if (Array.isArray(node)) return node.forEach((n) => visitQuery(n, parent));
+    if (Array.isArray(node)) {
+      for (const n of node) visitQuery(n, parent);
+      return;
+    }
     if (typeof node !== 'object' || node === null) return;
     for (const [k, v] of Object.entries(node)) {
       if (parent === 'term' || parent === 'terms' || parent === 'range') {

@@ -52,7 +52,7 @@ if (mode === 'floor') {
   tracing = startTracing({ serviceName: 'bench-http', spansDir: mkdtempSync(join(tmpdir(), 'bench-http-')), sampleRate: Number(mode), logger: silentLogger, dev: false });
 }
 const body = JSON.stringify({ ok: true, items: [1, 2, 3] });
-const handler = (req, res) => {
+const handler = (_req, res) => {
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
   res.end(body);
 };

@@ -5,7 +5,6 @@
  * zipkin-sparkstreaming skips a failing adjuster. Adjusters never drop spans.
  */
 import { map, type OperatorFunction } from 'rxjs';
-import type { Span } from '@pintrace/model';
 import type { Logger } from '@pintrace/runtime';
 import type { SpanAdjuster } from './adjusters/span-adjuster.js';
 import type { CollectorMetrics } from './metrics.js';

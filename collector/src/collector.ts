@@ -82,7 +82,8 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
       maxConcurrency: config.sinkConcurrency,
       maxBatchDocs: config.batchSize,
     });
-  const kafka = kafkaConnectionOf(config);
+  // The Kafka clients' own lines go where the collector's go (a file under `pintrace up`).
+  const kafka = { ...kafkaConnectionOf(config), logger: log };
   const consumer =
     deps.consumer ??
     createConsumer({
@@ -98,7 +99,7 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
   const producer =
     deadLetterTopic === 'none' ? undefined : (deps.producer ?? createProducer({ ...kafka, clientId: 'pintrace-collector-dlq' }));
   let producerConnected: Promise<void> | undefined;
-  const admin = deps.admin ?? (deps.consumer ? undefined : createAdmin(kafka.brokers, { client: kafka.client, security: kafka.security, clientId: 'pintrace-collector-lag' }));
+  const admin = deps.admin ?? (deps.consumer ? undefined : createAdmin(kafka.brokers, { client: kafka.client, security: kafka.security, clientId: 'pintrace-collector-lag', logger: log }));
   let lagProbe: LagProbe | undefined;
   const adjusters: SpanAdjuster[] = [];
   if (config.adjustFinagle) adjusters.push(new FinagleAdjuster());

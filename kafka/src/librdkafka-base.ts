@@ -10,6 +10,7 @@
 import { createRequire } from 'node:module';
 import type { KafkaSecurity, Logger } from '@pintrace/runtime';
 import { authenticationError, configError, KafkaClientError, type KafkaErrorCode } from './errors.js';
+import { expectedRetry } from './log.js';
 
 /** The part of the binding's error we use (LibrdKafkaError, and the KafkaJS layer's errors, which carry the same numeric code). */
 export interface RdError {
@@ -260,14 +261,15 @@ export interface RdLog {
 /**
  * Forwards librdkafka's own log lines (the low-level clients' `event.log`): errors and warnings
  * as warnings, at most one per 30 s (a broker that is down is reported every few hundred ms and
- * librdkafka retries it by itself), the rest at debug. librdkafka never writes `sasl.password`
+ * librdkafka retries it by itself), the rest and the retries every start makes (`expectedRetry`:
+ * a coordinator still loading, a leader election) at debug. librdkafka never writes `sasl.password`
  * into a log line (it is a "sensitive" property, redacted even in its configuration dump).
  */
 export function rdLogForwarder(logger: () => Logger): (log: RdLog) => void {
   let last = 0;
   return (log) => {
     const fields = { lib: 'librdkafka', fac: log.fac };
-    if (log.severity > 4) return logger().debug(fields, log.message);
+    if (log.severity > 4 || expectedRetry.test(log.message)) return logger().debug(fields, log.message);
     const now = Date.now();
     if (now - last < 30_000) return logger().debug(fields, log.message);
     last = now;
@@ -302,8 +304,10 @@ export function bindingLogger(logger: Logger, onLine: (message: string) => void)
     info: (message: unknown, extra: unknown) => logger.debug(fields(extra), text(message)),
     debug: (message: unknown, extra: unknown) => logger.debug(fields(extra), text(message)),
     warn: (message: unknown, extra: unknown) => {
-      onLine(text(message));
-      logger.warn(fields(extra), text(message));
+      const m = text(message);
+      onLine(m);
+      if (expectedRetry.test(m)) return logger.debug(fields(extra), m);
+      logger.warn(fields(extra), m);
     },
     error: (message: unknown, extra: unknown) => {
       const m = text(message);
@@ -311,7 +315,7 @@ export function bindingLogger(logger: Logger, onLine: (message: string) => void)
       if (m.startsWith('Consumer encountered error while processing message')) return logger.debug(fields(extra), m);
       onLine(m);
       const now = Date.now();
-      if (now - lastWarn < 30_000) return logger.debug(fields(extra), m);
+      if (expectedRetry.test(m) || now - lastWarn < 30_000) return logger.debug(fields(extra), m);
       lastWarn = now;
       logger.warn(fields(extra), m);
     },

@@ -20,7 +20,7 @@
  */
 import type { Logger } from '@pintrace/runtime';
 import type { KafkaMessage, ProducerOptions, SpanProducer } from './types.js';
-import { authenticationError, configError, KafkaClientError, notConnected } from './errors.js';
+import { authenticationError, configError, type KafkaClientError, notConnected } from './errors.js';
 import { kafkaLogger } from './log.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, validateProducerOptions } from './options.js';
 import { AuthWatch, librdkafkaSecurityConfig, rdError, rdErrorName, rdLogForwarder, requireLibrdkafka, type RdError, type RdLog, type RdModule } from './librdkafka-base.js';

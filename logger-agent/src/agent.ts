@@ -70,6 +70,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     deps.producer ??
     createProducer({
       ...kafka,
+      logger: log, // the client's own lines go where the agent's go (a file under `pintrace up`)
       clientId: `pintrace-agent-${os.hostname()}-${process.pid}`,
       compression: config.compression,
       topics: [config.topic],

@@ -75,7 +75,7 @@ export class DeciderMirror {
     const backoff = new Backoff({ initialMs: 500, maxMs: 15_000 });
     while (!signal.aborted) {
       const groupId = `pintrace-decider-${os.hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
-      const consumer = this.o.consumer?.(groupId) ?? createConsumer({ ...this.o.kafka, groupId, topics: [topic], fromBeginning: true, maxWaitTimeMs: 100, clientId: 'pintrace-agent-decider' });
+      const consumer = this.o.consumer?.(groupId) ?? createConsumer({ ...this.o.kafka, groupId, topics: [topic], fromBeginning: true, maxWaitTimeMs: 100, clientId: 'pintrace-agent-decider', logger: log });
       this.consumer = consumer;
       let end!: () => void;
       const ended = new Promise<void>((resolve) => (end = resolve));
@@ -84,7 +84,7 @@ export class DeciderMirror {
       signal.addEventListener('abort', onAbort, { once: true });
       try {
         if (this.o.consumer === undefined) {
-          this.admin ??= createAdmin(this.o.kafka.brokers, { client: this.o.kafka.client, security: this.o.kafka.security, clientId: 'pintrace-agent-decider' });
+          this.admin ??= createAdmin(this.o.kafka.brokers, { client: this.o.kafka.client, security: this.o.kafka.security, clientId: 'pintrace-agent-decider', logger: log });
           await this.admin.ensureTopic(topic, 1, { ...DECIDER_TOPIC_CONFIG });
         }
         consumer.onError((err) => {
@@ -130,7 +130,7 @@ export class DeciderMirror {
       newest = Math.max(newest, Number(m.timestamp));
     }
     if (updates.size === 0) return;
-    let current;
+    let current: Awaited<ReturnType<typeof readDeciderFile>>;
     try {
       current = await readDeciderFile(file);
     } catch (err) {

@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, rename, copyFile, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, copyFile, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { AgentError } from './errors.js';
 import type { FileIdentity } from './file-identity.js';
@@ -112,7 +112,7 @@ export class WatermarkStore {
 
   /** Makes the rename durable (a no-op where directories cannot be opened, e.g. Windows). */
   private async syncDir(): Promise<void> {
-    let fh;
+    let fh: FileHandle | undefined;
     try {
       fh = await open(this.dir, 'r');
       await fh.sync();

@@ -24,8 +24,11 @@ import { echo } from './reasons.js';
 import type { RejectReason, SpanResult } from './reasons.js';
 import type { Annotation, Endpoint, Span, SpanKind } from './span.js';
 
-/** Largest magnitude a Java long can hold; beyond it zipkin fails to read the number. */
-const LONG_LIMIT = 9223372036854775807;
+/**
+ * Largest magnitude a Java long can hold (2^63 - 1); beyond it zipkin fails to read the number.
+ * Written as the double it has always been: the literal 2^63 - 1 rounds to 2^63 in a JS number.
+ */
+const LONG_LIMIT = 2 ** 63;
 
 class Reject {
   constructor(readonly reason: RejectReason, readonly message: string) {}

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import type { Demo } from '@pintrace/demo';
 import { DeciderRateSource, FileDecider, deciderFilePath } from '@pintrace/sampler';
-import { commonOptions, createLogger, portSchema, Shutdown, type ConfigOf, type OptionSpec } from '@pintrace/runtime';
+import { commonOptions, createLogger, portSchema, Shutdown, type ConfigOf, type Logger, type OptionSpec } from '@pintrace/runtime';
 import { load } from './optional-parts.js';
 import { addOptions, configFrom } from './options.js';
 
@@ -54,11 +54,12 @@ export interface RunningDemo {
 /**
  * Starts the demo services and, if rps > 0, steady traffic until stop(). The frontend is the root
  * of every trace, so its rate decides: a decider value, hot-reloaded from the decider file.
- * `command` names the command in the message when @pintrace/demo is not installed.
+ * `command` names the command in the message when @pintrace/demo is not installed; `log` takes
+ * the decider's and the tracers' own lines (default: JSON on stderr).
  */
-export async function runDemo(config: DemoConfig, command = 'demo'): Promise<RunningDemo> {
+export async function runDemo(config: DemoConfig, command = 'demo', log?: Logger): Promise<RunningDemo> {
   const { driveTraffic, startDemo } = await load('@pintrace/demo', command);
-  const decider = new FileDecider({ path: config.deciderFile });
+  const decider = new FileDecider({ path: config.deciderFile, logger: log });
   const rate = new DeciderRateSource({ decider, serviceName: 'frontend', defaultRate: config.sampleRate });
   const demo = await startDemo({
     spansDir: config.spansDir,
@@ -66,6 +67,7 @@ export async function runDemo(config: DemoConfig, command = 'demo'): Promise<Run
     backendPort: config.backendPort,
     sampleRate: rate,
     memcachedUrl: config.memcached || undefined,
+    logger: log,
   }).catch(async (err: unknown) => {
     rate.close();
     await decider.shutdown();

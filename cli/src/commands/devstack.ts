@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import type { ServerStatus } from '@pintrace/devstack';
 import type { DevstackModule } from './optional-parts.js';
 import { addOptions, configFrom } from './options.js';

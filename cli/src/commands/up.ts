@@ -121,6 +121,7 @@ export function registerUp(program: Command, devstack: DevstackModule): void {
           env: process.env,
         }),
         'up',
+        logger('demo'),
       );
       shutdown.add('demo', () => demo.stop());
       step('demo', `${demo.demo.frontendUrl} → ${demo.demo.backendUrl}${memcached ? ` → memcached ${memcached}` : ''}, ${config.rps} req/s`);

@@ -36,7 +36,7 @@ export function instrumentHttp(tracing: HttpTracing, options: HttpInstrumentatio
 
   for (const Server of [http.Server, https.Server] as const) {
     const proto = Server.prototype as unknown as { emit: Emit };
-    const hadOwn = Object.prototype.hasOwnProperty.call(proto, 'emit');
+    const hadOwn = Object.hasOwn(proto, 'emit');
     const originalEmit = proto.emit;
     proto.emit = function (this: http.Server, event: string | symbol, ...args: unknown[]): boolean {
       if (event !== 'request') return originalEmit.call(this, event, ...args);

@@ -125,7 +125,7 @@ function writeSpan(span: FinishedSpan): void {
     }
     byte(0x5d);
   }
-  const error = span.status.code === SpanStatusCode.ERROR && !(keys && keys.includes('error'));
+  const error = span.status.code === SpanStatusCode.ERROR && !keys?.includes('error');
   if (keys || error) {
     if (error) (keys ??= []).push('error');
     if (keys!.length > 1) keys!.sort();

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { trace, type Span } from '@opentelemetry/api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NEVER_SAMPLE } from '@pintrace/sampler';
-import { instrumentHttp, traceRequestListener, wrapRequest, type Tracing } from '@pintrace/tracer';
+import { instrumentHttp, traceRequestListener, wrapRequest } from '@pintrace/tracer';
 import { memoryTracing } from '../helpers.js';
 
 const closers: Array<() => Promise<void> | void> = [];

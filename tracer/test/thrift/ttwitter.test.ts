@@ -8,7 +8,6 @@ import {
   createTTwitterConnection,
   createTTwitterServer,
   type TTwitterClientOptions,
-  type TTwitterConnection,
   type TTwitterServerOptions,
   type Tracing,
 } from '@pintrace/tracer';
