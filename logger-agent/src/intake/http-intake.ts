@@ -116,10 +116,13 @@ export class HttpIntake {
     const server = this.server;
     if (server === undefined) return;
     this.server = undefined;
+    // requests in flight get a moment to be answered; kept-alive idle connections go at once
+    const force = setTimeout(() => server.closeAllConnections(), 2000);
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeIdleConnections();
     });
+    clearTimeout(force);
   }
 
   private async handle(req: http.IncomingMessage): Promise<Reply> {
