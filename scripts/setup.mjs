@@ -3,7 +3,7 @@
 // nothing it already has. Plain Node with no dependencies, because it runs before `npm ci`, under
 // whatever Node the machine has; the suite then runs on the Node it installs (scripts/with-node.mjs).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SUITE_MAJOR, ensureNode, envFor } from './node-runtime.mjs';
@@ -148,7 +148,30 @@ function requestedNode() {
   return ensureNode(major);
 }
 
+/**
+ * The Python peer of the intake tests (test/peers/python): the OpenTelemetry SDK and its OTLP
+ * exporter from PyPI, pinned in requirements.txt, in a venv under var/ (reinstalled when the pins
+ * change). A missing `venv` module (Debian's python3 without python3-venv) is installed first.
+ */
+function installPythonPeers() {
+  const requirements = path.join(root, 'test', 'peers', 'python', 'requirements.txt');
+  const venv = path.join(root, 'var', 'python-otel');
+  const marker = path.join(venv, '.requirements.txt');
+  const wanted = readFileSync(requirements, 'utf8');
+  if (existsSync(marker) && readFileSync(marker, 'utf8') === wanted) return;
+  if (spawnSync('python3', ['-c', 'import ensurepip, venv'], { stdio: 'ignore' }).status !== 0) {
+    if (process.getuid?.() !== 0 || !has('apt-get')) fail('python3 has no venv module; install it with: sudo apt-get install -y python3-venv');
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'python3-venv'], { stdio: 'inherit', env });
+  }
+  say('installing the Python test peer (OpenTelemetry SDK) into var/python-otel');
+  execFileSync('python3', ['-m', 'venv', '--clear', venv], { stdio: 'inherit' });
+  execFileSync(path.join(venv, 'bin', 'pip'), ['install', '-q', '--disable-pip-version-check', '-r', requirements], { stdio: 'inherit' });
+  writeFileSync(marker, wanted);
+}
+
 installDebian();
 const node = requestedNode();
 installNpm(node);
 ensureBinding(node);
+installPythonPeers();
