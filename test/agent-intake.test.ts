@@ -159,4 +159,48 @@ describe('agent intake with real SDKs', () => {
     expect(keys).toEqual(new Set([low]));
     expect(partitions.size).toBe(1);
   });
+
+  it('answers 10,000 malformed requests with 400 and their reason, counts them, and keeps taking the valid traffic sent alongside', async () => {
+    const url = `http://127.0.0.1:${ports.otlpHttp}/v1/traces`;
+    const json = (spans: unknown[]) => JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans }] }] });
+    const okSpan = { traceId: '5b8efff798038103d269b633813fc60c', spanId: 'eee19b7ec3c1b174', name: 'x' };
+    // field 1 (resource_spans) announced with 127 bytes, then cut short
+    const truncated = Buffer.from([0x0a, 0x7f, 0x0a, 0x05, 0x01, 0x02]);
+    const kinds: { reason: string; status: number; init: () => RequestInit }[] = [
+      { reason: 'truncated_protobuf', status: 400, init: () => ({ headers: { 'content-type': 'application/x-protobuf' }, body: truncated }) },
+      { reason: 'content_type', status: 415, init: () => ({ headers: { 'content-type': 'text/xml' }, body: '<spans/>' }) },
+      { reason: 'invalid_trace_id', status: 400, init: () => ({ headers: { 'content-type': 'application/json' }, body: json([{ ...okSpan, traceId: 'not-hex' }]) }) },
+      { reason: 'invalid_span_id', status: 400, init: () => ({ headers: { 'content-type': 'application/json' }, body: json([{ ...okSpan, spanId: '0000000000000000' }]) }) },
+      { reason: 'empty_body', status: 400, init: () => ({ headers: { 'content-type': 'application/json' }, body: '' }) },
+      { reason: 'malformed_json', status: 400, init: () => ({ headers: { 'content-type': 'application/json' }, body: '{"resourceSpans":[{' }) },
+    ];
+    const oversized = { reason: 'span_too_large', status: 400, init: () => ({ headers: { 'content-type': 'application/json' }, body: json([{ ...okSpan, attributes: [{ key: 'big', value: { stringValue: 'x'.repeat(1_100_000) } }] }]) }) };
+    const before = await metric(ports.metrics, 'pintrace_agent_intake_rejected_total', { protocol: 'otlp_http' });
+    const valid = run(pythonBin, [pythonPeer, 'emit', '--endpoint', url, '--service', 'py-alongside', '--traces', '30', '--spans-per-trace', '2'], { timeout: 180_000 });
+    const statuses = new Map<string, number>();
+    let next = 0;
+    const total = 10_000;
+    const worker = async () => {
+      for (let i = next++; i < total; i = next++) {
+        const kind = i % 500 === 0 ? oversized : kinds[i % kinds.length]!;
+        const res = await fetch(url, { method: 'POST', ...kind.init() });
+        const body = await res.text();
+        const seen = res.status === kind.status && (kind.status !== 400 || body.includes(kind.reason)) ? 'as expected' : `${kind.reason}: ${res.status} ${body.slice(0, 80)}`;
+        statuses.set(seen, (statuses.get(seen) ?? 0) + 1);
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, worker));
+    expect(Object.fromEntries(statuses)).toEqual({ 'as expected': total });
+    const after = await metric(ports.metrics, 'pintrace_agent_intake_rejected_total', { protocol: 'otlp_http' });
+    expect(after - before).toBe(total);
+    for (const reason of ['truncated_protobuf', 'content_type', 'invalid_trace_id', 'invalid_span_id', 'empty_body', 'malformed_json', 'span_too_large']) {
+      expect(await metric(ports.metrics, 'pintrace_agent_intake_rejected_total', { protocol: 'otlp_http', reason }), reason).toBeGreaterThan(0);
+    }
+    const ids = (await valid).stdout.trim().split('\n');
+    expect(ids).toHaveLength(30);
+    for (const id of ids) {
+      await eventually(async () => ((await zipkinTrace(id)).length === 2 ? true : undefined), { what: `valid trace ${id}` });
+    }
+    expect(agent.child.exitCode).toBeNull();
+  });
 });
