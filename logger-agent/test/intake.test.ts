@@ -203,3 +203,21 @@ describe('agent intake', () => {
     expect(spool.split('\n').filter(Boolean).length).toBeGreaterThan(5);
   });
 });
+
+describe('intake spool', () => {
+  it('ends a line cut short by a crash before appending, so the next request\'s first span is not spoiled', async () => {
+    const { Spool } = await import('../src/intake/spool.js');
+    const { dir, cleanup } = await tempDir();
+    try {
+      const { writeFile } = await import('node:fs/promises');
+      await writeFile(`${dir}/pintrace-intake.jsonl`, '{"traceId":"a1","id":"1"}\n{"traceId":"a1","i');
+      const spool = new Spool({ dir, fsync: 'always', fsyncIntervalMs: 1000, maxBytes: 1 << 20, fileBytes: 1 << 20, shippedLag: async () => undefined });
+      await spool.start();
+      await spool.append(['{"traceId":"a2","id":"2"}']);
+      await spool.close();
+      expect((await readFile(spool.file, 'utf8')).split('\n')).toEqual(['{"traceId":"a1","id":"1"}', '{"traceId":"a1","i', '{"traceId":"a2","id":"2"}', '']);
+    } finally {
+      await cleanup();
+    }
+  });
+});

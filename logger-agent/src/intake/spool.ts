@@ -135,8 +135,18 @@ export class Spool {
   }
 
   private async openLive(): Promise<void> {
-    this.handle = await open(this.file, 'a');
+    this.handle = await open(this.file, 'a+');
     this.size = (await this.handle.stat()).size;
+    if (this.size > 0) {
+      // A line cut short by a crash mid-write was never acknowledged; end it, so that it is skipped
+      // as one bad line instead of spoiling the first line appended after it.
+      const last = Buffer.alloc(1);
+      await this.handle.read(last, 0, 1, this.size - 1);
+      if (last[0] !== 0x0a) {
+        await this.handle.appendFile('\n');
+        this.size++;
+      }
+    }
   }
 
   private async drain(): Promise<void> {

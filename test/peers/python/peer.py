@@ -6,6 +6,10 @@
       trace id. POST /flush force-flushes the exporter.
   peer.py emit --endpoint URL --service NAME --traces N --spans-per-trace K
       Records N traces of K spans, flushes, prints one trace id per line.
+  peer.py load --endpoint URL --service NAME --spans N --acked FILE
+      Records N single-span traces as fast as the SDK takes them (a queue that holds them all, so
+      the SDK drops none) and writes "<traceId> <spanId>" to FILE for every span whose export the
+      server acknowledged; prints "acked A failed F" at the end.
 """
 import argparse
 import sys
@@ -16,7 +20,7 @@ from opentelemetry import propagate, trace
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 
@@ -90,6 +94,47 @@ def emit(args):
     sys.exit(0 if ok else 1)
 
 
+class RecordingExporter(SpanExporter):
+    """Passes spans to the OTLP exporter and records which ones the server acknowledged."""
+
+    def __init__(self, inner, out):
+        self.inner = inner
+        self.out = out
+        self.acked = 0
+        self.failed = 0
+
+    def export(self, spans):
+        result = self.inner.export(spans)
+        if result == SpanExportResult.SUCCESS:
+            self.acked += len(spans)
+            self.out.write("".join(f"{s.context.trace_id:032x} {s.context.span_id:016x}\n" for s in spans))
+            self.out.flush()
+        else:
+            self.failed += len(spans)
+        return result
+
+    def shutdown(self):
+        self.inner.shutdown()
+
+    def force_flush(self, timeout_millis=30000):
+        return True
+
+
+def load(args):
+    with open(args.acked, "w") as out:
+        exporter = RecordingExporter(OTLPSpanExporter(endpoint=args.endpoint, timeout=30), out)
+        provider = TracerProvider(resource=Resource.create({"service.name": args.service}))
+        provider.add_span_processor(BatchSpanProcessor(exporter, max_queue_size=args.spans + 1,
+                                                       max_export_batch_size=512, schedule_delay_millis=50))
+        tracer = provider.get_tracer("pintrace-test-load", "1.0")
+        for i in range(args.spans):
+            with tracer.start_as_current_span("load", kind=SpanKind.SERVER, attributes={"n": i}):
+                pass
+        provider.force_flush(600_000)
+        provider.shutdown()
+        print(f"acked {exporter.acked} failed {exporter.failed}", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -103,8 +148,13 @@ def main():
     e.add_argument("--service", required=True)
     e.add_argument("--traces", type=int, default=1)
     e.add_argument("--spans-per-trace", type=int, default=3)
+    ld = sub.add_parser("load")
+    ld.add_argument("--endpoint", required=True)
+    ld.add_argument("--service", required=True)
+    ld.add_argument("--spans", type=int, required=True)
+    ld.add_argument("--acked", required=True)
     args = parser.parse_args()
-    serve(args) if args.cmd == "serve" else emit(args)
+    {"serve": serve, "emit": emit, "load": load}[args.cmd](args)
 
 
 if __name__ == "__main__":
