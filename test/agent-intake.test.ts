@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { context, defaultTextMapSetter, trace, SpanKind } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDemo } from '@pintrace/demo';
 import type { Span } from '@pintrace/model';
 import { ALWAYS_SAMPLE } from '@pintrace/sampler';
 import { silentLogger, startTracing } from '@pintrace/tracer';
@@ -202,5 +203,24 @@ describe('agent intake with real SDKs', () => {
       await eventually(async () => ((await zipkinTrace(id)).length === 2 ? true : undefined), { what: `valid trace ${id}` });
     }
     expect(agent.child.exitCode).toBeNull();
+  });
+
+  it('the demo with its Python recommender (OTLP to the intake) shows a polyglot dependency graph: frontend → backend (Thrift) and frontend → recommender', async () => {
+    const demo = await startDemo({ spansDir, recommender: { python: pythonBin, otlpEndpoint: `http://127.0.0.1:${ports.otlpHttp}/v1/traces` } });
+    try {
+      for (let i = 0; i < 5; i++) {
+        const res = await fetch(`${demo.frontendUrl}/?n=5`);
+        expect(res.status).toBe(200);
+        expect(((await res.json()) as { recommended?: string[] }).recommended).toHaveLength(3);
+      }
+      await demo.flush();
+    } finally {
+      await demo.shutdown(); // the recommender's SDK flushes on the way out
+    }
+    const links = await eventually(async () => {
+      const got = await getJson<{ parent: string; child: string; callCount: number }[]>(`http://127.0.0.1:${ports.ui}/api/v2/dependencies?endTs=${Date.now()}&lookback=3600000`);
+      return got.some((l) => l.parent === 'frontend' && l.child === 'recommender') && got.some((l) => l.parent === 'frontend' && l.child === 'backend') ? got : undefined;
+    }, { what: 'frontend → recommender and frontend → backend links', timeoutMs: 120_000, intervalMs: 2000 });
+    expect(links.find((l) => l.parent === 'frontend' && l.child === 'recommender')!.callCount).toBeGreaterThanOrEqual(5);
   });
 });
