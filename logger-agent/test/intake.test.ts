@@ -221,3 +221,32 @@ describe('intake spool', () => {
     }
   });
 });
+
+describe('intake spool rotation', () => {
+  it('rotates by rename at its file size and deletes rotated files once the agent has shipped them', async () => {
+    const { Spool } = await import('../src/intake/spool.js');
+    const { readdir } = await import('node:fs/promises');
+    const { dir, cleanup } = await tempDir();
+    let lag: number | undefined;
+    try {
+      const spool = new Spool({ dir, fsync: 'never', fsyncIntervalMs: 1000, maxBytes: 1 << 20, fileBytes: 100, shippedLag: async () => lag });
+      await spool.start();
+      for (let i = 0; i < 3; i++) {
+        await spool.append([`{"traceId":"a${i}","id":"${'x'.repeat(120)}"}`]);
+        await new Promise((r) => setTimeout(r, 110));
+      }
+      expect((await readdir(dir)).filter((n) => n !== 'pintrace-intake.jsonl')).toHaveLength(2);
+      lag = 10_000; // not shipped yet: kept
+      await new Promise((r) => setTimeout(r, 110));
+      await spool.append([]);
+      expect((await readdir(dir)).filter((n) => n !== 'pintrace-intake.jsonl')).toHaveLength(2);
+      lag = 0; // all shipped: rotated files go
+      await new Promise((r) => setTimeout(r, 110));
+      await spool.append([]);
+      await waitFor(async () => (await readdir(dir)).length === 1, 2000, 'rotated files deleted');
+      await spool.close();
+    } finally {
+      await cleanup();
+    }
+  });
+});

@@ -72,7 +72,7 @@ export const intakeOptions = {
     key: 'intakeSpoolFileBytes',
     flag: 'intake-spool-file-bytes',
     env: 'PINTRACE_AGENT_INTAKE_SPOOL_FILE_BYTES',
-    description: 'Size at which the spool file is rotated (rotated files are removed by --retention-seconds)',
+    description: 'Size at which the spool file is rotated (rotated files are deleted once shipped)',
     default: String(64 * 1024 * 1024),
     schema: positiveIntSchema,
   },

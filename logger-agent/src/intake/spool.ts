@@ -13,12 +13,13 @@
  *   interval       nothing lost        up to fsyncIntervalMs of acknowledged spans
  *   never          nothing lost        whatever the OS had not written back
  *
- * The live file is rotated by rename (`<name>.<epoch-ms>`) when it passes fileBytes; rotated files
- * are left to the agent's --retention-seconds. The bound is on the backlog, the bytes written but
+ * The live file is rotated by rename (`<name>.<epoch-ms>`) when it passes fileBytes; once the agent's
+ * unshipped bytes fit in the live file, every rotated file has been shipped and is deleted (so the
+ * spool's disk use is bounded too, without --retention-seconds). The bound is on the backlog, the bytes written but
  * not yet shipped (the agent's lag for this stream): past maxBytes, appends are refused
  * (SpoolFullError) and the intake answers 429 / RESOURCE_EXHAUSTED.
  */
-import { open, rename, stat, type FileHandle } from 'node:fs/promises';
+import { open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { spanFileName } from '@pintrace/model';
 
@@ -69,6 +70,8 @@ export class Spool {
   private appendedSinceMeasure = 0;
   private measuredAt = 0;
   private measuring: Promise<void> | undefined;
+  private rotatedFiles = 0;
+  private sweeping = false;
   private closed = false;
 
   constructor(private readonly o: SpoolOptions) {
@@ -78,6 +81,8 @@ export class Spool {
 
   async start(): Promise<void> {
     await this.openLive();
+    // rotations left by an earlier run are swept like new ones, once shipped
+    this.rotatedFiles = (await readdir(this.o.dir)).filter((n) => n.startsWith(`${this.stream}.`)).length;
     const lag = await this.o.shippedLag();
     // Before the agent has looked at the file, all of it may be unshipped.
     this.lagMeasured = lag ?? this.size;
@@ -121,10 +126,15 @@ export class Spool {
     this.measuring ??= (async () => {
       try {
         const appendedBefore = this.appendedSinceMeasure;
+        const liveBefore = this.size;
         const lag = await this.o.shippedLag();
         if (lag !== undefined) {
           this.lagMeasured = lag;
           this.appendedSinceMeasure -= appendedBefore;
+          // Fewer unshipped bytes than the live file held before the measurement: the agent reads
+          // the live file, which it opens only after committing the last rotated one. (Equal could
+          // be a reader at the very end of a rotated file with its last batch still in flight.)
+          if (this.rotatedFiles > 0 && lag < liveBefore) void this.deleteShippedRotations();
         }
         this.measuredAt = Date.now();
       } finally {
@@ -132,6 +142,20 @@ export class Spool {
       }
     })();
     await this.measuring;
+  }
+
+  /** Deletes rotated spool files: called only when the unshipped bytes all lie in the live file. */
+  private async deleteShippedRotations(): Promise<void> {
+    if (this.sweeping) return;
+    this.sweeping = true;
+    try {
+      const prefix = `${this.stream}.`;
+      const names = (await readdir(this.o.dir)).filter((n) => n.startsWith(prefix) && /^\d+$/.test(n.slice(prefix.length)));
+      for (const name of names) await unlink(path.join(this.o.dir, name)).catch(() => undefined);
+      this.rotatedFiles = 0;
+    } finally {
+      this.sweeping = false;
+    }
   }
 
   private async openLive(): Promise<void> {
@@ -188,6 +212,7 @@ export class Spool {
     // two rotations in one millisecond would collide
     while (await stat(target).then(() => true, () => false)) target = `${this.file}.${Date.now() + 1}`;
     await rename(this.file, target);
+    this.rotatedFiles++;
     await this.openLive();
   }
 }
