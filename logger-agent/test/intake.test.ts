@@ -166,6 +166,29 @@ describe('agent intake', () => {
     expect(shippedIds()).not.toContain('0000000000000031');
   });
 
+  it('ships every acknowledged span across spool rotations and deletes the rotated spool files once shipped', async () => {
+    await run({ intakeSpoolFileBytes: '4096' });
+    const ids: string[] = [];
+    for (let r = 0; r < 40; r++) {
+      const batch = Array.from({ length: 10 }, (_, i) => (r * 10 + i + 1).toString(16).padStart(16, '0'));
+      ids.push(...batch);
+      const res = await fetch(`${base()}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: protobufBody(batch) });
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+    }
+    await waitFor(() => new Set(shippedIds()).size === ids.length, 10_000, 'all spans shipped');
+    expect(new Set(shippedIds())).toEqual(new Set(ids));
+    expect(await metric('pintrace_agent_rotations_total', { stream: 'pintrace-intake.jsonl' })).toBeGreaterThan(5);
+    const { readdir } = await import('node:fs/promises');
+    // one more request measures the lag again, after which the shipped rotations go
+    await waitFor(async () => {
+      await fetch(`${zipkinBase()}/api/v2/spans`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[]' });
+      await new Promise((r) => setTimeout(r, 150));
+      await (await fetch(`${base()}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: Buffer.alloc(0) })).arrayBuffer();
+      return (await readdir(dir)).filter((n) => n.startsWith('pintrace-intake.jsonl.')).length === 0;
+    }, 10_000, 'rotated spool files deleted');
+  });
+
   it('answers 429 with Retry-After and gRPC RESOURCE_EXHAUSTED with RetryInfo once the unshipped spool passes its bound, and takes spans again once shipped', async () => {
     await run({ intakeSpoolMaxBytes: '2000', intakeRetryAfterSeconds: '2' });
     producer.down = true;
