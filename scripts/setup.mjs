@@ -9,7 +9,7 @@
 // packages that only the tests use (`npm test`), so a first start does not wait for a browser.
 // When it installed anything it closes with the time of each step.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SUITE_MAJOR, ensureNode, envFor } from './node-runtime.mjs';
@@ -177,6 +177,29 @@ function requestedNode() {
   return ensureNode(major);
 }
 
+/**
+ * The Python peer of the intake tests and the demo's recommender (test/peers/python): the OpenTelemetry SDK and its OTLP
+ * exporter from PyPI, pinned in requirements.txt, in a venv under var/ (reinstalled when the pins
+ * change). A missing `venv` module (Debian's python3 without python3-venv) is installed first.
+ */
+function installPythonPeers() {
+  const requirements = path.join(root, 'test', 'peers', 'python', 'requirements.txt');
+  const venv = path.join(root, 'var', 'python-otel');
+  const marker = path.join(venv, '.requirements.txt');
+  const wanted = readFileSync(requirements, 'utf8');
+  if (existsSync(marker) && readFileSync(marker, 'utf8') === wanted) return false;
+  if (spawnSync('python3', ['-c', 'import ensurepip, venv'], { stdio: 'ignore' }).status !== 0) {
+    if (process.getuid?.() !== 0 || !has('apt-get')) fail('python3 has no venv module; install it with: sudo apt-get install -y python3-venv');
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'python3-venv'], { stdio: 'inherit', env });
+  }
+  say('installing the Python test peer (OpenTelemetry SDK) into var/python-otel');
+  execFileSync('python3', ['-m', 'venv', '--clear', venv], { stdio: 'inherit' });
+  execFileSync(path.join(venv, 'bin', 'pip'), ['install', '-q', '--disable-pip-version-check', '-r', requirements], { stdio: 'inherit' });
+  writeFileSync(marker, wanted);
+  return true;
+}
+
 /** Runs the steps in order; those that did something are timed in the closing line. */
 function main() {
   const forTests = process.argv.includes('--test');
@@ -192,6 +215,7 @@ function main() {
   lap(node.installed, `Node ${node.version}`);
   lap(installNpm(node), 'npm install (librdkafka build included)');
   lap(ensureBinding(node), 'librdkafka binding');
+  lap(installPythonPeers(), 'Python OpenTelemetry SDK');
   if (took.length) say(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${took.join(', ')}`);
 }
 

@@ -10,3 +10,5 @@ export { DemoService, DemoError, createDemoClient } from './demo-service.js';
 export type { DemoClient, DemoHandler, WorkResult } from './demo-service.js';
 export { startMemcached } from './memcached.js';
 export type { Memcached } from './memcached.js';
+export { startRecommender } from './recommender.js';
+export type { Recommender, RecommenderOptions } from './recommender.js';

@@ -4,6 +4,7 @@ import { startTracing, traceMemcacheClient, type DiagnosticLogger, type Tracing 
 import type { RateSource } from '@pintrace/sampler';
 import { createBackend, type DemoCache } from './backend.js';
 import { createFrontend } from './frontend.js';
+import { startRecommender, type Recommender, type RecommenderOptions } from './recommender.js';
 import { close, listen } from './http-util.js';
 
 export interface DemoOptions {
@@ -29,6 +30,11 @@ export interface DemoOptions {
   memcacheCluster?: string;
   /** How long the backend's slow path (`/slow`) waits. Default 300 ms. */
   slowMs?: number;
+  /**
+   * Also run the Python recommender (OpenTelemetry SDK, OTLP to the agent's intake), called by the
+   * frontend after the backend: the demo becomes polyglot. Off when unset.
+   */
+  recommender?: Omit<RecommenderOptions, 'port'>;
   /** Where the tracers report their own problems. Default: stderr. */
   logger?: DiagnosticLogger;
 }
@@ -63,6 +69,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
   const servers: net.Server[] = [];
   const sockets = new Set<net.Socket>();
   let memcache: MemcacheClient | undefined;
+  let recommender: Recommender | undefined;
   const stopAll = async (): Promise<void> => {
     // frontend first: stop intake before closing what it calls
     for (const server of [...servers].reverse()) {
@@ -71,6 +78,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       await closed;
     }
     memcache?.shutdown();
+    await recommender?.stop();
     await Promise.all(tracings.map((t) => t.shutdown()));
   };
   try {
@@ -92,7 +100,8 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
 
     const frontendTracing = startTracing({ ...common, serviceName: options.frontendService ?? 'frontend' });
     tracings.push(frontendTracing);
-    const frontend = createFrontend(frontendTracing, backendUrl, { backendService });
+    if (options.recommender) recommender = await startRecommender(options.recommender);
+    const frontend = createFrontend(frontendTracing, backendUrl, { backendService, recommenderUrl: recommender?.url });
     servers.push(frontend);
     const frontendUrl = await listen(frontend, host, options.frontendPort ?? 0);
 

@@ -8,6 +8,7 @@ import type { BackoffOptions } from './backoff.js';
 import { DeadLetterWriter } from './dead-letter.js';
 import { DeciderMirror } from './decider-mirror.js';
 import { DirectoryMonitor } from './dir-monitor.js';
+import { startIntake, type Intake } from './intake/intake.js';
 import { KafkaWriter } from './kafka-writer.js';
 import { listStreams } from './log-stream.js';
 import { AgentMetrics } from './metrics.js';
@@ -38,6 +39,8 @@ export interface Agent {
   readonly opsPort: number | undefined;
   /** The state directory holding the watermarks. */
   readonly stateDir: string;
+  /** The OTLP / Zipkin intake, when --intake is on. */
+  readonly intake: Intake | undefined;
   /** Per-stream position and lag. */
   streams(): StreamStatus[];
   health(): HealthReport;
@@ -177,6 +180,22 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     await unlock();
     throw err;
   }
+  let intake: Intake | undefined;
+  if (config.intake) {
+    const shippedLag = async (stream: string) => {
+      const p = processors.get(stream);
+      if (p === undefined) return undefined;
+      await p.refreshLag();
+      return p.status().lagBytes;
+    };
+    try {
+      intake = await startIntake({ ...config, spansDir }, { registry, log, shippedLag });
+    } catch (err) {
+      await ops?.close();
+      await unlock();
+      throw err;
+    }
+  }
   monitor.start();
   decider?.start();
   await rescan();
@@ -192,6 +211,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   const shutdown = () =>
     (stopping ??= (async () => {
       log.info('logger agent stopping: finishing in-flight batches');
+      await intake?.close();
       monitor.stop();
       abort.abort();
       await Promise.all([...processors.values()].map((p) => p.stopped()));
@@ -207,6 +227,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     registry,
     opsPort: ops?.port,
     stateDir,
+    intake,
     streams: () => [...processors.values()].map((p) => p.status()),
     health,
     shutdown,

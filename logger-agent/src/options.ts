@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { intakeOptions } from './intake/options.js';
 import { commonOptions, kafkaConnectionOptions, booleanSchema, dirSchema, portSchema, positiveIntSchema, type ConfigOf, type OptionSpec } from '@pintrace/runtime';
 
 const nonNegativeIntSchema = z.coerce.number().int('expected a whole number').min(0, 'expected a number >= 0');
@@ -132,6 +133,7 @@ export const agentOptions = {
     default: './var/config/decider.json',
     schema: z.string().trim().min(1, 'expected a file path'),
   },
+  ...intakeOptions,
 } satisfies Record<string, OptionSpec>;
 
 export type AgentConfig = ConfigOf<typeof agentOptions>;

@@ -10,6 +10,11 @@ export { encodeSpan, encodeSpanList, decodeSpan, decodeSpanList } from './json-c
 export type { SpanListResult } from './json-codec.js';
 export { encodeSpanLine, decodeSpanLine, joinSpanLines } from './line-codec.js';
 export { traceIdOfLine } from './trace-id-of-line.js';
+export { traceKafkaKey } from './kafka-key.js';
+export { otlpToZipkin, anyValueAsString } from './otlp-to-zipkin.js';
+export type { OtlpConversion } from './otlp-to-zipkin.js';
+export { OTLP_SPAN_KIND, OTLP_STATUS_CODE } from './otlp.js';
+export type { OtlpTraces, OtlpResourceSpans, OtlpScopeSpans, OtlpSpan, OtlpEvent, OtlpLink, OtlpKeyValue, OtlpAnyValue } from './otlp.js';
 export { quoteJson } from './json-escape.js';
 export {
   SPAN_FILE_RECHECK_IDLE_MS,

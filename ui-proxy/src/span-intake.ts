@@ -3,11 +3,11 @@
  * so clients that speak Zipkin's HTTP API join the pipeline. Answers as zipkin-server does:
  * 202 on success (also for an empty body or "[]"); 400 with a text message for a body that is not a
  * JSON v2 list or holds an invalid span. Valid spans are grouped by trace id and sent as one
- * JSON list message per trace, keyed by trace id (the collector's and zipkin's topic format).
+ * JSON list message per trace key, keyed by traceKafkaKey (the low 64 bits, as every producer keys).
  * Bodies may be gzip (Content-Encoding: gzip). Protobuf and v1 are not accepted (415 / 400).
  */
 import { gunzipSync } from 'node:zlib';
-import { decodeSpanList, encodeSpanList, type Span } from '@pintrace/model';
+import { decodeSpanList, encodeSpanList, traceKafkaKey, type Span } from '@pintrace/model';
 import type { SpanProducer } from '@pintrace/kafka';
 import { text, type Reply } from './reply.js';
 
@@ -48,14 +48,15 @@ export class SpanIntake {
     if (!decoded.ok) return text(400, decoded.message);
     const first = decoded.rejected[0];
     if (first !== undefined) return text(400, `${first.message} reading List<Span> from json`);
-    const byTrace = new Map<string, Span[]>();
+    const byKey = new Map<string, Span[]>();
     for (const span of decoded.spans) {
-      const group = byTrace.get(span.traceId);
-      if (group === undefined) byTrace.set(span.traceId, [span]);
+      const key = traceKafkaKey(span.traceId);
+      const group = byKey.get(key);
+      if (group === undefined) byKey.set(key, [span]);
       else group.push(span);
     }
     const producer = await this.options.producer();
-    await producer.send(this.options.topic, [...byTrace].map(([traceId, spans]) => ({ key: traceId, value: encodeSpanList(spans) })));
+    await producer.send(this.options.topic, [...byKey].map(([key, spans]) => ({ key, value: encodeSpanList(spans) })));
     this.options.onAccepted?.(decoded.spans.length);
     return { status: 202, headers: {}, body: '' };
   }

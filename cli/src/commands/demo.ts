@@ -42,6 +42,22 @@ export const demoOptions = {
     default: deciderFilePath(undefined, {}),
     schema: z.string().trim().min(1),
   },
+  recommenderPython: {
+    key: 'recommenderPython',
+    flag: 'recommender-python',
+    env: 'PINTRACE_DEMO_RECOMMENDER_PYTHON',
+    description: 'A Python with the OpenTelemetry SDK (npm run setup makes var/python-otel/bin/python): runs the polyglot recommender service, reporting over OTLP to --otlp-endpoint (empty = off; `pintrace up` uses var/python-otel when present)',
+    default: '',
+    schema: z.string().trim(),
+  },
+  otlpEndpoint: {
+    key: 'otlpEndpoint',
+    flag: 'otlp-endpoint',
+    env: 'PINTRACE_DEMO_OTLP_ENDPOINT',
+    description: "OTLP/HTTP traces URL the recommender exports to (the agent's --intake)",
+    default: 'http://127.0.0.1:4318/v1/traces',
+    schema: z.string().trim().url('expected a URL'),
+  },
 } satisfies Record<string, OptionSpec>;
 
 export type DemoConfig = ConfigOf<typeof demoOptions>;
@@ -68,6 +84,7 @@ export async function runDemo(config: DemoConfig, command = 'demo', log?: Logger
     sampleRate: rate,
     memcachedUrl: config.memcached || undefined,
     logger: log,
+    recommender: config.recommenderPython ? { python: config.recommenderPython, otlpEndpoint: config.otlpEndpoint } : undefined,
   }).catch(async (err: unknown) => {
     rate.close();
     await decider.shutdown();

@@ -94,9 +94,16 @@ export function registerUp(program: Command, devstack: DevstackModule): void {
 
       // The agent mirrors fleet decider values (`pintrace decider set … --fleet`) into the decider file the demo reads.
       const deciderTopic = process.env.PINTRACE_DECIDER_TOPIC || DEFAULT_DECIDER_TOPIC;
-      const agent = await startAgent(resolveConfig(agentOptions, { flags: { ...shared, deciderTopic }, env: process.env, file }), { log: logger('logger-agent') });
+      // The agent's intake takes OTLP (4317/4318) from other languages, the demo's Python recommender
+      // among them; its Zipkin route shares 4318, since zipkin-server holds 9411.
+      const python = path.resolve('var', 'python-otel', 'bin', 'python');
+      const recommenderPython = existsSync(python) ? python : '';
+      const agent = await startAgent(
+        resolveConfig(agentOptions, { flags: { ...shared, deciderTopic, intake: 'true', zipkinPort: '4318' }, env: process.env, file }),
+        { log: logger('logger-agent') },
+      );
       shutdown.add('agent', () => agent.shutdown());
-      step('agent', `tailing ${config.spansDir}, metrics http://127.0.0.1:${agent.opsPort}/metrics`);
+      step('agent', `tailing ${config.spansDir}, OTLP on :${agent.intake?.otlpHttpPort} (HTTP) and :${agent.intake?.otlpGrpcPort} (gRPC), metrics http://127.0.0.1:${agent.opsPort}/metrics`);
 
       const ui = await startUiProxy(
         resolveConfig(uiOptions, { flags: { ...reach, topic: shared.topic, port: config.uiPort, autocompleteKeys: config.autocompleteKeys }, env: process.env, file }),
@@ -117,14 +124,17 @@ export function registerUp(program: Command, devstack: DevstackModule): void {
 
       const demo = await runDemo(
         resolveConfig(demoOptions, {
-          flags: { spansDir: config.spansDir, rps: config.rps, sampleRate: config.sampleRate, frontendPort: config.frontendPort, backendPort: config.backendPort, memcached: memcached ?? '' },
+          flags: {
+            spansDir: config.spansDir, rps: config.rps, sampleRate: config.sampleRate, frontendPort: config.frontendPort, backendPort: config.backendPort, memcached: memcached ?? '',
+            recommenderPython, otlpEndpoint: `http://127.0.0.1:${agent.intake?.otlpHttpPort ?? 4318}/v1/traces`,
+          },
           env: process.env,
         }),
         'up',
         logger('demo'),
       );
       shutdown.add('demo', () => demo.stop());
-      step('demo', `${demo.demo.frontendUrl} → ${demo.demo.backendUrl}${memcached ? ` → memcached ${memcached}` : ''}, ${config.rps} req/s`);
+      step('demo', `${demo.demo.frontendUrl} → ${demo.demo.backendUrl}${memcached ? ` → memcached ${memcached}` : ''}${recommenderPython ? ' → recommender (Python, OTLP)' : ''}, ${config.rps} req/s`);
 
       say('');
       say(`Pintrace is up in ${elapsed(t0)}. Demo traces appear within seconds; look here:`);

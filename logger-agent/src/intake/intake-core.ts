@@ -1,0 +1,57 @@
+/**
+ * What every intake protocol does once a body is decoded: map to Zipkin v2, check each span fits a
+ * span line the agent will ship, append to the spool, and count. Throws IntakeRejection (the client
+ * sent something unusable: 400 / INVALID_ARGUMENT) or SpoolFullError (429 / RESOURCE_EXHAUSTED).
+ */
+import { encodeSpan, normalizeSpan, otlpToZipkin, type OtlpTraces, type Span } from '@pintrace/model';
+import { IntakeRejection } from './decode.js';
+import type { IntakeMetrics, IntakeProtocol } from './metrics.js';
+import type { Spool } from './spool.js';
+
+export class IntakeCore {
+  constructor(
+    private readonly spool: Spool,
+    private readonly metrics: IntakeMetrics,
+    /** Longest span line the agent ships (its --max-line-bytes). */
+    private readonly maxLineBytes: number,
+  ) {}
+
+  /** Spans of an OTLP request, acknowledged once spooled; returns how many. */
+  async acceptOtlp(traces: OtlpTraces, protocol: IntakeProtocol): Promise<number> {
+    const converted = otlpToZipkin(traces);
+    if (!converted.ok) {
+      const reason = converted.reason === 'invalid_id' ? 'invalid_span_id' : converted.reason;
+      throw new IntakeRejection(reason, converted.message);
+    }
+    return this.write(converted.spans, protocol);
+  }
+
+  /** Zipkin spans (already decoded, not yet normalised). */
+  async acceptZipkin(spans: readonly Span[], protocol: IntakeProtocol): Promise<number> {
+    const normalized: Span[] = [];
+    for (const span of spans) {
+      const result = normalizeSpan(span);
+      if (!result.ok) {
+        const reason = result.reason === 'invalid_trace_id' || result.reason === 'missing_trace_id' ? 'invalid_trace_id'
+          : result.reason === 'invalid_id' || result.reason === 'missing_id' ? 'invalid_span_id'
+          : result.reason === 'invalid_parent_id' ? 'invalid_parent_id' : 'invalid_span';
+        throw new IntakeRejection(reason, result.message);
+      }
+      normalized.push(result.span);
+    }
+    return this.write(normalized, protocol);
+  }
+
+  private async write(spans: readonly Span[], protocol: IntakeProtocol): Promise<number> {
+    const lines = spans.map((s) => encodeSpan(s));
+    for (const line of lines) {
+      const bytes = Buffer.byteLength(line);
+      if (bytes > this.maxLineBytes) throw new IntakeRejection('span_too_large', `a span encodes to ${bytes} bytes, over the agent's ${this.maxLineBytes}-byte line limit (attributes too large?)`);
+    }
+    await this.spool.append(lines);
+    this.metrics.spans.inc({ protocol }, spans.length);
+    this.metrics.requests.inc({ protocol, result: 'accepted' });
+    this.metrics.backlog.set(this.spool.backlogBytes());
+    return spans.length;
+  }
+}

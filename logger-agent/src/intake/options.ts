@@ -1,0 +1,95 @@
+import { z } from 'zod';
+import { booleanSchema, portSchema, positiveIntSchema, type OptionSpec } from '@pintrace/runtime';
+
+/** The agent's intake options (OTLP/HTTP, OTLP/gRPC and Zipkin listeners, spool), part of agentOptions. */
+export const intakeOptions = {
+  intake: {
+    key: 'intake',
+    flag: 'intake',
+    env: 'PINTRACE_AGENT_INTAKE',
+    description: 'Take spans in over OTLP/HTTP, OTLP/gRPC and Zipkin HTTP, spooled to a span file before they are acknowledged (true|false)',
+    default: 'false',
+    schema: booleanSchema,
+  },
+  intakeHost: {
+    key: 'intakeHost',
+    flag: 'intake-host',
+    env: 'PINTRACE_AGENT_INTAKE_HOST',
+    description: 'Address the intake listens on (loopback by default; 0.0.0.0 or :: takes spans from other hosts)',
+    default: '127.0.0.1',
+    schema: z.string().trim().min(1, 'expected a host name or address'),
+  },
+  otlpHttpPort: {
+    key: 'otlpHttpPort',
+    flag: 'otlp-http-port',
+    env: 'PINTRACE_AGENT_OTLP_HTTP_PORT',
+    description: 'Port of OTLP/HTTP POST /v1/traces (0 = any free port)',
+    default: '4318',
+    schema: portSchema,
+  },
+  otlpGrpcPort: {
+    key: 'otlpGrpcPort',
+    flag: 'otlp-grpc-port',
+    env: 'PINTRACE_AGENT_OTLP_GRPC_PORT',
+    description: 'Port of OTLP/gRPC TraceService/Export (0 = any free port)',
+    default: '4317',
+    schema: portSchema,
+  },
+  zipkinPort: {
+    key: 'zipkinPort',
+    flag: 'zipkin-port',
+    env: 'PINTRACE_AGENT_ZIPKIN_PORT',
+    description: 'Port of Zipkin POST /api/v2/spans (JSON v2 or proto3; 0 = any free port; may equal --otlp-http-port)',
+    default: '9411',
+    schema: portSchema,
+  },
+  intakeFsync: {
+    key: 'intakeFsync',
+    flag: 'intake-fsync',
+    env: 'PINTRACE_AGENT_INTAKE_FSYNC',
+    description:
+      'When spooled spans reach the disk: always (before each acknowledgement; survives a host crash), interval (every --intake-fsync-interval-ms), never (left to the OS). All three survive the agent being killed',
+    default: 'always',
+    schema: z.enum(['always', 'interval', 'never']),
+  },
+  intakeFsyncIntervalMs: {
+    key: 'intakeFsyncIntervalMs',
+    flag: 'intake-fsync-interval-ms',
+    env: 'PINTRACE_AGENT_INTAKE_FSYNC_INTERVAL_MS',
+    description: 'fsync period of --intake-fsync interval (ms)',
+    default: '1000',
+    schema: positiveIntSchema,
+  },
+  intakeSpoolMaxBytes: {
+    key: 'intakeSpoolMaxBytes',
+    flag: 'intake-spool-max-bytes',
+    env: 'PINTRACE_AGENT_INTAKE_SPOOL_MAX_BYTES',
+    description: 'Most spooled bytes not yet shipped to Kafka; past it the intake answers 429 / RESOURCE_EXHAUSTED with a retry delay',
+    default: String(256 * 1024 * 1024),
+    schema: positiveIntSchema,
+  },
+  intakeSpoolFileBytes: {
+    key: 'intakeSpoolFileBytes',
+    flag: 'intake-spool-file-bytes',
+    env: 'PINTRACE_AGENT_INTAKE_SPOOL_FILE_BYTES',
+    description: 'Size at which the spool file is rotated (rotated files are deleted once shipped)',
+    default: String(64 * 1024 * 1024),
+    schema: positiveIntSchema,
+  },
+  intakeMaxBodyBytes: {
+    key: 'intakeMaxBodyBytes',
+    flag: 'intake-max-body-bytes',
+    env: 'PINTRACE_AGENT_INTAKE_MAX_BODY_BYTES',
+    description: 'Largest request body (after gunzip) the intake reads; larger ones get 413 / RESOURCE_EXHAUSTED',
+    default: String(16 * 1024 * 1024),
+    schema: positiveIntSchema,
+  },
+  intakeRetryAfterSeconds: {
+    key: 'intakeRetryAfterSeconds',
+    flag: 'intake-retry-after-seconds',
+    env: 'PINTRACE_AGENT_INTAKE_RETRY_AFTER_SECONDS',
+    description: 'Retry delay the intake asks for when the spool is full (Retry-After, RetryInfo)',
+    default: '1',
+    schema: positiveIntSchema,
+  },
+} satisfies Record<string, OptionSpec>;
