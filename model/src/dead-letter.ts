@@ -10,7 +10,8 @@
  *                         the agent's `not_json_object`, `invalid_json`, `no_trace_id`, `oversized_line`
  *   rejected_by   always  which part rejected it: `logger-agent` or `collector`
  *   host          always  host name of the process that rejected it
- *   bytes         always  byte length of the whole rejected input (the value may be cut shorter)
+ *   bytes         always  byte length of the rejected input as the part had it (the value may be
+ *                         cut shorter; the agent keeps only the first KiB of an oversized line)
  *   stream        agent   the span-file stream (service file name) the line was read from
  *   file          agent   the file of that stream holding the line
  *   batch_offset  agent   byte offset in that file of the batch that held the line
@@ -30,7 +31,7 @@ export type DeadLetterOrigin =
 export type DeadLetterInfo = DeadLetterOrigin & {
   reason: string;
   host: string;
-  /** Byte length of the whole rejected input. */
+  /** Byte length of the rejected input as the rejecting part had it. */
   bytes: number;
 };
 
