@@ -154,7 +154,7 @@ describe.each(clients.map((c) => [c]))('%s client', (client: KafkaClientName) =>
       // The admin's metadata may not know the new topic's leader yet (a retriable NOT_LEADER).
       let total = -1;
       await waitFor('end offsets of the new topic', async () => {
-        const ends = await admin.endOffsets(topic).catch((e: unknown) => (e instanceof KafkaClientError && e.retriable ? undefined : Promise.reject(e)));
+        const ends = await admin.endOffsets(topic).catch((e: unknown) => (e instanceof KafkaClientError && e.retryable ? undefined : Promise.reject(e)));
         total = ends ? ends.reduce((s, e) => s + Number(e.offset), 0) : -1;
         return ends !== undefined;
       }, 10_000);
@@ -173,12 +173,12 @@ describe.each(clients.map((c) => [c]))('%s client', (client: KafkaClientName) =>
     });
 
     // The binding closes a client whose connect failed; a second close used to throw out of its callback.
-    it.runIf(client === 'librdkafka')('fails connect to an unreachable broker with a retriable error, and can try again', async () => {
+    it.runIf(client === 'librdkafka')('fails connect to an unreachable broker with a retryable error, and can try again', async () => {
       const p = createProducer({ brokers: ['127.0.0.1:1'], client, requestTimeoutMs: 3000 });
       open.push(p);
       for (let i = 0; i < 2; i++) {
         const err = await p.connect().catch((e: unknown) => e);
-        expect(err).toMatchObject({ code: 'KAFKA_CONNECTION', retriable: true });
+        expect(err).toMatchObject({ code: 'KAFKA_CONNECTION', retryable: true });
       }
     });
 
@@ -195,7 +195,7 @@ describe.each(clients.map((c) => [c]))('%s client', (client: KafkaClientName) =>
       let proxy: net.Server | undefined;
       try {
         const err = await a.endOffsets(unique('none')).catch((e: unknown) => e);
-        expect(err).toMatchObject({ retriable: true });
+        expect(err).toMatchObject({ retryable: true });
         // The bootstrap address now forwards to the real broker (which advertises its own address).
         const [host, bport] = brokers[0]!.split(':') as [string, string];
         proxy = net.createServer((inbound) => {
@@ -216,7 +216,7 @@ describe.each(clients.map((c) => [c]))('%s client', (client: KafkaClientName) =>
           done = await a.ensureTopic(topic, 1).then(
             () => true,
             (e: unknown) => {
-              if (!(e instanceof KafkaClientError && e.retriable) || Date.now() > deadline) throw e;
+              if (!(e instanceof KafkaClientError && e.retryable) || Date.now() > deadline) throw e;
               return false;
             },
           );
@@ -230,7 +230,7 @@ describe.each(clients.map((c) => [c]))('%s client', (client: KafkaClientName) =>
 
     it('refuses send before connect with KAFKA_NOT_CONNECTED', async () => {
       const p = createProducer({ brokers, client });
-      await expect(p.send('x', msgs(1))).rejects.toMatchObject({ code: 'KAFKA_NOT_CONNECTED', retriable: false });
+      await expect(p.send('x', msgs(1))).rejects.toMatchObject({ code: 'KAFKA_NOT_CONNECTED', retryable: false });
     });
   });
 

@@ -99,7 +99,7 @@ async function expectRefused(attempt: () => Promise<unknown>, flag: RegExp, secr
   const took = Date.now() - started;
   expect(err, 'the attempt should have failed').toBeInstanceOf(KafkaClientError);
   const e = err as KafkaClientError;
-  expect({ code: e.code, retriable: e.retriable }).toEqual({ code: 'KAFKA_AUTHENTICATION', retriable: false });
+  expect({ code: e.code, retryable: e.retryable }).toEqual({ code: 'KAFKA_AUTHENTICATION', retryable: false });
   expect(e.message).toMatch(flag);
   expect(took).toBeLessThan(withinMs);
   for (const text of [e.message, String(e.stack), JSON.stringify(e), String((e.cause as Error | undefined)?.message ?? '')]) expect(text).not.toContain(secret);

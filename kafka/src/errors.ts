@@ -1,10 +1,12 @@
 /**
  * Errors of the Kafka layer. Every error thrown through the SpanProducer / SpanConsumer /
- * TopicAdmin interface is a KafkaClientError with a stable `code`, the library error as `cause`,
- * and `retriable`: true when the same call may succeed later without changing anything
- * (broker down, leader moving, timeout, rebalance), false when it will not (bad config,
- * message too large, authorisation).
+ * TopicAdmin interface is a KafkaClientError (on runtime's PintraceError) with a stable `code`,
+ * the library error as `cause`, and `retryable`: true when the same call may succeed later
+ * without changing anything (broker down, leader moving, timeout, rebalance), false when it will
+ * not (bad config, message too large, authorisation). The libraries spell their own flag
+ * `retriable`; that spelling is only read from their errors, never written on ours.
  */
+import { PintraceError } from '@pintrace/runtime';
 
 export type KafkaErrorCode =
   /** Options are invalid; the message says what to change. */
@@ -15,7 +17,7 @@ export type KafkaErrorCode =
   | 'KAFKA_CONNECTION'
   /**
    * The brokers refused this client's credentials (SASL) or TLS failed (unknown CA, wrong host
-   * name, plaintext to a TLS listener or the other way round). Not retriable: a setting must change.
+   * name, plaintext to a TLS listener or the other way round). Not retryable: a setting must change.
    */
   | 'KAFKA_AUTHENTICATION'
   /** The operation did not finish within its deadline. */
@@ -36,20 +38,12 @@ export type KafkaErrorCode =
   /** Anything else. */
   | 'KAFKA_UNKNOWN';
 
-export class KafkaClientError extends Error {
+export class KafkaClientError extends PintraceError<KafkaErrorCode> {
   override readonly name = 'KafkaClientError';
-  readonly code: KafkaErrorCode;
-  readonly retriable: boolean;
-
-  constructor(code: KafkaErrorCode, message: string, options: { retriable: boolean; cause?: unknown }) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
-    this.retriable = options.retriable;
-  }
 }
 
 export function configError(message: string): KafkaClientError {
-  return new KafkaClientError('KAFKA_CONFIG', message, { retriable: false });
+  return new KafkaClientError('KAFKA_CONFIG', message, { retryable: false });
 }
 
 /**
@@ -64,11 +58,11 @@ export function authenticationError(message: string, cause?: unknown): KafkaClie
     : /SASL authentication|credentials|Authentication failed|SASL .*failed/i.test(message)
       ? 'check --kafka-sasl-username, --kafka-sasl-password(-file) and --kafka-sasl-mechanism'
       : 'check --kafka-security-protocol (plaintext to a TLS listener, or TLS to a plaintext one, fails like this) and --kafka-ca-file';
-  return new KafkaClientError('KAFKA_AUTHENTICATION', `the brokers refused the connection: ${message}; ${hint}`, { retriable: false, cause });
+  return new KafkaClientError('KAFKA_AUTHENTICATION', `the brokers refused the connection: ${message}; ${hint}`, { retryable: false, cause });
 }
 
 export function notConnected(what: string): KafkaClientError {
-  return new KafkaClientError('KAFKA_NOT_CONNECTED', `${what}: call connect() first`, { retriable: false });
+  return new KafkaClientError('KAFKA_NOT_CONNECTED', `${what}: call connect() first`, { retryable: false });
 }
 
 /** Kafka protocol error names (as kafkajs spells them) mapped to our codes. */
@@ -102,8 +96,8 @@ const tlsCodes = new Set([
   'EPROTO',
 ]);
 
-/** Codes that are retriable whatever the library says. */
-const alwaysRetriable = new Set<KafkaErrorCode>(['KAFKA_CONNECTION', 'KAFKA_TIMEOUT', 'KAFKA_REBALANCE']);
+/** Codes that are retryable whatever the library says. */
+const alwaysRetryable = new Set<KafkaErrorCode>(['KAFKA_CONNECTION', 'KAFKA_TIMEOUT', 'KAFKA_REBALANCE']);
 
 interface ErrorLike {
   name?: unknown;
@@ -161,7 +155,7 @@ function classifyOne(el: ErrorLike): KafkaErrorCode | undefined {
 /**
  * Wraps any error from kafkajs into a KafkaClientError (librdkafka's errors are mapped in
  * librdkafka-base.ts, by librdkafka's error names). The most specific code found along the cause
- * chain wins; `retriable` comes from the code where the code decides it, else from the library's
+ * chain wins; `retryable` comes from the code where the code decides it, else from the library's
  * own flag.
  */
 export function toKafkaError(e: unknown, context: string): KafkaClientError {
@@ -174,18 +168,18 @@ export function toKafkaError(e: unknown, context: string): KafkaClientError {
     // Prefer a specific code over the generic ones; a TLS or SASL failure under a connection error is the news.
     if (code === 'KAFKA_UNKNOWN' || (code === 'KAFKA_PROTOCOL' && c !== 'KAFKA_PROTOCOL') || (code === 'KAFKA_CONNECTION' && c === 'KAFKA_AUTHENTICATION')) code = c;
   }
-  let retriable: boolean;
-  if (alwaysRetriable.has(code)) retriable = true;
-  else if (code === 'KAFKA_MESSAGE_TOO_LARGE' || code === 'KAFKA_CONFIG' || code === 'KAFKA_AUTHENTICATION') retriable = false;
+  let retryable: boolean;
+  if (alwaysRetryable.has(code)) retryable = true;
+  else if (code === 'KAFKA_MESSAGE_TOO_LARGE' || code === 'KAFKA_CONFIG' || code === 'KAFKA_AUTHENTICATION') retryable = false;
   else {
     const top = links[0] ?? {};
     const flag = typeof top.retriable === 'boolean' ? top.retriable : undefined;
     const inner = links.some((l) => l.retriable === true);
-    retriable = flag ?? inner;
-    if (code === 'KAFKA_UNKNOWN_TOPIC') retriable = true; // metadata may be catching up
+    retryable = flag ?? inner;
+    if (code === 'KAFKA_UNKNOWN_TOPIC') retryable = true; // metadata may be catching up
   }
   const first = links[0];
   const detail = first && typeof first.message === 'string' ? first.message : String(e);
   if (code === 'KAFKA_AUTHENTICATION') return authenticationError(`${context}: ${detail}`, e);
-  return new KafkaClientError(code, `${context}: ${detail}`, { retriable, cause: e });
+  return new KafkaClientError(code, `${context}: ${detail}`, { retryable, cause: e });
 }

@@ -193,7 +193,7 @@ export class KafkajsSpanProducer implements SpanProducer {
       await withDeadline(
         sending,
         this.#timeoutMs,
-        () => new KafkaClientError('KAFKA_TIMEOUT', `send to ${topic}: no acks within ${this.#timeoutMs} ms`, { retriable: true }),
+        () => new KafkaClientError('KAFKA_TIMEOUT', `send to ${topic}: no acks within ${this.#timeoutMs} ms`, { retryable: true }),
       );
     } catch (e) {
       sending.catch(() => undefined); // a send we gave up on must not become an unhandled rejection

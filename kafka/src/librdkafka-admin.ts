@@ -95,9 +95,9 @@ export class LibrdkafkaTopicAdmin implements TopicAdmin {
   async #waitForLeaders(topic: string, partitions: number): Promise<void> {
     const deadline = Date.now() + ADMIN_TIMEOUT_MS;
     for (;;) {
-      const ends = await this.endOffsets(topic).catch((e: unknown) => (e instanceof KafkaClientError && e.retriable && Date.now() < deadline ? undefined : Promise.reject(e)));
+      const ends = await this.endOffsets(topic).catch((e: unknown) => (e instanceof KafkaClientError && e.retryable && Date.now() < deadline ? undefined : Promise.reject(e)));
       if (ends !== undefined && ends.length >= partitions) return;
-      if (Date.now() >= deadline) throw new KafkaClientError('KAFKA_TIMEOUT', `ensureTopic ${topic}: partitions have no leader after ${ADMIN_TIMEOUT_MS} ms`, { retriable: true });
+      if (Date.now() >= deadline) throw new KafkaClientError('KAFKA_TIMEOUT', `ensureTopic ${topic}: partitions have no leader after ${ADMIN_TIMEOUT_MS} ms`, { retryable: true });
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }

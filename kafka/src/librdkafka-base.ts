@@ -157,7 +157,7 @@ const codeByName: Record<string, KafkaErrorCode> = {
   ERR__ASSIGNMENT_LOST: 'KAFKA_REBALANCE',
 };
 /** Broker errors a retry can fix although librdkafka gave up on them (leader moves, queue full). */
-const retriableNames = new Set(['ERR__QUEUE_FULL', 'ERR_NOT_LEADER_FOR_PARTITION', 'ERR_LEADER_NOT_AVAILABLE', 'ERR_NOT_ENOUGH_REPLICAS', 'ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND', 'ERR_COORDINATOR_LOAD_IN_PROGRESS', 'ERR_COORDINATOR_NOT_AVAILABLE', 'ERR_NOT_COORDINATOR']);
+const retryableNames = new Set(['ERR__QUEUE_FULL', 'ERR_NOT_LEADER_FOR_PARTITION', 'ERR_LEADER_NOT_AVAILABLE', 'ERR_NOT_ENOUGH_REPLICAS', 'ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND', 'ERR_COORDINATOR_LOAD_IN_PROGRESS', 'ERR_COORDINATOR_NOT_AVAILABLE', 'ERR_NOT_COORDINATOR']);
 
 /** librdkafka's error name for a numeric code (ERR__TRANSPORT, ERR_UNKNOWN_TOPIC_OR_PART, ...). */
 export function rdErrorName(rd: RdModule, code: number): string {
@@ -168,7 +168,7 @@ export function rdErrorName(rd: RdModule, code: number): string {
 /**
  * A librdkafka error (from the low-level API or the KafkaJS-compatible layer) as a KafkaClientError.
  * `fatalCode` is the code for a fatal error (the producer's idempotent session is gone:
- * KAFKA_PRODUCER_RESET); by default a fatal error is not retriable.
+ * KAFKA_PRODUCER_RESET); by default a fatal error is not retryable.
  */
 export function rdError(rd: RdModule, err: unknown, context: string, fatalCode?: KafkaErrorCode): KafkaClientError {
   if (err instanceof KafkaClientError) return err;
@@ -179,12 +179,12 @@ export function rdError(rd: RdModule, err: unknown, context: string, fatalCode?:
   const message = typeof e.message === 'string' ? e.message : String(err);
   let code: KafkaErrorCode = codeByName[name] ?? (authFailure(message) ? 'KAFKA_AUTHENTICATION' : 'KAFKA_PROTOCOL');
   if (fatal && fatalCode !== undefined) code = fatalCode;
-  const retriable =
+  const retryable =
     code === 'KAFKA_MESSAGE_TOO_LARGE' || code === 'KAFKA_AUTHENTICATION' || (fatal && fatalCode === undefined)
       ? false
-      : code !== 'KAFKA_PROTOCOL' || e.isRetriable === true || e.retriable === true || retriableNames.has(name);
+      : code !== 'KAFKA_PROTOCOL' || e.isRetriable === true || e.retriable === true || retryableNames.has(name);
   if (code === 'KAFKA_AUTHENTICATION') return authenticationError(`${context}: ${message} (${name})`, err);
-  return new KafkaClientError(code, `${context}: ${message} (${name})`, { retriable, cause: err });
+  return new KafkaClientError(code, `${context}: ${message} (${name})`, { retryable, cause: err });
 }
 
 /**

@@ -309,12 +309,12 @@ export class LibrdkafkaSpanConsumer implements SpanConsumer {
     });
   }
 
-  /** A commit refused because the group moved on is a rebalance (retriable), whatever librdkafka calls it. */
+  /** A commit refused because the group moved on is a rebalance (retryable), whatever librdkafka calls it. */
   #commitError(e: unknown): KafkaClientError {
     const err = rdError(this.#rd, e, `commit of group ${this.#options.groupId}`);
     const name = typeof (e as RdError).code === 'number' ? rdErrorName(this.#rd, (e as RdError).code) : '';
     if (name === 'ERR__STATE' || name === 'ERR__NO_OFFSET') {
-      return new KafkaClientError('KAFKA_REBALANCE', err.message, { retriable: true, cause: e });
+      return new KafkaClientError('KAFKA_REBALANCE', err.message, { retryable: true, cause: e });
     }
     return err;
   }

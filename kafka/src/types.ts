@@ -27,7 +27,7 @@ export interface ProducerOptions {
   logger?: Logger;
   /** Compression codec for batches; default none. */
   compression?: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
-  /** Upper bound to wait for acks of one send before it fails (KAFKA_TIMEOUT, retriable); default 30 s. */
+  /** Upper bound to wait for acks of one send before it fails (KAFKA_TIMEOUT, retryable); default 30 s. */
   requestTimeoutMs?: number;
   /**
    * Create a missing topic on first send (broker defaults for partitions) instead of failing

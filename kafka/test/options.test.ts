@@ -64,7 +64,7 @@ describe('option validation', () => {
   });
 
   it('rejects at construction, with code KAFKA_CONFIG', () => {
-    expect(() => createProducer({ brokers: [] })).toThrow(expect.objectContaining({ code: 'KAFKA_CONFIG', retriable: false }));
+    expect(() => createProducer({ brokers: [] })).toThrow(expect.objectContaining({ code: 'KAFKA_CONFIG', retryable: false }));
     expect(() => createConsumer({ brokers: ['a:1'], groupId: 'g', topics: [] })).toThrow(/topics is empty/);
     expect(() => createAdmin(['nope'])).toThrow(/not "host:port"/);
     expect(() => createProducer({ brokers: ['a:1'], client: 'kafkajs', compression: 'zstd' })).toThrow(/kafkajs/);

@@ -88,7 +88,7 @@ describe('librdkafka configuration of KafkaSecurity', () => {
   it('refuses, naming the setting, what the build cannot honour', () => {
     const noOidc = ALL.filter((f) => f !== 'oidc');
     const oauth: KafkaSecurity = { protocol: 'SASL_SSL', sasl: sasl('OAUTHBEARER', { oauthbearerTokenEndpointUrl: 'https://idp.example/token' }), tls: { verifyHostname: true } };
-    expect(() => librdkafkaSecurityConfig(oauth, noOidc)).toThrow(expect.objectContaining({ code: 'KAFKA_CONFIG', retriable: false }));
+    expect(() => librdkafkaSecurityConfig(oauth, noOidc)).toThrow(expect.objectContaining({ code: 'KAFKA_CONFIG', retryable: false }));
     expect(() => librdkafkaSecurityConfig(oauth, noOidc)).toThrow(/--kafka-sasl-mechanism OAUTHBEARER needs librdkafka built with libcurl/);
     expect(() => librdkafkaSecurityConfig({ protocol: 'SSL' }, ['gzip'])).toThrow(/--kafka-security-protocol SSL needs librdkafka built with OpenSSL/);
     expect(() => librdkafkaSecurityConfig({ protocol: 'SASL_PLAINTEXT', sasl: sasl('SCRAM-SHA-512') }, ['sasl', 'sasl_plain'])).toThrow(/SCRAM-SHA-512 needs librdkafka feature "sasl_scram"/);

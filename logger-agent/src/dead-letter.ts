@@ -1,5 +1,6 @@
 import os from 'node:os';
 import type { KafkaMessage } from '@pintrace/kafka';
+import { deadLetterHeaders } from '@pintrace/model';
 import type { Logger } from '@pintrace/runtime';
 import type { KafkaWriter } from './kafka-writer.js';
 import type { AgentMetrics } from './metrics.js';
@@ -19,13 +20,13 @@ export interface DeadLetterOptions {
   maxAttempts?: number;
 }
 
-/** Most bytes of one dead letter's value (a larger line is cut; the header `bytes` keeps its length). */
+/** Most characters of one dead letter's value (a longer line is cut; the header `bytes` keeps its length). */
 const MAX_VALUE_CHARS = 256 * 1024;
 
 /**
  * Sends lines that are not spans to a dead-letter topic: the raw line (decoded as UTF-8) as the
- * value, keyed by stream so one stream's rejects stay in order, with headers saying why and
- * where from. Dead letters never hold the stream: each batch of them gets a bounded number of
+ * value, keyed by stream so one stream's rejects stay in order, with the dead-letter headers of
+ * @pintrace/model (the collector writes the same schema). Dead letters never hold the stream: each batch of them gets a bounded number of
  * tries (Kafka being down already holds the stream through the span send before it), and what
  * cannot be written is counted as `dead_letters_total{result="dropped"}` and logged.
  */
@@ -45,7 +46,9 @@ export class DeadLetterWriter {
     const messages: KafkaMessage[] = rejects.map((r) => ({
       key: stream,
       value: r.line.length > MAX_VALUE_CHARS ? r.line.slice(0, MAX_VALUE_CHARS) : r.line,
-      headers: { reason: r.reason, stream, file, batch_offset: String(batchOffset), bytes: String(Buffer.byteLength(r.line)), host: this.host },
+      headers: deadLetterHeaders({
+        reason: r.reason, rejectedBy: 'logger-agent', host: this.host, bytes: Buffer.byteLength(r.line), stream, file, batchOffset,
+      }),
     }));
     let result = await writer.write(messages, topic, this.o.maxAttempts ?? 5);
     if (result === 'too_large' && messages.length > 1) {

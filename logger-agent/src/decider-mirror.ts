@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { createAdmin, createConsumer, type ConsumedMessage, type SpanConsumer, type TopicAdmin } from '@pintrace/kafka';
-import type { KafkaConnection, Logger } from '@pintrace/runtime';
+import { Backoff, sleep, type KafkaConnection, type Logger } from '@pintrace/runtime';
 import { isDeciderValue, normalizeDeciderName, readDeciderFile, writeDeciderFile } from '@pintrace/sampler';
-import { Backoff, pause } from './backoff.js';
 import type { AgentMetrics } from './metrics.js';
 
 /** Topic config of the fleet decider topic: one partition (one order for every key), compacted. */
@@ -103,7 +102,7 @@ export class DeciderMirror {
         signal.removeEventListener('abort', onAbort);
       }
       await consumer.disconnect().catch(() => undefined);
-      if (!signal.aborted) await pause(backoff.next(), signal);
+      if (!signal.aborted) await sleep(backoff.next(), signal);
     }
     await this.admin?.close();
   }

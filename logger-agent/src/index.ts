@@ -1,22 +1,8 @@
+// What the CLI and the benchmarks use; everything else is internal (tests import src files directly).
 export { startAgent } from './agent.js';
 export type { Agent, AgentDeps } from './agent.js';
 export { agentOptions } from './options.js';
 export type { AgentConfig } from './options.js';
-export { AgentMetrics } from './metrics.js';
-export type { SkippedBytesReason, WatermarkResetReason, AgentErrorKind } from './metrics.js';
-export { AgentError } from './errors.js';
-export type { AgentErrorCode } from './errors.js';
-export { WatermarkStore } from './watermark.js';
-export type { Watermark } from './watermark.js';
-export type { FileIdentity } from './file-identity.js';
-export type { StreamStatus } from './stream-processor.js';
-export { buildMessages, buildMessagesFromBytes } from './batcher.js';
-export type { BatchMessages, BatcherOptions, LineBytes, SkipReason } from './batcher.js';
-export { traceKey } from './trace-key.js';
-export { streamOf } from './log-stream.js';
-export { DeciderMirror, parseDeciderRecord, DECIDER_TOPIC_CONFIG } from './decider-mirror.js';
-export type { DeciderMirrorOptions } from './decider-mirror.js';
-export { DeadLetterWriter } from './dead-letter.js';
 export { publishDeciderValue, DEFAULT_DECIDER_TOPIC } from './decider-publish.js';
 export type { PublishDeciderOptions } from './decider-publish.js';
 export type { Intake } from './intake/intake.js';

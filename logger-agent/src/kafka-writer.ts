@@ -1,6 +1,5 @@
 import type { KafkaMessage, SpanProducer } from '@pintrace/kafka';
-import type { Logger } from '@pintrace/runtime';
-import { Backoff, pause, type BackoffOptions } from './backoff.js';
+import { Backoff, sleep, type BackoffOptions, type Logger } from '@pintrace/runtime';
 import type { AgentMetrics } from './metrics.js';
 
 /** Outcome of one write: acknowledged, abandoned because the agent stops, or too large for the broker. */
@@ -18,7 +17,7 @@ export interface KafkaWriterOptions {
 
 interface ErrorInfo {
   code?: unknown;
-  retriable?: unknown;
+  retryable?: unknown;
   message?: unknown;
 }
 
@@ -98,7 +97,7 @@ export class KafkaWriter {
         this.connected = undefined;
         metrics.errors.inc({ kind: 'kafka_connect' });
         this.failed(err, 'connect', topic);
-        if (!(await pause(backoff.next(), signal))) return 'stopped';
+        if (!(await sleep(backoff.next(), signal))) return 'stopped';
         continue;
       }
       let messages = 0;
@@ -127,7 +126,7 @@ export class KafkaWriter {
         }
         if (info.code === 'KAFKA_NOT_CONNECTED') this.connected = undefined;
         this.failed(err, 'send', topic);
-        if (!(await pause(backoff.next(), signal))) return 'stopped';
+        if (!(await sleep(backoff.next(), signal))) return 'stopped';
         continue;
       }
       metrics.sendSeconds.observe({ topic }, Number(process.hrtime.bigint() - started) / 1e9);
@@ -161,7 +160,7 @@ export class KafkaWriter {
     }
     this.lastFailureLog = now;
     this.options.log.warn(
-      { op, topic, code: info.code, retriable: info.retriable, err: this.lastError, suppressed: this.suppressed },
+      { op, topic, code: info.code, retryable: info.retryable, err: this.lastError, suppressed: this.suppressed },
       'Kafka write failed; holding the stream and retrying with backoff',
     );
     this.suppressed = 0;

@@ -1,10 +1,9 @@
 import { rename, stat, unlink } from 'node:fs/promises';
 import { perProcessSpanFile, SPAN_FILE_ABANDONED_IDLE_MS } from '@pintrace/model';
-import type { Logger } from '@pintrace/runtime';
+import { Backoff, sleep, type Logger } from '@pintrace/runtime';
 import type { KafkaMessage } from '@pintrace/kafka';
 import { buildMessagesFromBytes, type SkipReason } from './batcher.js';
 import { MessageArena } from './line-check.js';
-import { Backoff, pause } from './backoff.js';
 import type { DeadLetterWriter, Reject } from './dead-letter.js';
 import { AgentError } from './errors.js';
 import { sameInode } from './file-identity.js';
@@ -203,7 +202,7 @@ export class StreamProcessor {
       } catch (err) {
         this.o.metrics.errors.inc({ kind: err instanceof AgentError && err.code === 'AGENT_WATERMARK_WRITE' ? 'watermark_write' : 'read' });
         this.log.error({ err }, 'stream step failed; retrying');
-        await pause(errors.next(), signal);
+        await sleep(errors.next(), signal);
       }
     }
   }
@@ -260,7 +259,7 @@ export class StreamProcessor {
     if (batch !== undefined && this.shouldLinger(batch)) {
       // Batching with linger: a short batch waits a moment for the writer's next lines, then the
       // same position is read again (nothing was sent or committed yet).
-      await pause(this.o.lingerMs, this.o.signal);
+      await sleep(this.o.lingerMs, this.o.signal);
       if (!this.o.signal.aborted && !this.mustCommit) batch = (await this.reader.read(this.lineLimit)) ?? batch;
     }
     if (this.mustCommit) await this.commit(this.reader.offset);

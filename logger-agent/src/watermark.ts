@@ -73,7 +73,7 @@ export class WatermarkStore {
       await copyFile(file, `${file}.corrupt`).catch(() => undefined);
       await unlink(file).catch(() => undefined);
       throw new AgentError('AGENT_WATERMARK_CORRUPT', `watermark ${file} is not valid; kept as ${file}.corrupt`, {
-        retriable: false,
+        retryable: false,
       });
     }
     return parsed;
@@ -96,7 +96,7 @@ export class WatermarkStore {
       await this.syncDir();
     } catch (err) {
       throw new AgentError('AGENT_WATERMARK_WRITE', `cannot write watermark ${file}: ${(err as Error).message}`, {
-        retriable: true,
+        retryable: true,
         cause: err,
       });
     }

@@ -1,7 +1,8 @@
 import { appendFile, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Agent, Watermark } from '../src/index.js';
+import type { Agent } from '../src/index.js';
+import type { Watermark } from '../src/watermark.js';
 import { FakeProducer } from './fake-producer.js';
 import { ids, lines, sleep, spanLine, start, tempDir, waitFor } from './helpers.js';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildMessages, buildMessagesFromBytes, traceKey } from '../src/index.js';
+import { buildMessages, buildMessagesFromBytes } from '../src/batcher.js';
+import { traceKey } from '../src/trace-key.js';
 
 const span = (traceId: string, id: string) => JSON.stringify({ traceId, id, name: 'x' });
 

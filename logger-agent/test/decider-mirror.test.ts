@@ -3,7 +3,8 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ConsumedBatch, ConsumedMessage, SpanConsumer } from '@pintrace/kafka';
 import { createRegistry, PLAINTEXT } from '@pintrace/runtime';
-import { AgentMetrics, DeciderMirror, parseDeciderRecord } from '../src/index.js';
+import { DeciderMirror, parseDeciderRecord } from '../src/decider-mirror.js';
+import { AgentMetrics } from '../src/metrics.js';
 import { silent, tempDir, waitFor } from './helpers.js';
 
 /** A consumer whose batches the test pushes; `fail()` makes it stop like a lost broker. */

@@ -28,7 +28,7 @@ export class FakeProducer implements SpanProducer {
     this.connects++;
     if (this.connectFailures > 0) {
       this.connectFailures--;
-      throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9092'), { code: 'KAFKA_CONNECTION', retriable: true });
+      throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9092'), { code: 'KAFKA_CONNECTION', retryable: true });
     }
   }
 
@@ -38,15 +38,15 @@ export class FakeProducer implements SpanProducer {
     // Stored as late as a client may read them (the agent reuses its buffers once a send settles):
     // buffers overwritten while the send was pending would show here.
     const batch = { topic, messages: messages.map((m) => ({ ...m, value: Buffer.isBuffer(m.value) ? Buffer.from(m.value) : m.value })) };
-    if (this.down) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9092'), { code: 'KAFKA_CONNECTION', retriable: true });
+    if (this.down) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9092'), { code: 'KAFKA_CONNECTION', retryable: true });
     if (this.failNext > 0) {
       this.failNext--;
-      throw Object.assign(new Error('request timed out'), { code: 'KAFKA_TIMEOUT', retriable: true });
+      throw Object.assign(new Error('request timed out'), { code: 'KAFKA_TIMEOUT', retryable: true });
     }
     this.acked.push(batch);
     if (this.storeThenFail > 0) {
       this.storeThenFail--;
-      throw Object.assign(new Error('ack lost'), { code: 'KAFKA_TIMEOUT', retriable: true });
+      throw Object.assign(new Error('ack lost'), { code: 'KAFKA_TIMEOUT', retryable: true });
     }
   }
 

@@ -70,7 +70,7 @@ describe('logger agent: files and rejects', () => {
       const producer = new FakeProducer();
       const send = producer.send.bind(producer);
       producer.send = async (topic, messages) => {
-        if (topic === 'spans-dlq') throw Object.assign(new Error('not authorized'), { code: 'KAFKA_TOPIC_AUTHORIZATION', retriable: false });
+        if (topic === 'spans-dlq') throw Object.assign(new Error('not authorized'), { code: 'KAFKA_TOPIC_AUTHORIZATION', retryable: false });
         return send(topic, messages);
       };
       await writeFile(file(), spanLine(0) + 'garbage\n' + spanLine(1));

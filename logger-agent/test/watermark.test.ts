@@ -1,7 +1,8 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type AgentError, WatermarkStore, type Watermark } from '../src/index.js';
+import type { AgentError } from '../src/errors.js';
+import { WatermarkStore, type Watermark } from '../src/watermark.js';
 import { tempDir } from './helpers.js';
 
 const wm = (offset: number): Watermark => ({

@@ -6,8 +6,8 @@ export type { IdResult } from './ids.js';
 export { parseIp } from './ip.js';
 export type { ParsedIp } from './ip.js';
 export { checkSpan, normalizeSpan } from './normalize.js';
-export { encodeSpan, encodeSpanList, decodeSpan, decodeSpanList } from './json-codec.js';
-export type { SpanListResult } from './json-codec.js';
+export { encodeSpan, encodeSpanList, encodeSpanFields, sortedTagKeys, decodeSpan, decodeSpanList } from './json-codec.js';
+export type { SpanListResult, QuoteString } from './json-codec.js';
 export { encodeSpanLine, decodeSpanLine, joinSpanLines } from './line-codec.js';
 export { traceIdOfLine } from './trace-id-of-line.js';
 export { traceKafkaKey } from './kafka-key.js';
@@ -24,3 +24,6 @@ export {
   newSpanFileInstance,
   perProcessSpanFile,
 } from './span-file.js';
+export type { DependencyLink } from './dependency-link.js';
+export { DEAD_LETTER_HEADERS, deadLetterHeaders, readDeadLetterHeaders } from './dead-letter.js';
+export type { DeadLetterInfo, DeadLetterOrigin } from './dead-letter.js';

@@ -7,6 +7,10 @@
  *   endpoint = serviceName?, ipv4?, ipv6?, port?
  *   annotation = timestamp, value
  * Tags are written sorted by key (Java String order = UTF-16 code units).
+ * One encoder serves every place a span is written, parameterised by how strings are quoted:
+ * quoteJson (zipkin's JsonEscaper: the API, Kafka messages, span files) or storage's Jackson
+ * quoting (the documents zipkin-server stores). The span must be normalised (checkSpan): ids,
+ * kinds and addresses are then plain ASCII with nothing to escape and are copied unquoted.
  *
  * Decoding of a list message ("[span,...]", what the Kafka topic carries) is per span: a bad span
  * is rejected with its reason and the others are kept. Only a message that is not a JSON list
@@ -18,48 +22,70 @@ import type { SpanRejection, SpanResult } from './reasons.js';
 import type { Endpoint, Span } from './span.js';
 import { traceIdOfLine } from './trace-id-of-line.js';
 
-function encodeEndpoint(e: Endpoint): string {
-  const parts: string[] = [];
-  if (e.serviceName !== undefined) parts.push(`"serviceName":${quoteJson(e.serviceName)}`);
-  if (e.ipv4 !== undefined) parts.push(`"ipv4":${quoteJson(e.ipv4)}`);
-  if (e.ipv6 !== undefined) parts.push(`"ipv6":${quoteJson(e.ipv6)}`);
-  if (e.port !== undefined && e.port !== 0) parts.push(`"port":${e.port}`);
-  return `{${parts.join(',')}}`;
+/** Writes a string as a quoted JSON string literal. */
+export type QuoteString = (value: string) => string;
+
+/** `,"key":...` for each field of a non-empty endpoint; '' for an empty one. */
+function endpointFields(e: Endpoint, quote: QuoteString): string {
+  let out = '';
+  if (e.serviceName !== undefined) out += `,"serviceName":${quote(e.serviceName)}`;
+  if (e.ipv4 !== undefined) out += `,"ipv4":"${e.ipv4}"`;
+  if (e.ipv6 !== undefined) out += `,"ipv6":"${e.ipv6}"`;
+  if (e.port !== undefined && e.port !== 0) out += `,"port":${e.port}`;
+  return out;
 }
 
-function isEmptyEndpoint(e: Endpoint | undefined): boolean {
-  return e === undefined
-    || (e.serviceName === undefined && e.ipv4 === undefined && e.ipv6 === undefined && !e.port);
+const NO_KEYS: readonly string[] = [];
+
+/** Tag keys in the order they are written (Java String order = UTF-16 code units). */
+export function sortedTagKeys(tags: Readonly<Record<string, string>> | undefined): readonly string[] {
+  if (tags === undefined) return NO_KEYS;
+  const keys = Object.keys(tags);
+  if (keys.length > 1) keys.sort();
+  return keys;
+}
+
+/**
+ * The span's fields in V2SpanWriter order, without the enclosing braces, so a stored document
+ * can put its own fields first. `tagKeys` is sortedTagKeys(span.tags), for a caller that needs
+ * them too. Built by appending to one string rather than joining arrays of parts: this runs once
+ * per span on the collector's only thread, and intermediate arrays were a large share of its garbage.
+ */
+export function encodeSpanFields(span: Span, quote: QuoteString, tagKeys: readonly string[] = sortedTagKeys(span.tags)): string {
+  let out = `"traceId":"${span.traceId}"`;
+  if (span.parentId !== undefined) out += `,"parentId":"${span.parentId}"`;
+  out += `,"id":"${span.id}"`;
+  if (span.kind !== undefined) out += `,"kind":"${span.kind}"`;
+  if (span.name !== undefined) out += `,"name":${quote(span.name)}`;
+  if (span.timestamp) out += `,"timestamp":${span.timestamp}`;
+  if (span.duration) out += `,"duration":${span.duration}`;
+  const local = span.localEndpoint === undefined ? '' : endpointFields(span.localEndpoint, quote);
+  if (local !== '') out += `,"localEndpoint":{${local.slice(1)}}`;
+  const remote = span.remoteEndpoint === undefined ? '' : endpointFields(span.remoteEndpoint, quote);
+  if (remote !== '') out += `,"remoteEndpoint":{${remote.slice(1)}}`;
+  const annotations = span.annotations;
+  if (annotations !== undefined && annotations.length > 0) {
+    let items = '';
+    for (let i = 0; i < annotations.length; i++) {
+      const a = annotations[i]!;
+      items += `,{"timestamp":${a.timestamp},"value":${quote(a.value)}}`;
+    }
+    out += `,"annotations":[${items.slice(1)}]`;
+  }
+  if (tagKeys.length > 0) {
+    const tags = span.tags!;
+    let items = '';
+    for (const key of tagKeys) items += `,${quote(key)}:${quote(tags[key]!)}`;
+    out += `,"tags":{${items.slice(1)}}`;
+  }
+  if (span.debug === true) out += ',"debug":true';
+  if (span.shared === true) out += ',"shared":true';
+  return out;
 }
 
 /** Encodes one span as a compact Zipkin v2 JSON object. Expects a normalised span. */
 export function encodeSpan(span: Span): string {
-  let out = `{"traceId":${quoteJson(span.traceId)}`;
-  if (span.parentId !== undefined) out += `,"parentId":${quoteJson(span.parentId)}`;
-  out += `,"id":${quoteJson(span.id)}`;
-  if (span.kind !== undefined) out += `,"kind":"${span.kind}"`;
-  if (span.name !== undefined) out += `,"name":${quoteJson(span.name)}`;
-  if (span.timestamp) out += `,"timestamp":${span.timestamp}`;
-  if (span.duration) out += `,"duration":${span.duration}`;
-  if (!isEmptyEndpoint(span.localEndpoint)) out += `,"localEndpoint":${encodeEndpoint(span.localEndpoint!)}`;
-  if (!isEmptyEndpoint(span.remoteEndpoint)) out += `,"remoteEndpoint":${encodeEndpoint(span.remoteEndpoint!)}`;
-  if (span.annotations !== undefined && span.annotations.length > 0) {
-    out += ',"annotations":[';
-    out += span.annotations
-      .map((a) => `{"timestamp":${a.timestamp},"value":${quoteJson(a.value)}}`)
-      .join(',');
-    out += ']';
-  }
-  if (span.tags !== undefined) {
-    const keys = Object.keys(span.tags);
-    if (keys.length > 0) {
-      keys.sort();
-      out += `,"tags":{${keys.map((k) => `${quoteJson(k)}:${quoteJson(span.tags![k]!)}`).join(',')}}`;
-    }
-  }
-  if (span.debug === true) out += ',"debug":true';
-  if (span.shared === true) out += ',"shared":true';
-  return `${out}}`;
+  return `{${encodeSpanFields(span, quoteJson)}}`;
 }
 
 /** Encodes spans as a JSON list message ("[span,...]"). */

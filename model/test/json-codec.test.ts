@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeSpan, decodeSpanList, encodeSpan, encodeSpanList } from '../src/json-codec.js';
+import { decodeSpan, decodeSpanList, encodeSpan, encodeSpanFields, encodeSpanList, sortedTagKeys } from '../src/json-codec.js';
+import { quoteJson } from '../src/json-escape.js';
 import type { Span } from '../src/span.js';
 import {
   BACKEND, CLIENT_SPAN, CLIENT_SPAN_JSON, ERROR_SPAN, LOCAL_SPAN, NO_ANNOTATIONS_ROOT_SERVER_SPAN,
@@ -238,5 +239,32 @@ describe('decodeSpanList', () => {
   it('rejects non-object list elements individually', () => {
     const result = decodeSpanList(`[null,1,${good}]`);
     expect(result).toMatchObject({ ok: true, spans: [CLIENT_SPAN], rejected: [{ reason: 'not_an_object', index: 0 }, { reason: 'not_an_object', index: 1 }] });
+  });
+});
+
+describe('encodeSpanFields: one span encoder, parameterised by its quoting', () => {
+  it('is encodeSpan without the braces when quoting as zipkin JSON', () => {
+    for (const span of [CLIENT_SPAN, UTF8_SPAN]) expect(`{${encodeSpanFields(span, quoteJson)}}`).toBe(encodeSpan(span));
+  });
+
+  it('quotes every free-text string with the given quoting, and normalised ids and addresses as they are', () => {
+    const marked = (s: string) => `"<${s}>"`;
+    const span: Span = {
+      traceId: '0000000000000001', parentId: '0000000000000002', id: '0000000000000003', kind: 'SERVER', name: 'get',
+      localEndpoint: { serviceName: 'svc', ipv4: '10.0.0.1', ipv6: '2001:db8::1', port: 80 },
+      annotations: [{ timestamp: 1, value: 'ws' }], tags: { b: '2', a: '1' },
+    };
+    expect(encodeSpanFields(span, marked)).toBe(
+      '"traceId":"0000000000000001","parentId":"0000000000000002","id":"0000000000000003","kind":"SERVER","name":"<get>",' +
+      '"localEndpoint":{"serviceName":"<svc>","ipv4":"10.0.0.1","ipv6":"2001:db8::1","port":80},' +
+      '"annotations":[{"timestamp":1,"value":"<ws>"}],"tags":{"<a>":"<1>","<b>":"<2>"}',
+    );
+  });
+
+  it('writes tags in the order of the keys it is given', () => {
+    const span: Span = { traceId: '0000000000000001', id: '0000000000000001', tags: { b: '2', a: '1' } };
+    expect(sortedTagKeys(span.tags)).toEqual(['a', 'b']);
+    expect(sortedTagKeys(undefined)).toEqual([]);
+    expect(encodeSpanFields(span, quoteJson, ['b', 'a'])).toContain('"tags":{"b":"2","a":"1"}');
   });
 });

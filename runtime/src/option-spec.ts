@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { PintraceError } from './errors.js';
 
 /**
  * One configurable value: where it comes from (flag, env, file key) and how it is checked.
@@ -23,10 +24,10 @@ export interface OptionSpec<T = unknown> {
   schema: z.ZodType<T, z.ZodTypeDef, unknown>;
 }
 
-export class ConfigError extends Error {
-  readonly code = 'PINTRACE_CONFIG';
+/** Every problem of a configuration at once, each naming the flag or variable to change. */
+export class ConfigError extends PintraceError<'PINTRACE_CONFIG'> {
+  override readonly name = 'ConfigError';
   constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
-    this.name = 'ConfigError';
+    super('PINTRACE_CONFIG', `invalid configuration:\n  ${problems.join('\n  ')}`);
   }
 }

@@ -6,6 +6,7 @@
  */
 import { StorageError, isRetryableStatus } from './errors.js';
 import type { EsHttp, EsResponse } from './http.js';
+import { IndexNameFormatter } from './index-names.js';
 import { assertSupported, parseClusterVersion } from './version.js';
 import type { ClusterVersion } from './version.js';
 
@@ -72,4 +73,30 @@ export async function readClusterVersion(http: EsHttp): Promise<ClusterVersion> 
     throw new StorageError('ES_VERSION_UNSUPPORTED', `${where(http)}: ${(err as Error).message}; point --es at a supported store`);
   }
   return version;
+}
+
+/** The store's health as a /health endpoint reports it. */
+export interface StoreHealth {
+  /** True when the span indices' health answered and is not red. */
+  ok: boolean;
+  /** green, yellow or red; `HTTP <status>` when the answer had none. */
+  status?: string;
+  /** Why the store could not be asked (unreachable, timed out); never holds a credential. */
+  error?: string;
+}
+
+/**
+ * zipkin-server's health check: the health of the span indices (`<index>*span-*`), which a user
+ * limited to the zipkin indices may read (the whole cluster's health needs more privileges).
+ * Never throws.
+ */
+export async function checkStoreHealth(http: EsHttp, index: string): Promise<StoreHealth> {
+  try {
+    const pattern = new IndexNameFormatter({ index }).formatType('span');
+    const res = await http.request({ method: 'GET', path: `/_cluster/health/${encodeURIComponent(pattern)}` });
+    const status = (res.body as { status?: unknown } | null | undefined)?.status;
+    return { ok: res.status === 200 && status !== 'red', status: typeof status === 'string' ? status : `HTTP ${res.status}` };
+  } catch (err) {
+    return { ok: false, error: err instanceof Error ? err.message : String(err) };
+  }
 }

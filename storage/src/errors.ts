@@ -7,6 +7,8 @@
  * not a store at all) is not, and the message names the setting to change. Messages never carry
  * a secret: URLs in them have no credentials and no header is ever quoted.
  */
+import { PintraceError, type PintraceErrorOptions } from '@pintrace/runtime';
+
 export type StorageErrorCode =
   /** Options are invalid; the message says what to change. */
   | 'STORAGE_CONFIG_INVALID'
@@ -41,18 +43,15 @@ const RETRYABLE: ReadonlySet<StorageErrorCode> = new Set<StorageErrorCode>([
   'ES_UNAVAILABLE', 'ES_REJECTED', 'ES_TEMPLATE_FAILED',
 ]);
 
-export class StorageError extends Error {
+/** `retryable` defaults from the code (RETRYABLE above) rather than to false. */
+export class StorageError extends PintraceError<StorageErrorCode> {
   override readonly name = 'StorageError';
-  readonly code: StorageErrorCode;
-  readonly retryable: boolean;
   /** HTTP status, when the error came from a response. */
   readonly status: number | undefined;
 
-  constructor(code: StorageErrorCode, message: string, options: { cause?: unknown; status?: number; retryable?: boolean } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
+  constructor(code: StorageErrorCode, message: string, options: PintraceErrorOptions & { status?: number } = {}) {
+    super(code, message, { cause: options.cause, retryable: options.retryable ?? RETRYABLE.has(code) });
     this.status = options.status;
-    this.retryable = options.retryable ?? RETRYABLE.has(code);
   }
 }
 

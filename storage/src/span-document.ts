@@ -13,7 +13,7 @@
  * The span must already be normalised (@pintrace/model checkSpan).
  */
 import crypto from 'node:crypto';
-import type { Endpoint, Span } from '@pintrace/model';
+import { encodeSpanFields, sortedTagKeys, type Span } from '@pintrace/model';
 import { quoteJackson } from './jackson-json.js';
 
 /** Longest annotation value or "key=value" pair that goes into _q (zipkin SHORT_STRING_LENGTH). */
@@ -32,31 +32,14 @@ export interface SpanDocumentOptions {
   searchEnabled?: boolean;
 }
 
-function endpointJson(e: Endpoint): string | undefined {
-  let out = '';
-  if (e.serviceName !== undefined) out += `,"serviceName":${quoteJackson(e.serviceName)}`;
-  // Normalised addresses and ids are digits, hex, "." and ":" only: nothing to escape.
-  if (e.ipv4 !== undefined) out += `,"ipv4":"${e.ipv4}"`;
-  if (e.ipv6 !== undefined) out += `,"ipv6":"${e.ipv6}"`;
-  if (e.port !== undefined && e.port !== 0) out += `,"port":${e.port}`;
-  return out === '' ? undefined : `{${out.slice(1)}}`;
-}
-
-function sortedTagKeys(tags: Record<string, string>): string[] {
-  const keys = Object.keys(tags);
-  if (keys.length > 1) keys.sort();
-  return keys;
-}
-
 /**
- * The JSON text of a span document (before UTF-8 encoding). Built by appending to one string
- * rather than joining arrays of parts: this runs once per span on the collector's only thread,
- * and the intermediate arrays were a large share of its garbage.
+ * The JSON text of a span document (before UTF-8 encoding): the search fields, then the span's
+ * fields as model's one span encoder writes them, with Jackson's quoting.
  */
 export function spanDocumentJson(span: Span, options: SpanDocumentOptions = {}): string {
   const searchEnabled = options.searchEnabled ?? true;
   const tags = span.tags;
-  const tagKeys = tags === undefined ? NO_KEYS : sortedTagKeys(tags);
+  const tagKeys = sortedTagKeys(tags);
   const annotations = span.annotations;
   const annotationCount = annotations === undefined ? 0 : annotations.length;
   let out = '{';
@@ -77,37 +60,8 @@ export function spanDocumentJson(span: Span, options: SpanDocumentOptions = {}):
       out += `"_q":[${q.slice(1)}],`;
     }
   }
-  // Normalised ids are lower-hex (checkSpan): nothing to escape, so no quoting scan per span.
-  out += `"traceId":"${span.traceId}"`;
-  if (span.parentId !== undefined) out += `,"parentId":"${span.parentId}"`;
-  out += `,"id":"${span.id}"`;
-  if (span.kind !== undefined) out += `,"kind":"${span.kind}"`;
-  if (span.name !== undefined) out += `,"name":${quoteJackson(span.name)}`;
-  if (span.timestamp) out += `,"timestamp":${span.timestamp}`;
-  if (span.duration) out += `,"duration":${span.duration}`;
-  const local = span.localEndpoint && endpointJson(span.localEndpoint);
-  if (local !== undefined) out += `,"localEndpoint":${local}`;
-  const remote = span.remoteEndpoint && endpointJson(span.remoteEndpoint);
-  if (remote !== undefined) out += `,"remoteEndpoint":${remote}`;
-  if (annotationCount > 0) {
-    let items = '';
-    for (let i = 0; i < annotationCount; i++) {
-      const a = annotations![i]!;
-      items += `,{"timestamp":${a.timestamp},"value":${quoteJackson(a.value)}}`;
-    }
-    out += `,"annotations":[${items.slice(1)}]`;
-  }
-  if (tagKeys.length > 0) {
-    let items = '';
-    for (const key of tagKeys) items += `,${quoteJackson(key)}:${quoteJackson(tags![key]!)}`;
-    out += `,"tags":{${items.slice(1)}}`;
-  }
-  if (span.debug === true) out += ',"debug":true';
-  if (span.shared === true) out += ',"shared":true';
-  return `${out}}`;
+  return `${out}${encodeSpanFields(span, quoteJackson, tagKeys)}}`;
 }
-
-const NO_KEYS: string[] = [];
 
 /** A span document as JSON text, with its `_id`. */
 export interface SpanDocumentText {

@@ -7,12 +7,12 @@
  */
 import type { Span } from '@pintrace/model';
 import {
-  buildQueryRequest, encodeDependencyLinks, encodeNames, encodeTrace, encodeTraces, javaTrim,
-  normalizeQueryTraceId, parseTraceIdList, QueryError, type ElasticsearchSpanStore,
+  buildQueryRequest, javaTrim, normalizeQueryTraceId, parseTraceIdList, QueryError, type ElasticsearchSpanStore,
 } from '@pintrace/storage';
 import type { Params } from './params.js';
 import { json, text, type Reply } from './reply.js';
 import { capTrace } from './truncate.js';
+import { encodeDependencyLinks, encodeNames, encodeTrace, encodeTraces } from './zipkin-json.js';
 
 /** Largest epoch millisecond a Date (and an index name) can hold. */
 const MAX_DATE_MS = 8_640_000_000_000_000;

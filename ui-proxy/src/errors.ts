@@ -1,4 +1,6 @@
-/** ui-proxy errors: a stable code, the cause, and whether a retry may succeed. */
+/** ui-proxy errors: a stable code, the cause, and whether a retry may succeed (runtime's PintraceError). */
+import { PintraceError } from '@pintrace/runtime';
+
 export type UiProxyErrorCode =
   /** Options are invalid or unsafe (e.g. no authentication on a public address). */
   | 'UI_CONFIG_INVALID'
@@ -9,14 +11,6 @@ export type UiProxyErrorCode =
   /** The store answered but can never work with these settings (credentials, TLS, scheme, version). */
   | 'UI_STORE_UNUSABLE';
 
-export class UiProxyError extends Error {
+export class UiProxyError extends PintraceError<UiProxyErrorCode> {
   override readonly name = 'UiProxyError';
-  readonly code: UiProxyErrorCode;
-  readonly retryable: boolean;
-
-  constructor(code: UiProxyErrorCode, message: string, options: { cause?: unknown; retryable?: boolean } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
-    this.retryable = options.retryable ?? false;
-  }
 }

@@ -1,18 +1,5 @@
+// What the CLI and the integration tests use; everything else is internal (tests import src files directly).
 export { startUiProxy } from './server.js';
 export type { UiProxy, UiProxyDeps } from './server.js';
 export { uiOptions } from './options.js';
 export type { UiConfig } from './options.js';
-export { ZipkinApi, API_ROUTES } from './api.js';
-export type { ZipkinApiOptions } from './api.js';
-export { Params } from './params.js';
-export { createAuthenticator, isLoopback, assertSafeExposure } from './auth.js';
-export type { Authenticator, AuthOptions } from './auth.js';
-export { prepareLens, findServerJars } from './lens-extract.js';
-export type { LensLocation } from './lens-extract.js';
-export { LensAssets, rewriteIndexHtml } from './lens-assets.js';
-export type { UiConfigJson } from './lens-assets.js';
-export { SpanIntake } from './span-intake.js';
-export { capTrace, TRUNCATED_TAG } from './truncate.js';
-export { UiProxyError } from './errors.js';
-export type { UiProxyErrorCode } from './errors.js';
-export type { Reply } from './reply.js';

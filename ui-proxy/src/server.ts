@@ -9,7 +9,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createProducer, type SpanProducer } from '@pintrace/kafka';
 import { createRegistry, kafkaConnectionOf, redactUrl, storeConnectionOf, type Logger } from '@pintrace/runtime';
-import { createEsHttp, ElasticsearchSpanStore, QueryError, readClusterVersion, StorageError, type EsHttp } from '@pintrace/storage';
+import { checkStoreHealth, createEsHttp, ElasticsearchSpanStore, QueryError, readClusterVersion, StorageError, type EsHttp } from '@pintrace/storage';
 import type { Registry } from 'prom-client';
 import { API_ROUTES, ZipkinApi } from './api.js';
 import { assertSafeExposure, challenge, createAuthenticator } from './auth.js';
@@ -158,13 +158,8 @@ export async function startUiProxy(config: UiConfig, deps: UiProxyDeps): Promise
   let healthCache: { at: number; ok: boolean; detail: unknown } | undefined;
   const health = async (): Promise<Reply> => {
     if (healthCache === undefined || Date.now() - healthCache.at > 2000) {
-      try {
-        const res = await esHttp.request({ method: 'GET', path: `/_cluster/health/${encodeURIComponent(config.indexPrefix)}*span-*` });
-        const status = (res.body as { status?: string } | undefined)?.status;
-        healthCache = { at: Date.now(), ok: res.status === 200 && status !== 'red', detail: { status: status ?? `HTTP ${res.status}` } };
-      } catch (err) {
-        healthCache = { at: Date.now(), ok: false, detail: { error: (err as Error).message } };
-      }
+      const { ok, status, error } = await checkStoreHealth(esHttp, config.indexPrefix);
+      healthCache = { at: Date.now(), ok, detail: error !== undefined ? { error } : { status } };
     }
     const body = JSON.stringify({ status: healthCache.ok ? 'UP' : 'DOWN', elasticsearch: healthCache.detail, ui: ui.available ? 'UP' : 'DOWN' });
     return { status: healthCache.ok ? 200 : 503, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, body };

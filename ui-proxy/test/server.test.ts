@@ -4,7 +4,9 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger, resolveConfig } from '@pintrace/runtime';
 import { StorageError, type EsHttp, type EsRequest } from '@pintrace/storage';
-import { capTrace, rewriteIndexHtml, startUiProxy, uiOptions, type UiProxy } from '../src/index.js';
+import { startUiProxy, uiOptions, type UiProxy } from '../src/index.js';
+import { rewriteIndexHtml } from '../src/lens-assets.js';
+import { capTrace } from '../src/truncate.js';
 
 const log = createLogger('test', { level: 'silent' });
 const proxies: UiProxy[] = [];

@@ -1,18 +1,11 @@
 /**
  * Dependency links as zipkin reads them from `zipkin*dependency-*`: `_source` fields parent,
  * child, callCount, errorCount (others ignored, names lower-cased), merged by (parent, child)
- * with counts summed in first-seen order (DependencyLinker.merge), and written as
- * DependencyLinkBytesEncoder.JSON_V1: {"parent","child","callCount"[,"errorCount" when > 0]}.
+ * with counts summed in first-seen order (DependencyLinker.merge). The API's encoding of them
+ * is ui-proxy's (zipkin-json.ts).
  */
-import { quoteJson } from '@pintrace/model';
+import type { DependencyLink } from '@pintrace/model';
 import { hitSources } from './search-results.js';
-
-export interface DependencyLink {
-  parent: string;
-  child: string;
-  callCount: number;
-  errorCount: number;
-}
 
 function count(v: unknown): number {
   const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : 0;
@@ -47,14 +40,4 @@ export function mergeDependencyLinks(links: readonly DependencyLink[]): Dependen
     }
   }
   return [...merged.values()];
-}
-
-/** JSON list as zipkin's API writes it. */
-export function encodeDependencyLinks(links: readonly DependencyLink[]): string {
-  const items = links.map((l) => {
-    let out = `{"parent":${quoteJson(l.parent)},"child":${quoteJson(l.child)},"callCount":${l.callCount}`;
-    if (l.errorCount > 0) out += `,"errorCount":${l.errorCount}`;
-    return `${out}}`;
-  });
-  return `[${items.join(',')}]`;
 }

@@ -8,11 +8,11 @@
  * - names: `terms` aggregations over the last `namesLookbackMs`.
  * - dependencies: all link documents of the days in the window, merged.
  */
-import type { Span } from '@pintrace/model';
+import type { DependencyLink, Span } from '@pintrace/model';
 import { StorageError } from '../errors.js';
 import type { EsHttp } from '../http.js';
 import { IndexNameFormatter } from '../index-names.js';
-import { mergeDependencyLinks, parseDependencyHits, type DependencyLink } from './dependency-links.js';
+import { mergeDependencyLinks, parseDependencyHits } from './dependency-links.js';
 import { invalid } from './errors.js';
 import type { QueryRequest } from './query-request.js';
 import {

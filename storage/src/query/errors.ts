@@ -2,21 +2,20 @@
  * Query errors. `QUERY_INVALID` carries zipkin-server's exact message (what its API answers with
  * HTTP 400 and a plain-text body); Elasticsearch failures stay StorageError (../errors.ts).
  */
+import { PintraceError } from '@pintrace/runtime';
+
 export type QueryErrorCode =
   /** A query parameter is invalid; the message is zipkin's IllegalArgumentException text. */
   | 'QUERY_INVALID'
   /** The query did not finish within its deadline. */
   | 'QUERY_TIMEOUT';
 
-export class QueryError extends Error {
+/** Only a timeout is retryable; the code decides. */
+export class QueryError extends PintraceError<QueryErrorCode> {
   override readonly name = 'QueryError';
-  readonly code: QueryErrorCode;
-  readonly retryable: boolean;
 
   constructor(code: QueryErrorCode, message: string, options: { cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
-    this.retryable = code === 'QUERY_TIMEOUT';
+    super(code, message, { cause: options.cause, retryable: code === 'QUERY_TIMEOUT' });
   }
 }
 
