@@ -6,6 +6,3 @@ export type { AgentConfig } from './options.js';
 export { publishDeciderValue, DEFAULT_DECIDER_TOPIC } from './decider-publish.js';
 export type { PublishDeciderOptions } from './decider-publish.js';
 export type { Intake } from './intake/intake.js';
-export { intakeOptions } from './intake/options.js';
-export { decodeOtlpProtobuf, decodeOtlpJson, decodeZipkinProtobuf, IntakeRejection, INTAKE_REJECT_REASONS } from './intake/decode.js';
-export type { IntakeRejectReason } from './intake/decode.js';
