@@ -19,7 +19,7 @@ import { FinagleAdjuster } from './adjusters/finagle-adjuster.js';
 import { FinagleIssue343Adjuster } from './adjusters/finagle-issue343-adjuster.js';
 import { NameNormalizer } from './adjusters/name-normalizer.js';
 import type { SpanAdjuster } from './adjusters/span-adjuster.js';
-import { parseFilterRule } from './filter.js';
+import { parseFilterRule } from './filter-spans.js';
 import { buildPipeline } from './pipeline.js';
 import { createStorage, type CollectorStorage } from './storage.js';
 
@@ -38,9 +38,6 @@ export interface CollectorDeps {
   registry?: Registry;
   /** How long shutdown waits for in-flight batches before giving up on them; default 20 s. */
   drainTimeoutMs?: number;
-  /** Backoff bounds of whole-bulk retries; defaults 200 ms and 30 s. */
-  minBackoffMs?: number;
-  maxBackoffMs?: number;
   /** Longest pause between start-up attempts; default 10 s. */
   maxStartBackoffMs?: number;
 }
@@ -112,9 +109,7 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
     writer: storage.writer,
     metrics,
     log,
-    batchSize: config.batchSize,
     batchTimeMs: config.batchTimeMs,
-    sinkConcurrency: config.sinkConcurrency,
     maxHeldSpans: config.maxHeldSpans,
     group: {
       inactivityMs: config.groupWindowMs,
@@ -149,8 +144,6 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
               },
             },
           },
-    minBackoffMs: deps.minBackoffMs,
-    maxBackoffMs: deps.maxBackoffMs,
     signal: abort.signal,
     onStorageState: (ok, error) => {
       if (ok) lastWrite = { ok };

@@ -30,13 +30,14 @@ export function deadLetter(options: DeadLetterOptions): OperatorFunction<SpanBat
   const counts = metrics.stage('dead_letter', 'message');
   const maxBackoff = options.maxBackoffMs ?? 10_000;
   return concatMap((batch: SpanBatch) => {
-    const letters = batch.deadLetters;
+    const { deadLetters: letters, ...rest } = batch;
     if (letters === undefined || letters.length === 0) return of(batch);
-    delete batch.deadLetters;
+    // The batch goes on without its letters; the input is left as it came.
+    const passed: SpanBatch = rest;
     counts.in(letters.length);
     if (producer === undefined || topic === undefined) {
       counts.dropped('no_dead_letter_topic', letters.length);
-      return of(batch);
+      return of(passed);
     }
     const messages: KafkaMessage[] = letters.map((l) => ({
       key: l.key,
@@ -54,7 +55,7 @@ export function deadLetter(options: DeadLetterOptions): OperatorFunction<SpanBat
       map(() => {
         for (const l of letters) metrics.deadLettered.inc({ reason: l.reason });
         counts.out(letters.length);
-        return batch;
+        return passed;
       }),
     );
   });
