@@ -19,3 +19,6 @@ export {
   newSpanFileInstance,
   perProcessSpanFile,
 } from './span-file.js';
+export type { DependencyLink } from './dependency-link.js';
+export { DEAD_LETTER_HEADERS, deadLetterHeaders, readDeadLetterHeaders } from './dead-letter.js';
+export type { DeadLetterInfo, DeadLetterOrigin } from './dead-letter.js';

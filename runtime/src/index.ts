@@ -37,3 +37,7 @@ export type { Logger } from './logger.js';
 export { createRegistry, startOpsServer } from './ops-server.js';
 export type { OpsServer, OpsServerOptions, HealthReport } from './ops-server.js';
 export { Shutdown } from './shutdown.js';
+export { PintraceError, isRetryable } from './errors.js';
+export type { PintraceErrorOptions } from './errors.js';
+export { Backoff, backoffDelayMs, sleep } from './backoff.js';
+export type { BackoffOptions } from './backoff.js';
