@@ -21,7 +21,8 @@
 import { Observable, type OperatorFunction } from 'rxjs';
 import type { DependencyLinkDocument } from '@pintrace/storage';
 import type { Logger } from '@pintrace/runtime';
-import { linkTrace, type DependencyLink } from './dependency-linker.js';
+import type { DependencyLink } from '@pintrace/model';
+import { linkTrace } from './dependency-linker.js';
 import { partitionKey } from './group-by-trace.js';
 import type { CollectorMetrics } from './metrics.js';
 import type { Receipt } from './receipt.js';

@@ -55,7 +55,6 @@ export function parseFilterRule(text: string): FilterRule {
   throw new CollectorError(
     'COLLECTOR_CONFIG_INVALID',
     `filter rule "${text}" is not one of service=NAME, remoteService=NAME, span=NAME, annotation=VALUE, tag=KEY, tag=KEY=VALUE`,
-    false,
   );
 }
 

@@ -96,5 +96,5 @@ export function sink(options: SinkOptions): OperatorFunction<SpanBatch, SpanBatc
 }
 
 function abortError(cause?: unknown): CollectorError {
-  return new CollectorError('COLLECTOR_ABORTED', 'the sink was aborted before the batch was written; its offsets stay uncommitted', false, { cause });
+  return new CollectorError('COLLECTOR_ABORTED', 'the sink was aborted before the batch was written; its offsets stay uncommitted', { cause });
 }

@@ -4,7 +4,7 @@ import { startCollector } from '../src/collector.js';
 import { collectorOptions, type CollectorConfig } from '../src/options.js';
 import type { SinkWriter } from '../src/sink.js';
 import type { CollectorStorage } from '../src/storage.js';
-import { failingStore, FakeConsumer, FakeWriter, listMessage, settle, silentLog, span } from './fakes.js';
+import { failingStore, FakeConsumer, FakeWriter, listMessage, settle, silentLog, span, until } from './fakes.js';
 
 function fakeStorage(writer: SinkWriter) {
   const state = { reachable: true, ready: false, closed: false };
@@ -74,7 +74,7 @@ describe('startCollector', () => {
     const collector = await startCollector(config(), { consumer, storage, log: silentLog, drainTimeoutMs: 50 });
     await consumer.whenRunning();
     void consumer.deliver(0, [listMessage([span()])]);
-    await new Promise((r) => setTimeout(r, 30));
+    await until(() => store.bulks() > 1); // the writer is retrying
     const health = await fetch(`http://127.0.0.1:${collector.metricsPort}/health`);
     expect(health.status).toBe(503);
     expect(await health.json()).toMatchObject({ lastWrite: { ok: false } });

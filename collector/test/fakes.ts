@@ -198,6 +198,12 @@ export async function failingStore(): Promise<{
   };
 }
 
+/** Waits until `condition()` holds or `timeoutMs` passed (the test's assertions then say which). */
+export async function until(condition: () => boolean, timeoutMs = 2000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+}
+
 /** Lets queued promise callbacks and zero-delay timers run. */
 export async function settle(rounds = 5): Promise<void> {
   for (let i = 0; i < rounds; i++) await new Promise((r) => setImmediate(r));

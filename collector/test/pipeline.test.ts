@@ -3,7 +3,7 @@ import { lastValueFrom, toArray } from 'rxjs';
 import type { DependencyLinkDocument } from '@pintrace/storage';
 import { buildPipeline, type PipelineOptions } from '../src/pipeline.js';
 import type { SinkWriter } from '../src/sink.js';
-import { failingStore, FakeConsumer, FakeWriter, listMessage, sample, settle, silentLog, span, testMetrics } from './fakes.js';
+import { failingStore, FakeConsumer, FakeWriter, listMessage, sample, settle, silentLog, span, testMetrics, until } from './fakes.js';
 
 function setup<W extends SinkWriter = FakeWriter>(overrides: Partial<PipelineOptions> = {}, writer: W = new FakeWriter() as SinkWriter as W) {
   const consumer = new FakeConsumer();
@@ -99,14 +99,14 @@ describe('pipeline: a failing sink', () => {
     const { consumer, registry } = setup({}, store.writer);
     const s = span();
     const handled = watch(consumer.deliver(0, [listMessage([s])]));
-    await new Promise((r) => setTimeout(r, 60));
+    await until(() => store.bulks() > 2); // real requests: the first connection alone may take 30 ms
     expect(store.bulks()).toBeGreaterThan(2);
     expect(consumer.commits).toEqual([]);
     expect(handled.settled).toBe(false);
     expect(await sample(registry, 'pintrace_collector_sink_retries_total')).toBeGreaterThan(1);
 
     store.state.down = false;
-    await new Promise((r) => setTimeout(r, 30));
+    await until(() => handled.settled && consumer.commits.length > 0);
     expect(store.stored).toEqual([s.id]);
     expect(consumer.committed()).toEqual({ 0: '1' });
     expect(handled.settled).toBe(true);
