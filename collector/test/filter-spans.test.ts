@@ -23,4 +23,13 @@ describe('filter', () => {
     expect(await sample(registry, 'pintrace_collector_dropped_total', { stage: 'filter' })).toBe(5);
     expect(() => parseFilterRule('colour=red')).toThrow(/not one of/);
   });
+
+  it('returns a new batch and leaves the input as it was', async () => {
+    const { metrics } = testMetrics();
+    const spans = [span(), span({ localEndpoint: { serviceName: 'healthcheck' } })];
+    const input: SpanBatch = { spans: [...spans], receipts: [] };
+    const out = await lastValueFrom(from([input]).pipe(filterSpans({ rules: [parseFilterRule('service=healthcheck')], metrics })));
+    expect(out.spans).toEqual([spans[0]]);
+    expect(input.spans).toEqual(spans);
+  });
 });

@@ -190,6 +190,22 @@ describe('ElasticsearchSpanWriter', () => {
     await pending;
   });
 
+  it("tells a write's caller about each retry and stops retrying when the write's signal aborts", async () => {
+    let full = true;
+    await setup((req) => (full ? { status: 429, body: {} } : { status: 200, body: bulkAnswer(req.body, () => 201) }), { retry: { initialDelayMs: 20, maxDelayMs: 20 } });
+    const abort = new AbortController();
+    const heard: RetryEvent[] = [];
+    const pending = expect(writer!.write([span(1)], { signal: abort.signal, onRetry: (e) => heard.push(e) })).rejects.toMatchObject({ code: 'WRITER_SHUT_DOWN' });
+    await new Promise((r) => setTimeout(r, 50));
+    abort.abort();
+    await pending;
+    expect(heard.length).toBeGreaterThan(0);
+    expect(heard[0]).toMatchObject({ attempt: 1, cause: '429', items: 1 });
+    // Only that write stopped: the writer takes the next one.
+    full = false;
+    expect(await writer!.write([span(2)])).toMatchObject({ written: 1 });
+  });
+
   it('needs a url or http client', () => {
     expect(() => new ElasticsearchSpanWriter({})).toThrow(/needs `url`/);
     expect(() => new ElasticsearchSpanWriter({ url: 'localhost:9200' })).toThrow(/http\(s\):\/\//);
