@@ -9,7 +9,9 @@
  *   on its own: `write` resolves only when every item is indexed or failed permanently (reported
  *   in `failed`), or rejects with WRITER_SHUT_DOWN if `shutdown()` or the write's own signal
  *   interrupts it. Callers (the collector's sink) do not retry: this is the one layer that does.
- * - Bounded: at most `maxConcurrency` bulk requests in flight across all writes, each with at most
+ * - Bounded: at most `maxConcurrency` writes are encoded and sent at a time (later ones wait
+ *   before encoding, so a burst of callers costs the memory of that many writes), and at most
+ *   `maxConcurrency` bulk requests in flight across all writes, each with at most
  *   `maxBatchDocs` documents and about `maxBatchBytes` bytes.
  * - start(): reads the cluster version and installs missing templates; write() calls it lazily.
  */
@@ -131,6 +133,8 @@ export class ElasticsearchSpanWriter implements SpanWriter {
   private readonly searchEnabled: boolean;
   private readonly autocomplete: AutocompleteIndexer;
   private readonly semaphore: Semaphore;
+  /** Writes being encoded and sent; the rest wait before encoding. */
+  private readonly writeSlots: Semaphore;
   private readonly maxBatchDocs: number;
   private readonly maxBatchBytes: number;
   private readonly initialDelayMs: number;
@@ -161,6 +165,7 @@ export class ElasticsearchSpanWriter implements SpanWriter {
     this.searchEnabled = options.searchEnabled ?? true;
     this.autocomplete = new AutocompleteIndexer(this.searchEnabled ? options.autocomplete : {});
     this.semaphore = new Semaphore(positiveInt('maxConcurrency', options.maxConcurrency, 2));
+    this.writeSlots = new Semaphore(positiveInt('maxConcurrency', options.maxConcurrency, 2));
     this.maxBatchDocs = positiveInt('maxBatchDocs', options.maxBatchDocs, 1000);
     this.maxBatchBytes = positiveInt('maxBatchBytes', options.maxBatchBytes, 5 * 1024 * 1024);
     this.initialDelayMs = options.retry?.initialDelayMs ?? 100;
@@ -216,8 +221,12 @@ export class ElasticsearchSpanWriter implements SpanWriter {
   }
 
   async write(spans: readonly Span[], options: WriteOptions = {}): Promise<WriteResult> {
+    const call: WriteCall = { ...options, result: { written: 0, failed: [], autocompleteWritten: 0, retries: 0 } };
+    if (spans.length === 0) return call.result;
+    await this.writeSlots.acquire();
     try {
-      return await this.writeAll(spans, { ...options, result: { written: 0, failed: [], autocompleteWritten: 0, retries: 0 } });
+      this.throwIfStopped(call);
+      return await this.writeAll(spans, call);
     } catch (err) {
       // Whatever failed while shutting down (a template PUT, a bulk cut off by the closed client),
       // the caller must only learn that this write did not complete.
@@ -225,6 +234,8 @@ export class ElasticsearchSpanWriter implements SpanWriter {
         throw new StorageError('WRITER_SHUT_DOWN', 'writer shut down before the write completed', { cause: err });
       }
       throw err;
+    } finally {
+      this.writeSlots.release();
     }
   }
 

@@ -206,6 +206,18 @@ describe('ElasticsearchSpanWriter', () => {
     expect(await writer!.write([span(2)])).toMatchObject({ written: 1 });
   });
 
+  it('encodes and sends at most maxConcurrency writes at a time; the others wait without sending', async () => {
+    const es = await setup(() => ({ status: 429, body: {} }), { maxConcurrency: 1, retry: { initialDelayMs: 5, maxDelayMs: 5 } });
+    const abort = new AbortController();
+    const first = expect(writer!.write([span(1)], { signal: abort.signal })).rejects.toMatchObject({ code: 'WRITER_SHUT_DOWN' });
+    const second = expect(writer!.write([span(2)], { signal: abort.signal })).rejects.toMatchObject({ code: 'WRITER_SHUT_DOWN' });
+    await new Promise((r) => setTimeout(r, 50));
+    abort.abort();
+    await Promise.all([first, second]);
+    const ids = new Set(es.bulkRequests().flatMap((r) => bulkIds(r.body)));
+    expect([...ids]).toEqual([encodeSpanDocument(span(1)).id]);
+  });
+
   it('needs a url or http client', () => {
     expect(() => new ElasticsearchSpanWriter({})).toThrow(/needs `url`/);
     expect(() => new ElasticsearchSpanWriter({ url: 'localhost:9200' })).toThrow(/http\(s\):\/\//);
