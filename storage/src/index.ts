@@ -11,8 +11,6 @@ export { buildTemplates, ensureTemplates } from './templates.js';
 export type { TemplateOptions, IndexTemplate, EnsureTemplatesResult } from './templates.js';
 export { AutocompleteIndexer } from './autocomplete.js';
 export type { AutocompleteDocument, AutocompleteOptions } from './autocomplete.js';
-export { bulkBody, bulkOutcomes, isRetryableItem } from './bulk-request.js';
-export type { BulkItem, ItemOutcome } from './bulk-request.js';
 export { createEsHttp } from './http.js';
 export type { EsHttp, EsHttpOptions, EsRequest, EsResponse, EsAuthMethod } from './http.js';
 export { readClusterVersion, rootAnswerError } from './cluster-check.js';
