@@ -4,8 +4,9 @@
  *
  * The writer owns everything about reaching the store (@pintrace/storage's
  * ElasticsearchSpanWriter): bulk size, bulk requests in flight, and retrying 429s, partial
- * failures and outages for as long as it takes. The sink owns none of it: it starts every write
- * as it comes (the backpressure bounds the spans in flight), counts the retries the writer reports
+ * failures and outages for as long as it takes. The sink owns none of it: it hands over every
+ * batch as it comes (the writer decides how many writes it encodes and sends at once; the
+ * backpressure bounds the spans in flight), counts the retries the writer reports
  * and tells /health about them, and counts spans the store refused for good as dropped with the
  * reason it gave, so one bad document cannot stall a partition. Aborting (shutdown) ends the
  * writer's retrying with an error and nothing more is committed.
