@@ -11,10 +11,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCollector, collectorOptions, type Collector, type CollectorConfig } from '@pintrace/collector';
 import { createAdmin, createProducer, type SpanProducer, type TopicAdmin } from '@pintrace/kafka';
-import { checkSpan, type Span } from '@pintrace/model';
+import { checkSpan, type DependencyLink, type Span } from '@pintrace/model';
 import { createLogger, resolveConfig } from '@pintrace/runtime';
 import { Registry } from 'prom-client';
-import { linkTrace, type DependencyLink } from '../collector/src/dependency-linker.js';
+import { linkTrace } from '../collector/src/dependency-linker.js';
 import { canonical, multiServiceTrace, zipkinSampleTraces } from './collector-fixtures.js';
 import { esUrl, eventually, getJson, kafkaBrokers, searchAll, uniqueName, zipkinUrl } from './support/servers.js';
 

@@ -3,11 +3,15 @@
  * that throws is skipped for that span, logged once per adjuster and counted as
  * `adjusted_total{adjuster="<name>_failed"}` (the span itself goes on unchanged), as
  * zipkin-sparkstreaming skips a failing adjuster. Adjusters never drop spans.
+ *
+ * Unit: spans.
  */
-import { map, type OperatorFunction } from 'rxjs';
+import type { OperatorFunction } from 'rxjs';
+import type { Span } from '@pintrace/model';
 import type { Logger } from '@pintrace/runtime';
 import type { SpanAdjuster } from './adjusters/span-adjuster.js';
 import type { CollectorMetrics } from './metrics.js';
+import { stage } from './stage.js';
 import type { SpanBatch } from './types.js';
 
 export interface AdjustOptions {
@@ -18,30 +22,25 @@ export interface AdjustOptions {
 
 export function adjust(options: AdjustOptions): OperatorFunction<SpanBatch, SpanBatch> {
   const { adjusters, metrics, log } = options;
-  const counts = metrics.stage('adjust', 'span');
   const failedOnce = new Set<string>();
-  return map((batch: SpanBatch): SpanBatch => {
-    counts.in(batch.spans.length);
-    if (adjusters.length > 0) {
-      batch.spans = batch.spans.map((span) => {
-        let out = span;
-        for (const adjuster of adjusters) {
-          try {
-            if (!adjuster.shouldAdjust(out)) continue;
-            out = adjuster.adjust(out);
-            metrics.adjusted.inc({ adjuster: adjuster.name });
-          } catch (err) {
-            metrics.adjusted.inc({ adjuster: `${adjuster.name}_failed` });
-            if (!failedOnce.has(adjuster.name)) {
-              failedOnce.add(adjuster.name);
-              log.warn({ err, adjuster: adjuster.name, traceId: span.traceId, id: span.id }, 'adjuster failed; skipped for this span (logged once)');
-            }
-          }
+  const adjustSpan = (span: Span): Span => {
+    let out = span;
+    for (const adjuster of adjusters) {
+      try {
+        if (!adjuster.shouldAdjust(out)) continue;
+        out = adjuster.adjust(out);
+        metrics.adjusted.inc({ adjuster: adjuster.name });
+      } catch (err) {
+        metrics.adjusted.inc({ adjuster: `${adjuster.name}_failed` });
+        if (!failedOnce.has(adjuster.name)) {
+          failedOnce.add(adjuster.name);
+          log.warn({ err, adjuster: adjuster.name, traceId: span.traceId, id: span.id }, 'adjuster failed; skipped for this span (logged once)');
         }
-        return out;
-      });
+      }
     }
-    counts.out(batch.spans.length);
-    return batch;
-  });
+    return out;
+  };
+  return stage(metrics, 'adjust', 'span', (batch: SpanBatch): SpanBatch =>
+    adjusters.length === 0 ? batch : { ...batch, spans: batch.spans.map(adjustSpan) },
+  );
 }

@@ -7,7 +7,17 @@
  * What cannot get better by waiting (an unsupported Elasticsearch version, say) rejects `done`.
  */
 import { createAdmin, createConsumer, createProducer, type SpanConsumer, type SpanProducer, type TopicAdmin } from '@pintrace/kafka';
-import { createLogger, createRegistry, kafkaConnectionOf, redactUrl, startOpsServer, storeConnectionOf, type Logger } from '@pintrace/runtime';
+import {
+  Backoff,
+  createLogger,
+  createRegistry,
+  isRetryable,
+  kafkaConnectionOf,
+  redactUrl,
+  startOpsServer,
+  storeConnectionOf,
+  type Logger,
+} from '@pintrace/runtime';
 import type { Registry } from 'prom-client';
 import { setFlagsFromString } from 'node:v8';
 import { commitReady } from './commit.js';
@@ -19,7 +29,7 @@ import { FinagleAdjuster } from './adjusters/finagle-adjuster.js';
 import { FinagleIssue343Adjuster } from './adjusters/finagle-issue343-adjuster.js';
 import { NameNormalizer } from './adjusters/name-normalizer.js';
 import type { SpanAdjuster } from './adjusters/span-adjuster.js';
-import { parseFilterRule } from './filter.js';
+import { parseFilterRule } from './filter-spans.js';
 import { buildPipeline } from './pipeline.js';
 import { createStorage, type CollectorStorage } from './storage.js';
 
@@ -38,9 +48,6 @@ export interface CollectorDeps {
   registry?: Registry;
   /** How long shutdown waits for in-flight batches before giving up on them; default 20 s. */
   drainTimeoutMs?: number;
-  /** Backoff bounds of whole-bulk retries; defaults 200 ms and 30 s. */
-  minBackoffMs?: number;
-  maxBackoffMs?: number;
   /** Longest pause between start-up attempts; default 10 s. */
   maxStartBackoffMs?: number;
 }
@@ -52,12 +59,6 @@ export interface Collector {
   readonly done: Promise<void>;
   /** Drains and stops; idempotent. */
   shutdown(): Promise<void>;
-}
-
-/** True when the error says the same call may succeed later (our and our packages' errors). */
-function isRetryable(err: unknown): boolean {
-  const e = err as { retryable?: unknown; retriable?: unknown } | null;
-  return e?.retryable === true || e?.retriable === true;
 }
 
 export async function startCollector(config: CollectorConfig, deps: CollectorDeps = {}): Promise<Collector> {
@@ -113,9 +114,7 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
     writer: storage.writer,
     metrics,
     log,
-    batchSize: config.batchSize,
     batchTimeMs: config.batchTimeMs,
-    sinkConcurrency: config.sinkConcurrency,
     maxHeldSpans: config.maxHeldSpans,
     group: {
       inactivityMs: config.groupWindowMs,
@@ -150,8 +149,6 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
               },
             },
           },
-    minBackoffMs: deps.minBackoffMs,
-    maxBackoffMs: deps.maxBackoffMs,
     signal: abort.signal,
     onStorageState: (ok, error) => {
       if (ok) lastWrite = { ok };
@@ -181,7 +178,8 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
 
   /** Runs `attempt` until it succeeds, a non-retryable error, or shutdown (then false). */
   async function untilReady(what: string, attempt: () => Promise<void>): Promise<boolean> {
-    for (let n = 0; ; n++) {
+    const backoff = new Backoff({ initialMs: 500, maxMs: deps.maxStartBackoffMs ?? 10_000 });
+    for (;;) {
       if (stopping) return false;
       try {
         await attempt();
@@ -190,8 +188,8 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
       } catch (err) {
         if (!isRetryable(err)) throw err;
         phase.waitingFor = `${what}: ${(err as Error).message}`;
-        const delay = Math.min(deps.maxStartBackoffMs ?? 10_000, 500 * 2 ** n);
-        log.warn({ err: (err as Error).message, code: (err as { code?: unknown }).code, attempt: n + 1, retryInMs: delay }, `waiting for ${what}`);
+        const delay = backoff.next();
+        log.warn({ err: (err as Error).message, code: (err as { code?: unknown }).code, attempt: backoff.failures, retryInMs: delay }, `waiting for ${what}`);
         await new Promise<void>((resolve) => {
           // Not unref'd: while it waits, this timer is the only thing the process has to do (the
           // ops server is unref'd), and an unref'd timer let the collector exit 0 instead of waiting.
@@ -216,7 +214,7 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
     consumer.onError((err) => {
       consumerUp = false;
       log.error({ err }, 'consumer failed; stopping the collector');
-      void stop(new CollectorError('COLLECTOR_CONSUMER_FAILED', `Kafka consumer failed: ${err.message}`, true, { cause: err }));
+      void stop(new CollectorError('COLLECTOR_CONSUMER_FAILED', `Kafka consumer failed: ${err.message}`, { retryable: true, cause: err }));
     });
     if (!(await untilReady(`Kafka topic ${config.topic}`, () => consumer.connect()))) return;
     consumerUp = true;

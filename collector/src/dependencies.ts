@@ -13,11 +13,17 @@
  * a crash between a flush and the next commit counts the redelivered traces again.
  * Traces pass on downstream at once; only the receipts wait. After each flush an empty batch goes
  * down the pipe, so the commit stage commits what the flush released.
+ *
+ * State: the running totals and the waiting holds live in a `DependencyTotals` the pipeline
+ * creates and passes to the operator (`linkDependencies`), so a rebalance changes a value the
+ * pipeline owns (`revoke(keep)`); the operator adds closed traces and drives the flushes.
  */
 import { Observable, type OperatorFunction } from 'rxjs';
 import type { DependencyLinkDocument } from '@pintrace/storage';
 import type { Logger } from '@pintrace/runtime';
+import type { DependencyLink } from '@pintrace/model';
 import { linkTrace } from './dependency-linker.js';
+import { partitionKey } from './group-by-trace.js';
 import type { CollectorMetrics } from './metrics.js';
 import type { Receipt } from './receipt.js';
 import type { TraceBatch, TraceGroup } from './types.js';
@@ -28,21 +34,12 @@ export interface DependencyStore {
   read(dayMillis: number, owner?: string): Promise<DependencyLinkDocument[]>;
 }
 
-export interface DependenciesOptions {
+export interface DependencyTotalsOptions {
   store: DependencyStore;
   metrics: CollectorMetrics;
-  log: Logger;
   /** Consumer group, part of the owner of each document. */
   groupId: string;
-  /** How often changed totals are written; default 5000 ms. */
-  flushMs?: number;
   now?: () => number;
-}
-
-export interface DependencyStage {
-  operator: OperatorFunction<TraceBatch, TraceBatch>;
-  /** Forgets totals of partitions not in `keep` (keys `topic\0partition`); reloaded when owned again. */
-  revoke(keep: ReadonlySet<string>): void;
 }
 
 const DAY_MS = 86_400_000;
@@ -51,7 +48,7 @@ interface Bucket {
   dayMillis: number;
   owner: string;
   partitionKey: string;
-  links: Map<string, { parent: string; child: string; callCount: number; errorCount: number }>;
+  links: Map<string, DependencyLink>;
   loaded: boolean;
   dirty: boolean;
 }
@@ -63,59 +60,72 @@ function traceDay(trace: TraceGroup, now: number): number {
   return Math.floor(millis / DAY_MS) * DAY_MS;
 }
 
-export function dependencies(options: DependenciesOptions): DependencyStage {
-  const { store, metrics, log, groupId } = options;
-  const flushMs = options.flushMs ?? 5000;
-  const now = options.now ?? Date.now;
-  const counts = metrics.stage('dependencies', 'span');
-  const buckets = new Map<string, Bucket>();
-  let waiting = new Set<Receipt>();
+function addTo(links: Map<string, DependencyLink>, link: DependencyLink): void {
+  const key = `${link.parent}|${link.child}`;
+  const total = links.get(key);
+  if (total === undefined) links.set(key, { parent: link.parent, child: link.child, callCount: link.callCount, errorCount: link.errorCount });
+  else {
+    total.callCount += link.callCount;
+    total.errorCount += link.errorCount;
+  }
+}
 
-  const add = (trace: TraceGroup) => {
+/** Running link totals per (day, owner), and the holds that wait for their next durable flush. */
+export class DependencyTotals {
+  private readonly buckets = new Map<string, Bucket>();
+  private waiting = new Set<Receipt>();
+  private readonly now: () => number;
+
+  constructor(private readonly options: DependencyTotalsOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** True while totals or holds wait for a flush. */
+  get pending(): boolean {
+    return this.waiting.size > 0 || [...this.buckets.values()].some((b) => b.dirty);
+  }
+
+  /** Adds the links of a closed trace; its receipts then wait for the flush that writes them. */
+  add(trace: TraceGroup): void {
     const links = linkTrace(trace.spans);
-    if (links.size === 0) return false;
+    if (links.size === 0) return;
     const first = trace.receipts[0];
     const topic = first?.topic ?? '';
     const partition = first?.partition ?? 0;
-    const owner = `${groupId}/${topic}/${partition}`;
-    const dayMillis = traceDay(trace, now());
+    const owner = `${this.options.groupId}/${topic}/${partition}`;
+    const dayMillis = traceDay(trace, this.now());
     const key = `${dayMillis}|${owner}`;
-    let bucket = buckets.get(key);
+    let bucket = this.buckets.get(key);
     if (bucket === undefined) {
-      bucket = { dayMillis, owner, partitionKey: `${topic}\u0000${partition}`, links: new Map(), loaded: false, dirty: false };
-      buckets.set(key, bucket);
+      bucket = { dayMillis, owner, partitionKey: partitionKey(topic, partition), links: new Map(), loaded: false, dirty: false };
+      this.buckets.set(key, bucket);
     }
-    for (const [k, l] of links) {
-      const total = bucket.links.get(k);
-      if (total === undefined) bucket.links.set(k, { ...l });
-      else {
-        total.callCount += l.callCount;
-        total.errorCount += l.errorCount;
-      }
-    }
+    for (const l of links.values()) addTo(bucket.links, l);
     bucket.dirty = true;
-    return true;
-  };
+    for (const r of trace.receipts) {
+      if (this.waiting.has(r)) continue;
+      r.retain();
+      this.waiting.add(r);
+    }
+  }
 
-  /** Writes the changed totals, then releases the receipts that waited for them. */
-  const flush = async (): Promise<void> => {
-    const releasing = waiting;
-    waiting = new Set();
-    const dirty = [...buckets.values()].filter((b) => b.dirty);
+  /** Forgets totals of partitions not in `keep` (keys `topic\0partition`); reloaded when owned again. */
+  revoke(keep: ReadonlySet<string>): void {
+    for (const [key, b] of this.buckets) if (!keep.has(b.partitionKey)) this.buckets.delete(key);
+  }
+
+  /** Writes the changed totals, then releases the holds that waited for them. */
+  async flush(): Promise<void> {
+    const { store, metrics } = this.options;
+    const releasing = this.waiting;
+    this.waiting = new Set();
+    const dirty = [...this.buckets.values()].filter((b) => b.dirty);
     if (dirty.length > 0) {
       const started = performance.now();
       try {
         for (const b of dirty) {
           if (b.loaded) continue;
-          for (const doc of await store.read(b.dayMillis, b.owner)) {
-            const k = `${doc.parent}|${doc.child}`;
-            const total = b.links.get(k);
-            if (total === undefined) b.links.set(k, { parent: doc.parent, child: doc.child, callCount: doc.callCount, errorCount: doc.errorCount });
-            else {
-              total.callCount += doc.callCount;
-              total.errorCount += doc.errorCount;
-            }
-          }
+          for (const doc of await store.read(b.dayMillis, b.owner)) addTo(b.links, doc);
           b.loaded = true;
         }
         const docs: DependencyLinkDocument[] = [];
@@ -130,80 +140,82 @@ export function dependencies(options: DependenciesOptions): DependencyStage {
         metrics.dependencySeconds.observe({ result: 'error' }, (performance.now() - started) / 1000);
         for (const b of dirty) b.dirty = true;
         for (const r of releasing) {
-          if (waiting.has(r)) r.release(); // one hold per receipt is enough
-          else waiting.add(r);
+          if (this.waiting.has(r)) r.release(); // one hold per receipt is enough
+          else this.waiting.add(r);
         }
         throw err;
       }
     }
     for (const r of releasing) r.release();
-  };
+  }
+}
 
-  const stage: DependencyStage = {
-    revoke(keep) {
-      for (const [key, b] of buckets) if (!keep.has(b.partitionKey)) buckets.delete(key);
-    },
-    operator: (source) =>
-      new Observable<TraceBatch>((subscriber) => {
-        let flushing: Promise<void> | undefined;
-        let failures = 0;
-        let completed = false;
-        const runFlush = (): Promise<void> => {
-          flushing ??= flush()
-            .then(() => {
-              failures = 0;
-              // An empty batch down the pipe lets the commit stage commit the offsets just released.
-              if (!completed) subscriber.next({ traces: [], receipts: [] });
-            })
-            .catch((err: unknown) => {
-              failures += 1;
-              log.warn({ err, failures }, 'dependency-link flush failed; retrying with the next flush');
-            })
-            .finally(() => {
-              flushing = undefined;
-            });
-          return flushing;
-        };
-        const timer = setInterval(() => void runFlush(), flushMs);
-        timer.unref();
-        const subscription = source.subscribe({
-          next: (batch) => {
-            for (const trace of batch.traces) {
-              counts.in(trace.spans.length);
-              if (add(trace)) {
-                for (const r of trace.receipts) {
-                  if (waiting.has(r)) continue;
-                  r.retain();
-                  waiting.add(r);
-                }
-              }
-              counts.out(trace.spans.length);
-            }
-            subscriber.next(batch);
-          },
-          error: (err) => subscriber.error(err),
-          complete: () => {
-            clearInterval(timer);
-            // Flush what is left before completing, so drain commits these offsets too.
-            const finish = async () => {
-              await flushing;
-              for (let attempt = 0; attempt < 3 && (waiting.size > 0 || [...buckets.values()].some((b) => b.dirty)); attempt++) await runFlush();
-            };
-            finish().then(
-              () => {
-                subscriber.next({ traces: [], receipts: [] });
-                completed = true;
-                subscriber.complete();
-              },
-              (err: unknown) => subscriber.error(err),
-            );
-          },
-        });
-        return () => {
+export interface LinkDependenciesOptions {
+  metrics: CollectorMetrics;
+  log: Logger;
+  /** How often changed totals are written; default 5000 ms. */
+  flushMs?: number;
+}
+
+/** The dependencies stage over `totals`: adds each closed trace, flushes every `flushMs`. */
+export function linkDependencies(totals: DependencyTotals, options: LinkDependenciesOptions): OperatorFunction<TraceBatch, TraceBatch> {
+  const { metrics, log } = options;
+  const flushMs = options.flushMs ?? 5000;
+  const counts = metrics.stage('dependencies', 'span');
+  return (source) =>
+    new Observable<TraceBatch>((subscriber) => {
+      let flushing: Promise<void> | undefined;
+      let failures = 0;
+      let completed = false;
+      const runFlush = (): Promise<void> => {
+        flushing ??= totals
+          .flush()
+          .then(() => {
+            failures = 0;
+            // An empty batch down the pipe lets the commit stage commit the offsets just released.
+            if (!completed) subscriber.next({ traces: [], receipts: [] });
+          })
+          .catch((err: unknown) => {
+            failures += 1;
+            log.warn({ err, failures }, 'dependency-link flush failed; retrying with the next flush');
+          })
+          .finally(() => {
+            flushing = undefined;
+          });
+        return flushing;
+      };
+      const timer = setInterval(() => void runFlush(), flushMs);
+      timer.unref();
+      const subscription = source.subscribe({
+        next: (batch) => {
+          for (const trace of batch.traces) {
+            counts.in(trace.spans.length);
+            totals.add(trace);
+            counts.out(trace.spans.length);
+          }
+          subscriber.next(batch);
+        },
+        error: (err) => subscriber.error(err),
+        complete: () => {
           clearInterval(timer);
-          subscription.unsubscribe();
-        };
-      }),
-  };
-  return stage;
+          // Flush what is left before completing, so drain commits these offsets too.
+          const finish = async () => {
+            await flushing;
+            for (let attempt = 0; attempt < 3 && totals.pending; attempt++) await runFlush();
+          };
+          finish().then(
+            () => {
+              subscriber.next({ traces: [], receipts: [] });
+              completed = true;
+              subscriber.complete();
+            },
+            (err: unknown) => subscriber.error(err),
+          );
+        },
+      });
+      return () => {
+        clearInterval(timer);
+        subscription.unsubscribe();
+      };
+    });
 }

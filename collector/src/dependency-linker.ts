@@ -19,14 +19,7 @@
  *    ancestor's service as parent; a span whose parent id is that CLIENT ancestor inherits its
  *    error. Error = the `error` tag (an annotation named "error" is not an error).
  */
-import type { Endpoint, Span } from '@pintrace/model';
-
-export interface DependencyLink {
-  parent: string;
-  child: string;
-  callCount: number;
-  errorCount: number;
-}
+import type { DependencyLink, Endpoint, Span } from '@pintrace/model';
 
 interface Node {
   span: Span | undefined;

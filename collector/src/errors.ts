@@ -1,4 +1,6 @@
-/** Errors of the collector, with a stable code and whether trying again can help. */
+/** Errors of the collector: runtime's PintraceError with the collector's stable codes. */
+import { PintraceError, type PintraceErrorOptions } from '@pintrace/runtime';
+
 export type CollectorErrorCode =
   /** The sink was told to stop while a batch was not yet written. */
   | 'COLLECTOR_ABORTED'
@@ -11,14 +13,10 @@ export type CollectorErrorCode =
   /** The dead-letter topic could not be written. */
   | 'COLLECTOR_DEAD_LETTER_FAILED';
 
-export class CollectorError extends Error {
-  constructor(
-    readonly code: CollectorErrorCode,
-    message: string,
-    readonly retryable: boolean,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'CollectorError';
+export class CollectorError extends PintraceError<CollectorErrorCode> {
+  override name = 'CollectorError';
+
+  constructor(code: CollectorErrorCode, message: string, options?: PintraceErrorOptions) {
+    super(code, message, options);
   }
 }

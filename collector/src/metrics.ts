@@ -25,7 +25,7 @@ export interface CollectorMetrics {
   commitFailures: Counter<'topic'>;
   /** Latency of one bulk write as the sink sees it, including the writer's own retries. */
   bulkSeconds: Histogram<'result'>;
-  /** Whole-bulk failures that the sink retries. */
+  /** Resubmissions the span writer reported while writing the sink's batches. */
   sinkRetries: Counter;
   /** Consumed batches whose offsets are not yet committable. */
   inFlightBatches: Gauge;
@@ -54,27 +54,22 @@ export interface CollectorMetrics {
   dependencySeconds: Histogram<'result'>;
 }
 
+/** Buckets of the write-duration histograms, in seconds. */
+const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
 /** Registers the collector's metrics on `registry` (names start with pintrace_collector_). */
 export function createCollectorMetrics(registry: Registry): CollectorMetrics {
   const registers = [registry];
-  const inTotal = new Counter({
-    name: 'pintrace_collector_in_total',
-    help: 'Items that entered a pipeline stage',
-    labelNames: ['stage', 'unit'] as const,
-    registers,
-  });
-  const outTotal = new Counter({
-    name: 'pintrace_collector_out_total',
-    help: 'Items that left a pipeline stage towards the next one',
-    labelNames: ['stage', 'unit'] as const,
-    registers,
-  });
-  const droppedTotal = new Counter({
-    name: 'pintrace_collector_dropped_total',
-    help: 'Items a pipeline stage dropped on purpose, by reason',
-    labelNames: ['stage', 'unit', 'reason'] as const,
-    registers,
-  });
+  const named = (name: string) => `pintrace_collector_${name}`;
+  const counter = <L extends string = never>(name: string, help: string, labelNames: readonly L[] = []) =>
+    new Counter<L>({ name: named(name), help, labelNames, registers });
+  const gauge = <L extends string = never>(name: string, help: string, labelNames: readonly L[] = []) =>
+    new Gauge<L>({ name: named(name), help, labelNames, registers });
+  const histogram = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
+    new Histogram<L>({ name: named(name), help, labelNames, buckets: SECONDS, registers });
+  const inTotal = counter('in_total', 'Items that entered a pipeline stage', ['stage', 'unit']);
+  const outTotal = counter('out_total', 'Items that left a pipeline stage towards the next one', ['stage', 'unit']);
+  const droppedTotal = counter('dropped_total', 'Items a pipeline stage dropped on purpose, by reason', ['stage', 'unit', 'reason']);
   return {
     stage(stage, defaultUnit) {
       return {
@@ -89,97 +84,28 @@ export function createCollectorMetrics(registry: Registry): CollectorMetrics {
         },
       };
     },
-    lag: new Gauge({
-      name: 'pintrace_collector_kafka_lag',
-      help: 'Messages behind the high watermark when the last batch of a partition was fetched',
-      labelNames: ['topic', 'partition'] as const,
-      registers,
-    }),
-    consumerLag: new Gauge({
-      name: 'pintrace_collector_consumer_lag',
-      help: 'Messages between the group\'s committed offset and the end of each assigned partition (probed every 10 s, also while intake is paused)',
-      labelNames: ['topic', 'partition'] as const,
-      registers,
-    }),
-    committedOffset: new Gauge({
-      name: 'pintrace_collector_committed_offset',
-      help: 'Last committed offset per partition (the next offset to read)',
-      labelNames: ['topic', 'partition'] as const,
-      registers,
-    }),
-    commitFailures: new Counter({
-      name: 'pintrace_collector_commit_failures_total',
-      help: 'Offset commits Kafka refused (retried with the next commit)',
-      labelNames: ['topic'] as const,
-      registers,
-    }),
-    bulkSeconds: new Histogram({
-      name: 'pintrace_collector_bulk_seconds',
-      help: 'Duration of one Elasticsearch bulk write, including the writer retries',
-      labelNames: ['result'] as const,
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-      registers,
-    }),
-    sinkRetries: new Counter({
-      name: 'pintrace_collector_sink_retries_total',
-      help: 'Bulk writes that failed as a whole and were tried again',
-      registers,
-    }),
-    inFlightBatches: new Gauge({
-      name: 'pintrace_collector_in_flight_batches',
-      help: 'Consumed batches whose offsets are not yet committable',
-      registers,
-    }),
-    messagesUndecodable: new Counter({
-      name: 'pintrace_collector_messages_undecodable_total',
-      help: 'Kafka messages that could not be decoded as a span list and were skipped',
-      labelNames: ['reason'] as const,
-      registers,
-    }),
-    spansRejected: new Counter({
-      name: 'pintrace_collector_spans_rejected_total',
-      help: 'Spans that failed validation, by reason',
-      labelNames: ['reason'] as const,
-      registers,
-    }),
-    spansWritten: new Counter({
-      name: 'pintrace_collector_spans_written_total',
-      help: 'Spans written to storage durably',
-      registers,
-    }),
-    openTraces: new Gauge({ name: 'pintrace_collector_open_traces', help: 'Traces the group stage holds open', registers }),
-    heldSpans: new Gauge({ name: 'pintrace_collector_held_spans', help: 'Spans the group stage holds', registers }),
-    tracesClosed: new Counter({
-      name: 'pintrace_collector_traces_closed_total',
-      help: 'Trace groups closed by the group stage, by why (bounds close early)',
-      labelNames: ['reason'] as const,
-      registers,
-    }),
-    paused: new Gauge({ name: 'pintrace_collector_paused', help: '1 while Kafka intake is paused for backpressure', registers }),
-    pauses: new Counter({ name: 'pintrace_collector_pauses_total', help: 'Times Kafka intake was paused for backpressure', registers }),
-    deadLettered: new Counter({
-      name: 'pintrace_collector_dead_lettered_total',
-      help: 'Undecodable messages sent to the dead-letter topic, by reason',
-      labelNames: ['reason'] as const,
-      registers,
-    }),
-    adjusted: new Counter({
-      name: 'pintrace_collector_adjusted_total',
-      help: 'Spans changed by an adjuster, by adjuster',
-      labelNames: ['adjuster'] as const,
-      registers,
-    }),
-    dependencyDocsWritten: new Counter({
-      name: 'pintrace_collector_dependency_docs_written_total',
-      help: 'Dependency-link documents written (cumulative per day and owner, so rewrites count again)',
-      registers,
-    }),
-    dependencySeconds: new Histogram({
-      name: 'pintrace_collector_dependency_write_seconds',
-      help: 'Duration of one dependency-link flush',
-      labelNames: ['result'] as const,
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-      registers,
-    }),
+    lag: gauge('kafka_lag', 'Messages behind the high watermark when the last batch of a partition was fetched', ['topic', 'partition']),
+    consumerLag: gauge(
+      'consumer_lag',
+      "Messages between the group's committed offset and the end of each assigned partition (probed every 10 s, also while intake is paused)",
+      ['topic', 'partition'],
+    ),
+    committedOffset: gauge('committed_offset', 'Last committed offset per partition (the next offset to read)', ['topic', 'partition']),
+    commitFailures: counter('commit_failures_total', 'Offset commits Kafka refused (retried with the next commit)', ['topic']),
+    inFlightBatches: gauge('in_flight_batches', 'Consumed batches whose offsets are not yet committable'),
+    messagesUndecodable: counter('messages_undecodable_total', 'Kafka messages that could not be decoded as a span list and were skipped', ['reason']),
+    spansRejected: counter('spans_rejected_total', 'Spans that failed validation, by reason', ['reason']),
+    deadLettered: counter('dead_lettered_total', 'Undecodable messages sent to the dead-letter topic, by reason', ['reason']),
+    adjusted: counter('adjusted_total', 'Spans changed by an adjuster, by adjuster', ['adjuster']),
+    openTraces: gauge('open_traces', 'Traces the group stage holds open'),
+    heldSpans: gauge('held_spans', 'Spans the group stage holds'),
+    tracesClosed: counter('traces_closed_total', 'Trace groups closed by the group stage, by why (bounds close early)', ['reason']),
+    paused: gauge('paused', '1 while Kafka intake is paused for backpressure'),
+    pauses: counter('pauses_total', 'Times Kafka intake was paused for backpressure'),
+    sinkRetries: counter('sink_retries_total', 'Bulk writes the span writer resubmitted (whole, or the items that failed transiently)'),
+    bulkSeconds: histogram('bulk_seconds', 'Duration of one Elasticsearch bulk write, including the writer retries', ['result']),
+    spansWritten: counter('spans_written_total', 'Spans written to storage durably'),
+    dependencyDocsWritten: counter('dependency_docs_written_total', 'Dependency-link documents written (cumulative per day and owner, so rewrites count again)'),
+    dependencySeconds: histogram('dependency_write_seconds', 'Duration of one dependency-link flush', ['result']),
   };
 }

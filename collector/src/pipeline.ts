@@ -1,5 +1,5 @@
 /**
- * The collector's pipeline, one operator per stage:
+ * The collector's pipeline, Pintrace's diagram as one operator per stage:
  *
  *   source → validate → dead_letter → adjust → filter → group (by trace) → [tail_sample] →
  *   [dependencies] → ungroup → batch → sink → commit
@@ -9,13 +9,16 @@
  *   … → filter ─┬─────────────────────────────────────────────→ batch → sink → commit
  *               └→ group → [dependencies] → ungroup (holds only) ↗
  *
+ * Each stage returns new batches and leaves its input alone, so one batch can feed both branches.
  * Offsets ride along as receipts: a stage that drops spans keeps the batch's receipts flowing,
- * the group stage keeps a hold per trace, the dependency stage one until its links are durable,
- * so an offset is committed only after every span from it was written or dropped on purpose.
- * The spans between intake and commit are bounded by the backpressure, which pauses the
- * assigned partitions above `maxHeldSpans` and resumes below half of it.
+ * the early write takes a hold of its own, the group stage a hold per trace, the dependency stage
+ * one until its links are durable, so an offset is committed only after every span from it was
+ * written or dropped on purpose. The state that outlives a batch is explicit: the open traces
+ * (`TraceGroups`) and the link totals (`DependencyTotals`) are values created here, which a
+ * rebalance revokes. The spans between intake and commit are bounded by the backpressure, which
+ * pauses the assigned partitions above `maxHeldSpans` and resumes below half of it.
  */
-import { map, merge, Subject, tap, type Observable, type SchedulerLike } from 'rxjs';
+import { connect, map, merge, pipe, tap, type Observable, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import type { SpanConsumer } from '@pintrace/kafka';
 import type { Logger } from '@pintrace/runtime';
 import { adjust } from './adjust.js';
@@ -24,9 +27,9 @@ import { Backpressure } from './backpressure.js';
 import { batch } from './batch.js';
 import { commit } from './commit.js';
 import { deadLetter, type DeadLetterProducer } from './dead-letter.js';
-import { dependencies, type DependencyStore } from './dependencies.js';
-import { filter, type FilterRule } from './filter.js';
-import { groupByTrace, partitionKey } from './group-by-trace.js';
+import { DependencyTotals, linkDependencies, type DependencyStore } from './dependencies.js';
+import { filterSpans, type FilterRule } from './filter-spans.js';
+import { groupByTrace, partitionKey, TraceGroups } from './group-by-trace.js';
 import type { CollectorMetrics } from './metrics.js';
 import { OffsetTracker } from './offset-tracker.js';
 import { sink, type SinkWriter } from './sink.js';
@@ -35,7 +38,6 @@ import { tailSample } from './tail-sample.js';
 import type { CommittedOffset, SpanBatch, TraceBatch } from './types.js';
 import { ungroup } from './ungroup.js';
 import { validate } from './validate.js';
-import type { OperatorFunction } from 'rxjs';
 
 export interface GroupSettings {
   /** Inactivity window; 0 = group within each batch only. */
@@ -53,11 +55,10 @@ export interface TailSampleSettings {
 
 export interface PipelineOptions {
   consumer: Pick<SpanConsumer, 'run' | 'commit' | 'pause' | 'resume' | 'assignment'>;
+  /** Owns bulk size, bulk requests in flight and retries; the batch stage fills its bulks. */
   writer: SinkWriter;
   metrics: CollectorMetrics;
   log: Logger;
-  /** Most spans per bulk request. */
-  batchSize: number;
   /** Longest a span waits for others to share its bulk request. */
   batchTimeMs: number;
   /**
@@ -66,8 +67,6 @@ export interface PipelineOptions {
    * company. Default 1.
    */
   consumerConcurrency?: number;
-  /** Bulk requests in flight at once; default 2. */
-  sinkConcurrency?: number;
   /** Spans between intake and commit above which intake pauses; default 50000. */
   maxHeldSpans?: number;
   /** Default: inactivity 0 (group per batch), 10000 spans per trace, 50000 open traces. */
@@ -80,10 +79,7 @@ export interface PipelineOptions {
   dependencies?: { store: DependencyStore; groupId: string; flushMs?: number };
   /** Dead-letter topic and producer; count-only when undefined. */
   deadLetter?: { producer: DeadLetterProducer; topic: string };
-  /** Backoff bounds of whole-bulk retries in the sink. */
-  minBackoffMs?: number;
-  maxBackoffMs?: number;
-  /** Aborts the sink's retries (the pipeline then errors and commits nothing more). */
+  /** Aborts the writer's retries (the pipeline then errors and commits nothing more). */
   signal?: AbortSignal;
   onStorageState?: (reachable: boolean, error?: unknown) => void;
   scheduler?: SchedulerLike;
@@ -103,7 +99,7 @@ export interface Pipeline {
 }
 
 export function buildPipeline(options: PipelineOptions): Pipeline {
-  const { consumer, metrics, log } = options;
+  const { consumer, metrics, log, scheduler } = options;
   const tracker = new OffsetTracker();
   const maxHeldSpans = options.maxHeldSpans ?? 50_000;
   const backpressure = new Backpressure({
@@ -119,31 +115,31 @@ export function buildPipeline(options: PipelineOptions): Pipeline {
       consumer.resume(consumer.assignment());
     },
   });
-  const consumerConcurrency = options.consumerConcurrency ?? 1;
-  const group = options.group ?? { inactivityMs: 0, maxSpansPerTrace: 10_000, maxOpenTraces: 50_000 };
-  const grouper = groupByTrace({
+  const settings = options.group ?? { inactivityMs: 0, maxSpansPerTrace: 10_000, maxOpenTraces: 50_000 };
+  const groups = new TraceGroups({
     metrics,
-    inactivityMs: group.inactivityMs,
-    maxAgeMs: group.maxAgeMs,
-    maxSpansPerTrace: group.maxSpansPerTrace,
-    maxOpenTraces: group.maxOpenTraces,
+    ...settings,
     // The group keeps well below the resume mark (half of maxHeldSpans), closing its least
     // recently active traces early, so intake never waits for a window once the writes drain.
     maxHeldSpans: Math.max(1, Math.floor(maxHeldSpans * 0.4)),
-    onSpansIn: (n) => backpressure.add(n),
-    onSpansForgotten: (n) => backpressure.remove(n),
-    scheduler: options.scheduler,
   });
   const links = options.dependencies
-    ? dependencies({ store: options.dependencies.store, groupId: options.dependencies.groupId, flushMs: options.dependencies.flushMs, metrics, log })
+    ? new DependencyTotals({ store: options.dependencies.store, groupId: options.dependencies.groupId, metrics })
     : undefined;
-  const identity: OperatorFunction<TraceBatch, TraceBatch> = (s) => s;
   const source = kafkaSource({ consumer, tracker, metrics, log });
+
   const checked$ = source.batches$.pipe(
     validate({ metrics, log }),
     deadLetter({ producer: options.deadLetter?.producer, topic: options.deadLetter?.topic, metrics, log }),
     adjust({ adjusters: options.adjusters ?? [], metrics, log }),
-    filter({ rules: options.filters ?? [], metrics }),
+    filterSpans({ rules: options.filters ?? [], metrics }),
+    // From here until their write (or drop) the spans count against the backpressure mark.
+    tap((b: SpanBatch) => backpressure.add(b.spans.length)),
+  );
+  const group: OperatorFunction<SpanBatch, TraceBatch> = pipe(
+    groupByTrace(groups, { metrics, scheduler }),
+    options.tailSample ? tailSample({ metrics, ...options.tailSample, onSpansDropped: (n) => backpressure.remove(n) }) : same(),
+    links ? linkDependencies(links, { metrics, log, flushMs: options.dependencies?.flushMs }) : same(),
   );
   // Without tail sampling nothing decides about a span after the filter: its document can be
   // written at once, and the group only has to see whole traces for the dependency links. So the
@@ -151,68 +147,51 @@ export function buildPipeline(options: PipelineOptions): Pipeline {
   // offset is still committed only once its spans are written and its traces' links are durable.
   // (Writing after the group made every span wait out the inactivity window: in a burst, the last
   // traces sat there for the whole window with the sink idle.)
-  const writeEarly = group.inactivityMs > 0 && !options.tailSample;
-  let toWrite$: Observable<SpanBatch>;
-  if (writeEarly) {
-    // The group branch listens before the source is subscribed (merge subscribes in order), so
-    // no batch can reach the writer without the group seeing it too.
-    const toGroup = new Subject<SpanBatch>();
-    const linked$ = toGroup.pipe(grouper.operator, links ? links.operator : identity, ungroup({ spans: false }));
-    const written$ = checked$.pipe(
-      tap({
-        next: (b: SpanBatch) => {
-          for (const r of b.receipts) r.retain(); // the early write's hold, before the group releases the batch's own
-          toGroup.next(b);
-        },
-        error: (err: unknown) => toGroup.error(err),
-        complete: () => toGroup.complete(),
-      }),
-      map((b): SpanBatch => ({ spans: [...b.spans], receipts: [...b.receipts] })),
-    );
-    toWrite$ = merge(linked$, written$);
-  } else {
-    toWrite$ = checked$.pipe(
-      grouper.operator,
-      options.tailSample
-        ? tailSample({ metrics, ...options.tailSample, onSpansDropped: (n) => backpressure.remove(n) })
-        : identity,
-      links ? links.operator : identity,
-      ungroup(),
-    );
-  }
+  const writeEarly = settings.inactivityMs > 0 && !options.tailSample;
+  const toWrite$: Observable<SpanBatch> = writeEarly
+    ? checked$.pipe(
+        // Both branches subscribe before the source runs, so the group sees every batch written.
+        // The write takes its hold first: the group releases the batch's own once its traces hold it.
+        connect((batches$) => merge(batches$.pipe(map(withWriteHold)), batches$.pipe(group, ungroup({ spans: false })))),
+      )
+    : checked$.pipe(group, ungroup());
+
   const committed$ = toWrite$.pipe(
     batch({
       metrics,
-      maxSpans: options.batchSize,
+      maxSpans: options.writer.maxBatchSpans,
       maxWaitMs: options.batchTimeMs,
-      upstreamBlocked: () => backpressure.paused || (group.inactivityMs === 0 && tracker.inFlight() >= consumerConcurrency),
-      scheduler: options.scheduler,
+      upstreamBlocked: () =>
+        backpressure.paused || (settings.inactivityMs === 0 && tracker.inFlight() >= (options.consumerConcurrency ?? 1)),
+      scheduler,
     }),
-    sink({
-      writer: options.writer,
-      metrics,
-      log,
-      concurrency: options.sinkConcurrency,
-      minBackoffMs: options.minBackoffMs,
-      maxBackoffMs: options.maxBackoffMs,
-      signal: options.signal,
-      onStorageState: options.onStorageState,
-      scheduler: options.scheduler,
-    }),
+    sink({ writer: options.writer, metrics, log, signal: options.signal, onStorageState: options.onStorageState }),
     commit({ consumer, tracker, metrics, log, onFinished: (n) => backpressure.remove(n) }),
   );
   return {
     committed$,
     tracker,
     backpressure,
-    openTraces: () => grouper.openTraces(),
+    openTraces: () => groups.size,
     retainOnly(assigned) {
       tracker.retainOnly(assigned);
       const keep = new Set(assigned.map((tp) => partitionKey(tp.topic, tp.partition)));
-      grouper.revoke(keep);
+      const forgotten = groups.revoke(keep);
+      if (forgotten > 0) backpressure.remove(forgotten);
       links?.revoke(keep);
       backpressure.reapply();
     },
     stop: () => source.stop(),
   };
+}
+
+/** A stage left out. */
+function same<T>(): OperatorFunction<T, T> {
+  return (source) => source;
+}
+
+/** The batch as the early write's own: one more hold on each receipt, released by the commit. */
+function withWriteHold(b: SpanBatch): SpanBatch {
+  for (const r of b.receipts) r.retain();
+  return b;
 }

@@ -1,30 +1,17 @@
 /**
- * Stage `sink`: writes each batch to Elasticsearch through a span writer and emits the batch
- * only once its spans are durable, so the commit stage never sees unwritten data.
+ * Stage `sink`: hands each batch to the span writer and emits it only once its spans are durable,
+ * so the commit stage never sees unwritten data.
  *
- * The writer retries over-capacity (429) itself and reports spans that Elasticsearch refused for
- * good (a mapping conflict, say); those are counted as dropped with the reason it gives, so one bad
- * document cannot stall a partition. A write that fails as a whole (Elasticsearch unreachable)
- * is tried again with capped exponential backoff for as long as it takes: the batch is held, its
- * offsets are not committed, and the source fetches nothing more for that partition meanwhile.
- * Aborting (shutdown) ends the wait with an error and nothing is committed.
+ * The writer owns everything about reaching the store (@pintrace/storage's
+ * ElasticsearchSpanWriter): bulk size, bulk requests in flight, and retrying 429s, partial
+ * failures and outages for as long as it takes. The sink owns none of it: it hands over every
+ * batch as it comes (the writer decides how many writes it encodes and sends at once; the
+ * backpressure bounds the spans in flight), counts the retries the writer reports
+ * and tells /health about them, and counts spans the store refused for good as dropped with the
+ * reason it gave, so one bad document cannot stall a partition. Aborting (shutdown) ends the
+ * writer's retrying with an error and nothing more is committed.
  */
-import {
-  asyncScheduler,
-  defer,
-  from,
-  fromEvent,
-  map,
-  mergeMap,
-  of,
-  race,
-  retry,
-  tap,
-  throwError,
-  timer,
-  type OperatorFunction,
-  type SchedulerLike,
-} from 'rxjs';
+import { catchError, defer, from, map, mergeMap, of, tap, throwError, type OperatorFunction } from 'rxjs';
 import type { Span } from '@pintrace/model';
 import type { Logger } from '@pintrace/runtime';
 import { CollectorError } from './errors.js';
@@ -38,72 +25,62 @@ export interface SinkRejection {
   status?: number;
 }
 
+/** What the sink hears about one write while the writer retries it. */
+export interface SinkWriteOptions {
+  /** Ends the writer's retrying: the write rejects. */
+  signal?: AbortSignal;
+  /** Told before each resubmission, with what caused it. */
+  onRetry?: (event: { attempt: number; cause: string }) => void;
+}
+
 /** The part of a span writer (@pintrace/storage SpanWriter) the sink uses. */
 export interface SinkWriter {
+  /** Most spans one write should carry: the writer's bulk size, which the batch stage fills. */
+  readonly maxBatchSpans: number;
   /**
-   * Resolves when every span is durable or listed in `failed` (refused for good); rejects when
-   * the write failed as a whole and may be tried again.
+   * Resolves when every span is durable or listed in `failed` (refused for good). Retries
+   * transient failures itself; rejects only when aborted or on a failure waiting cannot mend.
    */
-  write(spans: Span[]): Promise<{ failed: readonly SinkRejection[] }>;
+  write(spans: readonly Span[], options?: SinkWriteOptions): Promise<{ failed: readonly SinkRejection[] }>;
 }
 
 export interface SinkOptions {
   writer: SinkWriter;
   metrics: CollectorMetrics;
   log: Logger;
-  /** Bulk writes in flight at once; default 2. */
-  concurrency?: number;
-  /** Backoff after the first failed attempt; doubles up to maxBackoffMs. Default 200 ms. */
-  minBackoffMs?: number;
-  /** Default 30 s. */
-  maxBackoffMs?: number;
-  /** Ends retrying: the failed batch errors the pipeline instead of waiting. */
+  /** Ends the writer's retrying: the failed batch errors the pipeline instead of waiting. */
   signal?: AbortSignal;
   /** Told whether the last write reached storage (for /health). */
   onStorageState?: (reachable: boolean, error?: unknown) => void;
-  scheduler?: SchedulerLike;
 }
 
 export function sink(options: SinkOptions): OperatorFunction<SpanBatch, SpanBatch> {
-  const { writer, metrics, log } = options;
+  const { writer, metrics, log, signal } = options;
   const counts = metrics.stage('sink', 'span');
-  const minBackoff = options.minBackoffMs ?? 200;
-  const maxBackoff = options.maxBackoffMs ?? 30_000;
-  const scheduler = options.scheduler ?? asyncScheduler;
-  const signal = options.signal;
   const onState = options.onStorageState ?? (() => {});
 
-  const aborted$ = () =>
-    signal ? fromEvent(signal, 'abort').pipe(mergeMap(() => throwError(() => abortError()))) : of<never>();
-
-  const writeOnce = (batch: SpanBatch) =>
+  const write = (batch: SpanBatch) =>
     defer(() => {
       if (signal?.aborted) return throwError(() => abortError());
       const started = performance.now();
       const seconds = () => (performance.now() - started) / 1000;
-      return from(writer.write(batch.spans)).pipe(
+      const onRetry = (event: { attempt: number; cause: string }) => {
+        metrics.sinkRetries.inc();
+        onState(false, event.cause);
+        log.warn({ attempt: event.attempt, cause: event.cause, spans: batch.spans.length }, 'bulk write failed; the writer retries');
+      };
+      return from(writer.write(batch.spans, { signal, onRetry })).pipe(
         tap({
           next: () => metrics.bulkSeconds.observe({ result: 'ok' }, seconds()),
           error: () => metrics.bulkSeconds.observe({ result: 'error' }, seconds()),
         }),
       );
-    });
+    }).pipe(catchError((err: unknown) => throwError(() => (signal?.aborted ? abortError(err) : err))));
 
   return mergeMap((batch: SpanBatch) => {
     counts.in(batch.spans.length);
     if (batch.spans.length === 0) return of(batch);
-    return writeOnce(batch).pipe(
-      retry({
-        delay: (err: unknown, attempt: number) => {
-          if (signal?.aborted) return throwError(() => (err instanceof CollectorError ? err : abortError(err)));
-          metrics.sinkRetries.inc();
-          onState(false, err);
-          const wait = Math.min(maxBackoff, minBackoff * 2 ** (attempt - 1));
-          const jittered = Math.round(wait / 2 + (Math.random() * wait) / 2);
-          log.warn({ err, attempt, spans: batch.spans.length, retryInMs: jittered }, 'bulk write failed; retrying');
-          return signal ? race(timer(jittered, scheduler), aborted$()) : timer(jittered, scheduler);
-        },
-      }),
+    return write(batch).pipe(
       map((result) => {
         onState(true);
         const rejected = result.failed;
@@ -116,9 +93,9 @@ export function sink(options: SinkOptions): OperatorFunction<SpanBatch, SpanBatc
         return batch;
       }),
     );
-  }, options.concurrency ?? 2);
+  });
 }
 
 function abortError(cause?: unknown): CollectorError {
-  return new CollectorError('COLLECTOR_ABORTED', 'the sink was aborted before the batch was written; its offsets stay uncommitted', false, { cause });
+  return new CollectorError('COLLECTOR_ABORTED', 'the sink was aborted before the batch was written; its offsets stay uncommitted', { cause });
 }

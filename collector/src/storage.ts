@@ -1,7 +1,7 @@
 /**
  * What the collector needs from storage, and the default: Elasticsearch or OpenSearch in Zipkin's
- * format through @pintrace/storage (its writer encodes the exact documents, installs the templates
- * and retries 429s and outages itself).
+ * format through @pintrace/storage (its writer encodes the exact documents, installs the templates,
+ * and owns bulk size, bulk requests in flight and retrying 429s and outages).
  *
  * Opening the store: `ensureReady` rejects with a StorageError whose `retryable` tells the
  * collector whether to wait (the store is down: refused, DNS, timeout, a proxy's 502) or to stop
@@ -37,7 +37,7 @@ export interface StorageOptions {
   shards: number;
   replicas: number;
   log: Logger;
-  /** Told about each retry the writer makes (storage over capacity or unreachable). */
+  /** Told about each retry of the dependency-link writer (span writes report theirs to the sink). */
   onRetry?: (cause: string) => void;
   /** Tag keys that get autocomplete documents (AUTOCOMPLETE_KEYS). */
   autocompleteKeys?: readonly string[];
@@ -62,10 +62,6 @@ export function createStorage(options: StorageOptions): CollectorStorage {
     maxConcurrency: options.maxConcurrency ?? 2,
     maxBatchDocs: options.maxBatchDocs ?? 1000,
     compactBulkResponse: true,
-    onRetry: (event) => {
-      log.warn({ attempt: event.attempt, items: event.items, cause: event.cause, delayMs: event.delayMs }, 'bulk write retrying');
-      options.onRetry?.(event.cause);
-    },
   });
   const dependencyWriter = new ElasticsearchDependencyLinkWriter({
     http,

@@ -10,11 +10,12 @@
  *
  * Units: `in` counts messages; `out` and span drops count spans; message drops count messages.
  */
-import { map, type OperatorFunction } from 'rxjs';
+import type { OperatorFunction } from 'rxjs';
 import { decodeSpanList, type Span, type SpanListResult } from '@pintrace/model';
 import type { Logger } from '@pintrace/runtime';
 import { DropLog } from './drop-log.js';
 import type { CollectorMetrics } from './metrics.js';
+import { stage } from './stage.js';
 import type { DeadLetter, SourceBatch, SpanBatch } from './types.js';
 
 export interface ValidateOptions {
@@ -25,17 +26,16 @@ export interface ValidateOptions {
 }
 
 export function validate(options: ValidateOptions): OperatorFunction<SourceBatch, SpanBatch> {
-  const counts = options.metrics.stage('validate', 'span');
+  const { metrics } = options;
   const decode = options.decode ?? decodeSpanList;
   const drops = new DropLog(options.log, 'validate');
-  return map((batch: SourceBatch): SpanBatch => {
+  return stage(metrics, 'validate', 'span', (batch: SourceBatch, drop): SpanBatch => {
     const spans: Span[] = [];
     const deadLetters: DeadLetter[] = [];
-    counts.in(batch.messages.length, 'message');
     for (const message of batch.messages) {
       const where = { topic: batch.topic, partition: batch.partition, offset: message.offset };
       if (message.value === null || message.value.length === 0) {
-        counts.dropped('empty_message', 1, 'message');
+        drop('empty_message', 1, 'message');
         continue;
       }
       let result: SpanListResult;
@@ -45,20 +45,19 @@ export function validate(options: ValidateOptions): OperatorFunction<SourceBatch
         result = { ok: false, reason: 'undecodable', message: `decoder failed: ${String(err)}` };
       }
       if (!result.ok) {
-        counts.dropped(result.reason, 1, 'message');
-        options.metrics.messagesUndecodable.inc({ reason: result.reason });
+        drop(result.reason, 1, 'message');
+        metrics.messagesUndecodable.inc({ reason: result.reason });
         drops.drop(result.reason, 1, { ...where, bytes: message.value.length, detail: result.message });
         deadLetters.push({ ...where, key: message.key, value: message.value, reason: result.reason });
         continue;
       }
       for (const span of result.spans) spans.push(span);
       for (const rejection of result.rejected) {
-        counts.dropped(rejection.reason, 1);
-        options.metrics.spansRejected.inc({ reason: rejection.reason });
+        drop(rejection.reason, 1);
+        metrics.spansRejected.inc({ reason: rejection.reason });
         drops.drop(rejection.reason, 1, { ...where, index: rejection.index, traceId: rejection.traceId, detail: rejection.message });
       }
     }
-    counts.out(spans.length);
     return deadLetters.length > 0 ? { spans, receipts: [batch.receipt], deadLetters } : { spans, receipts: [batch.receipt] };
   });
 }

@@ -3,6 +3,8 @@ import { Registry } from 'prom-client';
 import { pino } from 'pino';
 import type { ConsumedBatch, SpanConsumer, TopicPartition } from '@pintrace/kafka';
 import type { Span } from '@pintrace/model';
+import { ElasticsearchSpanWriter } from '@pintrace/storage';
+import { bulkAnswer, FakeElasticsearch } from '../../storage/test/fake-es.js';
 import { createCollectorMetrics, type CollectorMetrics } from '../src/metrics.js';
 import type { SinkRejection, SinkWriter } from '../src/sink.js';
 
@@ -112,25 +114,26 @@ export class FakeConsumer implements SpanConsumer {
 }
 
 interface PendingWrite {
-  spans: Span[];
+  spans: readonly Span[];
   resolve: () => void;
   reject: (err: unknown) => void;
 }
 
-/** A writer that remembers what was written; in `manual` mode each write waits for the test. */
+/**
+ * A writer that remembers what was written; in `manual` mode each write waits for the test.
+ * (Retrying is the real writer's: tests of a failing store use ElasticsearchSpanWriter against
+ * storage's FakeElasticsearch, see `failingStore`.)
+ */
 export class FakeWriter implements SinkWriter {
   readonly written: Span[][] = [];
   readonly pending: PendingWrite[] = [];
-  attempts = 0;
+  /** The bulk size the batch stage fills. */
+  maxBatchSpans = 100;
   manual = false;
-  /** Each call fails with this error while it is set. */
-  failWith: Error | undefined;
   /** Spans (by id) Elasticsearch refuses for good. */
   readonly refuse = new Set<string>();
 
-  write(spans: Span[]): Promise<{ failed: SinkRejection[] }> {
-    this.attempts += 1;
-    if (this.failWith) return Promise.reject(this.failWith);
+  write(spans: readonly Span[]): Promise<{ failed: SinkRejection[] }> {
     const done = () => {
       const failed = spans.filter((s) => this.refuse.has(s.id)).map(() => ({ reason: 'storage_rejected', status: 400 }));
       this.written.push(spans.filter((s) => !this.refuse.has(s.id)));
@@ -152,6 +155,53 @@ export class FakeWriter implements SinkWriter {
   allSpans(): Span[] {
     return this.written.flat();
   }
+}
+
+/**
+ * Storage's real span writer against a scripted Elasticsearch that refuses every connection while
+ * `down` is set, so a test sees the writer's own retries: `bulks` counts the bulk requests tried,
+ * `stored` the ids of the spans Elasticsearch took.
+ */
+export async function failingStore(): Promise<{
+  writer: ElasticsearchSpanWriter;
+  es: FakeElasticsearch;
+  state: { down: boolean };
+  bulks: () => number;
+  stored: string[];
+  stop: () => Promise<void>;
+}> {
+  const state = { down: true };
+  const stored: string[] = [];
+  const es = new FakeElasticsearch((req) => {
+    if (state.down) return { status: 0, hangUp: true };
+    const docs = req.body.split('\n').filter((line, i) => i % 2 === 1 && line !== '');
+    for (const doc of docs) stored.push((JSON.parse(doc) as { id: string }).id);
+    return { status: 200, body: bulkAnswer(req.body, () => 201) };
+  });
+  const url = await es.start();
+  const writer = new ElasticsearchSpanWriter({
+    url,
+    version: { distribution: 'elasticsearch', major: 8, minor: 8 },
+    ensureTemplates: false,
+    retry: { initialDelayMs: 1, maxDelayMs: 5 },
+  });
+  return {
+    writer,
+    es,
+    state,
+    bulks: () => es.bulkRequests().length,
+    stored,
+    stop: async () => {
+      await writer.shutdown();
+      await es.stop();
+    },
+  };
+}
+
+/** Waits until `condition()` holds or `timeoutMs` passed (the test's assertions then say which). */
+export async function until(condition: () => boolean, timeoutMs = 2000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
 }
 
 /** Lets queued promise callbacks and zero-delay timers run. */

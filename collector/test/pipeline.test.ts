@@ -1,26 +1,35 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { lastValueFrom, toArray } from 'rxjs';
+import type { DependencyLinkDocument } from '@pintrace/storage';
 import { buildPipeline, type PipelineOptions } from '../src/pipeline.js';
-import { FakeConsumer, FakeWriter, listMessage, sample, settle, silentLog, span, testMetrics } from './fakes.js';
+import type { SinkWriter } from '../src/sink.js';
+import { failingStore, FakeConsumer, FakeWriter, listMessage, sample, settle, silentLog, span, testMetrics, until } from './fakes.js';
 
-function setup(overrides: Partial<PipelineOptions> = {}) {
+function setup<W extends SinkWriter = FakeWriter>(overrides: Partial<PipelineOptions> = {}, writer: W = new FakeWriter() as SinkWriter as W) {
   const consumer = new FakeConsumer();
-  const writer = new FakeWriter();
   const { registry, metrics } = testMetrics();
   const pipeline = buildPipeline({
     consumer,
     writer,
     metrics,
     log: silentLog,
-    batchSize: 100,
     batchTimeMs: 5,
-    minBackoffMs: 1,
-    maxBackoffMs: 5,
     ...overrides,
   });
   const results = lastValueFrom(pipeline.committed$.pipe(toArray()));
   results.catch(() => {});
   return { consumer, writer, registry, pipeline, results };
+}
+
+const stores: Array<{ stop: () => Promise<void> }> = [];
+afterEach(async () => {
+  for (const store of stores.splice(0)) await store.stop();
+});
+
+async function failing() {
+  const store = await failingStore();
+  stores.push(store);
+  return store;
 }
 
 /** Tracks whether a promise settled yet. */
@@ -86,27 +95,27 @@ describe('pipeline: offsets are committed only after the data is durable', () =>
 
 describe('pipeline: a failing sink', () => {
   it('retries a failing bulk write and commits nothing until it succeeds, then writes it once', async () => {
-    const { consumer, writer, registry } = setup();
-    writer.failWith = new Error('connect ECONNREFUSED 127.0.0.1:9200');
+    const store = await failing();
+    const { consumer, registry } = setup({}, store.writer);
     const s = span();
     const handled = watch(consumer.deliver(0, [listMessage([s])]));
-    await new Promise((r) => setTimeout(r, 60));
-    expect(writer.attempts).toBeGreaterThan(2);
+    await until(() => store.bulks() > 2); // real requests: the first connection alone may take 30 ms
+    expect(store.bulks()).toBeGreaterThan(2);
     expect(consumer.commits).toEqual([]);
     expect(handled.settled).toBe(false);
     expect(await sample(registry, 'pintrace_collector_sink_retries_total')).toBeGreaterThan(1);
 
-    writer.failWith = undefined;
-    await new Promise((r) => setTimeout(r, 30));
-    expect(writer.allSpans().map((x) => x.id)).toEqual([s.id]);
+    store.state.down = false;
+    await until(() => handled.settled && consumer.commits.length > 0);
+    expect(store.stored).toEqual([s.id]);
     expect(consumer.committed()).toEqual({ 0: '1' });
     expect(handled.settled).toBe(true);
   });
 
   it('errors without committing when aborted while the sink waits', async () => {
     const abort = new AbortController();
-    const { consumer, writer, results } = setup({ signal: abort.signal });
-    writer.failWith = new Error('es down');
+    const store = await failing();
+    const { consumer, results } = setup({ signal: abort.signal }, store.writer);
     void consumer.deliver(0, [listMessage([span()])]);
     await new Promise((r) => setTimeout(r, 20));
     abort.abort();
@@ -162,12 +171,15 @@ describe('pipeline: drain', () => {
     expect(writer.written).toHaveLength(1);
   });
 
-  it('splits a large batch into bulks of batchSize and commits only when all of them are written', async () => {
-    const { consumer, writer } = setup({ batchSize: 2 });
+  it("splits a large batch into bulks of the writer's size and commits only when all of them are written", async () => {
+    const writer = new FakeWriter();
+    writer.maxBatchSpans = 2;
+    const { consumer } = setup({}, writer);
     writer.manual = true;
     const handled = watch(consumer.deliver(0, [listMessage([span(), span(), span()]), listMessage([span(), span()])]));
     await settle();
-    expect(writer.pending.map((p) => p.spans.length)).toEqual([2, 2]);
+    // Every bulk is handed over at once: the writer, not the sink, bounds the requests in flight.
+    expect(writer.pending.map((p) => p.spans.length)).toEqual([2, 2, 1]);
     writer.completeNext();
     writer.completeNext();
     await settle();
@@ -177,5 +189,67 @@ describe('pipeline: drain', () => {
     await settle();
     expect(consumer.committed()).toEqual({ 0: '2' });
     expect(handled.settled).toBe(true);
+  });
+});
+
+function setupGroup(overrides: Partial<PipelineOptions> = {}) {
+  const docs: DependencyLinkDocument[][] = [];
+  const ctx = setup({
+    group: { inactivityMs: 60, maxSpansPerTrace: 1000, maxOpenTraces: 1000 },
+    dependencies: {
+      groupId: 'g',
+      flushMs: 30,
+      store: {
+        write: async (d) => {
+          docs.push([...d]);
+        },
+        read: async () => [{ dayMillis: 0, owner: 'g/t/0', parent: 'a', child: 'b', callCount: 5, errorCount: 1 }],
+      },
+    },
+    ...overrides,
+  });
+  return { ...ctx, docs };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('pipeline with a group window', () => {
+  it('writes spans before their trace closes, each once, and commits only after the trace and its links are durable', async () => {
+    const { consumer, writer, docs, registry } = setupGroup();
+    const traceId = '00000000000000f1';
+    const server = span({ traceId, id: '0000000000000001', kind: 'SERVER', localEndpoint: { serviceName: 'b' }, remoteEndpoint: { serviceName: 'a' } });
+    const client = span({ traceId, id: '0000000000000002', parentId: '0000000000000001', kind: 'CLIENT', localEndpoint: { serviceName: 'b' }, remoteEndpoint: { serviceName: 'c' }, tags: { error: '' } });
+    // The handler returns once the group holds the batch: the source fetches on.
+    await consumer.deliver(0, [listMessage([server])]);
+    await consumer.deliver(0, [listMessage([client])]);
+    // past the batch wait (5 ms), well inside the window (60 ms): written, not committed
+    await sleep(25);
+    expect(writer.allSpans().map((s) => s.id).sort()).toEqual([server.id, client.id]);
+    expect(consumer.commits).toEqual([]);
+    await sleep(200);
+    expect(writer.allSpans()).toHaveLength(2);
+    expect(consumer.committed()).toEqual({ 0: '2' });
+    // Links continue the totals read back for (day, owner).
+    const last = docs.at(-1)!;
+    expect(last.map((d) => [d.parent, d.child, d.callCount, d.errorCount, d.owner])).toEqual([
+      ['a', 'b', 6, 1, 'g/t/0'],
+      ['b', 'c', 1, 1, 'g/t/0'],
+    ]);
+    expect(await sample(registry, 'pintrace_collector_traces_closed_total', { reason: 'inactive' })).toBe(1);
+  });
+
+  it('pauses the partitions above maxHeldSpans and resumes below half', async () => {
+    const { consumer, writer } = setupGroup({ maxHeldSpans: 3, dependencies: undefined });
+    writer.manual = true;
+    let resumed = 0;
+    consumer.resume = () => {
+      resumed += 1;
+    };
+    await consumer.deliver(0, [listMessage([span(), span(), span(), span()])]);
+    expect(consumer.paused).toHaveLength(1);
+    await sleep(150);
+    while (writer.pending.length > 0) writer.completeNext();
+    await settle();
+    expect(resumed).toBe(1);
   });
 });

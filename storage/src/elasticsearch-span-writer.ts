@@ -7,8 +7,11 @@
  *   2xx answer with retryable item failures (429, 502-504, es_rejected_execution_exception)
  *   resubmits only those items. Delays grow exponentially with full jitter. Retrying never ends
  *   on its own: `write` resolves only when every item is indexed or failed permanently (reported
- *   in `failed`), or rejects with WRITER_SHUT_DOWN if `shutdown()` interrupts it.
- * - Bounded: at most `maxConcurrency` bulk requests in flight across all writes, each with at most
+ *   in `failed`), or rejects with WRITER_SHUT_DOWN if `shutdown()` or the write's own signal
+ *   interrupts it. Callers (the collector's sink) do not retry: this is the one layer that does.
+ * - Bounded: at most `maxConcurrency` writes are encoded and sent at a time (later ones wait
+ *   before encoding, so a burst of callers costs the memory of that many writes), and at most
+ *   `maxConcurrency` bulk requests in flight across all writes, each with at most
  *   `maxBatchDocs` documents and about `maxBatchBytes` bytes.
  * - start(): reads the cluster version and installs missing templates; write() calls it lazily.
  */
@@ -22,7 +25,9 @@ import { createEsHttp } from './http.js';
 import type { EsHttp, EsHttpOptions } from './http.js';
 import { IndexNameFormatter } from './index-names.js';
 import { spanDocument, spanIndexTimestamp } from './span-document.js';
-import type { FailedSpan, SpanWriter, WriteResult } from './span-writer.js';
+import type { FailedSpan, RetryEvent, SpanWriter, WriteOptions, WriteResult } from './span-writer.js';
+
+export type { RetryEvent } from './span-writer.js';
 import { buildTemplates, ensureTemplates } from './templates.js';
 import { backoffDelayMs, InterruptibleSleeps } from './backoff.js';
 import type { TemplateOptions } from './templates.js';
@@ -37,14 +42,6 @@ export interface RetryOptions {
   maxDelayMs?: number;
 }
 
-/** Passed to `onRetry`, for logs and metrics. */
-export interface RetryEvent {
-  attempt: number;
-  items: number;
-  /** HTTP status or StorageError code that caused the retry. */
-  cause: string;
-  delayMs: number;
-}
 
 /** An EsHttp to use (not closed by shutdown), or `url` etc. to create one (closed by shutdown). */
 export interface ElasticsearchSpanWriterOptions extends Partial<EsHttpOptions> {
@@ -91,6 +88,11 @@ interface PendingItem extends BulkItem {
   limiterKey?: string;
 }
 
+/** One write's result and what its caller asked for. */
+interface WriteCall extends WriteOptions {
+  result: WriteResult;
+}
+
 type SendResult =
   | { kind: 'items'; outcomes: ItemOutcome[] }
   | { kind: 'retry-all'; cause: string }
@@ -131,6 +133,8 @@ export class ElasticsearchSpanWriter implements SpanWriter {
   private readonly searchEnabled: boolean;
   private readonly autocomplete: AutocompleteIndexer;
   private readonly semaphore: Semaphore;
+  /** Writes being encoded and sent; the rest wait before encoding. */
+  private readonly writeSlots: Semaphore;
   private readonly maxBatchDocs: number;
   private readonly maxBatchBytes: number;
   private readonly initialDelayMs: number;
@@ -161,6 +165,7 @@ export class ElasticsearchSpanWriter implements SpanWriter {
     this.searchEnabled = options.searchEnabled ?? true;
     this.autocomplete = new AutocompleteIndexer(this.searchEnabled ? options.autocomplete : {});
     this.semaphore = new Semaphore(positiveInt('maxConcurrency', options.maxConcurrency, 2));
+    this.writeSlots = new Semaphore(positiveInt('maxConcurrency', options.maxConcurrency, 2));
     this.maxBatchDocs = positiveInt('maxBatchDocs', options.maxBatchDocs, 1000);
     this.maxBatchBytes = positiveInt('maxBatchBytes', options.maxBatchBytes, 5 * 1024 * 1024);
     this.initialDelayMs = options.retry?.initialDelayMs ?? 100;
@@ -171,6 +176,10 @@ export class ElasticsearchSpanWriter implements SpanWriter {
     if (options.compactBulkResponse === true) query.set('filter_path', 'items.*.status,items.*.error.type,items.*.error.reason,error.type,error.reason');
     this.bulkPath = query.size > 0 ? `/_bulk?${query.toString()}` : '/_bulk';
     this.version = options.version;
+  }
+
+  get maxBatchSpans(): number {
+    return this.maxBatchDocs;
   }
 
   /** The detected (or given) cluster version, once started. */
@@ -211,23 +220,29 @@ export class ElasticsearchSpanWriter implements SpanWriter {
     if (this.ownsHttp) await this.http.close();
   }
 
-  async write(spans: readonly Span[]): Promise<WriteResult> {
+  async write(spans: readonly Span[], options: WriteOptions = {}): Promise<WriteResult> {
+    const call: WriteCall = { ...options, result: { written: 0, failed: [], autocompleteWritten: 0, retries: 0 } };
+    if (spans.length === 0) return call.result;
+    await this.writeSlots.acquire();
     try {
-      return await this.writeAll(spans);
+      this.throwIfStopped(call);
+      return await this.writeAll(spans, call);
     } catch (err) {
       // Whatever failed while shutting down (a template PUT, a bulk cut off by the closed client),
       // the caller must only learn that this write did not complete.
-      if (this.closed && !(err instanceof StorageError && err.code === 'WRITER_SHUT_DOWN')) {
+      if ((this.closed || options.signal?.aborted) && !(err instanceof StorageError && err.code === 'WRITER_SHUT_DOWN')) {
         throw new StorageError('WRITER_SHUT_DOWN', 'writer shut down before the write completed', { cause: err });
       }
       throw err;
+    } finally {
+      this.writeSlots.release();
     }
   }
 
-  private async writeAll(spans: readonly Span[]): Promise<WriteResult> {
-    const result: WriteResult = { written: 0, failed: [], autocompleteWritten: 0, retries: 0 };
+  private async writeAll(spans: readonly Span[], call: WriteCall): Promise<WriteResult> {
+    const { result } = call;
     if (spans.length === 0) return result;
-    await this.retrying(() => this.start(), result, 0);
+    await this.retrying(() => this.start(), call, 0);
     const version = this.version!;
     const delimiter = indexTypeDelimiter(version);
     const items: PendingItem[] = [];
@@ -252,7 +267,7 @@ export class ElasticsearchSpanWriter implements SpanWriter {
         }
       }
     }
-    await Promise.all(this.batches(items).map((batch) => this.writeBatch(batch, supportsTypes(version), result)));
+    await Promise.all(this.batches(items).map((batch) => this.writeBatch(batch, supportsTypes(version), call)));
     return result;
   }
 
@@ -274,11 +289,12 @@ export class ElasticsearchSpanWriter implements SpanWriter {
     return out;
   }
 
-  private async writeBatch(batch: PendingItem[], withType: boolean, result: WriteResult): Promise<void> {
+  private async writeBatch(batch: PendingItem[], withType: boolean, call: WriteCall): Promise<void> {
+    const { result } = call;
     let pending = batch;
     let cause = '';
     for (let attempt = 0; pending.length > 0; attempt++) {
-      if (attempt > 0) await this.backoff(attempt, pending.length, cause, result);
+      if (attempt > 0) await this.backoff(attempt, pending.length, cause, call);
       const sent = await this.send(pending, withType);
       if (sent.kind === 'retry-all') {
         cause = sent.cause;
@@ -287,8 +303,8 @@ export class ElasticsearchSpanWriter implements SpanWriter {
       if (sent.kind === 'too-large' && pending.length > 1) {
         const half = Math.ceil(pending.length / 2);
         await Promise.all([
-          this.writeBatch(pending.slice(0, half), withType, result),
-          this.writeBatch(pending.slice(half), withType, result),
+          this.writeBatch(pending.slice(0, half), withType, call),
+          this.writeBatch(pending.slice(half), withType, call),
         ]);
         return;
       }
@@ -362,25 +378,48 @@ export class ElasticsearchSpanWriter implements SpanWriter {
   }
 
   /** Runs `fn`, retrying retryable StorageErrors with backoff until it succeeds or the writer closes. */
-  private async retrying(fn: () => Promise<void>, result: WriteResult, items: number): Promise<void> {
+  private async retrying(fn: () => Promise<void>, call: WriteCall, items: number): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
         await fn();
         return;
       } catch (err) {
-        if (!isRetryable(err) || this.closed) throw err;
-        await this.backoff(attempt + 1, items, (err as StorageError).code, result, false);
+        if (!isRetryable(err) || this.closed || call.signal?.aborted) throw err;
+        await this.backoff(attempt + 1, items, (err as StorageError).code, call, false);
       }
     }
   }
 
-  private async backoff(attempt: number, items: number, cause: string, result: WriteResult, counts = true): Promise<void> {
-    if (this.closed) throw new StorageError('WRITER_SHUT_DOWN', 'writer shut down before the write finished');
+  private async backoff(attempt: number, items: number, cause: string, call: WriteCall, counts = true): Promise<void> {
+    this.throwIfStopped(call);
     const delayMs = backoffDelayMs(attempt, this.initialDelayMs, this.maxDelayMs, this.options.random);
-    if (counts) result.retries++;
-    this.options.onRetry?.({ attempt, items, cause, delayMs });
-    await this.sleeps.sleep(delayMs);
+    if (counts) call.result.retries++;
+    const event = { attempt, items, cause, delayMs };
+    this.options.onRetry?.(event);
+    call.onRetry?.(event);
+    await this.sleep(delayMs, call.signal);
+    this.throwIfStopped(call);
+  }
+
+  private throwIfStopped(call: WriteCall): void {
     if (this.closed) throw new StorageError('WRITER_SHUT_DOWN', 'writer shut down before the write finished');
+    if (call.signal?.aborted) throw new StorageError('WRITER_SHUT_DOWN', 'the write was aborted before it finished', { cause: call.signal.reason });
+  }
+
+  /** Sleeps `ms`, cut short by shutdown() or by `signal`. */
+  private async sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+    if (signal === undefined) return this.sleeps.sleep(ms);
+    if (signal.aborted) return;
+    let onAbort = (): void => {};
+    const aborted = new Promise<void>((resolve) => {
+      onAbort = resolve;
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      await Promise.race([this.sleeps.sleep(ms), aborted]);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
   }
 }
 

@@ -24,10 +24,30 @@ export interface WriteResult {
   retries: number;
 }
 
+/** Passed to `onRetry`, for logs and metrics. */
+export interface RetryEvent {
+  attempt: number;
+  items: number;
+  /** HTTP status or StorageError code that caused the retry. */
+  cause: string;
+  delayMs: number;
+}
+
+/** What the caller of one write may hear and say while the writer retries it. */
+export interface WriteOptions {
+  /** Stops retrying this write: it rejects with WRITER_SHUT_DOWN. */
+  signal?: AbortSignal;
+  /** Called before each resubmission of this write's items. */
+  onRetry?: (event: RetryEvent) => void;
+}
+
 /**
- * Stores spans. `write` resolves only when every span is durably stored or reported in
- * `failed`; it retries transient failures itself and never drops a span silently.
+ * Stores spans. The writer owns bulk size, bulk requests in flight and retrying: `write` resolves
+ * only when every span is durably stored or reported in `failed`; it retries transient failures
+ * itself and never drops a span silently.
  */
 export interface SpanWriter {
-  write(spans: readonly Span[]): Promise<WriteResult>;
+  /** Most spans one bulk request carries (with their autocomplete documents, it may take two). */
+  readonly maxBatchSpans: number;
+  write(spans: readonly Span[], options?: WriteOptions): Promise<WriteResult>;
 }

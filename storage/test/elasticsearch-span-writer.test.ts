@@ -190,6 +190,34 @@ describe('ElasticsearchSpanWriter', () => {
     await pending;
   });
 
+  it("tells a write's caller about each retry and stops retrying when the write's signal aborts", async () => {
+    let full = true;
+    await setup((req) => (full ? { status: 429, body: {} } : { status: 200, body: bulkAnswer(req.body, () => 201) }), { retry: { initialDelayMs: 20, maxDelayMs: 20 } });
+    const abort = new AbortController();
+    const heard: RetryEvent[] = [];
+    const pending = expect(writer!.write([span(1)], { signal: abort.signal, onRetry: (e) => heard.push(e) })).rejects.toMatchObject({ code: 'WRITER_SHUT_DOWN' });
+    await new Promise((r) => setTimeout(r, 50));
+    abort.abort();
+    await pending;
+    expect(heard.length).toBeGreaterThan(0);
+    expect(heard[0]).toMatchObject({ attempt: 1, cause: '429', items: 1 });
+    // Only that write stopped: the writer takes the next one.
+    full = false;
+    expect(await writer!.write([span(2)])).toMatchObject({ written: 1 });
+  });
+
+  it('encodes and sends at most maxConcurrency writes at a time; the others wait without sending', async () => {
+    const es = await setup(() => ({ status: 429, body: {} }), { maxConcurrency: 1, retry: { initialDelayMs: 5, maxDelayMs: 5 } });
+    const abort = new AbortController();
+    const first = expect(writer!.write([span(1)], { signal: abort.signal })).rejects.toMatchObject({ code: 'WRITER_SHUT_DOWN' });
+    const second = expect(writer!.write([span(2)], { signal: abort.signal })).rejects.toMatchObject({ code: 'WRITER_SHUT_DOWN' });
+    await new Promise((r) => setTimeout(r, 50));
+    abort.abort();
+    await Promise.all([first, second]);
+    const ids = new Set(es.bulkRequests().flatMap((r) => bulkIds(r.body)));
+    expect([...ids]).toEqual([encodeSpanDocument(span(1)).id]);
+  });
+
   it('needs a url or http client', () => {
     expect(() => new ElasticsearchSpanWriter({})).toThrow(/needs `url`/);
     expect(() => new ElasticsearchSpanWriter({ url: 'localhost:9200' })).toThrow(/http\(s\):\/\//);

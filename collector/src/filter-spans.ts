@@ -1,6 +1,7 @@
 /**
- * Stage `filter`: drops spans by configured rules, each drop counted under the rule's text as
- * the reason (`dropped{stage="filter",reason="service=healthcheck"}`).
+ * Stage `filter` (exported as `filterSpans`, not to shadow RxJS's `filter`): drops spans by
+ * configured rules, each drop counted under the rule's text as the reason
+ * (`dropped{stage="filter",reason="service=healthcheck"}`).
  *
  * Rule grammar (one rule per string; a span matching any rule is dropped):
  *   service=<name>          local service name (lower case, as stored)
@@ -12,10 +13,11 @@
  * Names are compared lower-case. The batch's receipts flow on, so dropped spans' offsets are
  * committed like written ones.
  */
-import { map, type OperatorFunction } from 'rxjs';
+import type { OperatorFunction } from 'rxjs';
 import type { Span } from '@pintrace/model';
 import { CollectorError } from './errors.js';
 import type { CollectorMetrics } from './metrics.js';
+import { stage } from './stage.js';
 import type { SpanBatch } from './types.js';
 
 export interface FilterRule {
@@ -53,7 +55,6 @@ export function parseFilterRule(text: string): FilterRule {
   throw new CollectorError(
     'COLLECTOR_CONFIG_INVALID',
     `filter rule "${text}" is not one of service=NAME, remoteService=NAME, span=NAME, annotation=VALUE, tag=KEY, tag=KEY=VALUE`,
-    false,
   );
 }
 
@@ -62,23 +63,15 @@ export interface FilterOptions {
   metrics: CollectorMetrics;
 }
 
-export function filter(options: FilterOptions): OperatorFunction<SpanBatch, SpanBatch> {
+export function filterSpans(options: FilterOptions): OperatorFunction<SpanBatch, SpanBatch> {
   const { rules } = options;
-  const counts = options.metrics.stage('filter', 'span');
-  return map((batch: SpanBatch): SpanBatch => {
-    counts.in(batch.spans.length);
-    if (rules.length > 0) {
-      batch.spans = batch.spans.filter((span) => {
-        for (const rule of rules) {
-          if (rule.matches(span)) {
-            counts.dropped(rule.text, 1);
-            return false;
-          }
-        }
-        return true;
-      });
-    }
-    counts.out(batch.spans.length);
-    return batch;
+  return stage(options.metrics, 'filter', 'span', (batch: SpanBatch, drop): SpanBatch => {
+    if (rules.length === 0) return batch;
+    const kept = batch.spans.filter((span) => {
+      const rule = rules.find((r) => r.matches(span));
+      if (rule !== undefined) drop(rule.text, 1);
+      return rule === undefined;
+    });
+    return { ...batch, spans: kept };
   });
 }
