@@ -36,3 +36,6 @@ export type { DependencyLink } from './query/dependency-links.js';
 export { encodeTrace, encodeTraces, encodeNames } from './query/encode.js';
 export { groupByTraceId, traceMatches } from './query/trace-groups.js';
 export { javaTrim, javaSplit } from './query/java-strings.js';
+export { RED_BUCKET_BOUNDS_US, bucketIndex, histogramQuantile, addCounts } from './red-histogram.js';
+export { ElasticsearchRedWindowStore } from './red-window-store.js';
+export type { RedWindowDocument, RedStep, RedWindowStoreOptions } from './red-window-store.js';
