@@ -22,10 +22,13 @@ const TH = /^[0-9a-f]{1,14}$/;
 /** The `th` value for a sample rate in percent (0 < percent <= 100), or undefined outside it. */
 export function thresholdOfPercent(percent: number): string | undefined {
   if (!(percent > 0 && percent <= 100)) return undefined;
-  const t = Math.round((1 - percent / 100) * TWO_56);
-  if (t <= 0) return '0';
+  // T = 2^56 - round(p × 2^56): p × 2^56 is exact enough in a double for the small rates that
+  // matter (1 % is 7.2e14 < 2^53), and the subtraction is done in BigInt, which 2^56 needs
+  const kept = BigInt(Math.round((percent / 100) * TWO_56));
+  const t = (1n << 56n) - kept;
+  if (t <= 0n) return '0';
   // 14 hex digits, trailing zeros dropped as the spec asks (the value is a fraction's digits)
-  const hex = Math.min(t, TWO_56 - 1).toString(16).padStart(14, '0');
+  const hex = t.toString(16).padStart(14, '0');
   return hex.replace(/0+$/, '') || '0';
 }
 

@@ -186,11 +186,16 @@ function endpointOf(name: string, attributes: SpanOptions['attributes']): string
   return typeof path === 'string' ? path : name;
 }
 
-/** The `th` of the rate a root was just sampled at, when the sampler can say it. */
+/**
+ * The `th` of the rate a root was just sampled at, when the sampler can say it and it is under
+ * 100 %: a span without a rate counts once, which is what 100 % means, so dev machines' spans and
+ * headers stay as they were.
+ */
 function rootThreshold(sampler: Sampler, endpoint: string | undefined): string | undefined {
   if (sampler.rateOf === undefined) return undefined;
   try {
-    return thresholdOfPercent(sampler.rateOf(endpoint));
+    const rate = sampler.rateOf(endpoint);
+    return rate < 100 ? thresholdOfPercent(rate) : undefined;
   } catch {
     return undefined;
   }
