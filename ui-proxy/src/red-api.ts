@@ -61,5 +61,6 @@ function round3(n: number): number {
 }
 
 function micros(us: number | undefined): number | null {
-  return us === undefined ? null : Math.round(us);
+  // up, not to nearest: the value stays inside its bucket (lower bound excluded, bounds are whole µs)
+  return us === undefined ? null : Math.ceil(us);
 }
