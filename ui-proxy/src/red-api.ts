@@ -61,6 +61,7 @@ function round3(n: number): number {
 }
 
 function micros(us: number | undefined): number | null {
-  // up, not to nearest: the value stays inside its bucket (lower bound excluded, bounds are whole µs)
-  return us === undefined ? null : Math.ceil(us);
+  // up, not to nearest: the value stays inside its bucket (lower bound excluded, bounds are whole
+  // µs); less a hair, so float noise above a bound (66500.0000001) does not step past it
+  return us === undefined ? null : Math.ceil(us - 1e-6);
 }
