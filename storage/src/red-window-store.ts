@@ -155,7 +155,8 @@ export class ElasticsearchRedWindowStore {
       const body: Record<string, unknown> = {
         size: PAGE,
         query: { bool: { filter } },
-        sort: [{ timestamp_millis: 'asc' }, { _id: 'asc' }],
+        // the fields of the _id, so pages never skip or repeat (ES 8 refuses to sort on _id)
+        sort: [{ timestamp_millis: 'asc' }, { collector: 'asc' }, { flush: 'asc' }, { spanName: 'asc' }, { kind: 'asc' }, { remoteServiceName: 'asc' }],
         _source: ['timestamp_millis', 'calls', 'errors', 'buckets'],
       };
       if (searchAfter) body.search_after = searchAfter;

@@ -130,6 +130,7 @@ export function buildTemplates(version: ClusterVersion, options: TemplateOptions
         kind: KEYWORD,
         remoteServiceName: KEYWORD,
         collector: KEYWORD,
+        flush: { type: 'integer' },
       },
     }));
   }
