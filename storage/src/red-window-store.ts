@@ -14,6 +14,7 @@
  *
  * Writes retry 429, 5xx and network failures with backoff until they succeed or `shutdown()`.
  */
+import { createHash } from 'node:crypto';
 import { bulkBody, bulkOutcomes, isRetryableItem, type BulkItem } from './bulk-request.js';
 import { backoffDelayMs, InterruptibleSleeps } from './backoff.js';
 import { StorageError, isRetryable, isRetryableStatus } from './errors.js';
@@ -81,7 +82,10 @@ export class ElasticsearchRedWindowStore {
   }
 
   static documentId(d: Pick<RedWindowDocument, 'collector' | 'timestamp_millis' | 'flush' | 'serviceName' | 'spanName' | 'kind' | 'remoteServiceName'>): string {
-    return `${d.collector}|${d.timestamp_millis}|${d.flush}|${d.serviceName}|${d.spanName}|${d.kind}|${d.remoteServiceName}`;
+    const id = `${d.collector}|${d.timestamp_millis}|${d.flush}|${d.serviceName}|${d.spanName}|${d.kind}|${d.remoteServiceName}`;
+    // an _id is at most 512 bytes: a longer one keeps its start and ends in a digest of the whole
+    if (Buffer.byteLength(id, 'utf8') <= 512) return id;
+    return `${Buffer.from(id, 'utf8').subarray(0, 400).toString('utf8')}#${createHash('sha256').update(id).digest('hex')}`;
   }
 
   /** Writes the documents; resolves once every one is durable. */
@@ -92,8 +96,7 @@ export class ElasticsearchRedWindowStore {
     let pending: BulkItem[] = docs.map((d) => ({
       index: this.names.formatTypeAndTimestampForInsert('red', delimiter, d.timestamp_millis),
       type: 'red',
-      // _id is at most 512 bytes: long names are cut, the rest of the id keeps it unique enough
-      id: ElasticsearchRedWindowStore.documentId(d).slice(0, 500),
+      id: ElasticsearchRedWindowStore.documentId(d),
       body: JSON.stringify(d),
     }));
     for (let attempt = 1; pending.length > 0; attempt++) {
