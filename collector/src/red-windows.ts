@@ -7,7 +7,8 @@
  *
  * Windows are keyed by span time (its timestamp), not by arrival, so collectors that see the same
  * spans in another order or split them between them put each span in the same window. A window
- * is closed `graceMs` after its end on the collector's clock and handed out as documents, one per
+ * is closed once `graceMs` passed after both its end and its last span on the collector's clock
+ * (at most six windows after its end), and handed out as documents, one per
  * key, tagged with this collector's id and the window's flush number: spans of a closed window
  * that arrive later open a new flush of it (flush 1, 2, ...), so nothing is ever rewritten and
  * sums over all documents are exact (storage/red-window-store.ts).
@@ -57,6 +58,8 @@ interface Aggregate {
 interface OpenWindow {
   start: number;
   flush: number;
+  /** When a span was last added (collector clock). */
+  lastAdd: number;
   keys: Map<string, Aggregate>;
 }
 
@@ -64,6 +67,9 @@ interface ServiceLabels {
   names: Set<string>;
   remotes: Set<string>;
 }
+
+/** A window closes at the latest this many window lengths after its end. */
+const LONGEST_OPEN_WINDOWS = 6;
 
 /** Flush numbers of closed windows are remembered this long, so late spans get a new one. */
 const REMEMBER_MS = 3_600_000;
@@ -111,9 +117,10 @@ export class RedWindows {
       let window = this.open.get(start);
       if (window === undefined) {
         if (this.open.size >= (this.settings.maxOpenWindows ?? 60)) closed.push(...this.closeOldest());
-        window = { start, flush: this.nextFlush.get(start) ?? 0, keys: new Map() };
+        window = { start, flush: this.nextFlush.get(start) ?? 0, lastAdd: now, keys: new Map() };
         this.open.set(start, window);
       }
+      window.lastAdd = now;
       const [serviceLabel, nameLabel, remoteLabel] = this.labels(service, span.name ?? '', span.remoteEndpoint?.serviceName ?? '');
       const kind = span.kind ?? '';
       const key = `${serviceLabel}\u0000${nameLabel}\u0000${kind}\u0000${remoteLabel}`;
@@ -142,11 +149,18 @@ export class RedWindows {
     return { skipped, closed };
   }
 
-  /** Closes the windows whose end plus grace is not after `now`; their documents. */
+  /**
+   * Closes the windows that ended and then saw no span for `graceMs` (or ended `MAX_OPEN_WINDOWS`
+   * windows ago, whatever still arrives); their documents. Waiting for quiet rather than for the
+   * end alone keeps a backlog being read (old windows filling for a while) to one flush per
+   * window instead of one per tick.
+   */
   closeDue(now: number): RedWindowDocument[] {
     const out: RedWindowDocument[] = [];
     for (const window of [...this.open.values()]) {
-      if (window.start + this.windowMs + this.graceMs <= now) out.push(...this.close(window));
+      const end = window.start + this.windowMs;
+      const quiet = Math.max(end, window.lastAdd) + this.graceMs <= now;
+      if (quiet || end + LONGEST_OPEN_WINDOWS * this.windowMs <= now) out.push(...this.close(window));
     }
     for (const start of this.nextFlush.keys()) if (start < now - REMEMBER_MS) this.nextFlush.delete(start);
     return out;

@@ -94,16 +94,21 @@ describe('RED windows', () => {
     expect(totals(docs)).toEqual(expected);
   });
 
-  it('closes a window a grace after its end; late spans go to a new flush of it, never rewriting the first', () => {
+  it('closes a window a grace after its end and its last span; late spans go to a new flush of it, never rewriting the first', () => {
     const red = windows();
     red.add([span({ timestamp: at(100) })], T0);
     expect(red.closeDue(T0 + 2 * W - 1)).toEqual([]);
     const first = red.closeDue(T0 + 2 * W);
     expect(first.map((d) => [d.flush, d.calls])).toEqual([[0, 1]]);
     red.add([span({ timestamp: at(200) }), span({ timestamp: at(300) })], T0 + 3 * W);
-    const late = red.closeDue(T0 + 3 * W);
+    expect(red.closeDue(T0 + 4 * W - 1)).toEqual([]); // a grace of quiet after its last span
+    const late = red.closeDue(T0 + 4 * W);
     expect(late.map((d) => [d.timestamp_millis, d.flush, d.calls])).toEqual([[T0, 1, 2]]);
     expect(red.openWindows).toBe(0);
+    // spans that keep coming hold a window open at most six windows past its end
+    for (let t = T0 + 5 * W; t < T0 + 7 * W; t += W / 2) expect(red.add([span({ timestamp: at(400) })], t).closed).toEqual([]);
+    expect(red.closeDue(T0 + 7 * W - 1)).toEqual([]);
+    expect(red.closeDue(T0 + 7 * W).map((d) => [d.flush, d.calls])).toEqual([[2, 4]]);
   });
 
   it('bounds cardinality: labels past their cap become __overflow__ and are counted; open windows are capped', () => {
