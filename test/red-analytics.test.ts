@@ -44,6 +44,11 @@ afterAll(async () => {
   for (const r of running.reverse()) await r.shutdown().catch(() => undefined);
   await producer?.disconnect();
   await admin?.close();
+  // the private store keeps its data dir between runs: leave no windows or templates of ours in it
+  const indices = (await (await fetch(`${ds.es}/_cat/indices/pred*?h=index&format=json`)).json().catch(() => [])) as Array<{ index: string }>;
+  for (const { index } of indices) await fetch(`${ds.es}/${index}`, { method: 'DELETE' });
+  const templates = (await (await fetch(`${ds.es}/_template/pred*`)).json().catch(() => ({}))) as Record<string, unknown>;
+  for (const name of Object.keys(templates)) await fetch(`${ds.es}/_template/${name}`, { method: 'DELETE' });
   await ds.stop();
 }, 120_000);
 
