@@ -19,11 +19,15 @@ import {
   type Logger,
 } from '@pintrace/runtime';
 import type { Registry } from 'prom-client';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { commitReady } from './commit.js';
 import { CollectorError } from './errors.js';
 import { startLagProbe, type LagProbe } from './lag-probe.js';
 import { createCollectorMetrics } from './metrics.js';
+import { createRedMetrics } from './red-metrics.js';
+import { RedWindows } from './red-windows.js';
 import type { CollectorConfig } from './options.js';
 import { FinagleAdjuster } from './adjusters/finagle-adjuster.js';
 import { FinagleIssue343Adjuster } from './adjusters/finagle-issue343-adjuster.js';
@@ -66,6 +70,7 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
   if (config.heapGrowingPercent > 0) limitHeapGrowth(config.heapGrowingPercent);
   const registry = deps.registry ?? createRegistry();
   const metrics = createCollectorMetrics(registry);
+  const red = createRedMetrics(registry);
   let lastWrite: { ok: boolean; error?: string; at?: string } = { ok: true };
   const writeFailed = (error: unknown) => {
     lastWrite = { ok: false, error: String(error), at: new Date().toISOString() };
@@ -82,6 +87,7 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
       autocompleteKeys: config.autocompleteKeys,
       maxConcurrency: config.sinkConcurrency,
       maxBatchDocs: config.batchSize,
+      red: config.redWindowMs > 0,
     });
   // The Kafka clients' own lines go where the collector's go (a file under `pintrace up`).
   const kafka = { ...kafkaConnectionOf(config), logger: log };
@@ -132,6 +138,18 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
             latencyThresholdUs: config.tailLatencyMs === undefined ? undefined : config.tailLatencyMs * 1000,
             decisionCacheSize: config.tailDecisionCache,
           },
+    red:
+      config.redWindowMs > 0
+        ? {
+            windows: new RedWindows({
+              windowMs: config.redWindowMs,
+              collectorId: collectorInstanceId(config.groupId),
+              onOverflow: (label) => red.overflowed.inc({ label }),
+            }),
+            metrics: red,
+            store: storage.redWindows,
+          }
+        : undefined,
     dependencies: config.dependencies ? { store: storage.dependencies, groupId: config.groupId, flushMs: config.dependencyFlushMs } : undefined,
     deadLetter:
       producer === undefined
@@ -300,4 +318,12 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
  */
 function limitHeapGrowth(percent: number): void {
   setFlagsFromString(`--heap-growing-percent=${Math.trunc(percent)}`);
+}
+
+/**
+ * Names this collector process in its RED window documents: unique per process and start, so two
+ * collectors (or one restarted) never write the same document id.
+ */
+function collectorInstanceId(groupId: string): string {
+  return `${groupId}/${hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`;
 }

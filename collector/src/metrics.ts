@@ -5,7 +5,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export type StageName =
-  | 'source' | 'validate' | 'dead_letter' | 'adjust' | 'filter' | 'group' | 'tail_sample' | 'dependencies' | 'batch' | 'sink' | 'commit';
+  | 'source' | 'validate' | 'dead_letter' | 'adjust' | 'filter' | 'red' | 'group' | 'tail_sample' | 'dependencies' | 'batch' | 'sink' | 'commit';
 export type Unit = 'message' | 'span';
 
 /** The three counts of one stage. */

@@ -259,6 +259,16 @@ const stageOptions = {
     default: '20',
     schema: nonNegativeIntSchema,
   } satisfies OptionSpec<number>,
+  redWindowMs: {
+    key: 'redWindowMs',
+    flag: 'red-window-ms',
+    env: 'PINTRACE_COLLECTOR_RED_WINDOW_MS',
+    description:
+      'RED analytics window: calls, errors and durations per service and endpoint, scaled by the sampling rate, ' +
+      'written to <index-prefix>-red-* and /metrics every window (0 = off, the default until its cost is measured on bench/collector; 10000 is the intended window)',
+    default: '0',
+    schema: nonNegativeIntSchema,
+  } satisfies OptionSpec<number>,
   dependencyFlushMs: {
     key: 'dependencyFlushMs',
     flag: 'dependency-flush-ms',

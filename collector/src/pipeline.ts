@@ -1,7 +1,7 @@
 /**
  * The collector's pipeline, Pintrace's diagram as one operator per stage:
  *
- *   source → validate → dead_letter → adjust → filter → group (by trace) → [tail_sample] →
+ *   source → validate → dead_letter → adjust → filter → [red] → group (by trace) → [tail_sample] →
  *   [dependencies] → ungroup → batch → sink → commit
  *
  * or, without tail sampling and with a group window, spans written before grouping:
@@ -22,6 +22,7 @@ import { connect, map, merge, pipe, tap, type Observable, type OperatorFunction,
 import type { SpanConsumer } from '@pintrace/kafka';
 import type { Logger } from '@pintrace/runtime';
 import { adjust } from './adjust.js';
+import { aggregateRed, type RedWindowSink } from './aggregate-red.js';
 import type { SpanAdjuster } from './adjusters/span-adjuster.js';
 import { Backpressure } from './backpressure.js';
 import { batch } from './batch.js';
@@ -32,6 +33,8 @@ import { filterSpans, type FilterRule } from './filter-spans.js';
 import { groupByTrace, partitionKey, TraceGroups } from './group-by-trace.js';
 import type { CollectorMetrics } from './metrics.js';
 import { OffsetTracker } from './offset-tracker.js';
+import type { RedMetrics } from './red-metrics.js';
+import type { RedWindows } from './red-windows.js';
 import { sink, type SinkWriter } from './sink.js';
 import { kafkaSource } from './source.js';
 import { tailSample } from './tail-sample.js';
@@ -77,6 +80,8 @@ export interface PipelineOptions {
   tailSample?: TailSampleSettings;
   /** Dependency links; off when undefined. */
   dependencies?: { store: DependencyStore; groupId: string; flushMs?: number };
+  /** RED windows (time-window analytics) after the filter; off when undefined. */
+  red?: { windows: RedWindows; metrics: RedMetrics; store?: RedWindowSink };
   /** Dead-letter topic and producer; count-only when undefined. */
   deadLetter?: { producer: DeadLetterProducer; topic: string };
   /** Aborts the writer's retries (the pipeline then errors and commits nothing more). */
@@ -133,6 +138,7 @@ export function buildPipeline(options: PipelineOptions): Pipeline {
     deadLetter({ producer: options.deadLetter?.producer, topic: options.deadLetter?.topic, metrics, log }),
     adjust({ adjusters: options.adjusters ?? [], metrics, log }),
     filterSpans({ rules: options.filters ?? [], metrics }),
+    options.red ? aggregateRed(options.red.windows, { metrics, red: options.red.metrics, log, store: options.red.store, scheduler }) : same(),
     // From here until their write (or drop) the spans count against the backpressure mark.
     tap((b: SpanBatch) => backpressure.add(b.spans.length)),
   );

@@ -8,7 +8,8 @@
  * at once (wrong credentials, CA or scheme, not a store, an unsupported version), with a message
  * naming the setting to change.
  */
-import { createEsHttp, ElasticsearchDependencyLinkWriter, ElasticsearchSpanWriter, type EsHttp } from '@pintrace/storage';
+import { createEsHttp, ElasticsearchDependencyLinkWriter, ElasticsearchRedWindowStore, ElasticsearchSpanWriter, type EsHttp } from '@pintrace/storage';
+import type { RedWindowSink } from './aggregate-red.js';
 import type { DependencyStore } from './dependencies.js';
 import type { Logger, StoreConnection } from '@pintrace/runtime';
 import type { SinkWriter } from './sink.js';
@@ -22,6 +23,8 @@ export interface CollectorStorage {
   writer: SinkWriter;
   /** Dependency-link documents. */
   dependencies: DependencyStore;
+  /** RED window documents, when the store was opened with `red`. */
+  redWindows?: RedWindowSink;
   /** Verifies the cluster and installs Zipkin's index templates where missing. */
   ensureReady(): Promise<void>;
   /** Whether storage is reachable now (for /health). */
@@ -45,6 +48,8 @@ export interface StorageOptions {
   maxConcurrency?: number;
   /** Documents per bulk request; default 1000. */
   maxBatchDocs?: number;
+  /** RED windows on: their template is installed and `redWindows` writes them. */
+  red?: boolean;
 }
 
 /** Longest a /health probe waits for Elasticsearch. */
@@ -57,7 +62,7 @@ export function createStorage(options: StorageOptions): CollectorStorage {
   const writer = new ElasticsearchSpanWriter({
     http,
     index: options.indexPrefix,
-    templates: { shards: options.shards, replicas: options.replicas },
+    templates: { shards: options.shards, replicas: options.replicas, red: options.red ?? false },
     autocomplete: { keys: options.autocompleteKeys ?? [] },
     maxConcurrency: options.maxConcurrency ?? 2,
     maxBatchDocs: options.maxBatchDocs ?? 1000,
@@ -71,10 +76,21 @@ export function createStorage(options: StorageOptions): CollectorStorage {
       options.onRetry?.(cause);
     },
   });
+  const redStore = options.red
+    ? new ElasticsearchRedWindowStore({
+        http,
+        index: options.indexPrefix,
+        onRetry: (cause, attempt) => {
+          log.warn({ cause, attempt }, 'RED window write retrying');
+          options.onRetry?.(cause);
+        },
+      })
+    : undefined;
   let closing: Promise<void> | undefined;
   return {
     writer,
     dependencies: dependencyWriter,
+    ...(redStore ? { redWindows: redStore } : {}),
     ensureReady: () => writer.start(),
     async check() {
       try {
@@ -90,6 +106,7 @@ export function createStorage(options: StorageOptions): CollectorStorage {
     close() {
       closing ??= (async () => {
         dependencyWriter.shutdown();
+        redStore?.shutdown();
         await writer.shutdown();
         await Promise.all([http.close(), probe.close()]);
       })();

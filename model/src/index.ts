@@ -27,3 +27,10 @@ export {
 export type { DependencyLink } from './dependency-link.js';
 export { DEAD_LETTER_HEADERS, deadLetterHeaders, readDeadLetterHeaders } from './dead-letter.js';
 export type { DeadLetterInfo, DeadLetterOrigin } from './dead-letter.js';
+export {
+  SAMPLING_THRESHOLD_TAG,
+  thresholdOfPercent,
+  probabilityOfThreshold,
+  thresholdOfOtValue,
+  withThreshold,
+} from './sampling-threshold.js';

@@ -52,6 +52,19 @@ export class ProbabilisticSampler implements Sampler {
     return underBoundary(traceId, this.boundaryHigh, this.boundaryLow);
   }
 
+  rateOf(endpoint?: string): number {
+    this.refresh();
+    if (endpoint !== undefined && this.source.rateFor !== undefined) {
+      try {
+        const rate = this.source.rateFor(endpoint);
+        if (isValidSampleRate(rate)) return rate;
+      } catch {
+        // the service rate applies, as in isSampled
+      }
+    }
+    return this.rate;
+  }
+
   private refresh(): void {
     let next: number;
     try {

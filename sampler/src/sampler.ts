@@ -13,10 +13,15 @@ export interface Sampler {
    *   per-endpoint rates; others ignore it.
    */
   isSampled(traceId: string, endpoint?: string): boolean;
+  /**
+   * Optional: the rate in percent that {@link isSampled} applies to this endpoint now, so that a
+   * sampled root can record what admitted it. Asked only after a root was sampled.
+   */
+  rateOf?(endpoint?: string): number;
 }
 
 /** Samples every trace (dev machines). */
-export const ALWAYS_SAMPLE: Sampler = { isSampled: () => true };
+export const ALWAYS_SAMPLE: Sampler = { isSampled: () => true, rateOf: () => 100 };
 
 /** Samples no trace, except those that arrive with `accept` or `debug`. */
 export const NEVER_SAMPLE: Sampler = { isSampled: () => false };

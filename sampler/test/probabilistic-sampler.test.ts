@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ProbabilisticSampler, SamplerConfigError, type RateSource } from '@pintrace/sampler';
+import { ALWAYS_SAMPLE, ProbabilisticSampler, SamplerConfigError, type RateSource } from '@pintrace/sampler';
 
 function randomTraceId(): string {
   return randomBytes(8).toString('hex');
@@ -79,5 +79,18 @@ describe('ProbabilisticSampler', () => {
 
   it('never samples a trace id that is not hex', () => {
     expect(new ProbabilisticSampler(50).isSampled('not-hex')).toBe(false);
+  });
+});
+
+describe('ProbabilisticSampler.rateOf', () => {
+  it('says the rate isSampled applies: the endpoint override when valid, else the service rate', () => {
+    let current = 0.3;
+    const sampler = new ProbabilisticSampler({ current: () => current, rateFor: (e) => (e === '/rare' ? 10 : e === '/bad' ? 200 : current) });
+    expect(sampler.rateOf()).toBe(0.3);
+    expect(sampler.rateOf('/rare')).toBe(10);
+    expect(sampler.rateOf('/bad')).toBe(0.3);
+    current = 5;
+    expect(sampler.rateOf('/other')).toBe(5);
+    expect(ALWAYS_SAMPLE.rateOf?.()).toBe(100);
   });
 });

@@ -10,7 +10,7 @@
  */
 import { StorageError } from './errors.js';
 
-export type IndexType = 'span' | 'dependency' | 'autocomplete';
+export type IndexType = 'span' | 'dependency' | 'autocomplete' | 'red';
 
 const DAY_MS = 86_400_000;
 

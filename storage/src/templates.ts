@@ -26,6 +26,8 @@ export interface TemplateOptions {
   strictTraceId?: boolean;
   /** ES_TEMPLATE_PRIORITY: set to use composable templates (ES >= 7.8, OpenSearch). */
   templatePriority?: number;
+  /** Also the template of the RED window indices (`<index><delim>red-*`). Default false. */
+  red?: boolean;
 }
 
 export interface IndexTemplate {
@@ -112,11 +114,27 @@ export function buildTemplates(version: ClusterVersion, options: TemplateOptions
     }
     : { properties: { traceId: traceIdMapping, annotations: { enabled: false }, tags: { enabled: false } } };
 
-  return [
+  const templates = [
     template('span', spanSettings, spanMappings),
     template('dependency', settings(), { enabled: false }),
     template('autocomplete', settings(), { enabled: true, properties: { tagKey: KEYWORD, tagValue: KEYWORD } }),
   ];
+  if (options.red) {
+    // the fields queries filter and sort on; the sums (calls, errors, buckets) are read from _source
+    templates.push(template('red', settings(), {
+      dynamic: false,
+      properties: {
+        timestamp_millis: { type: 'date', format: 'epoch_millis' },
+        serviceName: KEYWORD,
+        spanName: KEYWORD,
+        kind: KEYWORD,
+        remoteServiceName: KEYWORD,
+        collector: KEYWORD,
+        flush: { type: 'integer' },
+      },
+    }));
+  }
+  return templates;
 }
 
 /** What ensureTemplates did per template. */

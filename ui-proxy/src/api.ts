@@ -7,9 +7,10 @@
  */
 import type { Span } from '@pintrace/model';
 import {
-  buildQueryRequest, javaTrim, normalizeQueryTraceId, parseTraceIdList, QueryError, type ElasticsearchSpanStore,
+  buildQueryRequest, javaTrim, normalizeQueryTraceId, parseTraceIdList, QueryError, type ElasticsearchRedWindowStore, type ElasticsearchSpanStore,
 } from '@pintrace/storage';
 import type { Params } from './params.js';
+import { redSeries } from './red-api.js';
 import { json, text, type Reply } from './reply.js';
 import { capTrace } from './truncate.js';
 import { encodeDependencyLinks, encodeNames, encodeTrace, encodeTraces } from './zipkin-json.js';
@@ -20,6 +21,8 @@ const MAX_LIMIT = 10_000;
 
 export interface ZipkinApiOptions {
   store: ElasticsearchSpanStore;
+  /** The collector's RED windows, for `pintrace/red` (ours, not Zipkin's). */
+  red?: Pick<ElasticsearchRedWindowStore, 'query'>;
   /** QUERY_LOOKBACK: default lookback of /traces and /dependencies. */
   defaultLookback: number;
   maxLookback: number;
@@ -35,6 +38,7 @@ export interface ZipkinApiOptions {
 
 export const API_ROUTES = [
   'services', 'spans', 'remoteServices', 'traces', 'trace', 'traceMany', 'dependencies', 'autocompleteKeys', 'autocompleteValues',
+  'pintrace/red',
 ] as const;
 
 function invalid(message: string): QueryError {
@@ -76,6 +80,11 @@ export class ZipkinApi {
       }
       case 'dependencies':
         return this.dependencies(params);
+      case 'pintrace/red':
+        if (this.options.red === undefined) return undefined;
+        return redSeries(params, {
+          store: this.options.red, defaultLookback: this.options.defaultLookback, maxLookback: this.options.maxLookback, now: this.now,
+        });
       case 'autocompleteKeys':
         return this.names(this.options.autocompleteKeys, true);
       case 'autocompleteValues': {

@@ -9,7 +9,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createProducer, type SpanProducer } from '@pintrace/kafka';
 import { createRegistry, kafkaConnectionOf, redactUrl, storeConnectionOf, type Logger } from '@pintrace/runtime';
-import { checkStoreHealth, createEsHttp, ElasticsearchSpanStore, QueryError, readClusterVersion, StorageError, type EsHttp } from '@pintrace/storage';
+import { checkStoreHealth, createEsHttp, ElasticsearchRedWindowStore, ElasticsearchSpanStore, QueryError, readClusterVersion, StorageError, type EsHttp } from '@pintrace/storage';
 import type { Registry } from 'prom-client';
 import { API_ROUTES, ZipkinApi } from './api.js';
 import { assertSafeExposure, challenge, createAuthenticator } from './auth.js';
@@ -116,8 +116,9 @@ export async function startUiProxy(config: UiConfig, deps: UiProxyDeps): Promise
     namesLookbackMs: config.queryLookback, autocompleteKeys: config.autocompleteKeys,
     onSkippedDocuments: (n) => metrics.unreadableDocuments.inc(n),
   });
+  const red = new ElasticsearchRedWindowStore({ http: esHttp, index: config.indexPrefix, dateSeparator: config.dateSeparator });
   const api = new ZipkinApi({
-    store, defaultLookback: config.queryLookback, maxLookback: config.maxLookback,
+    store, red, defaultLookback: config.queryLookback, maxLookback: config.maxLookback,
     maxSpansPerTrace: config.maxSpansPerTrace, autocompleteKeys: config.autocompleteKeys,
     onTruncated: () => metrics.tracesTruncated.inc(),
   });

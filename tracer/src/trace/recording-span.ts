@@ -12,7 +12,7 @@ import {
   type TimeInput,
   type TraceState,
 } from '@opentelemetry/api';
-import type { Endpoint } from '@pintrace/model';
+import { SAMPLING_THRESHOLD_TAG, type Endpoint } from '@pintrace/model';
 import { toEpochMicros } from '../clock.js';
 import type { FinishedSpan, SpanEvent } from './finished-span.js';
 import type { TracerState } from './tracer-state.js';
@@ -32,6 +32,8 @@ export interface RecordingSpanInit {
   attributes: Attributes | undefined;
   /** W3C tracestate inherited from the parent. */
   traceState?: TraceState;
+  /** OTel `th` of the rate that admitted the trace, when known. */
+  sampleThreshold?: string;
   /** Hex bytes of tracer-made ids (FinishedSpan.traceIdHex etc.). */
   traceIdHex?: Buffer;
   traceIdHexAt?: number;
@@ -67,6 +69,8 @@ export class RecordingSpan implements Span, FinishedSpan {
   readonly traceIdHexLength: number;
   readonly spanIdHex: Buffer | undefined;
   readonly spanIdHexAt: number;
+  /** OTel `th` of the rate that admitted the trace (inherited by local children). */
+  readonly sampleThreshold: string | undefined;
 
   /** Built on first use: spans that are only ended never need it. */
   private context: SpanContext | undefined;
@@ -92,6 +96,9 @@ export class RecordingSpan implements Span, FinishedSpan {
     this.traceIdHexLength = init.traceIdHexLength ?? 0;
     this.spanIdHex = init.spanIdHex;
     this.spanIdHexAt = init.spanIdHexAt ?? 0;
+    this.sampleThreshold = init.sampleThreshold;
+    // outside the attribute limit, like resource attributes: it is the pipeline's, not the app's
+    if (init.sampleThreshold !== undefined) this.attributes[SAMPLING_THRESHOLD_TAG] = init.sampleThreshold;
     if (init.attributes) this.setAttributes(init.attributes);
   }
 

@@ -4,6 +4,7 @@ import {
   trace,
   SpanKind,
   TraceFlags,
+  createTraceState,
   type Context,
   type Span,
   type SpanContext,
@@ -11,7 +12,8 @@ import {
   type Tracer,
   type TraceState,
 } from '@opentelemetry/api';
-import { decideSampling, type SamplingState } from '@pintrace/sampler';
+import { thresholdOfOtValue, thresholdOfPercent, withThreshold } from '@pintrace/model';
+import { decideSampling, type Sampler, type SamplingState } from '@pintrace/sampler';
 import { nowMicros, toEpochMicros } from '../clock.js';
 import { lastIdAt, lastIdBytes, newSpanId, newTraceId } from '../ids.js';
 import { getB3Details, SAMPLING_ONLY_KEY } from '../propagation/remote-context.js';
@@ -100,6 +102,7 @@ export class PintraceTracer implements Tracer {
     let traceIdHexLength = 0;
     let spanIdHex: Buffer | undefined;
     let spanIdHexAt = 0;
+    let inherited: RecordingSpan | undefined;
 
     if (parent && trace.isSpanContextValid(parent)) {
       traceId = parent.traceId;
@@ -107,6 +110,7 @@ export class PintraceTracer implements Tracer {
       const details = parent.isRemote ? getB3Details(parent) : undefined;
       if (parentSpan instanceof RecordingSpan) {
         propagated = parentSpan.debug ? 'debug' : 'accept';
+        inherited = parentSpan;
         traceIdHex = parentSpan.traceIdHex;
         traceIdHexAt = parentSpan.traceIdHexAt;
         traceIdHexLength = parentSpan.traceIdHexLength;
@@ -145,6 +149,17 @@ export class PintraceTracer implements Tracer {
       if (traceState) unsampled.traceState = traceState;
       return trace.wrapSpanContext(unsampled);
     }
+    // The rate that admitted the trace travels with it (tracestate `ot=th:`, and a tag on every
+    // span recorded here), so collectors scale counts exactly; only sampled spans pay for it.
+    let sampleThreshold: string | undefined;
+    if (propagated === undefined) {
+      sampleThreshold = rootThreshold(state.sampler, endpoint);
+      if (sampleThreshold !== undefined) {
+        const base = traceState ?? createTraceState();
+        traceState = base.set('ot', withThreshold(base.get('ot'), sampleThreshold));
+      }
+    } else if (inherited !== undefined) sampleThreshold = inherited.sampleThreshold;
+    else if (traceState !== undefined && !decision.debug) sampleThreshold = thresholdOfOtValue(traceState.get('ot'));
     return new RecordingSpan(state, {
       traceId,
       spanId,
@@ -156,6 +171,7 @@ export class PintraceTracer implements Tracer {
       shared,
       attributes: options.attributes,
       traceState,
+      sampleThreshold,
       traceIdHex,
       traceIdHexAt,
       traceIdHexLength,
@@ -168,4 +184,19 @@ export class PintraceTracer implements Tracer {
 function endpointOf(name: string, attributes: SpanOptions['attributes']): string {
   const path = attributes?.['http.path'];
   return typeof path === 'string' ? path : name;
+}
+
+/**
+ * The `th` of the rate a root was just sampled at, when the sampler can say it and it is under
+ * 100 %: a span without a rate counts once, which is what 100 % means, so dev machines' spans and
+ * headers stay as they were.
+ */
+function rootThreshold(sampler: Sampler, endpoint: string | undefined): string | undefined {
+  if (sampler.rateOf === undefined) return undefined;
+  try {
+    const rate = sampler.rateOf(endpoint);
+    return rate < 100 ? thresholdOfPercent(rate) : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -1,0 +1,237 @@
+/**
+ * The state of the `red` stage: RED aggregates (rate, errors, duration) per tumbling window of
+ * span time and per (service, span name, kind, remote service), each span weighted by the
+ * inverse of the probability that admitted its trace (the `sampling.threshold` tag the tracer
+ * writes, OTel's `th`); a span without it counts once. Like `TraceGroups`, a value the pipeline
+ * owns and the operator (`aggregate-red.ts`) drives.
+ *
+ * Windows are keyed by span time (its timestamp), not by arrival, so collectors that see the same
+ * spans in another order or split them between them put each span in the same window. A window
+ * is closed once `graceMs` passed after both its end and its last span on the collector's clock
+ * (at most six windows after its end), and handed out as documents, one per
+ * key, tagged with this collector's id and the window's flush number: spans of a closed window
+ * that arrive later open a new flush of it (flush 1, 2, ...), so nothing is ever rewritten and
+ * sums over all documents are exact (storage/red-window-store.ts).
+ *
+ * Bounds: distinct services, span names per service and remote services per service are capped;
+ * a label beyond its cap becomes `__overflow__` (counted per label), so keys per window are at
+ * most their product. Open windows are capped; beyond it the oldest closes early.
+ */
+import { probabilityOfThreshold, SAMPLING_THRESHOLD_TAG, type Span } from '@pintrace/model';
+import { bucketIndex, RED_BUCKET_BOUNDS_US, type RedWindowDocument } from '@pintrace/storage';
+
+/** The label a value beyond its cardinality cap is counted under. */
+export const OVERFLOW_LABEL = '__overflow__';
+
+export type RedLabel = 'service' | 'span_name' | 'remote_service';
+
+export interface RedWindowSettings {
+  /** Tumbling window length; windows start at multiples of it since the epoch. */
+  windowMs: number;
+  /** A window closes this long after its end; default one window. */
+  graceMs?: number;
+  /** Who aggregates: part of every document id (unique per collector process). */
+  collectorId: string;
+  /** Default 500. */
+  maxServices?: number;
+  /** Per service; default 1000. */
+  maxSpanNamesPerService?: number;
+  /** Per service; default 200. */
+  maxRemoteServicesPerService?: number;
+  /** Default 60. */
+  maxOpenWindows?: number;
+  /** Called for every span whose label was replaced by the overflow label. */
+  onOverflow?: (label: RedLabel) => void;
+}
+
+interface Aggregate {
+  serviceName: string;
+  spanName: string;
+  kind: string;
+  remoteServiceName: string;
+  calls: number;
+  errors: number;
+  durationSumUs: number;
+  buckets: number[];
+}
+
+interface OpenWindow {
+  start: number;
+  flush: number;
+  /** When a span was last added (collector clock). */
+  lastAdd: number;
+  keys: Map<string, Aggregate>;
+}
+
+interface ServiceLabels {
+  names: Set<string>;
+  remotes: Set<string>;
+}
+
+/** A window closes at the latest this many window lengths after its end. */
+const LONGEST_OPEN_WINDOWS = 6;
+
+/** Flush numbers of closed windows are remembered this long, so late spans get a new one. */
+const REMEMBER_MS = 3_600_000;
+
+export class RedWindows {
+  readonly windowMs: number;
+  private readonly graceMs: number;
+  private readonly settings: RedWindowSettings;
+  private readonly open = new Map<number, OpenWindow>();
+  /** Next flush number of windows already closed once. */
+  private readonly nextFlush = new Map<number, number>();
+  private readonly services = new Map<string, ServiceLabels>();
+  private readonly weights = new Map<string, number>();
+
+  constructor(settings: RedWindowSettings) {
+    if (!(Number.isInteger(settings.windowMs) && settings.windowMs > 0)) {
+      throw new RangeError(`RED windows: windowMs must be a whole number > 0, got ${settings.windowMs}`);
+    }
+    this.settings = settings;
+    this.windowMs = settings.windowMs;
+    this.graceMs = settings.graceMs ?? settings.windowMs;
+  }
+
+  /** Windows holding aggregates now. */
+  get openWindows(): number {
+    return this.open.size;
+  }
+
+  /**
+   * Adds spans (spans without a local service name are skipped and their count returned);
+   * `now` places spans that have no timestamp. Returns the documents of windows closed early
+   * because too many were open.
+   */
+  add(spans: readonly Span[], now: number): { skipped: number; closed: RedWindowDocument[] } {
+    let skipped = 0;
+    const closed: RedWindowDocument[] = [];
+    for (const span of spans) {
+      const service = span.localEndpoint?.serviceName;
+      if (!service) {
+        skipped++;
+        continue;
+      }
+      const millis = span.timestamp !== undefined ? Math.floor(span.timestamp / 1000) : now;
+      const start = Math.floor(millis / this.windowMs) * this.windowMs;
+      let window = this.open.get(start);
+      if (window === undefined) {
+        if (this.open.size >= (this.settings.maxOpenWindows ?? 60)) closed.push(...this.closeOldest());
+        window = { start, flush: this.nextFlush.get(start) ?? 0, lastAdd: now, keys: new Map() };
+        this.open.set(start, window);
+      }
+      window.lastAdd = now;
+      const [serviceLabel, nameLabel, remoteLabel] = this.labels(service, span.name ?? '', span.remoteEndpoint?.serviceName ?? '');
+      const kind = span.kind ?? '';
+      const key = `${serviceLabel}\u0000${nameLabel}\u0000${kind}\u0000${remoteLabel}`;
+      let agg = window.keys.get(key);
+      if (agg === undefined) {
+        agg = {
+          serviceName: serviceLabel,
+          spanName: nameLabel,
+          kind,
+          remoteServiceName: remoteLabel,
+          calls: 0,
+          errors: 0,
+          durationSumUs: 0,
+          buckets: new Array<number>(RED_BUCKET_BOUNDS_US.length + 1).fill(0),
+        };
+        window.keys.set(key, agg);
+      }
+      const weight = this.weightOf(span.tags?.[SAMPLING_THRESHOLD_TAG]);
+      agg.calls += weight;
+      if (span.tags !== undefined && span.tags.error !== undefined) agg.errors += weight;
+      if (span.duration !== undefined) {
+        agg.durationSumUs += weight * span.duration;
+        agg.buckets[bucketIndex(span.duration)]! += weight;
+      }
+    }
+    return { skipped, closed };
+  }
+
+  /**
+   * Closes the windows that ended and then saw no span for `graceMs` (or ended `MAX_OPEN_WINDOWS`
+   * windows ago, whatever still arrives); their documents. Waiting for quiet rather than for the
+   * end alone keeps a backlog being read (old windows filling for a while) to one flush per
+   * window instead of one per tick.
+   */
+  closeDue(now: number): RedWindowDocument[] {
+    const out: RedWindowDocument[] = [];
+    for (const window of [...this.open.values()]) {
+      const end = window.start + this.windowMs;
+      const quiet = Math.max(end, window.lastAdd) + this.graceMs <= now;
+      if (quiet || end + LONGEST_OPEN_WINDOWS * this.windowMs <= now) out.push(...this.close(window));
+    }
+    for (const start of this.nextFlush.keys()) if (start < now - REMEMBER_MS) this.nextFlush.delete(start);
+    return out;
+  }
+
+  /** Closes every open window (at shutdown). */
+  closeAll(): RedWindowDocument[] {
+    const out: RedWindowDocument[] = [];
+    for (const window of [...this.open.values()]) out.push(...this.close(window));
+    return out;
+  }
+
+  private closeOldest(): RedWindowDocument[] {
+    let oldest: OpenWindow | undefined;
+    for (const w of this.open.values()) if (oldest === undefined || w.start < oldest.start) oldest = w;
+    return oldest ? this.close(oldest) : [];
+  }
+
+  private close(window: OpenWindow): RedWindowDocument[] {
+    this.open.delete(window.start);
+    this.nextFlush.set(window.start, window.flush + 1);
+    const docs: RedWindowDocument[] = [];
+    for (const agg of window.keys.values()) {
+      docs.push({
+        timestamp_millis: window.start,
+        windowMs: this.windowMs,
+        collector: this.settings.collectorId,
+        flush: window.flush,
+        ...agg,
+      });
+    }
+    return docs;
+  }
+
+  /** 1/p of a `th` tag value; 1 when absent or malformed (the span counts once). */
+  private weightOf(th: string | undefined): number {
+    if (th === undefined) return 1;
+    let weight = this.weights.get(th);
+    if (weight === undefined) {
+      const p = probabilityOfThreshold(th);
+      weight = p === undefined ? 1 : 1 / p;
+      if (this.weights.size < 1000) this.weights.set(th, weight);
+    }
+    return weight;
+  }
+
+  private labels(service: string, name: string, remote: string): [string, string, string] {
+    let labels = this.services.get(service);
+    if (labels === undefined) {
+      if (this.services.size >= (this.settings.maxServices ?? 500)) {
+        this.settings.onOverflow?.('service');
+        service = OVERFLOW_LABEL;
+        labels = this.services.get(service);
+      }
+      if (labels === undefined) {
+        labels = { names: new Set(), remotes: new Set() };
+        this.services.set(service, labels);
+      }
+    }
+    return [service, capped(labels.names, name, this.settings.maxSpanNamesPerService ?? 1000, () => this.settings.onOverflow?.('span_name')),
+      capped(labels.remotes, remote, this.settings.maxRemoteServicesPerService ?? 200, () => this.settings.onOverflow?.('remote_service'))];
+  }
+}
+
+/** `value` when already seen or under the cap (then remembered), else the overflow label. */
+function capped(seen: Set<string>, value: string, cap: number, overflowed: () => void): string {
+  if (seen.has(value)) return value;
+  if (seen.size < cap) {
+    seen.add(value);
+    return value;
+  }
+  overflowed();
+  return OVERFLOW_LABEL;
+}

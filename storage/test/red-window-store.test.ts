@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { buildTemplates, ElasticsearchRedWindowStore, RED_BUCKET_BOUNDS_US, type RedWindowDocument } from '@pintrace/storage';
+import type { EsHttp, EsRequest, EsResponse } from '../src/http.js';
+
+function fakeHttp(answers: Array<(req: EsRequest) => EsResponse>) {
+  const requests: EsRequest[] = [];
+  const http: EsHttp = {
+    request: async (req) => {
+      requests.push(req);
+      const next = answers.shift();
+      if (!next) throw new Error(`unexpected request ${req.method} ${req.path}`);
+      return next(req);
+    },
+    close: async () => {},
+  };
+  return { http, requests };
+}
+
+const version = { distribution: 'elasticsearch' as const, major: 8, minor: 8 };
+const W0 = Date.UTC(2026, 11, 3, 11, 0, 0);
+const buckets = (i: number, v: number) => Object.assign(new Array<number>(RED_BUCKET_BOUNDS_US.length + 1).fill(0), { [i]: v });
+
+const doc = (over: Partial<RedWindowDocument> = {}): RedWindowDocument => ({
+  timestamp_millis: W0, windowMs: 10_000, collector: 'g/host/1/ab', flush: 0, serviceName: 'front', spanName: 'get /a', kind: 'SERVER',
+  remoteServiceName: '', calls: 100.5, errors: 1, durationSumUs: 2000, buckets: buckets(3, 100.5), ...over,
+});
+
+describe('ElasticsearchRedWindowStore', () => {
+  it('writes each document once under <collector>|<window>|<flush>|<key> into the daily red index, retrying 429 items', async () => {
+    const { http, requests } = fakeHttp([
+      () => ({ status: 200, body: { items: [{ index: { status: 429, error: { type: 'es_rejected_execution_exception' } } }] } }),
+      () => ({ status: 200, body: { items: [{ index: { status: 201 } }] } }),
+    ]);
+    const store = new ElasticsearchRedWindowStore({ http, version, initialDelayMs: 1, maxDelayMs: 2 });
+    await store.write([doc()]);
+    const [action, body] = requests[1]!.body!.toString().trim().split('\n');
+    expect(JSON.parse(action!)).toEqual({ index: { _index: 'zipkin-red-2026-12-03', _id: `g/host/1/ab|${W0}|0|front|get /a|SERVER|` } });
+    expect(JSON.parse(body!)).toEqual(doc());
+  });
+
+  it('sums the documents of a service (or one span name) per step, empty steps included, paging on the _id fields', async () => {
+    const hit = (d: Partial<RedWindowDocument>, sort: unknown[]) => ({ _source: doc(d), sort });
+    const { http, requests } = fakeHttp([
+      () => ({ status: 200, body: { hits: { hits: [
+        hit({ collector: 'a' }, [1]),
+        hit({ collector: 'b', calls: 2, errors: 0, buckets: buckets(9, 2) }, [2]),
+        hit({ timestamp_millis: W0 + 20_000, calls: 3, errors: 3, buckets: buckets(0, 3) }, [3]),
+      ] } } }),
+    ]);
+    const store = new ElasticsearchRedWindowStore({ http, version });
+    const steps = await store.query({ serviceName: 'front', spanName: 'get /a', endTs: W0 + 30_000, lookback: 30_000, stepMs: 10_000 });
+    expect(steps.map((s) => [s.timestamp, s.calls, s.errors, s.buckets[3], s.buckets[9], s.buckets[0]])).toEqual([
+      [W0, 102.5, 1, 100.5, 2, 0],
+      [W0 + 10_000, 0, 0, 0, 0, 0],
+      [W0 + 20_000, 3, 3, 0, 0, 3],
+    ]);
+    const search = JSON.parse(String(requests[0]!.body)) as { query: { bool: { filter: unknown[] } } };
+    expect(requests[0]!.path).toBe('/zipkin*red-2026-12-03/_search?allow_no_indices=true&ignore_unavailable=true');
+    expect(search.query.bool.filter).toContainEqual({ term: { spanName: 'get /a' } });
+    expect(search.query.bool.filter).toContainEqual({ term: { serviceName: 'front' } });
+  });
+
+  it('has a template of its own only when asked, beside zipkin\'s three', () => {
+    expect(buildTemplates(version).map((t) => t.type)).toEqual(['span', 'dependency', 'autocomplete']);
+    const red = buildTemplates(version, { red: true })[3]!;
+    expect(red.url).toBe('/_template/zipkin-red_template');
+    expect(red.body.index_patterns).toBe('zipkin-red-*');
+  });
+});
