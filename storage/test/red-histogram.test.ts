@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addCounts, bucketIndex, histogramQuantile, RED_BUCKET_BOUNDS_US } from '@pintrace/storage';
+import { addCounts, bucketIndex, histogramQuantile, RED_BUCKET_BOUNDS_US } from '../src/red-histogram.js';
 
 const B = RED_BUCKET_BOUNDS_US;
 
