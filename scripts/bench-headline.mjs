@@ -70,10 +70,16 @@ function tracerRows() {
     [
       `tracer: HTTP server throughput (Node ${r.versions.node})`,
       'untraced; AsyncLocalStorage alone; the OTel SDK with instrumentation-http',
-      `${x(q.httpThroughput03VsOff)} untraced at 0.3 % (${x(q.httpThroughput03VsAlsOnly)} AsyncLocalStorage alone, which is ${x(q.httpThroughputAlsOnlyVsOff)}), ${x(q.httpThroughput100VsOff)} at 100 %; ${x(q.httpThroughput100VsOtel100)} the OTel SDK's throughput at 100 %${otherNode(r.httpOtherNode)}`,
+      `${x(q.httpThroughput03VsOff)} untraced at 0.3 % (${x(q.httpThroughput03VsAlsOnly)} AsyncLocalStorage alone, which is ${x(q.httpThroughputAlsOnlyVsOff)}), ${x(q.httpThroughput100VsOff)} at 100 %; ${x(q.httpThroughput100VsOtel100)} the OTel SDK's throughput at 100 %${cpuRatios(q)}${otherNode(r.httpOtherNode)}`,
       `0.3 %: ≥ 0.95× AsyncLocalStorage alone ${mark(q.httpThroughput03VsAlsOnly >= 0.95)}; 100 %: ≥ 0.85× ${mark(q.httpThroughput100VsOff >= 0.85)}, ≥ 3× OTel ${mark(q.httpThroughput100VsOtel100 >= 3)}`,
     ],
   ];
+}
+
+/** The same three comparisons by server CPU time per request, when the run recorded them. */
+function cpuRatios(q) {
+  if (q.httpCpu03VsAlsOnly === undefined) return '';
+  return ` (by server CPU per request: ${x(q.httpCpu03VsAlsOnly)} AsyncLocalStorage alone at 0.3 %, ${x(q.httpCpu100VsOff)} untraced and ${x(q.httpCpu100VsOtel100)} OTel at 100 %)`;
 }
 
 /** The same HTTP ratios on the other Node of the run, when it had one. */

@@ -28,6 +28,11 @@ const httpRatios = (rows) => ({
   httpThroughputOtel100VsOff: row(rows, 'OTel').vsOff,
   httpThroughput03VsAlsOnly: +(row(rows, '0.3 %').reqPerSec / row(rows, 'als only').reqPerSec).toFixed(3),
   httpThroughput100VsOtel100: Math.round((row(rows, '100 %').reqPerSec / row(rows, 'OTel').reqPerSec) * 100) / 100,
+  // the same comparisons by the server's CPU time per request (a ÷ b of b's and a's cost), which
+  // other load on the machine moves less than requests/s
+  httpCpu03VsAlsOnly: +(row(rows, 'als only').serverCpuUsPerReq / row(rows, '0.3 %').serverCpuUsPerReq).toFixed(3),
+  httpCpu100VsOff: +(row(rows, 'off').serverCpuUsPerReq / row(rows, '100 %').serverCpuUsPerReq).toFixed(3),
+  httpCpu100VsOtel100: +(row(rows, 'OTel').serverCpuUsPerReq / row(rows, '100 %').serverCpuUsPerReq).toFixed(2),
 });
 
 const by = (rows, name) => rows.find((r) => r.tracer.startsWith(name));

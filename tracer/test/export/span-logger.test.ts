@@ -94,8 +94,7 @@ describe('SpanLogger', () => {
 
   it('writes a span bigger than its buffers whole, in the order spans were accepted', async () => {
     const logger = create();
-    const big = span('big');
-    big.attributes = { blob: 'x'.repeat(600 * 1024) };
+    const big = { ...span('big'), attributes: { blob: 'x'.repeat(600 * 1024) } };
     logger.accept(span('first'));
     logger.accept(big);
     logger.accept(span('last'));
