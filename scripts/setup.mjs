@@ -43,6 +43,8 @@ const testing = [
   // rebuilds it with these to prove it is what its source makes (logger-agent/wasm/build.sh).
   { bin: 'clang', pkg: 'clang' },
   { bin: 'wasm-ld', pkg: 'lld' },
+  // bench/tracer's load generator (it falls back to autocannon, whose own CPU skews the figures).
+  { bin: 'wrk', pkg: 'wrk' },
 ];
 
 function has(bin) {

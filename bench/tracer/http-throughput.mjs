@@ -9,6 +9,10 @@
  * the load generator does not take CPU from the server and requests/s measure the server. The
  * server's CPU time per request (from /proc) is recorded too.
  *
+ * With BENCH_HTTP_OTHER_NODE=<path to another node binary>, every configuration also runs on
+ * that Node, in the same rounds (so both Nodes see the same machine load); its rows are labelled
+ * with its version and compared with its own `off`.
+ *
  *   node bench/tracer/http-throughput.mjs [seconds per run] [rounds]
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -20,6 +24,8 @@ const require = createRequire(new URL('../../tracer/package.json', import.meta.u
 const SECONDS = Number(process.argv[2] ?? 8);
 const ROUNDS = Number(process.argv[3] ?? 5);
 const MODES = process.env.BENCH_HTTP_MODES ? JSON.parse(process.env.BENCH_HTTP_MODES) : [['off', 'off'], ['als only', 'als'], ['floor: als + 1 sampled span', 'floor'], ['0.3 %', '0.3'], ['100 %', '100'], ['OTel SDK + instrumentation-http, 100 %', 'otel']];
+const OTHER_NODE = process.env.BENCH_HTTP_OTHER_NODE;
+export const otherNodeVersion = OTHER_NODE ? execFileSync(OTHER_NODE, ['--version'], { encoding: 'utf8' }).trim() : undefined;
 
 const has = (cmd) => {
   try {
@@ -38,8 +44,8 @@ function pinned(cpu, cmd, args) {
   return PIN ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args];
 }
 
-function startServer(mode) {
-  const child = spawn(...pinned(0, process.execPath, [new URL('./http-server.mjs', import.meta.url).pathname, mode]), { stdio: ['ignore', 'pipe', 'inherit'] });
+function startServer(mode, node = process.execPath) {
+  const child = spawn(...pinned(0, node, [new URL('./http-server.mjs', import.meta.url).pathname, mode]), { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   let started = false;
   return new Promise((resolve, reject) => {
@@ -113,11 +119,14 @@ async function load(url, seconds) {
   return { requests: result.requests.total, rps: result.requests.average, p99Ms: result.latency.p99, errors: result.errors + result.non2xx };
 }
 
+/** `{ rows, other }`: a row per configuration (medians of the rounds), and the other Node's rows (or undefined). */
 export async function httpThroughput(seconds = SECONDS, rounds = ROUNDS) {
-  const samples = Object.fromEntries(MODES.map(([label]) => [label, []]));
+  const runs = MODES.map(([label, mode]) => ({ label, mode, node: process.execPath }));
+  if (OTHER_NODE) for (const [label, mode] of MODES) runs.push({ label: `${label} (${otherNodeVersion})`, mode, node: OTHER_NODE });
+  const samples = Object.fromEntries(runs.map(({ label }) => [label, []]));
   for (let r = 0; r < rounds; r++) {
-    for (const [label, mode] of MODES) {
-      const server = await startServer(mode);
+    for (const { label, mode, node } of runs) {
+      const server = await startServer(mode, node);
       await load(server.url, 2); // warm-up
       const cpuBefore = server.cpuMs();
       const result = await load(server.url, seconds);
@@ -127,14 +136,20 @@ export async function httpThroughput(seconds = SECONDS, rounds = ROUNDS) {
       process.stderr.write(`http round ${r + 1}/${rounds} ${label}: ${Math.round(result.rps)} req/s, ${serverCpuUsPerReq.toFixed(1)} µs CPU/request\n`);
     }
   }
+  const rows = summarise(samples, (label) => label);
+  return { rows, other: OTHER_NODE ? summarise(samples, (label) => `${label} (${otherNodeVersion})`) : undefined };
+}
+
+function summarise(samples, key) {
   const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-  const off = median(samples.off.map((s) => s.rps));
-  const offCpu = median(samples.off.map((s) => s.serverCpuUsPerReq));
-  return MODES.map(([label]) => {
+  const off = median(samples[key('off')].map((s) => s.rps));
+  const offCpu = median(samples[key('off')].map((s) => s.serverCpuUsPerReq));
+  return MODES.map(([base]) => {
+    const label = key(base);
     const rps = median(samples[label].map((s) => s.rps));
     const cpu = median(samples[label].map((s) => s.serverCpuUsPerReq));
     return {
-      sampling: label,
+      sampling: base,
       reqPerSec: Math.round(rps),
       vsOff: +(rps / off).toFixed(3),
       p99Ms: median(samples[label].map((s) => s.p99Ms ?? 0)),
@@ -147,6 +162,6 @@ export async function httpThroughput(seconds = SECONDS, rounds = ROUNDS) {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   console.error(`load generator: ${loadGenerator}`);
-  const rows = await httpThroughput();
-  console.table(rows.map(({ rounds, ...row }) => row));
+  const result = await httpThroughput();
+  for (const rows of [result.rows, result.other].filter(Boolean)) console.table(rows.map(({ rounds, ...row }) => row));
 }

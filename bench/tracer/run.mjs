@@ -2,11 +2,12 @@
  * Runs every bench/tracer scenario and writes results.json and results.svg beside this file:
  *   npm run build && node bench/tracer/run.mjs
  * The load average before and after is recorded: on a busy machine the numbers move; the ratios
- * (measured with the tracers interleaved) are what to read.
+ * (measured with the tracers interleaved) are what to read. BENCH_HTTP_OTHER_NODE=<node binary>
+ * runs the HTTP servers on that Node too, in the same rounds (recorded as `httpOtherNode`).
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { httpThroughput, loadGenerator } from './http-throughput.mjs';
+import { httpThroughput, loadGenerator, otherNodeVersion } from './http-throughput.mjs';
 import { versions } from './peers.mjs';
 import { renderChart } from './plot.mjs';
 import { spanCost } from './span-cost.mjs';
@@ -16,7 +17,23 @@ const loadBefore = loadavg().map((x) => +x.toFixed(2));
 const spans = await spanCost(Number(process.env.BENCH_SPANS ?? 200_000));
 const request = await unsampledRequest();
 const bareSpan = unsampledSpan();
-const http = await httpThroughput(Number(process.env.BENCH_HTTP_SECONDS ?? 8), Number(process.env.BENCH_HTTP_ROUNDS ?? 5));
+const { rows: http, other: httpOther } = await httpThroughput(Number(process.env.BENCH_HTTP_SECONDS ?? 8), Number(process.env.BENCH_HTTP_ROUNDS ?? 5));
+const row = (rows, name) => rows.find((r) => r.sampling === name || r.sampling.startsWith(name));
+/** The HTTP ratios of one Node's rows, all from the same run. */
+const httpRatios = (rows) => ({
+  httpThroughput03VsOff: row(rows, '0.3 %').vsOff,
+  httpThroughput100VsOff: row(rows, '100 %').vsOff,
+  httpThroughputAlsOnlyVsOff: row(rows, 'als only').vsOff,
+  httpThroughputFloorVsOff: row(rows, 'floor').vsOff,
+  httpThroughputOtel100VsOff: row(rows, 'OTel').vsOff,
+  httpThroughput03VsAlsOnly: +(row(rows, '0.3 %').reqPerSec / row(rows, 'als only').reqPerSec).toFixed(3),
+  httpThroughput100VsOtel100: Math.round((row(rows, '100 %').reqPerSec / row(rows, 'OTel').reqPerSec) * 100) / 100,
+  // the same comparisons by the server's CPU time per request (a ÷ b of b's and a's cost), which
+  // other load on the machine moves less than requests/s
+  httpCpu03VsAlsOnly: +(row(rows, 'als only').serverCpuUsPerReq / row(rows, '0.3 %').serverCpuUsPerReq).toFixed(3),
+  httpCpu100VsOff: +(row(rows, 'off').serverCpuUsPerReq / row(rows, '100 %').serverCpuUsPerReq).toFixed(3),
+  httpCpu100VsOtel100: +(row(rows, 'OTel').serverCpuUsPerReq / row(rows, '100 %').serverCpuUsPerReq).toFixed(2),
+});
 
 const by = (rows, name) => rows.find((r) => r.tracer.startsWith(name));
 const otelNoop = by(spans.sampled, 'otel-sdk (no-op');
@@ -29,6 +46,7 @@ const results = {
   unsampledRequest: request,
   unsampledSpan: bareSpan,
   http: http,
+  httpOtherNode: httpOther ? { node: otherNodeVersion, http: httpOther, ratios: httpRatios(httpOther) } : undefined,
   httpLoadGenerator: loadGenerator,
   ratios: {
     sampledSpanVsOtelNoop: +(ours.cpuUs / otelNoop.cpuUs).toFixed(3),
@@ -36,12 +54,7 @@ const results = {
     sampledSpanVsZipkinJs: +(ours.cpuUs / by(spans.sampled, 'zipkin-js').cpuUs).toFixed(3),
     sampledSpanPathVsOtelNoopPath: +(ours.pathUs / otelNoop.pathUs).toFixed(3),
     unsampledSpanVsOtel: +(by(spans.unsampled, 'pintrace').cpuUs / by(spans.unsampled, 'otel-sdk').cpuUs).toFixed(3),
-    httpThroughput03VsOff: http.find((r) => r.sampling === '0.3 %').vsOff,
-    httpThroughput100VsOff: http.find((r) => r.sampling === '100 %').vsOff,
-    httpThroughputAlsOnlyVsOff: http.find((r) => r.sampling === 'als only').vsOff,
-    httpThroughputFloorVsOff: http.find((r) => r.sampling.startsWith('floor')).vsOff,
-    httpThroughputOtel100VsOff: http.find((r) => r.sampling.startsWith('OTel')).vsOff,
-    httpThroughput100VsOtel100: Math.round((http.find((r) => r.sampling === '100 %').reqPerSec / http.find((r) => r.sampling.startsWith('OTel')).reqPerSec) * 100) / 100,
+    ...httpRatios(http),
   },
   loadAfter: loadavg().map((x) => +x.toFixed(2)),
 };
@@ -51,5 +64,6 @@ console.table(spans.sampled);
 console.table(spans.unsampled);
 console.table(request);
 console.table(bareSpan);
-console.table(http.map(({ rounds, ...row }) => row));
+console.table(http.map(({ rounds, ...r }) => r));
+if (httpOther) console.table(httpOther.map(({ rounds, ...r }) => r));
 console.log(results.ratios);

@@ -1,5 +1,6 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
+import { isBound } from '../context/bind-emitter.js';
 import { bindEmitterTo, withContext } from '../context/global-context.js';
 import { ROOT } from '../context/linked-context.js';
 import { RecordingSpan } from '../trace/recording-span.js';
@@ -56,44 +57,41 @@ export function traceIncoming<R>(
   let requestContext: Context;
   try {
     const target = req as Traceable;
-    if (target[TRACED] || options.ignoreIncoming?.(req)) return next();
-    target[TRACED] = true;
+    // a request bound to a context by us is traced already (a traced listener in a patched
+    // server); the TRACED mark is only needed when another context manager binds it, as one
+    // more property on the request costs a shape change per request
+    if (target[TRACED] || isBound(req) || options.ignoreIncoming?.(req)) return next();
     // only the trace headers, read from rawHeaders: no need to build req.headers for this
     const headers = traceHeadersOf(req);
     const parent = headers === NO_TRACE_HEADERS ? ROOT : tracing.propagator.extract(ROOT, headers, headersGetter);
     const known = KNOWN_METHODS[req.method ?? 'GET'];
     const method = known === undefined ? (req.method ?? 'GET').toUpperCase() : req.method!;
-    const attributes: Record<string, string | number> = {
-      [HTTP_TAGS.method]: method,
-      [HTTP_TAGS.path]: pathOf(req.url),
-    };
+    // literal keys (HTTP_TAGS.method, HTTP_TAGS.path): computed keys build the object slowly
+    const attributes: Record<string, string | number> = { 'http.method': method, 'http.path': pathOf(req.url) };
     span = tracing.tracer.startSpan(known ?? method.toLowerCase(), { kind: SpanKind.SERVER, attributes }, parent);
+    requestContext = trace.setSpan(parent, span);
     if (span.isRecording()) {
       // the peer address costs a getpeername call: only for sampled spans
       const address = req.socket?.remoteAddress;
       if (address) span.setAttribute('network.peer.address', address);
       const port = req.socket?.remotePort;
       if (port) span.setAttribute('network.peer.port', port);
-    }
-    requestContext = trace.setSpan(parent, span);
-    let rpc: HttpRpcMetadata | undefined;
-    if (span.isRecording()) {
-      // only sampled requests: the route renames the span, which an unsampled one does not have
-      rpc = { type: 'http', span };
+      // the route renames the span, which an unsampled one does not have
+      const rpc: HttpRpcMetadata = { type: 'http', span };
       requestContext = requestContext.setValue(RPC_METADATA_KEY, rpc);
+      // before binding res: this listener needs no context, and so is not wrapped for one
+      endOnResponse(span, res, method, rpc);
     }
-    // before binding res: this listener needs no context, and so is not wrapped for one
-    endOnResponse(span, res, method, rpc);
     bindEmitterTo(requestContext, req);
     bindEmitterTo(requestContext, res);
+    if (!isBound(req)) target[TRACED] = true;
   } catch {
     return next();
   }
   return withContext(requestContext, next);
 }
 
-function endOnResponse(span: Span, res: ServerResponse, method: string, rpc: HttpRpcMetadata | undefined): void {
-  if (!span.isRecording()) return;
+function endOnResponse(span: Span, res: ServerResponse, method: string, rpc: HttpRpcMetadata): void {
   let done = false;
   const finish = (): void => {
     if (done) return;
@@ -101,7 +99,7 @@ function endOnResponse(span: Span, res: ServerResponse, method: string, rpc: Htt
     try {
       // a framework's route (RPC metadata, or an http.route attribute set on this span) names
       // the span, as OTel's HTTP semantic conventions ask: `GET /users/:id`, not `GET`
-      const route = rpc?.route ?? routeAttributeOf(span);
+      const route = rpc.route ?? routeAttributeOf(span);
       if (typeof route === 'string' && route.length > 0) {
         span.setAttribute(HTTP_TAGS.route, route);
         span.updateName(`${method} ${route}`);

@@ -38,10 +38,17 @@ export function instrumentHttp(tracing: HttpTracing, options: HttpInstrumentatio
     const proto = Server.prototype as unknown as { emit: Emit };
     const hadOwn = Object.hasOwn(proto, 'emit');
     const originalEmit = proto.emit;
-    proto.emit = function (this: http.Server, event: string | symbol, ...args: unknown[]): boolean {
-      if (event !== 'request') return originalEmit.call(this, event, ...args);
-      const [req, res] = args as [http.IncomingMessage, http.ServerResponse];
-      return traceIncoming(tracing, req, res, () => originalEmit.call(this, event, ...args), options);
+    // named parameters, not a rest array and a spread call: this runs for every event of every
+    // server, and twice per request otherwise
+    proto.emit = function (this: http.Server, event: string | symbol, req?: unknown, res?: unknown): boolean {
+      if (event !== 'request' || arguments.length !== 3) return Reflect.apply(originalEmit, this, arguments) as boolean;
+      return traceIncoming(
+        tracing,
+        req as http.IncomingMessage,
+        res as http.ServerResponse,
+        () => originalEmit.call(this, event, req, res),
+        options,
+      );
     };
     undo.push(() => {
       if (hadOwn) proto.emit = originalEmit;

@@ -146,22 +146,37 @@ function writeSpan(span: FinishedSpan): void {
 /**
  * `,"remoteEndpoint":{...}` (or nothing) for a span's network attributes. A service talks to the
  * same few peers over and over, so the fragment is cached by the attribute values it comes from
- * (parsing the address and encoding the endpoint cost more than the rest of a server span).
+ * (parsing the address and encoding the endpoint cost more than the rest of a server span). The
+ * cache is nested (service, then address, then port) rather than keyed by one joined string: a
+ * server span's peer port changes with every connection, and building and hashing a joined key
+ * per span cost as much as the rest of its tags.
  */
-const remoteFragments = new Map<string, Buffer>();
+const remoteFragments = new Map<string, Map<string, Map<number, Buffer>>>();
+let remoteCached = 0;
 
 function remoteEndpointFragment(attributes: FinishedSpan['attributes']): Buffer {
   // exactly the inputs remoteEndpoint uses: a string service, a string address, a numeric port
   const service = attributes[PEER_SERVICE];
   const address = firstOf(attributes, PEER_ADDRESS);
-  const key = `${typeof service === 'string' ? service : ''}\n${typeof address === 'string' ? address : ''}\n${Number(firstOf(attributes, PEER_PORT))}`;
-  let fragment = remoteFragments.get(key);
+  const port = Number(firstOf(attributes, PEER_PORT));
+  const serviceKey = typeof service === 'string' ? service : '';
+  const addressKey = typeof address === 'string' ? address : '';
+  let byAddress = remoteFragments.get(serviceKey);
+  let byPort = byAddress?.get(addressKey);
+  let fragment = byPort?.get(port);
   if (fragment === undefined) {
     const remote = remoteEndpoint(attributes);
     const json = remote ? encodeEndpoint(remote) : '';
     fragment = json === '' ? EMPTY : Buffer.from(`,"remoteEndpoint":${json}`);
-    if (remoteFragments.size >= MAX_CACHED) remoteFragments.clear();
-    remoteFragments.set(key, fragment);
+    if (remoteCached >= MAX_CACHED) {
+      remoteFragments.clear();
+      remoteCached = 0;
+      byAddress = byPort = undefined;
+    }
+    if (byAddress === undefined) remoteFragments.set(serviceKey, (byAddress = new Map()));
+    if (byPort === undefined) byAddress.set(addressKey, (byPort = new Map()));
+    byPort.set(port, fragment);
+    remoteCached++;
   }
   return fragment;
 }

@@ -82,6 +82,46 @@ describe('SpanLogger', () => {
     expect(await lines(logger.path)).toHaveLength(1);
   });
 
+  it('encodes a span when it is accepted: a change made afterwards is not written', async () => {
+    const logger = create();
+    const accepted = span('before');
+    logger.accept(accepted);
+    (accepted as { name: string }).name = 'after';
+    await logger.flush();
+    const [line] = await lines(logger.path);
+    expect(JSON.parse(line).name).toBe('before');
+  });
+
+  it('writes a span bigger than its buffers whole, in the order spans were accepted', async () => {
+    const logger = create();
+    const big = { ...span('big'), attributes: { blob: 'x'.repeat(600 * 1024) } };
+    logger.accept(span('first'));
+    logger.accept(big);
+    logger.accept(span('last'));
+    await logger.flush();
+    const written = await lines(logger.path);
+    expect(written.map((l) => JSON.parse(l).name)).toEqual(['first', 'big', 'last']);
+    expect(JSON.parse(written[1]).tags.blob).toHaveLength(600 * 1024);
+    expect(logger.stats()).toMatchObject({ accepted: 3, written: 3, dropped: 0, queued: 0 });
+  });
+
+  it('keeps writing across many buffers of encoded spans (reusing them), and drops an unencodable span alone', async () => {
+    const diagnostics = recordingLogger();
+    const logger = create({ maxQueue: 100_000, maxBatch: 100_000, flushIntervalMs: 60_000, logger: diagnostics });
+    const bad = span('bad');
+    (bad as { events: unknown }).events = null; // the encoder throws on it
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 2000; i++) logger.accept(span(`s${round}-${i}`));
+      if (round === 1) logger.accept(bad);
+      await logger.flush();
+    }
+    const written = await lines(logger.path);
+    expect(written).toHaveLength(6000);
+    expect(written.at(-1)).toContain('"name":"s2-1999"');
+    expect(logger.stats()).toMatchObject({ written: 6000, encodeErrors: 1, dropped: 1 });
+    expect(diagnostics.warnings.filter((w) => w.msg?.includes('could not be encoded'))).toHaveLength(1);
+  });
+
   it('writes a full batch without waiting for the timer, in batches of maxBatch', async () => {
     const logger = create({ maxBatch: 10, flushIntervalMs: 60_000 });
     for (let i = 0; i < 25; i++) logger.accept(span());

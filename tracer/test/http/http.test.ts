@@ -251,6 +251,29 @@ describe('HTTP client instrumentation', () => {
 });
 
 describe('instrumentHttp', () => {
+  it('traces a request once when a patched server runs a traced listener, sampled or not', async () => {
+    for (const sampler of [undefined, NEVER_SAMPLE]) {
+      const { tracing, sink } = setup(sampler ? { sampler } : {});
+      const untracedRequest = http.request; // the caller's headers as given, no client span
+      const undo = instrumentHttp(tracing);
+      let seen: string | undefined;
+      const server = http.createServer(
+        traceRequestListener(tracing, (req, res) => {
+          // the listener's context is the patched server's: the inner instrumentation stood aside
+          req.on('end', () => (seen = trace.getActiveSpan()?.spanContext().traceId));
+          req.resume();
+          setImmediate(() => res.end('ok'));
+        }),
+      );
+      const url = await listen(server);
+      const reply = await call(untracedRequest, url, { headers: { 'x-b3-traceid': '463ac35c9f6413ad', 'x-b3-spanid': '72485a3953bb6124', 'x-b3-sampled': sampler ? '0' : '1' } });
+      undo();
+      expect(reply.body).toBe('ok');
+      expect(seen).toBe('0000000000000000463ac35c9f6413ad');
+      expect(sink.spans().filter((s) => s.kind === 'SERVER')).toHaveLength(sampler ? 0 : 1);
+    }
+  });
+
   it('patches http servers and clients (named ESM imports too) and undoes it', async () => {
     const { tracing, sink } = setup();
     const undo = instrumentHttp(tracing);
