@@ -41,6 +41,7 @@ export function instrumentHttp(tracing: HttpTracing, options: HttpInstrumentatio
     // named parameters, not a rest array and a spread call: this runs for every event of every
     // server, and twice per request otherwise
     proto.emit = function (this: http.Server, event: string | symbol, req?: unknown, res?: unknown): boolean {
+      // biome-ignore lint/complexity/noArguments: a rest parameter would allocate an array on every emit of every server
       if (event !== 'request' || arguments.length !== 3) return Reflect.apply(originalEmit, this, arguments) as boolean;
       return traceIncoming(
         tracing,
