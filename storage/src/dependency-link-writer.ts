@@ -13,15 +13,11 @@
  *
  * Writes retry 429, 5xx and network failures with backoff until they succeed or `shutdown()`.
  */
-import { bulkBody, bulkOutcomes, isRetryableItem } from './bulk-request.js';
 import type { BulkItem } from './bulk-request.js';
-import { StorageError, isRetryable, isRetryableStatus } from './errors.js';
-import { backoffDelayMs, InterruptibleSleeps } from './backoff.js';
-import type { EsHttp } from './http.js';
+import { DocumentWrites, type DocumentWriterOptions } from './document-writes.js';
 import { IndexNameFormatter } from './index-names.js';
 import { quoteJackson } from './jackson-json.js';
-import { assertSupported, indexTypeDelimiter, parseClusterVersion, supportsTypes } from './version.js';
-import type { ClusterVersion } from './version.js';
+import { indexTypeDelimiter } from './version.js';
 
 /** One owner's cumulative counts of a link on one UTC day. */
 export interface DependencyLinkDocument {
@@ -35,18 +31,10 @@ export interface DependencyLinkDocument {
   owner: string;
 }
 
-export interface DependencyLinkWriterOptions {
-  http: EsHttp;
+export interface DependencyLinkWriterOptions extends DocumentWriterOptions {
   /** Index prefix (ES_INDEX). Default "zipkin". */
   index?: string;
   dateSeparator?: string;
-  /** Skip `GET /` by giving the version. */
-  version?: ClusterVersion;
-  /** Backoff bounds; defaults 100 ms and 10 s. */
-  initialDelayMs?: number;
-  maxDelayMs?: number;
-  /** Called before each retry. */
-  onRetry?: (cause: string, attempt: number) => void;
 }
 
 /** The most documents zipkin-server reads per dependency query; stay well below it. */
@@ -54,16 +42,14 @@ export const DEPENDENCY_READ_LIMIT = 10_000;
 
 export class ElasticsearchDependencyLinkWriter {
   private readonly names: IndexNameFormatter;
-  private version: ClusterVersion | undefined;
-  private closed = false;
-  private readonly sleeps = new InterruptibleSleeps();
+  private readonly writes: DocumentWrites;
 
-  constructor(private readonly options: DependencyLinkWriterOptions) {
+  constructor(options: DependencyLinkWriterOptions) {
     this.names = new IndexNameFormatter({
       ...(options.index !== undefined ? { index: options.index } : {}),
       ...(options.dateSeparator !== undefined ? { dateSeparator: options.dateSeparator } : {}),
     });
-    this.version = options.version;
+    this.writes = new DocumentWrites('dependency', options);
   }
 
   /** `_id` of a document. */
@@ -73,16 +59,16 @@ export class ElasticsearchDependencyLinkWriter {
 
   /** Index a document of `dayMillis` is written to (after the version is known). */
   async indexFor(dayMillis: number): Promise<string> {
-    const version = await this.clusterVersion();
+    const version = await this.writes.clusterVersion();
     return this.names.formatTypeAndTimestampForInsert('dependency', indexTypeDelimiter(version), dayMillis);
   }
 
   /** Writes (overwrites) the documents; resolves once every one is durable. */
   async write(docs: readonly DependencyLinkDocument[]): Promise<void> {
     if (docs.length === 0) return;
-    const version = await this.retrying(() => this.clusterVersion());
+    const version = await this.writes.versionRetrying();
     const delimiter = indexTypeDelimiter(version);
-    let pending: BulkItem[] = docs.map((d) => ({
+    const items: BulkItem[] = docs.map((d) => ({
       index: this.names.formatTypeAndTimestampForInsert('dependency', delimiter, d.dayMillis),
       type: 'dependency',
       id: ElasticsearchDependencyLinkWriter.documentId(d.parent, d.child, d.owner),
@@ -92,56 +78,16 @@ export class ElasticsearchDependencyLinkWriter {
         'utf8',
       ),
     }));
-    for (let attempt = 1; pending.length > 0; attempt++) {
-      let cause: string;
-      try {
-        const res = await this.options.http.request({ method: 'POST', path: '/_bulk', body: bulkBody(pending, supportsTypes(version)), ndjson: true });
-        if (res.status >= 200 && res.status < 300) {
-          const outcomes = bulkOutcomes(res.body, pending.length);
-          if (outcomes === undefined) {
-            cause = 'malformed_bulk_response';
-          } else {
-            const retry: BulkItem[] = [];
-            outcomes.forEach((o, i) => {
-              if (o.status >= 200 && o.status < 300) return;
-              if (isRetryableItem(o)) {
-                retry.push(pending[i]!);
-                return;
-              }
-              throw new StorageError('ES_HTTP_ERROR', `dependency document ${pending[i]!.id} refused: ${o.errorType ?? o.status} ${o.errorReason ?? ''}`, { status: o.status });
-            });
-            pending = retry;
-            if (pending.length === 0) return;
-            cause = 'item_rejected';
-          }
-        } else if (isRetryableStatus(res.status) || res.status >= 500) {
-          cause = String(res.status);
-        } else {
-          throw new StorageError('ES_HTTP_ERROR', `dependency bulk answered ${res.status}`, { status: res.status });
-        }
-      } catch (err) {
-        if (!isRetryable(err)) throw err;
-        cause = (err as StorageError).code;
-      }
-      await this.backoff(attempt, cause);
-    }
+    await this.writes.bulk(version, items);
   }
 
   /** Documents of one day (all owners, or only `owner`); empty when the index does not exist. */
   async read(dayMillis: number, owner?: string): Promise<DependencyLinkDocument[]> {
-    const version = await this.clusterVersion();
+    const version = await this.writes.clusterVersion();
     const index = this.names.formatTypeAndTimestampForInsert('dependency', indexTypeDelimiter(version), dayMillis);
-    const res = await this.options.http.request({
-      method: 'POST',
-      path: `/${index}/_search?allow_no_indices=true&ignore_unavailable=true`,
-      body: JSON.stringify({ size: DEPENDENCY_READ_LIMIT }),
-    });
-    if (res.status === 404) return [];
-    if (res.status !== 200) {
-      throw new StorageError(isRetryableStatus(res.status) || res.status >= 500 ? 'ES_UNAVAILABLE' : 'ES_HTTP_ERROR',
-        `reading ${index} answered ${res.status}`, { status: res.status });
-    }
-    const hits = ((res.body as { hits?: { hits?: Array<{ _source?: Record<string, unknown> }> } }).hits?.hits) ?? [];
+    const body = await this.writes.search(index, { size: DEPENDENCY_READ_LIMIT });
+    if (body === undefined) return [];
+    const hits = ((body as { hits?: { hits?: Array<{ _source?: Record<string, unknown> }> } }).hits?.hits) ?? [];
     const out: DependencyLinkDocument[] = [];
     for (const hit of hits) {
       const s = hit._source ?? {};
@@ -161,38 +107,6 @@ export class ElasticsearchDependencyLinkWriter {
 
   /** Stops retrying: writes in progress reject with WRITER_SHUT_DOWN. */
   shutdown(): void {
-    this.closed = true;
-    this.sleeps.wakeAll();
-  }
-
-  private async clusterVersion(): Promise<ClusterVersion> {
-    if (this.version !== undefined) return this.version;
-    const res = await this.options.http.request({ method: 'GET', path: '/' });
-    if (res.status !== 200) {
-      throw new StorageError(isRetryableStatus(res.status) ? 'ES_UNAVAILABLE' : 'ES_HTTP_ERROR', `GET / answered ${res.status}`, { status: res.status });
-    }
-    const version = parseClusterVersion(res.body);
-    assertSupported(version);
-    this.version = version;
-    return version;
-  }
-
-  private async retrying<T>(fn: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await fn();
-      } catch (err) {
-        if (!isRetryable(err)) throw err;
-        await this.backoff(attempt, (err as StorageError).code);
-      }
-    }
-  }
-
-  private async backoff(attempt: number, cause: string): Promise<void> {
-    if (this.closed) throw new StorageError('WRITER_SHUT_DOWN', 'dependency writer shut down before the write finished');
-    const delayMs = backoffDelayMs(attempt, this.options.initialDelayMs ?? 100, this.options.maxDelayMs ?? 10_000);
-    this.options.onRetry?.(cause, attempt);
-    await this.sleeps.sleep(delayMs);
-    if (this.closed) throw new StorageError('WRITER_SHUT_DOWN', 'dependency writer shut down before the write finished');
+    this.writes.shutdown();
   }
 }

@@ -16,6 +16,7 @@
  * - start(): reads the cluster version and installs missing templates; write() calls it lazily.
  */
 import type { Span } from '@pintrace/model';
+import { backoffDelayMs, sleep } from '@pintrace/runtime';
 import { AutocompleteIndexer } from './autocomplete.js';
 import type { AutocompleteOptions } from './autocomplete.js';
 import { bulkBody, bulkOutcomes, isRetryableItem } from './bulk-request.js';
@@ -29,7 +30,6 @@ import type { FailedSpan, RetryEvent, SpanWriter, WriteOptions, WriteResult } fr
 
 export type { RetryEvent } from './span-writer.js';
 import { buildTemplates, ensureTemplates } from './templates.js';
-import { backoffDelayMs, InterruptibleSleeps } from './backoff.js';
 import type { TemplateOptions } from './templates.js';
 import { assertSupported, indexTypeDelimiter, supportsTypes } from './version.js';
 import { readClusterVersion } from './cluster-check.js';
@@ -140,7 +140,8 @@ export class ElasticsearchSpanWriter implements SpanWriter {
   private readonly initialDelayMs: number;
   private readonly maxDelayMs: number;
   private readonly bulkPath: string;
-  private readonly sleeps = new InterruptibleSleeps();
+  /** Aborted by shutdown(): every retry wait ends at once. */
+  private readonly stopped = new AbortController();
   private version: ClusterVersion | undefined;
   private starting: Promise<void> | undefined;
   private closed = false;
@@ -216,7 +217,7 @@ export class ElasticsearchSpanWriter implements SpanWriter {
   async shutdown(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.sleeps.wakeAll();
+    this.stopped.abort();
     if (this.ownsHttp) await this.http.close();
   }
 
@@ -392,12 +393,12 @@ export class ElasticsearchSpanWriter implements SpanWriter {
 
   private async backoff(attempt: number, items: number, cause: string, call: WriteCall, counts = true): Promise<void> {
     this.throwIfStopped(call);
-    const delayMs = backoffDelayMs(attempt, this.initialDelayMs, this.maxDelayMs, this.options.random);
+    const delayMs = backoffDelayMs(attempt, { initialMs: this.initialDelayMs, maxMs: this.maxDelayMs, ...(this.options.random ? { random: this.options.random } : {}) });
     if (counts) call.result.retries++;
     const event = { attempt, items, cause, delayMs };
     this.options.onRetry?.(event);
     call.onRetry?.(event);
-    await this.sleep(delayMs, call.signal);
+    await this.wait(delayMs, call.signal);
     this.throwIfStopped(call);
   }
 
@@ -407,19 +408,8 @@ export class ElasticsearchSpanWriter implements SpanWriter {
   }
 
   /** Sleeps `ms`, cut short by shutdown() or by `signal`. */
-  private async sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-    if (signal === undefined) return this.sleeps.sleep(ms);
-    if (signal.aborted) return;
-    let onAbort = (): void => {};
-    const aborted = new Promise<void>((resolve) => {
-      onAbort = resolve;
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
-    try {
-      await Promise.race([this.sleeps.sleep(ms), aborted]);
-    } finally {
-      signal.removeEventListener('abort', onAbort);
-    }
+  private async wait(ms: number, signal: AbortSignal | undefined): Promise<void> {
+    await sleep(ms, signal === undefined ? this.stopped.signal : AbortSignal.any([this.stopped.signal, signal]));
   }
 }
 

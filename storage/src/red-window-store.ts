@@ -15,13 +15,11 @@
  * Writes retry 429, 5xx and network failures with backoff until they succeed or `shutdown()`.
  */
 import { createHash } from 'node:crypto';
-import { bulkBody, bulkOutcomes, isRetryableItem, type BulkItem } from './bulk-request.js';
-import { backoffDelayMs, InterruptibleSleeps } from './backoff.js';
-import { StorageError, isRetryable, isRetryableStatus } from './errors.js';
-import type { EsHttp } from './http.js';
+import type { BulkItem } from './bulk-request.js';
+import { DocumentWrites, type DocumentWriterOptions } from './document-writes.js';
 import { IndexNameFormatter } from './index-names.js';
 import { addCounts, RED_BUCKET_BOUNDS_US } from './red-histogram.js';
-import { assertSupported, indexTypeDelimiter, parseClusterVersion, supportsTypes, type ClusterVersion } from './version.js';
+import { indexTypeDelimiter } from './version.js';
 
 /** One collector's aggregate of one key in one flush of one window. */
 export interface RedWindowDocument {
@@ -54,14 +52,9 @@ export interface RedStep {
   buckets: number[];
 }
 
-export interface RedWindowStoreOptions {
-  http: EsHttp;
+export interface RedWindowStoreOptions extends DocumentWriterOptions {
   index?: string;
   dateSeparator?: string;
-  version?: ClusterVersion;
-  initialDelayMs?: number;
-  maxDelayMs?: number;
-  onRetry?: (cause: string, attempt: number) => void;
 }
 
 /** The most window documents one query reads (per request; larger ranges page). */
@@ -69,16 +62,14 @@ const PAGE = 10_000;
 
 export class ElasticsearchRedWindowStore {
   private readonly names: IndexNameFormatter;
-  private version: ClusterVersion | undefined;
-  private closed = false;
-  private readonly sleeps = new InterruptibleSleeps();
+  private readonly writes: DocumentWrites;
 
-  constructor(private readonly options: RedWindowStoreOptions) {
+  constructor(options: RedWindowStoreOptions) {
     this.names = new IndexNameFormatter({
       ...(options.index !== undefined ? { index: options.index } : {}),
       ...(options.dateSeparator !== undefined ? { dateSeparator: options.dateSeparator } : {}),
     });
-    this.version = options.version;
+    this.writes = new DocumentWrites('RED window', options);
   }
 
   static documentId(d: Pick<RedWindowDocument, 'collector' | 'timestamp_millis' | 'flush' | 'serviceName' | 'spanName' | 'kind' | 'remoteServiceName'>): string {
@@ -91,47 +82,15 @@ export class ElasticsearchRedWindowStore {
   /** Writes the documents; resolves once every one is durable. */
   async write(docs: readonly RedWindowDocument[]): Promise<void> {
     if (docs.length === 0) return;
-    const version = await this.retrying(() => this.clusterVersion());
+    const version = await this.writes.versionRetrying();
     const delimiter = indexTypeDelimiter(version);
-    let pending: BulkItem[] = docs.map((d) => ({
+    const items: BulkItem[] = docs.map((d) => ({
       index: this.names.formatTypeAndTimestampForInsert('red', delimiter, d.timestamp_millis),
       type: 'red',
       id: ElasticsearchRedWindowStore.documentId(d),
       body: JSON.stringify(d),
     }));
-    for (let attempt = 1; pending.length > 0; attempt++) {
-      let cause: string;
-      try {
-        const res = await this.options.http.request({ method: 'POST', path: '/_bulk', body: bulkBody(pending, supportsTypes(version)), ndjson: true });
-        if (res.status >= 200 && res.status < 300) {
-          const outcomes = bulkOutcomes(res.body, pending.length);
-          if (outcomes === undefined) {
-            cause = 'malformed_bulk_response';
-          } else {
-            const retry: BulkItem[] = [];
-            outcomes.forEach((o, i) => {
-              if (o.status >= 200 && o.status < 300) return;
-              if (isRetryableItem(o)) {
-                retry.push(pending[i]!);
-                return;
-              }
-              throw new StorageError('ES_HTTP_ERROR', `RED window document ${pending[i]!.id} refused: ${o.errorType ?? o.status} ${o.errorReason ?? ''}`, { status: o.status });
-            });
-            pending = retry;
-            if (pending.length === 0) return;
-            cause = 'item_rejected';
-          }
-        } else if (isRetryableStatus(res.status) || res.status >= 500) {
-          cause = String(res.status);
-        } else {
-          throw new StorageError('ES_HTTP_ERROR', `RED window bulk answered ${res.status}`, { status: res.status });
-        }
-      } catch (err) {
-        if (!isRetryable(err)) throw err;
-        cause = (err as StorageError).code;
-      }
-      await this.backoff(attempt, cause);
-    }
+    await this.writes.bulk(version, items);
   }
 
   /**
@@ -163,17 +122,9 @@ export class ElasticsearchRedWindowStore {
         _source: ['timestamp_millis', 'calls', 'errors', 'buckets'],
       };
       if (searchAfter) body.search_after = searchAfter;
-      const res = await this.options.http.request({
-        method: 'POST',
-        path: `/${indices}/_search?allow_no_indices=true&ignore_unavailable=true`,
-        body: JSON.stringify(body),
-      });
-      if (res.status === 404) break;
-      if (res.status !== 200) {
-        throw new StorageError(isRetryableStatus(res.status) || res.status >= 500 ? 'ES_UNAVAILABLE' : 'ES_HTTP_ERROR',
-          `reading RED windows answered ${res.status}`, { status: res.status });
-      }
-      const hits = ((res.body as { hits?: { hits?: Array<{ _source?: Record<string, unknown>; sort?: unknown[] }> } }).hits?.hits) ?? [];
+      const answer = await this.writes.search(indices, body);
+      if (answer === undefined) break;
+      const hits = ((answer as { hits?: { hits?: Array<{ _source?: Record<string, unknown>; sort?: unknown[] }> } }).hits?.hits) ?? [];
       for (const hit of hits) {
         const s = hit._source ?? {};
         const ts = s.timestamp_millis;
@@ -194,38 +145,6 @@ export class ElasticsearchRedWindowStore {
 
   /** Stops retrying: writes in progress reject with WRITER_SHUT_DOWN. */
   shutdown(): void {
-    this.closed = true;
-    this.sleeps.wakeAll();
-  }
-
-  private async clusterVersion(): Promise<ClusterVersion> {
-    if (this.version !== undefined) return this.version;
-    const res = await this.options.http.request({ method: 'GET', path: '/' });
-    if (res.status !== 200) {
-      throw new StorageError(isRetryableStatus(res.status) ? 'ES_UNAVAILABLE' : 'ES_HTTP_ERROR', `GET / answered ${res.status}`, { status: res.status });
-    }
-    const version = parseClusterVersion(res.body);
-    assertSupported(version);
-    this.version = version;
-    return version;
-  }
-
-  private async retrying<T>(fn: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await fn();
-      } catch (err) {
-        if (!isRetryable(err)) throw err;
-        await this.backoff(attempt, (err as StorageError).code);
-      }
-    }
-  }
-
-  private async backoff(attempt: number, cause: string): Promise<void> {
-    if (this.closed) throw new StorageError('WRITER_SHUT_DOWN', 'RED window writer shut down before the write finished');
-    const delayMs = backoffDelayMs(attempt, this.options.initialDelayMs ?? 100, this.options.maxDelayMs ?? 10_000);
-    this.options.onRetry?.(cause, attempt);
-    await this.sleeps.sleep(delayMs);
-    if (this.closed) throw new StorageError('WRITER_SHUT_DOWN', 'RED window writer shut down before the write finished');
+    this.writes.shutdown();
   }
 }
