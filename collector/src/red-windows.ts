@@ -44,16 +44,8 @@ export interface RedWindowSettings {
   onOverflow?: (label: RedLabel) => void;
 }
 
-interface Aggregate {
-  serviceName: string;
-  spanName: string;
-  kind: string;
-  remoteServiceName: string;
-  calls: number;
-  errors: number;
-  durationSumUs: number;
-  buckets: number[];
-}
+/** A key's running sums in an open window: the document it becomes, less the window's fields. */
+type Aggregate = Omit<RedWindowDocument, 'timestamp_millis' | 'windowMs' | 'collector' | 'flush'>;
 
 interface OpenWindow {
   start: number;
