@@ -7,13 +7,14 @@
  *   index patterns whose body holds only bool/filter/must/term/terms/range and terms/min aggs;
  * - with credentials configured, no endpoint answers without them;
  * - POST /api/v2/spans validates like zipkin-server and puts one JSON list per trace on Kafka,
- *   keyed by trace id.
+ *   keyed by the trace's Kafka key (the low 64 bits of its id).
  * Run alone: npx vitest run --project integration test/ui-fuzz.test.ts
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdmin, createConsumer } from '@pintrace/kafka';
+import { traceKafkaKey } from '@pintrace/model';
 import type { UiProxy } from '@pintrace/ui-proxy';
 import { esUrl, kafkaBrokers, uniqueName, zipkinUrl } from './support/servers.js';
 import { randomDataset, rng, startTestProxy, writeDataset } from './ui-fixtures.js';
@@ -209,7 +210,7 @@ describe('POST /api/v2/spans', () => {
     }
   });
 
-  it('puts one JSON list per trace on Kafka, keyed by trace id', async () => {
+  it('puts one JSON list per trace on Kafka, keyed as every producer keys a trace (model\'s traceKafkaKey)', async () => {
     const topic = uniqueName('ui-intake-');
     const intake = await startTestProxy({ topic });
     const admin = createAdmin(kafkaBrokers);
@@ -233,9 +234,10 @@ describe('POST /api/v2/spans', () => {
         }).catch(reject);
       });
       await consumer.disconnect();
-      const traceIds = [...new Set(spans.map((s) => s.traceId))].sort();
-      expect(messages.map((m) => m.key).sort()).toEqual(traceIds);
-      for (const m of messages) expect(m.value.every((s) => (s as { traceId: string }).traceId === m.key)).toBe(true);
+      // The low 64 bits of the id, as the agent keys it, so both paths put one trace on one partition.
+      const keys = [...new Set(spans.map((s) => traceKafkaKey(s.traceId)))].sort();
+      expect(messages.map((m) => m.key).sort()).toEqual(keys);
+      for (const m of messages) expect(m.value.every((s) => traceKafkaKey((s as { traceId: string }).traceId) === m.key)).toBe(true);
       expect(messages.reduce((n, m) => n + m.value.length, 0)).toBe(spans.length);
     } finally {
       await intake.shutdown();
