@@ -1,14 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-const workspaces = [
-  'model', 'runtime', 'kafka', 'storage', 'sampler', 'tracer',
-  'logger-agent', 'collector', 'ui-proxy', 'devstack', 'demo',
-];
+const workspaces = ['model', 'runtime', 'kafka', 'storage', 'sampler', 'tracer', 'logger-agent', 'collector', 'ui-proxy', 'devstack', 'demo'];
 // Tests import workspaces from source, so a unit run needs no build.
-const alias = Object.fromEntries(
-  workspaces.map((w) => [`@pintrace/${w}`, fileURLToPath(new URL(`./${w}/src/index.ts`, import.meta.url))]),
-);
+const alias = Object.fromEntries(workspaces.map((w) => [`@pintrace/${w}`, fileURLToPath(new URL(`./${w}/src/index.ts`, import.meta.url))]));
 
 export default defineConfig({
   resolve: { alias },

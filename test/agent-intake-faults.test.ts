@@ -32,9 +32,29 @@ describe('agent intake under SIGKILL', () => {
 
   const startAgent = () =>
     startPart('intake-faults-agent', [
-      'agent', '--kafka', pd.kafka, '--topic', topic, '--spans-dir', spansDir, '--metrics-port', String(metricsPort), '--poll-interval-ms', '100',
-      '--intake', 'true', '--otlp-http-port', String(otlpPort), '--otlp-grpc-port', '0', '--zipkin-port', '0',
-      '--intake-spool-max-bytes', String(512 * 1024), '--intake-retry-after-seconds', '1',
+      'agent',
+      '--kafka',
+      pd.kafka,
+      '--topic',
+      topic,
+      '--spans-dir',
+      spansDir,
+      '--metrics-port',
+      String(metricsPort),
+      '--poll-interval-ms',
+      '100',
+      '--intake',
+      'true',
+      '--otlp-http-port',
+      String(otlpPort),
+      '--otlp-grpc-port',
+      '0',
+      '--zipkin-port',
+      '0',
+      '--intake-spool-max-bytes',
+      String(512 * 1024),
+      '--intake-retry-after-seconds',
+      '1',
     ]);
 
   beforeAll(async () => {
@@ -52,10 +72,14 @@ describe('agent intake under SIGKILL', () => {
     agent = startAgent();
     await eventually(async () => ((await fetch(`http://127.0.0.1:${metricsPort}/health`)).ok ? true : undefined), { what: 'agent up' });
     const started = Date.now();
-    const load = run(pythonBin, [pythonPeer, 'load', '--endpoint', `http://127.0.0.1:${otlpPort}/v1/traces`, '--service', 'py-load', '--spans', String(SPANS), '--acked', acked], {
-      timeout: 900_000,
-      maxBuffer: 64 * 1024 * 1024,
-    });
+    const load = run(
+      pythonBin,
+      [pythonPeer, 'load', '--endpoint', `http://127.0.0.1:${otlpPort}/v1/traces`, '--service', 'py-load', '--spans', String(SPANS), '--acked', acked],
+      {
+        timeout: 900_000,
+        maxBuffer: 64 * 1024 * 1024,
+      },
+    );
     let loadDone = false;
     void load.finally(() => (loadDone = true)).catch(() => undefined);
     let throttled = 0;
@@ -66,23 +90,45 @@ describe('agent intake under SIGKILL', () => {
       await agent.kill();
       kills++;
       agent = startAgent();
-      await eventually(async () => ((await fetch(`http://127.0.0.1:${metricsPort}/health`)).status > 0 ? true : undefined), { what: 'agent restarted', intervalMs: 50 });
+      await eventually(async () => ((await fetch(`http://127.0.0.1:${metricsPort}/health`)).status > 0 ? true : undefined), {
+        what: 'agent restarted',
+        intervalMs: 50,
+      });
     }
     const { stdout, stderr } = await load;
     const summary = /acked (\d+) failed (\d+)/.exec(stdout);
     expect(summary, stderr.slice(-2000)).not.toBeNull();
     throttled += await metric(metricsPort, 'pintrace_agent_intake_requests_total', { result: 'throttled' }).catch(() => 0);
 
-    const ackedIds = new Set(readFileSync(acked, 'utf8').trim().split('\n').map((line) => line.split(' ')[1]));
+    const ackedIds = new Set(
+      readFileSync(acked, 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => line.split(' ')[1]),
+    );
     expect(ackedIds.size).toBe(Number(summary![1]));
-    const inKafka = await eventually(async () => {
-      const { stdout: dump } = await run('kcat', ['-b', pd.kafka, '-t', topic, '-C', '-e', '-q', '-f', '%s\n'], { timeout: 120_000, maxBuffer: 1024 * 1024 * 1024 });
-      const ids = new Set<string>();
-      for (const m of dump.matchAll(/"id":"([0-9a-f]{16})"/g)) ids.add(m[1]!);
-      const missing = [...ackedIds].filter((id) => !ids.has(id)).length;
-      return missing === 0 ? ids : undefined;
-    }, { what: 'every acknowledged span in Kafka', timeoutMs: 180_000, intervalMs: 3000 });
-    const report = { spans: SPANS, acked: ackedIds.size, failed: Number(summary![2]), kills, throttled, inKafka: inKafka.size, seconds: (Date.now() - started) / 1000 };
+    const inKafka = await eventually(
+      async () => {
+        const { stdout: dump } = await run('kcat', ['-b', pd.kafka, '-t', topic, '-C', '-e', '-q', '-f', '%s\n'], {
+          timeout: 120_000,
+          maxBuffer: 1024 * 1024 * 1024,
+        });
+        const ids = new Set<string>();
+        for (const m of dump.matchAll(/"id":"([0-9a-f]{16})"/g)) ids.add(m[1]!);
+        const missing = [...ackedIds].filter((id) => !ids.has(id)).length;
+        return missing === 0 ? ids : undefined;
+      },
+      { what: 'every acknowledged span in Kafka', timeoutMs: 180_000, intervalMs: 3000 },
+    );
+    const report = {
+      spans: SPANS,
+      acked: ackedIds.size,
+      failed: Number(summary![2]),
+      kills,
+      throttled,
+      inKafka: inKafka.size,
+      seconds: (Date.now() - started) / 1000,
+    };
     console.log(`intake faults: ${JSON.stringify(report)}`);
     writeFileSync(path.join(tmpdir(), 'agent-intake-faults.json'), JSON.stringify(report, null, 2));
     expect(kills).toBe(KILLS);

@@ -40,20 +40,62 @@ describe('agent intake with real SDKs', () => {
     await pd.start();
     for (const k of Object.keys(ports) as (keyof typeof ports)[]) ports[k] = await freePort();
     collector = startPart('intake-collector', [
-      'collector', '--kafka', pd.kafka, '--es', pd.es, '--topic', topic, '--group-id', `${topic}-collector`, '--index-replicas', '0', '--metrics-port', '0',
+      'collector',
+      '--kafka',
+      pd.kafka,
+      '--es',
+      pd.es,
+      '--topic',
+      topic,
+      '--group-id',
+      `${topic}-collector`,
+      '--index-replicas',
+      '0',
+      '--metrics-port',
+      '0',
     ]);
     agent = startPart('intake-agent', [
-      'agent', '--kafka', pd.kafka, '--topic', topic, '--spans-dir', spansDir, '--metrics-port', String(ports.metrics), '--poll-interval-ms', '100',
-      '--intake', 'true', '--otlp-http-port', String(ports.otlpHttp), '--otlp-grpc-port', String(ports.otlpGrpc), '--zipkin-port', String(ports.zipkin),
+      'agent',
+      '--kafka',
+      pd.kafka,
+      '--topic',
+      topic,
+      '--spans-dir',
+      spansDir,
+      '--metrics-port',
+      String(ports.metrics),
+      '--poll-interval-ms',
+      '100',
+      '--intake',
+      'true',
+      '--otlp-http-port',
+      String(ports.otlpHttp),
+      '--otlp-grpc-port',
+      String(ports.otlpGrpc),
+      '--zipkin-port',
+      String(ports.zipkin),
     ]);
     ui = startPart('intake-ui', ['ui', '--es', pd.es, '--port', String(ports.ui), '--kafka', pd.kafka, '--topic', topic]);
     await eventually(async () => ((await fetch(`http://127.0.0.1:${ports.metrics}/health`)).ok ? true : undefined), { what: 'agent health' });
     // listening is enough: its /health is DOWN until the span indices exist
     await eventually(async () => ((await fetch(`http://127.0.0.1:${ports.ui}/health`)).status > 0 ? true : undefined), { what: 'ui-proxy listening' });
-    java = await startPeer('java', ['-cp', await javaClasspath, 'JavaPeer', '0', `http://127.0.0.1:${ports.otlpGrpc}`, `http://127.0.0.1:${ports.zipkin}/api/v2/spans`, 'java-peer'], 'Java peer');
+    java = await startPeer(
+      'java',
+      ['-cp', await javaClasspath, 'JavaPeer', '0', `http://127.0.0.1:${ports.otlpGrpc}`, `http://127.0.0.1:${ports.zipkin}/api/v2/spans`, 'java-peer'],
+      'Java peer',
+    );
     python = await startPeer(
       pythonBin,
-      [pythonPeer, 'serve', '--endpoint', `http://127.0.0.1:${ports.otlpHttp}/v1/traces`, '--service', 'py-peer', '--next', `http://127.0.0.1:${java.port}/work`],
+      [
+        pythonPeer,
+        'serve',
+        '--endpoint',
+        `http://127.0.0.1:${ports.otlpHttp}/v1/traces`,
+        '--service',
+        'py-peer',
+        '--next',
+        `http://127.0.0.1:${java.port}/work`,
+      ],
       'Python peer',
     );
   });
@@ -68,14 +110,21 @@ describe('agent intake with real SDKs', () => {
   const uiTrace = (id: string) => getJson<Span[]>(`http://127.0.0.1:${ports.ui}/api/v2/trace/${id}`).catch(() => [] as Span[]);
 
   it('Python OpenTelemetry SDK → OTLP/HTTP → agent → Kafka → Elasticsearch: every emitted trace is read back whole from zipkin-server', async () => {
-    const { stdout } = await run(pythonBin, [pythonPeer, 'emit', '--endpoint', `http://127.0.0.1:${ports.otlpHttp}/v1/traces`, '--service', 'py-emit', '--traces', '20', '--spans-per-trace', '3'], { timeout: 120_000 });
+    const { stdout } = await run(
+      pythonBin,
+      [pythonPeer, 'emit', '--endpoint', `http://127.0.0.1:${ports.otlpHttp}/v1/traces`, '--service', 'py-emit', '--traces', '20', '--spans-per-trace', '3'],
+      { timeout: 120_000 },
+    );
     const ids = stdout.trim().split('\n');
     expect(ids).toHaveLength(20);
     for (const id of ids) {
-      const spans = await eventually(async () => {
-        const got = await zipkinTrace(id);
-        return got.length >= 3 ? got : undefined;
-      }, { what: `trace ${id}` });
+      const spans = await eventually(
+        async () => {
+          const got = await zipkinTrace(id);
+          return got.length >= 3 ? got : undefined;
+        },
+        { what: `trace ${id}` },
+      );
       expect(spans).toHaveLength(3);
       expect(spans.every((s) => s.traceId === id && s.localEndpoint?.serviceName === 'py-emit')).toBe(true);
       const root = spans.find((s) => s.parentId === undefined)!;
@@ -86,7 +135,14 @@ describe('agent intake with real SDKs', () => {
   });
 
   it('a request crossing Node (our tracer) → Python (OTel, W3C traceparent) → Java (OTel over gRPC, and Brave over Zipkin JSON) is one trace in zipkin-server and in the ui-proxy', async () => {
-    const tracing = startTracing({ serviceName: 'node-front', spansDir, sampler: ALWAYS_SAMPLE, registerGlobal: false, logger: silentLogger, traceId128Bit: true });
+    const tracing = startTracing({
+      serviceName: 'node-front',
+      spansDir,
+      sampler: ALWAYS_SAMPLE,
+      registerGlobal: false,
+      logger: silentLogger,
+      traceId128Bit: true,
+    });
     let traceId: string;
     try {
       const root = tracing.tracer.startSpan('GET /front', { kind: SpanKind.SERVER });
@@ -109,10 +165,13 @@ describe('agent intake with real SDKs', () => {
 
     const services = (spans: Span[]) => spans.map((s) => s.localEndpoint?.serviceName).sort();
     const want = ['java-peer', 'java-peer-brave', 'node-front', 'node-front', 'py-peer', 'py-peer'];
-    const fromZipkin = await eventually(async () => {
-      const spans = await zipkinTrace(traceId);
-      return spans.length >= 6 ? spans : undefined;
-    }, { what: 'the cross-language trace in zipkin-server' });
+    const fromZipkin = await eventually(
+      async () => {
+        const spans = await zipkinTrace(traceId);
+        return spans.length >= 6 ? spans : undefined;
+      },
+      { what: 'the cross-language trace in zipkin-server' },
+    );
     expect(services(fromZipkin)).toEqual(want);
     const byName = (name: string) => fromZipkin.find((s) => s.name === name)!;
     // one tree: node server → node client → python server → python client → java server → brave client
@@ -123,10 +182,13 @@ describe('agent intake with real SDKs', () => {
     expect(byName('query')).toMatchObject({ parentId: byName('get /work').id, kind: 'CLIENT', remoteEndpoint: { serviceName: 'db' } });
     expect(byName('call java').remoteEndpoint).toEqual({ serviceName: 'java-peer', ipv4: '127.0.0.1' });
 
-    const fromUi = await eventually(async () => {
-      const spans = await uiTrace(traceId);
-      return spans.length >= 6 ? spans : undefined;
-    }, { what: 'the cross-language trace in the ui-proxy' });
+    const fromUi = await eventually(
+      async () => {
+        const spans = await uiTrace(traceId);
+        return spans.length >= 6 ? spans : undefined;
+      },
+      { what: 'the cross-language trace in the ui-proxy' },
+    );
     const sorted = (spans: Span[]) => [...spans].sort((a, b) => a.id.localeCompare(b.id));
     expect(sorted(fromUi)).toEqual(sorted(fromZipkin));
     expect(await metric(ports.metrics, 'pintrace_agent_intake_spans_total', { protocol: 'otlp_grpc' })).toBeGreaterThanOrEqual(1);
@@ -136,25 +198,52 @@ describe('agent intake with real SDKs', () => {
   it('one Kafka key for every producer: a trace sent as 128-bit and 64-bit ids through the span file, the OTLP and Zipkin intake and the ui-proxy lands in one partition', async () => {
     const traceId = [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, '0')).join('');
     const low = traceId.slice(16);
-    const span = (id: string, tid: string, service: string) => ({ traceId: tid, id, name: 'keyed', timestamp: Date.now() * 1000, duration: 5, localEndpoint: { serviceName: service } });
+    const span = (id: string, tid: string, service: string) => ({
+      traceId: tid,
+      id,
+      name: 'keyed',
+      timestamp: Date.now() * 1000,
+      duration: 5,
+      localEndpoint: { serviceName: service },
+    });
     appendFileSync(path.join(spansDir, 'key-file.jsonl'), `${JSON.stringify(span('00000000000000f1', traceId, 'file'))}\n`);
     const otlp = await fetch(`http://127.0.0.1:${ports.otlpHttp}/v1/traces`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'otlp' } }] }, scopeSpans: [{ spans: [{ traceId, spanId: '00000000000000f2', name: 'keyed', startTimeUnixNano: `${Date.now()}000000`, endTimeUnixNano: `${Date.now()}000500` }] }] }] }),
+      body: JSON.stringify({
+        resourceSpans: [
+          {
+            resource: { attributes: [{ key: 'service.name', value: { stringValue: 'otlp' } }] },
+            scopeSpans: [
+              {
+                spans: [
+                  { traceId, spanId: '00000000000000f2', name: 'keyed', startTimeUnixNano: `${Date.now()}000000`, endTimeUnixNano: `${Date.now()}000500` },
+                ],
+              },
+            ],
+          },
+        ],
+      }),
     });
     expect(otlp.status).toBe(200);
-    const post = (url: string, spans: unknown[]) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(spans) });
+    const post = (url: string, spans: unknown[]) =>
+      fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(spans) });
     expect((await post(`http://127.0.0.1:${ports.zipkin}/api/v2/spans`, [span('00000000000000f3', low, 'zipkin-intake')])).status).toBe(202);
     expect((await post(`http://127.0.0.1:${ports.ui}/api/v2/spans`, [span('00000000000000f4', low, 'ui-64')])).status).toBe(202);
     expect((await post(`http://127.0.0.1:${ports.ui}/api/v2/spans`, [span('00000000000000f5', traceId, 'ui-128')])).status).toBe(202);
 
-    const found = await eventually(async () => {
-      const { stdout } = await run('kcat', ['-b', pd.kafka, '-t', topic, '-C', '-e', '-q', '-f', '%p %k %s\n'], { timeout: 60_000, maxBuffer: 256 * 1024 * 1024 });
-      const mine = stdout.split('\n').filter((line) => line.includes(low));
-      const ids = new Set(mine.flatMap((line) => [...line.matchAll(/"id":"(00000000000000f[1-5])"/g)].map((m) => m[1])));
-      return ids.size === 5 ? mine : undefined;
-    }, { what: 'all five spans in the topic', timeoutMs: 90_000 });
+    const found = await eventually(
+      async () => {
+        const { stdout } = await run('kcat', ['-b', pd.kafka, '-t', topic, '-C', '-e', '-q', '-f', '%p %k %s\n'], {
+          timeout: 60_000,
+          maxBuffer: 256 * 1024 * 1024,
+        });
+        const mine = stdout.split('\n').filter((line) => line.includes(low));
+        const ids = new Set(mine.flatMap((line) => [...line.matchAll(/"id":"(00000000000000f[1-5])"/g)].map((m) => m[1])));
+        return ids.size === 5 ? mine : undefined;
+      },
+      { what: 'all five spans in the topic', timeoutMs: 90_000 },
+    );
     const partitions = new Set(found.map((line) => line.split(' ')[0]));
     const keys = new Set(found.map((line) => line.split(' ')[1]));
     expect(keys).toEqual(new Set([low]));
@@ -170,14 +259,31 @@ describe('agent intake with real SDKs', () => {
     const kinds: { reason: string; status: number; init: () => RequestInit }[] = [
       { reason: 'truncated_protobuf', status: 400, init: () => ({ headers: { 'content-type': 'application/x-protobuf' }, body: truncated }) },
       { reason: 'content_type', status: 415, init: () => ({ headers: { 'content-type': 'text/xml' }, body: '<spans/>' }) },
-      { reason: 'invalid_trace_id', status: 400, init: () => ({ headers: { 'content-type': 'application/json' }, body: json([{ ...okSpan, traceId: 'not-hex' }]) }) },
-      { reason: 'invalid_span_id', status: 400, init: () => ({ headers: { 'content-type': 'application/json' }, body: json([{ ...okSpan, spanId: '0000000000000000' }]) }) },
+      {
+        reason: 'invalid_trace_id',
+        status: 400,
+        init: () => ({ headers: { 'content-type': 'application/json' }, body: json([{ ...okSpan, traceId: 'not-hex' }]) }),
+      },
+      {
+        reason: 'invalid_span_id',
+        status: 400,
+        init: () => ({ headers: { 'content-type': 'application/json' }, body: json([{ ...okSpan, spanId: '0000000000000000' }]) }),
+      },
       { reason: 'empty_body', status: 400, init: () => ({ headers: { 'content-type': 'application/json' }, body: '' }) },
       { reason: 'malformed_json', status: 400, init: () => ({ headers: { 'content-type': 'application/json' }, body: '{"resourceSpans":[{' }) },
     ];
-    const oversized = { reason: 'span_too_large', status: 400, init: () => ({ headers: { 'content-type': 'application/json' }, body: json([{ ...okSpan, attributes: [{ key: 'big', value: { stringValue: 'x'.repeat(1_100_000) } }] }]) }) };
+    const oversized = {
+      reason: 'span_too_large',
+      status: 400,
+      init: () => ({
+        headers: { 'content-type': 'application/json' },
+        body: json([{ ...okSpan, attributes: [{ key: 'big', value: { stringValue: 'x'.repeat(1_100_000) } }] }]),
+      }),
+    };
     const before = await metric(ports.metrics, 'pintrace_agent_intake_rejected_total', { protocol: 'otlp_http' });
-    const valid = run(pythonBin, [pythonPeer, 'emit', '--endpoint', url, '--service', 'py-alongside', '--traces', '30', '--spans-per-trace', '2'], { timeout: 180_000 });
+    const valid = run(pythonBin, [pythonPeer, 'emit', '--endpoint', url, '--service', 'py-alongside', '--traces', '30', '--spans-per-trace', '2'], {
+      timeout: 180_000,
+    });
     const statuses = new Map<string, number>();
     let next = 0;
     const total = 10_000;
@@ -186,7 +292,10 @@ describe('agent intake with real SDKs', () => {
         const kind = i % 500 === 0 ? oversized : kinds[i % kinds.length]!;
         const res = await fetch(url, { method: 'POST', ...kind.init() });
         const body = await res.text();
-        const seen = res.status === kind.status && (kind.status !== 400 || body.includes(kind.reason)) ? 'as expected' : `${kind.reason}: ${res.status} ${body.slice(0, 80)}`;
+        const seen =
+          res.status === kind.status && (kind.status !== 400 || body.includes(kind.reason))
+            ? 'as expected'
+            : `${kind.reason}: ${res.status} ${body.slice(0, 80)}`;
         statuses.set(seen, (statuses.get(seen) ?? 0) + 1);
       }
     };
@@ -217,10 +326,17 @@ describe('agent intake with real SDKs', () => {
     } finally {
       await demo.shutdown(); // the recommender's SDK flushes on the way out
     }
-    const links = await eventually(async () => {
-      const got = await getJson<{ parent: string; child: string; callCount: number }[]>(`http://127.0.0.1:${ports.ui}/api/v2/dependencies?endTs=${Date.now()}&lookback=3600000`);
-      return got.some((l) => l.parent === 'frontend' && l.child === 'recommender') && got.some((l) => l.parent === 'frontend' && l.child === 'backend') ? got : undefined;
-    }, { what: 'frontend → recommender and frontend → backend links', timeoutMs: 120_000, intervalMs: 2000 });
+    const links = await eventually(
+      async () => {
+        const got = await getJson<{ parent: string; child: string; callCount: number }[]>(
+          `http://127.0.0.1:${ports.ui}/api/v2/dependencies?endTs=${Date.now()}&lookback=3600000`,
+        );
+        return got.some((l) => l.parent === 'frontend' && l.child === 'recommender') && got.some((l) => l.parent === 'frontend' && l.child === 'backend')
+          ? got
+          : undefined;
+      },
+      { what: 'frontend → recommender and frontend → backend links', timeoutMs: 120_000, intervalMs: 2000 },
+    );
     expect(links.find((l) => l.parent === 'frontend' && l.child === 'recommender')!.callCount).toBeGreaterThanOrEqual(5);
   });
 });

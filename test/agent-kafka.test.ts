@@ -20,7 +20,17 @@ const hex = (n: number, width: number) => n.toString(16).padStart(width, '0');
 function spanLine(n: number): string {
   const t = n % 40;
   const traceId = t % 2 === 0 ? `a1b2c3d4${hex(t + 1, 8)}` : `0123456789abcdef${hex(t + 1, 16)}`;
-  return JSON.stringify({ traceId, id: hex(n + 1, 16), name: 'get /x', kind: 'SERVER', timestamp: 1_700_000_000_000_000 + n, duration: 5, localEndpoint: { serviceName: 'svc' } }) + '\n';
+  return (
+    JSON.stringify({
+      traceId,
+      id: hex(n + 1, 16),
+      name: 'get /x',
+      kind: 'SERVER',
+      timestamp: 1_700_000_000_000_000 + n,
+      duration: 5,
+      localEndpoint: { serviceName: 'svc' },
+    }) + '\n'
+  );
 }
 const spanLines = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => spanLine(from + i)).join('');
 
@@ -59,8 +69,18 @@ describe('logger agent → real Kafka', () => {
   const consumers: SpanConsumer[] = [];
 
   const agentArgs = (topic: string, spansDir: string, port: number, batchLines: number) => [
-    '--kafka', kafkaBrokers.join(','), '--topic', topic, '--spans-dir', spansDir,
-    '--metrics-port', String(port), '--batch-lines', String(batchLines), '--poll-interval-ms', '200',
+    '--kafka',
+    kafkaBrokers.join(','),
+    '--topic',
+    topic,
+    '--spans-dir',
+    spansDir,
+    '--metrics-port',
+    String(port),
+    '--batch-lines',
+    String(batchLines),
+    '--poll-interval-ms',
+    '200',
   ];
 
   afterEach(async () => {
@@ -122,9 +142,14 @@ describe('logger agent → real Kafka', () => {
       await new Promise((r) => setTimeout(r, 20));
     }
     const total = streams.length * perStream;
-    await eventually(async () => (alive(agent), got.seen.size >= total ? true : undefined), { timeoutMs: 60_000, what: `${total} spans (have ${got.seen.size})` });
+    await eventually(async () => (alive(agent), got.seen.size >= total ? true : undefined), {
+      timeoutMs: 60_000,
+      what: `${total} spans (have ${got.seen.size})`,
+    });
     for (const name of streams) {
-      await eventually(async () => ((await metric(port, 'pintrace_agent_lines_total', { stream: `${name}.jsonl` })) === perStream ? true : undefined), { what: `stream ${name} counted` });
+      await eventually(async () => ((await metric(port, 'pintrace_agent_lines_total', { stream: `${name}.jsonl` })) === perStream ? true : undefined), {
+        what: `stream ${name} counted`,
+      });
     }
     expect(await agent.stop()).toBe(0);
     await new Promise((r) => setTimeout(r, 500));
@@ -165,7 +190,10 @@ describe('logger agent → real Kafka', () => {
     agent = startAgentProcess('agent-kill-2', agentArgs(topic, spansDir, port, batchLines));
     running.push(agent);
     writeSome(total - written);
-    await eventually(async () => (alive(agent), got.seen.size >= total ? true : undefined), { timeoutMs: 90_000, what: `${total} spans (have ${got.seen.size})` });
+    await eventually(async () => (alive(agent), got.seen.size >= total ? true : undefined), {
+      timeoutMs: 90_000,
+      what: `${total} spans (have ${got.seen.size})`,
+    });
     expect(await agent.stop()).toBe(0);
     await new Promise((r) => setTimeout(r, 500));
 

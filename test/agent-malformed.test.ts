@@ -95,23 +95,44 @@ describe('logger agent with malformed input (real Kafka)', () => {
 
     const port = await freePort();
     const started = Date.now();
-    agent = startPart('agent-malformed', ['agent', '--kafka', kafkaBrokers.join(','), '--topic', topic, '--dead-letter-topic', dlq, '--spans-dir', dir, '--metrics-port', String(port)]);
+    agent = startPart('agent-malformed', [
+      'agent',
+      '--kafka',
+      kafkaBrokers.join(','),
+      '--topic',
+      topic,
+      '--dead-letter-topic',
+      dlq,
+      '--spans-dir',
+      dir,
+      '--metrics-port',
+      String(port),
+    ]);
     const counter = await countArrivals(kafkaBrokers, topic, VALID);
     try {
-      await eventually(async () => {
-        if (agent!.child.exitCode !== null) throw new Error(`agent exited with ${agent!.child.exitCode}`);
-        return counter.distinct() >= VALID ? true : undefined;
-      }, { timeoutMs: 300_000, intervalMs: 250, what: `${VALID} valid spans (have ${counter.distinct()})` });
-      const skipped = await eventually(async () => {
-        const n = await metric(port, 'pintrace_agent_skipped_lines_total');
-        return n >= MALFORMED ? n : undefined;
-      }, { timeoutMs: 60_000, what: 'every reject counted' });
+      await eventually(
+        async () => {
+          if (agent!.child.exitCode !== null) throw new Error(`agent exited with ${agent!.child.exitCode}`);
+          return counter.distinct() >= VALID ? true : undefined;
+        },
+        { timeoutMs: 300_000, intervalMs: 250, what: `${VALID} valid spans (have ${counter.distinct()})` },
+      );
+      const skipped = await eventually(
+        async () => {
+          const n = await metric(port, 'pintrace_agent_skipped_lines_total');
+          return n >= MALFORMED ? n : undefined;
+        },
+        { timeoutMs: 60_000, what: 'every reject counted' },
+      );
       const byReason: Record<string, number> = {};
       for (const reason of Object.keys(expected)) byReason[reason] = await metric(port, 'pintrace_agent_skipped_lines_total', { reason });
-      const deadLetters = await eventually(async () => {
-        const n = (await admin.endOffsets(dlq)).reduce((s, p) => s + Number(p.offset), 0);
-        return n >= MALFORMED ? n : undefined;
-      }, { timeoutMs: 60_000, what: 'every reject in the dead-letter topic' });
+      const deadLetters = await eventually(
+        async () => {
+          const n = (await admin.endOffsets(dlq)).reduce((s, p) => s + Number(p.offset), 0);
+          return n >= MALFORMED ? n : undefined;
+        },
+        { timeoutMs: 60_000, what: 'every reject in the dead-letter topic' },
+      );
       const elapsedMs = Date.now() - started;
       expect(await agent.stop()).toBe(0);
 

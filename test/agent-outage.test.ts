@@ -50,8 +50,23 @@ describe('logger agent against a broker that goes away (private devstack)', () =
   }));
   const startAgent = (h: (typeof hosts)[number], tag: string) => {
     h.agent = startPart(`agent-outage-${h.name}-${tag}`, [
-      'agent', '--kafka', brokers.join(','), '--topic', topic, '--spans-dir', h.spansDir, '--state-dir', h.stateDir,
-      '--metrics-port', String(h.port), '--decider-topic', deciderTopic, '--decider-file', h.deciderFile, '--poll-interval-ms', '200',
+      'agent',
+      '--kafka',
+      brokers.join(','),
+      '--topic',
+      topic,
+      '--spans-dir',
+      h.spansDir,
+      '--state-dir',
+      h.stateDir,
+      '--metrics-port',
+      String(h.port),
+      '--decider-topic',
+      deciderTopic,
+      '--decider-file',
+      h.deciderFile,
+      '--poll-interval-ms',
+      '200',
     ]);
     parts.push(h.agent);
     return h.agent;
@@ -62,7 +77,9 @@ describe('logger agent against a broker that goes away (private devstack)', () =
   };
   const mirroring = (h: (typeof hosts)[number]) =>
     eventually(async () => (readFileSync(h.agent!.logFile, 'utf8').includes('mirroring fleet decider values') ? true : undefined), {
-      timeoutMs: 120_000, intervalMs: 100, what: `agent ${h.name} mirroring the decider topic`,
+      timeoutMs: 120_000,
+      intervalMs: 100,
+      what: `agent ${h.name} mirroring the decider topic`,
     });
 
   beforeAll(async () => {
@@ -91,22 +108,45 @@ describe('logger agent against a broker that goes away (private devstack)', () =
       expect(set.code, `decider set --fleet (log ${set.log})`).toBe(0);
       for (const h of hosts) {
         await eventually(async () => (readValues(h.deciderFile)?.['pintrace.sample_rate'] === Number(value) ? true : undefined), {
-          timeoutMs: 30_000, intervalMs: 5, what: `${value} in ${h.name}'s decider file`,
+          timeoutMs: 30_000,
+          intervalMs: 5,
+          what: `${value} in ${h.name}'s decider file`,
         });
         delays.push(Date.now() - set.at);
       }
     }
     // A tombstone (`unset --fleet`) removes a key from every host's file.
     expect((await fleetSet('pintrace.sample_rate.checkout', '5')).code).toBe(0);
-    for (const h of hosts) await eventually(async () => (readValues(h.deciderFile)?.['pintrace.sample_rate.checkout'] === 5 ? true : undefined), { timeoutMs: 30_000, intervalMs: 20, what: `checkout in ${h.name}'s file` });
-    const unset = startPart('decider-fleet-unset', ['decider', 'unset', 'pintrace.sample_rate.checkout', '--fleet', '--kafka', brokers.join(','), '--decider-topic', deciderTopic]);
+    for (const h of hosts)
+      await eventually(async () => (readValues(h.deciderFile)?.['pintrace.sample_rate.checkout'] === 5 ? true : undefined), {
+        timeoutMs: 30_000,
+        intervalMs: 20,
+        what: `checkout in ${h.name}'s file`,
+      });
+    const unset = startPart('decider-fleet-unset', [
+      'decider',
+      'unset',
+      'pintrace.sample_rate.checkout',
+      '--fleet',
+      '--kafka',
+      brokers.join(','),
+      '--decider-topic',
+      deciderTopic,
+    ]);
     expect(await unset.exited).toBe(0);
-    for (const h of hosts) await eventually(async () => (readValues(h.deciderFile) && !('pintrace.sample_rate.checkout' in readValues(h.deciderFile)!) ? true : undefined), { timeoutMs: 30_000, intervalMs: 20, what: `checkout removed from ${h.name}'s file` });
+    for (const h of hosts)
+      await eventually(async () => (readValues(h.deciderFile) && !('pintrace.sample_rate.checkout' in readValues(h.deciderFile)!) ? true : undefined), {
+        timeoutMs: 30_000,
+        intervalMs: 20,
+        what: `checkout removed from ${h.name}'s file`,
+      });
     expect(readValues(hosts[0].deciderFile)).toEqual({ 'local.only': 7, 'pintrace.sample_rate': 0.7 });
     expect(readValues(hosts[1].deciderFile)).toEqual({ 'pintrace.sample_rate': 0.7 });
     const agentDelays = hosts.flatMap((h) => [...readFileSync(h.agent!.logFile, 'utf8').matchAll(/"delayMs":(\d+)/g)].map((m) => Number(m[1])));
     results.decider = { hosts: 2, sets: 3, delaysFromAckedSetToFileMs: delays, maxMs: Math.max(...delays), delaysFromRecordTimestampMs: agentDelays };
-    process.stdout.write(`agent-outage decider: set → both files in ${delays.join(', ')} ms after the set was acknowledged (max ${Math.max(...delays)} ms); agents logged ${agentDelays.join(', ')} ms from the record timestamp\n`);
+    process.stdout.write(
+      `agent-outage decider: set → both files in ${delays.join(', ')} ms after the set was acknowledged (max ${Math.max(...delays)} ms); agents logged ${agentDelays.join(', ')} ms from the record timestamp\n`,
+    );
   });
 
   it(`loses nothing while the broker is down ${OUTAGE_MS / 1000} s under load, catches up with bounded RSS, and the decider files keep the last value`, async () => {
@@ -128,7 +168,10 @@ describe('logger agent against a broker that goes away (private devstack)', () =
       rss[phase] = Math.max(rss[phase], rssMb(a.agent!.child.pid) ?? 0);
     }, 250);
     try {
-      await eventually(async () => ((await metric(a.port, 'pintrace_agent_lines_total')) > 10_000 ? true : undefined), { timeoutMs: 60_000, what: 'shipping before the outage' });
+      await eventually(async () => ((await metric(a.port, 'pintrace_agent_lines_total')) > 10_000 ? true : undefined), {
+        timeoutMs: 60_000,
+        what: 'shipping before the outage',
+      });
       await sleep(3000);
 
       phase = 'during';
@@ -154,19 +197,27 @@ describe('logger agent against a broker that goes away (private devstack)', () =
       writing = false;
       await writer;
       await eventually(async () => ((await metric(a.port, 'pintrace_agent_lines_total')) >= written ? true : undefined), {
-        timeoutMs: 180_000, what: `the agent to catch up to ${written} lines`,
+        timeoutMs: 180_000,
+        what: `the agent to catch up to ${written} lines`,
       });
       const caughtUpMs = Date.now() - restartedAt;
 
       // Count everything on the broker with a fresh consumer.
       const counter = await countArrivals(brokers, topic, written);
       try {
-        await eventually(async () => (counter.distinct() >= written ? true : undefined), { timeoutMs: 120_000, what: `all ${written} lines (have ${counter.distinct()})` });
+        await eventually(async () => (counter.distinct() >= written ? true : undefined), {
+          timeoutMs: 120_000,
+          what: `all ${written} lines (have ${counter.distinct()})`,
+        });
         await sleep(1000);
         // After the outage, fleet sets flow again (the mirrors rebuilt their consumers).
         expect((await fleetSet('pintrace.sample_rate', '2')).code).toBe(0);
         for (const h of hosts) {
-          await eventually(async () => (readValues(h.deciderFile)?.['pintrace.sample_rate'] === 2 ? true : undefined), { timeoutMs: 60_000, intervalMs: 50, what: `2 in ${h.name}'s file` });
+          await eventually(async () => (readValues(h.deciderFile)?.['pintrace.sample_rate'] === 2 ? true : undefined), {
+            timeoutMs: 60_000,
+            intervalMs: 50,
+            what: `2 in ${h.name}'s file`,
+          });
         }
         results.outage = {
           outageMs: restartedAt - stoppedAt,

@@ -36,11 +36,28 @@ describe('logger agent: truncation and inode reuse (real Kafka)', () => {
     const counter = await countArrivals(kafkaBrokers, topic, capacity);
     counters.push(counter);
     const start = (tag: string) => {
-      const p = startPart(`${name}-${tag}`, ['agent', '--kafka', kafkaBrokers.join(','), '--topic', topic, '--spans-dir', dir, '--metrics-port', String(port), '--poll-interval-ms', '100']);
+      const p = startPart(`${name}-${tag}`, [
+        'agent',
+        '--kafka',
+        kafkaBrokers.join(','),
+        '--topic',
+        topic,
+        '--spans-dir',
+        dir,
+        '--metrics-port',
+        String(port),
+        '--poll-interval-ms',
+        '100',
+      ]);
       parts.push(p);
       return p;
     };
-    const arrived = (n: number) => eventually(async () => (counter.distinct() >= n ? true : undefined), { timeoutMs: 90_000, intervalMs: 100, what: `${n} lines (have ${counter.distinct()})` });
+    const arrived = (n: number) =>
+      eventually(async () => (counter.distinct() >= n ? true : undefined), {
+        timeoutMs: 90_000,
+        intervalMs: 100,
+        what: `${n} lines (have ${counter.distinct()})`,
+      });
     return { dir, live: path.join(dir, 'svc.jsonl'), port, counter, start, arrived };
   };
 
@@ -50,7 +67,11 @@ describe('logger agent: truncation and inode reuse (real Kafka)', () => {
     s.start('1');
     await s.arrived(1000);
     truncateSync(s.live, 0);
-    await eventually(async () => ((await metric(s.port, 'pintrace_agent_truncations_total')) >= 1 ? true : undefined), { timeoutMs: 30_000, intervalMs: 100, what: 'truncation counted' });
+    await eventually(async () => ((await metric(s.port, 'pintrace_agent_truncations_total')) >= 1 ? true : undefined), {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+      what: 'truncation counted',
+    });
     appendFileSync(s.live, seqLines(1000, 1500));
     await s.arrived(1500);
     expect(s.counter.missing()).toEqual([]);
@@ -89,7 +110,9 @@ describe('logger agent: truncation and inode reuse (real Kafka)', () => {
     expect(await second.stop()).toBe(0);
     const log = readFileSync(second.logFile, 'utf8');
     expect(log).toMatch(reused ? /"reason":"inode_reused"/ : /"reason":"file_missing"/);
-    process.stdout.write(`agent-truncation: re-created file ${reused ? 'reused' : 'did not reuse'} the old inode; detected as ${reused ? 'inode_reused' : 'file_missing'}\n`);
+    process.stdout.write(
+      `agent-truncation: re-created file ${reused ? 'reused' : 'did not reuse'} the old inode; detected as ${reused ? 'inode_reused' : 'file_missing'}\n`,
+    );
     expect(s.counter.missing()).toEqual([]);
     expect(s.counter.duplicates()).toBe(0);
   });

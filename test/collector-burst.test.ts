@@ -61,14 +61,34 @@ describe('collector: the 10,000-message burst', () => {
     expect(spans).toBeGreaterThan(125_000);
     const port = await freePort();
     const started = Date.now();
-    collector = startPart('collector-burst', [
-      'collector', '--kafka', kafkaBrokers.join(','), '--es', esUrl, '--topic', topic, '--group-id', `${topic}-group`,
-      '--index-prefix', prefix, '--index-replicas', '0', '--metrics-port', String(port),
-    ], { PINTRACE_LOG_LEVEL: 'warn' });
-    const count = await eventually(async () => {
-      const n = await countDocs(`${prefix}-span-*`);
-      return n >= spans ? n : undefined;
-    }, { what: `${spans} span documents`, timeoutMs: 170_000, intervalMs: 1000 });
+    collector = startPart(
+      'collector-burst',
+      [
+        'collector',
+        '--kafka',
+        kafkaBrokers.join(','),
+        '--es',
+        esUrl,
+        '--topic',
+        topic,
+        '--group-id',
+        `${topic}-group`,
+        '--index-prefix',
+        prefix,
+        '--index-replicas',
+        '0',
+        '--metrics-port',
+        String(port),
+      ],
+      { PINTRACE_LOG_LEVEL: 'warn' },
+    );
+    const count = await eventually(
+      async () => {
+        const n = await countDocs(`${prefix}-span-*`);
+        return n >= spans ? n : undefined;
+      },
+      { what: `${spans} span documents`, timeoutMs: 170_000, intervalMs: 1000 },
+    );
     const seconds = (Date.now() - started) / 1000;
     const rss = peakRssMb(collector.child.pid!);
     // Exactly once: document ids are deterministic, so a duplicate would show as a missing count
@@ -77,7 +97,18 @@ describe('collector: the 10,000-message burst', () => {
     await new Promise((r) => setTimeout(r, 3000));
     expect(await countDocs(`${prefix}-span-*`)).toBe(spans);
     const written = await metric(port, 'pintrace_collector_spans_written_total');
-    console.log(JSON.stringify({ test: 'burst', messages: MESSAGES, spans, indexed: count, seconds, spansPerSecond: Math.round(spans / seconds), peakRssMb: Math.round(rss), writtenCounter: written }));
+    console.log(
+      JSON.stringify({
+        test: 'burst',
+        messages: MESSAGES,
+        spans,
+        indexed: count,
+        seconds,
+        spansPerSecond: Math.round(spans / seconds),
+        peakRssMb: Math.round(rss),
+        writtenCounter: written,
+      }),
+    );
     expect(written).toBeGreaterThanOrEqual(spans);
   });
 });

@@ -68,10 +68,11 @@ describe('collector: Kafka → Elasticsearch in Zipkin format', () => {
       topic,
       traces.map((t) => ({ key: t[0].traceId, value: JSON.stringify(t) })),
     );
-    for (const t of traces) for (const s of t) {
-      const doc = expectedDoc(s);
-      expected.set(doc.id, doc.index);
-    }
+    for (const t of traces)
+      for (const s of t) {
+        const doc = expectedDoc(s);
+        expected.set(doc.id, doc.index);
+      }
   };
 
   beforeAll(async () => {
@@ -91,7 +92,7 @@ describe('collector: Kafka → Elasticsearch in Zipkin format', () => {
     }
   });
 
-  it('writes every valid span exactly once with zipkin-server\'s _id, skipping bad input, across a restart', async () => {
+  it("writes every valid span exactly once with zipkin-server's _id, skipping bad input, across a restart", async () => {
     // First half, including poison: a message that is not a list and a list with one bad span.
     const first = Array.from({ length: 60 }, () => zipkinStyleTrace());
     await send(first.slice(0, 30));
@@ -141,20 +142,26 @@ describe('collector: Kafka → Elasticsearch in Zipkin format', () => {
     // The oracle: zipkin-server's own collector gives the same spans the same _ids and days.
     const posted = await fetch(`${zipkinUrl}/api/v2/spans`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(withBad) });
     expect(posted.status).toBe(202);
-    const theirs = await eventually(async () => {
-      const h = await searchAll<Record<string, unknown>>('zipkin-span-*', { term: { traceId: withBad[0].traceId } });
-      return h.length >= withBad.length ? h : undefined;
-    }, { what: "zipkin-server's documents" });
+    const theirs = await eventually(
+      async () => {
+        const h = await searchAll<Record<string, unknown>>('zipkin-span-*', { term: { traceId: withBad[0].traceId } });
+        return h.length >= withBad.length ? h : undefined;
+      },
+      { what: "zipkin-server's documents" },
+    );
     const ours = hits.filter((h) => h._source.traceId === withBad[0].traceId);
     const idAndDay = (h: { _id: string; _index: string }) => `${h._id}@${h._index.slice(h._index.lastIndexOf('-span-'))}`;
     expect(ours.map(idAndDay).sort()).toEqual(theirs.map(idAndDay).sort());
 
     // The group's committed offsets reach the end of every partition.
-    await eventually(async () => {
-      const [end, committed] = await Promise.all([admin.endOffsets(topic), admin.groupOffsets(groupId, topic)]);
-      const at = new Map(committed.map((c) => [c.partition, c.offset]));
-      return end.every((e) => at.get(e.partition) === e.offset) ? true : undefined;
-    }, { what: 'committed offsets at the end of the topic' });
+    await eventually(
+      async () => {
+        const [end, committed] = await Promise.all([admin.endOffsets(topic), admin.groupOffsets(groupId, topic)]);
+        const at = new Map(committed.map((c) => [c.partition, c.offset]));
+        return end.every((e) => at.get(e.partition) === e.offset) ? true : undefined;
+      },
+      { what: 'committed offsets at the end of the topic' },
+    );
 
     // The malformed message and the bad span were each counted once, by whichever run read them.
     const secondRun = await countersOf(secondRegistry);

@@ -55,12 +55,37 @@ async function scenario(name: string, partitions: number, es = esUrl) {
   let spans = 0;
   const send = async (traces: number) => {
     const batch: Span[][] = Array.from({ length: traces }, () => multiServiceTrace(prefix));
-    await producer.send(topic, batch.map((t) => ({ key: t[0]!.traceId, value: JSON.stringify(t) })));
+    await producer.send(
+      topic,
+      batch.map((t) => ({ key: t[0]!.traceId, value: JSON.stringify(t) })),
+    );
     spans += batch.reduce((n, t) => n + t.length, 0);
   };
   const args = async (extra: string[] = []) => [
-    'collector', '--kafka', kafkaBrokers.join(','), '--es', es, '--topic', topic, '--group-id', `${topic}-g`, '--index-prefix', prefix,
-    '--index-replicas', '0', '--index-shards', '1', '--group-window-ms', '300', '--dependency-flush-ms', '500', '--session-timeout-ms', '6000', '--metrics-port', String(await freePort()), ...extra,
+    'collector',
+    '--kafka',
+    kafkaBrokers.join(','),
+    '--es',
+    es,
+    '--topic',
+    topic,
+    '--group-id',
+    `${topic}-g`,
+    '--index-prefix',
+    prefix,
+    '--index-replicas',
+    '0',
+    '--index-shards',
+    '1',
+    '--group-window-ms',
+    '300',
+    '--dependency-flush-ms',
+    '500',
+    '--session-timeout-ms',
+    '6000',
+    '--metrics-port',
+    String(await freePort()),
+    ...extra,
   ];
   const count = async () => {
     const res = await fetch(`${es}/${prefix}-span-*/_refresh?allow_no_indices=true&ignore_unavailable=true`, { method: 'POST' });
@@ -70,11 +95,14 @@ async function scenario(name: string, partitions: number, es = esUrl) {
   };
   /** Waits until the group committed everything on the topic. */
   const drained = () =>
-    eventually(async () => {
-      const [end, committed] = await Promise.all([admin.endOffsets(topic), admin.groupOffsets(`${topic}-g`, topic)]);
-      const behind = end.reduce((n, e) => n + Number(e.offset) - Number(committed.find((c) => c.partition === e.partition)?.offset ?? 0), 0);
-      return behind === 0 ? true : undefined;
-    }, { what: 'committed offsets at the end of the topic', timeoutMs: 120_000 });
+    eventually(
+      async () => {
+        const [end, committed] = await Promise.all([admin.endOffsets(topic), admin.groupOffsets(`${topic}-g`, topic)]);
+        const behind = end.reduce((n, e) => n + Number(e.offset) - Number(committed.find((c) => c.partition === e.partition)?.offset ?? 0), 0);
+        return behind === 0 ? true : undefined;
+      },
+      { what: 'committed offsets at the end of the topic', timeoutMs: 120_000 },
+    );
   return { topic, prefix, send, args, count, drained, spans: () => spans };
 }
 
@@ -99,8 +127,17 @@ describe('collector faults', () => {
     const registry = new Registry();
     const config: CollectorConfig = {
       ...resolveConfig(collectorOptions, { env: {} }),
-      kafka: kafkaBrokers, es: esUrl, topic: s.topic, groupId: `${s.topic}-g`, indexPrefix: s.prefix, indexShards: 1, indexReplicas: 0,
-      metricsPort: 0, groupWindowMs: 200, dependencyFlushMs: 300, batchTimeMs: 50,
+      kafka: kafkaBrokers,
+      es: esUrl,
+      topic: s.topic,
+      groupId: `${s.topic}-g`,
+      indexPrefix: s.prefix,
+      indexShards: 1,
+      indexReplicas: 0,
+      metricsPort: 0,
+      groupWindowMs: 200,
+      dependencyFlushMs: 300,
+      batchTimeMs: 50,
     };
     const collector = await startCollector(config, { log, registry });
     try {
@@ -228,14 +265,20 @@ describe('collector faults', () => {
         await sleep(1000);
         const stoppedAt = Date.now();
         await pd.stop();
-        const health = await eventually(async () => {
-          const res = await fetch(`http://127.0.0.1:${port}/health`);
-          return res.status === 503 ? res.status : undefined;
-        }, { what: '/health 503', timeoutMs: 30_000 });
+        const health = await eventually(
+          async () => {
+            const res = await fetch(`http://127.0.0.1:${port}/health`);
+            return res.status === 503 ? res.status : undefined;
+          },
+          { what: '/health 503', timeoutMs: 30_000 },
+        );
         expect(health).toBe(503);
         await sleep(Math.max(0, 60_000 - (Date.now() - stoppedAt)));
         const [endDown, committedDown] = await Promise.all([admin.endOffsets(s.topic), admin.groupOffsets(`${s.topic}-g`, s.topic)]);
-        const behindWhileDown = endDown.reduce((n, e) => n + Number(e.offset) - Math.max(0, Number(committedDown.find((c) => c.partition === e.partition)?.offset ?? 0)), 0);
+        const behindWhileDown = endDown.reduce(
+          (n, e) => n + Number(e.offset) - Math.max(0, Number(committedDown.find((c) => c.partition === e.partition)?.offset ?? 0)),
+          0,
+        );
         const heldWhileDown = await metric(port, 'pintrace_collector_held_spans');
         // the collector's own lag probe keeps counting while intake is paused (fetch-based lag cannot)
         const probedLagWhileDown = await metric(port, 'pintrace_collector_consumer_lag');
@@ -251,7 +294,18 @@ describe('collector faults', () => {
         expect(await s.count()).toBe(s.spans());
         await eventually(async () => ((await fetch(`http://127.0.0.1:${port}/health`)).status === 200 ? true : undefined), { what: '/health 200' });
         const rss = Math.round(peakRssMb(part.child.pid!));
-        console.log(JSON.stringify({ test: 'es down 60s', spans: s.spans(), indexed: await s.count(), behindWhileDown, probedLagWhileDown, heldWhileDown, catchUpSeconds, peakRssMb: rss }));
+        console.log(
+          JSON.stringify({
+            test: 'es down 60s',
+            spans: s.spans(),
+            indexed: await s.count(),
+            behindWhileDown,
+            probedLagWhileDown,
+            heldWhileDown,
+            catchUpSeconds,
+            peakRssMb: rss,
+          }),
+        );
         expect(rss).toBeLessThan(400);
       } finally {
         await part.stop();

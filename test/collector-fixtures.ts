@@ -20,16 +20,75 @@ export function multiServiceTrace(prefix: string, opts: { error?: boolean; nowMi
   const path = opts.path ?? '/items';
   const total = opts.slow ? 900_000 : 90_000;
   return [
-    { traceId, id: root!, kind: 'SERVER', name: `get ${path}`, timestamp: t, duration: total, localEndpoint: web, tags: { 'http.method': 'GET', 'http.path': path } },
-    { traceId, parentId: root, id: call!, kind: 'CLIENT', name: 'get', timestamp: t + 1_000, duration: total - 10_000, localEndpoint: web, remoteEndpoint: api, annotations: [{ timestamp: t + 1_500, value: 'wire.send' }] },
-    { traceId, parentId: root, id: call!, kind: 'SERVER', name: 'get', shared: true, timestamp: t + 2_000, duration: total - 20_000, localEndpoint: api, remoteEndpoint: web },
+    {
+      traceId,
+      id: root!,
+      kind: 'SERVER',
+      name: `get ${path}`,
+      timestamp: t,
+      duration: total,
+      localEndpoint: web,
+      tags: { 'http.method': 'GET', 'http.path': path },
+    },
+    {
+      traceId,
+      parentId: root,
+      id: call!,
+      kind: 'CLIENT',
+      name: 'get',
+      timestamp: t + 1_000,
+      duration: total - 10_000,
+      localEndpoint: web,
+      remoteEndpoint: api,
+      annotations: [{ timestamp: t + 1_500, value: 'wire.send' }],
+    },
+    {
+      traceId,
+      parentId: root,
+      id: call!,
+      kind: 'SERVER',
+      name: 'get',
+      shared: true,
+      timestamp: t + 2_000,
+      duration: total - 20_000,
+      localEndpoint: api,
+      remoteEndpoint: web,
+    },
     { traceId, parentId: call, id: local!, name: 'render', timestamp: t + 3_000, duration: 5_000, localEndpoint: api },
     {
-      traceId, parentId: call, id: db!, kind: 'CLIENT', name: 'select', timestamp: t + 10_000, duration: 20_000, localEndpoint: api,
-      remoteEndpoint: { serviceName: `${prefix}-db`, ipv4: '10.0.0.3', port: 5432 }, ...(opts.error ? { tags: { error: 'timeout' } } : {}),
+      traceId,
+      parentId: call,
+      id: db!,
+      kind: 'CLIENT',
+      name: 'select',
+      timestamp: t + 10_000,
+      duration: 20_000,
+      localEndpoint: api,
+      remoteEndpoint: { serviceName: `${prefix}-db`, ipv4: '10.0.0.3', port: 5432 },
+      ...(opts.error ? { tags: { error: 'timeout' } } : {}),
     },
-    { traceId, parentId: call, id: produce!, kind: 'PRODUCER', name: 'send', timestamp: t + 40_000, duration: 1_000, localEndpoint: api, remoteEndpoint: { serviceName: `${prefix}-broker` } },
-    { traceId, parentId: produce, id: consume!, kind: 'CONSUMER', name: 'receive', timestamp: t + 45_000, duration: 2_000, localEndpoint: { serviceName: `${prefix}-worker` }, remoteEndpoint: { serviceName: `${prefix}-broker` } },
+    {
+      traceId,
+      parentId: call,
+      id: produce!,
+      kind: 'PRODUCER',
+      name: 'send',
+      timestamp: t + 40_000,
+      duration: 1_000,
+      localEndpoint: api,
+      remoteEndpoint: { serviceName: `${prefix}-broker` },
+    },
+    {
+      traceId,
+      parentId: produce,
+      id: consume!,
+      kind: 'CONSUMER',
+      name: 'receive',
+      timestamp: t + 45_000,
+      duration: 2_000,
+      localEndpoint: { serviceName: `${prefix}-worker` },
+      remoteEndpoint: { serviceName: `${prefix}-broker` },
+    },
   ] as Span[];
 }
 
@@ -37,12 +96,31 @@ export function multiServiceTrace(prefix: string, opts: { error?: boolean; nowMi
 export function burstTrace(n: number, nowMicros: number): Span[] {
   const traceId = hex(16);
   const root = hex(8);
-  const spans: Span[] = [{ traceId, id: root, kind: 'SERVER', name: 'get /burst', timestamp: nowMicros, duration: 50_000, localEndpoint: { serviceName: 'burst-frontend', ipv4: '10.1.0.1' }, tags: { 'http.path': '/burst' } }];
+  const spans: Span[] = [
+    {
+      traceId,
+      id: root,
+      kind: 'SERVER',
+      name: 'get /burst',
+      timestamp: nowMicros,
+      duration: 50_000,
+      localEndpoint: { serviceName: 'burst-frontend', ipv4: '10.1.0.1' },
+      tags: { 'http.path': '/burst' },
+    },
+  ];
   for (let i = 1; i < n; i++) {
     spans.push({
-      traceId, parentId: root, id: hex(8), kind: 'CLIENT', name: `call ${i % 5}`, timestamp: nowMicros + i * 100, duration: 1_000 + i,
-      localEndpoint: { serviceName: 'burst-frontend', ipv4: '10.1.0.1' }, remoteEndpoint: { serviceName: `burst-backend-${i % 4}`, port: 9000 },
-      annotations: [{ timestamp: nowMicros + i * 100 + 10, value: 'ws' }], tags: { 'http.path': `/b/${i % 7}`, peer: `p${i}` },
+      traceId,
+      parentId: root,
+      id: hex(8),
+      kind: 'CLIENT',
+      name: `call ${i % 5}`,
+      timestamp: nowMicros + i * 100,
+      duration: 1_000 + i,
+      localEndpoint: { serviceName: 'burst-frontend', ipv4: '10.1.0.1' },
+      remoteEndpoint: { serviceName: `burst-backend-${i % 4}`, port: 9000 },
+      annotations: [{ timestamp: nowMicros + i * 100 + 10, value: 'ws' }],
+      tags: { 'http.path': `/b/${i % 7}`, peer: `p${i}` },
     });
   }
   return spans;
@@ -81,6 +159,8 @@ export function zipkinSampleTraces(endMicros: number): Array<{ file: string; spa
 /** JSON with object keys sorted, to compare spans regardless of key order. */
 export function canonical(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) =>
-    v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b))) : v,
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
+      : v,
   );
 }

@@ -88,20 +88,61 @@ async function collector(name: string, storeArgs: string[]): Promise<CollectorRu
 
 describe('a store that answers but cannot work with the settings: one message, non-zero exit within 30 s', () => {
   const cases: Array<{ name: string; args: () => string[]; code: string; says: RegExp }> = [
-    { name: 'wrong password', args: () => ['--es', front.url, '--es-ca-file', certs.ca, '--es-username', 'pintrace', '--es-password', WRONG_PASSWORD],
-      code: 'ES_AUTH_FAILED', says: /--es-username and --es-password/ },
-    { name: 'wrong API key', args: () => ['--es', front.url, '--es-ca-file', certs.ca, '--es-api-key', WRONG_API_KEY], code: 'ES_AUTH_FAILED', says: /--es-api-key/ },
-    { name: 'wrong URL credentials', args: () => ['--es', front.url.replace('https://', `https://pintrace:${WRONG_PASSWORD}@`), '--es-ca-file', certs.ca],
-      code: 'ES_AUTH_FAILED', says: /user:password@ in --es/ },
-    { name: 'wrong CA', args: () => ['--es', front.url, '--es-ca-file', certs.otherCa, '--es-api-key', API_KEY], code: 'ES_TLS_CERT_UNTRUSTED', says: /--es-ca-file/ },
+    {
+      name: 'wrong password',
+      args: () => ['--es', front.url, '--es-ca-file', certs.ca, '--es-username', 'pintrace', '--es-password', WRONG_PASSWORD],
+      code: 'ES_AUTH_FAILED',
+      says: /--es-username and --es-password/,
+    },
+    {
+      name: 'wrong API key',
+      args: () => ['--es', front.url, '--es-ca-file', certs.ca, '--es-api-key', WRONG_API_KEY],
+      code: 'ES_AUTH_FAILED',
+      says: /--es-api-key/,
+    },
+    {
+      name: 'wrong URL credentials',
+      args: () => ['--es', front.url.replace('https://', `https://pintrace:${WRONG_PASSWORD}@`), '--es-ca-file', certs.ca],
+      code: 'ES_AUTH_FAILED',
+      says: /user:password@ in --es/,
+    },
+    {
+      name: 'wrong CA',
+      args: () => ['--es', front.url, '--es-ca-file', certs.otherCa, '--es-api-key', API_KEY],
+      code: 'ES_TLS_CERT_UNTRUSTED',
+      says: /--es-ca-file/,
+    },
     { name: 'no CA', args: () => ['--es', front.url, '--es-api-key', API_KEY], code: 'ES_TLS_CERT_UNTRUSTED', says: /--es-ca-file/ },
-    { name: 'plain HTTP to the TLS port', args: () => ['--es', front.url.replace('https://', 'http://'), '--es-api-key', API_KEY],
-      code: 'ES_TLS_EXPECTED', says: /use https:\/\/ in --es/ },
-    { name: 'TLS to the plain port', args: () => ['--es', esUrl.replace('http://', 'https://'), '--es-ca-file', certs.ca],
-      code: 'ES_TLS_UNEXPECTED', says: /use http:\/\/ in --es/ },
-    { name: 'no client certificate', args: () => ['--es', mutual.url, '--es-ca-file', certs.ca], code: 'ES_TLS_CLIENT_CERT', says: /--es-cert-file and --es-key-file/ },
-    { name: 'not a store (zipkin-server)', args: () => ['--es', zipkinUrl], code: 'ES_VERSION_UNREADABLE', says: /not look like Elasticsearch or OpenSearch.*--es/ },
-    { name: 'unsupported version', args: () => ['--es', 'http://127.0.0.1:33603'], code: 'ES_VERSION_UNSUPPORTED', says: /Elasticsearch versions 5-9\.x are supported, was: 2\.4/ },
+    {
+      name: 'plain HTTP to the TLS port',
+      args: () => ['--es', front.url.replace('https://', 'http://'), '--es-api-key', API_KEY],
+      code: 'ES_TLS_EXPECTED',
+      says: /use https:\/\/ in --es/,
+    },
+    {
+      name: 'TLS to the plain port',
+      args: () => ['--es', esUrl.replace('http://', 'https://'), '--es-ca-file', certs.ca],
+      code: 'ES_TLS_UNEXPECTED',
+      says: /use http:\/\/ in --es/,
+    },
+    {
+      name: 'no client certificate',
+      args: () => ['--es', mutual.url, '--es-ca-file', certs.ca],
+      code: 'ES_TLS_CLIENT_CERT',
+      says: /--es-cert-file and --es-key-file/,
+    },
+    {
+      name: 'not a store (zipkin-server)',
+      args: () => ['--es', zipkinUrl],
+      code: 'ES_VERSION_UNREADABLE',
+      says: /not look like Elasticsearch or OpenSearch.*--es/,
+    },
+    {
+      name: 'unsupported version',
+      args: () => ['--es', 'http://127.0.0.1:33603'],
+      code: 'ES_VERSION_UNSUPPORTED',
+      says: /Elasticsearch versions 5-9\.x are supported, was: 2\.4/,
+    },
   ];
 
   for (const c of cases) {
@@ -115,9 +156,15 @@ describe('a store that answers but cannot work with the settings: one message, n
 
 describe('right credentials work, and no secret leaks', () => {
   const cases: Array<{ name: string; args: () => string[] }> = [
-    { name: 'password file', args: () => ['--es', front.url, '--es-ca-file', certs.ca, '--es-username', 'pintrace', '--es-password-file', path.join(certs.dir, 'password')] },
+    {
+      name: 'password file',
+      args: () => ['--es', front.url, '--es-ca-file', certs.ca, '--es-username', 'pintrace', '--es-password-file', path.join(certs.dir, 'password')],
+    },
     { name: 'api key', args: () => ['--es', front.url, '--es-ca-file', certs.ca, '--es-api-key', API_KEY] },
-    { name: 'url credentials', args: () => ['--es', front.url.replace('https://', `https://pintrace:${encodeURIComponent(PASSWORD)}@`), '--es-ca-file', certs.ca] },
+    {
+      name: 'url credentials',
+      args: () => ['--es', front.url.replace('https://', `https://pintrace:${encodeURIComponent(PASSWORD)}@`), '--es-ca-file', certs.ca],
+    },
     { name: 'mutual tls', args: () => ['--es', mutual.url, '--es-ca-file', certs.ca, '--es-cert-file', certs.clientCert, '--es-key-file', certs.clientKey] },
   ];
 
@@ -126,7 +173,10 @@ describe('right credentials work, and no secret leaks', () => {
       const run = await collector(c.name.split(' ').join('-'), c.args());
       await logLine(run, /"collector running"/);
       await run.send(20);
-      await eventually(async () => ((await countDocs(`${run.prefix}-span-*`)) === run.sent() ? true : undefined), { what: `${run.sent()} spans indexed`, timeoutMs: 60_000 });
+      await eventually(async () => ((await countDocs(`${run.prefix}-span-*`)) === run.sent() ? true : undefined), {
+        what: `${run.sent()} spans indexed`,
+        timeoutMs: 60_000,
+      });
       const metrics = await (await fetch(`http://127.0.0.1:${run.metricsPort}/metrics`)).text();
       const health = await (await fetch(`http://127.0.0.1:${run.metricsPort}/health`)).text();
       expect(await run.part.stop()).toBe(0);
@@ -146,7 +196,11 @@ describe('a store that is down', () => {
     env: {},
     flags: {
       dir: path.join(repoRoot, 'var', 'devstack-store-startup'),
-      kafkaPort: 33_992, kafkaControllerPort: 33_993, esPort: 33_920, esTransportPort: 33_930, zipkinPort: 33_941,
+      kafkaPort: 33_992,
+      kafkaControllerPort: 33_993,
+      esPort: 33_920,
+      esTransportPort: 33_930,
+      zipkinPort: 33_941,
     },
   });
   const lateEs = `http://127.0.0.1:${config.esPort}`;
@@ -162,7 +216,10 @@ describe('a store that is down', () => {
     const waitedSince = Date.now();
     await sleep(delayMs);
     expect(run.part.child.exitCode, run.log().slice(-2000)).toBeNull();
-    const waits = run.log().split('\n').filter((l) => l.includes('waiting for the store at http://127.0.0.1:33920'));
+    const waits = run
+      .log()
+      .split('\n')
+      .filter((l) => l.includes('waiting for the store at http://127.0.0.1:33920'));
     // Backoff doubles from 0.5 s to at most 10 s: at least one line per 10 s after the first few.
     expect(waits.length).toBeGreaterThanOrEqual(Math.floor(delayMs / 10_000));
     expect(JSON.parse(waits.at(-1)!)).toMatchObject({ code: 'ES_UNAVAILABLE', err: expect.stringMatching(/connection refused/) });
@@ -172,14 +229,17 @@ describe('a store that is down', () => {
 
     await up(config, ['elasticsearch'], process.stderr);
     await run.send(10);
-    await eventually(async () => {
-      const indices = `${lateEs}/${run.prefix}-span-*`;
-      await fetch(`${indices}/_refresh?allow_no_indices=true&ignore_unavailable=true`, { method: 'POST' }).catch(() => undefined);
-      const res = await fetch(`${indices}/_count?allow_no_indices=true&ignore_unavailable=true`, { method: 'POST' }).catch(() => undefined);
-      if (res === undefined || !res.ok) return undefined;
-      const { count } = (await res.json()) as { count: number };
-      return count === run.sent() ? count : undefined;
-    }, { what: `${run.sent()} spans in the late store`, timeoutMs: 120_000 });
+    await eventually(
+      async () => {
+        const indices = `${lateEs}/${run.prefix}-span-*`;
+        await fetch(`${indices}/_refresh?allow_no_indices=true&ignore_unavailable=true`, { method: 'POST' }).catch(() => undefined);
+        const res = await fetch(`${indices}/_count?allow_no_indices=true&ignore_unavailable=true`, { method: 'POST' }).catch(() => undefined);
+        if (res === undefined || !res.ok) return undefined;
+        const { count } = (await res.json()) as { count: number };
+        return count === run.sent() ? count : undefined;
+      },
+      { what: `${run.sent()} spans in the late store`, timeoutMs: 120_000 },
+    );
     expect(Date.now() - waitedSince).toBeGreaterThanOrEqual(delayMs);
     expect(await run.part.stop()).toBe(0);
   });

@@ -96,7 +96,7 @@ describe('collector → Elasticsearch → the real zipkin-server API', () => {
     await admin?.close();
   });
 
-  it('/trace/{id} returns every span as written, for generated and for Zipkin\'s sample traces', async () => {
+  it("/trace/{id} returns every span as written, for generated and for Zipkin's sample traces", async () => {
     for (const t of [...generated.slice(0, 3), ...samples.map((s) => s.spans)]) {
       const got = (await q(`/trace/${t[0]!.traceId}`)) as Span[];
       expect(normalised(got), `trace ${t[0]!.traceId}`).toEqual(normalised(t));
@@ -107,16 +107,39 @@ describe('collector → Elasticsearch → the real zipkin-server API', () => {
     const all = generated.map((t) => t[0]!.traceId).sort();
     expect(await traceIds({ serviceName: `${u}-web` })).toEqual(all);
     expect(await traceIds({ serviceName: `${u}-api`, remoteServiceName: `${u}-db` })).toEqual(all);
-    expect(await traceIds({ serviceName: `${u}-web`, spanName: `get /${u}/even` })).toEqual(generated.filter((_, i) => i % 2 === 0).map((t) => t[0]!.traceId).sort());
+    expect(await traceIds({ serviceName: `${u}-web`, spanName: `get /${u}/even` })).toEqual(
+      generated
+        .filter((_, i) => i % 2 === 0)
+        .map((t) => t[0]!.traceId)
+        .sort(),
+    );
     // Tags (key=value and bare key) and annotations.
-    expect(await traceIds({ serviceName: `${u}-api`, annotationQuery: 'error=timeout' })).toEqual(generated.filter((_, i) => i % 3 === 0).map((t) => t[0]!.traceId).sort());
-    expect(await traceIds({ annotationQuery: `http.path=/${u}/odd` })).toEqual(generated.filter((_, i) => i % 2 === 1).map((t) => t[0]!.traceId).sort());
+    expect(await traceIds({ serviceName: `${u}-api`, annotationQuery: 'error=timeout' })).toEqual(
+      generated
+        .filter((_, i) => i % 3 === 0)
+        .map((t) => t[0]!.traceId)
+        .sort(),
+    );
+    expect(await traceIds({ annotationQuery: `http.path=/${u}/odd` })).toEqual(
+      generated
+        .filter((_, i) => i % 2 === 1)
+        .map((t) => t[0]!.traceId)
+        .sort(),
+    );
     expect(await traceIds({ serviceName: `${u}-web`, annotationQuery: 'wire.send' })).toEqual(all);
-    expect(await traceIds({ serviceName: `${u}-web`, annotationQuery: `http.method=GET and http.path=/${u}/even` })).toEqual(generated.filter((_, i) => i % 2 === 0).map((t) => t[0]!.traceId).sort());
+    expect(await traceIds({ serviceName: `${u}-web`, annotationQuery: `http.method=GET and http.path=/${u}/even` })).toEqual(
+      generated
+        .filter((_, i) => i % 2 === 0)
+        .map((t) => t[0]!.traceId)
+        .sort(),
+    );
     // All terms must hold on one span: an annotation of one span and a tag of another match nothing.
     expect(await traceIds({ serviceName: `${u}-web`, annotationQuery: 'wire.send and http.method=GET' })).toEqual([]);
     // Durations (µs) of the root spans: 900 ms for slow traces, 90 ms otherwise.
-    const slow = generated.filter((_, i) => i % 4 === 0).map((t) => t[0]!.traceId).sort();
+    const slow = generated
+      .filter((_, i) => i % 4 === 0)
+      .map((t) => t[0]!.traceId)
+      .sort();
     expect(await traceIds({ serviceName: `${u}-web`, minDuration: 500_000 })).toEqual(slow);
     expect(await traceIds({ serviceName: `${u}-web`, minDuration: 50_000, maxDuration: 100_000 })).toEqual(all.filter((id) => !slow.includes(id)));
     // A sample trace by one of its services.
@@ -137,25 +160,42 @@ describe('collector → Elasticsearch → the real zipkin-server API', () => {
 
   it('/dependencies sums our streaming links as zipkin DependencyLinker would count them', async () => {
     const expected = new Map<string, DependencyLink>();
-    for (const t of generated) linkTrace(t.map((s) => (checkSpan(s) as { span: Span }).span), expected);
+    for (const t of generated)
+      linkTrace(
+        t.map((s) => (checkSpan(s) as { span: Span }).span),
+        expected,
+      );
     expect([...expected.values()].sort((a, b) => a.parent.localeCompare(b.parent) || a.child.localeCompare(b.child))).toEqual([
       { parent: `${u}-api`, child: `${u}-broker`, callCount: 12, errorCount: 0 },
       { parent: `${u}-api`, child: `${u}-db`, callCount: 12, errorCount: 4 },
       { parent: `${u}-broker`, child: `${u}-worker`, callCount: 12, errorCount: 0 },
       { parent: `${u}-web`, child: `${u}-api`, callCount: 12, errorCount: 0 },
     ]);
-    const ours = await eventually(async () => {
-      const links = ((await q('/dependencies', { endTs: endTs(), lookback: 86_400_000 })) as Array<{ parent: string; child: string; callCount: number; errorCount?: number }>)
-        .filter((l) => l.parent.startsWith(u) || l.child.startsWith(u));
-      return links.length === expected.size && links.every((l) => l.callCount === 12) ? links : undefined;
-    }, { what: 'our dependency links', timeoutMs: 30_000 });
+    const ours = await eventually(
+      async () => {
+        const links = (
+          (await q('/dependencies', { endTs: endTs(), lookback: 86_400_000 })) as Array<{
+            parent: string;
+            child: string;
+            callCount: number;
+            errorCount?: number;
+          }>
+        ).filter((l) => l.parent.startsWith(u) || l.child.startsWith(u));
+        return links.length === expected.size && links.every((l) => l.callCount === 12) ? links : undefined;
+      },
+      { what: 'our dependency links', timeoutMs: 30_000 },
+    );
     for (const l of ours) {
       const e = expected.get(`${l.parent}|${l.child}`)!;
       expect({ callCount: l.callCount, errorCount: l.errorCount ?? 0 }).toEqual({ callCount: e.callCount, errorCount: e.errorCount });
     }
     // The sample traces' links appear too (other runs may add to them, so at least ours).
     const sampleLinks = new Map<string, DependencyLink>();
-    for (const { spans } of samples) linkTrace(spans.map((s) => (checkSpan(s) as { span: Span }).span), sampleLinks);
+    for (const { spans } of samples)
+      linkTrace(
+        spans.map((s) => (checkSpan(s) as { span: Span }).span),
+        sampleLinks,
+      );
     const all = (await q('/dependencies', { endTs: endTs(), lookback: 86_400_000 })) as Array<{ parent: string; child: string; callCount: number }>;
     for (const l of sampleLinks.values()) {
       const found = all.find((x) => x.parent === l.parent && x.child === l.child);

@@ -49,7 +49,11 @@ describe('devstack up --kafka-brokers 3 --secure', () => {
     const ports = [0, 2, 4].map((d) => ds.config.kafkaPort + d);
     expect(ds.kafka).toBe(ports.map((p) => `127.0.0.1:${p}`).join(','));
     const cluster = await admin.describeCluster();
-    expect(cluster.brokers.map((b) => [b.nodeId, b.port]).sort()).toEqual([[1, ports[0]], [2, ports[1]], [3, ports[2]]]);
+    expect(cluster.brokers.map((b) => [b.nodeId, b.port]).sort()).toEqual([
+      [1, ports[0]],
+      [2, ports[1]],
+      [3, ports[2]],
+    ]);
     const [row] = await status(ds.config, ['kafka']);
     expect(row!.ready).toBe(true);
     expect(row!.pids).toHaveLength(3);

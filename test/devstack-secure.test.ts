@@ -37,7 +37,9 @@ interface ClientConfig {
 
 /** The low-level librdkafka binding's surface this test uses. */
 interface RdKafka {
-  Producer: new (conf: Record<string, unknown>) => {
+  Producer: new (
+    conf: Record<string, unknown>,
+  ) => {
     connect(o: object, cb: (err: Error | null) => void): void;
     produce(topic: string, partition: number | null, value: Buffer, key: string): void;
     flush(ms: number, cb: (err: Error | null) => void): void;
@@ -45,7 +47,10 @@ interface RdKafka {
     setPollInterval(ms: number): void;
     on(event: 'delivery-report', cb: (err: Error | null) => void): void;
   };
-  KafkaConsumer: new (conf: Record<string, unknown>, topicConf: Record<string, unknown>) => {
+  KafkaConsumer: new (
+    conf: Record<string, unknown>,
+    topicConf: Record<string, unknown>,
+  ) => {
     connect(o: object, cb: (err: Error | null) => void): void;
     subscribe(topics: string[]): void;
     consume(n: number, cb: (err: Error | null, messages: Array<{ value: Buffer | null }>) => void): void;
@@ -112,7 +117,12 @@ async function rdConsume(conf: Record<string, unknown>, topic: string, want: num
   return got;
 }
 
-function kafkajsClient(c: ClientConfig, mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512', pass = password, tlsCert: { cert: Buffer; key: Buffer } | object = {}) {
+function kafkajsClient(
+  c: ClientConfig,
+  mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512',
+  pass = password,
+  tlsCert: { cert: Buffer; key: Buffer } | object = {},
+) {
   return new kafkajs.Kafka({
     brokers: c.kafka.split(','),
     ssl: { ca: [readFileSync(c.kafkaCaFile)], ...tlsCert },
@@ -167,10 +177,12 @@ describe('devstack up --secure (SASL_SSL Kafka)', () => {
     const bad = kafkajsClient(cfg, 'scram-sha-512', `${password}x`).admin();
     await expect(bad.connect()).rejects.toThrow(/authentication/i);
     await bad.disconnect();
-    await expect(rdProduce(rdConf(cfg, { 'sasl.password': 'not-the-password', 'message.timeout.ms': 5000 }), uniqueName('secure-bad'), ['x'], 5000)).rejects.toThrow();
+    await expect(
+      rdProduce(rdConf(cfg, { 'sasl.password': 'not-the-password', 'message.timeout.ms': 5000 }), uniqueName('secure-bad'), ['x'], 5000),
+    ).rejects.toThrow();
   });
 
-  it('accepts a client that offers the devstack\'s client certificate (mutual-TLS client settings), SASL still authenticating', async () => {
+  it("accepts a client that offers the devstack's client certificate (mutual-TLS client settings), SASL still authenticating", async () => {
     const certs = path.join(ds.config.dir, 'certs');
     const ours = { cert: readFileSync(path.join(certs, 'client.pem')), key: readFileSync(path.join(certs, 'client-key.pem')) };
     const admin = kafkajsClient(cfg, 'scram-sha-512', password, ours).admin();
@@ -186,8 +198,15 @@ describe('devstack up --secure (SASL_SSL Kafka)', () => {
     const conf = path.join(tmp, 'kcat.conf');
     await writeFile(
       conf,
-      ['security.protocol=SASL_SSL', 'sasl.mechanisms=PLAIN', `sasl.username=${cfg.kafkaSaslUsername}`, `sasl.password=${password}`,
-        `ssl.ca.location=${cfg.kafkaCaFile}`, 'ssl.endpoint.identification.algorithm=https', ''].join('\n'),
+      [
+        'security.protocol=SASL_SSL',
+        'sasl.mechanisms=PLAIN',
+        `sasl.username=${cfg.kafkaSaslUsername}`,
+        `sasl.password=${password}`,
+        `ssl.ca.location=${cfg.kafkaCaFile}`,
+        'ssl.endpoint.identification.algorithm=https',
+        '',
+      ].join('\n'),
       { mode: 0o600 },
     );
     const topic = uniqueName('secure-kcat');
@@ -200,32 +219,39 @@ describe('devstack up --secure (SASL_SSL Kafka)', () => {
     // Without ca.pem the same client refuses the broker: trust comes from the devstack's CA only.
     const noCa = path.join(tmp, 'kcat-noca.conf');
     await writeFile(noCa, readFileSync(conf, 'utf8').replace(/^ssl\.ca\.location=.*$/m, 'ssl.ca.location=/etc/ssl/certs'), { mode: 0o600 });
-    await expect(run('kcat', ['-F', noCa, '-b', cfg.kafka, '-L', '-m', '5'], { timeout: 30_000 })).rejects.toThrow(/certificate verify failed|SSL handshake failed|transport failure/i);
+    await expect(run('kcat', ['-F', noCa, '-b', cfg.kafka, '-L', '-m', '5'], { timeout: 30_000 })).rejects.toThrow(
+      /certificate verify failed|SSL handshake failed|transport failure/i,
+    );
   });
 
   it('refuses plaintext Kafka on the secured port', async () => {
     // Our own probe's plaintext ApiVersions gets no Kafka answer from a TLS listener...
-    await expect((async () => {
-      const wire = await KafkaWire.connect('127.0.0.1', ds.config.kafkaPort);
-      try {
-        await wire.apiVersions();
-      } finally {
-        wire.close();
-      }
-    })()).rejects.toThrow();
+    await expect(
+      (async () => {
+        const wire = await KafkaWire.connect('127.0.0.1', ds.config.kafkaPort);
+        try {
+          await wire.apiVersions();
+        } finally {
+          wire.close();
+        }
+      })(),
+    ).rejects.toThrow();
     // ...and a real client configured for PLAINTEXT gets no metadata.
     await expect(run('kcat', ['-b', ds.kafka, '-L', '-m', '5'], { timeout: 30_000 })).rejects.toThrow(/Failed to acquire metadata|transport failure/i);
   });
 
   it('keeps every secret out of the broker logs', () => {
-    const secrets = ['kafka-client.password', 'kafka-broker.password', 'server-keystore.password']
-      .map((f) => readFileSync(path.join(ds.config.dir, 'secrets', f), 'utf8').trim());
+    const secrets = ['kafka-client.password', 'kafka-broker.password', 'server-keystore.password'].map((f) =>
+      readFileSync(path.join(ds.config.dir, 'secrets', f), 'utf8').trim(),
+    );
     const logs = ['server.log', 'console.log'].map((f) => readFileSync(path.join(ds.config.dir, 'kafka', 'secure', 'broker-1', f), 'utf8')).join('\n');
     expect(logs).toContain('SASL_SSL');
     for (const s of secrets) expect(logs.includes(s)).toBe(false);
   });
 
   it('refuses to serve a plaintext devstack from the same dir while the secured one runs', async () => {
-    await expect(up({ ...ds.config, secure: false }, ['kafka'], process.stderr)).rejects.toThrow(/runs as 1 broker, secured \(--secure\), but 1 broker, plaintext was asked for/);
+    await expect(up({ ...ds.config, secure: false }, ['kafka'], process.stderr)).rejects.toThrow(
+      /runs as 1 broker, secured \(--secure\), but 1 broker, plaintext was asked for/,
+    );
   });
 });

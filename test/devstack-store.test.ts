@@ -126,7 +126,9 @@ describe('devstack --storage opensearch --secure: OpenSearch 2.19 behind TLS and
       (e: NodeJS.ErrnoException) => e,
     )) as NodeJS.ErrnoException | undefined;
     expect(err?.code).toMatch(/SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT/);
-    const plain = await fetch(`http://127.0.0.1:${pd.config.esPort}/`, { headers: { authorization: `Basic ${Buffer.from(`pintrace:${password}`).toString('base64')}` } });
+    const plain = await fetch(`http://127.0.0.1:${pd.config.esPort}/`, {
+      headers: { authorization: `Basic ${Buffer.from(`pintrace:${password}`).toString('base64')}` },
+    });
     expect(plain.status).toBe(400);
     // The nodes' own port is not the one clients are given.
     expect(storeHttpPorts(pd.config)).not.toContain(pd.config.esPort);
@@ -143,7 +145,13 @@ describe('devstack --storage opensearch --secure: OpenSearch 2.19 behind TLS and
 });
 
 describe('devstack --store-nodes 2 --secure --store-security plugin: two OpenSearch nodes secured by the security plugin', () => {
-  const pd = privateDevstack('store-plugin-2nodes', BLOCK, ['elasticsearch'], { storage: 'opensearch', secure: true, storeSecurity: 'plugin', storeNodes: 2, heap: '384m' });
+  const pd = privateDevstack('store-plugin-2nodes', BLOCK, ['elasticsearch'], {
+    storage: 'opensearch',
+    secure: true,
+    storeSecurity: 'plugin',
+    storeNodes: 2,
+    heap: '384m',
+  });
   afterAll(() => pd.stop(), 120_000);
   let ca = '';
   let auth = '';
@@ -195,7 +203,10 @@ describe('devstack --store-nodes 2 --secure --store-security plugin: two OpenSea
 
   it('a wrong password gets 401; without the CA or over plaintext there is no answer', async () => {
     expect((await httpsGet(`${pd.es}/`, { ca, auth: `${auth}x` })).status).toBe(401);
-    const noCa = await httpsGet(`${pd.es}/`, { auth }).then(() => undefined, (e: NodeJS.ErrnoException) => e.code);
+    const noCa = await httpsGet(`${pd.es}/`, { auth }).then(
+      () => undefined,
+      (e: NodeJS.ErrnoException) => e.code,
+    );
     expect(noCa).toMatch(/SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT/);
     // The plugin closes a plaintext connection without an HTTP answer.
     await expect(fetch(`http://127.0.0.1:${pd.config.esPort}/`)).rejects.toThrow();
@@ -203,13 +214,15 @@ describe('devstack --store-nodes 2 --secure --store-security plugin: two OpenSea
 });
 
 /** OpenSearch 3.x is compiled for Java 21: the test needs such a JDK, as the devstack does. */
-const java21 = existsSync('/usr/lib/jvm') && readdirSync('/usr/lib/jvm').some((d) => {
-  try {
-    return Number(/^JAVA_VERSION="(\d+)/m.exec(readFileSync(path.join('/usr/lib/jvm', d, 'release'), 'utf8'))?.[1]) >= 21;
-  } catch {
-    return false;
-  }
-});
+const java21 =
+  existsSync('/usr/lib/jvm') &&
+  readdirSync('/usr/lib/jvm').some((d) => {
+    try {
+      return Number(/^JAVA_VERSION="(\d+)/m.exec(readFileSync(path.join('/usr/lib/jvm', d, 'release'), 'utf8'))?.[1]) >= 21;
+    } catch {
+      return false;
+    }
+  });
 
 describe.skipIf(!java21)('devstack --storage opensearch3: OpenSearch 3.x on a Java 21+ JDK', () => {
   const pd = privateDevstack('store-os3', BLOCK, ['elasticsearch'], { storage: 'opensearch3', heap: '384m' });

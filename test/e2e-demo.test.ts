@@ -25,8 +25,19 @@ describe('demo request → Zipkin API, end to end', () => {
 
   beforeAll(async () => {
     collector = startPart('e2e-collector', [
-      'collector', '--kafka', kafkaBrokers.join(','), '--es', esUrl, '--topic', topic,
-      '--group-id', `${topic}-collector`, '--index-replicas', '0', '--metrics-port', '0',
+      'collector',
+      '--kafka',
+      kafkaBrokers.join(','),
+      '--es',
+      esUrl,
+      '--topic',
+      topic,
+      '--group-id',
+      `${topic}-collector`,
+      '--index-replicas',
+      '0',
+      '--metrics-port',
+      '0',
     ]);
     agent = startPart('e2e-agent', ['agent', '--kafka', kafkaBrokers.join(','), '--topic', topic, '--spans-dir', spansDir, '--metrics-port', '0']);
     memcached = await startMemcached();

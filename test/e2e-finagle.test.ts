@@ -9,14 +9,7 @@ import { promisify } from 'node:util';
 import { context, trace, type Span } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALWAYS_SAMPLE } from '@pintrace/sampler';
-import {
-  createTTwitterConnection,
-  createTTwitterServer,
-  InMemorySpanSink,
-  silentLogger,
-  startTracing,
-  type Tracing,
-} from '@pintrace/tracer';
+import { createTTwitterConnection, createTTwitterServer, InMemorySpanSink, silentLogger, startTracing, type Tracing } from '@pintrace/tracer';
 import { freePort } from './support/ports.js';
 
 /**

@@ -88,8 +88,7 @@ describe.each(clients.map((c) => [c]))('%s client', (client: KafkaClientName) =>
     return { c, got, rebalances };
   }
 
-  const msgs = (n: number, prefix = 'm') =>
-    Array.from({ length: n }, (_, i) => ({ key: `trace-${i % 16}`, value: `${prefix}-${i}` }));
+  const msgs = (n: number, prefix = 'm') => Array.from({ length: n }, (_, i) => ({ key: `trace-${i % 16}`, value: `${prefix}-${i}` }));
 
   afterEach(async () => {
     await Promise.all(open.splice(0).map((x) => x.disconnect()));
@@ -153,11 +152,15 @@ describe.each(clients.map((c) => [c]))('%s client', (client: KafkaClientName) =>
       await p.send(topic, msgs(3));
       // The admin's metadata may not know the new topic's leader yet (a retriable NOT_LEADER).
       let total = -1;
-      await waitFor('end offsets of the new topic', async () => {
-        const ends = await admin.endOffsets(topic).catch((e: unknown) => (e instanceof KafkaClientError && e.retryable ? undefined : Promise.reject(e)));
-        total = ends ? ends.reduce((s, e) => s + Number(e.offset), 0) : -1;
-        return ends !== undefined;
-      }, 10_000);
+      await waitFor(
+        'end offsets of the new topic',
+        async () => {
+          const ends = await admin.endOffsets(topic).catch((e: unknown) => (e instanceof KafkaClientError && e.retryable ? undefined : Promise.reject(e)));
+          total = ends ? ends.reduce((s, e) => s + Number(e.offset), 0) : -1;
+          return ends !== undefined;
+        },
+        10_000,
+      );
       expect(total).toBe(3);
     });
 
@@ -243,11 +246,7 @@ describe.each(clients.map((c) => [c]))('%s client', (client: KafkaClientName) =>
       await waitFor('first member owns 4 partitions', () => a.c.assignment().length === 4);
 
       const b = await consumer(topic, groupId);
-      await waitFor(
-        'two members with 2 partitions each',
-        () => a.c.assignment().length === 2 && b.c.assignment().length === 2,
-        45_000,
-      );
+      await waitFor('two members with 2 partitions each', () => a.c.assignment().length === 2 && b.c.assignment().length === 2, 45_000);
       const all = [...a.c.assignment(), ...b.c.assignment()].map((tp) => tp.partition).sort();
       expect(all).toEqual([0, 1, 2, 3]);
       expect(a.rebalances.length).toBeGreaterThanOrEqual(2);
@@ -330,7 +329,11 @@ describe.each(clients.map((c) => [c]))('%s client', (client: KafkaClientName) =>
       await admin.ensureTopic(topic, 3);
       const p = await producer();
       const total = 6000;
-      for (let i = 0; i < total; i += 1000) await p.send(topic, msgs(1000, `c${i}`).map((m, j) => ({ key: `k${(i + j) % 97}`, value: m.value })));
+      for (let i = 0; i < total; i += 1000)
+        await p.send(
+          topic,
+          msgs(1000, `c${i}`).map((m, j) => ({ key: `k${(i + j) % 97}`, value: m.value })),
+        );
       const seen = new Map<number, Set<string>>();
       let duplicates = 0;
       let churning = true;
@@ -446,7 +449,10 @@ describe('every client on one topic', () => {
     try {
       for (const [i, p] of producers.entries()) {
         await p.connect();
-        await p.send(topic, keys.map((k) => ({ key: k, value: `${clients[i]}:${k}` })));
+        await p.send(
+          topic,
+          keys.map((k) => ({ key: k, value: `${clients[i]}:${k}` })),
+        );
       }
       const partitionsByClient = new Map<string, Map<string, number>>();
       for (const client of clients) {

@@ -81,8 +81,21 @@ describe('three-broker Kafka: the leading broker SIGKILLed mid-stream', () => {
     const live = path.join(spansDir, 'svc.jsonl');
     writeFileSync(live, '');
     const port = await freePort();
-    agent = startPart('cluster-faults-agent', ['agent', '--kafka', ds.kafka, '--topic', topic, '--spans-dir', spansDir,
-      '--metrics-port', String(port), '--batch-lines', String(BATCH_LINES), '--poll-interval-ms', '200']);
+    agent = startPart('cluster-faults-agent', [
+      'agent',
+      '--kafka',
+      ds.kafka,
+      '--topic',
+      topic,
+      '--spans-dir',
+      spansDir,
+      '--metrics-port',
+      String(port),
+      '--batch-lines',
+      String(BATCH_LINES),
+      '--poll-interval-ms',
+      '200',
+    ]);
     const a = agent;
     const acked = async () => {
       if (a.child.exitCode !== null) throw new Error(`agent exited with ${a.child.exitCode} (log ${a.logFile})`);
@@ -114,13 +127,21 @@ describe('three-broker Kafka: the leading broker SIGKILLed mid-stream', () => {
 
     let kill: { atMs: number; nodeId: number; ledPartitions: number; ackedAtKill: number; writtenAtKill: number } | undefined;
     try {
-      await eventually(async () => ((await acked()) >= TOTAL / 3 ? true : undefined), { timeoutMs: 180_000, intervalMs: 50, what: 'a third of the lines acknowledged' });
+      await eventually(async () => ((await acked()) >= TOTAL / 3 ? true : undefined), {
+        timeoutMs: 180_000,
+        intervalMs: 50,
+        what: 'a third of the lines acknowledged',
+      });
       const ackedAtKill = await acked();
       const { nodeId, ledPartitions } = await killLeader(admin, topic);
       kill = { atMs: Date.now() - started, nodeId, ledPartitions, ackedAtKill, writtenAtKill: written };
 
       await writing;
-      await eventually(async () => ((await acked()) >= TOTAL ? true : undefined), { timeoutMs: 300_000, intervalMs: 100, what: `all ${TOTAL} lines acknowledged` });
+      await eventually(async () => ((await acked()) >= TOTAL ? true : undefined), {
+        timeoutMs: 300_000,
+        intervalMs: 100,
+        what: `all ${TOTAL} lines acknowledged`,
+      });
     } finally {
       sampling = false;
       await sampler;
@@ -141,13 +162,21 @@ describe('three-broker Kafka: the leading broker SIGKILLed mid-stream', () => {
 
     counter = await countArrivals(ds.kafka.split(','), topic, TOTAL);
     const c = counter;
-    await eventually(async () => (c.distinct() >= TOTAL ? true : undefined), { timeoutMs: 240_000, intervalMs: 250, what: `all ${TOTAL} lines in Kafka (have ${c.distinct()})` });
+    await eventually(async () => (c.distinct() >= TOTAL ? true : undefined), {
+      timeoutMs: 240_000,
+      intervalMs: 250,
+      what: `all ${TOTAL} lines in Kafka (have ${c.distinct()})`,
+    });
     await sleep(1000);
 
     // The killed broker comes back on its own data and catches up.
     const t0 = Date.now();
     await ds.start();
-    await eventually(async () => ((await leadersOf()).every((p) => p.isr.length === 3) ? true : undefined), { timeoutMs: 120_000, intervalMs: 500, what: 'the restarted broker back in every ISR' });
+    await eventually(async () => ((await leadersOf()).every((p) => p.isr.length === 3) ? true : undefined), {
+      timeoutMs: 120_000,
+      intervalMs: 500,
+      what: 'the restarted broker back in every ISR',
+    });
     const rejoinMs = Date.now() - t0;
 
     const results = {
@@ -198,7 +227,10 @@ describe('three-broker Kafka: the leading broker SIGKILLed mid-stream', () => {
       let messages = 0;
       for (let i = 0; i < 50; i++) {
         const batch: Span[][] = Array.from({ length: 100 }, () => multiServiceTrace(prefix));
-        await producer.send(topic, batch.map((t) => ({ key: t[0]!.traceId, value: JSON.stringify(t) })));
+        await producer.send(
+          topic,
+          batch.map((t) => ({ key: t[0]!.traceId, value: JSON.stringify(t) })),
+        );
         spans += batch.reduce((n, t) => n + t.length, 0);
         messages += batch.length;
       }
@@ -209,32 +241,63 @@ describe('three-broker Kafka: the leading broker SIGKILLed mid-stream', () => {
       };
       const metricsPort = await freePort();
       const started = Date.now();
-      collector = startPart('cluster-burst-collector', ['collector', '--kafka', ds.kafka, '--es', esUrl, '--topic', topic, '--group-id', groupId,
-        '--index-prefix', prefix, '--index-replicas', '0', '--index-shards', '1', '--group-window-ms', '300', '--dependency-flush-ms', '500',
-        '--session-timeout-ms', '6000', '--metrics-port', String(metricsPort)]);
+      collector = startPart('cluster-burst-collector', [
+        'collector',
+        '--kafka',
+        ds.kafka,
+        '--es',
+        esUrl,
+        '--topic',
+        topic,
+        '--group-id',
+        groupId,
+        '--index-prefix',
+        prefix,
+        '--index-replicas',
+        '0',
+        '--index-shards',
+        '1',
+        '--group-window-ms',
+        '300',
+        '--dependency-flush-ms',
+        '500',
+        '--session-timeout-ms',
+        '6000',
+        '--metrics-port',
+        String(metricsPort),
+      ]);
       const c = collector;
       const samples: Array<[number, number]> = [];
-      await eventually(async () => {
-        if (c.child.exitCode !== null) throw new Error(`collector exited with ${c.child.exitCode} (log ${c.logFile})`);
-        const n = await count();
-        samples.push([Date.now() - started, n]);
-        return n >= spans / 3 ? n : undefined;
-      }, { timeoutMs: 180_000, intervalMs: 100, what: 'a third of the burst indexed' });
+      await eventually(
+        async () => {
+          if (c.child.exitCode !== null) throw new Error(`collector exited with ${c.child.exitCode} (log ${c.logFile})`);
+          const n = await count();
+          samples.push([Date.now() - started, n]);
+          return n >= spans / 3 ? n : undefined;
+        },
+        { timeoutMs: 180_000, intervalMs: 100, what: 'a third of the burst indexed' },
+      );
       const indexedAtKill = await count();
       const killAtMs = Date.now() - started;
       const { nodeId, ledPartitions } = await killLeader(admin, topic);
-      await eventually(async () => {
-        if (c.child.exitCode !== null) throw new Error(`collector exited with ${c.child.exitCode} (log ${c.logFile})`);
-        const n = await count();
-        samples.push([Date.now() - started, n]);
-        return n >= spans ? true : undefined;
-      }, { timeoutMs: 300_000, intervalMs: 100, what: `all ${spans} spans indexed` });
+      await eventually(
+        async () => {
+          if (c.child.exitCode !== null) throw new Error(`collector exited with ${c.child.exitCode} (log ${c.logFile})`);
+          const n = await count();
+          samples.push([Date.now() - started, n]);
+          return n >= spans ? true : undefined;
+        },
+        { timeoutMs: 300_000, intervalMs: 100, what: `all ${spans} spans indexed` },
+      );
       const allIndexedMs = Date.now() - started;
-      await eventually(async () => {
-        const [end, committed] = await Promise.all([topicAdmin.endOffsets(topic), topicAdmin.groupOffsets(groupId, topic)]);
-        const behind = end.reduce((n, e) => n + Number(e.offset) - Number(committed.find((x) => x.partition === e.partition)?.offset ?? 0), 0);
-        return behind === 0 ? true : undefined;
-      }, { timeoutMs: 120_000, what: 'committed offsets at the end of the topic' });
+      await eventually(
+        async () => {
+          const [end, committed] = await Promise.all([topicAdmin.endOffsets(topic), topicAdmin.groupOffsets(groupId, topic)]);
+          const behind = end.reduce((n, e) => n + Number(e.offset) - Number(committed.find((x) => x.partition === e.partition)?.offset ?? 0), 0);
+          return behind === 0 ? true : undefined;
+        },
+        { timeoutMs: 120_000, what: 'committed offsets at the end of the topic' },
+      );
       await sleep(1000);
       const indexed = await count();
       const inKafka = (await topicAdmin.endOffsets(topic)).reduce((n, e) => n + Number(e.offset), 0);

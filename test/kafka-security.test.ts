@@ -40,7 +40,16 @@ const unique = (what: string): string => `pintrace-sec-${what}-${runId}-${++seq}
 
 const config: DevstackConfig = resolveConfig(devstackOptions, {
   env: {},
-  flags: { dir: path.join(repoRoot, 'var', 'devstack-kafka-security'), kafkaPort: 31092, kafkaControllerPort: 31093, esPort: 31200, esTransportPort: 31300, zipkinPort: 31411, secure: true, heap: '384m' },
+  flags: {
+    dir: path.join(repoRoot, 'var', 'devstack-kafka-security'),
+    kafkaPort: 31092,
+    kafkaControllerPort: 31093,
+    esPort: 31200,
+    esTransportPort: 31300,
+    zipkinPort: 31411,
+    secure: true,
+    heap: '384m',
+  },
 });
 let brokers: string[];
 let password: string;
@@ -61,7 +70,21 @@ beforeAll(async () => {
   // A CA that signed nothing the broker serves: the "wrong --kafka-ca-file" case.
   tmp = await mkdtemp(path.join(os.tmpdir(), 'pintrace-kafka-sec-'));
   otherCaFile = path.join(tmp, 'other-ca.pem');
-  await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(tmp, 'other-ca-key.pem'), '-out', otherCaFile, '-days', '2', '-subj', '/CN=not the devstack CA']);
+  await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    path.join(tmp, 'other-ca-key.pem'),
+    '-out',
+    otherCaFile,
+    '-days',
+    '2',
+    '-subj',
+    '/CN=not the devstack CA',
+  ]);
 }, 300_000);
 
 afterAll(async () => {
@@ -121,11 +144,23 @@ describe.each(clients.map((c) => [c]))('%s over SASL_SSL', (client: KafkaClientN
     const p = createProducer({ brokers, client, security: sec, requestTimeoutMs: 20_000 });
     open.push(p);
     await p.connect();
-    await p.send(topic, Array.from({ length: 50 }, (_, i) => ({ key: `k${i % 7}`, value: `${mechanism}-${i}` })));
+    await p.send(
+      topic,
+      Array.from({ length: 50 }, (_, i) => ({ key: `k${i % 7}`, value: `${mechanism}-${i}` })),
+    );
     expect((await admin.endOffsets(topic)).reduce((n, e) => n + Number(e.offset), 0)).toBe(50);
 
     const groupId = unique('g');
-    const c = createConsumer({ brokers, client, security: sec, groupId, topics: [topic], maxWaitTimeMs: 200, heartbeatIntervalMs: 500, sessionTimeoutMs: 10_000 });
+    const c = createConsumer({
+      brokers,
+      client,
+      security: sec,
+      groupId,
+      topics: [topic],
+      maxWaitTimeMs: 200,
+      heartbeatIntervalMs: 500,
+      sessionTimeoutMs: 10_000,
+    });
     open.push(c);
     const got: ConsumedMessage[] = [];
     await c.connect();
@@ -164,7 +199,7 @@ describe.each(clients.map((c) => [c]))('%s over SASL_SSL', (client: KafkaClientN
     await expectRefused(() => a.endOffsets(unique('t')), /--kafka-sasl-password|SASL|authentication/i, wrong);
   });
 
-  it('fails fast when the CA file is not the one that signed the brokers\' certificates', async () => {
+  it("fails fast when the CA file is not the one that signed the brokers' certificates", async () => {
     const sec = security('SCRAM-SHA-512', { caFile: otherCaFile });
     const p = createProducer({ brokers, client, security: sec, requestTimeoutMs: 20_000 });
     open.push(p);
@@ -178,7 +213,12 @@ describe.each(clients.map((c) => [c]))('%s over SASL_SSL', (client: KafkaClientN
 
 describe.runIf(clients.includes('librdkafka'))('librdkafka, wrong security protocol', () => {
   it('fails fast when plaintext is spoken to the TLS listener', async () => {
-    const p = createProducer({ brokers, client: 'librdkafka', security: { protocol: 'SASL_PLAINTEXT', sasl: { mechanism: 'SCRAM-SHA-512', username: 'pintrace', password } }, requestTimeoutMs: 20_000 });
+    const p = createProducer({
+      brokers,
+      client: 'librdkafka',
+      security: { protocol: 'SASL_PLAINTEXT', sasl: { mechanism: 'SCRAM-SHA-512', username: 'pintrace', password } },
+      requestTimeoutMs: 20_000,
+    });
     try {
       await expectRefused(() => p.connect(), /--kafka-security-protocol/, password, 20_000);
     } finally {

@@ -98,7 +98,15 @@ describe('installable packages (npm pack → npm install in an empty project)', 
     // CLI's Kafka parts fall back to kafkajs, and the tracer needs no Kafka at all.
     await run(
       'npm',
-      ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error', ...[...packed.values()].map((p) => p.tarball), '@opentelemetry/api@latest'],
+      [
+        'install',
+        '--ignore-scripts',
+        '--no-audit',
+        '--no-fund',
+        '--loglevel=error',
+        ...[...packed.values()].map((p) => p.tarball),
+        '@opentelemetry/api@latest',
+      ],
       { cwd: project, maxBuffer: 64 << 20, timeout: 150_000 },
     );
   }, 180_000);
@@ -212,7 +220,11 @@ describe('installable packages (npm pack → npm install in an empty project)', 
         .filter((line) => line.includes('node_modules/'))
         .map((p) => p.slice(p.lastIndexOf('node_modules/') + 'node_modules/'.length));
       expect(installed).toEqual(expect.arrayContaining(['@pintrace/tracer', '@pintrace/cli', '@pintrace/logger-agent', 'kafkajs']));
-      for (const heavy of ['thrift', 'memcache-client', ...optionalForCli]) expect(installed.filter((n) => n === heavy || n.endsWith(`/${heavy}`)), heavy).toEqual([]);
+      for (const heavy of ['thrift', 'memcache-client', ...optionalForCli])
+        expect(
+          installed.filter((n) => n === heavy || n.endsWith(`/${heavy}`)),
+          heavy,
+        ).toEqual([]);
     });
 
     it('traces an HTTP request with startTracing: the spans land in the span file', async () => {
@@ -264,7 +276,10 @@ describe('installable packages (npm pack → npm install in an empty project)', 
           });
         `,
       });
-      const r = await runNode(['--import', '@pintrace/tracer/register', 'plain.mjs'], project, { OTEL_SERVICE_NAME: 'zero-code', PINTRACE_SPANS_DIR: spansDir });
+      const r = await runNode(['--import', '@pintrace/tracer/register', 'plain.mjs'], project, {
+        OTEL_SERVICE_NAME: 'zero-code',
+        PINTRACE_SPANS_DIR: spansDir,
+      });
       expect(r.code, r.stderr).toBe(0);
       const spans = readSpanFiles(spansDir);
       expect(spans.find((s) => s.kind === 'SERVER')?.localEndpoint?.serviceName).toBe('zero-code');

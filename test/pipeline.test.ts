@@ -24,15 +24,37 @@ describe('span file → agent → Kafka → collector → Elasticsearch', () => 
   let collector: RunningPart;
 
   const startAgent = () =>
-    startPart('agent', ['agent', '--kafka', kafkaBrokers.join(','), '--topic', topic, '--spans-dir', spansDir, '--state-dir', stateDir, '--metrics-port', String(agentPort)]);
+    startPart('agent', [
+      'agent',
+      '--kafka',
+      kafkaBrokers.join(','),
+      '--topic',
+      topic,
+      '--spans-dir',
+      spansDir,
+      '--state-dir',
+      stateDir,
+      '--metrics-port',
+      String(agentPort),
+    ]);
   const startCollector = () =>
     startPart('collector', [
-      'collector', '--kafka', kafkaBrokers.join(','), '--es', esUrl, '--topic', topic,
-      '--group-id', `${topic}-collector`, '--index-prefix', prefix, '--metrics-port', String(collectorPort),
+      'collector',
+      '--kafka',
+      kafkaBrokers.join(','),
+      '--es',
+      esUrl,
+      '--topic',
+      topic,
+      '--group-id',
+      `${topic}-collector`,
+      '--index-prefix',
+      prefix,
+      '--metrics-port',
+      String(collectorPort),
     ]);
   const writeSpans = (spans: Span[]) => appendFileSync(spanFile, spans.map((s) => JSON.stringify(s) + '\n').join(''));
-  const docsOf = (indexPrefix: string, traceIds: string[]) =>
-    searchAll<Record<string, unknown>>(`${indexPrefix}-span-*`, { terms: { traceId: traceIds } });
+  const docsOf = (indexPrefix: string, traceIds: string[]) => searchAll<Record<string, unknown>>(`${indexPrefix}-span-*`, { terms: { traceId: traceIds } });
 
   beforeAll(async () => {
     agentPort = await freePort();
@@ -55,14 +77,20 @@ describe('span file → agent → Kafka → collector → Elasticsearch', () => 
     const posted = await fetch(`${zipkinUrl}/api/v2/spans`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(spans) });
     expect(posted.status).toBe(202);
 
-    const ours = await eventually(async () => {
-      const hits = await docsOf(prefix, traceIds);
-      return hits.length >= spans.length ? hits : undefined;
-    }, { what: `our ${spans.length} span documents` });
-    const theirs = await eventually(async () => {
-      const hits = await docsOf('zipkin', traceIds);
-      return hits.length >= spans.length ? hits : undefined;
-    }, { what: 'zipkin-server documents' });
+    const ours = await eventually(
+      async () => {
+        const hits = await docsOf(prefix, traceIds);
+        return hits.length >= spans.length ? hits : undefined;
+      },
+      { what: `our ${spans.length} span documents` },
+    );
+    const theirs = await eventually(
+      async () => {
+        const hits = await docsOf('zipkin', traceIds);
+        return hits.length >= spans.length ? hits : undefined;
+      },
+      { what: 'zipkin-server documents' },
+    );
 
     const byId = (hits: EsHit<Record<string, unknown>>[]) =>
       Object.fromEntries(hits.map((h) => [h._id, { index: h._index.replace(/^[^-]+-/, ''), source: h._source }]));
@@ -115,10 +143,13 @@ describe('span file → agent → Kafka → collector → Elasticsearch', () => 
     writeSpans(late);
 
     const ids = [before, after, late].map((t) => t[0].traceId);
-    const n = await eventually(async () => {
-      const c = await countDocs(`${prefix}-span-*`, { terms: { traceId: ids } });
-      return c >= 12 ? c : undefined;
-    }, { what: 'the spans around the malformed input' });
+    const n = await eventually(
+      async () => {
+        const c = await countDocs(`${prefix}-span-*`, { terms: { traceId: ids } });
+        return c >= 12 ? c : undefined;
+      },
+      { what: 'the spans around the malformed input' },
+    );
     expect(n).toBe(12);
     expect(await metric(agentPort, 'pintrace_agent_skipped_lines_total')).toBeGreaterThanOrEqual(1);
     expect(await metric(collectorPort, 'pintrace_collector_messages_undecodable_total')).toBeGreaterThanOrEqual(1);

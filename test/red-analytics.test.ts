@@ -56,8 +56,19 @@ async function collector(topic: string, prefix: string, group = `${topic}-g`): P
   const registry = new Registry();
   const config: CollectorConfig = {
     ...resolveConfig(collectorOptions, { env: {} }),
-    kafka: brokers, es: ds.es, topic, groupId: group, indexPrefix: prefix, indexShards: 1, indexReplicas: 0,
-    metricsPort: 0, groupWindowMs: 200, dependencyFlushMs: 300, batchTimeMs: 50, sessionTimeoutMs: 6000, redWindowMs: WINDOW_MS,
+    kafka: brokers,
+    es: ds.es,
+    topic,
+    groupId: group,
+    indexPrefix: prefix,
+    indexShards: 1,
+    indexReplicas: 0,
+    metricsPort: 0,
+    groupWindowMs: 200,
+    dependencyFlushMs: 300,
+    batchTimeMs: 50,
+    sessionTimeoutMs: 6000,
+    redWindowMs: WINDOW_MS,
   };
   const c = await startCollector(config, { log, registry });
   running.push(c);
@@ -78,7 +89,14 @@ async function send(topic: string, spans: readonly Span[]): Promise<void> {
   for (let i = 0; i < messages.length; i += 500) await producer.send(topic, messages.slice(i, i + 500));
 }
 
-interface Step { timestamp: number; calls: number; errors: number; p50: number | null; p90: number | null; p99: number | null }
+interface Step {
+  timestamp: number;
+  calls: number;
+  errors: number;
+  p50: number | null;
+  p90: number | null;
+  p99: number | null;
+}
 
 async function red(p: UiProxy, query: Record<string, string | number>): Promise<Step[]> {
   const qs = new URLSearchParams(Object.entries(query).map(([k, v]): [string, string] => [k, String(v)]));
@@ -91,9 +109,27 @@ async function red(p: UiProxy, query: Record<string, string | number>): Promise<
 async function storedTotals(prefix: string): Promise<Map<string, { calls: number; errors: number; buckets: number[] }>> {
   await fetch(`${ds.es}/${prefix}-red-*/_refresh`, { method: 'POST' });
   const res = await fetch(`${ds.es}/${prefix}-red-*/_search`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ size: 10_000, query: { match_all: {} } }),
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ size: 10_000, query: { match_all: {} } }),
   });
-  const body = (await res.json()) as { hits: { hits: Array<{ _source: { timestamp_millis: number; serviceName: string; spanName: string; kind: string; remoteServiceName: string; calls: number; errors: number; buckets: number[]; collector: string } }> } };
+  const body = (await res.json()) as {
+    hits: {
+      hits: Array<{
+        _source: {
+          timestamp_millis: number;
+          serviceName: string;
+          spanName: string;
+          kind: string;
+          remoteServiceName: string;
+          calls: number;
+          errors: number;
+          buckets: number[];
+          collector: string;
+        };
+      }>;
+    };
+  };
   const out = new Map<string, { calls: number; errors: number; buckets: number[] }>();
   for (const { _source: d } of body.hits.hits) {
     const key = `${d.timestamp_millis}|${d.serviceName}|${d.spanName}|${d.kind}|${d.remoteServiceName}`;
@@ -108,7 +144,8 @@ async function storedTotals(prefix: string): Promise<Map<string, { calls: number
 
 async function collectorsOf(prefix: string): Promise<Set<string>> {
   const res = await fetch(`${ds.es}/${prefix}-red-*/_search`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ size: 0, aggs: { c: { terms: { field: 'collector', size: 10 } } } }),
   });
   const body = (await res.json()) as { aggregations: { c: { buckets: Array<{ key: string }> } } };
@@ -125,8 +162,13 @@ function knownTraffic(service: string, n: number, extraTags: Record<string, stri
     const traceId = hex(8);
     const duration = i % 100 === 0 ? 300_000 + (i % 5_000) : 1_000 + ((i * 7919) % 19_000);
     return {
-      traceId, id: traceId, kind: 'SERVER' as const, name: i % 3 === 0 ? 'get /b' : 'get /a',
-      timestamp: (base + ((i * 4) % 20_000)) * 1000, duration, localEndpoint: { serviceName: service },
+      traceId,
+      id: traceId,
+      kind: 'SERVER' as const,
+      name: i % 3 === 0 ? 'get /b' : 'get /a',
+      timestamp: (base + ((i * 4) % 20_000)) * 1000,
+      duration,
+      localEndpoint: { serviceName: service },
       tags: { ...(i % 10 === 3 ? { error: '500' } : {}), ...extraTags },
     };
   });
@@ -159,7 +201,10 @@ describe('RED windows', () => {
     const stored = await storedTotals(prefix);
     expect(new Map([...stored].map(([k, v]) => [k, { calls: v.calls, errors: v.errors }]))).toEqual(truth);
     // one endpoint alone, and its p99 in the bucket of the true p99
-    const durations = spans.filter((s) => s.name === 'get /b').map((s) => s.duration!).sort((a, b) => a - b);
+    const durations = spans
+      .filter((s) => s.name === 'get /b')
+      .map((s) => s.duration!)
+      .sort((a, b) => a - b);
     const [endpoint] = await red(p, { ...query, spanName: 'get /b' });
     expect(endpoint!.calls).toBe(durations.length);
     const trueP99 = durations[Math.ceil(0.99 * durations.length) - 1]!;
@@ -178,7 +223,7 @@ describe('RED windows', () => {
     console.log(JSON.stringify({ test: 'red-exact', spans: spans.length, api: all, endpointP99: endpoint!.p99, trueP99 }));
   });
 
-  it('at 1 % through the tracer\'s sampler: calls and errors within 10 % of the truth', async () => {
+  it("at 1 % through the tracer's sampler: calls and errors within 10 % of the truth", async () => {
     const topic = uniqueName('red-sampled');
     const prefix = uniqueName('pred');
     await admin.ensureTopic(topic, 3);
@@ -204,7 +249,10 @@ describe('RED windows', () => {
     await send(topic, sampled);
     const query = { serviceName: 'sampled-svc', endTs: Date.now() + 60_000, lookback: 600_000, step: 600_000 };
     // every sampled span counts 100 (within float noise); wait until all are in
-    await eventually(async () => (Math.round((await red(p, query))[0]!.calls / 100) === sampled.length ? true : undefined), { what: `${sampled.length} sampled spans`, timeoutMs: 90_000 });
+    await eventually(async () => (Math.round((await red(p, query))[0]!.calls / 100) === sampled.length ? true : undefined), {
+      what: `${sampled.length} sampled spans`,
+      timeoutMs: 90_000,
+    });
     const [all] = await red(p, query);
     console.log(JSON.stringify({ test: 'red-sampled', truthCalls: TRUTH, truthErrors: errors, sampled: sampled.length, api: all }));
     expect(Math.abs(all!.calls - TRUTH) / TRUTH).toBeLessThan(0.1);
@@ -223,10 +271,13 @@ describe('RED windows', () => {
     const warm = async () => {
       const marker = knownTraffic('warmup', 60);
       await send(three.topic, marker);
-      await eventually(async () => {
-        const [end, committed] = await Promise.all([admin.endOffsets(three.topic), admin.groupOffsets(`${three.topic}-g`, three.topic)]);
-        return end.every((e) => committed.find((c) => c.partition === e.partition)?.offset === e.offset) ? true : undefined;
-      }, { what: 'warm-up committed', timeoutMs: 90_000 });
+      await eventually(
+        async () => {
+          const [end, committed] = await Promise.all([admin.endOffsets(three.topic), admin.groupOffsets(`${three.topic}-g`, three.topic)]);
+          return end.every((e) => committed.find((c) => c.partition === e.partition)?.offset === e.offset) ? true : undefined;
+        },
+        { what: 'warm-up committed', timeoutMs: 90_000 },
+      );
     };
     await warm();
     await new Promise((r) => setTimeout(r, 7_000));
@@ -237,7 +288,10 @@ describe('RED windows', () => {
     await send(three.topic, spans);
     const total = (m: Map<string, { calls: number }>) => [...m].filter(([k]) => k.includes('|merge|')).reduce((n, [, v]) => n + v.calls, 0);
     for (const { prefix } of [one, three]) {
-      await eventually(async () => (total(await storedTotals(prefix)) === 8_000 ? true : undefined), { what: `8000 scaled calls in ${prefix}`, timeoutMs: 90_000 });
+      await eventually(async () => (total(await storedTotals(prefix)) === 8_000 ? true : undefined), {
+        what: `8000 scaled calls in ${prefix}`,
+        timeoutMs: 90_000,
+      });
     }
     const only = (m: Map<string, unknown>) => new Map([...m].filter(([k]) => k.includes('|merge|')));
     expect(only(await storedTotals(three.prefix))).toEqual(only(await storedTotals(one.prefix)));

@@ -31,7 +31,7 @@ describe('the Node the suite runs on', () => {
     expect(npmNode).toBe(process.versions.node);
   });
 
-  it('loads the librdkafka binding, built for this Node\'s ABI', () => {
+  it("loads the librdkafka binding, built for this Node's ABI", () => {
     expect(librdkafkaAvailable(), librdkafkaLoadError()).toBe(true);
   });
 });
@@ -46,7 +46,7 @@ describe('supported Node versions', () => {
     }
   });
 
-  it('builds the Docker image on the suite\'s major', () => {
+  it("builds the Docker image on the suite's major", () => {
     const images = [...read('Dockerfile').matchAll(/^FROM (node:\S+)/gm)].map((m) => m[1]);
     expect(images.length).toBeGreaterThan(0);
     for (const image of images) expect(image).toBe(`node:${runtimes.SUITE_MAJOR}-bookworm-slim`);

@@ -51,10 +51,38 @@ describe('the pipeline on secured Kafka and a secured store (client-config.json 
     ports.ui = await freePort();
     const withConfig = ['--config', ds.clientConfig];
     parts.push(
-      startPart('secure-collector', ['collector', ...withConfig, '--topic', topic, '--group-id', `${topic}-collector`,
-        '--index-replicas', '0', '--metrics-port', String(ports.collector), '--group-window-ms', '500']),
-      startPart('secure-agent', ['agent', ...withConfig, '--topic', topic, '--spans-dir', spansDir, '--state-dir', path.join(root, 'state'),
-        '--metrics-port', String(ports.agent), '--decider-topic', deciderTopic, '--decider-file', deciderFile, '--poll-interval-ms', '200']),
+      startPart('secure-collector', [
+        'collector',
+        ...withConfig,
+        '--topic',
+        topic,
+        '--group-id',
+        `${topic}-collector`,
+        '--index-replicas',
+        '0',
+        '--metrics-port',
+        String(ports.collector),
+        '--group-window-ms',
+        '500',
+      ]),
+      startPart('secure-agent', [
+        'agent',
+        ...withConfig,
+        '--topic',
+        topic,
+        '--spans-dir',
+        spansDir,
+        '--state-dir',
+        path.join(root, 'state'),
+        '--metrics-port',
+        String(ports.agent),
+        '--decider-topic',
+        deciderTopic,
+        '--decider-file',
+        deciderFile,
+        '--poll-interval-ms',
+        '200',
+      ]),
       startPart('secure-ui', ['ui', ...withConfig, '--topic', topic, '--port', String(ports.ui)]),
     );
   }, 300_000);
@@ -78,48 +106,68 @@ describe('the pipeline on secured Kafka and a secured store (client-config.json 
         });`,
     });
     const run = await runNode(['--import', '@pintrace/tracer/register', 'app.mjs'], project, {
-      OTEL_SERVICE_NAME: 'secure-shop', OTEL_TRACES_SAMPLER: 'always_on', OTEL_PROPAGATORS: 'tracecontext', PINTRACE_SPANS_DIR: spansDir,
+      OTEL_SERVICE_NAME: 'secure-shop',
+      OTEL_TRACES_SAMPLER: 'always_on',
+      OTEL_PROPAGATORS: 'tracecontext',
+      PINTRACE_SPANS_DIR: spansDir,
     });
     expect(run.code, run.stderr).toBe(0);
     const traceId = run.stdout.trim();
     expect(traceId).toMatch(/^[0-9a-f]{32}$/);
 
     const ui = `http://127.0.0.1:${ports.ui}`;
-    const ours = await eventually(async () => {
-      const res = await fetch(`${ui}/api/v2/trace/${traceId}`);
-      if (res.status !== 200) return undefined;
-      const spans = (await res.json()) as ZipkinSpan[];
-      return spans.length >= 2 ? spans : undefined;
-    }, { what: `trace ${traceId} from the ui-proxy`, timeoutMs: 120_000 });
+    const ours = await eventually(
+      async () => {
+        const res = await fetch(`${ui}/api/v2/trace/${traceId}`);
+        if (res.status !== 200) return undefined;
+        const spans = (await res.json()) as ZipkinSpan[];
+        return spans.length >= 2 ? spans : undefined;
+      },
+      { what: `trace ${traceId} from the ui-proxy`, timeoutMs: 120_000 },
+    );
     expect(ours.map((s) => s.kind).sort()).toEqual(['CLIENT', 'SERVER']);
     expect(ours.every((s) => s.localEndpoint?.serviceName === 'secure-shop')).toBe(true);
 
-    const theirs = await eventually(async () => {
-      const res = await fetch(`${ds.zipkin}/api/v2/trace/${traceId}`);
-      return res.status === 200 ? ((await res.json()) as ZipkinSpan[]) : undefined;
-    }, { what: `trace ${traceId} from zipkin-server` });
+    const theirs = await eventually(
+      async () => {
+        const res = await fetch(`${ds.zipkin}/api/v2/trace/${traceId}`);
+        return res.status === 200 ? ((await res.json()) as ZipkinSpan[]) : undefined;
+      },
+      { what: `trace ${traceId} from zipkin-server` },
+    );
     const byId = (spans: ZipkinSpan[]) => [...spans].sort((a, b) => a.id.localeCompare(b.id));
     expect(byId(ours)).toEqual(byId(theirs));
   });
 
-  it('decider set --fleet over SASL_SSL reaches the agent\'s decider file', async () => {
-    const set = startPart('secure-decider', ['decider', 'set', 'pintrace.sample_rate.secure-shop', '7.5', '--fleet', '--config', ds.clientConfig, '--decider-topic', deciderTopic]);
+  it("decider set --fleet over SASL_SSL reaches the agent's decider file", async () => {
+    const set = startPart('secure-decider', [
+      'decider',
+      'set',
+      'pintrace.sample_rate.secure-shop',
+      '7.5',
+      '--fleet',
+      '--config',
+      ds.clientConfig,
+      '--decider-topic',
+      deciderTopic,
+    ]);
     expect(await set.exited, readFileSync(set.logFile, 'utf8')).toBe(0);
-    const values = await eventually(async () => {
-      try {
-        const v = JSON.parse(readFileSync(deciderFile, 'utf8')) as Record<string, number>;
-        return v['pintrace.sample_rate.secure-shop'] === 7.5 ? v : undefined;
-      } catch {
-        return undefined;
-      }
-    }, { what: 'the fleet value in the agent\'s decider file', timeoutMs: 60_000 });
+    const values = await eventually(
+      async () => {
+        try {
+          const v = JSON.parse(readFileSync(deciderFile, 'utf8')) as Record<string, number>;
+          return v['pintrace.sample_rate.secure-shop'] === 7.5 ? v : undefined;
+        } catch {
+          return undefined;
+        }
+      },
+      { what: "the fleet value in the agent's decider file", timeoutMs: 60_000 },
+    );
     expect(values['pintrace.sample_rate.secure-shop']).toBe(7.5);
   });
 
   it('no secret in any log line or /metrics page', async () => {
-    const pages = await Promise.all(
-      [ports.agent, ports.collector, ports.ui].map(async (p) => (await fetch(`http://127.0.0.1:${p}/metrics`)).text()),
-    );
+    const pages = await Promise.all([ports.agent, ports.collector, ports.ui].map(async (p) => (await fetch(`http://127.0.0.1:${p}/metrics`)).text()));
     const logs = parts.map((p) => readFileSync(p.logFile, 'utf8'));
     for (const secret of secrets) {
       expect(secret.length).toBeGreaterThan(8);

@@ -89,7 +89,11 @@ describe('npm start', () => {
   }
 
   const upUrl = (run: ReturnType<typeof npmStart>) =>
-    eventually(async () => /Zipkin UI\s+(http:\S+)/.exec(run.output())?.[1], { what: '"Pintrace is up" from npm start', timeoutMs: 300_000, intervalMs: 1000 }).catch((err: Error) => {
+    eventually(async () => /Zipkin UI\s+(http:\S+)/.exec(run.output())?.[1], {
+      what: '"Pintrace is up" from npm start',
+      timeoutMs: 300_000,
+      intervalMs: 1000,
+    }).catch((err: Error) => {
       throw new Error(`${err.message}\n${run.output()}`);
     });
 
@@ -100,7 +104,10 @@ describe('npm start', () => {
     await upUrl(crashed);
     // A normal start shows progress only: what it expects on the way (a group coordinator still
     // loading, a topic not there yet) is retried and logged at debug, not printed as a warning.
-    const alarming = crashed.output().split('\n').filter((line) => /\bwarn(ing)?\b|\berror\b|^\s+at \S/i.test(line));
+    const alarming = crashed
+      .output()
+      .split('\n')
+      .filter((line) => /\bwarn(ing)?\b|\berror\b|^\s+at \S/i.test(line));
     expect(alarming, crashed.output()).toEqual([]);
     process.kill(-crashed.child.pid!, 'SIGKILL');
     await crashed.exited;
@@ -115,7 +122,10 @@ describe('npm start', () => {
     // Traces of this run (a devstack dir kept from an earlier run holds older ones).
     const since = Date.now() - 60_000;
     await eventually(
-      async () => ((await getJson<unknown[]>(`${api}/traces?serviceName=frontend&endTs=${Date.now()}&lookback=${Date.now() - since}&limit=1`)).length > 0 ? true : undefined),
+      async () =>
+        (await getJson<unknown[]>(`${api}/traces?serviceName=frontend&endTs=${Date.now()}&lookback=${Date.now() - since}&limit=1`)).length > 0
+          ? true
+          : undefined,
       { what: 'demo traces of this run', timeoutMs: 90_000 },
     );
     await eventually(
@@ -133,7 +143,10 @@ describe('npm start', () => {
     await page.getByRole('button', { name: /run query/i }).click();
     expect(((await (await found).json()) as unknown[]).length).toBeGreaterThan(0);
     // A row per trace, named after its root (a trace cut short by the crashed run may lack it).
-    await page.getByText(/^(frontend|backend): /).first().waitFor({ timeout: 30_000 });
+    await page
+      .getByText(/^(frontend|backend): /)
+      .first()
+      .waitFor({ timeout: 30_000 });
     await page.screenshot({ path: path.join(ARTIFACTS, 'start-traces.png') });
 
     await page.goto(`${uiUrl}dependency`);
@@ -151,7 +164,10 @@ describe('npm start', () => {
     // npm itself may end on the signal at once; `pintrace up` (same group, same pipes) drains and stops.
     process.kill(-run.child.pid!, 'SIGINT');
     expect([0, 'SIGINT', 130]).toContain(await exited);
-    await eventually(async () => (/stopped cleanly\.|stopped with errors/.test(run.output()) ? true : undefined), { what: 'pintrace up to stop', timeoutMs: 120_000 });
+    await eventually(async () => (/stopped cleanly\.|stopped with errors/.test(run.output()) ? true : undefined), {
+      what: 'pintrace up to stop',
+      timeoutMs: 120_000,
+    });
     expect(run.output()).toContain('stopped cleanly.');
     expect(markedPids()).toEqual([]);
     for (const port of Object.values(ports)) expect(await portInUseCheck(port), `port ${port} still open`).toBe(false);

@@ -7,9 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeSpanList } from '@pintrace/model';
 import type { Span } from '@pintrace/model';
-import {
-  ElasticsearchSpanWriter, buildTemplates, createEsHttp, encodeSpanDocument, parseClusterVersion,
-} from '@pintrace/storage';
+import { ElasticsearchSpanWriter, buildTemplates, createEsHttp, encodeSpanDocument, parseClusterVersion } from '@pintrace/storage';
 import type { EsHttp, RetryEvent } from '@pintrace/storage';
 import { esUrl, getJson, uniqueName } from './support/servers.js';
 
@@ -37,8 +35,12 @@ const writers: ElasticsearchSpanWriter[] = [];
 
 function writer(options: Partial<ConstructorParameters<typeof ElasticsearchSpanWriter>[0]> = {}): ElasticsearchSpanWriter {
   const w = new ElasticsearchSpanWriter({
-    http, index: prefix, refresh: 'wait_for', templates: { shards: 1, replicas: 0 },
-    retry: { initialDelayMs: 50, maxDelayMs: 500 }, ...options,
+    http,
+    index: prefix,
+    refresh: 'wait_for',
+    templates: { shards: 1, replicas: 0 },
+    retry: { initialDelayMs: 50, maxDelayMs: 500 },
+    ...options,
   });
   writers.push(w);
   return w;
@@ -100,7 +102,7 @@ describe('storage against real Elasticsearch', () => {
     expect(dep.body[`${prefix}-dependency_template`].settings.index.number_of_shards).toBe('2');
   });
 
-  it('writes the golden span with zipkin\'s exact _id and _source', async () => {
+  it("writes the golden span with zipkin's exact _id and _source", async () => {
     const w = writer();
     const result = await w.write([STABLE_SPAN]);
     expect(result).toEqual({ written: 1, failed: [], autocompleteWritten: 0, retries: 0 });
@@ -116,9 +118,20 @@ describe('storage against real Elasticsearch', () => {
   it('writes a batch into day indices with the expected ids, sources and autocomplete docs', async () => {
     const w = writer({ autocomplete: { keys: ['environment'] } });
     const message = JSON.stringify([
-      { traceId: 'A'.toLowerCase().repeat(16), id: '1', name: 'GET /Foo', kind: 'SERVER', timestamp: DAY_2026, duration: 5,
-        localEndpoint: { serviceName: 'FrontEnd', ipv6: '2001:DB8:0:0:0:0:0:C001' }, tags: { environment: 'prod', error: '💩' },
-        annotations: [{ timestamp: DAY_2026 + 2, value: '⻩' }, { timestamp: DAY_2026 + 1, value: 'ws' }] },
+      {
+        traceId: 'A'.toLowerCase().repeat(16),
+        id: '1',
+        name: 'GET /Foo',
+        kind: 'SERVER',
+        timestamp: DAY_2026,
+        duration: 5,
+        localEndpoint: { serviceName: 'FrontEnd', ipv6: '2001:DB8:0:0:0:0:0:C001' },
+        tags: { environment: 'prod', error: '💩' },
+        annotations: [
+          { timestamp: DAY_2026 + 2, value: '⻩' },
+          { timestamp: DAY_2026 + 1, value: 'ws' },
+        ],
+      },
       { traceId: 'b'.repeat(32), id: '2', annotations: [{ timestamp: DAY_2026 + 86_400_000_000, value: 'no timestamp' }] },
       { traceId: 'c'.repeat(16), id: '3', name: 'big', timestamp: DAY_2026, tags: { big: 'x'.repeat(100_000) } },
     ]);
@@ -134,8 +147,14 @@ describe('storage against real Elasticsearch', () => {
     expect(day2.map((h) => h._id)).toEqual([expectedIds[1]]);
     const first = day1.find((h) => h._id === expectedIds[0])!;
     expect(first._source).toMatchObject({
-      timestamp_millis: Math.floor(DAY_2026 / 1000), name: 'get /foo', localEndpoint: { serviceName: 'frontend', ipv6: '2001:db8::c001' },
-      annotations: [{ timestamp: DAY_2026 + 1, value: 'ws' }, { timestamp: DAY_2026 + 2, value: '⻩' }], tags: { environment: 'prod', error: '💩' },
+      timestamp_millis: Math.floor(DAY_2026 / 1000),
+      name: 'get /foo',
+      localEndpoint: { serviceName: 'frontend', ipv6: '2001:db8::c001' },
+      annotations: [
+        { timestamp: DAY_2026 + 1, value: 'ws' },
+        { timestamp: DAY_2026 + 2, value: '⻩' },
+      ],
+      tags: { environment: 'prod', error: '💩' },
     });
     expect(await hits(`${prefix}-span-2026-04-08`, { term: { _q: 'error=💩' } })).toHaveLength(1);
     expect(await hits(`${prefix}-span-2026-04-08`, { term: { 'localEndpoint.serviceName': 'frontend' } })).toHaveLength(1);
@@ -155,7 +174,9 @@ describe('storage against real Elasticsearch', () => {
     const result = await writer().write([bad, good]);
     expect(result.written).toBe(1);
     // Elasticsearch 8 calls it document_parsing_exception, OpenSearch mapper_parsing_exception.
-    expect(result.failed).toEqual([expect.objectContaining({ span: bad, status: 400, reason: expect.stringMatching(/^(document|mapper)_parsing_exception$/) })]);
+    expect(result.failed).toEqual([
+      expect.objectContaining({ span: bad, status: 400, reason: expect.stringMatching(/^(document|mapper)_parsing_exception$/) }),
+    ]);
   });
 
   it('retries real 429s (read_only_allow_delete block) and resubmits until indexed', async () => {

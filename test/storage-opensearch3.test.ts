@@ -19,7 +19,11 @@ const config = resolveConfig(devstackOptions, {
   flags: {
     dir: path.join(repoRoot, 'var', 'devstack-store-os3'),
     storage: 'opensearch3',
-    kafkaPort: 33_792, kafkaControllerPort: 33_793, esPort: 33_720, esTransportPort: 33_750, zipkinPort: 33_741,
+    kafkaPort: 33_792,
+    kafkaControllerPort: 33_793,
+    esPort: 33_720,
+    esTransportPort: 33_750,
+    zipkinPort: 33_741,
   },
 });
 let http: EsHttp;

@@ -76,7 +76,8 @@ async function storedSpans(node: string, pattern: string, preference?: string): 
       page = await getJson<Page>(`${node}/_search/scroll`, { ...json, body: JSON.stringify({ scroll: '1m', scroll_id: page._scroll_id }) });
     }
   } finally {
-    if (page._scroll_id) await (await fetch(`${node}/_search/scroll`, { ...json, method: 'DELETE', body: JSON.stringify({ scroll_id: page._scroll_id }) })).text();
+    if (page._scroll_id)
+      await (await fetch(`${node}/_search/scroll`, { ...json, method: 'DELETE', body: JSON.stringify({ scroll_id: page._scroll_id }) })).text();
   }
   return out;
 }
@@ -97,7 +98,16 @@ function tally(sent: Map<string, number>, stored: StoredSpans) {
     extra += Math.max(0, found - expected);
   }
   const unknownTraces = [...stored.byTrace.keys()].filter((t) => !sent.has(t)).length;
-  return { hits: stored.hits, distinctIds, traces: stored.byTrace.size, missing, extra, duplicates: stored.hits - distinctIds, unknownTraces, shortTraces: shortTraces.slice(0, 5) };
+  return {
+    hits: stored.hits,
+    distinctIds,
+    traces: stored.byTrace.size,
+    missing,
+    extra,
+    duplicates: stored.hits - distinctIds,
+    unknownTraces,
+    shortTraces: shortTraces.slice(0, 5),
+  };
 }
 
 describe('two-node store: node 2 SIGKILLed during a collector burst', () => {
@@ -125,18 +135,45 @@ describe('two-node store: node 2 SIGKILLed during a collector burst', () => {
       let spans = 0;
       for (let i = 0; i < TRACES / 100; i++) {
         const batch: Span[][] = Array.from({ length: 100 }, () => multiServiceTrace(prefix));
-        await producer.send(topic, batch.map((t) => ({ key: t[0]!.traceId, value: JSON.stringify(t) })));
+        await producer.send(
+          topic,
+          batch.map((t) => ({ key: t[0]!.traceId, value: JSON.stringify(t) })),
+        );
         for (const t of batch) sent.set(t[0]!.traceId, t.length);
         spans += batch.reduce((n, t) => n + t.length, 0);
       }
 
       const port = await freePort();
       const started = Date.now();
-      collector = startPart('store-faults-collector', ['collector', '--kafka', ds.kafka, '--es', node1, '--topic', topic, '--group-id', groupId,
+      collector = startPart('store-faults-collector', [
+        'collector',
+        '--kafka',
+        ds.kafka,
+        '--es',
+        node1,
+        '--topic',
+        topic,
+        '--group-id',
+        groupId,
         // Bulks of 1000 spans: on a loaded 2-core box a 5000-span bulk to 384 MB nodes can outlast the
         // 10 s request timeout and be sent again and again, which would measure the box, not the kill.
-        '--index-prefix', prefix, '--index-replicas', '1', '--index-shards', String(SHARDS), '--batch-size', '1000', '--group-window-ms', '300',
-        '--dependency-flush-ms', '500', '--session-timeout-ms', '6000', '--metrics-port', String(port)]);
+        '--index-prefix',
+        prefix,
+        '--index-replicas',
+        '1',
+        '--index-shards',
+        String(SHARDS),
+        '--batch-size',
+        '1000',
+        '--group-window-ms',
+        '300',
+        '--dependency-flush-ms',
+        '500',
+        '--session-timeout-ms',
+        '6000',
+        '--metrics-port',
+        String(port),
+      ]);
       const c = collector;
       const written = async () => {
         if (c.child.exitCode !== null) throw new Error(`collector exited with ${c.child.exitCode} (log ${c.logFile})`);
@@ -156,7 +193,11 @@ describe('two-node store: node 2 SIGKILLed during a collector burst', () => {
 
       let kill: { at: number; atMs: number; writtenAtKill: number; pid: number; primariesOnNode2: number; shardsOnNode2: number } | undefined;
       try {
-        await eventually(async () => ((await written()) >= spans / 4 ? true : undefined), { timeoutMs: 120_000, intervalMs: 50, what: 'a quarter of the burst written' });
+        await eventually(async () => ((await written()) >= spans / 4 ? true : undefined), {
+          timeoutMs: 120_000,
+          intervalMs: 50,
+          what: 'a quarter of the burst written',
+        });
         const shards = await getJson<Array<{ prirep: string; node: string | null }>>(`${node1}/_cat/shards/${prefix}-span-*?format=json&h=prirep,node`);
         const victim = storeProcesses(ds.config).nodes.find((n) => n.node === 2);
         if (!victim) throw new Error('no process for store node 2');
@@ -171,17 +212,24 @@ describe('two-node store: node 2 SIGKILLed during a collector burst', () => {
           shardsOnNode2: shards.filter((s) => s.node === 'devstack-2').length,
         };
         // Node 1 alone must take every write: no restart before the burst is through.
-        await eventually(async () => ((await written()) >= spans ? true : undefined), { timeoutMs: 120_000, intervalMs: 100, what: `all ${spans} spans written without node 2` });
+        await eventually(async () => ((await written()) >= spans ? true : undefined), {
+          timeoutMs: 120_000,
+          intervalMs: 100,
+          what: `all ${spans} spans written without node 2`,
+        });
       } finally {
         sampling = false;
         await sampler;
       }
       const allWrittenMs = Date.now() - started;
-      await eventually(async () => {
-        const [end, committed] = await Promise.all([admin.endOffsets(topic), admin.groupOffsets(groupId, topic)]);
-        const behind = end.reduce((n, e) => n + Number(e.offset) - Number(committed.find((x) => x.partition === e.partition)?.offset ?? 0), 0);
-        return behind === 0 ? true : undefined;
-      }, { timeoutMs: 60_000, what: 'committed offsets at the end of the topic' });
+      await eventually(
+        async () => {
+          const [end, committed] = await Promise.all([admin.endOffsets(topic), admin.groupOffsets(groupId, topic)]);
+          const behind = end.reduce((n, e) => n + Number(e.offset) - Number(committed.find((x) => x.partition === e.partition)?.offset ?? 0), 0);
+          return behind === 0 ? true : undefined;
+        },
+        { timeoutMs: 60_000, what: 'committed offsets at the end of the topic' },
+      );
       // The writer's own retries (one per failed bulk request) are logged, not in /metrics: count the
       // log lines from the kill on, by cause.
       const retriesAfterKill: Record<string, number> = {};

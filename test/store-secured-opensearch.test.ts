@@ -30,8 +30,13 @@ const config = resolveConfig(devstackOptions, {
   env: {},
   flags: {
     dir: path.join(repoRoot, 'var', 'devstack-store-secured-os'),
-    storage: 'opensearch', secure: true,
-    kafkaPort: 33_892, kafkaControllerPort: 33_893, esPort: 33_820, esTransportPort: 33_850, zipkinPort: 33_841,
+    storage: 'opensearch',
+    secure: true,
+    kafkaPort: 33_892,
+    kafkaControllerPort: 33_893,
+    esPort: 33_820,
+    esTransportPort: 33_850,
+    zipkinPort: 33_841,
   },
 });
 const front = storeClientUrl(config);
@@ -98,17 +103,27 @@ describe('OpenSearch 2.19 behind TLS + API key: zipkin-server oracle', () => {
   zipkinOracleTests(() => ({ http: keyHttp, zipkinUrl, zipkinIndex: 'zipkin' }));
 });
 
-describe('pintrace collector with the devstack\'s client settings', () => {
-  for (const [name, file] of [['basic-auth', clientConfig], ['api-key', apiKeyConfig]] as const) {
+describe("pintrace collector with the devstack's client settings", () => {
+  for (const [name, file] of [
+    ['basic-auth', clientConfig],
+    ['api-key', apiKeyConfig],
+  ] as const) {
     it(`${name}: --config ${path.basename(file)} indexes spans; no secret in logs, /metrics, /health`, async () => {
       const run = await collector(name, ['--config', file]);
       await logLine(run, /"collector running"/);
       await run.send(20);
-      await eventually(async () => {
-        await basicHttp.request({ method: 'POST', path: `/${run.prefix}-span-*/_refresh?allow_no_indices=true&ignore_unavailable=true` });
-        const res = await basicHttp.request({ method: 'POST', path: `/${run.prefix}-span-*/_count?allow_no_indices=true&ignore_unavailable=true`, body: '{}' });
-        return (res.body as { count?: number }).count === run.sent() ? true : undefined;
-      }, { what: `${run.sent()} spans in OpenSearch`, timeoutMs: 60_000 });
+      await eventually(
+        async () => {
+          await basicHttp.request({ method: 'POST', path: `/${run.prefix}-span-*/_refresh?allow_no_indices=true&ignore_unavailable=true` });
+          const res = await basicHttp.request({
+            method: 'POST',
+            path: `/${run.prefix}-span-*/_count?allow_no_indices=true&ignore_unavailable=true`,
+            body: '{}',
+          });
+          return (res.body as { count?: number }).count === run.sent() ? true : undefined;
+        },
+        { what: `${run.sent()} spans in OpenSearch`, timeoutMs: 60_000 },
+      );
       const metrics = await (await fetch(`http://127.0.0.1:${run.metricsPort}/metrics`)).text();
       const health = await (await fetch(`http://127.0.0.1:${run.metricsPort}/health`)).text();
       expect(await run.part.stop()).toBe(0);
@@ -123,15 +138,38 @@ describe('pintrace collector with the devstack\'s client settings', () => {
 
 describe('misconfigurations against the secured OpenSearch: non-zero exit within 30 s, one message naming the setting', () => {
   const cases: Array<{ name: string; args: () => string[]; code: string; says: RegExp }> = [
-    { name: 'wrong-password', args: () => ['--es', front, '--es-ca-file', secrets.caFile, '--es-username', secrets.username, '--es-password', `${password}x`],
-      code: 'ES_AUTH_FAILED', says: /--es-username and --es-password/ },
-    { name: 'wrong-api-key', args: () => ['--es', front, '--es-ca-file', secrets.caFile, '--es-api-key', Buffer.from('id:not-the-key').toString('base64')],
-      code: 'ES_AUTH_FAILED', says: /--es-api-key/ },
+    {
+      name: 'wrong-password',
+      args: () => ['--es', front, '--es-ca-file', secrets.caFile, '--es-username', secrets.username, '--es-password', `${password}x`],
+      code: 'ES_AUTH_FAILED',
+      says: /--es-username and --es-password/,
+    },
+    {
+      name: 'wrong-api-key',
+      args: () => ['--es', front, '--es-ca-file', secrets.caFile, '--es-api-key', Buffer.from('id:not-the-key').toString('base64')],
+      code: 'ES_AUTH_FAILED',
+      says: /--es-api-key/,
+    },
     { name: 'no-credentials', args: () => ['--es', front, '--es-ca-file', secrets.caFile], code: 'ES_AUTH_FAILED', says: /requires authentication/ },
-    { name: 'wrong-ca', args: () => ['--es', front, '--es-ca-file', other.otherCa, '--es-api-key', apiKey], code: 'ES_TLS_CERT_UNTRUSTED', says: /--es-ca-file/ },
+    {
+      name: 'wrong-ca',
+      args: () => ['--es', front, '--es-ca-file', other.otherCa, '--es-api-key', apiKey],
+      code: 'ES_TLS_CERT_UNTRUSTED',
+      says: /--es-ca-file/,
+    },
     { name: 'no-ca', args: () => ['--es', front, '--es-api-key', apiKey], code: 'ES_TLS_CERT_UNTRUSTED', says: /--es-ca-file/ },
-    { name: 'http-to-tls', args: () => ['--es', front.replace('https://', 'http://'), '--es-api-key', apiKey], code: 'ES_TLS_EXPECTED', says: /use https:\/\/ in --es/ },
-    { name: 'tls-to-http', args: () => ['--es', nodeUrl.replace('http://', 'https://'), '--es-ca-file', secrets.caFile], code: 'ES_TLS_UNEXPECTED', says: /use http:\/\/ in --es/ },
+    {
+      name: 'http-to-tls',
+      args: () => ['--es', front.replace('https://', 'http://'), '--es-api-key', apiKey],
+      code: 'ES_TLS_EXPECTED',
+      says: /use https:\/\/ in --es/,
+    },
+    {
+      name: 'tls-to-http',
+      args: () => ['--es', nodeUrl.replace('http://', 'https://'), '--es-ca-file', secrets.caFile],
+      code: 'ES_TLS_UNEXPECTED',
+      says: /use http:\/\/ in --es/,
+    },
   ];
   for (const c of cases) {
     it(c.name, async () => {
@@ -148,10 +186,13 @@ describe('pintrace ui against the secured OpenSearch', () => {
     const port = 33_870;
     const ui = startPart('ui-secured-os', ['ui', '--config', clientConfig, '--port', String(port), '--lens-dir', path.join(config.dir, 'lens')]);
     try {
-      const services = await eventually(async () => {
-        const res = await fetch(`http://127.0.0.1:${port}/api/v2/services`).catch(() => undefined);
-        return res?.status === 200 ? ((await res.json()) as string[]) : undefined;
-      }, { what: 'the ui-proxy API', timeoutMs: 60_000 });
+      const services = await eventually(
+        async () => {
+          const res = await fetch(`http://127.0.0.1:${port}/api/v2/services`).catch(() => undefined);
+          return res?.status === 200 ? ((await res.json()) as string[]) : undefined;
+        },
+        { what: 'the ui-proxy API', timeoutMs: 60_000 },
+      );
       // The oracle tests above had zipkin-server write spans of these services under its prefix.
       expect(services).toEqual(expect.arrayContaining(['backend', 'frontend']));
       const health = await fetch(`http://127.0.0.1:${port}/health`);
@@ -169,8 +210,21 @@ describe('pintrace ui against the secured OpenSearch', () => {
   it('refuses to start on a wrong password: non-zero exit within 30 s naming the flags', async () => {
     const started = Date.now();
     const wrong = `${password}x`;
-    const ui = startPart('ui-secured-os-wrong', ['ui', '--es', front, '--es-ca-file', secrets.caFile, '--es-username', secrets.username,
-      '--es-password', wrong, '--port', '33871', '--lens-dir', path.join(config.dir, 'lens')]);
+    const ui = startPart('ui-secured-os-wrong', [
+      'ui',
+      '--es',
+      front,
+      '--es-ca-file',
+      secrets.caFile,
+      '--es-username',
+      secrets.username,
+      '--es-password',
+      wrong,
+      '--port',
+      '33871',
+      '--lens-dir',
+      path.join(config.dir, 'lens'),
+    ]);
     const exit = await Promise.race([ui.exited, new Promise((r) => setTimeout(() => r('still running after 30 s'), 30_000))]);
     const log = readFileSync(ui.logFile, 'utf8');
     if (exit === 'still running after 30 s') await ui.kill();

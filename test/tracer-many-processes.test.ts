@@ -124,8 +124,21 @@ describe('many processes of one service on one host', () => {
       const script = writerScript(mkdtempSync(path.join(tmpdir(), 'pintrace-multi-script-')));
       const port = await freePort();
       const agent = startPart('agent-multi', [
-        'agent', '--kafka', kafkaBrokers.join(','), '--topic', topic, '--spans-dir', spansDir, '--state-dir', stateDir,
-        '--metrics-port', String(port), '--poll-interval-ms', '200', '--retention-seconds', '2',
+        'agent',
+        '--kafka',
+        kafkaBrokers.join(','),
+        '--topic',
+        topic,
+        '--spans-dir',
+        spansDir,
+        '--state-dir',
+        stateDir,
+        '--metrics-port',
+        String(port),
+        '--poll-interval-ms',
+        '200',
+        '--retention-seconds',
+        '2',
       ]);
       running.push(agent);
 

@@ -39,7 +39,10 @@ describe('@opentelemetry/api 1.9 and 1.10 side by side', () => {
     installOtelApi(dir, topLevelApi);
     // The layout before the fix: the tracer's dependency `~1.9.1` installed inside the tracer.
     if (tracerOwnApi) installOtelApi(path.join(dir, 'node_modules', '@pintrace', 'tracer'), tracerOwnApi);
-    for (const [lib, api] of [['lib-old', 'api-1.9'], ['lib-new', 'api-1.10']] as const) {
+    for (const [lib, api] of [
+      ['lib-old', 'api-1.9'],
+      ['lib-new', 'api-1.10'],
+    ] as const) {
       const libDir = path.join(dir, 'node_modules', lib);
       writeFiles(libDir, {
         'package.json': JSON.stringify({ name: lib, version: '1.0.0', main: 'index.cjs' }),

@@ -16,8 +16,7 @@ describe('zero-code start: node --import @pintrace/tracer/register', () => {
 
   /** One HTTP request to a server of the same process; `keepAlive` leaves the server up after it. */
   const app = (kind: 'esm' | 'cjs', keepAlive: boolean) => {
-    const imports =
-      kind === 'esm' ? `import http from 'node:http';` : `const http = require('node:http');`;
+    const imports = kind === 'esm' ? `import http from 'node:http';` : `const http = require('node:http');`;
     return `${imports}
       const server = http.createServer((req, res) => res.end('ok'));
       server.listen(0, '127.0.0.1', () => {

@@ -37,8 +37,16 @@ beforeAll(async () => {
     headless: true,
     viewport: { width: 1400, height: 900 },
     httpCredentials: { username: 'viewer', password: 'pa55word' },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   page = await ctx.newPage();
   page.on('request', (r) => {
@@ -94,7 +102,10 @@ describe('Zipkin UI in chromium, under a custom base path with basic auth', () =
     const answer = page.waitForResponse((r) => r.url().includes('/api/v2/dependencies'));
     await page.getByRole('button', { name: /run query/i }).click();
     const links = (await (await answer).json()) as Array<{ parent: string; child: string }>;
-    const ours = links.filter((l) => l.parent.startsWith(`${tag}-`)).map((l) => `${l.parent}>${l.child}`).sort();
+    const ours = links
+      .filter((l) => l.parent.startsWith(`${tag}-`))
+      .map((l) => `${l.parent}>${l.child}`)
+      .sort();
     expect(ours).toEqual(data.links.map((l) => `${l.parent}>${l.child}`).sort());
     // The graph is drawn on a canvas; its node filter lists the services it drew.
     await page.locator('canvas').first().waitFor({ timeout: 20_000 });

@@ -60,11 +60,18 @@ export function randomDataset(tag: string, count: number, seed: number, windowMs
       for (const callee of calls[svc]!) {
         if (r() < 0.35) continue;
         const clientId = hexOf(16);
-        const callDur = Math.max(2, Math.floor(dur / 3 * r()));
+        const callDur = Math.max(2, Math.floor((dur / 3) * r()));
         const callName = leaves.has(callee) ? pick(['query', 'get', 'set']) : pick(['get /items', 'post /items', 'get /me']);
         const client: Span = {
-          traceId, parentId: id, id: clientId, kind: 'CLIENT', name: callName, timestamp: at, duration: callDur,
-          localEndpoint: endpoint(svc), remoteEndpoint: { serviceName: callee, port: 8000 + services.indexOf(callee) },
+          traceId,
+          parentId: id,
+          id: clientId,
+          kind: 'CLIENT',
+          name: callName,
+          timestamp: at,
+          duration: callDur,
+          localEndpoint: endpoint(svc),
+          remoteEndpoint: { serviceName: callee, port: 8000 + services.indexOf(callee) },
         };
         if (r() < 0.1) client.tags = { error: 'true' };
         spans.push(client);
@@ -97,14 +104,20 @@ export async function writeDataset(data: Dataset, es: string = esUrl): Promise<v
   const http = createEsHttp({ url: es });
   try {
     const writer = new ElasticsearchSpanWriter({
-      http, refresh: 'wait_for', templates: { shards: 1, replicas: 0 }, autocomplete: { keys: AUTOCOMPLETE_KEYS },
+      http,
+      refresh: 'wait_for',
+      templates: { shards: 1, replicas: 0 },
+      autocomplete: { keys: AUTOCOMPLETE_KEYS },
     });
     const result = await writer.write(data.traces.flat());
     await writer.shutdown();
     if (result.failed.length > 0) throw new Error(`span writes failed: ${JSON.stringify(result.failed[0])}`);
     const names = new IndexNameFormatter();
     const lines: string[] = [];
-    for (const [dayOffset, share] of [[0, 1], [1, 2]] as const) {
+    for (const [dayOffset, share] of [
+      [0, 1],
+      [1, 2],
+    ] as const) {
       const index = names.formatTypeAndTimestampForInsert('dependency', '-', Date.now() - dayOffset * 86_400_000);
       for (const l of data.links) {
         const id = `${l.parent}|${l.child}`;

@@ -19,7 +19,11 @@ import type { UiProxy } from '@pintrace/ui-proxy';
 import { esUrl, kafkaBrokers, uniqueName, zipkinUrl } from './support/servers.js';
 import { randomDataset, rng, startTestProxy, writeDataset } from './ui-fixtures.js';
 
-interface Recorded { method: string; url: string; body: string }
+interface Recorded {
+  method: string;
+  url: string;
+  body: string;
+}
 const recorded: Recorded[] = [];
 let recorder: http.Server;
 let recorderUrl: string;
@@ -37,14 +41,21 @@ async function startRecorder(): Promise<void> {
       recorded.push({ method: req.method ?? '', url: req.url ?? '', body: body.toString('utf8') });
       const headers = { ...req.headers };
       delete headers.host;
-      fetch(esUrl + (req.url ?? '/'), { method: req.method, headers: headers as Record<string, string>, ...(body.length ? { body } : {}) })
-        .then(async (r) => {
+      fetch(esUrl + (req.url ?? '/'), { method: req.method, headers: headers as Record<string, string>, ...(body.length ? { body } : {}) }).then(
+        async (r) => {
           const out = Buffer.from(await r.arrayBuffer());
           const h: Record<string, string> = {};
-          r.headers.forEach((v, k) => { if (k !== 'content-encoding' && k !== 'transfer-encoding' && k !== 'content-length') h[k] = v; });
+          r.headers.forEach((v, k) => {
+            if (k !== 'content-encoding' && k !== 'transfer-encoding' && k !== 'content-length') h[k] = v;
+          });
           res.writeHead(r.status, h);
           res.end(out);
-        }, () => { res.writeHead(502); res.end(); });
+        },
+        () => {
+          res.writeHead(502);
+          res.end();
+        },
+      );
     });
   });
   await new Promise<void>((r) => recorder.listen(0, '127.0.0.1', r));
@@ -57,7 +68,9 @@ const FIELDS = new Set(['timestamp_millis', 'localEndpoint.serviceName', 'remote
 /** Throws unless the body is one of the shapes the span store builds. */
 function assertSafeSearch(r: Recorded): void {
   expect(r.method).toBe('POST');
-  expect(r.url).toMatch(/^\/(zipkin\*(span|dependency|autocomplete)-[0-9*-]+(,zipkin\*(span|dependency|autocomplete)-[0-9*-]+)*)\/_search\?allow_no_indices=true&expand_wildcards=open&ignore_unavailable=true$/);
+  expect(r.url).toMatch(
+    /^\/(zipkin\*(span|dependency|autocomplete)-[0-9*-]+(,zipkin\*(span|dependency|autocomplete)-[0-9*-]+)*)\/_search\?allow_no_indices=true&expand_wildcards=open&ignore_unavailable=true$/,
+  );
   const body = JSON.parse(r.body) as Record<string, unknown>;
   for (const key of Object.keys(body)) expect(['size', '_source', 'query', 'aggs']).toContain(key);
   const visitQuery = (node: unknown, parent: string): void => {
@@ -98,15 +111,93 @@ afterAll(async () => {
 });
 
 const NASTY = [
-  '', ' ', 'a', 'A', '0', '-1', '+5', '1.5', '1e3', '9223372036854775807', '9223372036854775808', '-9223372036854775808',
-  '2147483648', '00000000000000000', 'ffffffffffffffff', 'FFFF', 'null', 'true', '[]', '{}', '*', '*:*', '_all',
-  'a OR b', 'name:* AND _exists_:x', '"quoted"', '\\', '\'', '"); DROP TABLE spans; --', '{"script":{"source":"1"}}',
-  '{"query_string":{"query":"*"}}', '<script>alert(1)</script>', '../../etc/passwd', '%00', '\u0000', '\u2028', '💥',
-  'é', 'and', ' and ', 'a and b=c', '=', '==', 'a=', '=b', 'error and http.path=/x and retried', 'x'.repeat(5000),
-  '1'.repeat(400), ',', 'a,b', 'a,a', 'abc,def,123', ',,,', 'all',
+  '',
+  ' ',
+  'a',
+  'A',
+  '0',
+  '-1',
+  '+5',
+  '1.5',
+  '1e3',
+  '9223372036854775807',
+  '9223372036854775808',
+  '-9223372036854775808',
+  '2147483648',
+  '00000000000000000',
+  'ffffffffffffffff',
+  'FFFF',
+  'null',
+  'true',
+  '[]',
+  '{}',
+  '*',
+  '*:*',
+  '_all',
+  'a OR b',
+  'name:* AND _exists_:x',
+  '"quoted"',
+  '\\',
+  "'",
+  '"); DROP TABLE spans; --',
+  '{"script":{"source":"1"}}',
+  '{"query_string":{"query":"*"}}',
+  '<script>alert(1)</script>',
+  '../../etc/passwd',
+  '%00',
+  '\u0000',
+  '\u2028',
+  '💥',
+  'é',
+  'and',
+  ' and ',
+  'a and b=c',
+  '=',
+  '==',
+  'a=',
+  '=b',
+  'error and http.path=/x and retried',
+  'x'.repeat(5000),
+  '1'.repeat(400),
+  ',',
+  'a,b',
+  'a,a',
+  'abc,def,123',
+  ',,,',
+  'all',
 ];
-const PARAMS = ['serviceName', 'remoteServiceName', 'spanName', 'annotationQuery', 'minDuration', 'maxDuration', 'endTs', 'lookback', 'limit', 'traceIds', 'key', 'junk', '__proto__', 'constructor'];
-const ROUTES = ['services', 'spans', 'remoteServices', 'traces', 'traceMany', 'dependencies', 'autocompleteKeys', 'autocompleteValues', 'trace/', 'nope', 'trace/a/b', '', 'traces/', 'SERVICES'];
+const PARAMS = [
+  'serviceName',
+  'remoteServiceName',
+  'spanName',
+  'annotationQuery',
+  'minDuration',
+  'maxDuration',
+  'endTs',
+  'lookback',
+  'limit',
+  'traceIds',
+  'key',
+  'junk',
+  '__proto__',
+  'constructor',
+];
+const ROUTES = [
+  'services',
+  'spans',
+  'remoteServices',
+  'traces',
+  'traceMany',
+  'dependencies',
+  'autocompleteKeys',
+  'autocompleteValues',
+  'trace/',
+  'nope',
+  'trace/a/b',
+  '',
+  'traces/',
+  'SERVICES',
+];
 
 function fuzzCase(r: () => number): string {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
@@ -137,14 +228,17 @@ describe('hostile input', () => {
     const statuses = new Map<number, number>();
     const cases = Array.from({ length: 1000 }, () => fuzzCase(r));
     for (let i = 0; i < cases.length; i += 20) {
-      await Promise.all(cases.slice(i, i + 20).map(async (path) => {
-        const res = await fetch(base + path);
-        const body = await res.text();
-        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-        const ok = res.status === 200 || ((res.status === 400 || res.status === 404) && body.length > 0
-          && res.headers.get('content-type')?.startsWith('text/plain') === true);
-        if (!ok || /\n\s+at .+\(.+:\d+:\d+\)|Error:|node_modules/.test(body)) bad.push({ path, status: res.status, body: body.slice(0, 300) });
-      }));
+      await Promise.all(
+        cases.slice(i, i + 20).map(async (path) => {
+          const res = await fetch(base + path);
+          const body = await res.text();
+          statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+          const ok =
+            res.status === 200 ||
+            ((res.status === 400 || res.status === 404) && body.length > 0 && res.headers.get('content-type')?.startsWith('text/plain') === true);
+          if (!ok || /\n\s+at .+\(.+:\d+:\d+\)|Error:|node_modules/.test(body)) bad.push({ path, status: res.status, body: body.slice(0, 300) });
+        }),
+      );
     }
     expect(bad).toEqual([]);
     expect(statuses.get(400) ?? 0).toBeGreaterThan(100);
@@ -174,12 +268,38 @@ describe('authentication', () => {
     const secured = await startTestProxy({ users: 'ops:correct-horse', tokens: 'secret-token-1', lensDir: 'var/lens' });
     try {
       const b = `http://127.0.0.1:${secured.port}`;
-      const paths = ['/', '/zipkin', '/zipkin/', '/zipkin/config.json', '/zipkin/index.html', '/zipkin/traces/abc', '/zipkin/dependency',
-        '/metrics', '/health', '/nope', '/favicon.ico', '/api/v2/traces', '/api/v2/trace/abc', '/api/v2/traceMany?traceIds=a,b',
-        '/api/v2/dependencies?endTs=1', '/api/v2/autocompleteKeys', '/api/v2/autocompleteValues?key=error', '/zipkin/api/v2/services',
-        '/api/v2/spans?serviceName=x', '/api/v2/remoteServices?serviceName=x'];
-      const wrong = [undefined, 'Basic ' + Buffer.from('ops:wrong').toString('base64'), 'Basic ' + Buffer.from('nobody:correct-horse').toString('base64'),
-        'Bearer secret-token-2', 'Bearer ', 'Basic', 'Token secret-token-1', 'Basic !!!notbase64'];
+      const paths = [
+        '/',
+        '/zipkin',
+        '/zipkin/',
+        '/zipkin/config.json',
+        '/zipkin/index.html',
+        '/zipkin/traces/abc',
+        '/zipkin/dependency',
+        '/metrics',
+        '/health',
+        '/nope',
+        '/favicon.ico',
+        '/api/v2/traces',
+        '/api/v2/trace/abc',
+        '/api/v2/traceMany?traceIds=a,b',
+        '/api/v2/dependencies?endTs=1',
+        '/api/v2/autocompleteKeys',
+        '/api/v2/autocompleteValues?key=error',
+        '/zipkin/api/v2/services',
+        '/api/v2/spans?serviceName=x',
+        '/api/v2/remoteServices?serviceName=x',
+      ];
+      const wrong = [
+        undefined,
+        'Basic ' + Buffer.from('ops:wrong').toString('base64'),
+        'Basic ' + Buffer.from('nobody:correct-horse').toString('base64'),
+        'Bearer secret-token-2',
+        'Bearer ',
+        'Basic',
+        'Token secret-token-1',
+        'Basic !!!notbase64',
+      ];
       for (const p of paths) {
         for (const method of ['GET', 'HEAD', 'POST', 'DELETE']) {
           for (const authorization of wrong) {
@@ -202,7 +322,9 @@ describe('POST /api/v2/spans', () => {
   it('rejects what zipkin-server rejects, with its messages', async () => {
     const bodies = ['{}', 'xyz', '[{"traceId":"x","id":"1"}]', '[{"id":"1"}]', '[{"traceId":"a","id":"1","binaryAnnotations":[]}]'];
     for (const body of bodies) {
-      const [z, o] = await Promise.all([zipkinUrl, base].map((u) => fetch(`${u}/api/v2/spans`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })));
+      const [z, o] = await Promise.all(
+        [zipkinUrl, base].map((u) => fetch(`${u}/api/v2/spans`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })),
+      );
       expect([body, o.status, await o.text()]).toEqual([body, z!.status, await z!.text()]);
     }
     for (const body of ['', '[]']) {
@@ -210,7 +332,7 @@ describe('POST /api/v2/spans', () => {
     }
   });
 
-  it('puts one JSON list per trace on Kafka, keyed as every producer keys a trace (model\'s traceKafkaKey)', async () => {
+  it("puts one JSON list per trace on Kafka, keyed as every producer keys a trace (model's traceKafkaKey)", async () => {
     const topic = uniqueName('ui-intake-');
     const intake = await startTestProxy({ topic });
     const admin = createAdmin(kafkaBrokers);
@@ -218,20 +340,26 @@ describe('POST /api/v2/spans', () => {
     await admin.close();
     try {
       const spans = randomDataset(`${tag}p`, 2, 11).traces.slice(0, 2).flat();
-      const res = await fetch(`http://127.0.0.1:${intake.port}/api/v2/spans`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(spans) });
+      const res = await fetch(`http://127.0.0.1:${intake.port}/api/v2/spans`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(spans),
+      });
       expect(res.status).toBe(202);
       const consumer = createConsumer({ brokers: kafkaBrokers, groupId: uniqueName('ui-intake-g'), topics: [topic], fromBeginning: true });
       await consumer.connect();
       const messages: Array<{ key: string; value: unknown[] }> = [];
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error('no messages within 60 s')), 60_000);
-        consumer.run(async (batch) => {
-          for (const m of batch.messages) messages.push({ key: m.key?.toString() ?? '', value: JSON.parse(m.value!.toString()) as unknown[] });
-          if (messages.length >= 2) {
-            clearTimeout(timer);
-            resolve();
-          }
-        }).catch(reject);
+        consumer
+          .run(async (batch) => {
+            for (const m of batch.messages) messages.push({ key: m.key?.toString() ?? '', value: JSON.parse(m.value!.toString()) as unknown[] });
+            if (messages.length >= 2) {
+              clearTimeout(timer);
+              resolve();
+            }
+          })
+          .catch(reject);
       });
       await consumer.disconnect();
       // The low 64 bits of the id, as the agent keys it, so both paths put one trace on one partition.

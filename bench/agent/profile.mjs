@@ -26,7 +26,18 @@ const topic = `agent-profile-${Date.now().toString(36)}`;
 const admin = createAdmin(brokers);
 await admin.ensureTopic(topic, 4);
 await admin.close();
-const config = resolveConfig(agentOptions, { flags: { kafka: brokers.join(','), topic, spansDir: dir, metricsPort: '0', compression, ...(args['batch-bytes'] ? { batchBytes: args['batch-bytes'] } : {}), ...(args['batch-lines'] ? { batchLines: args['batch-lines'] } : {}) }, env: {} });
+const config = resolveConfig(agentOptions, {
+  flags: {
+    kafka: brokers.join(','),
+    topic,
+    spansDir: dir,
+    metricsPort: '0',
+    compression,
+    ...(args['batch-bytes'] ? { batchBytes: args['batch-bytes'] } : {}),
+    ...(args['batch-lines'] ? { batchLines: args['batch-lines'] } : {}),
+  },
+  env: {},
+});
 const producer = createProducer({ brokers, client, compression });
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
@@ -35,7 +46,18 @@ while ((await agent.metrics.value(agent.metrics.lines)) < lines) await new Promi
 const ms = performance.now() - t0;
 const cpu = process.cpuUsage(cpu0);
 const cpuMs = (cpu.user + cpu.system) / 1000;
-console.log(JSON.stringify({ lines, compression, client, wallMs: Math.round(ms), cpuMs: Math.round(cpuMs), linesPerCpuSec: Math.round(lines / (cpuMs / 1000)), messages: await agent.metrics.value(agent.metrics.messages), rssMb: Math.round(process.memoryUsage().rss / 1e6) }));
+console.log(
+  JSON.stringify({
+    lines,
+    compression,
+    client,
+    wallMs: Math.round(ms),
+    cpuMs: Math.round(cpuMs),
+    linesPerCpuSec: Math.round(lines / (cpuMs / 1000)),
+    messages: await agent.metrics.value(agent.metrics.messages),
+    rssMb: Math.round(process.memoryUsage().rss / 1e6),
+  }),
+);
 await agent.shutdown();
 rmSync(dir, { recursive: true, force: true });
 process.exit(0);

@@ -80,7 +80,11 @@ function threadCpu(pid) {
 }
 
 function threadCpuDelta(before, after) {
-  return Object.fromEntries(Object.entries(after).map(([k, v]) => [k, Math.round((v - (before[k] ?? 0)) * 1000) / 1000]).filter(([, v]) => v > 0));
+  return Object.fromEntries(
+    Object.entries(after)
+      .map(([k, v]) => [k, Math.round((v - (before[k] ?? 0)) * 1000) / 1000])
+      .filter(([, v]) => v > 0),
+  );
 }
 
 async function endOffsetSum(admin, topic) {
@@ -144,8 +148,23 @@ async function runAgent(body, topic, dir, compression, client = '', warm = false
   // With a stack, the agent reaches Kafka only through that stack's client-config.json (brokers,
   // protocol, SASL user, password file, CA), exactly as `--config` is documented for users.
   const connection = stack ? ['--config', stack.configFile] : ['--kafka', brokers.join(',')];
-  const child = spawn(process.execPath, [path.join(repo, 'cli', 'bin', 'pintrace.js'), 'agent', ...connection, '--topic', topic,
-    '--spans-dir', dir, '--metrics-port', String(port), '--compression', compression], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, PINTRACE_LOG_LEVEL: 'warn', PINTRACE_KAFKA_CLIENT: client } });
+  const child = spawn(
+    process.execPath,
+    [
+      path.join(repo, 'cli', 'bin', 'pintrace.js'),
+      'agent',
+      ...connection,
+      '--topic',
+      topic,
+      '--spans-dir',
+      dir,
+      '--metrics-port',
+      String(port),
+      '--compression',
+      compression,
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, PINTRACE_LOG_LEVEL: 'warn', PINTRACE_KAFKA_CLIENT: client } },
+  );
   await waitUntil(async () => (await fetch(`http://127.0.0.1:${port}/health`)).status === 200, 60_000, 'agent up');
   await sleep(500);
   // Done when the watermark (written only after Kafka acknowledged everything before it) reaches
@@ -153,7 +172,8 @@ async function runAgent(body, topic, dir, compression, client = '', warm = false
   // every 20 ms cost the agent ~1.8 ms of CPU per scrape, ~10 % of its CPU in this bench.)
   const watermark = path.join(dir, '.pintrace-agent', 'svc.jsonl.watermark.json');
   // Every 2 ms: a 20 ms poll would add up to 20 ms to a ~200 ms run (kcat's end is seen at once).
-  const shipped = (bytes) => waitUntil(async () => existsSync(watermark) && JSON.parse(readFileSync(watermark, 'utf8')).offset >= bytes, 300_000, 'agent shipped everything', 2);
+  const shipped = (bytes) =>
+    waitUntil(async () => existsSync(watermark) && JSON.parse(readFileSync(watermark, 'utf8')).offset >= bytes, 300_000, 'agent shipped everything', 2);
   const rounds = warm ? 2 : 1;
   if (warm) {
     appendFileSync(live, body);
@@ -185,7 +205,9 @@ async function runRsyslog(body, topic, dir, admin, warm = false) {
   const work = path.join(dir, 'rsyslog-work');
   mkdirSync(work);
   const conf = path.join(dir, 'rsyslog.conf');
-  writeFileSync(conf, `global(workDirectory="${work}" maxMessageSize="64k")
+  writeFileSync(
+    conf,
+    `global(workDirectory="${work}" maxMessageSize="64k")
 module(load="imfile" mode="inotify")
 module(load="omkafka")
 template(name="raw" type="string" string="%msg%")
@@ -194,7 +216,8 @@ ruleset(name="tokafka" queue.type="LinkedList" queue.size="200000") {
   action(type="omkafka" broker=[${brokers.map((b) => `"${b}"`).join(',')}] topic="${topic}" template="raw" partitions.auto="on"
          confParam=["linger.ms=5","batch.num.messages=10000","compression.codec=none"])
 }
-`);
+`,
+  );
   const child = spawn('rsyslogd', ['-n', '-f', conf, '-i', path.join(dir, 'rsyslog.pid')], { stdio: ['ignore', 'ignore', 'inherit'] });
   await sleep(1500);
   if (child.exitCode !== null) throw new Error(`rsyslogd exited with ${child.exitCode}`);
@@ -222,7 +245,15 @@ async function runKcat(body, topic, dir, admin) {
   const out = execFileSync('bash', ['-c', `kcat -P -b ${brokers[0]} -t ${topic} -l ${file} && times`]).toString();
   await waitUntil(async () => (await endOffsetSum(admin, topic)) >= lineCount, 60_000, 'kcat shipped everything');
   const wallMs = performance.now() - t0;
-  const child = out.trim().split('\n').pop().split(/\s+/).map((t) => { const m = /(\d+)m([\d.]+)s/.exec(t); return Number(m[1]) * 60 + Number(m[2]); });
+  const child = out
+    .trim()
+    .split('\n')
+    .pop()
+    .split(/\s+/)
+    .map((t) => {
+      const m = /(\d+)m([\d.]+)s/.exec(t);
+      return Number(m[1]) * 60 + Number(m[2]);
+    });
   return { wallMs, cpuSeconds: child[0] + child[1], peakRssMb: undefined };
 }
 
@@ -251,14 +282,30 @@ for (let r = 0; r < runs; r++) {
     const topic = `bench-agent-${tool}-${Date.now().toString(36)}`;
     await admin.ensureTopic(topic, 4);
     try {
-      const m = tool === 'agent' ? await runAgent(body, topic, dir, 'snappy')
-        : tool === 'agent-warm' ? await runAgent(body, topic, dir, 'snappy', '', true)
-        : tool === 'rsyslog-warm' ? await runRsyslog(body, topic, dir, admin, true)
-        : tool === 'agent-none' ? await runAgent(body, topic, dir, 'none')
-        : tool === 'agent-kafkajs' ? await runAgent(body, topic, dir, 'snappy', 'kafkajs')
-        : tool === 'rsyslog' ? await runRsyslog(body, topic, dir, admin)
-        : await runKcat(body, topic, dir, admin);
-      const row = { tool, run: r + 1, lines: lineCount, bytes: body.length, ...m, linesPerSec: Math.round(lineCount / (m.wallMs / 1000)), linesPerCpuSec: Math.round(lineCount / m.cpuSeconds), loadavg: os.loadavg()[0] };
+      const m =
+        tool === 'agent'
+          ? await runAgent(body, topic, dir, 'snappy')
+          : tool === 'agent-warm'
+            ? await runAgent(body, topic, dir, 'snappy', '', true)
+            : tool === 'rsyslog-warm'
+              ? await runRsyslog(body, topic, dir, admin, true)
+              : tool === 'agent-none'
+                ? await runAgent(body, topic, dir, 'none')
+                : tool === 'agent-kafkajs'
+                  ? await runAgent(body, topic, dir, 'snappy', 'kafkajs')
+                  : tool === 'rsyslog'
+                    ? await runRsyslog(body, topic, dir, admin)
+                    : await runKcat(body, topic, dir, admin);
+      const row = {
+        tool,
+        run: r + 1,
+        lines: lineCount,
+        bytes: body.length,
+        ...m,
+        linesPerSec: Math.round(lineCount / (m.wallMs / 1000)),
+        linesPerCpuSec: Math.round(lineCount / m.cpuSeconds),
+        loadavg: os.loadavg()[0],
+      };
       rows.push(row);
       console.error(JSON.stringify(row));
     } finally {
@@ -268,30 +315,62 @@ for (let r = 0; r < runs; r++) {
 }
 await admin.close();
 
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+};
 const summary = tools.map((tool) => {
   const rs = rows.filter((r) => r.tool === tool);
-  return { tool, runs: rs.length, wallMs: Math.round(median(rs.map((r) => r.wallMs))), linesPerSec: median(rs.map((r) => r.linesPerSec)), linesPerCpuSec: median(rs.map((r) => r.linesPerCpuSec)), cpuSeconds: Math.round(median(rs.map((r) => r.cpuSeconds)) * 100) / 100, peakRssMb: median(rs.map((r) => r.peakRssMb ?? 0)) || undefined };
+  return {
+    tool,
+    runs: rs.length,
+    wallMs: Math.round(median(rs.map((r) => r.wallMs))),
+    linesPerSec: median(rs.map((r) => r.linesPerSec)),
+    linesPerCpuSec: median(rs.map((r) => r.linesPerCpuSec)),
+    cpuSeconds: Math.round(median(rs.map((r) => r.cpuSeconds)) * 100) / 100,
+    peakRssMb: median(rs.map((r) => r.peakRssMb ?? 0)) || undefined,
+  };
 });
 const by = Object.fromEntries(summary.map((s) => [s.tool, s]));
 const ratio = (a, b, k) => (by[a] && by[b] ? Math.round((by[a][k] / by[b][k]) * 100) / 100 : undefined);
 const ratios = {
-  agentVsRsyslogWall: ratio('agent', 'rsyslog', 'linesPerSec'), agentVsRsyslogPerCore: ratio('agent', 'rsyslog', 'linesPerCpuSec'),
-  agentVsKcatWall: ratio('agent', 'kcat', 'linesPerSec'), agentVsKcatPerCore: ratio('agent', 'kcat', 'linesPerCpuSec'),
-  agentNoneVsKcatWall: ratio('agent-none', 'kcat', 'linesPerSec'), agentNoneVsKcatPerCore: ratio('agent-none', 'kcat', 'linesPerCpuSec'),
-  agentNoneVsRsyslogWall: ratio('agent-none', 'rsyslog', 'linesPerSec'), agentNoneVsRsyslogPerCore: ratio('agent-none', 'rsyslog', 'linesPerCpuSec'),
-  kafkajsVsRsyslogWall: ratio('agent-kafkajs', 'rsyslog', 'linesPerSec'), kafkajsVsKcatWall: ratio('agent-kafkajs', 'kcat', 'linesPerSec'),
-  warmAgentVsWarmRsyslogWall: ratio('agent-warm', 'rsyslog-warm', 'linesPerSec'), warmAgentVsWarmRsyslogPerCore: ratio('agent-warm', 'rsyslog-warm', 'linesPerCpuSec'),
-  warmAgentVsKcatWall: ratio('agent-warm', 'kcat', 'linesPerSec'), warmAgentVsKcatPerCore: ratio('agent-warm', 'kcat', 'linesPerCpuSec'),
+  agentVsRsyslogWall: ratio('agent', 'rsyslog', 'linesPerSec'),
+  agentVsRsyslogPerCore: ratio('agent', 'rsyslog', 'linesPerCpuSec'),
+  agentVsKcatWall: ratio('agent', 'kcat', 'linesPerSec'),
+  agentVsKcatPerCore: ratio('agent', 'kcat', 'linesPerCpuSec'),
+  agentNoneVsKcatWall: ratio('agent-none', 'kcat', 'linesPerSec'),
+  agentNoneVsKcatPerCore: ratio('agent-none', 'kcat', 'linesPerCpuSec'),
+  agentNoneVsRsyslogWall: ratio('agent-none', 'rsyslog', 'linesPerSec'),
+  agentNoneVsRsyslogPerCore: ratio('agent-none', 'rsyslog', 'linesPerCpuSec'),
+  kafkajsVsRsyslogWall: ratio('agent-kafkajs', 'rsyslog', 'linesPerSec'),
+  kafkajsVsKcatWall: ratio('agent-kafkajs', 'kcat', 'linesPerSec'),
+  warmAgentVsWarmRsyslogWall: ratio('agent-warm', 'rsyslog-warm', 'linesPerSec'),
+  warmAgentVsWarmRsyslogPerCore: ratio('agent-warm', 'rsyslog-warm', 'linesPerCpuSec'),
+  warmAgentVsKcatWall: ratio('agent-warm', 'kcat', 'linesPerSec'),
+  warmAgentVsKcatPerCore: ratio('agent-warm', 'kcat', 'linesPerCpuSec'),
 };
-const result = { date: new Date().toISOString(), node: process.version, host: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGB: Math.round(os.totalmem() / 2 ** 30) }, brokers, lines: lineCount, bytes: body.length, summary, ratios, runs: rows };
+const result = {
+  date: new Date().toISOString(),
+  node: process.version,
+  host: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGB: Math.round(os.totalmem() / 2 ** 30) },
+  brokers,
+  lines: lineCount,
+  bytes: body.length,
+  summary,
+  ratios,
+  runs: rows,
+};
 writeFileSync(path.join(here, 'results.json'), JSON.stringify(result, null, 2) + '\n');
 writeFileSync(path.join(here, 'results.svg'), svg(summary));
 console.log(JSON.stringify({ summary, ratios }, null, 2));
 
 /** Two bar groups (lines/s wall, lines per CPU-second) per tool. */
 function svg(rows) {
-  const W = 680, gap = 44, H = 80 + rows.length * gap, left = 150, barH = 16;
+  const W = 680,
+    gap = 44,
+    H = 80 + rows.length * gap,
+    left = 150,
+    barH = 16;
   const maxV = Math.max(...rows.flatMap((r) => [r.linesPerSec, r.linesPerCpuSec]));
   const scale = (v) => ((W - left - 120) * v) / maxV;
   let y = 40;
@@ -320,7 +399,9 @@ async function runTls() {
   const configOf = { plaintext: args['plain-config'], sasl_ssl: args['secure-config'] };
   for (const mode of security) {
     if (!configOf[mode]) {
-      console.error(`--security ${args.security} needs --${mode === 'plaintext' ? 'plain' : 'secure'}-config <dir>/client-config.json of a devstack started${mode === 'plaintext' ? '' : ' with --secure'}`);
+      console.error(
+        `--security ${args.security} needs --${mode === 'plaintext' ? 'plain' : 'secure'}-config <dir>/client-config.json of a devstack started${mode === 'plaintext' ? '' : ' with --secure'}`,
+      );
       process.exit(2);
     }
   }
@@ -341,8 +422,18 @@ async function runTls() {
         const client = tool === 'agent-kafkajs' ? 'kafkajs' : '';
         const m = await runAgent(body, topic, dir, tool === 'agent-none' ? 'none' : 'snappy', client, tool === 'agent-warm', stacks[mode]);
         const split = threadGroups(m.threads);
-        const row = { tool, security: stacks[mode].protocol, run: r + 1, lines: lineCount, bytes: body.length, ...m, ...split,
-          linesPerSec: Math.round(lineCount / (m.wallMs / 1000)), cpuUsPerLine: round((m.cpuSeconds * 1e6) / lineCount, 3), loadavg: os.loadavg()[0] };
+        const row = {
+          tool,
+          security: stacks[mode].protocol,
+          run: r + 1,
+          lines: lineCount,
+          bytes: body.length,
+          ...m,
+          ...split,
+          linesPerSec: Math.round(lineCount / (m.wallMs / 1000)),
+          cpuUsPerLine: round((m.cpuSeconds * 1e6) / lineCount, 3),
+          loadavg: os.loadavg()[0],
+        };
         rows.push(row);
         console.error(JSON.stringify({ ...row, threads: undefined }));
       } finally {
@@ -356,10 +447,18 @@ async function runTls() {
     const rs = rows.filter((r) => r.tool === tool && r.security === stacks[mode].protocol);
     const m = (k) => medianOf(rs.map((r) => r[k]));
     return {
-      tool, security: stacks[mode].protocol, runs: rs.length, wallMs: round(m('wallMs'), 1), linesPerSec: Math.round(m('linesPerSec')),
+      tool,
+      security: stacks[mode].protocol,
+      runs: rs.length,
+      wallMs: round(m('wallMs'), 1),
+      linesPerSec: Math.round(m('linesPerSec')),
       linesPerSecRange: [Math.min(...rs.map((r) => r.linesPerSec)), Math.max(...rs.map((r) => r.linesPerSec))],
-      cpuSeconds: round(m('cpuSeconds')), cpuUsPerLine: round(m('cpuUsPerLine')), mainCpuSeconds: round(m('mainCpuSeconds')),
-      librdkafkaCpuSeconds: round(m('librdkafkaCpuSeconds')), otherCpuSeconds: round(m('otherCpuSeconds')), kafkaCpuSeconds: round(m('kafkaCpuSeconds')),
+      cpuSeconds: round(m('cpuSeconds')),
+      cpuUsPerLine: round(m('cpuUsPerLine')),
+      mainCpuSeconds: round(m('mainCpuSeconds')),
+      librdkafkaCpuSeconds: round(m('librdkafkaCpuSeconds')),
+      otherCpuSeconds: round(m('otherCpuSeconds')),
+      kafkaCpuSeconds: round(m('kafkaCpuSeconds')),
       peakRssMb: m('peakRssMb'),
     };
   });
@@ -388,27 +487,50 @@ async function runTls() {
     }
   }
   const result = {
-    date: new Date().toISOString(), node: process.version,
+    date: new Date().toISOString(),
+    node: process.version,
     host: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGB: Math.round(os.totalmem() / 2 ** 30) },
-    loadAverage: { atStart: load0, atEnd: loadavg(os), perRunRange: [round(Math.min(...rows.map((r) => r.loadavg)), 2), round(Math.max(...rows.map((r) => r.loadavg)), 2)] },
-    stacks: Object.fromEntries(Object.entries(stacks).map(([mode, s]) => [mode, { protocol: s.protocol, brokers: s.brokers, saslMechanism: s.kafka.security.sasl?.mechanism, config: path.relative(repo, s.configFile) }])),
-    lines: lineCount, bytes: body.length, rounds: runs, summary, ratios, runs: rows,
+    loadAverage: {
+      atStart: load0,
+      atEnd: loadavg(os),
+      perRunRange: [round(Math.min(...rows.map((r) => r.loadavg)), 2), round(Math.max(...rows.map((r) => r.loadavg)), 2)],
+    },
+    stacks: Object.fromEntries(
+      Object.entries(stacks).map(([mode, s]) => [
+        mode,
+        { protocol: s.protocol, brokers: s.brokers, saslMechanism: s.kafka.security.sasl?.mechanism, config: path.relative(repo, s.configFile) },
+      ]),
+    ),
+    lines: lineCount,
+    bytes: body.length,
+    rounds: runs,
+    summary,
+    ratios,
+    runs: rows,
   };
   writeFileSync(path.join(here, 'tls-results.json'), JSON.stringify(result, null, 2) + '\n');
-  writeFileSync(path.join(here, 'tls-results.svg'), barChart({
-    title: `Agent, ${lineCount.toLocaleString('en')} span lines → Kafka: plaintext vs SASL_SSL (medians of ${runs})`,
-    unit: 'lines per second',
-    groups: tools.flatMap((tool) => [
-      { label: `${tool}: lines/s wall`, bars: summary.filter((s) => s.tool === tool).map((s) => ({ label: s.security, value: s.linesPerSec })) },
-      { label: `${tool}: lines per CPU-s`, bars: summary.filter((s) => s.tool === tool).map((s) => ({ label: s.security, value: Math.round(1e6 / s.cpuUsPerLine) })) },
-    ]),
-  }));
+  writeFileSync(
+    path.join(here, 'tls-results.svg'),
+    barChart({
+      title: `Agent, ${lineCount.toLocaleString('en')} span lines → Kafka: plaintext vs SASL_SSL (medians of ${runs})`,
+      unit: 'lines per second',
+      groups: tools.flatMap((tool) => [
+        { label: `${tool}: lines/s wall`, bars: summary.filter((s) => s.tool === tool).map((s) => ({ label: s.security, value: s.linesPerSec })) },
+        {
+          label: `${tool}: lines per CPU-s`,
+          bars: summary.filter((s) => s.tool === tool).map((s) => ({ label: s.security, value: Math.round(1e6 / s.cpuUsPerLine) })),
+        },
+      ]),
+    }),
+  );
   console.log(JSON.stringify({ summary, ratios, loadAverage: result.loadAverage }, null, 2));
 }
 
 /** The agent's CPU by who spent it: its JS thread, librdkafka's threads (TLS and SASL are done there), the rest of Node. */
 function threadGroups(threads) {
-  let main = 0, rdk = 0, other = 0;
+  let main = 0,
+    rdk = 0,
+    other = 0;
   for (const [name, s] of Object.entries(threads ?? {})) {
     if (name === 'main') main += s;
     else if (name.startsWith('rdk:')) rdk += s;

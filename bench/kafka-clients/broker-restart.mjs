@@ -28,7 +28,15 @@ let longestConsumeGap = 0;
 
 const producer = createProducer({ brokers, client, requestTimeoutMs: 10_000 });
 await producer.connect();
-const consumer = createConsumer({ brokers, client, groupId: `${topic}-g`, topics: [topic], maxWaitTimeMs: 200, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1_000 });
+const consumer = createConsumer({
+  brokers,
+  client,
+  groupId: `${topic}-g`,
+  topics: [topic],
+  maxWaitTimeMs: 200,
+  sessionTimeoutMs: 10_000,
+  heartbeatIntervalMs: 1_000,
+});
 consumer.onError((e) => (errors[`consumer:${e.code}`] = (errors[`consumer:${e.code}`] ?? 0) + 1));
 await consumer.connect();
 await consumer.run(async (b) => {
@@ -61,7 +69,17 @@ while (Date.now() < end) {
 const drainUntil = Date.now() + 60_000;
 while ([...acked].some((v) => !consumed.has(v)) && Date.now() < drainUntil) await new Promise((r) => setTimeout(r, 250));
 const missing = [...acked].filter((v) => !consumed.has(v)).length;
-console.log(JSON.stringify({ client, acked: acked.size, consumed: consumed.size, missing, longestProduceGapMs: longestProduceGap, longestConsumeGapMs: longestConsumeGap, errors }));
+console.log(
+  JSON.stringify({
+    client,
+    acked: acked.size,
+    consumed: consumed.size,
+    missing,
+    longestProduceGapMs: longestProduceGap,
+    longestConsumeGapMs: longestConsumeGap,
+    errors,
+  }),
+);
 await Promise.all([producer.disconnect(), consumer.disconnect()]);
 await admin.close();
 process.exit(0);

@@ -51,9 +51,7 @@ function makeMessages(n, spansPerMessage) {
   for (let m = 0; m < n; m++) {
     const traceId = hex(8);
     const value =
-      spansPerMessage === 1
-        ? JSON.stringify(span(traceId, 0))
-        : JSON.stringify(Array.from({ length: spansPerMessage }, (_, i) => span(traceId, i)));
+      spansPerMessage === 1 ? JSON.stringify(span(traceId, 0)) : JSON.stringify(Array.from({ length: spansPerMessage }, (_, i) => span(traceId, i)));
     out[m] = { key: traceId, value: Buffer.from(value) };
   }
   return out;
@@ -193,9 +191,7 @@ async function main() {
       for (const client of run % 2 === 0 ? clients : [...clients].reverse()) {
         const r = await runChild(client, scenario);
         all.push({ ...r, run });
-        process.stderr.write(
-          `${scenario} run ${run} ${client}: produce ${r.produceMsgPerSec} msg/s, consume ${r.consumeMsgPerSec} msg/s\n`,
-        );
+        process.stderr.write(`${scenario} run ${run} ${client}: produce ${r.produceMsgPerSec} msg/s, consume ${r.consumeMsgPerSec} msg/s\n`);
       }
     }
   }

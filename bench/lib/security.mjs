@@ -35,7 +35,9 @@ export function loadStack(file, mode) {
   const kafka = kafkaConnectionOf(resolved);
   const expected = mode === 'sasl_ssl' ? 'SASL_SSL' : 'PLAINTEXT';
   if (kafka.security.protocol !== expected) {
-    throw new Error(`${abs}: kafkaSecurityProtocol is ${kafka.security.protocol}, but --security ${mode} needs ${expected} (start it with devstack up${mode === 'sasl_ssl' ? ' --secure' : ''})`);
+    throw new Error(
+      `${abs}: kafkaSecurityProtocol is ${kafka.security.protocol}, but --security ${mode} needs ${expected} (start it with devstack up${mode === 'sasl_ssl' ? ' --secure' : ''})`,
+    );
   }
   let storeDirect;
   if (raw.es) {

@@ -42,8 +42,12 @@ export function barChart({ title, unit, groups, width = 760, height = 360 }) {
       const h = (plotH * b.value) / max;
       const x = x0 + bi * barW;
       const color = palette[seriesNames.indexOf(b.label) % palette.length];
-      out.push(`<rect x="${x}" y="${top + plotH - h}" width="${barW - 4}" height="${h}" fill="${color}"><title>${esc(`${b.label}: ${b.value}`)}</title></rect>`);
-      out.push(`<text x="${x + (barW - 4) / 2}" y="${top + plotH - h - 4}" text-anchor="middle" font-size="10">${esc(Math.round(b.value).toLocaleString('en'))}</text>`);
+      out.push(
+        `<rect x="${x}" y="${top + plotH - h}" width="${barW - 4}" height="${h}" fill="${color}"><title>${esc(`${b.label}: ${b.value}`)}</title></rect>`,
+      );
+      out.push(
+        `<text x="${x + (barW - 4) / 2}" y="${top + plotH - h - 4}" text-anchor="middle" font-size="10">${esc(Math.round(b.value).toLocaleString('en'))}</text>`,
+      );
     });
     out.push(`<text x="${left + gi * groupW + groupW / 2}" y="${top + plotH + 18}" text-anchor="middle">${esc(g.label)}</text>`);
   });

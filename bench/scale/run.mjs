@@ -53,9 +53,36 @@ function trace(now) {
   const base = { traceId, timestamp: now, localEndpoint: { serviceName: 'api', ipv4: '10.1.2.3' } };
   return [
     { ...base, id: root, kind: 'SERVER', name: 'get /v3/pins/{id}', duration: 40_000, tags: { 'http.method': 'GET', 'http.path': '/v3/pins/1/' } },
-    { ...base, parentId: root, id: client, kind: 'CLIENT', name: 'getpin', duration: 20_000, remoteEndpoint: { serviceName: 'pinservice', ipv4: '10.1.2.9', port: 9090 } },
-    { ...base, parentId: root, id: client, kind: 'SERVER', name: 'getpin', duration: 18_000, shared: true, localEndpoint: { serviceName: 'pinservice', ipv4: '10.1.2.9' } },
-    { ...base, parentId: client, id: hex(8), kind: 'CLIENT', name: 'get', duration: 900, localEndpoint: { serviceName: 'pinservice', ipv4: '10.1.2.9' }, remoteEndpoint: { serviceName: 'memcache', port: 11211 }, tags: { 'memcache.hit': 'true' } },
+    {
+      ...base,
+      parentId: root,
+      id: client,
+      kind: 'CLIENT',
+      name: 'getpin',
+      duration: 20_000,
+      remoteEndpoint: { serviceName: 'pinservice', ipv4: '10.1.2.9', port: 9090 },
+    },
+    {
+      ...base,
+      parentId: root,
+      id: client,
+      kind: 'SERVER',
+      name: 'getpin',
+      duration: 18_000,
+      shared: true,
+      localEndpoint: { serviceName: 'pinservice', ipv4: '10.1.2.9' },
+    },
+    {
+      ...base,
+      parentId: client,
+      id: hex(8),
+      kind: 'CLIENT',
+      name: 'get',
+      duration: 900,
+      localEndpoint: { serviceName: 'pinservice', ipv4: '10.1.2.9' },
+      remoteEndpoint: { serviceName: 'memcache', port: 11211 },
+      tags: { 'memcache.hit': 'true' },
+    },
   ];
 }
 
@@ -76,7 +103,12 @@ function devstackPid(server) {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').some((a) => a.startsWith('-Dpintrace.devstack=') && a.endsWith(`#${server}`))) return Number(entry);
+      if (
+        readFileSync(`/proc/${entry}/cmdline`, 'utf8')
+          .split('\0')
+          .some((a) => a.startsWith('-Dpintrace.devstack=') && a.endsWith(`#${server}`))
+      )
+        return Number(entry);
     } catch {}
   }
   return undefined;
@@ -94,11 +126,15 @@ async function dropIndices(prefix) {
 }
 
 function startCollector(topic, group, prefix) {
-  const child = spawn(process.execPath, [bin, 'collector', '--topic', topic, '--group-id', group, '--index-prefix', prefix, '--index-replicas', '0', '--metrics-port', '0'], {
-    cwd: root,
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, PINTRACE_LOG_LEVEL: 'warn' },
-  });
+  const child = spawn(
+    process.execPath,
+    [bin, 'collector', '--topic', topic, '--group-id', group, '--index-prefix', prefix, '--index-replicas', '0', '--metrics-port', '0'],
+    {
+      cwd: root,
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, PINTRACE_LOG_LEVEL: 'warn' },
+    },
+  );
   return child;
 }
 
@@ -213,10 +249,25 @@ async function agentRate() {
   const { cpu, rss } = usage(child.pid);
   child.kill('SIGTERM');
   await new Promise((r) => child.once('exit', r));
-  return { lines: AGENT_LINES, shipped, megabytes: +(bytes / 1e6).toFixed(1), seconds: +seconds.toFixed(2), linesPerSecond: Math.round(shipped / seconds), cpuSeconds: +cpu.toFixed(2), linesPerCoreSecond: Math.round(shipped / cpu), rssMB: Math.round(rss / 1e6) };
+  return {
+    lines: AGENT_LINES,
+    shipped,
+    megabytes: +(bytes / 1e6).toFixed(1),
+    seconds: +seconds.toFixed(2),
+    linesPerSecond: Math.round(shipped / seconds),
+    cpuSeconds: +cpu.toFixed(2),
+    linesPerCoreSecond: Math.round(shipped / cpu),
+    rssMB: Math.round(rss / 1e6),
+  };
 }
 
-const results = { date: new Date().toISOString(), machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memGB: Math.round(os.totalmem() / 2 ** 30) }, spans: SPANS, partitions: PARTITIONS, runs: [] };
+const results = {
+  date: new Date().toISOString(),
+  machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memGB: Math.round(os.totalmem() / 2 ** 30) },
+  spans: SPANS,
+  partitions: PARTITIONS,
+  runs: [],
+};
 const topic = `scale-${run}`;
 say(`producing ${SPANS.toLocaleString('en')} spans (${SPANS / 4} traces) onto ${topic} (${PARTITIONS} partitions)…`);
 await produceBacklog(topic);

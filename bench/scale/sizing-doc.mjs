@@ -24,7 +24,10 @@ export function renderSizing(r) {
   const collectorCores = Math.ceil(fleetSpans / (perCollectorCore * headroom));
   const esCores = Math.ceil(fleetSpans / (perEsCore * headroom));
   const rows = r.runs
-    .map((x) => `| ${x.collectors} | ${fmt(x.spansPerSecond)} | ${fmt(x.steadySpansPerSecond)} | ${fmt(x.spansPerCollectorCoreSecond)} | ${fmt(x.spansPerEsCoreSecond)} | ${x.maxCollectorRssMB} | ${x.lost} |`)
+    .map(
+      (x) =>
+        `| ${x.collectors} | ${fmt(x.spansPerSecond)} | ${fmt(x.steadySpansPerSecond)} | ${fmt(x.spansPerCollectorCoreSecond)} | ${fmt(x.spansPerEsCoreSecond)} | ${x.maxCollectorRssMB} | ${x.lost} |`,
+    )
     .join('\n');
   return `# Sizing guide
 
@@ -70,6 +73,6 @@ spends about S / ${fmt(agentPerCore)} of a core on shipping them.
 
 Worked example: 10,000 hosts × 200 requests/s × 0.3 % sampled × 20 spans per trace ≈ ${fmt(fleetSpans)} spans/s.
 That needs about ${collectorCores} collector cores and ${esCores} Elasticsearch cores at 60 % utilisation, and
-on each host about ${((200 * 0.003 * 20) / agentPerCore * 100).toFixed(3)} % of a core for the agent.
+on each host about ${(((200 * 0.003 * 20) / agentPerCore) * 100).toFixed(3)} % of a core for the agent.
 `;
 }

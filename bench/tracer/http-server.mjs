@@ -25,7 +25,15 @@ if (mode === 'floor') {
   // tagged, ended, encoded and appended to the span file) and the handler run in its context
   // (AsyncLocalStorage); no header parsing, no request/response binding, node:http unpatched.
   const { startTracing, silentLogger } = await import(new URL('../../tracer/dist/index.js', import.meta.url).href);
-  tracing = startTracing({ serviceName: 'bench-http', spansDir: mkdtempSync(join(tmpdir(), 'bench-http-')), sampleRate: 100, logger: silentLogger, dev: false, instrumentHttp: false, instrumentFetch: false });
+  tracing = startTracing({
+    serviceName: 'bench-http',
+    spansDir: mkdtempSync(join(tmpdir(), 'bench-http-')),
+    sampleRate: 100,
+    logger: silentLogger,
+    dev: false,
+    instrumentHttp: false,
+    instrumentFetch: false,
+  });
   ({ context, trace, SpanKind } = createRequire(new URL('../../tracer/package.json', import.meta.url))('@opentelemetry/api'));
 } else if (mode === 'otel') {
   // The peer: the OpenTelemetry JS SDK with its HTTP instrumentation at 100 % (NodeTracerProvider,
@@ -42,14 +50,23 @@ if (mode === 'floor') {
     },
     shutdown: async () => undefined,
   };
-  const provider = new NodeTracerProvider({ sampler: new AlwaysOnSampler(), spanProcessors: [new BatchSpanProcessor(exporter, { maxQueueSize: 65_536, maxExportBatchSize: 4096 })] });
+  const provider = new NodeTracerProvider({
+    sampler: new AlwaysOnSampler(),
+    spanProcessors: [new BatchSpanProcessor(exporter, { maxQueueSize: 65_536, maxExportBatchSize: 4096 })],
+  });
   provider.register();
   otelProvider = provider;
   registerInstrumentations({ instrumentations: [new HttpInstrumentation()] });
   createRequire(import.meta.url)('node:http'); // the instrumentation patches node:http when it is required
 } else if (mode !== 'off' && mode !== 'als') {
   const { startTracing, silentLogger } = await import(new URL('../../tracer/dist/index.js', import.meta.url).href);
-  tracing = startTracing({ serviceName: 'bench-http', spansDir: mkdtempSync(join(tmpdir(), 'bench-http-')), sampleRate: Number(mode), logger: silentLogger, dev: false });
+  tracing = startTracing({
+    serviceName: 'bench-http',
+    spansDir: mkdtempSync(join(tmpdir(), 'bench-http-')),
+    sampleRate: Number(mode),
+    logger: silentLogger,
+    dev: false,
+  });
 }
 const body = JSON.stringify({ ok: true, items: [1, 2, 3] });
 const handler = (_req, res) => {

@@ -23,7 +23,16 @@ import { cpus } from 'node:os';
 const require = createRequire(new URL('../../tracer/package.json', import.meta.url));
 const SECONDS = Number(process.argv[2] ?? 8);
 const ROUNDS = Number(process.argv[3] ?? 5);
-const MODES = process.env.BENCH_HTTP_MODES ? JSON.parse(process.env.BENCH_HTTP_MODES) : [['off', 'off'], ['als only', 'als'], ['floor: als + 1 sampled span', 'floor'], ['0.3 %', '0.3'], ['100 %', '100'], ['OTel SDK + instrumentation-http, 100 %', 'otel']];
+const MODES = process.env.BENCH_HTTP_MODES
+  ? JSON.parse(process.env.BENCH_HTTP_MODES)
+  : [
+      ['off', 'off'],
+      ['als only', 'als'],
+      ['floor: als + 1 sampled span', 'floor'],
+      ['0.3 %', '0.3'],
+      ['100 %', '100'],
+      ['OTel SDK + instrumentation-http, 100 %', 'otel'],
+    ];
 const OTHER_NODE = process.env.BENCH_HTTP_OTHER_NODE;
 export const otherNodeVersion = OTHER_NODE ? execFileSync(OTHER_NODE, ['--version'], { encoding: 'utf8' }).trim() : undefined;
 
@@ -59,10 +68,11 @@ function startServer(mode, node = process.execPath) {
         resolve({
           url: `http://127.0.0.1:${m[1]}/`,
           cpuMs: () => cpuMsOf(child.pid),
-          stop: () => new Promise((done) => {
-            child.once('exit', () => done(/stats (.*)/.exec(out)?.[1] ? JSON.parse(/stats (.*)/.exec(out)[1]) : null));
-            child.kill('SIGTERM');
-          }),
+          stop: () =>
+            new Promise((done) => {
+              child.once('exit', () => done(/stats (.*)/.exec(out)?.[1] ? JSON.parse(/stats (.*)/.exec(out)[1]) : null));
+              child.kill('SIGTERM');
+            }),
         });
       }
     });
@@ -132,7 +142,14 @@ export async function httpThroughput(seconds = SECONDS, rounds = ROUNDS) {
       const result = await load(server.url, seconds);
       const serverCpuUsPerReq = ((server.cpuMs() - cpuBefore) * 1000) / Math.max(1, result.requests);
       const stats = await server.stop();
-      samples[label].push({ rps: result.rps, serverCpuUsPerReq: +serverCpuUsPerReq.toFixed(2), p99Ms: result.p99Ms, errors: result.errors, spansWritten: stats?.written ?? stats?.exported ?? 0, spansDropped: stats?.dropped ?? 0 });
+      samples[label].push({
+        rps: result.rps,
+        serverCpuUsPerReq: +serverCpuUsPerReq.toFixed(2),
+        p99Ms: result.p99Ms,
+        errors: result.errors,
+        spansWritten: stats?.written ?? stats?.exported ?? 0,
+        spansDropped: stats?.dropped ?? 0,
+      });
       process.stderr.write(`http round ${r + 1}/${rounds} ${label}: ${Math.round(result.rps)} req/s, ${serverCpuUsPerReq.toFixed(1)} µs CPU/request\n`);
     }
   }

@@ -29,8 +29,12 @@ const spanDir = () => mkdtempSync(join(tmpdir(), 'bench-tracer-'));
 export function pintrace(rate) {
   const dir = spanDir();
   const tracing = ours.startTracing({
-    serviceName: 'bench', spansDir: dir, sampler: new sampler.ProbabilisticSampler(rate), registerGlobal: false,
-    logger: ours.silentLogger, spanLogger: { maxQueue: 262_144, maxBatch: 4096, flushIntervalMs: 200 },
+    serviceName: 'bench',
+    spansDir: dir,
+    sampler: new sampler.ProbabilisticSampler(rate),
+    registerGlobal: false,
+    logger: ours.silentLogger,
+    spanLogger: { maxQueue: 262_144, maxBatch: 4096, flushIntervalMs: 200 },
   });
   const tracer = tracing.tracer;
   return {
@@ -87,7 +91,16 @@ function toZipkinLike(s) {
   for (const k in s.attributes) tags[k] = String(s.attributes[k]);
   const startUs = s.startTime[0] * 1e6 + Math.floor(s.startTime[1] / 1e3);
   const durUs = s.duration[0] * 1e6 + Math.floor(s.duration[1] / 1e3);
-  return { traceId: ctx.traceId, parentId: s.parentSpanContext?.spanId, id: ctx.spanId, name: s.name, timestamp: startUs, duration: durUs || 1, localEndpoint: { serviceName: 'bench' }, tags };
+  return {
+    traceId: ctx.traceId,
+    parentId: s.parentSpanContext?.spanId,
+    id: ctx.spanId,
+    name: s.name,
+    timestamp: startUs,
+    duration: durUs || 1,
+    localEndpoint: { serviceName: 'bench' },
+    tags,
+  };
 }
 
 /** zipkin-js: Tracer + BatchRecorder, spans JSON_V2-encoded and appended in batches. */
@@ -97,11 +110,18 @@ export function zipkinJs(rate) {
   let pending = '';
   let written = 0;
   const recorder = new zipkin.BatchRecorder({
-    logger: { logSpan: (span) => { pending += `${zipkin.jsonEncoder.JSON_V2.encode(span)}\n`; written++; } },
+    logger: {
+      logSpan: (span) => {
+        pending += `${zipkin.jsonEncoder.JSON_V2.encode(span)}\n`;
+        written++;
+      },
+    },
     timeout: 60_000_000,
   });
   const tracer = new zipkin.Tracer({
-    ctxImpl: new zipkin.ExplicitContext(), recorder, localServiceName: 'bench',
+    ctxImpl: new zipkin.ExplicitContext(),
+    recorder,
+    localServiceName: 'bench',
     sampler: new zipkin.sampler.CountingSampler(rate / 100),
   });
   const writePending = () => {
@@ -118,7 +138,10 @@ export function zipkinJs(rate) {
     },
     flush: async () => writePending(),
     stats: () => ({ written }),
-    close: async () => { clearInterval(timer); writePending(); },
+    close: async () => {
+      clearInterval(timer);
+      writePending();
+    },
   };
 }
 

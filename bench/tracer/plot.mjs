@@ -31,10 +31,19 @@ export function renderChart(results, width = 820) {
   const panels = [
     ['Sampled span: CPU µs per span (start, 1 attribute, end, export)', 'µs', results.spanCost.sampled.map((r) => ({ label: r.tracer, value: r.cpuUs }))],
     ['Unsampled root span: CPU µs per span', 'µs', results.spanCost.unsampled.map((r) => ({ label: r.tracer, value: r.cpuUs }))],
-    [`HTTP server throughput, Node ${results.versions?.node ?? ''} (${results.httpLoadGenerator ?? 'autocannon, 50 connections'})`, 'req/s', results.http.map((r) => ({ label: httpLabel(r.sampling), value: r.reqPerSec }))],
+    [
+      `HTTP server throughput, Node ${results.versions?.node ?? ''} (${results.httpLoadGenerator ?? 'autocannon, 50 connections'})`,
+      'req/s',
+      results.http.map((r) => ({ label: httpLabel(r.sampling), value: r.reqPerSec })),
+    ],
   ];
   const other = results.httpOtherNode;
-  if (other) panels.push([`HTTP server throughput, Node ${other.node}, same run`, 'req/s', other.http.map((r) => ({ label: httpLabel(r.sampling), value: r.reqPerSec }))]);
+  if (other)
+    panels.push([
+      `HTTP server throughput, Node ${other.node}, same run`,
+      'req/s',
+      other.http.map((r) => ({ label: httpLabel(r.sampling), value: r.reqPerSec })),
+    ]);
   let y = 30;
   const parts = [];
   for (const [title, unit, bars] of panels) {

@@ -34,18 +34,38 @@ function cpuPer(fn, n) {
 }
 
 export async function unsampledRequest() {
-  const tracing = ours.startTracing({ serviceName: 'bench', sink: new ours.InMemorySpanSink(), sampler: new sampler.ProbabilisticSampler(0), registerGlobal: false, logger: ours.silentLogger });
+  const tracing = ours.startTracing({
+    serviceName: 'bench',
+    sink: new ours.InMemorySpanSink(),
+    sampler: new sampler.ProbabilisticSampler(0),
+    registerGlobal: false,
+    logger: ours.silentLogger,
+  });
   const cases = {
     'no headers (root decides: not sampled)': {},
     'B3 deny from upstream': { 'x-b3-traceid': '463ac35c9f6413ad', 'x-b3-spanid': '72485a3953bb6124', 'x-b3-sampled': '0' },
     'W3C not-sampled from upstream': { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00' },
   };
   let _sink = 0; // written so the handler does work the engine cannot drop
-  const handler = () => { _sink++; };
+  const handler = () => {
+    _sink++;
+  };
   const rows = [];
   for (const [name, headers] of Object.entries(cases)) {
-    const base = (n) => { for (let i = 0; i < n; i++) { const req = makeReq(headers); const res = new ServerResponse(req); handler(req, res); } };
-    const traced = (n) => { for (let i = 0; i < n; i++) { const req = makeReq(headers); const res = new ServerResponse(req); ours.traceIncoming(tracing, req, res, () => handler(req, res)); } };
+    const base = (n) => {
+      for (let i = 0; i < n; i++) {
+        const req = makeReq(headers);
+        const res = new ServerResponse(req);
+        handler(req, res);
+      }
+    };
+    const traced = (n) => {
+      for (let i = 0; i < n; i++) {
+        const req = makeReq(headers);
+        const res = new ServerResponse(req);
+        ours.traceIncoming(tracing, req, res, () => handler(req, res));
+      }
+    };
     base(50_000);
     traced(50_000);
     const added = [];
@@ -62,7 +82,9 @@ export function unsampledSpan() {
   const out = [];
   for (const make of [() => pintrace(0), () => otelSdk(0, { encode: false })]) {
     const t = make();
-    const run = (n) => { for (let i = 0; i < n; i++) t.one(i); };
+    const run = (n) => {
+      for (let i = 0; i < n; i++) t.one(i);
+    };
     run(100_000);
     const samples = [];
     for (let r = 0; r < ROUNDS; r++) samples.push(cpuPer(run, N));

@@ -50,24 +50,82 @@ function dataset() {
     const root = hex(8);
     const ep = (serviceName) => ({ serviceName, ipv4: '10.0.0.1' });
     const error = Math.random() < 0.1;
-    const spans = [{ traceId, id: root, kind: 'SERVER', name: 'get /home', timestamp: ts, duration: 1000 + Math.floor(Math.random() * 900_000), localEndpoint: ep(gateway), tags: { 'http.method': 'GET', 'http.path': '/home', ...(error ? { error: 'true' } : {}) } }];
-    for (const [callee, name] of [[users, 'get /me'], [orders, 'get /orders']]) {
+    const spans = [
+      {
+        traceId,
+        id: root,
+        kind: 'SERVER',
+        name: 'get /home',
+        timestamp: ts,
+        duration: 1000 + Math.floor(Math.random() * 900_000),
+        localEndpoint: ep(gateway),
+        tags: { 'http.method': 'GET', 'http.path': '/home', ...(error ? { error: 'true' } : {}) },
+      },
+    ];
+    for (const [callee, name] of [
+      [users, 'get /me'],
+      [orders, 'get /orders'],
+    ]) {
       const id = hex(8);
       const at = ts + 10 + Math.floor(Math.random() * 100);
-      spans.push({ traceId, parentId: root, id, kind: 'CLIENT', name, timestamp: at, duration: 500, localEndpoint: ep(gateway), remoteEndpoint: { serviceName: callee } });
-      spans.push({ traceId, parentId: root, id, kind: 'SERVER', name, timestamp: at + 1, duration: 498, localEndpoint: ep(callee), tags: { 'http.method': 'GET', 'http.path': `/${name.split('/')[1]}` }, shared: true });
+      spans.push({
+        traceId,
+        parentId: root,
+        id,
+        kind: 'CLIENT',
+        name,
+        timestamp: at,
+        duration: 500,
+        localEndpoint: ep(gateway),
+        remoteEndpoint: { serviceName: callee },
+      });
+      spans.push({
+        traceId,
+        parentId: root,
+        id,
+        kind: 'SERVER',
+        name,
+        timestamp: at + 1,
+        duration: 498,
+        localEndpoint: ep(callee),
+        tags: { 'http.method': 'GET', 'http.path': `/${name.split('/')[1]}` },
+        shared: true,
+      });
       const leaf = Math.random() < 0.5 ? db : cache;
-      spans.push({ traceId, parentId: id, id: hex(8), kind: 'CLIENT', name: 'query', timestamp: at + 2, duration: 100, localEndpoint: ep(callee), remoteEndpoint: { serviceName: leaf }, annotations: [{ timestamp: at + 3, value: 'wr' }] });
+      spans.push({
+        traceId,
+        parentId: id,
+        id: hex(8),
+        kind: 'CLIENT',
+        name: 'query',
+        timestamp: at + 2,
+        duration: 100,
+        localEndpoint: ep(callee),
+        remoteEndpoint: { serviceName: leaf },
+        annotations: [{ timestamp: at + 3, value: 'wr' }],
+      });
     }
     traces.push(spans);
   }
-  const links = [[gateway, users], [gateway, orders], [users, db], [users, cache], [orders, db], [orders, cache]];
+  const links = [
+    [gateway, users],
+    [gateway, orders],
+    [users, db],
+    [users, cache],
+    [orders, db],
+    [orders, cache],
+  ];
   return { services, traces, links };
 }
 
 async function write(data) {
   const http = createEsHttp({ url: esUrl });
-  const writer = new ElasticsearchSpanWriter({ http, refresh: 'wait_for', templates: { shards: 1, replicas: 0 }, autocomplete: { keys: ['http.method', 'http.path', 'error'] } });
+  const writer = new ElasticsearchSpanWriter({
+    http,
+    refresh: 'wait_for',
+    templates: { shards: 1, replicas: 0 },
+    autocomplete: { keys: ['http.method', 'http.path', 'error'] },
+  });
   const result = await writer.write(data.traces.flat());
   await writer.shutdown();
   if (result.failed.length) throw new Error(`writes failed: ${JSON.stringify(result.failed[0])}`);
@@ -80,22 +138,28 @@ async function write(data) {
   await http.close();
 }
 
-const freePort = () => new Promise((resolve) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => {
-    const { port } = s.address();
-    s.close(() => resolve(port));
+const freePort = () =>
+  new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
   });
-});
 
 async function startProxy() {
   const port = await freePort();
-  const child = spawn(process.execPath, [path.join(root, 'cli', 'bin', 'pintrace.js'), 'ui', '--port', String(port), '--es', esUrl,
-    '--autocomplete-keys', 'http.method,http.path,error'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, PINTRACE_LOG_LEVEL: 'warn' } });
+  const child = spawn(
+    process.execPath,
+    [path.join(root, 'cli', 'bin', 'pintrace.js'), 'ui', '--port', String(port), '--es', esUrl, '--autocomplete-keys', 'http.method,http.path,error'],
+    { cwd: root, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, PINTRACE_LOG_LEVEL: 'warn' } },
+  );
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
     try {
       if ((await fetch(`${url}/api/v2/services`)).ok) return { url, stop: () => child.kill('SIGTERM') };
-    } catch { /* not yet */ }
+    } catch {
+      /* not yet */
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
   child.kill('SIGKILL');
@@ -139,11 +203,17 @@ async function main() {
         const order = i % 2 === 0 ? Object.entries(servers) : Object.entries(servers).reverse();
         for (const [server, base] of order) samples[server].push(await timed(base + pathOf(i)));
       }
-      results[name] = Object.fromEntries(Object.entries(samples).map(([server, xs]) => {
-        xs.sort((a, b) => a - b);
-        return [server, { p50: +pct(xs, 50).toFixed(2), p99: +pct(xs, 99).toFixed(2), mean: +(xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(2) }];
-      }));
-      process.stderr.write(`${name.padEnd(20)} ${Object.entries(results[name]).map(([s, r]) => `${s}: p50 ${r.p50} ms p99 ${r.p99} ms`).join(' | ')}\n`);
+      results[name] = Object.fromEntries(
+        Object.entries(samples).map(([server, xs]) => {
+          xs.sort((a, b) => a - b);
+          return [server, { p50: +pct(xs, 50).toFixed(2), p99: +pct(xs, 99).toFixed(2), mean: +(xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(2) }];
+        }),
+      );
+      process.stderr.write(
+        `${name.padEnd(20)} ${Object.entries(results[name])
+          .map(([s, r]) => `${s}: p50 ${r.p50} ms p99 ${r.p99} ms`)
+          .join(' | ')}\n`,
+      );
     }
   } finally {
     proxy.stop();

@@ -40,7 +40,5 @@ export function adjust(options: AdjustOptions): OperatorFunction<SpanBatch, Span
     }
     return out;
   };
-  return stage(metrics, 'adjust', 'span', (batch: SpanBatch): SpanBatch =>
-    adjusters.length === 0 ? batch : { ...batch, spans: batch.spans.map(adjustSpan) },
-  );
+  return stage(metrics, 'adjust', 'span', (batch: SpanBatch): SpanBatch => (adjusters.length === 0 ? batch : { ...batch, spans: batch.spans.map(adjustSpan) }));
 }

@@ -101,7 +101,10 @@ export function aggregateRed(windows: RedWindows, options: AggregateRedOptions):
           const finish = async () => {
             while (writing !== undefined || pending.length > 0) await (writing ?? drain());
           };
-          finish().then(() => subscriber.complete(), (err: unknown) => subscriber.error(err));
+          finish().then(
+            () => subscriber.complete(),
+            (err: unknown) => subscriber.error(err),
+          );
         },
       });
       return () => {

@@ -103,10 +103,13 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
       heartbeatIntervalMs: Math.min(3000, Math.floor(config.sessionTimeoutMs / 3)),
     });
   const deadLetterTopic = config.deadLetterTopic ?? `${config.topic}-dlq`;
-  const producer =
-    deadLetterTopic === 'none' ? undefined : (deps.producer ?? createProducer({ ...kafka, clientId: 'pintrace-collector-dlq' }));
+  const producer = deadLetterTopic === 'none' ? undefined : (deps.producer ?? createProducer({ ...kafka, clientId: 'pintrace-collector-dlq' }));
   let producerConnected: Promise<void> | undefined;
-  const admin = deps.admin ?? (deps.consumer ? undefined : createAdmin(kafka.brokers, { client: kafka.client, security: kafka.security, clientId: 'pintrace-collector-lag', logger: log }));
+  const admin =
+    deps.admin ??
+    (deps.consumer
+      ? undefined
+      : createAdmin(kafka.brokers, { client: kafka.client, security: kafka.security, clientId: 'pintrace-collector-lag', logger: log }));
   let lagProbe: LagProbe | undefined;
   const adjusters: SpanAdjuster[] = [];
   if (config.adjustFinagle) adjusters.push(new FinagleAdjuster());
@@ -248,7 +251,10 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
     if (admin) {
       lagProbe = startLagProbe({ admin, consumer, metrics, log, groupId: config.groupId, topic: config.topic, intervalMs: deps.lagProbeMs });
     }
-    log.info({ topic: config.topic, groupId: config.groupId, es: redactUrl(config.es), indexPrefix: config.indexPrefix, metricsPort: ops.port }, 'collector running');
+    log.info(
+      { topic: config.topic, groupId: config.groupId, es: redactUrl(config.es), indexPrefix: config.indexPrefix, metricsPort: ops.port },
+      'collector running',
+    );
   })();
   starting.catch((err: unknown) => {
     log.error({ err }, 'collector could not start');
@@ -275,7 +281,13 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
         timer = setTimeout(() => resolve('timed out'), timeoutMs);
         timer.unref();
       });
-      outcome = await Promise.race([finished.then(() => 'drained', () => 'failed'), timedOut]);
+      outcome = await Promise.race([
+        finished.then(
+          () => 'drained',
+          () => 'failed',
+        ),
+        timedOut,
+      ]);
       clearTimeout(timer);
       if (outcome === 'timed out') {
         log.warn({ timeoutMs, inFlight: pipeline.tracker.inFlight() }, 'drain timed out; in-flight batches stay uncommitted');

@@ -140,7 +140,8 @@ export class DependencyTotals {
         metrics.dependencySeconds.observe({ result: 'error' }, (performance.now() - started) / 1000);
         for (const b of dirty) b.dirty = true;
         for (const r of releasing) {
-          if (this.waiting.has(r)) r.release(); // one hold per receipt is enough
+          if (this.waiting.has(r))
+            r.release(); // one hold per receipt is enough
           else this.waiting.add(r);
         }
         throw err;

@@ -126,7 +126,8 @@ export function mergeTrace(input: readonly Span[]): Span[] {
   return out;
 }
 
-const sharedKey = (id: string, e: Endpoint | undefined) => `${id}\u0000s\u0000${e ? `${e.serviceName ?? ''}\u0000${e.ipv4 ?? ''}\u0000${e.ipv6 ?? ''}\u0000${e.port ?? ''}` : '-'}`;
+const sharedKey = (id: string, e: Endpoint | undefined) =>
+  `${id}\u0000s\u0000${e ? `${e.serviceName ?? ''}\u0000${e.ipv4 ?? ''}\u0000${e.ipv6 ?? ''}\u0000${e.port ?? ''}` : '-'}`;
 const keyOf = (id: string, shared: boolean, e: Endpoint | undefined) => (shared ? sharedKey(id, e) : id);
 
 /** SpanNode.Builder's tree (see the file comment). */

@@ -33,7 +33,10 @@ export function startLagProbe(options: LagProbeOptions): LagProbe {
 
   const once = async (): Promise<void> => {
     try {
-      const assigned = consumer.assignment().filter((tp) => tp.topic === topic).map((tp) => tp.partition);
+      const assigned = consumer
+        .assignment()
+        .filter((tp) => tp.topic === topic)
+        .map((tp) => tp.partition);
       const [ends, committed] = await Promise.all([admin.endOffsets(topic), admin.groupOffsets(groupId, topic)]);
       const committedBy = new Map(committed.map((c) => [c.partition, BigInt(c.offset)]));
       const now = new Set<number>();

@@ -5,7 +5,18 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export type StageName =
-  | 'source' | 'validate' | 'dead_letter' | 'adjust' | 'filter' | 'red' | 'group' | 'tail_sample' | 'dependencies' | 'batch' | 'sink' | 'commit';
+  | 'source'
+  | 'validate'
+  | 'dead_letter'
+  | 'adjust'
+  | 'filter'
+  | 'red'
+  | 'group'
+  | 'tail_sample'
+  | 'dependencies'
+  | 'batch'
+  | 'sink'
+  | 'commit';
 export type Unit = 'message' | 'span';
 
 /** The three counts of one stage. */
@@ -105,7 +116,10 @@ export function createCollectorMetrics(registry: Registry): CollectorMetrics {
     sinkRetries: counter('sink_retries_total', 'Bulk writes the span writer resubmitted (whole, or the items that failed transiently)'),
     bulkSeconds: histogram('bulk_seconds', 'Duration of one Elasticsearch bulk write, including the writer retries', ['result']),
     spansWritten: counter('spans_written_total', 'Spans written to storage durably'),
-    dependencyDocsWritten: counter('dependency_docs_written_total', 'Dependency-link documents written (cumulative per day and owner, so rewrites count again)'),
+    dependencyDocsWritten: counter(
+      'dependency_docs_written_total',
+      'Dependency-link documents written (cumulative per day and owner, so rewrites count again)',
+    ),
     dependencySeconds: histogram('dependency_write_seconds', 'Duration of one dependency-link flush', ['result']),
   };
 }

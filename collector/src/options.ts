@@ -1,6 +1,15 @@
 /** The collector's configuration: the shared options plus its own. */
 import { z } from 'zod';
-import { commonOptions, kafkaConnectionOptions, storeConnectionOptions, booleanSchema, portSchema, positiveIntSchema, type ConfigOf, type OptionSpec } from '@pintrace/runtime';
+import {
+  commonOptions,
+  kafkaConnectionOptions,
+  storeConnectionOptions,
+  booleanSchema,
+  portSchema,
+  positiveIntSchema,
+  type ConfigOf,
+  type OptionSpec,
+} from '@pintrace/runtime';
 
 /**
  * Elasticsearch index prefix rules that zipkin-server enforces or ES requires: lower case, no
@@ -125,7 +134,10 @@ const stageOptions = {
     flag: 'dead-letter-topic',
     env: 'PINTRACE_COLLECTOR_DEAD_LETTER_TOPIC',
     description: 'Topic for messages that cannot be decoded (default <topic>-dlq; "none" only counts them)',
-    schema: z.string().trim().regex(/^[A-Za-z0-9._-]{1,249}$/, 'a Kafka topic is 1-249 of [A-Za-z0-9._-]'),
+    schema: z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z0-9._-]{1,249}$/, 'a Kafka topic is 1-249 of [A-Za-z0-9._-]'),
   } satisfies OptionSpec<string>,
   autocompleteKeys: {
     key: 'autocompleteKeys',

@@ -128,9 +128,7 @@ export function buildPipeline(options: PipelineOptions): Pipeline {
     // recently active traces early, so intake never waits for a window once the writes drain.
     maxHeldSpans: Math.max(1, Math.floor(maxHeldSpans * 0.4)),
   });
-  const links = options.dependencies
-    ? new DependencyTotals({ store: options.dependencies.store, groupId: options.dependencies.groupId, metrics })
-    : undefined;
+  const links = options.dependencies ? new DependencyTotals({ store: options.dependencies.store, groupId: options.dependencies.groupId, metrics }) : undefined;
   const source = kafkaSource({ consumer, tracker, metrics, log });
 
   const checked$ = source.batches$.pipe(
@@ -167,8 +165,7 @@ export function buildPipeline(options: PipelineOptions): Pipeline {
       metrics,
       maxSpans: options.writer.maxBatchSpans,
       maxWaitMs: options.batchTimeMs,
-      upstreamBlocked: () =>
-        backpressure.paused || (settings.inactivityMs === 0 && tracker.inFlight() >= (options.consumerConcurrency ?? 1)),
+      upstreamBlocked: () => backpressure.paused || (settings.inactivityMs === 0 && tracker.inFlight() >= (options.consumerConcurrency ?? 1)),
       scheduler,
     }),
     sink({ writer: options.writer, metrics, log, signal: options.signal, onStorageState: options.onStorageState }),

@@ -40,7 +40,12 @@ const LE = [...RED_BUCKET_BOUNDS_US.map((us) => String(us / 1e6)), '+Inf'];
 export function createRedMetrics(registry: Registry): RedMetrics {
   const registers = [registry];
   const name = (n: string) => `pintrace_collector_red_${n}`;
-  const calls = new Counter({ name: name('calls_total'), help: 'Calls per service, span name, kind and remote service, scaled by the inverse sampling rate', labelNames: LABELS, registers });
+  const calls = new Counter({
+    name: name('calls_total'),
+    help: 'Calls per service, span name, kind and remote service, scaled by the inverse sampling rate',
+    labelNames: LABELS,
+    registers,
+  });
   const errors = new Counter({ name: name('errors_total'), help: 'Calls tagged error, scaled like red_calls_total', labelNames: LABELS, registers });
   const series = new Map<string, Series>();
   const durationName = name('duration_seconds');
@@ -82,7 +87,12 @@ export function createRedMetrics(registry: Registry): RedMetrics {
         s.sumSeconds += d.durationSumUs / 1e6;
       }
     },
-    overflowed: new Counter({ name: name('overflow_total'), help: 'Spans counted under __overflow__ because a label reached its cap, by label', labelNames: ['label'], registers }),
+    overflowed: new Counter({
+      name: name('overflow_total'),
+      help: 'Spans counted under __overflow__ because a label reached its cap, by label',
+      labelNames: ['label'],
+      registers,
+    }),
     openWindows: new Gauge({ name: name('open_windows'), help: 'RED windows aggregating now', registers }),
     docsWritten: new Counter({ name: name('docs_written_total'), help: 'RED window documents written to the store', registers }),
     docsDropped: new Counter({ name: name('docs_dropped_total'), help: 'RED window documents not written, by reason', labelNames: ['reason'], registers }),

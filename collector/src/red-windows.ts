@@ -212,8 +212,11 @@ export class RedWindows {
         this.services.set(service, labels);
       }
     }
-    return [service, capped(labels.names, name, this.settings.maxSpanNamesPerService ?? 1000, () => this.settings.onOverflow?.('span_name')),
-      capped(labels.remotes, remote, this.settings.maxRemoteServicesPerService ?? 200, () => this.settings.onOverflow?.('remote_service'))];
+    return [
+      service,
+      capped(labels.names, name, this.settings.maxSpanNamesPerService ?? 1000, () => this.settings.onOverflow?.('span_name')),
+      capped(labels.remotes, remote, this.settings.maxRemoteServicesPerService ?? 200, () => this.settings.onOverflow?.('remote_service')),
+    ];
   }
 }
 

@@ -23,7 +23,12 @@ describe('dead letter', () => {
     const message = sent[0]!.messages[0]!;
     expect(message.value).toEqual(letter.value);
     expect(readDeadLetterHeaders(message.headers as Record<string, string>)).toMatchObject({
-      rejectedBy: 'collector', reason: 'undecodable', bytes: 8, topic: 'zipkin', partition: 3, offset: '17',
+      rejectedBy: 'collector',
+      reason: 'undecodable',
+      bytes: 8,
+      topic: 'zipkin',
+      partition: 3,
+      offset: '17',
     });
     expect(await sample(registry, 'pintrace_collector_dead_lettered_total', { reason: 'undecodable' })).toBe(1);
   });

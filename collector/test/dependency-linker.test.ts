@@ -30,7 +30,7 @@ describe('dependency linker (zipkin DependencyLinker rules)', () => {
     expect(links(spans).find((l) => l.child === 'db')).toEqual({ parent: 'backend', child: 'db', callCount: 1, errorCount: 0 });
   });
 
-  it('marks a server span sharing its client\'s id as shared when the flag is missing', () => {
+  it("marks a server span sharing its client's id as shared when the flag is missing", () => {
     const spans = trace.map((s) => (s.shared ? { ...s, shared: undefined } : s));
     expect(links(spans)).toEqual(links(trace));
   });
@@ -67,7 +67,7 @@ describe('dependency linker (zipkin DependencyLinker rules)', () => {
     ]);
   });
 
-  it('takes the client\'s error for the server side of a split RPC', () => {
+  it("takes the client's error for the server side of a split RPC", () => {
     const spans: Span[] = [
       { traceId: T, id: '1', kind: 'CLIENT', localEndpoint: fe, tags: { error: '' } },
       { traceId: T, parentId: '1', id: '2', kind: 'SERVER', localEndpoint: be },

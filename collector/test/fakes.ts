@@ -29,7 +29,15 @@ let spanCounter = 0;
 export function span(overrides: Partial<Span> = {}): Span {
   spanCounter += 1;
   const id = spanCounter.toString(16).padStart(16, '0');
-  return { traceId: `a${id.slice(1)}`, id, name: 'get', timestamp: 1_700_000_000_000_000 + spanCounter, duration: 10, localEndpoint: { serviceName: 'svc' }, ...overrides };
+  return {
+    traceId: `a${id.slice(1)}`,
+    id,
+    name: 'get',
+    timestamp: 1_700_000_000_000_000 + spanCounter,
+    duration: 10,
+    localEndpoint: { serviceName: 'svc' },
+    ...overrides,
+  };
 }
 
 /** A Kafka message value holding a JSON list of the given items. */

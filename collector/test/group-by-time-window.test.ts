@@ -7,7 +7,9 @@ describe('group by time window', () => {
     const scheduler = new VirtualTimeScheduler(VirtualAction, 5000);
     const input = new Subject<number>();
     const out: Array<{ start: number; items: number[]; partial: boolean }> = [];
-    input.pipe(groupByTimeWindow<number>({ sizeMs: 1000, maxItems: 3, scheduler })).subscribe((w) => out.push({ start: w.start, items: w.items, partial: w.partial }));
+    input
+      .pipe(groupByTimeWindow<number>({ sizeMs: 1000, maxItems: 3, scheduler }))
+      .subscribe((w) => out.push({ start: w.start, items: w.items, partial: w.partial }));
     input.next(1);
     input.next(2);
     input.next(3);

@@ -14,7 +14,11 @@ describe('consumer lag probe', () => {
     const registry = createRegistry();
     const metrics = createCollectorMetrics(registry);
     let assigned = [0, 1];
-    let ends = [{ partition: 0, offset: '100' }, { partition: 1, offset: '50' }, { partition: 2, offset: '70' }];
+    let ends = [
+      { partition: 0, offset: '100' },
+      { partition: 1, offset: '50' },
+      { partition: 2, offset: '70' },
+    ];
     let failing = false;
     const admin = {
       endOffsets: async () => {
@@ -22,7 +26,11 @@ describe('consumer lag probe', () => {
         return ends;
       },
       // partition 1 has no commit yet: its whole log is lag
-      groupOffsets: async () => [{ partition: 0, offset: '40' }, { partition: 1, offset: '-1' }, { partition: 2, offset: '70' }],
+      groupOffsets: async () => [
+        { partition: 0, offset: '40' },
+        { partition: 1, offset: '-1' },
+        { partition: 2, offset: '70' },
+      ],
     };
     const consumer = { assignment: () => assigned.map((partition) => ({ topic: 'zipkin', partition })) };
     const probe = startLagProbe({ admin, consumer, metrics, log: silentLog, groupId: 'g', topic: 'zipkin', intervalMs: 60_000 });
@@ -31,7 +39,11 @@ describe('consumer lag probe', () => {
       expect(await lagOf(registry)).toEqual({ 0: 60, 1: 50 });
 
       // intake paused, messages keep arriving: the lag grows although nothing is fetched
-      ends = [{ partition: 0, offset: '180' }, { partition: 1, offset: '50' }, { partition: 2, offset: '70' }];
+      ends = [
+        { partition: 0, offset: '180' },
+        { partition: 1, offset: '50' },
+        { partition: 2, offset: '70' },
+      ];
       await probe.probe();
       expect(await lagOf(registry)).toEqual({ 0: 140, 1: 50 });
 

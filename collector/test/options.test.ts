@@ -26,4 +26,3 @@ describe('collector options', () => {
     expect(() => resolveConfig(collectorOptions, { env: {}, flags: { indexPrefix: '_zipkin' } })).toThrow(/--index-prefix/);
   });
 });
-

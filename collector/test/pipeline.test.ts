@@ -67,7 +67,10 @@ describe('pipeline: offsets are committed only after the data is durable', () =>
     await settle();
     expect(consumer.committed()).toEqual({ 0: '3', 1: '1' });
     // Every commit moved forward.
-    const p0 = consumer.commits.flat().filter((o) => o.partition === 0).map((o) => Number(o.offset));
+    const p0 = consumer.commits
+      .flat()
+      .filter((o) => o.partition === 0)
+      .map((o) => Number(o.offset));
     expect(p0).toEqual([...p0].sort((x, y) => x - y));
   });
 
@@ -218,13 +221,26 @@ describe('pipeline with a group window', () => {
     const { consumer, writer, docs, registry } = setupGroup();
     const traceId = '00000000000000f1';
     const server = span({ traceId, id: '0000000000000001', kind: 'SERVER', localEndpoint: { serviceName: 'b' }, remoteEndpoint: { serviceName: 'a' } });
-    const client = span({ traceId, id: '0000000000000002', parentId: '0000000000000001', kind: 'CLIENT', localEndpoint: { serviceName: 'b' }, remoteEndpoint: { serviceName: 'c' }, tags: { error: '' } });
+    const client = span({
+      traceId,
+      id: '0000000000000002',
+      parentId: '0000000000000001',
+      kind: 'CLIENT',
+      localEndpoint: { serviceName: 'b' },
+      remoteEndpoint: { serviceName: 'c' },
+      tags: { error: '' },
+    });
     // The handler returns once the group holds the batch: the source fetches on.
     await consumer.deliver(0, [listMessage([server])]);
     await consumer.deliver(0, [listMessage([client])]);
     // past the batch wait (5 ms), well inside the window (60 ms): written, not committed
     await sleep(25);
-    expect(writer.allSpans().map((s) => s.id).sort()).toEqual([server.id, client.id]);
+    expect(
+      writer
+        .allSpans()
+        .map((s) => s.id)
+        .sort(),
+    ).toEqual([server.id, client.id]);
     expect(consumer.commits).toEqual([]);
     await sleep(200);
     expect(writer.allSpans()).toHaveLength(2);

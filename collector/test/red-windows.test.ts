@@ -34,15 +34,17 @@ function totals(docs: readonly RedWindowDocument[]) {
 function traffic(n: number): Span[] {
   const spans: Span[] = [];
   for (let i = 0; i < n; i++) {
-    spans.push(span({
-      name: i % 3 === 0 ? 'get /a' : 'get /b',
-      kind: i % 2 === 0 ? 'SERVER' : 'CLIENT',
-      timestamp: at((i * 37) % 30_000),
-      duration: 50 + ((i * 7919) % 200_000),
-      localEndpoint: { serviceName: i % 5 === 0 ? 'front' : 'back' },
-      ...(i % 2 === 1 ? { remoteEndpoint: { serviceName: 'db' } } : {}),
-      ...(i % 10 === 0 ? { tags: { error: 'boom' } } : {}),
-    }));
+    spans.push(
+      span({
+        name: i % 3 === 0 ? 'get /a' : 'get /b',
+        kind: i % 2 === 0 ? 'SERVER' : 'CLIENT',
+        timestamp: at((i * 37) % 30_000),
+        duration: 50 + ((i * 7919) % 200_000),
+        localEndpoint: { serviceName: i % 5 === 0 ? 'front' : 'back' },
+        ...(i % 2 === 1 ? { remoteEndpoint: { serviceName: 'db' } } : {}),
+        ...(i % 10 === 0 ? { tags: { error: 'boom' } } : {}),
+      }),
+    );
   }
   return spans;
 }
@@ -50,12 +52,15 @@ function traffic(n: number): Span[] {
 describe('RED windows', () => {
   it('counts calls, errors and durations per span-time window and key, exactly at 100 %', () => {
     const red = windows();
-    red.add([
-      span({ name: 'get /a', kind: 'SERVER', timestamp: at(1), duration: 90 }),
-      span({ name: 'get /a', kind: 'SERVER', timestamp: at(9_999), duration: 400, tags: { error: '500' } }),
-      span({ name: 'get /a', kind: 'SERVER', timestamp: at(10_000), duration: 7_000 }),
-      span({ name: 'get /a', kind: 'CLIENT', timestamp: at(2), duration: 100, remoteEndpoint: { serviceName: 'db' } }),
-    ], T0);
+    red.add(
+      [
+        span({ name: 'get /a', kind: 'SERVER', timestamp: at(1), duration: 90 }),
+        span({ name: 'get /a', kind: 'SERVER', timestamp: at(9_999), duration: 400, tags: { error: '500' } }),
+        span({ name: 'get /a', kind: 'SERVER', timestamp: at(10_000), duration: 7_000 }),
+        span({ name: 'get /a', kind: 'CLIENT', timestamp: at(2), duration: 100, remoteEndpoint: { serviceName: 'db' } }),
+      ],
+      T0,
+    );
     const docs = red.closeAll();
     const byKey = totals(docs);
     expect(byKey.get(`${T0}|svc|get /a|SERVER|`)).toMatchObject({ calls: 2, errors: 1 });
@@ -68,12 +73,15 @@ describe('RED windows', () => {
   it('scales each span by the inverse of its recorded rate; spans without one count once', () => {
     const red = windows();
     const th = thresholdOfPercent(1)!;
-    red.add([
-      span({ timestamp: at(5), duration: 1_000, tags: { [SAMPLING_THRESHOLD_TAG]: th } }),
-      span({ timestamp: at(6), duration: 1_000, tags: { [SAMPLING_THRESHOLD_TAG]: th, error: 'x' } }),
-      span({ timestamp: at(7), duration: 1_000 }),
-      span({ timestamp: at(8), duration: 1_000, tags: { [SAMPLING_THRESHOLD_TAG]: 'not hex' } }),
-    ], T0);
+    red.add(
+      [
+        span({ timestamp: at(5), duration: 1_000, tags: { [SAMPLING_THRESHOLD_TAG]: th } }),
+        span({ timestamp: at(6), duration: 1_000, tags: { [SAMPLING_THRESHOLD_TAG]: th, error: 'x' } }),
+        span({ timestamp: at(7), duration: 1_000 }),
+        span({ timestamp: at(8), duration: 1_000, tags: { [SAMPLING_THRESHOLD_TAG]: 'not hex' } }),
+      ],
+      T0,
+    );
     const [doc] = red.closeAll();
     expect(doc!.calls).toBeCloseTo(202, 9);
     expect(doc!.errors).toBeCloseTo(100, 9);
@@ -90,7 +98,9 @@ describe('RED windows', () => {
     // split by trace id as Kafka partitions would, and feed in another order
     [...spans].reverse().forEach((s, i) => three[parseInt(s.traceId.slice(-2), 16) % 3]!.add([s], T0 + i));
     const docs = three.flatMap((w) => w.closeAll());
-    expect(new Set(docs.map((d) => `${d.collector}|${d.timestamp_millis}|${d.flush}|${d.serviceName}|${d.spanName}|${d.kind}|${d.remoteServiceName}`)).size).toBe(docs.length);
+    expect(
+      new Set(docs.map((d) => `${d.collector}|${d.timestamp_millis}|${d.flush}|${d.serviceName}|${d.spanName}|${d.kind}|${d.remoteServiceName}`)).size,
+    ).toBe(docs.length);
     expect(totals(docs)).toEqual(expected);
   });
 
@@ -113,9 +123,21 @@ describe('RED windows', () => {
 
   it('bounds cardinality: labels past their cap become __overflow__ and are counted; open windows are capped', () => {
     const overflow: string[] = [];
-    const red = windows('c', { maxServices: 2, maxSpanNamesPerService: 2, maxRemoteServicesPerService: 1, maxOpenWindows: 2, onOverflow: (l) => overflow.push(l) });
-    red.add(['s1', 's2', 's3', 's4'].map((s) => span({ timestamp: at(1), localEndpoint: { serviceName: s } })), T0);
-    red.add(['n1', 'n2', 'n3'].map((n) => span({ timestamp: at(1), name: n, localEndpoint: { serviceName: 's1' }, remoteEndpoint: { serviceName: n } })), T0);
+    const red = windows('c', {
+      maxServices: 2,
+      maxSpanNamesPerService: 2,
+      maxRemoteServicesPerService: 1,
+      maxOpenWindows: 2,
+      onOverflow: (l) => overflow.push(l),
+    });
+    red.add(
+      ['s1', 's2', 's3', 's4'].map((s) => span({ timestamp: at(1), localEndpoint: { serviceName: s } })),
+      T0,
+    );
+    red.add(
+      ['n1', 'n2', 'n3'].map((n) => span({ timestamp: at(1), name: n, localEndpoint: { serviceName: 's1' }, remoteEndpoint: { serviceName: n } })),
+      T0,
+    );
     const early = red.add([span({ timestamp: at(W) }), span({ timestamp: at(2 * W) })], T0).closed;
     expect(early.map((d) => d.timestamp_millis)).toEqual(early.map(() => T0));
     const docs = [...early, ...red.closeAll()];
@@ -123,7 +145,17 @@ describe('RED windows', () => {
     expect([...services.keys()].filter((k) => k.includes(OVERFLOW_LABEL)).length).toBeGreaterThan(0);
     expect(services.get(`${T0}|${OVERFLOW_LABEL}|get||`)!.calls).toBe(2);
     // s3, s4 and twice svc (later) past 2 services; n2, n3 past 2 names of s1 (get, n1); n1-n3 past 1 remote of s1 ('')
-    expect(overflow.sort()).toEqual(['remote_service', 'remote_service', 'remote_service', 'service', 'service', 'service', 'service', 'span_name', 'span_name']);
+    expect(overflow.sort()).toEqual([
+      'remote_service',
+      'remote_service',
+      'remote_service',
+      'service',
+      'service',
+      'service',
+      'service',
+      'span_name',
+      'span_name',
+    ]);
     expect(docs.reduce((n, d) => n + d.calls, 0)).toBe(9);
   });
 });

@@ -27,7 +27,10 @@ describe('stage', () => {
     const input: SourceBatch = {
       topic: 't',
       partition: 0,
-      messages: [{ offset: '0', key: null, value: null }, { offset: '1', key: null, value: null }],
+      messages: [
+        { offset: '0', key: null, value: null },
+        { offset: '1', key: null, value: null },
+      ],
       receipt: new Receipt('t', 0, 0n, 2n),
     };
     const op = stage(metrics, 'validate', 'span', (b: SourceBatch, drop): SpanBatch => {

@@ -15,9 +15,7 @@ describe('validate', () => {
     const { registry, metrics } = testMetrics();
     const good1 = span();
     const good2 = span({ name: 'GET /Users' });
-    const batch = sourceBatch([
-      listMessage([good1, { traceId: 'NOT-HEX', id: '1' }, good2, { traceId: 'abc', id: '0000000000000000' }, { id: '2' }]),
-    ]);
+    const batch = sourceBatch([listMessage([good1, { traceId: 'NOT-HEX', id: '1' }, good2, { traceId: 'abc', id: '0000000000000000' }, { id: '2' }])]);
     const out = await firstValueFrom(of(batch).pipe(validate({ metrics, log: silentLog })));
 
     expect(out.spans.map((s) => s.id)).toEqual([good1.id, good2.id]);

@@ -1,12 +1,6 @@
 import http from 'node:http';
 import { context, defaultTextMapSetter, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import {
-  createTTwitterConnection,
-  currentTraceId,
-  traceRequestListener,
-  type HttpTracing,
-  type TTwitterConnection,
-} from '@pintrace/tracer';
+import { createTTwitterConnection, currentTraceId, traceRequestListener, type HttpTracing, type TTwitterConnection } from '@pintrace/tracer';
 import { createDemoClient } from './demo-service.js';
 import { sendJson } from './http-util.js';
 

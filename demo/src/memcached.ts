@@ -41,7 +41,9 @@ export async function startMemcached(options: { port?: number } = {}): Promise<M
   if (process.getuid?.() === 0) args.push('-u', 'root');
   const child: ChildProcess = spawn('memcached', args, { stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const failed = new Promise<never>((_, reject) => child.once('error', (err) => reject(new Error(`memcached did not start (apt-get install memcached): ${err.message}`))));
+  const failed = new Promise<never>((_, reject) =>
+    child.once('error', (err) => reject(new Error(`memcached did not start (apt-get install memcached): ${err.message}`))),
+  );
   const deadline = Date.now() + 5000;
   for (;;) {
     if (await Promise.race([accepts(port), failed])) break;

@@ -68,9 +68,18 @@ describe('demo', () => {
 
     expect(feServer).toMatchObject({ name: 'get', localEndpoint: { serviceName: 'frontend' }, tags: { 'http.path': '/', 'http.status_code': '200' } });
     expect(feServer.parentId).toBeUndefined();
-    expect(feClient).toMatchObject({ parentId: feServer.id, name: 'work', remoteEndpoint: { serviceName: 'backend', port: Number(new URL(demo.backendUrl).port) } });
+    expect(feClient).toMatchObject({
+      parentId: feServer.id,
+      name: 'work',
+      remoteEndpoint: { serviceName: 'backend', port: Number(new URL(demo.backendUrl).port) },
+    });
     expect(beServer).toMatchObject({ name: 'work', id: feClient.id, parentId: feServer.id, shared: true, localEndpoint: { serviceName: 'backend' } });
-    expect(get).toMatchObject({ kind: 'CLIENT', parentId: beServer.id, tags: { 'memcache.cluster': 'demo-cache', 'memcache.hit': 'false' }, remoteEndpoint: { serviceName: 'demo-cache', port: memcached.port } });
+    expect(get).toMatchObject({
+      kind: 'CLIENT',
+      parentId: beServer.id,
+      tags: { 'memcache.cluster': 'demo-cache', 'memcache.hit': 'false' },
+      remoteEndpoint: { serviceName: 'demo-cache', port: memcached.port },
+    });
     expect(compute).toMatchObject({ parentId: beServer.id, tags: { 'demo.n': String(n) } });
     expect(compute.kind).toBeUndefined();
     expect(compute.annotations?.map((a) => a.value)).toEqual(['computed']);

@@ -15,7 +15,10 @@ function pomPath(set: ArtifactSet): string {
 }
 
 function pomHash(set: ArtifactSet): string {
-  return createHash('sha256').update(readFileSync(pomPath(set))).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(readFileSync(pomPath(set)))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /** True when the jars are already in place for the current pom; then no Maven run (and no network) is needed. */
@@ -33,11 +36,9 @@ export async function resolveArtifacts(libDir: string, set: ArtifactSet, onOutpu
     await rm(libDir, { recursive: true, force: true });
     await mkdir(libDir, { recursive: true });
     await new Promise<void>((resolve, reject) => {
-      const mvn = spawn(
-        'mvn',
-        ['-B', '-q', '-f', pomPath(set), 'dependency:copy-dependencies', `-DoutputDirectory=${libDir}`],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      );
+      const mvn = spawn('mvn', ['-B', '-q', '-f', pomPath(set), 'dependency:copy-dependencies', `-DoutputDirectory=${libDir}`], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let tail = '';
       const collect = (chunk: Buffer) => {
         tail = (tail + chunk.toString()).slice(-4000);
@@ -46,9 +47,7 @@ export async function resolveArtifacts(libDir: string, set: ArtifactSet, onOutpu
       mvn.stdout.on('data', collect);
       mvn.stderr.on('data', collect);
       mvn.on('error', reject);
-      mvn.on('close', (code) =>
-        code === 0 ? resolve() : reject(new Error(`mvn could not resolve the ${set} artifacts (exit ${code}):\n${tail}`)),
-      );
+      mvn.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`mvn could not resolve the ${set} artifacts (exit ${code}):\n${tail}`))));
     });
     await writeFile(path.join(libDir, '.resolved'), pomHash(set) + '\n');
   }

@@ -83,27 +83,69 @@ async function tool(cmd: string, args: string[], cwd: string): Promise<void> {
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { stderr?: string };
     if (e.code === 'ENOENT') {
-      throw new CertificateError(`${cmd} is required to make the devstack's certificates (found no ${cmd} on PATH). ` +
-        (cmd === 'openssl' ? 'Install it with: apt-get install -y openssl' : 'Install a JDK: apt-get install -y openjdk-17-jdk-headless'));
+      throw new CertificateError(
+        `${cmd} is required to make the devstack's certificates (found no ${cmd} on PATH). ` +
+          (cmd === 'openssl' ? 'Install it with: apt-get install -y openssl' : 'Install a JDK: apt-get install -y openjdk-17-jdk-headless'),
+      );
     }
     // Passwords only ever travel as file: arguments, so the arguments and stderr are safe to show.
-    throw new CertificateError(`${cmd} ${args[0]} failed while making the devstack's certificates: ${(e.stderr ?? e.message).trim().slice(-800)}`, { cause: err });
+    throw new CertificateError(`${cmd} ${args[0]} failed while making the devstack's certificates: ${(e.stderr ?? e.message).trim().slice(-800)}`, {
+      cause: err,
+    });
   }
 }
 
-const serial = () => `0x${randomBytes(16).toString('hex').replace(/^[89a-f]/, '1')}`;
+const serial = () =>
+  `0x${randomBytes(16)
+    .toString('hex')
+    .replace(/^[89a-f]/, '1')}`;
 
 /** Makes every file into `work` (a fresh directory); the caller moves it into place. */
 async function makeAll(work: string, keystorePass: string, truststorePass: string): Promise<void> {
   const openssl = (...args: string[]) => tool('openssl', args, work);
-  await openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca-key.pem', '-out', 'ca.pem', '-days', DAYS,
-    '-subj', '/O=Pintrace-TS devstack/CN=Pintrace devstack CA', '-set_serial', serial(),
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+  await openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'ca-key.pem',
+    '-out',
+    'ca.pem',
+    '-days',
+    DAYS,
+    '-subj',
+    '/O=Pintrace-TS devstack/CN=Pintrace devstack CA',
+    '-set_serial',
+    serial(),
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  );
   const leaf = async (name: string, subject: string, ext: string[]) => {
     await writeFile(path.join(work, `${name}.ext`), ext.join('\n') + '\n');
     await openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}-key.pem`, '-out', `${name}.csr`, '-subj', subject);
-    await openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-set_serial', serial(),
-      '-days', DAYS, '-sha256', '-extfile', `${name}.ext`, '-out', `${name}.pem`);
+    await openssl(
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca-key.pem',
+      '-set_serial',
+      serial(),
+      '-days',
+      DAYS,
+      '-sha256',
+      '-extfile',
+      `${name}.ext`,
+      '-out',
+      `${name}.pem`,
+    );
     await rm(path.join(work, `${name}.csr`));
     await rm(path.join(work, `${name}.ext`));
   };
@@ -118,14 +160,46 @@ async function makeAll(work: string, keystorePass: string, truststorePass: strin
     'keyUsage=critical,digitalSignature,keyEncipherment',
     'extendedKeyUsage=clientAuth',
   ]);
-  await writeFile(path.join(work, 'server-chain.pem'),
-    (await readFile(path.join(work, 'server.pem'), 'utf8')) + (await readFile(path.join(work, 'ca.pem'), 'utf8')));
-  await openssl('pkcs12', '-export', '-in', 'server.pem', '-inkey', 'server-key.pem', '-certfile', 'ca.pem', '-name', 'server',
-    '-out', 'server.p12', '-passout', `file:${keystorePass}`);
+  await writeFile(
+    path.join(work, 'server-chain.pem'),
+    (await readFile(path.join(work, 'server.pem'), 'utf8')) + (await readFile(path.join(work, 'ca.pem'), 'utf8')),
+  );
+  await openssl(
+    'pkcs12',
+    '-export',
+    '-in',
+    'server.pem',
+    '-inkey',
+    'server-key.pem',
+    '-certfile',
+    'ca.pem',
+    '-name',
+    'server',
+    '-out',
+    'server.p12',
+    '-passout',
+    `file:${keystorePass}`,
+  );
   // A trust-only PKCS12 made by openssl lacks the attribute Java needs to treat the entry as a
   // trusted certificate; keytool writes it properly.
-  await tool('keytool', ['-importcert', '-noprompt', '-alias', 'devstack-ca', '-file', 'ca.pem', '-keystore', 'truststore.p12',
-    '-storetype', 'PKCS12', '-storepass:file', truststorePass], work);
+  await tool(
+    'keytool',
+    [
+      '-importcert',
+      '-noprompt',
+      '-alias',
+      'devstack-ca',
+      '-file',
+      'ca.pem',
+      '-keystore',
+      'truststore.p12',
+      '-storetype',
+      'PKCS12',
+      '-storepass:file',
+      truststorePass,
+    ],
+    work,
+  );
   for (const key of ['ca-key.pem', 'server-key.pem', 'client-key.pem', 'server.p12']) await chmod(path.join(work, key), 0o600);
   await writeFile(path.join(work, DONE), new Date().toISOString() + '\n');
 }

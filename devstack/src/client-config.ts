@@ -29,11 +29,7 @@ export async function readClientConfig(dir: string): Promise<Record<string, Clie
  * Replaces the keys `owns` claims with `values` (keys claimed but absent from `values` are
  * removed) and keeps every other key; written atomically under a lock. Returns the file's path.
  */
-export async function updateClientConfig(
-  dir: string,
-  owns: (key: string) => boolean,
-  values: Record<string, ClientConfigValue>,
-): Promise<string> {
+export async function updateClientConfig(dir: string, owns: (key: string) => boolean, values: Record<string, ClientConfigValue>): Promise<string> {
   const file = clientConfigFile(dir);
   await mkdir(dir, { recursive: true });
   await withLock(`${file}.lock`, async () => {

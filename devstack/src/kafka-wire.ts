@@ -117,9 +117,7 @@ export class KafkaWire {
   /** Connects (and completes the TLS handshake when `tlsOptions` is given). */
   static connect(host: string, port: number, tlsOptions?: WireTls): Promise<KafkaWire> {
     return new Promise((resolve, reject) => {
-      const socket = tlsOptions
-        ? tls.connect({ host, port, ca: tlsOptions.ca, servername: net.isIP(host) ? undefined : host })
-        : net.connect({ host, port });
+      const socket = tlsOptions ? tls.connect({ host, port, ca: tlsOptions.ca, servername: net.isIP(host) ? undefined : host }) : net.connect({ host, port });
       const ready = tlsOptions ? 'secureConnect' : 'connect';
       const onError = (err: NodeJS.ErrnoException) => reject(describe(err));
       socket.once('error', onError);
@@ -181,7 +179,8 @@ export class KafkaWire {
     const auth = await this.request(36, 1, Buffer.concat([int32(token.length), token]));
     const error = auth.int16();
     // The broker's message names the user at most, never the password.
-    if (error !== 0) throw new WireError(`SASL authentication failed: ${auth.nullableString() ?? `error ${error}`}`, `SASL authentication failed (error ${error})`);
+    if (error !== 0)
+      throw new WireError(`SASL authentication failed: ${auth.nullableString() ?? `error ${error}`}`, `SASL authentication failed (error ${error})`);
   }
 
   /** The brokers the cluster metadata lists. */

@@ -14,9 +14,12 @@ export const devstackOptions = {
     key: 'dir',
     flag: 'dir',
     env: 'PINTRACE_DEVSTACK_DIR',
-    description: 'Directory for the servers\' jars, data, logs and pid files (git-ignored)',
+    description: "Directory for the servers' jars, data, logs and pid files (git-ignored)",
     default: './var/devstack',
-    schema: z.string().min(1).transform((s) => path.resolve(s)),
+    schema: z
+      .string()
+      .min(1)
+      .transform((s) => path.resolve(s)),
   },
   kafkaPort: port('kafkaPort', 'kafka-port', 'PINTRACE_DEVSTACK_KAFKA_PORT', 'Kafka broker port', 9092),
   kafkaControllerPort: port('kafkaControllerPort', 'kafka-controller-port', 'PINTRACE_DEVSTACK_KAFKA_CONTROLLER_PORT', 'Kafka KRaft controller port', 9093),
@@ -43,7 +46,8 @@ export const devstackOptions = {
     key: 'secure',
     flag: 'secure',
     env: 'PINTRACE_DEVSTACK_SECURE',
-    description: 'Secure the stack: Kafka as a SASL_SSL listener (SCRAM-SHA-256/512 and PLAIN), the store behind TLS with basic auth (and an API key: see --store-security), certificates of the devstack\'s own CA; clients read <dir>/client-config.json',
+    description:
+      "Secure the stack: Kafka as a SASL_SSL listener (SCRAM-SHA-256/512 and PLAIN), the store behind TLS with basic auth (and an API key: see --store-security), certificates of the devstack's own CA; clients read <dir>/client-config.json",
     default: 'false',
     schema: booleanSchema,
   },
@@ -75,7 +79,8 @@ export const devstackOptions = {
     key: 'storeSecurity',
     flag: 'store-security',
     env: 'PINTRACE_DEVSTACK_STORE_SECURITY',
-    description: 'How --secure secures the store: front (nginx on --es-port: TLS, basic auth and an API key; any store) or plugin (the OpenSearch security plugin in each node: TLS and basic auth, no API keys; --storage opensearch only)',
+    description:
+      'How --secure secures the store: front (nginx on --es-port: TLS, basic auth and an API key; any store) or plugin (the OpenSearch security plugin in each node: TLS and basic auth, no API keys; --storage opensearch only)',
     default: 'front',
     schema: z.enum(['front', 'plugin']),
   },
@@ -83,7 +88,8 @@ export const devstackOptions = {
     key: 'storeNodes',
     flag: 'store-nodes',
     env: 'PINTRACE_DEVSTACK_STORE_NODES',
-    description: 'Store nodes in one cluster (indices get nodes-1 replicas); node i serves HTTP on es-port+i-1 (es-port+10+i-1 behind the --secure front) and transport on es-transport-port+i-1; node 1 is the only master',
+    description:
+      'Store nodes in one cluster (indices get nodes-1 replicas); node i serves HTTP on es-port+i-1 (es-port+10+i-1 behind the --secure front) and transport on es-transport-port+i-1; node 1 is the only master',
     default: '1',
     schema: z.coerce.number().int('expected a whole number of nodes').min(1, 'at least 1 node').max(3, 'at most 3 nodes on one machine'),
   },
@@ -92,7 +98,11 @@ export const devstackOptions = {
     flag: 'java21-home',
     env: 'PINTRACE_DEVSTACK_JAVA21_HOME',
     description: 'A Java 21+ JDK for servers that need one (OpenSearch 3.x); default the newest under /usr/lib/jvm',
-    schema: z.string().min(1).transform((s) => path.resolve(s)).optional(),
+    schema: z
+      .string()
+      .min(1)
+      .transform((s) => path.resolve(s))
+      .optional(),
   },
 } satisfies Record<string, OptionSpec>;
 

@@ -38,25 +38,42 @@ describe('ensureDevCerts', () => {
   });
 
   it('makes keystores that open with the passwords in secrets/', async () => {
-    const ks = await run('keytool', ['-list', '-keystore', certs.serverKeystoreFile, '-storetype', 'PKCS12', '-storepass:file', certs.serverKeystorePasswordFile]);
+    const ks = await run('keytool', [
+      '-list',
+      '-keystore',
+      certs.serverKeystoreFile,
+      '-storetype',
+      'PKCS12',
+      '-storepass:file',
+      certs.serverKeystorePasswordFile,
+    ]);
     expect(ks.stdout).toMatch(/server, .*PrivateKeyEntry/);
     const ts = await run('keytool', ['-list', '-keystore', certs.truststoreFile, '-storetype', 'PKCS12', '-storepass:file', certs.truststorePasswordFile]);
     expect(ts.stdout).toMatch(/devstack-ca, .*trustedCertEntry/);
   });
 
   it('serves TLS that a client trusting only ca.pem verifies for 127.0.0.1, with the client certificate accepted', async () => {
-    const server = tls.createServer({
-      cert: readFileSync(certs.serverChainFile),
-      key: readFileSync(certs.serverKeyFile),
-      ca: readFileSync(certs.caFile),
-      requestCert: true,
-      rejectUnauthorized: true,
-    }, (s) => s.end(`hello ${s.getPeerCertificate().subject.CN}`));
+    const server = tls.createServer(
+      {
+        cert: readFileSync(certs.serverChainFile),
+        key: readFileSync(certs.serverKeyFile),
+        ca: readFileSync(certs.caFile),
+        requestCert: true,
+        rejectUnauthorized: true,
+      },
+      (s) => s.end(`hello ${s.getPeerCertificate().subject.CN}`),
+    );
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;
     try {
       const got = await new Promise<string>((resolve, reject) => {
-        const c = tls.connect({ host: '127.0.0.1', port, ca: readFileSync(certs.caFile), cert: readFileSync(certs.clientCertFile), key: readFileSync(certs.clientKeyFile) });
+        const c = tls.connect({
+          host: '127.0.0.1',
+          port,
+          ca: readFileSync(certs.caFile),
+          cert: readFileSync(certs.clientCertFile),
+          key: readFileSync(certs.clientKeyFile),
+        });
         let text = '';
         c.on('data', (d) => (text += d));
         c.on('end', () => resolve(text));
@@ -64,10 +81,12 @@ describe('ensureDevCerts', () => {
       });
       expect(got).toBe('hello pintrace-client');
       // The system CAs do not know the devstack's CA: trust must come from ca.pem.
-      await expect(new Promise((resolve, reject) => {
-        const c = tls.connect({ host: '127.0.0.1', port }, () => resolve('connected'));
-        c.on('error', reject);
-      })).rejects.toThrow(/self.signed|unable to (get|verify)/i);
+      await expect(
+        new Promise((resolve, reject) => {
+          const c = tls.connect({ host: '127.0.0.1', port }, () => resolve('connected'));
+          c.on('error', reject);
+        }),
+      ).rejects.toThrow(/self.signed|unable to (get|verify)/i);
     } finally {
       server.close();
     }

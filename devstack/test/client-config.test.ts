@@ -21,14 +21,23 @@ describe('client-config.json', () => {
       updateClientConfig(dir, storeKeys, { es: 'https://127.0.0.1:9200', esUsername: 'pintrace', esPasswordFile: '/d/secrets/e' }),
     ]);
     expect(await readClientConfig(dir)).toEqual({
-      es: 'https://127.0.0.1:9200', esPasswordFile: '/d/secrets/e', esUsername: 'pintrace',
-      kafka: '127.0.0.1:9092', kafkaSaslPasswordFile: '/d/secrets/k', kafkaSecurityProtocol: 'SASL_SSL',
+      es: 'https://127.0.0.1:9200',
+      esPasswordFile: '/d/secrets/e',
+      esUsername: 'pintrace',
+      kafka: '127.0.0.1:9092',
+      kafkaSaslPasswordFile: '/d/secrets/k',
+      kafkaSecurityProtocol: 'SASL_SSL',
     });
   });
 
-  it('drops an owner\'s keys it no longer writes (a plain Kafka after a secured one) and keeps the others\'', async () => {
+  it("drops an owner's keys it no longer writes (a plain Kafka after a secured one) and keeps the others'", async () => {
     await updateClientConfig(dir, kafkaKeys, { kafka: '127.0.0.1:9092' });
-    expect(await readClientConfig(dir)).toEqual({ es: 'https://127.0.0.1:9200', esPasswordFile: '/d/secrets/e', esUsername: 'pintrace', kafka: '127.0.0.1:9092' });
+    expect(await readClientConfig(dir)).toEqual({
+      es: 'https://127.0.0.1:9200',
+      esPasswordFile: '/d/secrets/e',
+      esUsername: 'pintrace',
+      kafka: '127.0.0.1:9092',
+    });
     expect((await readFile(clientConfigFile(dir), 'utf8')).endsWith('}\n')).toBe(true);
   });
 });

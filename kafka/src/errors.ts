@@ -166,7 +166,8 @@ export function toKafkaError(e: unknown, context: string): KafkaClientError {
     const c = classifyOne(el);
     if (c === undefined) continue;
     // Prefer a specific code over the generic ones; a TLS or SASL failure under a connection error is the news.
-    if (code === 'KAFKA_UNKNOWN' || (code === 'KAFKA_PROTOCOL' && c !== 'KAFKA_PROTOCOL') || (code === 'KAFKA_CONNECTION' && c === 'KAFKA_AUTHENTICATION')) code = c;
+    if (code === 'KAFKA_UNKNOWN' || (code === 'KAFKA_PROTOCOL' && c !== 'KAFKA_PROTOCOL') || (code === 'KAFKA_CONNECTION' && c === 'KAFKA_AUTHENTICATION'))
+      code = c;
   }
   let retryable: boolean;
   if (alwaysRetryable.has(code)) retryable = true;

@@ -74,7 +74,8 @@ function snappyCodecWithNativeCompress() {
  */
 export function kafkajsSecurityConfig(security: KafkaSecurity | undefined): Pick<KafkaConfig, 'ssl' | 'sasl'> {
   if (security === undefined || security.protocol === 'PLAINTEXT') {
-    if (security?.sasl !== undefined || security?.tls !== undefined) throw configError('SASL or TLS settings were given with --kafka-security-protocol PLAINTEXT: set SASL_SSL, SSL or SASL_PLAINTEXT');
+    if (security?.sasl !== undefined || security?.tls !== undefined)
+      throw configError('SASL or TLS settings were given with --kafka-security-protocol PLAINTEXT: set SASL_SSL, SSL or SASL_PLAINTEXT');
     return {};
   }
   const out: Pick<KafkaConfig, 'ssl' | 'sasl'> = {};
@@ -82,7 +83,8 @@ export function kafkajsSecurityConfig(security: KafkaSecurity | undefined): Pick
   const usesSasl = security.protocol === 'SASL_SSL' || security.protocol === 'SASL_PLAINTEXT';
   if (usesTls) {
     const tls = security.tls ?? { verifyHostname: true };
-    if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) throw configError('--kafka-cert-file and --kafka-key-file go together (mutual TLS): give both or neither');
+    if ((tls.certFile === undefined) !== (tls.keyFile === undefined))
+      throw configError('--kafka-cert-file and --kafka-key-file go together (mutual TLS): give both or neither');
     const ssl: ConnectionOptions = { rejectUnauthorized: true };
     if (tls.caFile !== undefined) ssl.ca = [readPem(tls.caFile, 'kafka-ca-file')];
     if (tls.certFile !== undefined) ssl.cert = readPem(tls.certFile, 'kafka-cert-file');
@@ -95,10 +97,13 @@ export function kafkajsSecurityConfig(security: KafkaSecurity | undefined): Pick
   }
   if (usesSasl) {
     const sasl = security.sasl;
-    if (sasl === undefined) throw configError(`--kafka-security-protocol ${security.protocol} needs --kafka-sasl-mechanism, --kafka-sasl-username and a password`);
+    if (sasl === undefined)
+      throw configError(`--kafka-security-protocol ${security.protocol} needs --kafka-sasl-mechanism, --kafka-sasl-username and a password`);
     const mechanisms = { PLAIN: 'plain', 'SCRAM-SHA-256': 'scram-sha-256', 'SCRAM-SHA-512': 'scram-sha-512' } as const;
     if (sasl.mechanism === 'OAUTHBEARER') {
-      throw configError('--kafka-sasl-mechanism OAUTHBEARER is not supported by the kafkajs client (it cannot fetch OAuth tokens itself): set --kafka-client librdkafka, or use SCRAM-SHA-512 / SCRAM-SHA-256 / PLAIN');
+      throw configError(
+        '--kafka-sasl-mechanism OAUTHBEARER is not supported by the kafkajs client (it cannot fetch OAuth tokens itself): set --kafka-client librdkafka, or use SCRAM-SHA-512 / SCRAM-SHA-256 / PLAIN',
+      );
     }
     const mechanism = mechanisms[sasl.mechanism];
     if (mechanism === undefined) throw configError(`--kafka-sasl-mechanism "${String(sasl.mechanism)}" is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512`);
@@ -426,9 +431,7 @@ export class KafkajsTopicAdmin implements TopicAdmin {
     try {
       const rows = await this.#admin.fetchOffsets({ groupId, topics: [topic] });
       const t = rows.find((r) => r.topic === topic);
-      return (t?.partitions ?? [])
-        .map((p) => ({ partition: p.partition, offset: p.offset }))
-        .sort((a, b) => a.partition - b.partition);
+      return (t?.partitions ?? []).map((p) => ({ partition: p.partition, offset: p.offset })).sort((a, b) => a.partition - b.partition);
     } catch (e) {
       throw toKafkaError(e, `groupOffsets ${groupId} ${topic}`);
     }

@@ -19,9 +19,16 @@ interface CompatAdmin {
   connect(): Promise<void>;
   disconnect(): Promise<void>;
   listTopics(options?: { timeout?: number }): Promise<string[]>;
-  createTopics(options: { timeout?: number; topics: Array<{ topic: string; numPartitions: number; replicationFactor: number; configEntries: Array<{ name: string; value: string }> }> }): Promise<boolean>;
+  createTopics(options: {
+    timeout?: number;
+    topics: Array<{ topic: string; numPartitions: number; replicationFactor: number; configEntries: Array<{ name: string; value: string }> }>;
+  }): Promise<boolean>;
   fetchTopicOffsets(topic: string, options?: { timeout?: number }): Promise<Array<{ partition: number; high: string; low: string; offset: string }>>;
-  fetchOffsets(options: { groupId: string; topics: string[]; timeout?: number }): Promise<Array<{ topic: string; partitions: Array<{ partition: number; offset: string }> }>>;
+  fetchOffsets(options: {
+    groupId: string;
+    topics: string[];
+    timeout?: number;
+  }): Promise<Array<{ topic: string; partitions: Array<{ partition: number; offset: string }> }>>;
 }
 
 export class LibrdkafkaTopicAdmin implements TopicAdmin {
@@ -95,9 +102,12 @@ export class LibrdkafkaTopicAdmin implements TopicAdmin {
   async #waitForLeaders(topic: string, partitions: number): Promise<void> {
     const deadline = Date.now() + ADMIN_TIMEOUT_MS;
     for (;;) {
-      const ends = await this.endOffsets(topic).catch((e: unknown) => (e instanceof KafkaClientError && e.retryable && Date.now() < deadline ? undefined : Promise.reject(e)));
+      const ends = await this.endOffsets(topic).catch((e: unknown) =>
+        e instanceof KafkaClientError && e.retryable && Date.now() < deadline ? undefined : Promise.reject(e),
+      );
       if (ends !== undefined && ends.length >= partitions) return;
-      if (Date.now() >= deadline) throw new KafkaClientError('KAFKA_TIMEOUT', `ensureTopic ${topic}: partitions have no leader after ${ADMIN_TIMEOUT_MS} ms`, { retryable: true });
+      if (Date.now() >= deadline)
+        throw new KafkaClientError('KAFKA_TIMEOUT', `ensureTopic ${topic}: partitions have no leader after ${ADMIN_TIMEOUT_MS} ms`, { retryable: true });
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }

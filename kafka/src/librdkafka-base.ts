@@ -76,19 +76,24 @@ export function requireLibrdkafka(): RdModule {
 export function librdkafkaSecurityConfig(security: KafkaSecurity | undefined, features: readonly string[]): Record<string, string | boolean> {
   const conf: Record<string, string | boolean> = {};
   if (security === undefined || security.protocol === 'PLAINTEXT') {
-    if (security?.sasl !== undefined || security?.tls !== undefined) throw configError('SASL or TLS settings were given with --kafka-security-protocol PLAINTEXT: set SASL_SSL, SSL or SASL_PLAINTEXT');
+    if (security?.sasl !== undefined || security?.tls !== undefined)
+      throw configError('SASL or TLS settings were given with --kafka-security-protocol PLAINTEXT: set SASL_SSL, SSL or SASL_PLAINTEXT');
     return conf;
   }
   conf['security.protocol'] = security.protocol.toLowerCase();
   const usesTls = security.protocol === 'SSL' || security.protocol === 'SASL_SSL';
   const usesSasl = security.protocol === 'SASL_SSL' || security.protocol === 'SASL_PLAINTEXT';
   if (usesTls) {
-    if (!features.includes('ssl')) throw configError(`--kafka-security-protocol ${security.protocol} needs librdkafka built with OpenSSL (feature "ssl"); this build has ${features.join(', ')}: rebuild it (scripts/setup.mjs) or set --kafka-client kafkajs`);
+    if (!features.includes('ssl'))
+      throw configError(
+        `--kafka-security-protocol ${security.protocol} needs librdkafka built with OpenSSL (feature "ssl"); this build has ${features.join(', ')}: rebuild it (scripts/setup.mjs) or set --kafka-client kafkajs`,
+      );
     const tls = security.tls ?? { verifyHostname: true };
     conf['enable.ssl.certificate.verification'] = true;
     conf['ssl.endpoint.identification.algorithm'] = tls.verifyHostname === false ? 'none' : 'https';
     if (tls.caFile !== undefined) conf['ssl.ca.location'] = tls.caFile;
-    if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) throw configError('--kafka-cert-file and --kafka-key-file go together (mutual TLS): give both or neither');
+    if ((tls.certFile === undefined) !== (tls.keyFile === undefined))
+      throw configError('--kafka-cert-file and --kafka-key-file go together (mutual TLS): give both or neither');
     if (tls.certFile !== undefined) conf['ssl.certificate.location'] = tls.certFile;
     if (tls.keyFile !== undefined) conf['ssl.key.location'] = tls.keyFile;
   } else if (security.tls !== undefined) {
@@ -96,14 +101,18 @@ export function librdkafkaSecurityConfig(security: KafkaSecurity | undefined, fe
   }
   if (usesSasl) {
     const sasl = security.sasl;
-    if (sasl === undefined) throw configError(`--kafka-security-protocol ${security.protocol} needs --kafka-sasl-mechanism, --kafka-sasl-username and a password`);
+    if (sasl === undefined)
+      throw configError(`--kafka-security-protocol ${security.protocol} needs --kafka-sasl-mechanism, --kafka-sasl-username and a password`);
     conf['sasl.mechanisms'] = sasl.mechanism;
     switch (sasl.mechanism) {
       case 'PLAIN':
       case 'SCRAM-SHA-256':
       case 'SCRAM-SHA-512': {
         const feature = sasl.mechanism === 'PLAIN' ? 'sasl_plain' : 'sasl_scram';
-        if (!features.includes(feature)) throw configError(`--kafka-sasl-mechanism ${sasl.mechanism} needs librdkafka feature "${feature}", missing from this build (${features.join(', ')}): rebuild it or set --kafka-client kafkajs`);
+        if (!features.includes(feature))
+          throw configError(
+            `--kafka-sasl-mechanism ${sasl.mechanism} needs librdkafka feature "${feature}", missing from this build (${features.join(', ')}): rebuild it or set --kafka-client kafkajs`,
+          );
         conf['sasl.username'] = sasl.username;
         conf['sasl.password'] = sasl.password;
         break;
@@ -122,7 +131,9 @@ export function librdkafkaSecurityConfig(security: KafkaSecurity | undefined, fe
         break;
       }
       default:
-        throw configError(`--kafka-sasl-mechanism "${String((sasl as { mechanism: unknown }).mechanism)}" is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER`);
+        throw configError(
+          `--kafka-sasl-mechanism "${String((sasl as { mechanism: unknown }).mechanism)}" is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER`,
+        );
     }
   } else if (security.sasl !== undefined) {
     throw configError(`SASL settings were given with --kafka-security-protocol ${security.protocol}: set SASL_SSL or SASL_PLAINTEXT`);
@@ -157,7 +168,16 @@ const codeByName: Record<string, KafkaErrorCode> = {
   ERR__ASSIGNMENT_LOST: 'KAFKA_REBALANCE',
 };
 /** Broker errors a retry can fix although librdkafka gave up on them (leader moves, queue full). */
-const retryableNames = new Set(['ERR__QUEUE_FULL', 'ERR_NOT_LEADER_FOR_PARTITION', 'ERR_LEADER_NOT_AVAILABLE', 'ERR_NOT_ENOUGH_REPLICAS', 'ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND', 'ERR_COORDINATOR_LOAD_IN_PROGRESS', 'ERR_COORDINATOR_NOT_AVAILABLE', 'ERR_NOT_COORDINATOR']);
+const retryableNames = new Set([
+  'ERR__QUEUE_FULL',
+  'ERR_NOT_LEADER_FOR_PARTITION',
+  'ERR_LEADER_NOT_AVAILABLE',
+  'ERR_NOT_ENOUGH_REPLICAS',
+  'ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND',
+  'ERR_COORDINATOR_LOAD_IN_PROGRESS',
+  'ERR_COORDINATOR_NOT_AVAILABLE',
+  'ERR_NOT_COORDINATOR',
+]);
 
 /** librdkafka's error name for a numeric code (ERR__TRANSPORT, ERR_UNKNOWN_TOPIC_OR_PART, ...). */
 export function rdErrorName(rd: RdModule, code: number): string {
@@ -193,7 +213,9 @@ export function rdError(rd: RdModule, err: unknown, context: string, fatalCode?:
  * text only). librdkafka retries these forever; we fail fast on them instead.
  */
 export function authFailure(message: string): boolean {
-  return /SASL authentication error|Authentication failed|SSL handshake failed|certificate verify failed|SSL routines|Disconnected while requesting ApiVersion: might be caused by incorrect security\.protocol|broker certificate could not be verified|wrong version number/i.test(message);
+  return /SASL authentication error|Authentication failed|SSL handshake failed|certificate verify failed|SSL routines|Disconnected while requesting ApiVersion: might be caused by incorrect security\.protocol|broker certificate could not be verified|wrong version number/i.test(
+    message,
+  );
 }
 
 /** How long a refused login or certificate still explains a later timeout of the same client. */

@@ -44,7 +44,17 @@ import {
   DEFAULT_SESSION_TIMEOUT_MS,
   validateConsumerOptions,
 } from './options.js';
-import { AuthWatch, librdkafkaSecurityConfig, rdError, rdErrorName, rdLogForwarder, requireLibrdkafka, type RdError, type RdLog, type RdModule } from './librdkafka-base.js';
+import {
+  AuthWatch,
+  librdkafkaSecurityConfig,
+  rdError,
+  rdErrorName,
+  rdLogForwarder,
+  requireLibrdkafka,
+  type RdError,
+  type RdLog,
+  type RdModule,
+} from './librdkafka-base.js';
 
 /** Messages per consume() call and per batch handed to the handler. */
 export const MAX_BATCH_MESSAGES = 2000;
@@ -425,7 +435,9 @@ export class LibrdkafkaSpanConsumer implements SpanConsumer {
 
   #setAssignment(assigned: TopicPartition[]): void {
     const sorted = [...assigned].sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
-    const same = sorted.length === this.#assigned.length && sorted.every((tp, i) => tp.topic === this.#assigned[i]?.topic && tp.partition === this.#assigned[i]?.partition);
+    const same =
+      sorted.length === this.#assigned.length &&
+      sorted.every((tp, i) => tp.topic === this.#assigned[i]?.topic && tp.partition === this.#assigned[i]?.partition);
     this.#assigned = sorted;
     if (same) return;
     this.#listeners.rebalanced(this.#assigned);

@@ -23,7 +23,17 @@ import type { KafkaMessage, ProducerOptions, SpanProducer } from './types.js';
 import { authenticationError, configError, type KafkaClientError, notConnected } from './errors.js';
 import { kafkaLogger } from './log.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, validateProducerOptions } from './options.js';
-import { AuthWatch, librdkafkaSecurityConfig, rdError, rdErrorName, rdLogForwarder, requireLibrdkafka, type RdError, type RdLog, type RdModule } from './librdkafka-base.js';
+import {
+  AuthWatch,
+  librdkafkaSecurityConfig,
+  rdError,
+  rdErrorName,
+  rdLogForwarder,
+  requireLibrdkafka,
+  type RdError,
+  type RdLog,
+  type RdModule,
+} from './librdkafka-base.js';
 
 interface RdDeliveryReport {
   opaque?: unknown;
@@ -32,7 +42,15 @@ interface RdDeliveryReport {
 interface RdProducer {
   connect(options: { timeout?: number; topic?: string }, cb: (err: RdError | null) => void): void;
   disconnect(timeout: number, cb: (err: RdError | null) => void): void;
-  produce(topic: string, partition: number | null, value: Buffer | null, key?: Buffer | string | null, timestamp?: number | null, opaque?: unknown, headers?: Array<Record<string, string>>): unknown;
+  produce(
+    topic: string,
+    partition: number | null,
+    value: Buffer | null,
+    key?: Buffer | string | null,
+    timestamp?: number | null,
+    opaque?: unknown,
+    headers?: Array<Record<string, string>>,
+  ): unknown;
   setPollInBackground(set: boolean): void;
   flush(timeoutMs: number, cb: (err: RdError | null) => void): void;
   on(event: 'delivery-report', cb: (err: RdError | null, report: RdDeliveryReport) => void): void;
@@ -272,7 +290,6 @@ export class LibrdkafkaSpanProducer implements SpanProducer {
     }
     return e;
   }
-
 }
 
 /**

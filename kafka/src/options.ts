@@ -28,7 +28,7 @@ export function validateBrokers(brokers: unknown): string[] {
     throw configError('brokers is empty: give at least one "host:port", e.g. ["127.0.0.1:9092"]');
   }
   for (const b of brokers) {
-    if (typeof b !== 'string' || !/^[^\s:]+:\d{1,5}$/.test(b) && !/^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(b)) {
+    if (typeof b !== 'string' || (!/^[^\s:]+:\d{1,5}$/.test(b) && !/^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(b))) {
       throw configError(`broker "${String(b)}" is not "host:port", e.g. "127.0.0.1:9092"`);
     }
   }

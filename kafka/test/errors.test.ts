@@ -42,7 +42,10 @@ describe('toKafkaError', () => {
 
   it('classifies SASL and TLS failures as KAFKA_AUTHENTICATION, not retryable', () => {
     const { KafkaJSSASLAuthenticationError } = kafkajs as unknown as { KafkaJSSASLAuthenticationError: new (m: string) => Error };
-    expect(toKafkaError(new KafkaJSSASLAuthenticationError('SASL SCRAM SHA512 authentication failed: bad creds'), 'connect')).toMatchObject({ code: 'KAFKA_AUTHENTICATION', retryable: false });
+    expect(toKafkaError(new KafkaJSSASLAuthenticationError('SASL SCRAM SHA512 authentication failed: bad creds'), 'connect')).toMatchObject({
+      code: 'KAFKA_AUTHENTICATION',
+      retryable: false,
+    });
     const tls = Object.assign(new Error('self-signed certificate in certificate chain'), { code: 'SELF_SIGNED_CERT_IN_CHAIN' });
     const conn = new KafkaJSConnectionError('Connection error: self-signed certificate in certificate chain', { cause: tls } as never);
     (conn as unknown as { cause: unknown }).cause = tls;

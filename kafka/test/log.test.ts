@@ -35,7 +35,7 @@ describe('kafkajs log lines', () => {
   it('the retries every start makes go to debug, whatever level kafkajs gives them', () => {
     expect(
       levelsOf([
-        { level: ERROR, message: 'Response GroupCoordinator', error: 'The coordinator is loading and hence can\'t process requests' },
+        { level: ERROR, message: 'Response GroupCoordinator', error: "The coordinator is loading and hence can't process requests" },
         { level: WARN, message: 'Response Metadata', error: 'There is no leader for this topic-partition as we are in the middle of a leadership election' },
         { level: ERROR, message: 'Response JoinGroup', error: 'The group is rebalancing, so a rejoin is needed' },
       ]),
@@ -58,7 +58,11 @@ describe('librdkafka log lines', () => {
     const { logger, levels } = capture();
     const forward = rdLogForwarder(() => logger);
     // syslog severities: 4 warning, 3 error
-    forward({ severity: 4, fac: 'GETPID', message: '[thrd:main]: Failed to acquire idempotence PID from broker 127.0.0.1:9092/1: Broker: Coordinator load in progress: retrying' });
+    forward({
+      severity: 4,
+      fac: 'GETPID',
+      message: '[thrd:main]: Failed to acquire idempotence PID from broker 127.0.0.1:9092/1: Broker: Coordinator load in progress: retrying',
+    });
     forward({ severity: 3, fac: 'FAIL', message: '127.0.0.1:9092/bootstrap: Connect to ipv4#127.0.0.1:9092 failed: Connection refused' });
     expect(levels()).toEqual(['debug', 'warn']);
   });

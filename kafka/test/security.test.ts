@@ -71,7 +71,7 @@ describe('librdkafka configuration of KafkaSecurity', () => {
     expect(librdkafkaSecurityConfig({ protocol: 'SASL_PLAINTEXT', sasl: sasl('SCRAM-SHA-256') }, ALL)['sasl.mechanisms']).toBe('SCRAM-SHA-256');
   });
 
-  it('maps OAUTHBEARER to librdkafka\'s OIDC client-credentials flow where the build has it', () => {
+  it("maps OAUTHBEARER to librdkafka's OIDC client-credentials flow where the build has it", () => {
     const conf = librdkafkaSecurityConfig(
       { protocol: 'SASL_SSL', sasl: sasl('OAUTHBEARER', { oauthbearerTokenEndpointUrl: 'https://idp.example/token' }), tls: { verifyHostname: true } },
       ALL,
@@ -87,12 +87,20 @@ describe('librdkafka configuration of KafkaSecurity', () => {
 
   it('refuses, naming the setting, what the build cannot honour', () => {
     const noOidc = ALL.filter((f) => f !== 'oidc');
-    const oauth: KafkaSecurity = { protocol: 'SASL_SSL', sasl: sasl('OAUTHBEARER', { oauthbearerTokenEndpointUrl: 'https://idp.example/token' }), tls: { verifyHostname: true } };
+    const oauth: KafkaSecurity = {
+      protocol: 'SASL_SSL',
+      sasl: sasl('OAUTHBEARER', { oauthbearerTokenEndpointUrl: 'https://idp.example/token' }),
+      tls: { verifyHostname: true },
+    };
     expect(() => librdkafkaSecurityConfig(oauth, noOidc)).toThrow(expect.objectContaining({ code: 'KAFKA_CONFIG', retryable: false }));
     expect(() => librdkafkaSecurityConfig(oauth, noOidc)).toThrow(/--kafka-sasl-mechanism OAUTHBEARER needs librdkafka built with libcurl/);
     expect(() => librdkafkaSecurityConfig({ protocol: 'SSL' }, ['gzip'])).toThrow(/--kafka-security-protocol SSL needs librdkafka built with OpenSSL/);
-    expect(() => librdkafkaSecurityConfig({ protocol: 'SASL_PLAINTEXT', sasl: sasl('SCRAM-SHA-512') }, ['sasl', 'sasl_plain'])).toThrow(/SCRAM-SHA-512 needs librdkafka feature "sasl_scram"/);
-    expect(() => librdkafkaSecurityConfig({ protocol: 'SSL', tls: { certFile: '/c.pem', verifyHostname: true } }, ALL)).toThrow(/--kafka-cert-file and --kafka-key-file go together/);
+    expect(() => librdkafkaSecurityConfig({ protocol: 'SASL_PLAINTEXT', sasl: sasl('SCRAM-SHA-512') }, ['sasl', 'sasl_plain'])).toThrow(
+      /SCRAM-SHA-512 needs librdkafka feature "sasl_scram"/,
+    );
+    expect(() => librdkafkaSecurityConfig({ protocol: 'SSL', tls: { certFile: '/c.pem', verifyHostname: true } }, ALL)).toThrow(
+      /--kafka-cert-file and --kafka-key-file go together/,
+    );
     expect(() => librdkafkaSecurityConfig({ protocol: 'PLAINTEXT', sasl: sasl('PLAIN') }, ALL)).toThrow(/PLAINTEXT/);
     expect(() => librdkafkaSecurityConfig({ protocol: 'SASL_SSL' }, ALL)).toThrow(/--kafka-sasl-mechanism/);
   });
@@ -116,16 +124,24 @@ describe('kafkajs configuration of KafkaSecurity', () => {
     expect(ssl.rejectUnauthorized).toBe(true);
     expect(ssl.checkServerIdentity()).toBeUndefined();
     expect(conf.sasl).toBeUndefined();
-    expect(kafkajsSecurityConfig({ protocol: 'SASL_PLAINTEXT', sasl: sasl('PLAIN') })).toEqual({ sasl: { mechanism: 'plain', username: 'pintrace', password: SECRET } });
+    expect(kafkajsSecurityConfig({ protocol: 'SASL_PLAINTEXT', sasl: sasl('PLAIN') })).toEqual({
+      sasl: { mechanism: 'plain', username: 'pintrace', password: SECRET },
+    });
     expect(kafkajsSecurityConfig({ protocol: 'SASL_PLAINTEXT', sasl: sasl('SCRAM-SHA-256') }).sasl).toMatchObject({ mechanism: 'scram-sha-256' });
     expect(kafkajsSecurityConfig({ protocol: 'SSL' }).ssl).toEqual({ rejectUnauthorized: true });
   });
 
   it('refuses OAUTHBEARER (it cannot fetch tokens) and unreadable files, naming the setting', () => {
-    const oauth: KafkaSecurity = { protocol: 'SASL_SSL', sasl: sasl('OAUTHBEARER', { oauthbearerTokenEndpointUrl: 'https://idp.example/token' }), tls: { verifyHostname: true } };
+    const oauth: KafkaSecurity = {
+      protocol: 'SASL_SSL',
+      sasl: sasl('OAUTHBEARER', { oauthbearerTokenEndpointUrl: 'https://idp.example/token' }),
+      tls: { verifyHostname: true },
+    };
     expect(() => kafkajsSecurityConfig(oauth)).toThrow(expect.objectContaining({ code: 'KAFKA_CONFIG' }));
     expect(() => kafkajsSecurityConfig(oauth)).toThrow(/OAUTHBEARER is not supported by the kafkajs client.*--kafka-client librdkafka/);
-    expect(() => kafkajsSecurityConfig({ protocol: 'SSL', tls: { caFile: path.join(dir, 'missing.pem'), verifyHostname: true } })).toThrow(/--kafka-ca-file: cannot read .*missing\.pem \(ENOENT\)/);
+    expect(() => kafkajsSecurityConfig({ protocol: 'SSL', tls: { caFile: path.join(dir, 'missing.pem'), verifyHostname: true } })).toThrow(
+      /--kafka-ca-file: cannot read .*missing\.pem \(ENOENT\)/,
+    );
   });
 });
 
@@ -168,31 +184,48 @@ describe('secrets in errors and log lines', () => {
   // One mechanism: against a broker that hangs up, the mechanisms share the path up to the login.
   const mechanisms = ['SCRAM-SHA-512'] as const;
 
-  it.each(clients)('%s: producer, consumer and admin fail to connect without the password in any error or log line', async (client) => {
-    for (const mechanism of mechanisms) {
-      const { logger, text } = capturingLogger();
-      const security: KafkaSecurity = { protocol: 'SASL_PLAINTEXT', sasl: sasl(mechanism) };
-      const producer = createProducer({ brokers: [broker], client, security, logger, requestTimeoutMs: 3000 });
-      const consumer = createConsumer({ brokers: [broker], client, security, logger, groupId: 'g', topics: ['t'] });
-      const admin = createAdmin([broker], { client, security, logger });
-      const errors = await Promise.all([
-        producer.connect().then(() => undefined, (e: unknown) => e),
-        consumer.connect().then(() => undefined, (e: unknown) => e),
-        admin.endOffsets('t').then(() => undefined, (e: unknown) => e),
-      ]);
-      await Promise.all([producer.disconnect(), consumer.disconnect(), admin.close()]);
-      for (const e of errors) {
-        expect(e, `${client} ${mechanism}`).toBeInstanceOf(KafkaClientError);
-        expect(errorText(e)).not.toContain(SECRET);
+  it.each(clients)(
+    '%s: producer, consumer and admin fail to connect without the password in any error or log line',
+    async (client) => {
+      for (const mechanism of mechanisms) {
+        const { logger, text } = capturingLogger();
+        const security: KafkaSecurity = { protocol: 'SASL_PLAINTEXT', sasl: sasl(mechanism) };
+        const producer = createProducer({ brokers: [broker], client, security, logger, requestTimeoutMs: 3000 });
+        const consumer = createConsumer({ brokers: [broker], client, security, logger, groupId: 'g', topics: ['t'] });
+        const admin = createAdmin([broker], { client, security, logger });
+        const errors = await Promise.all([
+          producer.connect().then(
+            () => undefined,
+            (e: unknown) => e,
+          ),
+          consumer.connect().then(
+            () => undefined,
+            (e: unknown) => e,
+          ),
+          admin.endOffsets('t').then(
+            () => undefined,
+            (e: unknown) => e,
+          ),
+        ]);
+        await Promise.all([producer.disconnect(), consumer.disconnect(), admin.close()]);
+        for (const e of errors) {
+          expect(e, `${client} ${mechanism}`).toBeInstanceOf(KafkaClientError);
+          expect(errorText(e)).not.toContain(SECRET);
+        }
+        expect(text().length, 'the clients logged something').toBeGreaterThan(0);
+        expect(text()).not.toContain(SECRET);
       }
-      expect(text().length, 'the clients logged something').toBeGreaterThan(0);
-      expect(text()).not.toContain(SECRET);
-    }
-  }, 120_000);
+    },
+    120_000,
+  );
 
   it.each(clients)('%s: configuration refusals do not carry the password either', (client) => {
     const refusals: unknown[] = [];
-    const oauth: KafkaSecurity = { protocol: 'SASL_SSL', sasl: sasl('OAUTHBEARER', { oauthbearerTokenEndpointUrl: 'https://idp.example/token' }), tls: { verifyHostname: true } };
+    const oauth: KafkaSecurity = {
+      protocol: 'SASL_SSL',
+      sasl: sasl('OAUTHBEARER', { oauthbearerTokenEndpointUrl: 'https://idp.example/token' }),
+      tls: { verifyHostname: true },
+    };
     const bad: KafkaSecurity = { protocol: 'PLAINTEXT', sasl: sasl('SCRAM-SHA-512') };
     for (const security of client === 'kafkajs' ? [oauth, bad] : [bad]) {
       try {

@@ -2,7 +2,16 @@ import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createProducer, type SpanProducer } from '@pintrace/kafka';
-import { createLogger, createRegistry, kafkaConnectionOf, startOpsServer, type BackoffOptions, type HealthReport, type Logger, type OpsServer } from '@pintrace/runtime';
+import {
+  createLogger,
+  createRegistry,
+  kafkaConnectionOf,
+  startOpsServer,
+  type BackoffOptions,
+  type HealthReport,
+  type Logger,
+  type OpsServer,
+} from '@pintrace/runtime';
 import type { Registry } from 'prom-client';
 import { DeadLetterWriter } from './dead-letter.js';
 import { DeciderMirror } from './decider-mirror.js';
@@ -81,8 +90,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     });
   const writer = new KafkaWriter({ producer, topic: config.topic, metrics, log, signal: abort.signal, backoff: deps.backoff });
   writer.connectEarly();
-  const deadLetters =
-    config.deadLetterTopic === undefined ? undefined : new DeadLetterWriter({ writer, topic: config.deadLetterTopic, metrics, log });
+  const deadLetters = config.deadLetterTopic === undefined ? undefined : new DeadLetterWriter({ writer, topic: config.deadLetterTopic, metrics, log });
   const decider =
     config.deciderTopic === undefined
       ? undefined
@@ -200,8 +208,15 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   await rescan();
   log.info(
     {
-      spansDir, stateDir, topic: config.topic, brokers: config.kafka, metricsPort: ops?.port, compression: config.compression,
-      deadLetterTopic: config.deadLetterTopic, deciderTopic: config.deciderTopic, deciderFile: decider ? config.deciderFile : undefined,
+      spansDir,
+      stateDir,
+      topic: config.topic,
+      brokers: config.kafka,
+      metricsPort: ops?.port,
+      compression: config.compression,
+      deadLetterTopic: config.deadLetterTopic,
+      deciderTopic: config.deciderTopic,
+      deciderFile: decider ? config.deciderFile : undefined,
     },
     'logger agent started',
   );

@@ -47,7 +47,13 @@ export class DeadLetterWriter {
       key: stream,
       value: r.line.length > MAX_VALUE_CHARS ? r.line.slice(0, MAX_VALUE_CHARS) : r.line,
       headers: deadLetterHeaders({
-        reason: r.reason, rejectedBy: 'logger-agent', host: this.host, bytes: Buffer.byteLength(r.line), stream, file, batchOffset,
+        reason: r.reason,
+        rejectedBy: 'logger-agent',
+        host: this.host,
+        bytes: Buffer.byteLength(r.line),
+        stream,
+        file,
+        batchOffset,
       }),
     }));
     let result = await writer.write(messages, topic, this.o.maxAttempts ?? 5);

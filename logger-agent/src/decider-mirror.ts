@@ -74,7 +74,9 @@ export class DeciderMirror {
     const backoff = new Backoff({ initialMs: 500, maxMs: 15_000 });
     while (!signal.aborted) {
       const groupId = `pintrace-decider-${os.hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
-      const consumer = this.o.consumer?.(groupId) ?? createConsumer({ ...this.o.kafka, groupId, topics: [topic], fromBeginning: true, maxWaitTimeMs: 100, clientId: 'pintrace-agent-decider', logger: log });
+      const consumer =
+        this.o.consumer?.(groupId) ??
+        createConsumer({ ...this.o.kafka, groupId, topics: [topic], fromBeginning: true, maxWaitTimeMs: 100, clientId: 'pintrace-agent-decider', logger: log });
       this.consumer = consumer;
       let end!: () => void;
       const ended = new Promise<void>((resolve) => (end = resolve));
@@ -83,7 +85,12 @@ export class DeciderMirror {
       signal.addEventListener('abort', onAbort, { once: true });
       try {
         if (this.o.consumer === undefined) {
-          this.admin ??= createAdmin(this.o.kafka.brokers, { client: this.o.kafka.client, security: this.o.kafka.security, clientId: 'pintrace-agent-decider', logger: log });
+          this.admin ??= createAdmin(this.o.kafka.brokers, {
+            client: this.o.kafka.client,
+            security: this.o.kafka.security,
+            clientId: 'pintrace-agent-decider',
+            logger: log,
+          });
           await this.admin.ensureTopic(topic, 1, { ...DECIDER_TOPIC_CONFIG });
         }
         consumer.onError((err) => {
@@ -156,6 +163,9 @@ export class DeciderMirror {
     }
     metrics.deciderUpdates.inc({ result: 'written' }, updates.size);
     this.lastDelayMs = newest > 0 ? Date.now() - newest : undefined;
-    log.info({ file, updates: Object.fromEntries([...updates].map(([k, v]) => [k, v ?? null])), delayMs: this.lastDelayMs }, 'decider file updated from the fleet topic');
+    log.info(
+      { file, updates: Object.fromEntries([...updates].map(([k, v]) => [k, v ?? null])), delayMs: this.lastDelayMs },
+      'decider file updated from the fleet topic',
+    );
   }
 }

@@ -42,7 +42,10 @@ export async function publishDeciderValue(name: string, value: number | undefine
     await Promise.race([
       work,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`Kafka at ${o.kafka.brokers.join(',')} did not acknowledge within ${timeoutMs} ms; nothing was published`)), timeoutMs);
+        timer = setTimeout(
+          () => reject(new Error(`Kafka at ${o.kafka.brokers.join(',')} did not acknowledge within ${timeoutMs} ms; nothing was published`)),
+          timeoutMs,
+        );
         timer.unref();
       }),
     ]);

@@ -23,8 +23,20 @@ interface Exports {
   memory: { buffer: ArrayBuffer; grow(pages: number): number };
   __heap_base: { value: number };
   build_messages(
-    input: number, base: number, starts: number, ends: number, count: number, maxLine: number, check: number, status: number, next: number,
-    table: number, hashBits: number, groups: number, out: number, stack: number,
+    input: number,
+    base: number,
+    starts: number,
+    ends: number,
+    count: number,
+    maxLine: number,
+    check: number,
+    status: number,
+    next: number,
+    table: number,
+    hashBits: number,
+    groups: number,
+    out: number,
+    stack: number,
   ): number;
 }
 
@@ -107,7 +119,22 @@ export function buildChunk(
   new Uint8Array(memory, input, length).set(bytes.subarray(from, to));
   new Int32Array(memory, startsAt, count).set(starts.length === count ? starts : Array.from({ length: count }, (_, i) => starts[i]));
   new Int32Array(memory, endsAt, count).set(ends.length === count ? ends : Array.from({ length: count }, (_, i) => ends[i]));
-  const traces = wasm.build_messages(input, from, startsAt, endsAt, count, Math.min(maxLineBytes, 0x7fffffff), checkJson ? 1 : 0, status, next, table, hashBits, groups, out, stack);
+  const traces = wasm.build_messages(
+    input,
+    from,
+    startsAt,
+    endsAt,
+    count,
+    Math.min(maxLineBytes, 0x7fffffff),
+    checkJson ? 1 : 0,
+    status,
+    next,
+    table,
+    hashBits,
+    groups,
+    out,
+    stack,
+  );
   const statusView = new Int32Array(memory, status, count + 2);
   const rejected = statusView[count];
   const spans = statusView[count + 1];

@@ -47,7 +47,12 @@ export class AgentMetrics {
     const p = 'pintrace_agent_';
     this.lines = new Counter({ name: `${p}lines_total`, help: 'Span lines acknowledged by Kafka', labelNames: ['stream'], registers });
     this.bytes = new Counter({ name: `${p}bytes_total`, help: 'Span file bytes acknowledged or stepped over', labelNames: ['stream'], registers });
-    this.messages = new Counter({ name: `${p}kafka_messages_total`, help: 'Kafka messages acknowledged (one per trace per batch)', labelNames: ['topic'], registers });
+    this.messages = new Counter({
+      name: `${p}kafka_messages_total`,
+      help: 'Kafka messages acknowledged (one per trace per batch)',
+      labelNames: ['topic'],
+      registers,
+    });
     this.acks = new Counter({ name: `${p}kafka_acks_total`, help: 'Kafka sends acknowledged with acks=all', labelNames: ['topic'], registers });
     this.sendSeconds = new Histogram({
       name: `${p}kafka_send_seconds`,
@@ -59,16 +64,46 @@ export class AgentMetrics {
     this.skippedLines = new Counter({ name: `${p}skipped_lines_total`, help: 'Lines not shipped, by reason', labelNames: ['stream', 'reason'], registers });
     this.skippedBytes = new Counter({ name: `${p}skipped_bytes_total`, help: 'Bytes stepped over, by reason', labelNames: ['stream', 'reason'], registers });
     this.rotations = new Counter({ name: `${p}rotations_total`, help: 'Rotated files finished', labelNames: ['stream'], registers });
-    this.truncations = new Counter({ name: `${p}truncations_total`, help: 'Files found truncated or rewritten (re-read from 0)', labelNames: ['stream'], registers });
-    this.inodeReuses = new Counter({ name: `${p}inode_reuses_total`, help: 'Watermark inode found holding a different file', labelNames: ['stream'], registers });
-    this.watermarkResets = new Counter({ name: `${p}watermark_resets_total`, help: 'Streams restarted from their oldest file, by reason', labelNames: ['stream', 'reason'], registers });
+    this.truncations = new Counter({
+      name: `${p}truncations_total`,
+      help: 'Files found truncated or rewritten (re-read from 0)',
+      labelNames: ['stream'],
+      registers,
+    });
+    this.inodeReuses = new Counter({
+      name: `${p}inode_reuses_total`,
+      help: 'Watermark inode found holding a different file',
+      labelNames: ['stream'],
+      registers,
+    });
+    this.watermarkResets = new Counter({
+      name: `${p}watermark_resets_total`,
+      help: 'Streams restarted from their oldest file, by reason',
+      labelNames: ['stream', 'reason'],
+      registers,
+    });
     this.watermarkCommits = new Counter({ name: `${p}watermark_commits_total`, help: 'Watermarks written', labelNames: ['stream'], registers });
     this.errors = new Counter({ name: `${p}errors_total`, help: 'Errors by kind', labelNames: ['kind'], registers });
     this.lag = new Gauge({ name: `${p}lag_bytes`, help: 'Bytes after the committed position', labelNames: ['stream'], registers });
-    this.deadLetters = new Counter({ name: `${p}dead_letters_total`, help: 'Rejected lines sent to the dead-letter topic, or dropped', labelNames: ['result'], registers });
+    this.deadLetters = new Counter({
+      name: `${p}dead_letters_total`,
+      help: 'Rejected lines sent to the dead-letter topic, or dropped',
+      labelNames: ['result'],
+      registers,
+    });
     this.releasedFiles = new Counter({ name: `${p}released_files_total`, help: 'Deleted files whose handle was closed', labelNames: ['stream'], registers });
-    this.retentionDeletes = new Counter({ name: `${p}retention_deletes_total`, help: 'Shipped rotated files deleted by retention', labelNames: ['stream'], registers });
-    this.deciderUpdates = new Counter({ name: `${p}decider_updates_total`, help: 'Fleet decider records applied to the local file (result: written, unchanged, invalid)', labelNames: ['result'], registers });
+    this.retentionDeletes = new Counter({
+      name: `${p}retention_deletes_total`,
+      help: 'Shipped rotated files deleted by retention',
+      labelNames: ['stream'],
+      registers,
+    });
+    this.deciderUpdates = new Counter({
+      name: `${p}decider_updates_total`,
+      help: 'Fleet decider records applied to the local file (result: written, unchanged, invalid)',
+      labelNames: ['result'],
+      registers,
+    });
     this.streams = new Gauge({ name: `${p}streams`, help: 'Span log streams being tailed', registers });
   }
 

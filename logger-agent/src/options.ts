@@ -1,6 +1,15 @@
 import { z } from 'zod';
 import { intakeOptions } from './intake/options.js';
-import { commonOptions, kafkaConnectionOptions, booleanSchema, dirSchema, portSchema, positiveIntSchema, type ConfigOf, type OptionSpec } from '@pintrace/runtime';
+import {
+  commonOptions,
+  kafkaConnectionOptions,
+  booleanSchema,
+  dirSchema,
+  portSchema,
+  positiveIntSchema,
+  type ConfigOf,
+  type OptionSpec,
+} from '@pintrace/runtime';
 
 const nonNegativeIntSchema = z.coerce.number().int('expected a whole number').min(0, 'expected a number >= 0');
 const optionalTopicSchema = z
@@ -8,7 +17,6 @@ const optionalTopicSchema = z
   .trim()
   .regex(/^[A-Za-z0-9._-]{1,249}$/, 'expected a Kafka topic name (letters, digits, ".", "_", "-")')
   .optional();
-
 
 /** The agent's options: the shared Kafka / topic / spans-dir ones plus its own. */
 export const agentOptions = {
@@ -45,7 +53,12 @@ export const agentOptions = {
     env: 'PINTRACE_AGENT_BATCH_BYTES',
     description: 'Most bytes read per batch (the file is read, shipped and committed a batch at a time)',
     default: String(4 * 1024 * 1024),
-    schema: positiveIntSchema.pipe(z.number().min(1024, 'expected at least 1024 bytes').max(64 * 1024 * 1024, 'expected at most 64 MiB')),
+    schema: positiveIntSchema.pipe(
+      z
+        .number()
+        .min(1024, 'expected at least 1024 bytes')
+        .max(64 * 1024 * 1024, 'expected at most 64 MiB'),
+    ),
   },
   batchLines: {
     key: 'batchLines',
@@ -83,7 +96,8 @@ export const agentOptions = {
     key: 'checkJson',
     flag: 'check-json',
     env: 'PINTRACE_AGENT_CHECK_JSON',
-    description: 'Check that each line is valid JSON (without building it) and skip the invalid ones, so one bad line cannot spoil a trace\'s message (true|false)',
+    description:
+      "Check that each line is valid JSON (without building it) and skip the invalid ones, so one bad line cannot spoil a trace's message (true|false)",
     default: 'true',
     schema: booleanSchema,
   },
@@ -122,7 +136,8 @@ export const agentOptions = {
     key: 'deciderTopic',
     flag: 'decider-topic',
     env: 'PINTRACE_DECIDER_TOPIC',
-    description: 'Compacted topic of fleet decider values (`pintrace decider set --fleet`, default topic pintrace-decider) mirrored into --decider-file; unset = off',
+    description:
+      'Compacted topic of fleet decider values (`pintrace decider set --fleet`, default topic pintrace-decider) mirrored into --decider-file; unset = off',
     schema: optionalTopicSchema,
   },
   deciderFile: {

@@ -61,7 +61,12 @@ describe('logger agent', () => {
       const { producer, agent } = await run();
       await writeFile(file('b.jsonl'), lines(100, 105));
       await waitFor(() => producer.ids().length === 10);
-      expect(agent.streams().map((s) => s.stream).sort()).toEqual(['a.jsonl', 'b.jsonl']);
+      expect(
+        agent
+          .streams()
+          .map((s) => s.stream)
+          .sort(),
+      ).toEqual(['a.jsonl', 'b.jsonl']);
     });
 
     it('reacts to file events without waiting for the poll interval', async () => {
@@ -278,7 +283,9 @@ describe('logger agent', () => {
       await waitFor(() => new Set(producer.ids()).size === 60);
       // Every stored message is the batch's own spans (parses, keyed by its trace): nothing was overwritten.
       expect(producer.ids().sort()).toEqual(ids(0, 60).sort());
-      for (const b of producer.acked) for (const m of b.messages) expect((JSON.parse(m.value!.toString()) as Array<{ traceId: string }>).every((sp) => sp.traceId.slice(-16) === m.key)).toBe(true);
+      for (const b of producer.acked)
+        for (const m of b.messages)
+          expect((JSON.parse(m.value!.toString()) as Array<{ traceId: string }>).every((sp) => sp.traceId.slice(-16) === m.key)).toBe(true);
     });
 
     it('on shutdown lets the in-flight batch finish and records it', async () => {

@@ -6,7 +6,9 @@ const span = (traceId: string, id: string) => JSON.stringify({ traceId, id, name
 
 describe('trace id of a line (from @pintrace/model)', () => {
   it('finds the top-level trace id and ignores one inside a tag', () => {
-    expect(buildMessages([JSON.stringify({ tags: { traceId: 'bbbbbbbbbbbbbbbb' }, traceId: 'aaaaaaaaaaaaaaa1', id: '1' })]).messages[0].key).toBe('aaaaaaaaaaaaaaa1');
+    expect(buildMessages([JSON.stringify({ tags: { traceId: 'bbbbbbbbbbbbbbbb' }, traceId: 'aaaaaaaaaaaaaaa1', id: '1' })]).messages[0].key).toBe(
+      'aaaaaaaaaaaaaaa1',
+    );
     expect(buildMessages([JSON.stringify({ id: '1', tags: { traceId: 'bbbbbbbbbbbbbbbb' } })]).skipped).toEqual({ no_trace_id: 1 });
     expect(buildMessages(['{"traceId":"not-hex","id":"1"}']).skipped).toEqual({ no_trace_id: 1 });
   });
@@ -31,7 +33,15 @@ describe('buildMessages', () => {
   });
 
   it('counts and skips lines that are not spans, and ignores empty lines', () => {
-    const out = buildMessages(['', 'garbage', '[1,2]', '{"id":"1"}', '{"traceId":"aaaaaaaaaaaaaaa1","id":', '{"traceId":"aaaaaaaaaaaaaaa1",}', span('aaaaaaaaaaaaaaa1', '9')]);
+    const out = buildMessages([
+      '',
+      'garbage',
+      '[1,2]',
+      '{"id":"1"}',
+      '{"traceId":"aaaaaaaaaaaaaaa1","id":',
+      '{"traceId":"aaaaaaaaaaaaaaa1",}',
+      span('aaaaaaaaaaaaaaa1', '9'),
+    ]);
     expect(out.spans).toBe(1);
     expect(out.skipped).toEqual({ not_json_object: 3, no_trace_id: 1, invalid_json: 1 });
     expect(out.samples.length).toBe(3);
@@ -55,14 +65,15 @@ describe('buildMessages', () => {
 
 describe('buildMessages from the read bytes', () => {
   it('copies the lines from the read bytes and gives the same values as from the strings', () => {
-    const text = [
-      span('aaaaaaaaaaaaaaa1', '1'),
-      `  ${span('aaaaaaaaaaaaaaa2', '2')}\t`, // JSON whitespace around a line is trimmed
-      JSON.stringify({ traceId: 'aaaaaaaaaaaaaaa1', id: '3', name: 'ünïcødé ✓ 😀' }),
-      'not json',
-      '',
-      `${span('aaaaaaaaaaaaaaa2', '4')}\r`,
-    ].join('\n') + '\n';
+    const text =
+      [
+        span('aaaaaaaaaaaaaaa1', '1'),
+        `  ${span('aaaaaaaaaaaaaaa2', '2')}\t`, // JSON whitespace around a line is trimmed
+        JSON.stringify({ traceId: 'aaaaaaaaaaaaaaa1', id: '3', name: 'ünïcødé ✓ 😀' }),
+        'not json',
+        '',
+        `${span('aaaaaaaaaaaaaaa2', '4')}\r`,
+      ].join('\n') + '\n';
     const bytes = Buffer.from(text);
     const lines: string[] = [];
     const starts: number[] = [];

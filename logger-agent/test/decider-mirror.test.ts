@@ -31,7 +31,12 @@ class FakeConsumer implements SpanConsumer {
   }
   async push(records: Array<[string, string | null]>): Promise<void> {
     const messages: ConsumedMessage[] = records.map(([k, v], i) => ({
-      topic: 'd', partition: 0, offset: String(i), key: Buffer.from(k), value: v === null ? null : Buffer.from(v), timestamp: String(Date.now()),
+      topic: 'd',
+      partition: 0,
+      offset: String(i),
+      key: Buffer.from(k),
+      value: v === null ? null : Buffer.from(v),
+      timestamp: String(Date.now()),
     }));
     await this.handler!({ topic: 'd', partition: 0, highWatermark: String(records.length), messages });
   }
@@ -55,11 +60,19 @@ describe('fleet decider mirror', () => {
   const startMirror = (file: string) => {
     const consumers: FakeConsumer[] = [];
     const metrics = new AgentMetrics(createRegistry());
-    mirror = new DeciderMirror({ kafka: { brokers: ['x:1'], security: PLAINTEXT }, topic: 'd', file, metrics, log: silent, signal: abort.signal, consumer: () => {
-      const c = new FakeConsumer();
-      consumers.push(c);
-      return c;
-    } });
+    mirror = new DeciderMirror({
+      kafka: { brokers: ['x:1'], security: PLAINTEXT },
+      topic: 'd',
+      file,
+      metrics,
+      log: silent,
+      signal: abort.signal,
+      consumer: () => {
+        const c = new FakeConsumer();
+        consumers.push(c);
+        return c;
+      },
+    });
     mirror.start();
     return { consumers, metrics };
   };
@@ -78,7 +91,11 @@ describe('fleet decider mirror', () => {
     await writeFile(file, JSON.stringify({ 'local.only': 7, 'pintrace.sample_rate': 100 }));
     const { consumers, metrics } = startMirror(file);
     await waitFor(() => consumers[0]?.handler !== undefined);
-    await consumers[0].push([['pintrace.sample_rate', '0.3'], ['pintrace.sample_rate.checkout', '5'], ['bogus', 'nope']]);
+    await consumers[0].push([
+      ['pintrace.sample_rate', '0.3'],
+      ['pintrace.sample_rate.checkout', '5'],
+      ['bogus', 'nope'],
+    ]);
     expect(JSON.parse(await readFile(file, 'utf8'))).toEqual({ 'local.only': 7, 'pintrace.sample_rate': 0.3, 'pintrace.sample_rate.checkout': 5 });
     await consumers[0].push([['pintrace.sample_rate.checkout', null]]);
     expect(JSON.parse(await readFile(file, 'utf8'))).toEqual({ 'local.only': 7, 'pintrace.sample_rate': 0.3 });

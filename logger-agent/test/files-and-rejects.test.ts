@@ -19,7 +19,9 @@ async function openFiles(): Promise<string[]> {
 }
 
 const spanIds = (p: FakeProducer, topic = 'zipkin') =>
-  p.acked.filter((b) => b.topic === topic).flatMap((b) => b.messages.flatMap((m) => (JSON.parse(m.value!.toString()) as Array<{ id: string }>).map((s) => s.id)));
+  p.acked
+    .filter((b) => b.topic === topic)
+    .flatMap((b) => b.messages.flatMap((m) => (JSON.parse(m.value!.toString()) as Array<{ id: string }>).map((s) => s.id)));
 
 describe('logger agent: files and rejects', () => {
   let dir: string;
@@ -150,7 +152,12 @@ describe('logger agent: files and rejects', () => {
       const { producer, agent } = await run();
       await waitFor(() => spanIds(producer).length === 40);
       expect(spanIds(producer).sort()).toEqual(ids(0, 40));
-      expect(agent.streams().map((s) => s.stream).sort()).toEqual(['svc.jsonl', 'svc@11-aaaaaa.jsonl', 'svc@12-bbbbbb.jsonl']);
+      expect(
+        agent
+          .streams()
+          .map((s) => s.stream)
+          .sort(),
+      ).toEqual(['svc.jsonl', 'svc@11-aaaaaa.jsonl', 'svc@12-bbbbbb.jsonl']);
     });
 
     it('a process that exited (its file sealed): shipped, then removed by retention; the stream and its watermark go', async () => {

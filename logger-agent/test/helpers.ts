@@ -8,9 +8,19 @@ import { FakeProducer } from './fake-producer.js';
 export const silent = createLogger('logger-agent-test', { level: process.env.PINTRACE_TEST_LOG ?? 'silent' });
 
 /** A Zipkin v2 span line (with newline); the span id encodes n so order can be checked. */
-export function spanLine(n: number, traceId = (n % 7 + 1).toString(16).padStart(16, 'a')): string {
+export function spanLine(n: number, traceId = ((n % 7) + 1).toString(16).padStart(16, 'a')): string {
   const id = n.toString(16).padStart(16, '0');
-  return JSON.stringify({ traceId, id, name: `op-${n}`, kind: 'SERVER', timestamp: 1_700_000_000_000_000 + n, duration: 10, localEndpoint: { serviceName: 'svc' } }) + '\n';
+  return (
+    JSON.stringify({
+      traceId,
+      id,
+      name: `op-${n}`,
+      kind: 'SERVER',
+      timestamp: 1_700_000_000_000_000 + n,
+      duration: 10,
+      localEndpoint: { serviceName: 'svc' },
+    }) + '\n'
+  );
 }
 
 export function ids(from: number, to: number): string[] {
@@ -34,7 +44,11 @@ export function config(spansDir: string, overrides: Record<string, unknown> = {}
   return resolveConfig(agentOptions, { flags: { spansDir, metricsPort: '0', pollIntervalMs: '50', rotationGraceMs: '200', ...overrides }, env: {} });
 }
 
-export async function start(spansDir: string, producer = new FakeProducer(), overrides: Record<string, unknown> = {}): Promise<{ agent: Agent; producer: FakeProducer }> {
+export async function start(
+  spansDir: string,
+  producer = new FakeProducer(),
+  overrides: Record<string, unknown> = {},
+): Promise<{ agent: Agent; producer: FakeProducer }> {
   const agent = await startAgent(config(spansDir, overrides), { producer, log: silent, backoff: { initialMs: 5, maxMs: 20 }, opsServer: false });
   return { agent, producer };
 }

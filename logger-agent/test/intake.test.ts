@@ -42,7 +42,20 @@ function jsonBody(spanIds: string[]): string {
     resourceSpans: [
       {
         resource: { attributes: [{ key: 'service.name', value: { stringValue: 'json-svc' } }] },
-        scopeSpans: [{ scope: { name: 'j' }, spans: spanIds.map((id) => ({ traceId: TRACE.toUpperCase(), spanId: id, name: 'op', kind: 3, startTimeUnixNano: '1700000000000000000', endTimeUnixNano: '1700000000000500000', attributes: [{ key: 'n', value: { intValue: '42' } }] })) }],
+        scopeSpans: [
+          {
+            scope: { name: 'j' },
+            spans: spanIds.map((id) => ({
+              traceId: TRACE.toUpperCase(),
+              spanId: id,
+              name: 'op',
+              kind: 3,
+              startTimeUnixNano: '1700000000000000000',
+              endTimeUnixNano: '1700000000000500000',
+              attributes: [{ key: 'n', value: { intValue: '42' } }],
+            })),
+          },
+        ],
       },
     ],
   });
@@ -55,7 +68,13 @@ describe('agent intake', () => {
   let producer: FakeProducer;
   const base = () => `http://127.0.0.1:${agent.intake!.otlpHttpPort}`;
   const zipkinBase = () => `http://127.0.0.1:${agent.intake!.zipkinPort}`;
-  const shipped = () => producer.acked.flatMap((b) => b.messages.map((m) => ({ key: String(m.key), spans: JSON.parse(String(m.value)) as { id: string; traceId: string; tags?: Record<string, string>; localEndpoint?: { serviceName?: string } }[] })));
+  const shipped = () =>
+    producer.acked.flatMap((b) =>
+      b.messages.map((m) => ({
+        key: String(m.key),
+        spans: JSON.parse(String(m.value)) as { id: string; traceId: string; tags?: Record<string, string>; localEndpoint?: { serviceName?: string } }[],
+      })),
+    );
   const shippedIds = () => shipped().flatMap((m) => m.spans.map((s) => s.id));
   const metric = async (name: string, labels: Record<string, string>) => {
     const m = (await agent.registry.getMetricsAsJSON()).find((x) => x.name === name);
@@ -76,10 +95,18 @@ describe('agent intake', () => {
 
   it('takes OTLP/HTTP protobuf and JSON, answers in kind, and ships the spans keyed by the low 64 bits of the trace id', async () => {
     await run();
-    const pb = await fetch(`${base()}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: protobufBody(['0000000000000001', '0000000000000002']) });
+    const pb = await fetch(`${base()}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-protobuf' },
+      body: protobufBody(['0000000000000001', '0000000000000002']),
+    });
     expect(pb.status).toBe(200);
     expect(pb.headers.get('content-type')).toBe('application/x-protobuf');
-    const js = await fetch(`${base()}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: gzipSync(jsonBody(['0000000000000003'])) });
+    const js = await fetch(`${base()}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      body: gzipSync(jsonBody(['0000000000000003'])),
+    });
     expect(js.status).toBe(200);
     expect(await js.json()).toEqual({});
     await waitFor(() => shippedIds().length === 3, 5000, 'three spans shipped');
@@ -103,15 +130,41 @@ describe('agent intake', () => {
     });
     expect(json.status).toBe(202);
     const list = ZipkinListOfSpans.encode(
-      ZipkinListOfSpans.fromObject({ spans: [{ traceId: Buffer.from(TRACE, 'hex'), id: Buffer.from('0000000000000011', 'hex'), kind: 2, name: 'p', timestamp: '1700000000000000', duration: '5', localEndpoint: { serviceName: 'go', ipv4: Buffer.from([10, 0, 0, 1]) }, tags: { a: 'b' } }] }),
+      ZipkinListOfSpans.fromObject({
+        spans: [
+          {
+            traceId: Buffer.from(TRACE, 'hex'),
+            id: Buffer.from('0000000000000011', 'hex'),
+            kind: 2,
+            name: 'p',
+            timestamp: '1700000000000000',
+            duration: '5',
+            localEndpoint: { serviceName: 'go', ipv4: Buffer.from([10, 0, 0, 1]) },
+            tags: { a: 'b' },
+          },
+        ],
+      }),
     ).finish();
-    const proto = await fetch(`${zipkinBase()}/api/v2/spans`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: Buffer.from(list) });
+    const proto = await fetch(`${zipkinBase()}/api/v2/spans`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-protobuf' },
+      body: Buffer.from(list),
+    });
     expect(proto.status).toBe(202);
     await waitFor(() => shippedIds().length === 2, 5000, 'two spans shipped');
     // a 64-bit and a 128-bit form of one trace share the key
     expect(new Set(shipped().map((m) => m.key))).toEqual(new Set(['8448eb211c80319c']));
-    const p = shipped().flatMap((m) => m.spans).find((s) => s.id === '0000000000000011') as unknown as Record<string, unknown>;
-    expect(p).toMatchObject({ traceId: TRACE, kind: 'SERVER', timestamp: 1700000000000000, duration: 5, localEndpoint: { serviceName: 'go', ipv4: '10.0.0.1' }, tags: { a: 'b' } });
+    const p = shipped()
+      .flatMap((m) => m.spans)
+      .find((s) => s.id === '0000000000000011') as unknown as Record<string, unknown>;
+    expect(p).toMatchObject({
+      traceId: TRACE,
+      kind: 'SERVER',
+      timestamp: 1700000000000000,
+      duration: 5,
+      localEndpoint: { serviceName: 'go', ipv4: '10.0.0.1' },
+      tags: { a: 'b' },
+    });
   });
 
   it('takes OTLP/gRPC and refuses a malformed request with INVALID_ARGUMENT', async () => {
@@ -119,7 +172,13 @@ describe('agent intake', () => {
     const client = new grpc.Client(`127.0.0.1:${agent.intake!.otlpGrpcPort}`, grpc.credentials.createInsecure());
     const call = (body: Buffer) =>
       new Promise<{ err: grpc.ServiceError | null }>((resolve) => {
-        client.makeUnaryRequest('/opentelemetry.proto.collector.trace.v1.TraceService/Export', (b: Buffer) => b, (b: Buffer) => b, body, (err) => resolve({ err }));
+        client.makeUnaryRequest(
+          '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+          (b: Buffer) => b,
+          (b: Buffer) => b,
+          body,
+          (err) => resolve({ err }),
+        );
       });
     try {
       expect((await call(protobufBody(['0000000000000021']))).err).toBeNull();
@@ -146,7 +205,19 @@ describe('agent intake', () => {
       [() => post(protobufBody(['0000000000000031']), 'text/plain'), 415, 'content_type'],
       [() => post('not gzip', 'application/json', { 'content-encoding': 'gzip' }), 400, 'bad_encoding'],
       [
-        () => post(JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: TRACE, spanId: '0000000000000031', attributes: [{ key: 'big', value: { stringValue: 'x'.repeat(4000) } }] }] }] }] }), 'application/json'),
+        () =>
+          post(
+            JSON.stringify({
+              resourceSpans: [
+                {
+                  scopeSpans: [
+                    { spans: [{ traceId: TRACE, spanId: '0000000000000031', attributes: [{ key: 'big', value: { stringValue: 'x'.repeat(4000) } }] }] },
+                  ],
+                },
+              ],
+            }),
+            'application/json',
+          ),
         400,
         'span_too_large',
       ],
@@ -155,7 +226,10 @@ describe('agent intake', () => {
       const r = await response();
       expect(r.status, reason).toBe(status);
       const bytes = new Uint8Array(await r.arrayBuffer());
-      const body = (r.headers.get('content-type') === 'application/x-protobuf' ? RpcStatus.decode(bytes) : JSON.parse(Buffer.from(bytes).toString())) as { code: number; message: string };
+      const body = (r.headers.get('content-type') === 'application/x-protobuf' ? RpcStatus.decode(bytes) : JSON.parse(Buffer.from(bytes).toString())) as {
+        code: number;
+        message: string;
+      };
       expect(body.code).toBe(3);
       expect(body.message.startsWith(`${reason}: `) || status === 415, body.message).toBe(true);
       expect(await metric('pintrace_agent_intake_rejected_total', { protocol: 'otlp_http', reason }), reason).toBeGreaterThan(0);
@@ -181,18 +255,29 @@ describe('agent intake', () => {
     expect(await metric('pintrace_agent_rotations_total', { stream: 'pintrace-intake.jsonl' })).toBeGreaterThan(5);
     const { readdir } = await import('node:fs/promises');
     // one more request measures the lag again, after which the shipped rotations go
-    await waitFor(async () => {
-      await fetch(`${zipkinBase()}/api/v2/spans`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[]' });
-      await new Promise((r) => setTimeout(r, 150));
-      await (await fetch(`${base()}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: Buffer.alloc(0) })).arrayBuffer();
-      return (await readdir(dir)).filter((n) => n.startsWith('pintrace-intake.jsonl.')).length === 0;
-    }, 10_000, 'rotated spool files deleted');
+    await waitFor(
+      async () => {
+        await fetch(`${zipkinBase()}/api/v2/spans`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[]' });
+        await new Promise((r) => setTimeout(r, 150));
+        await (
+          await fetch(`${base()}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: Buffer.alloc(0) })
+        ).arrayBuffer();
+        return (await readdir(dir)).filter((n) => n.startsWith('pintrace-intake.jsonl.')).length === 0;
+      },
+      10_000,
+      'rotated spool files deleted',
+    );
   });
 
   it('answers 429 with Retry-After and gRPC RESOURCE_EXHAUSTED with RetryInfo once the unshipped spool passes its bound, and takes spans again once shipped', async () => {
     await run({ intakeSpoolMaxBytes: '2000', intakeRetryAfterSeconds: '2' });
     producer.down = true;
-    const post = () => fetch(`${base()}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: protobufBody(['00000000000000a1', '00000000000000a2', '00000000000000a3', '00000000000000a4', '00000000000000a5']) });
+    const post = () =>
+      fetch(`${base()}/v1/traces`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-protobuf' },
+        body: protobufBody(['00000000000000a1', '00000000000000a2', '00000000000000a3', '00000000000000a4', '00000000000000a5']),
+      });
     let throttled: Response | undefined;
     for (let i = 0; i < 50 && throttled === undefined; i++) {
       const r = await post();
@@ -204,14 +289,23 @@ describe('agent intake', () => {
       await new Promise((res) => setTimeout(res, 120));
     }
     expect(throttled?.headers.get('retry-after')).toBe('2');
-    const status = RpcStatus.decode(new Uint8Array(await throttled!.arrayBuffer())) as unknown as { code: number; details: { typeUrl: string; value: Uint8Array }[] };
+    const status = RpcStatus.decode(new Uint8Array(await throttled!.arrayBuffer())) as unknown as {
+      code: number;
+      details: { typeUrl: string; value: Uint8Array }[];
+    };
     expect(status.code).toBe(8);
     const retry = RetryInfo.decode(status.details[0]!.value) as unknown as { retryDelay: { seconds: { toString(): string } } };
     expect(retry.retryDelay.seconds.toString()).toBe('2');
 
     const client = new grpc.Client(`127.0.0.1:${agent.intake!.otlpGrpcPort}`, grpc.credentials.createInsecure());
     const err = await new Promise<grpc.ServiceError | null>((resolve) => {
-      client.makeUnaryRequest('/opentelemetry.proto.collector.trace.v1.TraceService/Export', (b: Buffer) => b, (b: Buffer) => b, protobufBody(['00000000000000b1']), (e) => resolve(e));
+      client.makeUnaryRequest(
+        '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        protobufBody(['00000000000000b1']),
+        (e) => resolve(e),
+      );
     });
     client.close();
     expect(err?.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
@@ -228,7 +322,7 @@ describe('agent intake', () => {
 });
 
 describe('intake spool', () => {
-  it('ends a line cut short by a crash before appending, so the next request\'s first span is not spoiled', async () => {
+  it("ends a line cut short by a crash before appending, so the next request's first span is not spoiled", async () => {
     const { Spool } = await import('../src/intake/spool.js');
     const { dir, cleanup } = await tempDir();
     try {

@@ -112,9 +112,7 @@ export function decodeSpan(json: string): SpanResult {
 }
 
 /** Result of decoding a list message. */
-export type SpanListResult =
-  | { ok: true; spans: Span[]; rejected: SpanRejection[] }
-  | { ok: false; reason: 'undecodable'; message: string };
+export type SpanListResult = { ok: true; spans: Span[]; rejected: SpanRejection[] } | { ok: false; reason: 'undecodable'; message: string };
 
 const utf8 = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
 
@@ -131,7 +129,8 @@ function splitList(text: string): string[] | undefined {
   for (let i = 1; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped char
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped char
       else if (c === 0x22) inString = false;
       continue;
     }

@@ -31,7 +31,10 @@ import type { Annotation, Endpoint, Span, SpanKind } from './span.js';
 const LONG_LIMIT = 2 ** 63;
 
 class Reject {
-  constructor(readonly reason: RejectReason, readonly message: string) {}
+  constructor(
+    readonly reason: RejectReason,
+    readonly message: string,
+  ) {}
 }
 
 /** Gson-style token name of a JSON value, for "Expected a string but was BOOLEAN". */

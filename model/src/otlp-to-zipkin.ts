@@ -121,10 +121,12 @@ function convertSpan(
   }
 
   if (span.events.length > 0) {
-    zipkin.annotations = span.events.map((e): Annotation => ({
-      timestamp: Number(roundToMicros(e.timeUnixNano)),
-      value: e.attributes.length === 0 && e.droppedAttributesCount === 0 ? e.name : `${e.name}|${attributesJson(e.attributes)}|${e.droppedAttributesCount}`,
-    }));
+    zipkin.annotations = span.events.map(
+      (e): Annotation => ({
+        timestamp: Number(roundToMicros(e.timeUnixNano)),
+        value: e.attributes.length === 0 && e.droppedAttributesCount === 0 ? e.name : `${e.name}|${attributesJson(e.attributes)}|${e.droppedAttributesCount}`,
+      }),
+    );
   }
   span.links.forEach((link, i) => {
     const traceId = ZERO_ID.test(link.traceId) ? '' : link.traceId;

@@ -25,10 +25,23 @@ export type RejectReason =
 
 /** Every reason code, for pre-registering metric labels. */
 export const REJECT_REASONS: readonly RejectReason[] = [
-  'malformed_json', 'not_an_object', 'missing_trace_id', 'invalid_trace_id', 'missing_id',
-  'invalid_id', 'invalid_parent_id', 'invalid_kind', 'invalid_name', 'invalid_timestamp',
-  'invalid_duration', 'invalid_endpoint', 'invalid_port', 'bad_annotation', 'invalid_tags',
-  'non_string_tag', 'invalid_flag',
+  'malformed_json',
+  'not_an_object',
+  'missing_trace_id',
+  'invalid_trace_id',
+  'missing_id',
+  'invalid_id',
+  'invalid_parent_id',
+  'invalid_kind',
+  'invalid_name',
+  'invalid_timestamp',
+  'invalid_duration',
+  'invalid_endpoint',
+  'invalid_port',
+  'bad_annotation',
+  'invalid_tags',
+  'non_string_tag',
+  'invalid_flag',
 ];
 
 /** A span that could not be accepted, and why. */

@@ -2,23 +2,43 @@ import { describe, expect, it } from 'vitest';
 import { deadLetterHeaders, readDeadLetterHeaders, type DeadLetterInfo } from '../src/dead-letter.js';
 
 const fromAgent: DeadLetterInfo = {
-  reason: 'not_json_object', rejectedBy: 'logger-agent', host: 'web-1', bytes: 12,
-  stream: 'frontend.jsonl', file: 'frontend.jsonl.1', batchOffset: 4096,
+  reason: 'not_json_object',
+  rejectedBy: 'logger-agent',
+  host: 'web-1',
+  bytes: 12,
+  stream: 'frontend.jsonl',
+  file: 'frontend.jsonl.1',
+  batchOffset: 4096,
 };
 const fromCollector: DeadLetterInfo = {
-  reason: 'undecodable', rejectedBy: 'collector', host: 'collector-0', bytes: 3,
-  topic: 'spans', partition: 2, offset: '9007199254740993',
+  reason: 'undecodable',
+  rejectedBy: 'collector',
+  host: 'collector-0',
+  bytes: 3,
+  topic: 'spans',
+  partition: 2,
+  offset: '9007199254740993',
 };
 
 describe('dead-letter headers', () => {
   it('spell one schema for both writers', () => {
     expect(deadLetterHeaders(fromAgent)).toEqual({
-      reason: 'not_json_object', rejected_by: 'logger-agent', host: 'web-1', bytes: '12',
-      stream: 'frontend.jsonl', file: 'frontend.jsonl.1', batch_offset: '4096',
+      reason: 'not_json_object',
+      rejected_by: 'logger-agent',
+      host: 'web-1',
+      bytes: '12',
+      stream: 'frontend.jsonl',
+      file: 'frontend.jsonl.1',
+      batch_offset: '4096',
     });
     expect(deadLetterHeaders(fromCollector)).toEqual({
-      reason: 'undecodable', rejected_by: 'collector', host: 'collector-0', bytes: '3',
-      topic: 'spans', partition: '2', offset: '9007199254740993',
+      reason: 'undecodable',
+      rejected_by: 'collector',
+      host: 'collector-0',
+      bytes: '3',
+      topic: 'spans',
+      partition: '2',
+      offset: '9007199254740993',
     });
   });
 

@@ -2,10 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeSpan, decodeSpanList, encodeSpan, encodeSpanFields, encodeSpanList, sortedTagKeys } from '../src/json-codec.js';
 import { quoteJson } from '../src/json-escape.js';
 import type { Span } from '../src/span.js';
-import {
-  BACKEND, CLIENT_SPAN, CLIENT_SPAN_JSON, ERROR_SPAN, LOCAL_SPAN, NO_ANNOTATIONS_ROOT_SERVER_SPAN,
-  UTF8_SPAN, UTF8_SPAN_JSON,
-} from './fixtures.js';
+import { BACKEND, CLIENT_SPAN, CLIENT_SPAN_JSON, ERROR_SPAN, LOCAL_SPAN, NO_ANNOTATIONS_ROOT_SERVER_SPAN, UTF8_SPAN, UTF8_SPAN_JSON } from './fixtures.js';
 
 function decodeOk(json: string): Span {
   const result = decodeSpan(json);
@@ -30,12 +27,15 @@ describe('encodeSpan writes V2SpanWriter bytes', () => {
   });
   it('writes debug and shared only when true, and non-ASCII raw', () => {
     const span: Span = {
-      traceId: '0000000000000001', id: '0000000000000002', kind: 'SERVER', name: '⻩',
-      debug: false, shared: true, tags: { error: '💩' },
+      traceId: '0000000000000001',
+      id: '0000000000000002',
+      kind: 'SERVER',
+      name: '⻩',
+      debug: false,
+      shared: true,
+      tags: { error: '💩' },
     };
-    expect(encodeSpan(span)).toBe(
-      '{"traceId":"0000000000000001","id":"0000000000000002","kind":"SERVER","name":"⻩","tags":{"error":"💩"},"shared":true}',
-    );
+    expect(encodeSpan(span)).toBe('{"traceId":"0000000000000001","id":"0000000000000002","kind":"SERVER","name":"⻩","tags":{"error":"💩"},"shared":true}');
   });
   it('omits empty endpoints and zero port', () => {
     const span: Span = { traceId: '0000000000000001', id: '0000000000000002', localEndpoint: {}, remoteEndpoint: { ipv4: '1.2.3.4', port: 0 } };
@@ -68,10 +68,12 @@ describe('round trips (SpanBytesDecoderTest)', () => {
 });
 
 describe('decode leniency and errors (SpanBytesDecoderTest)', () => {
-  it('rejects an upper-case trace id with zipkin\'s message', () => {
+  it("rejects an upper-case trace id with zipkin's message", () => {
     const result = decodeSpan('{"traceId":"48485A3953BB6124","name":"get-traces","id":"6b221d5bc9e6496c"}');
     expect(result).toMatchObject({
-      ok: false, reason: 'invalid_trace_id', message: '48485A3953BB6124 should be lower-hex encoded with no prefix',
+      ok: false,
+      reason: 'invalid_trace_id',
+      message: '48485A3953BB6124 should be lower-hex encoded with no prefix',
     });
   });
   it('rejects an upper-case span id', () => {
@@ -92,16 +94,15 @@ describe('decode leniency and errors (SpanBytesDecoderTest)', () => {
       "localEndpoint":{"serviceName":null,"ipv4":"127.0.0.1","ipv6":null,"port":null}}`);
     expect(span.localEndpoint).toEqual({ ipv4: '127.0.0.1' });
   });
-  it.each([
-    '{"serviceName":null,"ipv4":null,"ipv6":null,"port":null}',
-    '{}',
-    '{"serviceName":"","ipv4":"not-an-ip","port":0}',
-  ])('skips incomplete endpoint %s', (endpoint) => {
-    const local = decodeOk(`{"traceId":"6b221d5bc9e6496c","id":"6b221d5bc9e6496c","localEndpoint":${endpoint}}`);
-    const remote = decodeOk(`{"traceId":"6b221d5bc9e6496c","id":"6b221d5bc9e6496c","remoteEndpoint":${endpoint}}`);
-    expect(local.localEndpoint).toBeUndefined();
-    expect(remote.remoteEndpoint).toBeUndefined();
-  });
+  it.each(['{"serviceName":null,"ipv4":null,"ipv6":null,"port":null}', '{}', '{"serviceName":"","ipv4":"not-an-ip","port":0}'])(
+    'skips incomplete endpoint %s',
+    (endpoint) => {
+      const local = decodeOk(`{"traceId":"6b221d5bc9e6496c","id":"6b221d5bc9e6496c","localEndpoint":${endpoint}}`);
+      const remote = decodeOk(`{"traceId":"6b221d5bc9e6496c","id":"6b221d5bc9e6496c","remoteEndpoint":${endpoint}}`);
+      expect(local.localEndpoint).toBeUndefined();
+      expect(remote.remoteEndpoint).toBeUndefined();
+    },
+  );
   it('reads endpoints without a service name', () => {
     const span = decodeOk('{"traceId":"6b221d5bc9e6496c","id":"6b221d5bc9e6496c","localEndpoint":{"ipv4":"127.0.0.1"},"remoteEndpoint":{"ipv4":"127.0.0.1"}}');
     expect(span.localEndpoint?.serviceName).toBeUndefined();
@@ -116,54 +117,76 @@ describe('decode leniency and errors (SpanBytesDecoderTest)', () => {
     expect(result).toMatchObject({ ok: false, reason: 'bad_annotation', message: 'Incomplete annotation at $.annotations[0].timestamp' });
   });
   it('rejects null annotation value and timestamp', () => {
-    expect(decodeSpan('{"traceId":"6b221d5bc9e6496c","id":"6b221d5bc9e6496c","annotations":[{"timestamp":1,"value":null}]}'))
-      .toMatchObject({ ok: false, reason: 'bad_annotation', message: expect.stringContaining('$.annotations[0].value') });
-    expect(decodeSpan('{"traceId":"6b221d5bc9e6496c","id":"6b221d5bc9e6496c","annotations":[{"timestamp":null,"value":"foo"}]}'))
-      .toMatchObject({ ok: false, reason: 'bad_annotation', message: expect.stringContaining('$.annotations[0].timestamp') });
+    expect(decodeSpan('{"traceId":"6b221d5bc9e6496c","id":"6b221d5bc9e6496c","annotations":[{"timestamp":1,"value":null}]}')).toMatchObject({
+      ok: false,
+      reason: 'bad_annotation',
+      message: expect.stringContaining('$.annotations[0].value'),
+    });
+    expect(decodeSpan('{"traceId":"6b221d5bc9e6496c","id":"6b221d5bc9e6496c","annotations":[{"timestamp":null,"value":"foo"}]}')).toMatchObject({
+      ok: false,
+      reason: 'bad_annotation',
+      message: expect.stringContaining('$.annotations[0].timestamp'),
+    });
   });
   it('rejects null trace id and id', () => {
-    expect(decodeSpan('{"traceId":null,"name":"get-traces","id":"6b221d5bc9e6496c"}'))
-      .toMatchObject({ ok: false, reason: 'missing_trace_id', message: expect.stringContaining('Expected a string but was NULL') });
-    expect(decodeSpan('{"traceId":"6b221d5bc9e6496c","name":"get-traces","id":null}'))
-      .toMatchObject({ ok: false, reason: 'missing_id', message: expect.stringContaining('Expected a string but was NULL') });
+    expect(decodeSpan('{"traceId":null,"name":"get-traces","id":"6b221d5bc9e6496c"}')).toMatchObject({
+      ok: false,
+      reason: 'missing_trace_id',
+      message: expect.stringContaining('Expected a string but was NULL'),
+    });
+    expect(decodeSpan('{"traceId":"6b221d5bc9e6496c","name":"get-traces","id":null}')).toMatchObject({
+      ok: false,
+      reason: 'missing_id',
+      message: expect.stringContaining('Expected a string but was NULL'),
+    });
   });
   it('rejects missing trace id and id', () => {
     expect(decodeSpan('{"id":"6b221d5bc9e6496c"}')).toMatchObject({ ok: false, reason: 'missing_trace_id' });
     expect(decodeSpan('{"traceId":"6b221d5bc9e6496c"}')).toMatchObject({ ok: false, reason: 'missing_id' });
   });
   it('rejects a null tag value', () => {
-    expect(decodeSpan('{"traceId":"6b221d5bc9e6496c","id":"6b221d5bc9e6496c","tags":{"foo":null}}'))
-      .toMatchObject({ ok: false, reason: 'non_string_tag', message: 'No value at $.tags.foo' });
+    expect(decodeSpan('{"traceId":"6b221d5bc9e6496c","id":"6b221d5bc9e6496c","tags":{"foo":null}}')).toMatchObject({
+      ok: false,
+      reason: 'non_string_tag',
+      message: 'No value at $.tags.foo',
+    });
   });
   it('rejects a non-string tag value', () => {
-    expect(decodeSpan('{"traceId":"6b221d5bc9e6496c","name":"get-traces","id":"6b221d5bc9e6496c","tags":{"error":true}}'))
-      .toMatchObject({ ok: false, reason: 'non_string_tag', message: expect.stringContaining('Expected a string but was BOOLEAN') });
-    expect(decodeSpan('{"traceId":"6b221d5bc9e6496c","id":"6b221d5bc9e6496c","tags":{"a":{"b":"c"}}}'))
-      .toMatchObject({ ok: false, reason: 'non_string_tag' });
+    expect(decodeSpan('{"traceId":"6b221d5bc9e6496c","name":"get-traces","id":"6b221d5bc9e6496c","tags":{"error":true}}')).toMatchObject({
+      ok: false,
+      reason: 'non_string_tag',
+      message: expect.stringContaining('Expected a string but was BOOLEAN'),
+    });
+    expect(decodeSpan('{"traceId":"6b221d5bc9e6496c","id":"6b221d5bc9e6496c","tags":{"a":{"b":"c"}}}')).toMatchObject({ ok: false, reason: 'non_string_tag' });
   });
   it('reads a numeric tag value as its text, as Gson does', () => {
-    expect(decodeOk('{"traceId":"6b221d5bc9e6496c","id":"6b221d5bc9e6496c","tags":{"http.status_code":200}}').tags)
-      .toEqual({ 'http.status_code': '200' });
+    expect(decodeOk('{"traceId":"6b221d5bc9e6496c","id":"6b221d5bc9e6496c","tags":{"http.status_code":200}}').tags).toEqual({ 'http.status_code': '200' });
   });
   it('rejects malformed JSON (upper-case NULL is not JSON)', () => {
-    expect(decodeSpan('{"traceId":"6b221d5bc9e6496c","id":"6b221d5bc9e6496c","tags":{"foo":NULL}}'))
-      .toMatchObject({ ok: false, reason: 'malformed_json', traceId: '6b221d5bc9e6496c' });
+    expect(decodeSpan('{"traceId":"6b221d5bc9e6496c","id":"6b221d5bc9e6496c","tags":{"foo":NULL}}')).toMatchObject({
+      ok: false,
+      reason: 'malformed_json',
+      traceId: '6b221d5bc9e6496c',
+    });
   });
   it('skips unknown fields at every level', () => {
     const span = decodeOk(`{"traceId":"6b221d5bc9e6496c","id":"6b221d5bc9e6496c","binaryAnnotations":[{"key":"x"}],
       "extra":{"nested":[1,2,{"a":null}]},"localEndpoint":{"serviceName":"a","zone":"b"},
       "annotations":[{"timestamp":1,"value":"x","endpoint":{"serviceName":"c"}}]}`);
     expect(span).toEqual({
-      traceId: '6b221d5bc9e6496c', id: '6b221d5bc9e6496c', localEndpoint: { serviceName: 'a' },
+      traceId: '6b221d5bc9e6496c',
+      id: '6b221d5bc9e6496c',
+      localEndpoint: { serviceName: 'a' },
       annotations: [{ timestamp: 1, value: 'x' }],
     });
   });
   it('keeps non-ASCII names, tags and annotations intact', () => {
-    const json = '{"traceId":"6b221d5bc9e6496c","id":"6b221d5bc9e6496c","name":"GÉT 中文","annotations":[{"timestamp":1,"value":"⻩"}],"tags":{"error":"💩","ключ":"значение"}}';
+    const json =
+      '{"traceId":"6b221d5bc9e6496c","id":"6b221d5bc9e6496c","name":"GÉT 中文","annotations":[{"timestamp":1,"value":"⻩"}],"tags":{"error":"💩","ключ":"значение"}}';
     const span = decodeOk(json);
     expect(span.name).toBe('gét 中文');
     expect(span.annotations).toEqual([{ timestamp: 1, value: '⻩' }]);
-    expect(span.tags).toEqual({ error: '💩', 'ключ': 'значение' });
+    expect(span.tags).toEqual({ error: '💩', ключ: 'значение' });
     expect(decodeOk(encodeSpan(span))).toEqual(span);
   });
   it('handles huge values without blowing up', () => {
@@ -185,8 +208,11 @@ describe('decode leniency and errors (SpanBytesDecoderTest)', () => {
     expect(decodeSpan('{"traceId":"6b221d5bc9e6496c","id":"6b221d5bc9e6496c","debug":"true"}')).toMatchObject({ ok: false, reason: 'invalid_flag' });
   });
   it('rejects a port above 65535', () => {
-    expect(decodeSpan('{"traceId":"6b221d5bc9e6496c","id":"6b221d5bc9e6496c","localEndpoint":{"port":65536}}'))
-      .toMatchObject({ ok: false, reason: 'invalid_port', message: 'invalid port 65536' });
+    expect(decodeSpan('{"traceId":"6b221d5bc9e6496c","id":"6b221d5bc9e6496c","localEndpoint":{"port":65536}}')).toMatchObject({
+      ok: false,
+      reason: 'invalid_port',
+      message: 'invalid port 65536',
+    });
   });
   it('rejects values that are not objects', () => {
     expect(decodeSpan('[]')).toMatchObject({ ok: false, reason: 'not_an_object' });
@@ -238,7 +264,14 @@ describe('decodeSpanList', () => {
   });
   it('rejects non-object list elements individually', () => {
     const result = decodeSpanList(`[null,1,${good}]`);
-    expect(result).toMatchObject({ ok: true, spans: [CLIENT_SPAN], rejected: [{ reason: 'not_an_object', index: 0 }, { reason: 'not_an_object', index: 1 }] });
+    expect(result).toMatchObject({
+      ok: true,
+      spans: [CLIENT_SPAN],
+      rejected: [
+        { reason: 'not_an_object', index: 0 },
+        { reason: 'not_an_object', index: 1 },
+      ],
+    });
   });
 });
 
@@ -250,14 +283,19 @@ describe('encodeSpanFields: one span encoder, parameterised by its quoting', () 
   it('quotes every free-text string with the given quoting, and normalised ids and addresses as they are', () => {
     const marked = (s: string) => `"<${s}>"`;
     const span: Span = {
-      traceId: '0000000000000001', parentId: '0000000000000002', id: '0000000000000003', kind: 'SERVER', name: 'get',
+      traceId: '0000000000000001',
+      parentId: '0000000000000002',
+      id: '0000000000000003',
+      kind: 'SERVER',
+      name: 'get',
       localEndpoint: { serviceName: 'svc', ipv4: '10.0.0.1', ipv6: '2001:db8::1', port: 80 },
-      annotations: [{ timestamp: 1, value: 'ws' }], tags: { b: '2', a: '1' },
+      annotations: [{ timestamp: 1, value: 'ws' }],
+      tags: { b: '2', a: '1' },
     };
     expect(encodeSpanFields(span, marked)).toBe(
       '"traceId":"0000000000000001","parentId":"0000000000000002","id":"0000000000000003","kind":"SERVER","name":"<get>",' +
-      '"localEndpoint":{"serviceName":"<svc>","ipv4":"10.0.0.1","ipv6":"2001:db8::1","port":80},' +
-      '"annotations":[{"timestamp":1,"value":"<ws>"}],"tags":{"<a>":"<1>","<b>":"<2>"}',
+        '"localEndpoint":{"serviceName":"<svc>","ipv4":"10.0.0.1","ipv6":"2001:db8::1","port":80},' +
+        '"annotations":[{"timestamp":1,"value":"<ws>"}],"tags":{"<a>":"<1>","<b>":"<2>"}',
     );
   });
 

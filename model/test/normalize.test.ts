@@ -26,8 +26,20 @@ describe('normalisation (SpanTest)', () => {
     expect(ok({ ...base, remoteEndpoint: {} }).remoteEndpoint).toBeUndefined();
   });
   it('sorts annotations by timestamp then value', () => {
-    expect(ok({ ...base, annotations: [{ timestamp: 2, value: 'foo' }, { timestamp: 1, value: 'foo' }, { timestamp: 1, value: 'bar' }] }).annotations)
-      .toEqual([{ timestamp: 1, value: 'bar' }, { timestamp: 1, value: 'foo' }, { timestamp: 2, value: 'foo' }]);
+    expect(
+      ok({
+        ...base,
+        annotations: [
+          { timestamp: 2, value: 'foo' },
+          { timestamp: 1, value: 'foo' },
+          { timestamp: 1, value: 'bar' },
+        ],
+      }).annotations,
+    ).toEqual([
+      { timestamp: 1, value: 'bar' },
+      { timestamp: 1, value: 'foo' },
+      { timestamp: 2, value: 'foo' },
+    ]);
   });
   it('de-duplicates annotations', () => {
     const annotations = [2, 2, 1, 2, 3].map((timestamp) => ({ timestamp, value: 'foo' }));
@@ -81,8 +93,10 @@ describe('normalisation (SpanTest)', () => {
     expect(ok({ ...base, remoteEndpoint: { port: 0 } }).remoteEndpoint).toBeUndefined();
   });
   it('normalises IPs: IPv6 compressed, invalid dropped, family decides the field', () => {
-    expect(ok({ ...base, localEndpoint: { serviceName: 'db', ipv6: '2001:0DB8:0000:0000:0000:0000:0000:C001' } }).localEndpoint)
-      .toEqual({ serviceName: 'db', ipv6: '2001:db8::c001' });
+    expect(ok({ ...base, localEndpoint: { serviceName: 'db', ipv6: '2001:0DB8:0000:0000:0000:0000:0000:C001' } }).localEndpoint).toEqual({
+      serviceName: 'db',
+      ipv6: '2001:db8::c001',
+    });
     expect(ok({ ...base, localEndpoint: { serviceName: 'db', ipv4: 'not.an.ip' } }).localEndpoint).toEqual({ serviceName: 'db' });
     expect(ok({ ...base, localEndpoint: { ipv4: '::1' } }).localEndpoint).toEqual({ ipv6: '::1' });
     expect(ok({ ...base, localEndpoint: { ipv6: '::ffff:10.0.0.1' } }).localEndpoint).toEqual({ ipv4: '10.0.0.1' });
@@ -94,7 +108,15 @@ describe('normalisation (SpanTest)', () => {
     expect(input).toEqual(copy);
   });
   it('is idempotent', () => {
-    const once = ok({ ...base, name: 'GET', parentId: 'a', annotations: [{ timestamp: 2, value: 'x' }, { timestamp: 1, value: 'y' }] });
+    const once = ok({
+      ...base,
+      name: 'GET',
+      parentId: 'a',
+      annotations: [
+        { timestamp: 2, value: 'x' },
+        { timestamp: 1, value: 'y' },
+      ],
+    });
     expect(ok(once)).toEqual(once);
   });
 });

@@ -56,7 +56,9 @@ describe('the Collector translator test corpus', () => {
 
   it('oneSpanOk', () => expect(one(input(1, ''))).toEqual(expected({ 'otel.status_code': 'STATUS_CODE_OK' })));
   it('oneSpanError', () =>
-    expect(one(input(2, 'error message'))).toEqual(expected({ 'otel.status_code': 'STATUS_CODE_ERROR', 'otel.status_description': 'error message', error: 'true' })));
+    expect(one(input(2, 'error message'))).toEqual(
+      expected({ 'otel.status_code': 'STATUS_CODE_ERROR', 'otel.status_description': 'error message', error: 'true' }),
+    ));
   it('oneSpanUnset', () => expect(one(input(0, ''))).toEqual(expected({})));
   it('oneSpanNoResource: an empty trace id fails the request', () => {
     expect(otlpToZipkin(traces([span({ traceId: '' })]))).toEqual({ ok: false, reason: 'invalid_trace_id', message: 'TraceID is invalid' });
@@ -73,7 +75,19 @@ describe('endpoints', () => {
   it('takes service.name and net.host.* for the local endpoint, peer.service and net.peer.* for the remote one, and drops those tags', () => {
     const s = one(
       traces(
-        [span({ kind: 3, attributes: [str('peer.service', 'Backend'), str('net.peer.ip', '10.1.2.3'), str('net.peer.port', '8080'), str('net.host.ip', '::1'), { key: 'net.host.port', value: { intValue: 9000n } }, str('http.method', 'GET')] })],
+        [
+          span({
+            kind: 3,
+            attributes: [
+              str('peer.service', 'Backend'),
+              str('net.peer.ip', '10.1.2.3'),
+              str('net.peer.port', '8080'),
+              str('net.host.ip', '::1'),
+              { key: 'net.host.port', value: { intValue: 9000n } },
+              str('http.method', 'GET'),
+            ],
+          }),
+        ],
         [str('service.name', 'Frontend')],
       ),
     );
@@ -143,7 +157,15 @@ describe('kinds, status, scope, links, values', () => {
               { key: 'map', value: { kvlistValue: { values: [str('z', '1'), str('a', '2')] } } },
               { key: 'empty', value: {} },
             ],
-            links: [{ traceId: 'ffffffffffffffffffffffffffffffff', spanId: 'eeeeeeeeeeeeeeee', traceState: 'x=y', attributes: [str('k', 'v')], droppedAttributesCount: 3 }],
+            links: [
+              {
+                traceId: 'ffffffffffffffffffffffffffffffff',
+                spanId: 'eeeeeeeeeeeeeeee',
+                traceState: 'x=y',
+                attributes: [str('k', 'v')],
+                droppedAttributesCount: 3,
+              },
+            ],
           }),
         ],
         [str('service.name', 'a')],

@@ -12,7 +12,8 @@ describe('traceIdOfLine', () => {
     expect(traceIdOfLine('{ "id" : "1", "traceId" : "48485a3953bb6124" }')).toBe('48485a3953bb6124');
   });
   it('ignores traceId keys nested in tags, annotations or strings', () => {
-    const line = '{"tags":{"traceId":"aaaaaaaaaaaaaaaa"},"annotations":[{"value":"\\"traceId\\":\\"bbbbbbbbbbbbbbbb\\""}],"name":"\\"traceId\\"","traceId":"cccccccccccccccc","id":"1"}';
+    const line =
+      '{"tags":{"traceId":"aaaaaaaaaaaaaaaa"},"annotations":[{"value":"\\"traceId\\":\\"bbbbbbbbbbbbbbbb\\""}],"name":"\\"traceId\\"","traceId":"cccccccccccccccc","id":"1"}';
     expect(traceIdOfLine(line)).toBe('cccccccccccccccc');
   });
   it('normalises the id', () => {

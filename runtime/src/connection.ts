@@ -83,47 +83,118 @@ export const PLAINTEXT: KafkaSecurity = { protocol: 'PLAINTEXT' };
 const optionalText = z.string().trim().min(1, 'expected a value').optional();
 const optionalPath = z.string().trim().min(1, 'expected a file path').optional();
 
-function spec<T>(key: string, flag: string, env: string, description: string, schema: z.ZodType<T, z.ZodTypeDef, unknown>, extra: Partial<OptionSpec<T>> = {}): OptionSpec<T> {
+function spec<T>(
+  key: string,
+  flag: string,
+  env: string,
+  description: string,
+  schema: z.ZodType<T, z.ZodTypeDef, unknown>,
+  extra: Partial<OptionSpec<T>> = {},
+): OptionSpec<T> {
   return { key, flag, env, description, schema, ...extra };
 }
 
 /** Kafka connection options shared by every part that talks to Kafka. */
 export const kafkaConnectionOptions = {
-  kafkaClient: spec('kafkaClient', 'kafka-client', 'PINTRACE_KAFKA_CLIENT',
+  kafkaClient: spec(
+    'kafkaClient',
+    'kafka-client',
+    'PINTRACE_KAFKA_CLIENT',
     `Kafka client library (${KAFKA_CLIENTS.join(', ')}); default the project's choice`,
-    z.enum(KAFKA_CLIENTS, { errorMap: () => ({ message: `expected one of ${KAFKA_CLIENTS.join(', ')}` }) }).optional()),
-  kafkaSecurityProtocol: spec('kafkaSecurityProtocol', 'kafka-security-protocol', 'PINTRACE_KAFKA_SECURITY_PROTOCOL',
+    z.enum(KAFKA_CLIENTS, { errorMap: () => ({ message: `expected one of ${KAFKA_CLIENTS.join(', ')}` }) }).optional(),
+  ),
+  kafkaSecurityProtocol: spec(
+    'kafkaSecurityProtocol',
+    'kafka-security-protocol',
+    'PINTRACE_KAFKA_SECURITY_PROTOCOL',
     `Kafka security protocol (${KAFKA_SECURITY_PROTOCOLS.join(', ')})`,
-    z.string().trim().toUpperCase().pipe(z.enum(KAFKA_SECURITY_PROTOCOLS, { errorMap: () => ({ message: `expected one of ${KAFKA_SECURITY_PROTOCOLS.join(', ')}` }) })),
-    { default: 'PLAINTEXT' }),
-  kafkaSaslMechanism: spec('kafkaSaslMechanism', 'kafka-sasl-mechanism', 'PINTRACE_KAFKA_SASL_MECHANISM',
+    z
+      .string()
+      .trim()
+      .toUpperCase()
+      .pipe(z.enum(KAFKA_SECURITY_PROTOCOLS, { errorMap: () => ({ message: `expected one of ${KAFKA_SECURITY_PROTOCOLS.join(', ')}` }) })),
+    { default: 'PLAINTEXT' },
+  ),
+  kafkaSaslMechanism: spec(
+    'kafkaSaslMechanism',
+    'kafka-sasl-mechanism',
+    'PINTRACE_KAFKA_SASL_MECHANISM',
     `SASL mechanism with SASL_* protocols (${KAFKA_SASL_MECHANISMS.join(', ')})`,
-    z.string().trim().toUpperCase().pipe(z.enum(KAFKA_SASL_MECHANISMS, { errorMap: () => ({ message: `expected one of ${KAFKA_SASL_MECHANISMS.join(', ')}` }) })).optional()),
-  kafkaSaslUsername: spec('kafkaSaslUsername', 'kafka-sasl-username', 'PINTRACE_KAFKA_SASL_USERNAME',
-    'SASL user name (OAUTHBEARER: the OAuth client id)', optionalText),
-  kafkaSaslPassword: spec('kafkaSaslPassword', 'kafka-sasl-password', 'PINTRACE_KAFKA_SASL_PASSWORD',
-    'SASL password (OAUTHBEARER: the client secret); prefer --kafka-sasl-password-file', optionalText, { secret: true }),
-  kafkaSaslPasswordFile: spec('kafkaSaslPasswordFile', 'kafka-sasl-password-file', 'PINTRACE_KAFKA_SASL_PASSWORD_FILE',
-    'File holding the SASL password (one line)', optionalPath),
-  kafkaSaslOauthbearerTokenEndpointUrl: spec('kafkaSaslOauthbearerTokenEndpointUrl', 'kafka-sasl-oauthbearer-token-endpoint-url',
-    'PINTRACE_KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL', 'OAUTHBEARER: OAuth token endpoint (client-credentials grant)',
-    z.string().trim().url('expected an https URL').optional()),
-  kafkaCaFile: spec('kafkaCaFile', 'kafka-ca-file', 'PINTRACE_KAFKA_CA_FILE',
-    'PEM file of the CA that signed the brokers\' certificates (SSL, SASL_SSL); default the system CAs', optionalPath),
+    z
+      .string()
+      .trim()
+      .toUpperCase()
+      .pipe(z.enum(KAFKA_SASL_MECHANISMS, { errorMap: () => ({ message: `expected one of ${KAFKA_SASL_MECHANISMS.join(', ')}` }) }))
+      .optional(),
+  ),
+  kafkaSaslUsername: spec(
+    'kafkaSaslUsername',
+    'kafka-sasl-username',
+    'PINTRACE_KAFKA_SASL_USERNAME',
+    'SASL user name (OAUTHBEARER: the OAuth client id)',
+    optionalText,
+  ),
+  kafkaSaslPassword: spec(
+    'kafkaSaslPassword',
+    'kafka-sasl-password',
+    'PINTRACE_KAFKA_SASL_PASSWORD',
+    'SASL password (OAUTHBEARER: the client secret); prefer --kafka-sasl-password-file',
+    optionalText,
+    { secret: true },
+  ),
+  kafkaSaslPasswordFile: spec(
+    'kafkaSaslPasswordFile',
+    'kafka-sasl-password-file',
+    'PINTRACE_KAFKA_SASL_PASSWORD_FILE',
+    'File holding the SASL password (one line)',
+    optionalPath,
+  ),
+  kafkaSaslOauthbearerTokenEndpointUrl: spec(
+    'kafkaSaslOauthbearerTokenEndpointUrl',
+    'kafka-sasl-oauthbearer-token-endpoint-url',
+    'PINTRACE_KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL',
+    'OAUTHBEARER: OAuth token endpoint (client-credentials grant)',
+    z.string().trim().url('expected an https URL').optional(),
+  ),
+  kafkaCaFile: spec(
+    'kafkaCaFile',
+    'kafka-ca-file',
+    'PINTRACE_KAFKA_CA_FILE',
+    "PEM file of the CA that signed the brokers' certificates (SSL, SASL_SSL); default the system CAs",
+    optionalPath,
+  ),
   kafkaCertFile: spec('kafkaCertFile', 'kafka-cert-file', 'PINTRACE_KAFKA_CERT_FILE', 'PEM client certificate for mutual TLS', optionalPath),
   kafkaKeyFile: spec('kafkaKeyFile', 'kafka-key-file', 'PINTRACE_KAFKA_KEY_FILE', 'PEM private key of --kafka-cert-file', optionalPath),
-  kafkaVerifyHostname: spec('kafkaVerifyHostname', 'kafka-verify-hostname', 'PINTRACE_KAFKA_VERIFY_HOSTNAME',
-    'Check that each broker\'s certificate names the host dialled', booleanSchema, { default: 'true' }),
+  kafkaVerifyHostname: spec(
+    'kafkaVerifyHostname',
+    'kafka-verify-hostname',
+    'PINTRACE_KAFKA_VERIFY_HOSTNAME',
+    "Check that each broker's certificate names the host dialled",
+    booleanSchema,
+    { default: 'true' },
+  ),
 } satisfies Record<string, OptionSpec>;
 
 /** Store connection options shared by the collector and the ui-proxy (the URL itself is `--es`). */
 export const storeConnectionOptions = {
   esUsername: spec('esUsername', 'es-username', 'PINTRACE_ES_USERNAME', 'Elasticsearch/OpenSearch basic-auth user', optionalText),
-  esPassword: spec('esPassword', 'es-password', 'PINTRACE_ES_PASSWORD',
-    'Elasticsearch/OpenSearch basic-auth password; prefer --es-password-file', optionalText, { secret: true }),
+  esPassword: spec(
+    'esPassword',
+    'es-password',
+    'PINTRACE_ES_PASSWORD',
+    'Elasticsearch/OpenSearch basic-auth password; prefer --es-password-file',
+    optionalText,
+    { secret: true },
+  ),
   esPasswordFile: spec('esPasswordFile', 'es-password-file', 'PINTRACE_ES_PASSWORD_FILE', 'File holding the basic-auth password (one line)', optionalPath),
-  esApiKey: spec('esApiKey', 'es-api-key', 'PINTRACE_ES_API_KEY',
-    'Elasticsearch API key (base64 id:key, as Elastic Cloud shows it); prefer --es-api-key-file', optionalText, { secret: true }),
+  esApiKey: spec(
+    'esApiKey',
+    'es-api-key',
+    'PINTRACE_ES_API_KEY',
+    'Elasticsearch API key (base64 id:key, as Elastic Cloud shows it); prefer --es-api-key-file',
+    optionalText,
+    { secret: true },
+  ),
   esApiKeyFile: spec('esApiKeyFile', 'es-api-key-file', 'PINTRACE_ES_API_KEY_FILE', 'File holding the API key (one line)', optionalPath),
   esCaFile: spec('esCaFile', 'es-ca-file', 'PINTRACE_ES_CA_FILE', 'PEM CA file for an https store; default the system CAs', optionalPath),
   esCertFile: spec('esCertFile', 'es-cert-file', 'PINTRACE_ES_CERT_FILE', 'PEM client certificate for mutual TLS to the store', optionalPath),
@@ -155,7 +226,12 @@ function checkReadable(file: string | undefined, flag: string, env: string, prob
   }
 }
 
-function secretOf(value: string | undefined, file: string | undefined, names: { flag: string; env: string; fileFlag: string; fileEnv: string }, problems: string[]): string | undefined {
+function secretOf(
+  value: string | undefined,
+  file: string | undefined,
+  names: { flag: string; env: string; fileFlag: string; fileEnv: string },
+  problems: string[],
+): string | undefined {
   if (value !== undefined && file !== undefined) {
     problems.push(`--${names.flag} / ${names.env} and --${names.fileFlag} / ${names.fileEnv} are both set: give one`);
     return undefined;
@@ -174,12 +250,21 @@ export function kafkaConnectionOf(config: KafkaConnectionConfig): KafkaConnectio
   const usesSasl = protocol === 'SASL_PLAINTEXT' || protocol === 'SASL_SSL';
   const usesTls = protocol === 'SSL' || protocol === 'SASL_SSL';
   const security: KafkaSecurity = { protocol };
-  const password = secretOf(config.kafkaSaslPassword, config.kafkaSaslPasswordFile, {
-    flag: 'kafka-sasl-password', env: 'PINTRACE_KAFKA_SASL_PASSWORD', fileFlag: 'kafka-sasl-password-file', fileEnv: 'PINTRACE_KAFKA_SASL_PASSWORD_FILE',
-  }, problems);
+  const password = secretOf(
+    config.kafkaSaslPassword,
+    config.kafkaSaslPasswordFile,
+    {
+      flag: 'kafka-sasl-password',
+      env: 'PINTRACE_KAFKA_SASL_PASSWORD',
+      fileFlag: 'kafka-sasl-password-file',
+      fileEnv: 'PINTRACE_KAFKA_SASL_PASSWORD_FILE',
+    },
+    problems,
+  );
   if (usesSasl) {
     const mechanism = config.kafkaSaslMechanism;
-    if (mechanism === undefined) problems.push(`--kafka-sasl-mechanism / PINTRACE_KAFKA_SASL_MECHANISM is required with ${protocol} (${KAFKA_SASL_MECHANISMS.join(', ')})`);
+    if (mechanism === undefined)
+      problems.push(`--kafka-sasl-mechanism / PINTRACE_KAFKA_SASL_MECHANISM is required with ${protocol} (${KAFKA_SASL_MECHANISMS.join(', ')})`);
     if (config.kafkaSaslUsername === undefined) problems.push(`--kafka-sasl-username / PINTRACE_KAFKA_SASL_USERNAME is required with ${protocol}`);
     if (config.kafkaSaslPassword === undefined && config.kafkaSaslPasswordFile === undefined) {
       problems.push(`--kafka-sasl-password-file / PINTRACE_KAFKA_SASL_PASSWORD_FILE (or --kafka-sasl-password) is required with ${protocol}`);
@@ -212,7 +297,9 @@ export function kafkaConnectionOf(config: KafkaConnectionConfig): KafkaConnectio
       verifyHostname: config.kafkaVerifyHostname,
     };
   } else if (config.kafkaCaFile !== undefined || config.kafkaCertFile !== undefined || config.kafkaKeyFile !== undefined) {
-    problems.push(`--kafka-ca-file / --kafka-cert-file / --kafka-key-file need --kafka-security-protocol SSL or SASL_SSL (it is ${protocol}); refusing to ignore them`);
+    problems.push(
+      `--kafka-ca-file / --kafka-cert-file / --kafka-key-file need --kafka-security-protocol SSL or SASL_SSL (it is ${protocol}); refusing to ignore them`,
+    );
   }
   if (problems.length) throw new ConfigError(problems);
   return { brokers: config.kafka, ...(config.kafkaClient !== undefined ? { client: config.kafkaClient } : {}), security };
@@ -224,12 +311,28 @@ export function kafkaConnectionOf(config: KafkaConnectionConfig): KafkaConnectio
  */
 export function storeConnectionOf(config: StoreConnectionConfig): StoreConnection {
   const problems: string[] = [];
-  const password = secretOf(config.esPassword, config.esPasswordFile, {
-    flag: 'es-password', env: 'PINTRACE_ES_PASSWORD', fileFlag: 'es-password-file', fileEnv: 'PINTRACE_ES_PASSWORD_FILE',
-  }, problems);
-  const apiKey = secretOf(config.esApiKey, config.esApiKeyFile, {
-    flag: 'es-api-key', env: 'PINTRACE_ES_API_KEY', fileFlag: 'es-api-key-file', fileEnv: 'PINTRACE_ES_API_KEY_FILE',
-  }, problems);
+  const password = secretOf(
+    config.esPassword,
+    config.esPasswordFile,
+    {
+      flag: 'es-password',
+      env: 'PINTRACE_ES_PASSWORD',
+      fileFlag: 'es-password-file',
+      fileEnv: 'PINTRACE_ES_PASSWORD_FILE',
+    },
+    problems,
+  );
+  const apiKey = secretOf(
+    config.esApiKey,
+    config.esApiKeyFile,
+    {
+      flag: 'es-api-key',
+      env: 'PINTRACE_ES_API_KEY',
+      fileFlag: 'es-api-key-file',
+      fileEnv: 'PINTRACE_ES_API_KEY_FILE',
+    },
+    problems,
+  );
   const urlHasCredentials = config.es.split(',').some((u) => urlCredentials(u.trim()));
   if (apiKey !== undefined && (config.esUsername !== undefined || password !== undefined || urlHasCredentials)) {
     problems.push('--es-api-key and basic auth (--es-username/--es-password or user:password@ in --es) are both set: give one');

@@ -9,8 +9,5 @@ export type { Logger };
  */
 export function createLogger(component: string, options: { level?: string; fd?: number } = {}): Logger {
   const level = options.level ?? process.env.PINTRACE_LOG_LEVEL ?? 'info';
-  return pino(
-    { level, base: { component, pid: process.pid }, timestamp: stdTimeFunctions.isoTime },
-    destination({ dest: options.fd ?? 1, sync: true }),
-  );
+  return pino({ level, base: { component, pid: process.pid }, timestamp: stdTimeFunctions.isoTime }, destination({ dest: options.fd ?? 1, sync: true }));
 }

@@ -71,12 +71,16 @@ describe('kafkaConnectionOf', () => {
   });
 
   it('refuses settings the protocol would ignore, rather than connecting with less security', () => {
-    expect(problemsOf(() => kafkaOf({ PINTRACE_KAFKA_SASL_USERNAME: 'u', PINTRACE_KAFKA_SASL_PASSWORD: 'p' }))).toMatch(/need --kafka-security-protocol SASL_SSL/);
+    expect(problemsOf(() => kafkaOf({ PINTRACE_KAFKA_SASL_USERNAME: 'u', PINTRACE_KAFKA_SASL_PASSWORD: 'p' }))).toMatch(
+      /need --kafka-security-protocol SASL_SSL/,
+    );
     expect(problemsOf(() => kafkaOf({ PINTRACE_KAFKA_CA_FILE: ca }))).toMatch(/need --kafka-security-protocol SSL or SASL_SSL/);
   });
 
   it('reports an unreadable CA file by its flag, and a certificate without its key', () => {
-    const msg = problemsOf(() => kafkaOf({ PINTRACE_KAFKA_SECURITY_PROTOCOL: 'SSL', PINTRACE_KAFKA_CA_FILE: '/nonexistent/ca.pem', PINTRACE_KAFKA_CERT_FILE: ca }));
+    const msg = problemsOf(() =>
+      kafkaOf({ PINTRACE_KAFKA_SECURITY_PROTOCOL: 'SSL', PINTRACE_KAFKA_CA_FILE: '/nonexistent/ca.pem', PINTRACE_KAFKA_CERT_FILE: ca }),
+    );
     expect(msg).toMatch(/--kafka-ca-file \/ PINTRACE_KAFKA_CA_FILE: cannot read \/nonexistent\/ca.pem \(ENOENT\)/);
     expect(msg).toMatch(/--kafka-cert-file and --kafka-key-file go together/);
   });
@@ -103,7 +107,9 @@ describe('kafkaConnectionOf', () => {
 
 describe('storeConnectionOf', () => {
   it('resolves basic auth with a password file and a CA for https', () => {
-    expect(storeOf({ PINTRACE_ES_URL: 'https://es:9200', PINTRACE_ES_USERNAME: 'zipkin', PINTRACE_ES_PASSWORD_FILE: passwordFile, PINTRACE_ES_CA_FILE: ca })).toEqual({
+    expect(
+      storeOf({ PINTRACE_ES_URL: 'https://es:9200', PINTRACE_ES_USERNAME: 'zipkin', PINTRACE_ES_PASSWORD_FILE: passwordFile, PINTRACE_ES_CA_FILE: ca }),
+    ).toEqual({
       url: 'https://es:9200',
       username: 'zipkin',
       password: 'file-secret-1',
@@ -117,9 +123,13 @@ describe('storeConnectionOf', () => {
   });
 
   it('refuses two ways to authenticate and a user without a password', () => {
-    expect(problemsOf(() => storeOf({ PINTRACE_ES_API_KEY: 'k', PINTRACE_ES_USERNAME: 'u', PINTRACE_ES_PASSWORD: 'p' }))).toMatch(/--es-api-key and basic auth/);
+    expect(problemsOf(() => storeOf({ PINTRACE_ES_API_KEY: 'k', PINTRACE_ES_USERNAME: 'u', PINTRACE_ES_PASSWORD: 'p' }))).toMatch(
+      /--es-api-key and basic auth/,
+    );
     expect(problemsOf(() => storeOf({ PINTRACE_ES_USERNAME: 'u' }))).toMatch(/--es-username and --es-password/);
-    expect(problemsOf(() => storeOf({ PINTRACE_ES_URL: 'https://u:p@es:9200', PINTRACE_ES_USERNAME: 'v', PINTRACE_ES_PASSWORD: 'q' }))).toMatch(/--es carries user:password@/);
+    expect(problemsOf(() => storeOf({ PINTRACE_ES_URL: 'https://u:p@es:9200', PINTRACE_ES_USERNAME: 'v', PINTRACE_ES_PASSWORD: 'q' }))).toMatch(
+      /--es carries user:password@/,
+    );
   });
 
   it('refuses TLS files with an http URL', () => {
@@ -134,8 +144,11 @@ describe('secrets in configuration errors', () => {
     expect(msg).toMatch(/"ftp:\/\/x"/);
   });
 
-  it('a config file may carry every part\'s connection settings', () => {
-    const config = file('client-config.json', JSON.stringify({ kafka: 'k:9093', kafkaSecurityProtocol: 'SSL', kafkaCaFile: ca, es: 'https://es:9200', esCaFile: ca }));
+  it("a config file may carry every part's connection settings", () => {
+    const config = file(
+      'client-config.json',
+      JSON.stringify({ kafka: 'k:9093', kafkaSecurityProtocol: 'SSL', kafkaCaFile: ca, es: 'https://es:9200', esCaFile: ca }),
+    );
     expect(resolveConfig(kafkaSet, { env: {}, file: config }).kafkaSecurityProtocol).toBe('SSL');
     expect(resolveConfig(storeSet, { env: {}, file: config }).esCaFile).toBe(ca);
     const typo = file('typo.json', JSON.stringify({ kafkaSecurityProtocl: 'SSL' }));

@@ -26,7 +26,9 @@ describe('one config file for every part (client-config.json)', () => {
 
   it('refuses a Kafka setting that a part talking to Kafka cannot honour, and typos', () => {
     const options = { kafka: commonOptions.kafka };
-    expect(() => resolveConfig(options, { env: {}, file: file({ kafka: '127.0.0.1:9092', kafkaSecurityProtocol: 'SASL_SSL' }) })).toThrow(/unknown key "kafkaSecurityProtocol"/);
+    expect(() => resolveConfig(options, { env: {}, file: file({ kafka: '127.0.0.1:9092', kafkaSecurityProtocol: 'SASL_SSL' }) })).toThrow(
+      /unknown key "kafkaSecurityProtocol"/,
+    );
     expect(() => resolveConfig(options, { env: {}, file: file({ kafka: '127.0.0.1:9092', kafkaSaslPasword: 'x' }) })).toThrow(/unknown key "kafkaSaslPasword"/);
   });
 });

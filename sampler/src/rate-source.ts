@@ -31,10 +31,7 @@ export function isValidSampleRate(percent: number): boolean {
  */
 export function fixedRate(percent: number): RateSource {
   if (!isValidSampleRate(percent)) {
-    throw new SamplerConfigError(
-      'INVALID_SAMPLE_RATE',
-      `sample rate must be a percentage from 0 to 100 (fractions allowed, e.g. 0.3), got ${String(percent)}`,
-    );
+    throw new SamplerConfigError('INVALID_SAMPLE_RATE', `sample rate must be a percentage from 0 to 100 (fractions allowed, e.g. 0.3), got ${String(percent)}`);
   }
   return { current: () => percent };
 }

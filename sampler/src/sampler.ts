@@ -35,12 +35,7 @@ const DEBUG: SamplingDecision = Object.freeze({ sampled: true, debug: true });
  * honoured, and only when upstream deferred (`undefined`) does the local sampler decide.
  * Returns shared frozen objects, so deciding allocates nothing.
  */
-export function decideSampling(
-  sampler: Sampler,
-  traceId: string,
-  propagated: SamplingState | undefined,
-  endpoint?: string,
-): SamplingDecision {
+export function decideSampling(sampler: Sampler, traceId: string, propagated: SamplingState | undefined, endpoint?: string): SamplingDecision {
   switch (propagated) {
     case 'debug':
       return DEBUG;

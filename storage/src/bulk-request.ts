@@ -72,6 +72,11 @@ export function bulkOutcomes(body: unknown, count: number): ItemOutcome[] | unde
 
 /** Item failures worth resubmitting: over capacity or temporarily unavailable. */
 export function isRetryableItem(outcome: ItemOutcome): boolean {
-  return outcome.status === 429 || outcome.status === 502 || outcome.status === 503 || outcome.status === 504
-    || outcome.errorType === 'es_rejected_execution_exception';
+  return (
+    outcome.status === 429 ||
+    outcome.status === 502 ||
+    outcome.status === 503 ||
+    outcome.status === 504 ||
+    outcome.errorType === 'es_rejected_execution_exception'
+  );
 }

@@ -15,17 +15,22 @@ function where(http: EsHttp): string {
 }
 
 function bodyText(body: unknown): string {
-  return typeof body === 'string' ? body : JSON.stringify(body) ?? '';
+  return typeof body === 'string' ? body : (JSON.stringify(body) ?? '');
 }
 
 /** Which credentials a 401 refused, as the flags that set them. */
 function credentialsHint(http: EsHttp): string {
   switch (http.authMethod) {
-    case 'api-key': return 'the API key was refused: check --es-api-key (or --es-api-key-file)';
-    case 'basic': return 'the user name or password was refused: check --es-username and --es-password (or --es-password-file)';
-    case 'url': return 'the user:password@ in --es was refused: check them';
-    case 'none': return 'the store requires authentication: set --es-username and --es-password (or --es-api-key)';
-    default: return 'the credentials were refused: check --es-username/--es-password or --es-api-key';
+    case 'api-key':
+      return 'the API key was refused: check --es-api-key (or --es-api-key-file)';
+    case 'basic':
+      return 'the user name or password was refused: check --es-username and --es-password (or --es-password-file)';
+    case 'url':
+      return 'the user:password@ in --es was refused: check them';
+    case 'none':
+      return 'the store requires authentication: set --es-username and --es-password (or --es-api-key)';
+    default:
+      return 'the credentials were refused: check --es-username/--es-password or --es-api-key';
   }
 }
 
@@ -36,8 +41,11 @@ export function rootAnswerError(http: EsHttp, res: EsResponse): StorageError {
   const status = res.status;
   if (status === 401) return new StorageError('ES_AUTH_FAILED', `${at} answered 401 Unauthorized: ${credentialsHint(http)}`, { status });
   if (status === 403) {
-    return new StorageError('ES_FORBIDDEN',
-      `${at} answered 403 Forbidden to GET /: the ${http.authMethod === 'api-key' ? 'API key' : 'user'} lacks the cluster "monitor" privilege`, { status });
+    return new StorageError(
+      'ES_FORBIDDEN',
+      `${at} answered 403 Forbidden to GET /: the ${http.authMethod === 'api-key' ? 'API key' : 'user'} lacks the cluster "monitor" privilege`,
+      { status },
+    );
   }
   // nginx and other TLS fronts say so in a 400 page instead of closing the connection.
   if (status === 400 && /plain HTTP request was sent to HTTPS port/i.test(text)) {
@@ -49,8 +57,11 @@ export function rootAnswerError(http: EsHttp, res: EsResponse): StorageError {
   if (isRetryableStatus(status) || status >= 500) {
     return new StorageError('ES_UNAVAILABLE', `${at} answered ${status} to GET /: the store (or the proxy in front of it) is not ready`, { status });
   }
-  return new StorageError('ES_VERSION_UNREADABLE',
-    `${at} answered ${status} to GET /: it does not look like Elasticsearch or OpenSearch; check the URL in --es`, { status });
+  return new StorageError(
+    'ES_VERSION_UNREADABLE',
+    `${at} answered ${status} to GET /: it does not look like Elasticsearch or OpenSearch; check the URL in --es`,
+    { status },
+  );
 }
 
 /**
@@ -64,8 +75,10 @@ export async function readClusterVersion(http: EsHttp): Promise<ClusterVersion> 
   try {
     version = parseClusterVersion(res.body);
   } catch (err) {
-    throw new StorageError('ES_VERSION_UNREADABLE',
-      `${where(http)} answered GET / but not like Elasticsearch or OpenSearch (${(err as Error).message.slice(0, 200)}); check the URL in --es`);
+    throw new StorageError(
+      'ES_VERSION_UNREADABLE',
+      `${where(http)} answered GET / but not like Elasticsearch or OpenSearch (${(err as Error).message.slice(0, 200)}); check the URL in --es`,
+    );
   }
   try {
     assertSupported(version);

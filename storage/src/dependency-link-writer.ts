@@ -87,7 +87,7 @@ export class ElasticsearchDependencyLinkWriter {
     const index = this.names.formatTypeAndTimestampForInsert('dependency', indexTypeDelimiter(version), dayMillis);
     const body = await this.writes.search(index, { size: DEPENDENCY_READ_LIMIT });
     if (body === undefined) return [];
-    const hits = ((body as { hits?: { hits?: Array<{ _source?: Record<string, unknown> }> } }).hits?.hits) ?? [];
+    const hits = (body as { hits?: { hits?: Array<{ _source?: Record<string, unknown> }> } }).hits?.hits ?? [];
     const out: DependencyLinkDocument[] = [];
     for (const hit of hits) {
       const s = hit._source ?? {};

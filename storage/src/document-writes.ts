@@ -73,7 +73,9 @@ export class DocumentWrites {
                 retry.push(pending[i]!);
                 return;
               }
-              throw new StorageError('ES_HTTP_ERROR', `${this.what} document ${pending[i]!.id} refused: ${o.errorType ?? o.status} ${o.errorReason ?? ''}`, { status: o.status });
+              throw new StorageError('ES_HTTP_ERROR', `${this.what} document ${pending[i]!.id} refused: ${o.errorType ?? o.status} ${o.errorReason ?? ''}`, {
+                status: o.status,
+              });
             });
             pending = retry;
             if (pending.length === 0) return;
@@ -101,8 +103,11 @@ export class DocumentWrites {
     });
     if (res.status === 404) return undefined;
     if (res.status !== 200) {
-      throw new StorageError(isRetryableStatus(res.status) || res.status >= 500 ? 'ES_UNAVAILABLE' : 'ES_HTTP_ERROR',
-        `reading ${this.what} documents of ${indices} answered ${res.status}`, { status: res.status });
+      throw new StorageError(
+        isRetryableStatus(res.status) || res.status >= 500 ? 'ES_UNAVAILABLE' : 'ES_HTTP_ERROR',
+        `reading ${this.what} documents of ${indices} answered ${res.status}`,
+        { status: res.status },
+      );
     }
     return res.body;
   }

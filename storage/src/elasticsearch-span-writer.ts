@@ -42,7 +42,6 @@ export interface RetryOptions {
   maxDelayMs?: number;
 }
 
-
 /** An EsHttp to use (not closed by shutdown), or `url` etc. to create one (closed by shutdown). */
 export interface ElasticsearchSpanWriterOptions extends Partial<EsHttpOptions> {
   http?: EsHttp;
@@ -93,10 +92,7 @@ interface WriteCall extends WriteOptions {
   result: WriteResult;
 }
 
-type SendResult =
-  | { kind: 'items'; outcomes: ItemOutcome[] }
-  | { kind: 'retry-all'; cause: string }
-  | { kind: 'fail-all' | 'too-large'; outcome: ItemOutcome };
+type SendResult = { kind: 'items'; outcomes: ItemOutcome[] } | { kind: 'retry-all'; cause: string } | { kind: 'fail-all' | 'too-large'; outcome: ItemOutcome };
 
 class Semaphore {
   private active = 0;
@@ -205,11 +201,14 @@ export class ElasticsearchSpanWriter implements SpanWriter {
       assertSupported(this.version);
     }
     if (this.options.ensureTemplates ?? true) {
-      await ensureTemplates(this.http, buildTemplates(this.version, {
-        ...this.options.templates,
-        index: this.names.index,
-        searchEnabled: this.searchEnabled,
-      }));
+      await ensureTemplates(
+        this.http,
+        buildTemplates(this.version, {
+          ...this.options.templates,
+          index: this.names.index,
+          searchEnabled: this.searchEnabled,
+        }),
+      );
     }
   }
 
@@ -303,10 +302,7 @@ export class ElasticsearchSpanWriter implements SpanWriter {
       }
       if (sent.kind === 'too-large' && pending.length > 1) {
         const half = Math.ceil(pending.length / 2);
-        await Promise.all([
-          this.writeBatch(pending.slice(0, half), withType, call),
-          this.writeBatch(pending.slice(half), withType, call),
-        ]);
+        await Promise.all([this.writeBatch(pending.slice(0, half), withType, call), this.writeBatch(pending.slice(half), withType, call)]);
         return;
       }
       if (sent.kind !== 'items') {
@@ -393,7 +389,11 @@ export class ElasticsearchSpanWriter implements SpanWriter {
 
   private async backoff(attempt: number, items: number, cause: string, call: WriteCall, counts = true): Promise<void> {
     this.throwIfStopped(call);
-    const delayMs = backoffDelayMs(attempt, { initialMs: this.initialDelayMs, maxMs: this.maxDelayMs, ...(this.options.random ? { random: this.options.random } : {}) });
+    const delayMs = backoffDelayMs(attempt, {
+      initialMs: this.initialDelayMs,
+      maxMs: this.maxDelayMs,
+      ...(this.options.random ? { random: this.options.random } : {}),
+    });
     if (counts) call.result.retries++;
     const event = { attempt, items, cause, delayMs };
     this.options.onRetry?.(event);

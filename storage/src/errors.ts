@@ -39,9 +39,7 @@ export type StorageErrorCode =
   /** The writer was shut down before the write finished. */
   | 'WRITER_SHUT_DOWN';
 
-const RETRYABLE: ReadonlySet<StorageErrorCode> = new Set<StorageErrorCode>([
-  'ES_UNAVAILABLE', 'ES_REJECTED', 'ES_TEMPLATE_FAILED',
-]);
+const RETRYABLE: ReadonlySet<StorageErrorCode> = new Set<StorageErrorCode>(['ES_UNAVAILABLE', 'ES_REJECTED', 'ES_TEMPLATE_FAILED']);
 
 /** `retryable` defaults from the code (RETRYABLE above) rather than to false. */
 export class StorageError extends PintraceError<StorageErrorCode> {

@@ -101,8 +101,10 @@ function tlsFiles(options: EsHttpOptions): TlsFiles {
     createSecureContext(files);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    throw new StorageError('STORAGE_CONFIG_INVALID',
-      `--es-ca-file / --es-cert-file / --es-key-file are not usable PEM files or the key does not match the certificate (${code})`);
+    throw new StorageError(
+      'STORAGE_CONFIG_INVALID',
+      `--es-ca-file / --es-cert-file / --es-key-file are not usable PEM files or the key does not match the certificate (${code})`,
+    );
   }
   return files;
 }
@@ -123,7 +125,10 @@ function parseNodes(options: EsHttpOptions): Array<Omit<Node, 'pool' | 'nextTlsP
     }
     if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
       // The raw text may hold a password: say what is wrong without echoing it.
-      throw new StorageError('STORAGE_CONFIG_INVALID', `--es URLs must look like http(s)://host:port, one of them does not (${urls.indexOf(raw) + 1} of ${urls.length})`);
+      throw new StorageError(
+        'STORAGE_CONFIG_INVALID',
+        `--es URLs must look like http(s)://host:port, one of them does not (${urls.indexOf(raw) + 1} of ${urls.length})`,
+      );
     }
     let authorization: string | undefined;
     if (url.username !== '' || url.password !== '') {
@@ -156,13 +161,14 @@ export function createEsHttp(options: EsHttpOptions): EsHttp {
   const parsed = parseNodes(options);
   const files = tlsFiles(options);
   const timeoutMs = options.requestTimeoutMs ?? 10_000;
-  const poolFor = (origin: string): Pool => new Pool(origin, {
-    connectTimeout: Math.min(timeoutMs, 10_000),
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
-    // Hostname verification stays on (Node's default); only the trust roots and our identity change.
-    ...(origin.startsWith('https:') && (files.ca ?? files.cert) !== undefined ? { connect: { ...files } } : {}),
-  });
+  const poolFor = (origin: string): Pool =>
+    new Pool(origin, {
+      connectTimeout: Math.min(timeoutMs, 10_000),
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      // Hostname verification stays on (Node's default); only the trust roots and our identity change.
+      ...(origin.startsWith('https:') && (files.ca ?? files.cert) !== undefined ? { connect: { ...files } } : {}),
+    });
   const nodes: Node[] = parsed.map((n) => ({ ...n, nextTlsProbe: 0, pool: poolFor(n.origin) }));
   const urlText = Array.isArray(options.url) ? options.url.join(',') : options.url;
   let next = 0;
@@ -196,7 +202,7 @@ export function createEsHttp(options: EsHttpOptions): EsHttp {
       clearTimeout(timer);
     }
     const type = res.headers['content-type'];
-    const json = (Array.isArray(type) ? type.join(';') : type ?? '').includes('json');
+    const json = (Array.isArray(type) ? type.join(';') : (type ?? '')).includes('json');
     let body: unknown = text;
     if (json && text !== '') {
       try {
@@ -214,12 +220,18 @@ export function createEsHttp(options: EsHttpOptions): EsHttp {
       const https = node.origin.startsWith('https:');
       const heard = await probeTls(node.hostname, node.port, https && files.cert !== undefined ? { cert: files.cert, key: files.key! } : {});
       if (!https && heard !== 'not-tls') {
-        return new StorageError('ES_TLS_EXPECTED',
-          `${node.origin} speaks TLS and closed the plain-HTTP connection: use https:// in --es (with --es-ca-file if its CA is not a system CA)`, { cause: err });
+        return new StorageError(
+          'ES_TLS_EXPECTED',
+          `${node.origin} speaks TLS and closed the plain-HTTP connection: use https:// in --es (with --es-ca-file if its CA is not a system CA)`,
+          { cause: err },
+        );
       }
       if (https && heard === 'client-cert-required') {
-        return new StorageError('ES_TLS_CLIENT_CERT',
-          `${node.origin} closed the connection for want of a client certificate it trusts: set --es-cert-file and --es-key-file${files.cert !== undefined ? ' (it refused the one given)' : ''}`, { cause: err });
+        return new StorageError(
+          'ES_TLS_CLIENT_CERT',
+          `${node.origin} closed the connection for want of a client certificate it trusts: set --es-cert-file and --es-key-file${files.cert !== undefined ? ' (it refused the one given)' : ''}`,
+          { cause: err },
+        );
       }
     }
     return classifyNetworkError(err, node.origin, what);
@@ -252,14 +264,23 @@ export function createEsHttp(options: EsHttpOptions): EsHttp {
       // for them, so they are cut off after a moment. undici's close() can also stay pending with
       // no handle left (after a TLS peer dropped a connection mid-request), so the timer is ref'd
       // and the wait ends with destroy(): an unref'd timer let the process exit 0 mid-shutdown.
-      await Promise.all(nodes.map(async (n) => {
-        let timer: NodeJS.Timeout | undefined;
-        const cutOff = new Promise<void>((resolve) => {
-          timer = setTimeout(() => void n.pool.destroy().catch(() => {}).finally(resolve), 1000);
-        });
-        await Promise.race([n.pool.close().catch(() => {}), cutOff]);
-        clearTimeout(timer);
-      }));
+      await Promise.all(
+        nodes.map(async (n) => {
+          let timer: NodeJS.Timeout | undefined;
+          const cutOff = new Promise<void>((resolve) => {
+            timer = setTimeout(
+              () =>
+                void n.pool
+                  .destroy()
+                  .catch(() => {})
+                  .finally(resolve),
+              1000,
+            );
+          });
+          await Promise.race([n.pool.close().catch(() => {}), cutOff]);
+          clearTimeout(timer);
+        }),
+      );
     },
   };
 }

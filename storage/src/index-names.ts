@@ -40,9 +40,11 @@ export class IndexNameFormatter {
       throw new StorageError('STORAGE_CONFIG_INVALID', `dateSeparator must be empty or one character, was "${this.dateSeparator}"`);
     }
     if (this.index === '' || Buffer.byteLength(this.index) > 231 || /[:#\\/*?"<>| ,A-Z]/.test(this.index) || /^[-_+]/.test(this.index)) {
-      throw new StorageError('STORAGE_CONFIG_INVALID',
+      throw new StorageError(
+        'STORAGE_CONFIG_INVALID',
         `index "${this.index}" is not a valid Elasticsearch index prefix: use lower-case, at most 231 bytes, ` +
-        'no : # \\ / * ? " < > | space or comma, not starting with - _ +');
+          'no : # \\ / * ? " < > | space or comma, not starting with - _ +',
+      );
     }
   }
 

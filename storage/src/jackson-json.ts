@@ -15,7 +15,13 @@ function unicodeEscape(code: number): string {
 }
 
 const SHORT: Record<number, string> = {
-  0x08: '\\b', 0x09: '\\t', 0x0a: '\\n', 0x0c: '\\f', 0x0d: '\\r', 0x22: '\\"', 0x5c: '\\\\',
+  0x08: '\\b',
+  0x09: '\\t',
+  0x0a: '\\n',
+  0x0c: '\\f',
+  0x0d: '\\r',
+  0x22: '\\"',
+  0x5c: '\\\\',
 };
 
 export function quoteJackson(value: string): string {

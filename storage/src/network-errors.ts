@@ -8,9 +8,17 @@ import { StorageError } from './errors.js';
 
 /** The server's certificate could not be verified against the trusted CAs. */
 const UNTRUSTED_CERT = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_UNTRUSTED', 'CERT_REJECTED',
-  'CERT_SIGNATURE_FAILURE', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'INVALID_CA',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'INVALID_CA',
 ]);
 
 /** The TLS client met a peer that does not speak TLS (it answered in plain HTTP). */
@@ -18,9 +26,12 @@ const NOT_TLS = new Set(['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_
 
 /** Alerts a server sends when it wants a client certificate or rejects ours. */
 export const CLIENT_CERT_ALERTS: ReadonlySet<string> = new Set([
-  'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED', 'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE',
-  'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA', 'ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN',
-  'ERR_SSL_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE', 'ERR_SSL_TLSV1_ALERT_ACCESS_DENIED',
+  'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED',
+  'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE',
+  'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA',
+  'ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN',
+  'ERR_SSL_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE',
+  'ERR_SSL_TLSV1_ALERT_ACCESS_DENIED',
 ]);
 
 /** Code of http.ts's own request deadline (its timer keeps the process alive; undici's do not). */
@@ -81,24 +92,33 @@ export function classifyNetworkError(err: unknown, origin: string, what: string)
   const detail = `${code}: ${briefMessage(err)}`;
   const secure = origin.startsWith('https:');
   if (UNTRUSTED_CERT.has(code)) {
-    return new StorageError('ES_TLS_CERT_UNTRUSTED',
-      `${origin} presented a TLS certificate that is not trusted (${detail}): give the CA that signed it with --es-ca-file`, { cause: err });
+    return new StorageError(
+      'ES_TLS_CERT_UNTRUSTED',
+      `${origin} presented a TLS certificate that is not trusted (${detail}): give the CA that signed it with --es-ca-file`,
+      { cause: err },
+    );
   }
   if (code === 'ERR_TLS_CERT_ALTNAME_INVALID' || code === 'HOSTNAME_MISMATCH') {
-    return new StorageError('ES_TLS_CERT_UNTRUSTED',
-      `${origin} presented a TLS certificate that does not name this host (${detail}): put a host name the certificate names in --es`, { cause: err });
+    return new StorageError(
+      'ES_TLS_CERT_UNTRUSTED',
+      `${origin} presented a TLS certificate that does not name this host (${detail}): put a host name the certificate names in --es`,
+      { cause: err },
+    );
   }
   if (secure && NOT_TLS.has(code)) {
-    return new StorageError('ES_TLS_UNEXPECTED',
-      `${origin} does not speak TLS (${detail}): use http:// in --es, or enable TLS on the store`, { cause: err });
+    return new StorageError('ES_TLS_UNEXPECTED', `${origin} does not speak TLS (${detail}): use http:// in --es, or enable TLS on the store`, { cause: err });
   }
   if (secure && CLIENT_CERT_ALERTS.has(code)) {
-    return new StorageError('ES_TLS_CLIENT_CERT',
-      `${origin} refused the TLS handshake for want of a client certificate it trusts (${detail}): set --es-cert-file and --es-key-file`, { cause: err });
+    return new StorageError(
+      'ES_TLS_CLIENT_CERT',
+      `${origin} refused the TLS handshake for want of a client certificate it trusts (${detail}): set --es-cert-file and --es-key-file`,
+      { cause: err },
+    );
   }
   if (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') || code.startsWith('ERR_OSSL_')) {
-    return new StorageError('ES_TLS_CERT_UNTRUSTED',
-      `TLS handshake with ${origin} failed (${detail}): check --es-ca-file, --es-cert-file and --es-key-file`, { cause: err });
+    return new StorageError('ES_TLS_CERT_UNTRUSTED', `TLS handshake with ${origin} failed (${detail}): check --es-ca-file, --es-cert-file and --es-key-file`, {
+      cause: err,
+    });
   }
   const plain = DOWN[code];
   return new StorageError('ES_UNAVAILABLE', `${what} to ${origin} failed: ${plain !== undefined ? `${plain} (${code})` : detail}`, { cause: err });

@@ -12,8 +12,7 @@
  *   counts[bounds.length] = weight of durations above the last bound       (+Inf)
  */
 export const RED_BUCKET_BOUNDS_US: readonly number[] = Object.freeze([
-  100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000,
-  1_000_000, 2_500_000, 5_000_000, 10_000_000, 30_000_000, 60_000_000,
+  100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000, 5_000_000, 10_000_000, 30_000_000, 60_000_000,
 ]);
 
 /** Index of the bucket holding `durationUs` (bounds.length for +Inf). */

@@ -72,7 +72,9 @@ export class ElasticsearchRedWindowStore {
     this.writes = new DocumentWrites('RED window', options);
   }
 
-  static documentId(d: Pick<RedWindowDocument, 'collector' | 'timestamp_millis' | 'flush' | 'serviceName' | 'spanName' | 'kind' | 'remoteServiceName'>): string {
+  static documentId(
+    d: Pick<RedWindowDocument, 'collector' | 'timestamp_millis' | 'flush' | 'serviceName' | 'spanName' | 'kind' | 'remoteServiceName'>,
+  ): string {
     const id = `${d.collector}|${d.timestamp_millis}|${d.flush}|${d.serviceName}|${d.spanName}|${d.kind}|${d.remoteServiceName}`;
     // an _id is at most 512 bytes: a longer one keeps its start and ends in a digest of the whole
     if (Buffer.byteLength(id, 'utf8') <= 512) return id;
@@ -106,10 +108,7 @@ export class ElasticsearchRedWindowStore {
     for (let i = 0; i < stepCount; i++) {
       steps.push({ timestamp: endTs - (stepCount - i) * stepMs, calls: 0, errors: 0, buckets: new Array<number>(RED_BUCKET_BOUNDS_US.length + 1).fill(0) });
     }
-    const filter: unknown[] = [
-      { term: { serviceName } },
-      { range: { timestamp_millis: { gte: begin, lt: endTs, format: 'epoch_millis' } } },
-    ];
+    const filter: unknown[] = [{ term: { serviceName } }, { range: { timestamp_millis: { gte: begin, lt: endTs, format: 'epoch_millis' } } }];
     if (spanName !== undefined) filter.push({ term: { spanName } });
     const indices = this.names.formatTypeAndRange('red', begin, endTs).join(',');
     let searchAfter: unknown[] | undefined;
@@ -124,7 +123,7 @@ export class ElasticsearchRedWindowStore {
       if (searchAfter) body.search_after = searchAfter;
       const answer = await this.writes.search(indices, body);
       if (answer === undefined) break;
-      const hits = ((answer as { hits?: { hits?: Array<{ _source?: Record<string, unknown>; sort?: unknown[] }> } }).hits?.hits) ?? [];
+      const hits = (answer as { hits?: { hits?: Array<{ _source?: Record<string, unknown>; sort?: unknown[] }> } }).hits?.hits ?? [];
       for (const hit of hits) {
         const s = hit._source ?? {};
         const ts = s.timestamp_millis;
@@ -134,7 +133,11 @@ export class ElasticsearchRedWindowStore {
         if (step === undefined) continue;
         if (typeof s.calls === 'number') step.calls += s.calls;
         if (typeof s.errors === 'number') step.errors += s.errors;
-        if (Array.isArray(s.buckets)) addCounts(step.buckets, s.buckets.map((b) => (typeof b === 'number' ? b : 0)));
+        if (Array.isArray(s.buckets))
+          addCounts(
+            step.buckets,
+            s.buckets.map((b) => (typeof b === 'number' ? b : 0)),
+          );
       }
       if (hits.length < PAGE) break;
       searchAfter = hits[hits.length - 1]!.sort;

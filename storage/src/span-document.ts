@@ -75,9 +75,8 @@ export interface SpanDocumentText {
  * fixed cost that showed next to the document encoding itself at one call per span.
  */
 const oneShotHash = (crypto as unknown as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
-const md5Hex: (text: string) => string = oneShotHash !== undefined
-  ? (text) => oneShotHash('md5', text, 'hex')
-  : (text) => crypto.createHash('md5').update(text, 'utf8').digest('hex');
+const md5Hex: (text: string) => string =
+  oneShotHash !== undefined ? (text) => oneShotHash('md5', text, 'hex') : (text) => crypto.createHash('md5').update(text, 'utf8').digest('hex');
 
 /** The document text and `_id`, without encoding it to bytes (the bulk body does that once). */
 export function spanDocument(span: Span, options: SpanDocumentOptions = {}): SpanDocumentText {

@@ -85,33 +85,31 @@ export function buildTemplates(version: ClusterVersion, options: TemplateOptions
     return { type, url: url(type), body };
   };
 
-  const traceIdMapping = strictTraceId
-    ? KEYWORD
-    : { type: 'text', fielddata: 'true', analyzer: 'traceId_analyzer' };
-  const spanSettings = strictTraceId ? settings() : settings({
-    analysis: {
-      analyzer: { traceId_analyzer: { type: 'custom', tokenizer: 'keyword', filter: 'traceId_filter' } },
-      filter: { traceId_filter: { type: 'pattern_capture', patterns: ['([0-9a-f]{1,16})$'], preserve_original: true } },
-    },
-  });
+  const traceIdMapping = strictTraceId ? KEYWORD : { type: 'text', fielddata: 'true', analyzer: 'traceId_analyzer' };
+  const spanSettings = strictTraceId
+    ? settings()
+    : settings({
+        analysis: {
+          analyzer: { traceId_analyzer: { type: 'custom', tokenizer: 'keyword', filter: 'traceId_filter' } },
+          filter: { traceId_filter: { type: 'pattern_capture', patterns: ['([0-9a-f]{1,16})$'], preserve_original: true } },
+        },
+      });
   const spanMappings = searchEnabled
     ? {
-      _source: { excludes: ['_q'] },
-      dynamic_templates: [
-        { strings: { mapping: { type: 'keyword', norms: false, ignore_above: 256 }, match_mapping_type: 'string', match: '*' } },
-      ],
-      properties: {
-        traceId: traceIdMapping,
-        name: KEYWORD,
-        localEndpoint: { type: 'object', dynamic: false, properties: { serviceName: KEYWORD } },
-        remoteEndpoint: { type: 'object', dynamic: false, properties: { serviceName: KEYWORD } },
-        timestamp_millis: { type: 'date', format: 'epoch_millis' },
-        duration: { type: 'long' },
-        annotations: { enabled: false },
-        tags: { enabled: false },
-        _q: KEYWORD,
-      },
-    }
+        _source: { excludes: ['_q'] },
+        dynamic_templates: [{ strings: { mapping: { type: 'keyword', norms: false, ignore_above: 256 }, match_mapping_type: 'string', match: '*' } }],
+        properties: {
+          traceId: traceIdMapping,
+          name: KEYWORD,
+          localEndpoint: { type: 'object', dynamic: false, properties: { serviceName: KEYWORD } },
+          remoteEndpoint: { type: 'object', dynamic: false, properties: { serviceName: KEYWORD } },
+          timestamp_millis: { type: 'date', format: 'epoch_millis' },
+          duration: { type: 'long' },
+          annotations: { enabled: false },
+          tags: { enabled: false },
+          _q: KEYWORD,
+        },
+      }
     : { properties: { traceId: traceIdMapping, annotations: { enabled: false }, tags: { enabled: false } } };
 
   const templates = [
@@ -121,18 +119,20 @@ export function buildTemplates(version: ClusterVersion, options: TemplateOptions
   ];
   if (options.red) {
     // the fields queries filter and sort on; the sums (calls, errors, buckets) are read from _source
-    templates.push(template('red', settings(), {
-      dynamic: false,
-      properties: {
-        timestamp_millis: { type: 'date', format: 'epoch_millis' },
-        serviceName: KEYWORD,
-        spanName: KEYWORD,
-        kind: KEYWORD,
-        remoteServiceName: KEYWORD,
-        collector: KEYWORD,
-        flush: { type: 'integer' },
-      },
-    }));
+    templates.push(
+      template('red', settings(), {
+        dynamic: false,
+        properties: {
+          timestamp_millis: { type: 'date', format: 'epoch_millis' },
+          serviceName: KEYWORD,
+          spanName: KEYWORD,
+          kind: KEYWORD,
+          remoteServiceName: KEYWORD,
+          collector: KEYWORD,
+          flush: { type: 'integer' },
+        },
+      }),
+    );
   }
   return templates;
 }
@@ -153,12 +153,14 @@ export async function ensureTemplates(http: EsHttp, templates: readonly IndexTem
       continue;
     }
     if (get.status !== 404) {
-      throw privilegeError('GET', t.url, get.status) ??
+      throw (
+        privilegeError('GET', t.url, get.status) ??
         new StorageError('ES_TEMPLATE_FAILED', `GET ${t.url} answered ${get.status}: ${preview(get.body)}`, {
           status: get.status,
           // Only an overloaded or restarting store may answer differently later.
           retryable: get.status === 429 || get.status >= 500,
-        });
+        })
+      );
     }
     const put = await http.request({ method: 'PUT', path: t.url, body: JSON.stringify(t.body) });
     const refused = privilegeError('PUT', t.url, put.status);
@@ -176,15 +178,23 @@ export async function ensureTemplates(http: EsHttp, templates: readonly IndexTem
 
 /** 401/403 on a template call: the credentials worked for GET / but lack a privilege (or expired). */
 function privilegeError(method: string, url: string, status: number): StorageError | undefined {
-  if (status === 401) return new StorageError('ES_AUTH_FAILED', `${method} ${url} answered 401: the credentials were refused; check --es-username/--es-password or --es-api-key`, { status });
+  if (status === 401)
+    return new StorageError(
+      'ES_AUTH_FAILED',
+      `${method} ${url} answered 401: the credentials were refused; check --es-username/--es-password or --es-api-key`,
+      { status },
+    );
   if (status === 403) {
-    return new StorageError('ES_FORBIDDEN',
-      `${method} ${url} answered 403: the store user or API key needs the "manage_index_templates" cluster privilege (or install the templates once with a user that has it)`, { status });
+    return new StorageError(
+      'ES_FORBIDDEN',
+      `${method} ${url} answered 403: the store user or API key needs the "manage_index_templates" cluster privilege (or install the templates once with a user that has it)`,
+      { status },
+    );
   }
   return undefined;
 }
 
 function preview(body: unknown): string {
-  const text = typeof body === 'string' ? body : JSON.stringify(body) ?? '';
+  const text = typeof body === 'string' ? body : (JSON.stringify(body) ?? '');
   return text.slice(0, 500);
 }

@@ -32,7 +32,9 @@ export function probeTls(host: string, port: number, options: TlsProbeOptions = 
     // Only the protocol and the server's verdict on our identity are in question here, so the
     // server's certificate is not checked (the real client checks it).
     const socket = tls.connect({
-      host, port, rejectUnauthorized: false,
+      host,
+      port,
+      rejectUnauthorized: false,
       ...(options.cert !== undefined ? { cert: options.cert, key: options.key } : {}),
       ...(/^[\d.]+$/.test(host) || host.includes(':') ? {} : { servername: host }),
     });

@@ -30,8 +30,7 @@ export function parseClusterVersion(body: unknown): ClusterVersion {
   }
   const match = /^(\d+)\.(\d+)/.exec(number);
   if (match === null) throw new StorageError('ES_VERSION_UNREADABLE', `Invalid .version.number: ${number}`);
-  const distribution = typeof version!.distribution === 'string' && version!.distribution.toLowerCase() === 'opensearch'
-    ? 'opensearch' : 'elasticsearch';
+  const distribution = typeof version!.distribution === 'string' && version!.distribution.toLowerCase() === 'opensearch' ? 'opensearch' : 'elasticsearch';
   return { distribution, major: Number(match[1]), minor: Number(match[2]) };
 }
 

@@ -9,7 +9,10 @@ describe('bulk request', () => {
     expect(typed.toString()).toBe('{"index":{"_index":"zipkin:autocomplete-2026-04-08","_type":"autocomplete","_id":"k=\\"v\\""}}\n{}\n');
   });
   it('reads item outcomes in order and refuses mismatched answers', () => {
-    const answer = { errors: true, items: [{ index: { status: 201 } }, { index: { status: 429, error: { type: 'es_rejected_execution_exception', reason: 'queue full' } } }] };
+    const answer = {
+      errors: true,
+      items: [{ index: { status: 201 } }, { index: { status: 429, error: { type: 'es_rejected_execution_exception', reason: 'queue full' } } }],
+    };
     expect(bulkOutcomes(answer, 2)).toEqual([{ status: 201 }, { status: 429, errorType: 'es_rejected_execution_exception', errorReason: 'queue full' }]);
     expect(bulkOutcomes(answer, 3)).toBeUndefined();
     expect(bulkOutcomes('nope', 1)).toBeUndefined();

@@ -35,13 +35,20 @@ describe('ElasticsearchDependencyLinkWriter', () => {
     );
   });
 
-  it('reads back one owner\'s documents of a day, and nothing when the index is missing', async () => {
+  it("reads back one owner's documents of a day, and nothing when the index is missing", async () => {
     const { http } = fakeHttp([
-      () => ({ status: 200, body: { hits: { hits: [
-        { _source: { parent: 'a', child: 'b', callCount: 3, errorCount: 1, owner: 'g/t/0' } },
-        { _source: { parent: 'a', child: 'b', callCount: 9, errorCount: 0, owner: 'g/t/1' } },
-        { _source: { parent: 'x', child: 'y', callCount: 1 } }, // written by zipkin-dependencies: no owner
-      ] } } }),
+      () => ({
+        status: 200,
+        body: {
+          hits: {
+            hits: [
+              { _source: { parent: 'a', child: 'b', callCount: 3, errorCount: 1, owner: 'g/t/0' } },
+              { _source: { parent: 'a', child: 'b', callCount: 9, errorCount: 0, owner: 'g/t/1' } },
+              { _source: { parent: 'x', child: 'y', callCount: 1 } }, // written by zipkin-dependencies: no owner
+            ],
+          },
+        },
+      }),
       () => ({ status: 404, body: {} }),
     ]);
     const writer = new ElasticsearchDependencyLinkWriter({ http, version });

@@ -53,9 +53,12 @@ describe('ElasticsearchSpanWriter', () => {
     expect(result).toEqual({ written: 2, failed: [], autocompleteWritten: 0, retries: 0 });
     expect(es.requests.slice(0, 7).map((r) => `${r.method} ${r.url}`)).toEqual([
       'GET /',
-      'GET /_template/zipkin-span_template', 'PUT /_template/zipkin-span_template',
-      'GET /_template/zipkin-dependency_template', 'PUT /_template/zipkin-dependency_template',
-      'GET /_template/zipkin-autocomplete_template', 'PUT /_template/zipkin-autocomplete_template',
+      'GET /_template/zipkin-span_template',
+      'PUT /_template/zipkin-span_template',
+      'GET /_template/zipkin-dependency_template',
+      'PUT /_template/zipkin-dependency_template',
+      'GET /_template/zipkin-autocomplete_template',
+      'PUT /_template/zipkin-autocomplete_template',
     ]);
     expect(JSON.parse(es.requests[2]!.body).settings['index.number_of_replicas']).toBe(0);
     const bulk = es.bulkRequests();
@@ -70,8 +73,11 @@ describe('ElasticsearchSpanWriter', () => {
 
   it('retries a whole-request 429 with backoff until it succeeds', async () => {
     const events: RetryEvent[] = [];
-    const es = await setup((req, n) => (n < 3 ? { status: 429, body: { error: { type: 'es_rejected_execution_exception' } } } : { status: 200, body: bulkAnswer(req.body, () => 201) }),
-      { onRetry: (e) => events.push(e) });
+    const es = await setup(
+      (req, n) =>
+        n < 3 ? { status: 429, body: { error: { type: 'es_rejected_execution_exception' } } } : { status: 200, body: bulkAnswer(req.body, () => 201) },
+      { onRetry: (e) => events.push(e) },
+    );
     const result = await writer!.write([span(1), span(2)]);
     expect(result).toMatchObject({ written: 2, failed: [], retries: 3 });
     expect(es.bulkRequests()).toHaveLength(4);
@@ -80,7 +86,10 @@ describe('ElasticsearchSpanWriter', () => {
   });
 
   it('resubmits only the items that were rejected', async () => {
-    const es = await setup((req, n) => ({ status: 200, body: bulkAnswer(req.body, (_id, i) => (n === 0 && i % 2 === 1 ? 429 : n === 1 && i === 0 ? 503 : 201)) }));
+    const es = await setup((req, n) => ({
+      status: 200,
+      body: bulkAnswer(req.body, (_id, i) => (n === 0 && i % 2 === 1 ? 429 : n === 1 && i === 0 ? 503 : 201)),
+    }));
     const spans = [0, 1, 2, 3, 4].map((i) => span(i));
     const result = await writer!.write(spans);
     expect(result).toMatchObject({ written: 5, failed: [], retries: 2 });
@@ -92,7 +101,10 @@ describe('ElasticsearchSpanWriter', () => {
   });
 
   it('retries es_rejected_execution_exception items whatever their status', async () => {
-    const es = await setup((req, n) => ({ status: 200, body: bulkAnswer(req.body, () => (n === 0 ? { status: 500, type: 'es_rejected_execution_exception' } : 201)) }));
+    const es = await setup((req, n) => ({
+      status: 200,
+      body: bulkAnswer(req.body, () => (n === 0 ? { status: 500, type: 'es_rejected_execution_exception' } : 201)),
+    }));
     expect(await writer!.write([span(1)])).toMatchObject({ written: 1, failed: [] });
     expect(es.bulkRequests()).toHaveLength(2);
   });
@@ -124,8 +136,11 @@ describe('ElasticsearchSpanWriter', () => {
 
   it('retries bulk requests refused 401/403 (credentials rotated under a running writer) instead of dropping them', async () => {
     const events: RetryEvent[] = [];
-    await setup((req, n) => (n < 2 ? { status: n === 0 ? 401 : 403, body: { error: { type: 'security_exception' } } } : { status: 200, body: bulkAnswer(req.body, () => 201) }),
-      { onRetry: (e) => events.push(e) });
+    await setup(
+      (req, n) =>
+        n < 2 ? { status: n === 0 ? 401 : 403, body: { error: { type: 'security_exception' } } } : { status: 200, body: bulkAnswer(req.body, () => 201) },
+      { onRetry: (e) => events.push(e) },
+    );
     expect(await writer!.write([span(1)])).toMatchObject({ written: 1, failed: [], retries: 2 });
     expect(events.map((e) => e.cause)).toEqual([expect.stringMatching(/^401 unauthorized.*--es-password/), expect.stringMatching(/^403 forbidden/)]);
   });
@@ -177,7 +192,10 @@ describe('ElasticsearchSpanWriter', () => {
   });
 
   it('inserts _type on clusters with mapping types', async () => {
-    const es = await setup((req) => ({ status: 200, body: bulkAnswer(req.body, () => 201) }), { version: { distribution: 'elasticsearch', major: 6, minor: 8 }, ensureTemplates: false });
+    const es = await setup((req) => ({ status: 200, body: bulkAnswer(req.body, () => 201) }), {
+      version: { distribution: 'elasticsearch', major: 6, minor: 8 },
+      ensureTemplates: false,
+    });
     await writer!.write([span(1)]);
     expect(es.bulkRequests()[0]!.body.split('\n')[0]).toMatch(/^\{"index":\{"_index":"zipkin:span-2026-04-08","_type":"span","_id":"/);
   });
@@ -192,10 +210,14 @@ describe('ElasticsearchSpanWriter', () => {
 
   it("tells a write's caller about each retry and stops retrying when the write's signal aborts", async () => {
     let full = true;
-    await setup((req) => (full ? { status: 429, body: {} } : { status: 200, body: bulkAnswer(req.body, () => 201) }), { retry: { initialDelayMs: 20, maxDelayMs: 20 } });
+    await setup((req) => (full ? { status: 429, body: {} } : { status: 200, body: bulkAnswer(req.body, () => 201) }), {
+      retry: { initialDelayMs: 20, maxDelayMs: 20 },
+    });
     const abort = new AbortController();
     const heard: RetryEvent[] = [];
-    const pending = expect(writer!.write([span(1)], { signal: abort.signal, onRetry: (e) => heard.push(e) })).rejects.toMatchObject({ code: 'WRITER_SHUT_DOWN' });
+    const pending = expect(writer!.write([span(1)], { signal: abort.signal, onRetry: (e) => heard.push(e) })).rejects.toMatchObject({
+      code: 'WRITER_SHUT_DOWN',
+    });
     await new Promise((r) => setTimeout(r, 50));
     abort.abort();
     await pending;

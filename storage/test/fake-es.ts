@@ -67,7 +67,10 @@ export class FakeElasticsearch {
 
 /** The _ids of a bulk body, in order. */
 export function bulkIds(body: string): string[] {
-  return body.split('\n').filter((l, i) => i % 2 === 0 && l !== '').map((l) => (JSON.parse(l) as { index: { _id: string } }).index._id);
+  return body
+    .split('\n')
+    .filter((l, i) => i % 2 === 0 && l !== '')
+    .map((l) => (JSON.parse(l) as { index: { _id: string } }).index._id);
 }
 
 /** A bulk answer for `body` where `statusOf(id, i)` decides each item. */
@@ -76,9 +79,10 @@ export function bulkAnswer(body: string, statusOf: (id: string, i: number) => nu
   const items = ids.map((id, i) => {
     const s = statusOf(id, i);
     const status = typeof s === 'number' ? s : s.status;
-    const error = status >= 300
-      ? { type: typeof s === 'number' ? (status === 429 ? 'es_rejected_execution_exception' : 'mapper_parsing_exception') : s.type, reason: `fake ${status}` }
-      : undefined;
+    const error =
+      status >= 300
+        ? { type: typeof s === 'number' ? (status === 429 ? 'es_rejected_execution_exception' : 'mapper_parsing_exception') : s.type, reason: `fake ${status}` }
+        : undefined;
     return { index: { _index: 'x', _id: id, status, ...(error ? { error } : {}) } };
   });
   return { took: 1, errors: items.some((i) => i.index.status >= 300), items };

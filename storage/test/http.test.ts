@@ -29,7 +29,9 @@ const file = (name: string) => path.join(dir, name);
 function store(auth: boolean) {
   return (req: IncomingMessage, res: ServerResponse) => {
     seen.push(req.headers.authorization);
-    const ok = !auth || req.headers.authorization === `ApiKey ${API_KEY}` ||
+    const ok =
+      !auth ||
+      req.headers.authorization === `ApiKey ${API_KEY}` ||
       req.headers.authorization === `Basic ${Buffer.from(`zipkin:${PASSWORD}`).toString('base64')}`;
     res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' });
     res.end(JSON.stringify(ok ? ROOT : { error: 'unauthorized' }));
@@ -52,7 +54,10 @@ beforeAll(async () => {
   openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=unit-ca');
   openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'other.key', '-out', 'other-ca.pem', '-days', '2', '-subj', '/CN=other-ca');
   writeFileSync(file('san.ext'), 'subjectAltName=IP:127.0.0.1\n');
-  for (const [name, extra] of [['server', ['-extfile', 'san.ext']], ['client', []]] as const) {
+  for (const [name, extra] of [
+    ['server', ['-extfile', 'san.ext']],
+    ['client', []],
+  ] as const) {
     openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
     openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', ...extra);
   }
@@ -96,7 +101,9 @@ describe('authentication', () => {
     const withUser = secured.replace('https://', `https://zipkin:${encodeURIComponent(PASSWORD)}@`);
     expect(await root({ url: withUser, caFile: file('ca.pem') })).toBe('ok');
     expect(seen.slice(-3)).toEqual([
-      `Basic ${Buffer.from(`zipkin:${PASSWORD}`).toString('base64')}`, `ApiKey ${API_KEY}`, `Basic ${Buffer.from(`zipkin:${PASSWORD}`).toString('base64')}`,
+      `Basic ${Buffer.from(`zipkin:${PASSWORD}`).toString('base64')}`,
+      `ApiKey ${API_KEY}`,
+      `Basic ${Buffer.from(`zipkin:${PASSWORD}`).toString('base64')}`,
     ]);
   });
 

@@ -24,7 +24,7 @@ describe('RED duration buckets', () => {
 
   it('a quantile lies in the bucket that holds the true quantile, for many shapes', () => {
     let seed = 7;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let trial = 0; trial < 200; trial++) {
       const n = 1 + Math.floor(random() * 2000);
       const scale = 10 ** (2 + random() * 5);

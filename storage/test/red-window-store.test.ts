@@ -21,8 +21,19 @@ const W0 = Date.UTC(2026, 11, 3, 11, 0, 0);
 const buckets = (i: number, v: number) => Object.assign(new Array<number>(RED_BUCKET_BOUNDS_US.length + 1).fill(0), { [i]: v });
 
 const doc = (over: Partial<RedWindowDocument> = {}): RedWindowDocument => ({
-  timestamp_millis: W0, windowMs: 10_000, collector: 'g/host/1/ab', flush: 0, serviceName: 'front', spanName: 'get /a', kind: 'SERVER',
-  remoteServiceName: '', calls: 100.5, errors: 1, durationSumUs: 2000, buckets: buckets(3, 100.5), ...over,
+  timestamp_millis: W0,
+  windowMs: 10_000,
+  collector: 'g/host/1/ab',
+  flush: 0,
+  serviceName: 'front',
+  spanName: 'get /a',
+  kind: 'SERVER',
+  remoteServiceName: '',
+  calls: 100.5,
+  errors: 1,
+  durationSumUs: 2000,
+  buckets: buckets(3, 100.5),
+  ...over,
 });
 
 describe('ElasticsearchRedWindowStore', () => {
@@ -41,11 +52,18 @@ describe('ElasticsearchRedWindowStore', () => {
   it('sums the documents of a service (or one span name) per step, empty steps included, paging on the _id fields', async () => {
     const hit = (d: Partial<RedWindowDocument>, sort: unknown[]) => ({ _source: doc(d), sort });
     const { http, requests } = fakeHttp([
-      () => ({ status: 200, body: { hits: { hits: [
-        hit({ collector: 'a' }, [1]),
-        hit({ collector: 'b', calls: 2, errors: 0, buckets: buckets(9, 2) }, [2]),
-        hit({ timestamp_millis: W0 + 20_000, calls: 3, errors: 3, buckets: buckets(0, 3) }, [3]),
-      ] } } }),
+      () => ({
+        status: 200,
+        body: {
+          hits: {
+            hits: [
+              hit({ collector: 'a' }, [1]),
+              hit({ collector: 'b', calls: 2, errors: 0, buckets: buckets(9, 2) }, [2]),
+              hit({ timestamp_millis: W0 + 20_000, calls: 3, errors: 3, buckets: buckets(0, 3) }, [3]),
+            ],
+          },
+        },
+      }),
     ]);
     const store = new ElasticsearchRedWindowStore({ http, version });
     const steps = await store.query({ serviceName: 'front', spanName: 'get /a', endTs: W0 + 30_000, lookback: 30_000, stepMs: 10_000 });
@@ -60,7 +78,7 @@ describe('ElasticsearchRedWindowStore', () => {
     expect(search.query.bool.filter).toContainEqual({ term: { serviceName: 'front' } });
   });
 
-  it('has a template of its own only when asked, beside zipkin\'s three', () => {
+  it("has a template of its own only when asked, beside zipkin's three", () => {
     expect(buildTemplates(version).map((t) => t.type)).toEqual(['span', 'dependency', 'autocomplete']);
     const red = buildTemplates(version, { red: true })[3]!;
     expect(red.url).toBe('/_template/zipkin-red_template');

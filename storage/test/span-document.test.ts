@@ -48,7 +48,10 @@ describe('span document (BulkIndexWriterTest)', () => {
     const long = 'x'.repeat(257);
     const json = spanDocumentJson({
       ...base,
-      annotations: [{ timestamp: 1, value: 'a' }, { timestamp: 2, value: long }],
+      annotations: [
+        { timestamp: 1, value: 'a' },
+        { timestamp: 2, value: long },
+      ],
       tags: { k: 'x'.repeat(254), big: 'x'.repeat(253) },
     });
     // "big" + "=" + 253 = 257 > 256 is skipped; "k" + "=" + 254 = 256 is kept
@@ -65,12 +68,14 @@ describe('span document (BulkIndexWriterTest)', () => {
     expect(over.startsWith('{"_q":[]')).toBe(true);
   });
   it('omits timestamp_millis and _q when search is disabled', () => {
-    expect(spanDocumentJson({ ...base, timestamp: 5000, tags: { a: 'b' } }, { searchEnabled: false }))
-      .toBe('{"traceId":"0000000000000001","id":"0000000000000001","timestamp":5000,"tags":{"a":"b"}}');
+    expect(spanDocumentJson({ ...base, timestamp: 5000, tags: { a: 'b' } }, { searchEnabled: false })).toBe(
+      '{"traceId":"0000000000000001","id":"0000000000000001","timestamp":5000,"tags":{"a":"b"}}',
+    );
   });
   it('writes debug and shared last, only when true', () => {
-    expect(spanDocumentJson({ ...base, kind: 'SERVER', debug: true, shared: true }, { searchEnabled: false }))
-      .toBe('{"traceId":"0000000000000001","id":"0000000000000001","kind":"SERVER","debug":true,"shared":true}');
+    expect(spanDocumentJson({ ...base, kind: 'SERVER', debug: true, shared: true }, { searchEnabled: false })).toBe(
+      '{"traceId":"0000000000000001","id":"0000000000000001","kind":"SERVER","debug":true,"shared":true}',
+    );
   });
   it('writes non-ASCII as Jackson does: BMP raw UTF-8, supplementary as upper-case surrogate escapes', () => {
     const doc = encodeSpanDocument({ ...base, annotations: [{ timestamp: 1, value: '⻩' }], tags: { error: '💩' } });
@@ -80,8 +85,9 @@ describe('span document (BulkIndexWriterTest)', () => {
     expect(doc.body.includes(Buffer.from('⻩', 'utf8'))).toBe(true);
   });
   it('escapes control characters with upper-case hex and leaves / and U+2028 raw', () => {
-    expect(spanDocumentJson({ ...base, name: 'a\u001fb/\u2028\t\u007f' }, { searchEnabled: false }))
-      .toBe('{"traceId":"0000000000000001","id":"0000000000000001","name":"a\\u001Fb/\u2028\\t\u007f"}');
+    expect(spanDocumentJson({ ...base, name: 'a\u001fb/\u2028\t\u007f' }, { searchEnabled: false })).toBe(
+      '{"traceId":"0000000000000001","id":"0000000000000001","name":"a\\u001Fb/\u2028\\t\u007f"}',
+    );
   });
   it('matches the vector produced by jackson-core for mixed input', () => {
     // Captured from Jackson's UTF8JsonGenerator writing this string (see jackson-json.ts).
@@ -91,7 +97,8 @@ describe('span document (BulkIndexWriterTest)', () => {
   });
   it('matches the _id real zipkin-server 3.6.1 wrote for a span with emoji, CJK and controls', () => {
     // POSTed to zipkin-server 3.6.1 (ES 8.8.2 storage) on the devstack; it indexed this _id.
-    const message = '[{"traceId":"340162d2062ebe32","id":"0000000000000002","name":"Émoji 💩 \\u001f ctrl","kind":"SERVER","timestamp":100,"localEndpoint":{"serviceName":"Svc"},"annotations":[{"timestamp":100,"value":"⻩"}],"tags":{"error":"💩","a/b":"x\\"y"}}]';
+    const message =
+      '[{"traceId":"340162d2062ebe32","id":"0000000000000002","name":"Émoji 💩 \\u001f ctrl","kind":"SERVER","timestamp":100,"localEndpoint":{"serviceName":"Svc"},"annotations":[{"timestamp":100,"value":"⻩"}],"tags":{"error":"💩","a/b":"x\\"y"}}]';
     const decoded = decodeSpanList(message);
     expect(decoded).toMatchObject({ ok: true, rejected: [] });
     if (decoded.ok) {
@@ -110,7 +117,15 @@ describe('spanIndexTimestamp (ElasticsearchSpanConsumer.indexSpans)', () => {
     expect(spanIndexTimestamp({ ...base, timestamp: 1472470996199999 })).toBe(1472470996199);
   });
   it('falls back to the first annotation', () => {
-    expect(spanIndexTimestamp({ ...base, annotations: [{ timestamp: 2000, value: 'a' }, { timestamp: 9000, value: 'b' }] })).toBe(2);
+    expect(
+      spanIndexTimestamp({
+        ...base,
+        annotations: [
+          { timestamp: 2000, value: 'a' },
+          { timestamp: 9000, value: 'b' },
+        ],
+      }),
+    ).toBe(2);
   });
   it('falls back to now', () => {
     expect(spanIndexTimestamp(base, 12345)).toBe(12345);

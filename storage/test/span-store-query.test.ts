@@ -28,12 +28,18 @@ const base = { endTs: Date.UTC(2026, 3, 8, 12), lookback: DAY, limit: 10 };
 describe('annotationQuery parsing (QueryRequest.parseAnnotationQuery)', () => {
   it('splits on " and ", trims, lets later tags win and never lets a bare key override', () => {
     const m = parseAnnotationQuery(' http.uri = /foo and retried and http.uri=/bar and retried=x and retried');
-    expect([...m]).toEqual([['http.uri', '/bar'], ['retried', 'x']]);
+    expect([...m]).toEqual([
+      ['http.uri', '/bar'],
+      ['retried', 'x'],
+    ]);
     expect(annotationQueryString(m)).toBe('http.uri=/bar and retried=x');
   });
   it('keeps a value with "=" in it and empty pieces as Java split does', () => {
     expect([...parseAnnotationQuery('a=b=c')]).toEqual([['a', 'b=c']]);
-    expect([...parseAnnotationQuery(' and x')]).toEqual([['', ''], ['x', '']]);
+    expect([...parseAnnotationQuery(' and x')]).toEqual([
+      ['', ''],
+      ['x', ''],
+    ]);
     expect(javaSplit('a,b,', ',', 1000)).toEqual(['a', 'b', '']);
     expect(javaSplit('1 and 2 and 3', ' and ', 2)).toEqual(['1', '2 and 3']);
     expect(javaTrim('\u00a0x\t ')).toBe('\u00a0x');
@@ -60,7 +66,7 @@ describe('buildQueryRequest (QueryRequest.Builder.build)', () => {
     [{ minDuration: 0 }, 'minDuration <= 0'],
     [{ minDuration: 5, maxDuration: 4 }, 'maxDuration < minDuration'],
     [{ maxDuration: 4 }, 'maxDuration is only valid with minDuration'],
-  ])('rejects %j with zipkin\'s message', (change, message) => {
+  ])("rejects %j with zipkin's message", (change, message) => {
     expect(() => buildQueryRequest({ ...base, ...change })).toThrow(message);
   });
 });
@@ -83,33 +89,57 @@ describe('traceMany id list', () => {
 
 describe('ElasticsearchSpanStore searches (as ElasticsearchSpanStore.java builds them)', () => {
   it('getTraces: aggregation with every filter as term/range JSON, then terms on the ids', async () => {
-    const { http, sent } = fakeHttp((_req, body) => (body.aggs
-      ? { aggregations: { traceId: { buckets: [{ key: 'b', timestamp_millis: { value: 2 } }, { key: 'a' }] } } }
-      : { hits: { hits: [
-        { _source: { traceId: '000000000000000a', id: '0000000000000001', name: 'x', timestamp_millis: 1, _q: ['k'] } },
-        { _source: { traceId: '000000000000000b', id: '0000000000000002' } },
-        { _source: { traceId: '000000000000000a', id: '0000000000000003' } },
-      ] } }));
+    const { http, sent } = fakeHttp((_req, body) =>
+      body.aggs
+        ? { aggregations: { traceId: { buckets: [{ key: 'b', timestamp_millis: { value: 2 } }, { key: 'a' }] } } }
+        : {
+            hits: {
+              hits: [
+                { _source: { traceId: '000000000000000a', id: '0000000000000001', name: 'x', timestamp_millis: 1, _q: ['k'] } },
+                { _source: { traceId: '000000000000000b', id: '0000000000000002' } },
+                { _source: { traceId: '000000000000000a', id: '0000000000000003' } },
+              ],
+            },
+          },
+    );
     const store = new ElasticsearchSpanStore({ http });
     const request = buildQueryRequest({
-      ...base, serviceName: 'svc', remoteServiceName: 'db', spanName: 'get', annotationQuery: 'error and http.path=/x" OR 1',
-      minDuration: 10, maxDuration: 20,
+      ...base,
+      serviceName: 'svc',
+      remoteServiceName: 'db',
+      spanName: 'get',
+      annotationQuery: 'error and http.path=/x" OR 1',
+      minDuration: 10,
+      maxDuration: 20,
     });
     const traces = await store.getTraces(request);
     expect(traces.map((t) => t.map((s) => s.id))).toEqual([['0000000000000001', '0000000000000003'], ['0000000000000002']]);
     expect(sent[0]!.path).toBe('/zipkin*span-2026-04-07,zipkin*span-2026-04-08/_search?allow_no_indices=true&expand_wildcards=open&ignore_unavailable=true');
     expect(sent[0]!.body).toEqual({
       _source: false,
-      query: { bool: { filter: { bool: { must: [
-        { range: { timestamp_millis: { gte: base.endTs - DAY, lte: base.endTs } } },
-        { term: { 'localEndpoint.serviceName': 'svc' } },
-        { term: { 'remoteEndpoint.serviceName': 'db' } },
-        { term: { name: 'get' } },
-        { term: { _q: 'error' } },
-        { term: { _q: 'http.path=/x" OR 1' } },
-        { range: { duration: { gte: 10, lte: 20 } } },
-      ] } } } },
-      aggs: { traceId: { terms: { field: 'traceId', size: 10, order: { timestamp_millis: 'desc' } }, aggs: { timestamp_millis: { min: { field: 'timestamp_millis' } } } } },
+      query: {
+        bool: {
+          filter: {
+            bool: {
+              must: [
+                { range: { timestamp_millis: { gte: base.endTs - DAY, lte: base.endTs } } },
+                { term: { 'localEndpoint.serviceName': 'svc' } },
+                { term: { 'remoteEndpoint.serviceName': 'db' } },
+                { term: { name: 'get' } },
+                { term: { _q: 'error' } },
+                { term: { _q: 'http.path=/x" OR 1' } },
+                { range: { duration: { gte: 10, lte: 20 } } },
+              ],
+            },
+          },
+        },
+      },
+      aggs: {
+        traceId: {
+          terms: { field: 'traceId', size: 10, order: { timestamp_millis: 'desc' } },
+          aggs: { timestamp_millis: { min: { field: 'timestamp_millis' } } },
+        },
+      },
     });
     expect(sent[1]!.body).toEqual({ size: 10000, query: { bool: { filter: { terms: { traceId: ['b', 'a'] } } } } });
   });
@@ -138,15 +168,22 @@ describe('ElasticsearchSpanStore searches (as ElasticsearchSpanStore.java builds
 
   // Their JSON_V1 encoding is the ui-proxy's (ui-proxy/test/zipkin-json.test.ts, from these links).
   it('dependencies: {"size":10000} over the dependency days, merged', async () => {
-    const { http, sent } = fakeHttp(() => ({ hits: { hits: [
-      { _source: { parent: 'A', child: 'b', callCount: 2 } },
-      { _source: { parent: 'a', child: 'b', callCount: 3, errorCount: 1 } },
-      { _source: { parent: 'b', child: 'c', callCount: 1, errorCount: 0, id: 'b|c' } },
-    ] } }));
+    const { http, sent } = fakeHttp(() => ({
+      hits: {
+        hits: [
+          { _source: { parent: 'A', child: 'b', callCount: 2 } },
+          { _source: { parent: 'a', child: 'b', callCount: 3, errorCount: 1 } },
+          { _source: { parent: 'b', child: 'c', callCount: 1, errorCount: 0, id: 'b|c' } },
+        ],
+      },
+    }));
     const links = await new ElasticsearchSpanStore({ http }).getDependencies(base.endTs, DAY);
     expect(sent[0]!.body).toEqual({ size: 10000 });
     expect(sent[0]!.path.startsWith('/zipkin*dependency-2026-04-07,zipkin*dependency-2026-04-08/')).toBe(true);
-    expect(links).toEqual([{ parent: 'a', child: 'b', callCount: 5, errorCount: 1 }, { parent: 'b', child: 'c', callCount: 1, errorCount: 0 }]);
+    expect(links).toEqual([
+      { parent: 'a', child: 'b', callCount: 5, errorCount: 1 },
+      { parent: 'b', child: 'c', callCount: 1, errorCount: 0 },
+    ]);
     expect(mergeDependencyLinks([])).toEqual([]);
   });
 });

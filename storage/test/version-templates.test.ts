@@ -65,11 +65,13 @@ describe('templates (reference §1.3)', () => {
       },
     });
     expect(dependency).toEqual({
-      type: 'dependency', url: '/_template/zipkin-dependency_template',
+      type: 'dependency',
+      url: '/_template/zipkin-dependency_template',
       body: { index_patterns: 'zipkin-dependency-*', settings: SETTINGS, mappings: { enabled: false } },
     });
     expect(autocomplete).toEqual({
-      type: 'autocomplete', url: '/_template/zipkin-autocomplete_template',
+      type: 'autocomplete',
+      url: '/_template/zipkin-autocomplete_template',
       body: { index_patterns: 'zipkin-autocomplete-*', settings: SETTINGS, mappings: { enabled: true, properties: { tagKey: KEYWORD, tagValue: KEYWORD } } },
     });
   });
@@ -85,8 +87,11 @@ describe('templates (reference §1.3)', () => {
   });
   it('strict trace id off adds the analyzer', () => {
     const [span] = buildTemplates(es(8), { strictTraceId: false });
-    expect((span!.body.mappings as { properties: { traceId: unknown } }).properties.traceId)
-      .toEqual({ type: 'text', fielddata: 'true', analyzer: 'traceId_analyzer' });
+    expect((span!.body.mappings as { properties: { traceId: unknown } }).properties.traceId).toEqual({
+      type: 'text',
+      fielddata: 'true',
+      analyzer: 'traceId_analyzer',
+    });
     expect((span!.body.settings as Record<string, unknown>).analysis).toMatchObject({
       filter: { traceId_filter: { type: 'pattern_capture', patterns: ['([0-9a-f]{1,16})$'], preserve_original: true } },
     });
@@ -94,7 +99,8 @@ describe('templates (reference §1.3)', () => {
   it('composable form with a priority on ES >= 7.8 and OpenSearch', () => {
     const [dep] = buildTemplates(es(7, 8), { templatePriority: 0 }).slice(1);
     expect(dep).toEqual({
-      type: 'dependency', url: '/_index_template/zipkin-dependency_template',
+      type: 'dependency',
+      url: '/_index_template/zipkin-dependency_template',
       body: { index_patterns: 'zipkin-dependency-*', template: { settings: SETTINGS, mappings: { enabled: false } }, priority: 0 },
     });
     expect(buildTemplates(os(2), { templatePriority: 5 })[0]!.url).toBe('/_index_template/zipkin-span_template');
@@ -103,7 +109,8 @@ describe('templates (reference §1.3)', () => {
   it('old versions: type wrapping, include_type_name, "template" key', () => {
     const [, dep6] = buildTemplates(es(6, 8));
     expect(dep6).toEqual({
-      type: 'dependency', url: '/_template/zipkin:dependency_template?include_type_name=true',
+      type: 'dependency',
+      url: '/_template/zipkin:dependency_template?include_type_name=true',
       body: { index_patterns: 'zipkin:dependency-*', settings: SETTINGS, mappings: { dependency: { enabled: false } } },
     });
     expect(buildTemplates(es(6, 6))[1]!.url).toBe('/_template/zipkin:dependency_template');
@@ -137,7 +144,12 @@ describe('ensureTemplates', () => {
     expect(JSON.parse(String(calls[2]!.body))).toEqual(buildTemplates(es(8))[1]!.body);
   });
   it('fails with ES_TEMPLATE_FAILED on an unexpected status', async () => {
-    const http: EsHttp = { async request() { return { status: 500, body: 'boom' }; }, async close() {} };
+    const http: EsHttp = {
+      async request() {
+        return { status: 500, body: 'boom' };
+      },
+      async close() {},
+    };
     await expect(ensureTemplates(http, buildTemplates(es(8)))).rejects.toMatchObject({ code: 'ES_TEMPLATE_FAILED', status: 500 });
   });
 });

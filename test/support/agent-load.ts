@@ -58,7 +58,14 @@ export interface ArrivalCounter {
 
 /** Reads the topic from its beginning with a fresh group and counts sequence numbers below `capacity`. */
 export async function countArrivals(brokers: string[], topic: string, capacity: number): Promise<ArrivalCounter> {
-  const consumer: SpanConsumer = createConsumer({ brokers, groupId: uniqueName('agent-count'), topics: [topic], fromBeginning: true, maxWaitTimeMs: 200, maxBytesPerPartition: 4 * 1024 * 1024 });
+  const consumer: SpanConsumer = createConsumer({
+    brokers,
+    groupId: uniqueName('agent-count'),
+    topics: [topic],
+    fromBeginning: true,
+    maxWaitTimeMs: 200,
+    maxBytesPerPartition: 4 * 1024 * 1024,
+  });
   const counts = new Uint8Array(capacity);
   let distinct = 0;
   const c: ArrivalCounter = {

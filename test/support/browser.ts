@@ -18,7 +18,15 @@ export async function launchChromium(options: { httpCredentials?: { username: st
     headless: true,
     viewport: { width: 1400, height: 900 },
     ...(options.httpCredentials ? { httpCredentials: options.httpCredentials } : {}),
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }

@@ -34,17 +34,40 @@ export async function startCollectorCli(o: CollectorCliOptions): Promise<Collect
   const prefix = uniqueName('pcss');
   await o.admin.ensureTopic(topic, 2);
   const part = startPart(`collector-store-${o.name}`, [
-    'collector', '--kafka', kafkaBrokers.join(','), ...o.storeArgs, '--topic', topic, '--group-id', `${topic}-g`,
-    '--index-prefix', prefix, '--index-replicas', '0', '--index-shards', '1', '--group-window-ms', '0',
-    '--session-timeout-ms', '6000', '--metrics-port', String(o.metricsPort),
+    'collector',
+    '--kafka',
+    kafkaBrokers.join(','),
+    ...o.storeArgs,
+    '--topic',
+    topic,
+    '--group-id',
+    `${topic}-g`,
+    '--index-prefix',
+    prefix,
+    '--index-replicas',
+    '0',
+    '--index-shards',
+    '1',
+    '--group-window-ms',
+    '0',
+    '--session-timeout-ms',
+    '6000',
+    '--metrics-port',
+    String(o.metricsPort),
   ]);
   let spans = 0;
   return {
-    part, topic, prefix, metricsPort: o.metricsPort,
+    part,
+    topic,
+    prefix,
+    metricsPort: o.metricsPort,
     sent: () => spans,
     send: async (traces) => {
       const batch = Array.from({ length: traces }, () => multiServiceTrace(prefix));
-      await o.producer.send(topic, batch.map((t) => ({ key: t[0]!.traceId, value: JSON.stringify(t) })));
+      await o.producer.send(
+        topic,
+        batch.map((t) => ({ key: t[0]!.traceId, value: JSON.stringify(t) })),
+      );
       spans += batch.reduce((n, t) => n + t.length, 0);
     },
     log: () => readFileSync(part.logFile, 'utf8'),
@@ -60,7 +83,9 @@ export function expectNoSecret(text: string, secrets: readonly string[], where: 
  * failed" line whose error has `code` and a message matching `says`; its log holds no secret.
  */
 export async function expectFailFast(run: CollectorRun, startedAt: number, code: string, says: RegExp, secrets: readonly string[]): Promise<void> {
-  const timeout = new Promise<string>((resolve) => setTimeout(() => resolve('still running after 30 s'), Math.max(0, 30_000 - (Date.now() - startedAt))).unref());
+  const timeout = new Promise<string>((resolve) =>
+    setTimeout(() => resolve('still running after 30 s'), Math.max(0, 30_000 - (Date.now() - startedAt))).unref(),
+  );
   const exit = await Promise.race([run.part.exited, timeout]);
   const log = run.log();
   expect(exit, log.slice(-2000)).not.toBe('still running after 30 s');
@@ -77,10 +102,16 @@ export async function expectFailFast(run: CollectorRun, startedAt: number, code:
 
 /** Waits until the log has a line matching `pattern`, failing early if the process ended. */
 export async function logLine(run: CollectorRun, pattern: RegExp, timeoutMs = 60_000): Promise<string> {
-  return eventually(async () => {
-    const line = run.log().split('\n').find((l) => pattern.test(l));
-    if (line !== undefined) return line;
-    if (run.part.child.exitCode !== null) throw new Error(`exited ${run.part.child.exitCode}:\n${run.log().slice(-2000)}`);
-    return undefined;
-  }, { timeoutMs, intervalMs: 200, what: String(pattern) });
+  return eventually(
+    async () => {
+      const line = run
+        .log()
+        .split('\n')
+        .find((l) => pattern.test(l));
+      if (line !== undefined) return line;
+      if (run.part.child.exitCode !== null) throw new Error(`exited ${run.part.child.exitCode}:\n${run.log().slice(-2000)}`);
+      return undefined;
+    },
+    { timeoutMs, intervalMs: 200, what: String(pattern) },
+  );
 }

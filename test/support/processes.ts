@@ -28,9 +28,11 @@ export function startPart(name: string, args: string[], env: NodeJS.ProcessEnv =
   // last lines have come through the pipes, and a test reading the log on exit missed them.
   child.stdout!.pipe(log, { end: false });
   child.stderr!.pipe(log, { end: false });
-  const exited = new Promise<number | string>((resolve) => child.on('close', (code, signal) => {
-    log.end(() => resolve(code ?? signal ?? -1));
-  }));
+  const exited = new Promise<number | string>((resolve) =>
+    child.on('close', (code, signal) => {
+      log.end(() => resolve(code ?? signal ?? -1));
+    }),
+  );
   return {
     child,
     logFile,

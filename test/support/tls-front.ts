@@ -31,14 +31,22 @@ export function makeTestCerts(): TestCerts {
   openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=pintrace-test-ca');
   openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'other-ca.key', '-out', 'other-ca.pem', '-days', '2', '-subj', '/CN=other-ca');
   writeFileSync(path.join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  for (const [name, extra] of [['server', ['-extfile', 'san.ext']], ['client', []]] as const) {
+  for (const [name, extra] of [
+    ['server', ['-extfile', 'san.ext']],
+    ['client', []],
+  ] as const) {
     openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
     openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', ...extra);
   }
   const f = (name: string) => path.join(dir, name);
   return {
-    dir, ca: f('ca.pem'), otherCa: f('other-ca.pem'), serverCert: f('server.pem'), serverKey: f('server.key'),
-    clientCert: f('client.pem'), clientKey: f('client.key'),
+    dir,
+    ca: f('ca.pem'),
+    otherCa: f('other-ca.pem'),
+    serverCert: f('server.pem'),
+    serverKey: f('server.key'),
+    clientCert: f('client.pem'),
+    clientKey: f('client.key'),
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
@@ -64,42 +72,49 @@ export interface TlsFront {
 
 export async function startTlsFront(options: TlsFrontOptions): Promise<TlsFront> {
   const basic = `Basic ${Buffer.from(`${options.username}:${options.password}`).toString('base64')}`;
-  const server: Server = createServer({
-    cert: readFileSync(options.certs.serverCert),
-    key: readFileSync(options.certs.serverKey),
-    ...(options.mutualTls ? { ca: readFileSync(options.certs.ca), requestCert: true, rejectUnauthorized: true } : {}),
-  }, (req, res) => {
-    const auth = req.headers.authorization;
-    if (!options.mutualTls && auth !== basic && auth !== `ApiKey ${options.apiKey}`) {
-      res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Basic realm="store"' });
-      res.end('{"error":{"type":"security_exception","reason":"unable to authenticate"},"status":401}');
-      return;
-    }
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = chunks.length > 0 ? Buffer.concat(chunks) : undefined;
-      fetch(`${options.target}${req.url ?? '/'}`, {
-        method: req.method ?? 'GET',
-        headers: { ...(req.headers['content-type'] ? { 'content-type': req.headers['content-type'] } : {}), accept: 'application/json' },
-        ...(body !== undefined && req.method !== 'GET' && req.method !== 'HEAD' ? { body } : {}),
-      }).then(async (upstream) => {
-        const text = Buffer.from(await upstream.arrayBuffer());
-        res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' });
-        res.end(text);
-      }, () => {
-        res.writeHead(502, { 'content-type': 'text/plain' });
-        res.end('bad gateway');
+  const server: Server = createServer(
+    {
+      cert: readFileSync(options.certs.serverCert),
+      key: readFileSync(options.certs.serverKey),
+      ...(options.mutualTls ? { ca: readFileSync(options.certs.ca), requestCert: true, rejectUnauthorized: true } : {}),
+    },
+    (req, res) => {
+      const auth = req.headers.authorization;
+      if (!options.mutualTls && auth !== basic && auth !== `ApiKey ${options.apiKey}`) {
+        res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Basic realm="store"' });
+        res.end('{"error":{"type":"security_exception","reason":"unable to authenticate"},"status":401}');
+        return;
+      }
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = chunks.length > 0 ? Buffer.concat(chunks) : undefined;
+        fetch(`${options.target}${req.url ?? '/'}`, {
+          method: req.method ?? 'GET',
+          headers: { ...(req.headers['content-type'] ? { 'content-type': req.headers['content-type'] } : {}), accept: 'application/json' },
+          ...(body !== undefined && req.method !== 'GET' && req.method !== 'HEAD' ? { body } : {}),
+        }).then(
+          async (upstream) => {
+            const text = Buffer.from(await upstream.arrayBuffer());
+            res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' });
+            res.end(text);
+          },
+          () => {
+            res.writeHead(502, { 'content-type': 'text/plain' });
+            res.end('bad gateway');
+          },
+        );
       });
-    });
-  });
+    },
+  );
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     url,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }

@@ -23,7 +23,12 @@ export interface UiDifferentialTarget {
   zipkin: string;
 }
 
-interface Answer { status: number; contentType: string | null; cacheControl: string | null; body: string }
+interface Answer {
+  status: number;
+  contentType: string | null;
+  cacheControl: string | null;
+  body: string;
+}
 
 async function ask(base: string, path: string): Promise<Answer> {
   const res = await fetch(base + path);
@@ -52,7 +57,8 @@ async function compare(zipkin: string, ours: string, path: string): Promise<{ zi
 function queries(data: Dataset, tag: string): string[] {
   const [gateway, users, orders, db] = data.services as [string, string, string, string, string];
   const endTs = Date.now() + 60_000;
-  const q = (params: Record<string, string | number>) => `/api/v2/traces?${new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)]))}`;
+  const q = (params: Record<string, string | number>) =>
+    `/api/v2/traces?${new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)]))}`;
   const timed = data.traces.filter((t) => t[0]!.timestamp !== undefined);
   const someTrace = timed[3]!;
   const midTs = Math.floor(someTrace[0]!.timestamp! / 1000);
@@ -60,7 +66,8 @@ function queries(data: Dataset, tag: string): string[] {
     '/api/v2/services',
     ...data.services.flatMap((s) => [`/api/v2/spans?serviceName=${s}`, `/api/v2/remoteServices?serviceName=${s}`]),
     `/api/v2/spans?serviceName=${gateway.toUpperCase()}`,
-    '/api/v2/spans?serviceName=', '/api/v2/spans?serviceName=nosuch-service',
+    '/api/v2/spans?serviceName=',
+    '/api/v2/spans?serviceName=nosuch-service',
     q({ serviceName: gateway, endTs, limit: 100 }),
     q({ serviceName: users, endTs, limit: 5 }),
     q({ serviceName: users, spanName: 'get /me', endTs, limit: 100 }),
@@ -84,7 +91,10 @@ function queries(data: Dataset, tag: string): string[] {
     `/api/v2/trace/${data.untimed[0]}`,
     `/api/v2/trace/${someTrace[0]!.traceId.toUpperCase()}`,
     `/api/v2/trace/${someTrace[0]!.traceId.slice(-16)}`,
-    `/api/v2/traceMany?traceIds=${timed.slice(0, 4).map((t) => t[0]!.traceId).join(',')},00000000000000ff`,
+    `/api/v2/traceMany?traceIds=${timed
+      .slice(0, 4)
+      .map((t) => t[0]!.traceId)
+      .join(',')},00000000000000ff`,
     `/api/v2/traceMany?traceIds=${timed[0]![0]!.traceId},${timed[0]![0]!.traceId}`,
     `/api/v2/dependencies?endTs=${endTs}`,
     `/api/v2/dependencies?endTs=${endTs}&lookback=${2 * 86_400_000}`,
@@ -95,13 +105,31 @@ function queries(data: Dataset, tag: string): string[] {
     '/api/v2/autocompleteValues?key=error',
     '/api/v2/autocompleteValues?key=nosuch',
     // errors: status and message must match
-    '/api/v2/traces?limit=0', '/api/v2/traces?limit=abc', '/api/v2/traces?limit=', '/api/v2/traces?lookback=0',
-    '/api/v2/traces?endTs=-5', '/api/v2/traces?minDuration=0', '/api/v2/traces?maxDuration=10',
-    '/api/v2/traces?minDuration=10&maxDuration=5', '/api/v2/traces?minDuration=1.5', '/api/v2/spans', '/api/v2/remoteServices',
-    '/api/v2/trace/xyz', '/api/v2/trace/0000000000000000', '/api/v2/trace/' + 'a'.repeat(33), '/api/v2/traceMany',
-    '/api/v2/traceMany?traceIds=', '/api/v2/traceMany?traceIds=a', '/api/v2/traceMany?traceIds=a,,b', '/api/v2/dependencies',
-    '/api/v2/dependencies?endTs=', '/api/v2/dependencies?endTs=0', '/api/v2/dependencies?endTs=5&lookback=0',
-    '/api/v2/autocompleteValues', '/api/v2/autocompleteValues?key=', '/api/v2/nope',
+    '/api/v2/traces?limit=0',
+    '/api/v2/traces?limit=abc',
+    '/api/v2/traces?limit=',
+    '/api/v2/traces?lookback=0',
+    '/api/v2/traces?endTs=-5',
+    '/api/v2/traces?minDuration=0',
+    '/api/v2/traces?maxDuration=10',
+    '/api/v2/traces?minDuration=10&maxDuration=5',
+    '/api/v2/traces?minDuration=1.5',
+    '/api/v2/spans',
+    '/api/v2/remoteServices',
+    '/api/v2/trace/xyz',
+    '/api/v2/trace/0000000000000000',
+    '/api/v2/trace/' + 'a'.repeat(33),
+    '/api/v2/traceMany',
+    '/api/v2/traceMany?traceIds=',
+    '/api/v2/traceMany?traceIds=a',
+    '/api/v2/traceMany?traceIds=a,,b',
+    '/api/v2/dependencies',
+    '/api/v2/dependencies?endTs=',
+    '/api/v2/dependencies?endTs=0',
+    '/api/v2/dependencies?endTs=5&lookback=0',
+    '/api/v2/autocompleteValues',
+    '/api/v2/autocompleteValues?key=',
+    '/api/v2/nope',
   ];
   return [...list, ...list.filter((p) => p.startsWith('/api/v2/traces?') || p.startsWith('/api/v2/services')).map((p) => `/zipkin${p}`)];
 }
@@ -152,7 +180,7 @@ export function uiDifferential(target: UiDifferentialTarget): void {
       expect(nonEmpty).toBeGreaterThan(30);
     });
 
-    it('the UI config.json carries zipkin-server\'s defaults', async () => {
+    it("the UI config.json carries zipkin-server's defaults", async () => {
       const [z, o] = await Promise.all([fetch(`${zipkin}/zipkin/config.json`), fetch(`${ours}/zipkin/config.json`)]);
       expect(await o.json()).toEqual(await z.json());
       expect(o.headers.get('cache-control')).toBe(z.headers.get('cache-control'));

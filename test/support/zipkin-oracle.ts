@@ -29,13 +29,35 @@ function spans(now: number): unknown[] {
   const t128 = hex(16);
   const t64 = hex(8);
   return [
-    { traceId: t128, parentId: '0000000000000001', id: '0000000000000002', kind: 'CLIENT', name: 'get', timestamp: now, duration: 200000,
-      localEndpoint: { serviceName: 'frontend', ipv4: '127.0.0.1' }, remoteEndpoint: { serviceName: 'backend', ipv4: '192.168.99.101', port: 9000 },
-      tags: { 'clnt/finagle.version': '6.45.0', 'http.path': '/api' } },
-    { traceId: t128, parentId: '0000000000000002', id: '0000000000000003', kind: 'SERVER', name: 'GET /Api', timestamp: now + 10, duration: 150000,
-      shared: true, localEndpoint: { serviceName: 'BackEnd', ipv6: '2001:DB8:0:0:0:0:0:C001', port: 9000 },
-      annotations: [{ timestamp: now + 30, value: 'ws' }, { timestamp: now + 20, value: '"quoted" ⻩' }, { timestamp: now + 20, value: '"quoted" ⻩' }],
-      tags: { error: '💩', 'http.status_code': '500', 'z.long': 'x'.repeat(300) } },
+    {
+      traceId: t128,
+      parentId: '0000000000000001',
+      id: '0000000000000002',
+      kind: 'CLIENT',
+      name: 'get',
+      timestamp: now,
+      duration: 200000,
+      localEndpoint: { serviceName: 'frontend', ipv4: '127.0.0.1' },
+      remoteEndpoint: { serviceName: 'backend', ipv4: '192.168.99.101', port: 9000 },
+      tags: { 'clnt/finagle.version': '6.45.0', 'http.path': '/api' },
+    },
+    {
+      traceId: t128,
+      parentId: '0000000000000002',
+      id: '0000000000000003',
+      kind: 'SERVER',
+      name: 'GET /Api',
+      timestamp: now + 10,
+      duration: 150000,
+      shared: true,
+      localEndpoint: { serviceName: 'BackEnd', ipv6: '2001:DB8:0:0:0:0:0:C001', port: 9000 },
+      annotations: [
+        { timestamp: now + 30, value: 'ws' },
+        { timestamp: now + 20, value: '"quoted" ⻩' },
+        { timestamp: now + 20, value: '"quoted" ⻩' },
+      ],
+      tags: { error: '💩', 'http.status_code': '500', 'z.long': 'x'.repeat(300) },
+    },
     { traceId: t64, id: hex(8), name: 'local', timestamp: now + 5, debug: true, localEndpoint: { serviceName: 'batch' } },
     { traceId: t64, id: hex(8), kind: 'PRODUCER', timestamp: now + 6, remoteEndpoint: { serviceName: 'kafka' } },
     { traceId: `0000000000000000${hex(8)}`, id: hex(8), name: 'high bits zero', timestamp: now + 7, localEndpoint: { serviceName: 'frontend' } },
@@ -76,11 +98,15 @@ export function zipkinOracleTests(target: () => OracleTarget): { version: () => 
     const { http, zipkinIndex } = target();
     version = await readClusterVersion(http);
     // The server installs its templates at start-up; ours get its shard and replica counts.
-    await eventually(async () => ((await template(http, `${zipkinIndex}-span_template`)) !== undefined ? true : undefined), { what: 'zipkin-server templates' });
+    await eventually(async () => ((await template(http, `${zipkinIndex}-span_template`)) !== undefined ? true : undefined), {
+      what: 'zipkin-server templates',
+    });
     for (const type of TYPES) theirTemplates[type] = await template(http, `${zipkinIndex}-${type}_template`);
     const settings = theirTemplates.span.settings.index;
     writer = new ElasticsearchSpanWriter({
-      http, index: prefix, refresh: 'wait_for',
+      http,
+      index: prefix,
+      refresh: 'wait_for',
       templates: { shards: Number(settings.number_of_shards), replicas: Number(settings.number_of_replicas) },
     });
   });
@@ -93,7 +119,7 @@ export function zipkinOracleTests(target: () => OracleTarget): { version: () => 
     for (const type of TYPES) await json(http, 'DELETE', `/_template/${prefix}-${type}_template`);
   });
 
-  it('our templates equal zipkin-server\'s (legacy _template, same settings and mappings)', async () => {
+  it("our templates equal zipkin-server's (legacy _template, same settings and mappings)", async () => {
     const { http, zipkinIndex } = target();
     await writer!.start();
     for (const type of TYPES) {
@@ -117,10 +143,13 @@ export function zipkinOracleTests(target: () => OracleTarget): { version: () => 
     expect(await writer!.write(decoded.spans)).toMatchObject({ written: input.length, failed: [] });
 
     const query = { terms: { traceId: [...new Set(decoded.spans.map((s) => s.traceId))] } };
-    const theirs = await eventually(async () => {
-      const found = await search(http, `${zipkinIndex}-span-*`, query);
-      return found.length === input.length ? found : undefined;
-    }, { what: `zipkin-server's ${input.length} documents`, timeoutMs: 30_000 });
+    const theirs = await eventually(
+      async () => {
+        const found = await search(http, `${zipkinIndex}-span-*`, query);
+        return found.length === input.length ? found : undefined;
+      },
+      { what: `zipkin-server's ${input.length} documents`, timeoutMs: 30_000 },
+    );
     const ours = await search(http, `${prefix}-span-*`, query);
     const byId = (hits: Hit[]) => Object.fromEntries(hits.map((h) => [h._id, { day: h._index.slice(-10), source: h._source }]));
     expect(Object.keys(byId(ours)).sort()).toEqual(Object.keys(byId(theirs)).sort());

@@ -115,14 +115,7 @@ function decode(text: string): string {
   }
 }
 
-const SAMPLERS = [
-  'always_on',
-  'always_off',
-  'traceidratio',
-  'parentbased_always_on',
-  'parentbased_always_off',
-  'parentbased_traceidratio',
-] as const;
+const SAMPLERS = ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'] as const;
 
 /** The sampler as our two knobs: a percent for roots (OTel's ratio × 100) and whether children follow their parent. */
 export function parseSampler(env: Readonly<Record<string, string | undefined>>): { percent: number; parentBased: boolean } {
@@ -141,9 +134,7 @@ function parseRatio(text: string | undefined): number {
   if (text === undefined || text.trim() === '') return 1;
   const ratio = Number(text.trim());
   if (!Number.isFinite(ratio) || ratio < 0 || ratio > 1) {
-    throw new TracingConfigError(
-      `OTEL_TRACES_SAMPLER_ARG: a ratio from 0 to 1 (OTel's scale: 0.003 samples 0.3 % of traces), got ${JSON.stringify(text)}`,
-    );
+    throw new TracingConfigError(`OTEL_TRACES_SAMPLER_ARG: a ratio from 0 to 1 (OTel's scale: 0.003 samples 0.3 % of traces), got ${JSON.stringify(text)}`);
   }
   return ratio;
 }

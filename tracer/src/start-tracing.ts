@@ -125,9 +125,7 @@ export function startTracing(options: TracingOptions): Tracing {
   }
   const sampler = options.sampler ?? new ProbabilisticSampler(rate);
 
-  const spanLogger = options.sink
-    ? undefined
-    : new SpanLogger({ ...options.spanLogger, dir: options.spansDir as string, serviceName, logger });
+  const spanLogger = options.sink ? undefined : new SpanLogger({ ...options.spanLogger, dir: options.spansDir as string, serviceName, logger });
   const sink: SpanSink = options.sink ?? (spanLogger as SpanLogger);
   const provider = new PintraceTracerProvider({
     localEndpoint: localEndpoint(serviceName),
@@ -194,9 +192,7 @@ function sampleRateOf(rate: number | RateSource | undefined): RateSource {
   if (rate === undefined) return devRate();
   if (typeof rate === 'number') {
     if (!isValidSampleRate(rate)) {
-      throw new TracingConfigError(
-        `startTracing: sampleRate must be a percentage from 0 to 100 (fractions allowed, e.g. 0.3), got ${String(rate)}`,
-      );
+      throw new TracingConfigError(`startTracing: sampleRate must be a percentage from 0 to 100 (fractions allowed, e.g. 0.3), got ${String(rate)}`);
     }
     return { current: () => rate };
   }

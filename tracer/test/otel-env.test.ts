@@ -170,7 +170,7 @@ describe('what the mapped options do', () => {
     await tracing.shutdown();
   });
 
-  it('resource attributes are tags on every span, over a span attribute of the same name (the OTel Zipkin exporter\'s order)', async () => {
+  it("resource attributes are tags on every span, over a span attribute of the same name (the OTel Zipkin exporter's order)", async () => {
     const { tracing, sink } = tracingWith({ resourceAttributes: { 'service.name': 'svc', 'service.namespace': 'shop', team: 'pay' } });
     const span1 = tracing.tracer.startSpan('a', { attributes: { team: 'span-team', k: 'v' } });
     span1.setAttribute('service.namespace', 'late');

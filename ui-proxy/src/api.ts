@@ -7,7 +7,13 @@
  */
 import type { Span } from '@pintrace/model';
 import {
-  buildQueryRequest, javaTrim, normalizeQueryTraceId, parseTraceIdList, QueryError, type ElasticsearchRedWindowStore, type ElasticsearchSpanStore,
+  buildQueryRequest,
+  javaTrim,
+  normalizeQueryTraceId,
+  parseTraceIdList,
+  QueryError,
+  type ElasticsearchRedWindowStore,
+  type ElasticsearchSpanStore,
 } from '@pintrace/storage';
 import type { Params } from './params.js';
 import { redSeries } from './red-api.js';
@@ -37,7 +43,15 @@ export interface ZipkinApiOptions {
 }
 
 export const API_ROUTES = [
-  'services', 'spans', 'remoteServices', 'traces', 'trace', 'traceMany', 'dependencies', 'autocompleteKeys', 'autocompleteValues',
+  'services',
+  'spans',
+  'remoteServices',
+  'traces',
+  'trace',
+  'traceMany',
+  'dependencies',
+  'autocompleteKeys',
+  'autocompleteValues',
   'pintrace/red',
 ] as const;
 
@@ -83,7 +97,10 @@ export class ZipkinApi {
       case 'pintrace/red':
         if (this.options.red === undefined) return undefined;
         return redSeries(params, {
-          store: this.options.red, defaultLookback: this.options.defaultLookback, maxLookback: this.options.maxLookback, now: this.now,
+          store: this.options.red,
+          defaultLookback: this.options.defaultLookback,
+          maxLookback: this.options.maxLookback,
+          now: this.now,
         });
       case 'autocompleteKeys':
         return this.names(this.options.autocompleteKeys, true);

@@ -77,9 +77,11 @@ export function isLoopback(host: string): boolean {
 /** Refuses an open server on a public address unless the operator said so. */
 export function assertSafeExposure(host: string, auth: Authenticator, mode: 'auto' | 'off'): void {
   if (auth.enabled || mode === 'off' || isLoopback(host)) return;
-  throw new UiProxyError('UI_CONFIG_INVALID',
+  throw new UiProxyError(
+    'UI_CONFIG_INVALID',
     `refusing to serve traces on ${host} without authentication: set --users name:password or --tokens TOKEN ` +
-    '(PINTRACE_UI_USERS / PINTRACE_UI_TOKENS), listen on 127.0.0.1, or pass --auth off to allow it');
+      '(PINTRACE_UI_USERS / PINTRACE_UI_TOKENS), listen on 127.0.0.1, or pass --auth off to allow it',
+  );
 }
 
 /** Challenge headers of a 401. */

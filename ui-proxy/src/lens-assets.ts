@@ -59,11 +59,16 @@ export class LensAssets {
     this.basePath = basePath;
     if (dir !== undefined) this.load(dir, '');
     const html = this.files.get('index.html');
-    this.index = html === undefined
-      ? asset(Buffer.from(''), TYPES['.html']!)
-      : asset(Buffer.from(rewriteIndexHtml(html.body.toString('utf8'), basePath)), TYPES['.html']!);
+    this.index =
+      html === undefined
+        ? asset(Buffer.from(''), TYPES['.html']!)
+        : asset(Buffer.from(rewriteIndexHtml(html.body.toString('utf8'), basePath)), TYPES['.html']!);
     const configJson = {
-      ...config, logsUrl: null, supportUrl: null, archivePostUrl: null, archiveUrl: null,
+      ...config,
+      logsUrl: null,
+      supportUrl: null,
+      archivePostUrl: null,
+      archiveUrl: null,
       dependency: { enabled: true, lowErrorRate: 0.5, highErrorRate: 0.75 },
     };
     this.config = asset(Buffer.from(JSON.stringify(configJson)), 'application/json; charset=utf-8');

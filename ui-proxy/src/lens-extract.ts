@@ -120,9 +120,11 @@ export async function prepareLens(options: { jar?: string | undefined; lensDir: 
   const jars = findServerJars(options.jar).filter((j) => existsSync(j));
   const jar = jars[0];
   if (jar === undefined) {
-    throw new UiProxyError('LENS_UNAVAILABLE',
-      'the Zipkin UI comes from zipkin-server\'s exec jar, and none was found: run `pintrace devstack up` once ' +
-      '(it downloads zipkin-server 3.6.1) or give --lens-jar /path/to/zipkin-server-<v>-exec.jar');
+    throw new UiProxyError(
+      'LENS_UNAVAILABLE',
+      "the Zipkin UI comes from zipkin-server's exec jar, and none was found: run `pintrace devstack up` once " +
+        '(it downloads zipkin-server 3.6.1) or give --lens-jar /path/to/zipkin-server-<v>-exec.jar',
+    );
   }
   const version = versionOf(jar);
   const dir = path.resolve(options.lensDir, version);

@@ -9,7 +9,16 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createProducer, type SpanProducer } from '@pintrace/kafka';
 import { createRegistry, kafkaConnectionOf, redactUrl, storeConnectionOf, type Logger } from '@pintrace/runtime';
-import { checkStoreHealth, createEsHttp, ElasticsearchRedWindowStore, ElasticsearchSpanStore, QueryError, readClusterVersion, StorageError, type EsHttp } from '@pintrace/storage';
+import {
+  checkStoreHealth,
+  createEsHttp,
+  ElasticsearchRedWindowStore,
+  ElasticsearchSpanStore,
+  QueryError,
+  readClusterVersion,
+  StorageError,
+  type EsHttp,
+} from '@pintrace/storage';
 import type { Registry } from 'prom-client';
 import { API_ROUTES, ZipkinApi } from './api.js';
 import { assertSafeExposure, challenge, createAuthenticator } from './auth.js';
@@ -111,15 +120,23 @@ export async function startUiProxy(config: UiConfig, deps: UiProxyDeps): Promise
   const esHttp = deps.http ?? createEsHttp({ ...storeConnectionOf(config), requestTimeoutMs: config.queryTimeoutMs });
   await checkStore(esHttp, config.es, log);
   const store = new ElasticsearchSpanStore({
-    http: esHttp, index: config.indexPrefix, dateSeparator: config.dateSeparator,
-    strictTraceId: config.strictTraceId, searchEnabled: config.searchEnabled,
-    namesLookbackMs: config.queryLookback, autocompleteKeys: config.autocompleteKeys,
+    http: esHttp,
+    index: config.indexPrefix,
+    dateSeparator: config.dateSeparator,
+    strictTraceId: config.strictTraceId,
+    searchEnabled: config.searchEnabled,
+    namesLookbackMs: config.queryLookback,
+    autocompleteKeys: config.autocompleteKeys,
     onSkippedDocuments: (n) => metrics.unreadableDocuments.inc(n),
   });
   const red = new ElasticsearchRedWindowStore({ http: esHttp, index: config.indexPrefix, dateSeparator: config.dateSeparator });
   const api = new ZipkinApi({
-    store, red, defaultLookback: config.queryLookback, maxLookback: config.maxLookback,
-    maxSpansPerTrace: config.maxSpansPerTrace, autocompleteKeys: config.autocompleteKeys,
+    store,
+    red,
+    defaultLookback: config.queryLookback,
+    maxLookback: config.maxLookback,
+    maxSpansPerTrace: config.maxSpansPerTrace,
+    autocompleteKeys: config.autocompleteKeys,
     onTruncated: () => metrics.tracesTruncated.inc(),
   });
 
@@ -132,8 +149,10 @@ export async function startUiProxy(config: UiConfig, deps: UiProxyDeps): Promise
     log.warn({ err: (err as Error).message }, 'Zipkin UI unavailable; the API still works');
   }
   const ui = new LensAssets(lensDir, config.basePath, {
-    environment: config.uiEnvironment, queryLimit: config.uiQueryLimit,
-    defaultLookback: config.uiDefaultLookback, searchEnabled: config.searchEnabled,
+    environment: config.uiEnvironment,
+    queryLimit: config.uiQueryLimit,
+    defaultLookback: config.uiDefaultLookback,
+    searchEnabled: config.searchEnabled,
   });
 
   let producer: Promise<SpanProducer> | undefined;
@@ -190,7 +209,8 @@ export async function startUiProxy(config: UiConfig, deps: UiProxyDeps): Promise
       return { reply: reply ?? text(404, '404 Not Found'), label };
     }
     if (method !== 'GET' && method !== 'HEAD') return { reply: text(405, '405 Method Not Allowed', { allow: 'GET, HEAD' }), label: 'other' };
-    if (pathname === '/metrics') return { reply: { status: 200, headers: { 'content-type': registry.contentType }, body: await registry.metrics() }, label: 'metrics' };
+    if (pathname === '/metrics')
+      return { reply: { status: 200, headers: { 'content-type': registry.contentType }, body: await registry.metrics() }, label: 'metrics' };
     if (pathname === '/health') return { reply: await health(), label: 'health' };
     const inm = req.headers['if-none-match'];
     const reply = ui.serve(pathname, typeof inm === 'string' ? inm : undefined);
@@ -219,14 +239,19 @@ export async function startUiProxy(config: UiConfig, deps: UiProxyDeps): Promise
       ({ reply, label }) => send(reply, label),
       (err: unknown) => {
         const { reply, level } = errorReply(err, config.queryTimeoutMs);
-        log[level]({ err: err instanceof Error ? { message: err.message, code: (err as { code?: unknown }).code } : String(err), path: pathname }, 'request failed');
+        log[level](
+          { err: err instanceof Error ? { message: err.message, code: (err as { code?: unknown }).code } : String(err), path: pathname },
+          'request failed',
+        );
         send(reply, 'error');
       },
     );
   });
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(new UiProxyError('UI_LISTEN_FAILED', `cannot listen on ${config.host}:${config.port}: ${err.message}`, { cause: err })));
+    server.once('error', (err) =>
+      reject(new UiProxyError('UI_LISTEN_FAILED', `cannot listen on ${config.host}:${config.port}: ${err.message}`, { cause: err })),
+    );
     server.listen(config.port, config.host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
@@ -236,7 +261,9 @@ export async function startUiProxy(config: UiConfig, deps: UiProxyDeps): Promise
 
   let stopping: Promise<void> | undefined;
   return {
-    port, url, registry,
+    port,
+    url,
+    registry,
     shutdown() {
       stopping ??= (async () => {
         await new Promise<void>((resolve) => {

@@ -56,7 +56,10 @@ export class SpanIntake {
       else group.push(span);
     }
     const producer = await this.options.producer();
-    await producer.send(this.options.topic, [...byKey].map(([key, spans]) => ({ key, value: encodeSpanList(spans) })));
+    await producer.send(
+      this.options.topic,
+      [...byKey].map(([key, spans]) => ({ key, value: encodeSpanList(spans) })),
+    );
     this.options.onAccepted?.(decoded.spans.length);
     return { status: 202, headers: {}, body: '' };
   }

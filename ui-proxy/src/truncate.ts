@@ -10,9 +10,7 @@ export const TRUNCATED_TAG = 'pintrace.truncated';
 
 export function capTrace(spans: Span[], max: number): { spans: Span[]; truncated: boolean } {
   if (spans.length <= max) return { spans, truncated: false };
-  const order = spans
-    .map((span, i) => ({ span, i }))
-    .sort((a, b) => (a.span.timestamp ?? Infinity) - (b.span.timestamp ?? Infinity) || a.i - b.i);
+  const order = spans.map((span, i) => ({ span, i })).sort((a, b) => (a.span.timestamp ?? Infinity) - (b.span.timestamp ?? Infinity) || a.i - b.i);
   const kept = order.slice(0, max).map((e) => e.span);
   const first = kept[0]!;
   const note = `${max} of ${spans.length} spans shown`;

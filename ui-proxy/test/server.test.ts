@@ -50,7 +50,7 @@ describe('API routes', () => {
     }
   });
 
-  it('bad input is 400 plain text with zipkin\'s message; unknown paths 404; other methods 405', async () => {
+  it("bad input is 400 plain text with zipkin's message; unknown paths 404; other methods 405", async () => {
     const { get } = await start(() => names());
     const cases: Array<[string, number, string]> = [
       ['/api/v2/traces?limit=abc', 400, 'For input string: "abc"'],
@@ -80,12 +80,15 @@ describe('API routes', () => {
 
   it('maps Elasticsearch failures to 502/503 and slow queries to 504, never with a stack trace', async () => {
     let mode = 'error';
-    const { get } = await start(async () => {
-      if (mode === 'error') throw new StorageError('ES_HTTP_ERROR', 'search failed: boom', { status: 500 });
-      if (mode === 'down') throw new StorageError('ES_UNAVAILABLE', 'connect ECONNREFUSED');
-      await new Promise((r) => setTimeout(r, 500));
-      return names();
-    }, { queryTimeoutMs: 100 });
+    const { get } = await start(
+      async () => {
+        if (mode === 'error') throw new StorageError('ES_HTTP_ERROR', 'search failed: boom', { status: 500 });
+        if (mode === 'down') throw new StorageError('ES_UNAVAILABLE', 'connect ECONNREFUSED');
+        await new Promise((r) => setTimeout(r, 500));
+        return names();
+      },
+      { queryTimeoutMs: 100 },
+    );
     let res = await get('/api/v2/services');
     expect([res.status, await res.text()]).toEqual([502, 'Elasticsearch error: search failed: boom']);
     mode = 'down';
@@ -137,7 +140,8 @@ describe('store check at start', () => {
   it('refuses to start on a store that can never work, naming the setting', async () => {
     const refused = storeAnswering(async () => ({ status: 401, body: 'unauthorized' }));
     await expect(startUiProxy(config(), { log, http: refused })).rejects.toMatchObject({
-      code: 'UI_STORE_UNUSABLE', message: expect.stringMatching(/401.*--es-username and --es-password/),
+      code: 'UI_STORE_UNUSABLE',
+      message: expect.stringMatching(/401.*--es-username and --es-password/),
     });
     const old = storeAnswering(async () => ({ status: 200, body: { version: { number: '4.9.0' } } }));
     await expect(startUiProxy(config(), { log, http: old })).rejects.toMatchObject({ message: expect.stringMatching(/versions 5-9\.x/) });

@@ -9,9 +9,7 @@ import { addOptions, configFrom } from './options.js';
  * in-flight batches, writes the final watermarks and disconnects.
  */
 export function registerAgent(program: Command): void {
-  const cmd = program
-    .command('agent')
-    .description('Tail span log files (one per service process, rotated by rename) and ship them to Kafka, at-least-once');
+  const cmd = program.command('agent').description('Tail span log files (one per service process, rotated by rename) and ship them to Kafka, at-least-once');
   addOptions(cmd, agentOptions);
   cmd.action(async () => {
     const config = configFrom(agentOptions, cmd);

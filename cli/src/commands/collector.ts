@@ -10,7 +10,9 @@ import { addOptions, configFrom } from './options.js';
 export function registerCollector(program: Command): void {
   const cmd = program
     .command('collector')
-    .description('Consume spans from Kafka, validate, adjust, filter and group them, and store them and their dependency links in Elasticsearch in Zipkin\'s format');
+    .description(
+      "Consume spans from Kafka, validate, adjust, filter and group them, and store them and their dependency links in Elasticsearch in Zipkin's format",
+    );
   addOptions(cmd, collectorOptions);
   cmd.action(async () => {
     const config = configFrom(collectorOptions, cmd);

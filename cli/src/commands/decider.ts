@@ -37,7 +37,9 @@ async function publishIfFleet(cmd: Command, name: string, value: number | undefi
   // The Kafka client's retry chatter stays out of a CLI's output; a failure is reported once below.
   const logger = createLogger('kafka', { level: 'fatal' });
   const { name: key } = await publishDeciderValue(name, value, { kafka, topic: config.deciderTopic, logger });
-  process.stdout.write(`${key}: ${value === undefined ? 'unset' : value} published to the fleet (topic ${config.deciderTopic} on ${kafka.brokers.join(',')})\n`);
+  process.stdout.write(
+    `${key}: ${value === undefined ? 'unset' : value} published to the fleet (topic ${config.deciderTopic} on ${kafka.brokers.join(',')})\n`,
+  );
   return true;
 }
 

@@ -8,8 +8,22 @@ import { addOptions, configFrom } from './options.js';
 
 export const demoOptions = {
   spansDir: commonOptions.spansDir,
-  frontendPort: { key: 'frontendPort', flag: 'frontend-port', env: 'PINTRACE_DEMO_FRONTEND_PORT', description: 'Port of the demo frontend (0 = any free port)', default: '8081', schema: portSchema },
-  backendPort: { key: 'backendPort', flag: 'backend-port', env: 'PINTRACE_DEMO_BACKEND_PORT', description: 'Port of the demo backend (0 = any free port)', default: '8082', schema: portSchema },
+  frontendPort: {
+    key: 'frontendPort',
+    flag: 'frontend-port',
+    env: 'PINTRACE_DEMO_FRONTEND_PORT',
+    description: 'Port of the demo frontend (0 = any free port)',
+    default: '8081',
+    schema: portSchema,
+  },
+  backendPort: {
+    key: 'backendPort',
+    flag: 'backend-port',
+    env: 'PINTRACE_DEMO_BACKEND_PORT',
+    description: 'Port of the demo backend (0 = any free port)',
+    default: '8082',
+    schema: portSchema,
+  },
   rps: {
     key: 'rps',
     flag: 'rps',
@@ -24,7 +38,10 @@ export const demoOptions = {
     env: 'PINTRACE_DEMO_MEMCACHED',
     description: 'memcached the demo backend caches in, host:port (empty = no cache)',
     default: '',
-    schema: z.string().trim().regex(/^$|^[A-Za-z0-9.\-_]+:\d{1,5}$/, 'expected host:port'),
+    schema: z
+      .string()
+      .trim()
+      .regex(/^$|^[A-Za-z0-9.\-_]+:\d{1,5}$/, 'expected host:port'),
   },
   sampleRate: {
     key: 'sampleRate',
@@ -46,7 +63,8 @@ export const demoOptions = {
     key: 'recommenderPython',
     flag: 'recommender-python',
     env: 'PINTRACE_DEMO_RECOMMENDER_PYTHON',
-    description: 'A Python with the OpenTelemetry SDK (npm run setup makes var/python-otel/bin/python): runs the polyglot recommender service, reporting over OTLP to --otlp-endpoint (empty = off; `pintrace up` uses var/python-otel when present)',
+    description:
+      'A Python with the OpenTelemetry SDK (npm run setup makes var/python-otel/bin/python): runs the polyglot recommender service, reporting over OTLP to --otlp-endpoint (empty = off; `pintrace up` uses var/python-otel when present)',
     default: '',
     schema: z.string().trim(),
   },

@@ -47,7 +47,10 @@ export function registerDevstack(program: Command, devstack: DevstackModule): vo
     );
 
   const upCmd = addOptions(
-    group.command('up').argument('[servers...]', `any of ${names.join(', ')} (default all)`).description('Start the servers (idempotent) and wait until they are ready'),
+    group
+      .command('up')
+      .argument('[servers...]', `any of ${names.join(', ')} (default all)`)
+      .description('Start the servers (idempotent) and wait until they are ready'),
     devstackOptions,
   );
   upCmd.action(async (servers: string[], _opts: unknown, cmd: Command) =>
@@ -61,7 +64,10 @@ export function registerDevstack(program: Command, devstack: DevstackModule): vo
   );
 
   const downCmd = addOptions(
-    group.command('down').argument('[servers...]', `any of ${names.join(', ')} (default all)`).description('Stop the servers, including ones a crashed `up` left behind'),
+    group
+      .command('down')
+      .argument('[servers...]', `any of ${names.join(', ')} (default all)`)
+      .description('Stop the servers, including ones a crashed `up` left behind'),
     devstackOptions,
   );
   downCmd.action(async (servers: string[], _opts: unknown, cmd: Command) =>
@@ -71,7 +77,10 @@ export function registerDevstack(program: Command, devstack: DevstackModule): vo
   );
 
   const statusCmd = addOptions(
-    group.command('status').argument('[servers...]', `any of ${names.join(', ')} (default all)`).description('Show which servers run and answer (exit 3 if any is not up)'),
+    group
+      .command('status')
+      .argument('[servers...]', `any of ${names.join(', ')} (default all)`)
+      .description('Show which servers run and answer (exit 3 if any is not up)'),
     devstackOptions,
   );
   statusCmd.action(async (servers: string[], _opts: unknown, cmd: Command) =>

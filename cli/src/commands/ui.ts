@@ -8,9 +8,7 @@ import { addOptions, configFrom } from './options.js';
  * with authentication, bounded queries, /metrics and /health; runs until SIGTERM/SIGINT.
  */
 export function registerUi(program: Command): void {
-  const cmd = program
-    .command('ui')
-    .description('Serve the Zipkin API v2 and UI from Elasticsearch (auth, base path, bounded queries, /metrics, /health)');
+  const cmd = program.command('ui').description('Serve the Zipkin API v2 and UI from Elasticsearch (auth, base path, bounded queries, /metrics, /health)');
   addOptions(cmd, uiOptions);
   cmd.action(async () => {
     const config = configFrom(uiOptions, cmd);

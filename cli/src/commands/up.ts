@@ -86,7 +86,11 @@ export function registerUp(program: Command, devstack: DevstackModule): void {
       const shared = { ...reach, topic: config.topic, spansDir: config.spansDir };
 
       const collector = await startCollector(
-        resolveConfig(collectorOptions, { flags: { ...shared, indexReplicas: config.storeNodes - 1, autocompleteKeys: config.autocompleteKeys }, env: process.env, file }),
+        resolveConfig(collectorOptions, {
+          flags: { ...shared, indexReplicas: config.storeNodes - 1, autocompleteKeys: config.autocompleteKeys },
+          env: process.env,
+          file,
+        }),
         { log: logger('collector') },
       );
       shutdown.add('collector', () => collector.shutdown());
@@ -103,10 +107,17 @@ export function registerUp(program: Command, devstack: DevstackModule): void {
         { log: logger('logger-agent') },
       );
       shutdown.add('agent', () => agent.shutdown());
-      step('agent', `tailing ${config.spansDir}, OTLP on :${agent.intake?.otlpHttpPort} (HTTP) and :${agent.intake?.otlpGrpcPort} (gRPC), metrics http://127.0.0.1:${agent.opsPort}/metrics`);
+      step(
+        'agent',
+        `tailing ${config.spansDir}, OTLP on :${agent.intake?.otlpHttpPort} (HTTP) and :${agent.intake?.otlpGrpcPort} (gRPC), metrics http://127.0.0.1:${agent.opsPort}/metrics`,
+      );
 
       const ui = await startUiProxy(
-        resolveConfig(uiOptions, { flags: { ...reach, topic: shared.topic, port: config.uiPort, autocompleteKeys: config.autocompleteKeys }, env: process.env, file }),
+        resolveConfig(uiOptions, {
+          flags: { ...reach, topic: shared.topic, port: config.uiPort, autocompleteKeys: config.autocompleteKeys },
+          env: process.env,
+          file,
+        }),
         { log: logger('ui-proxy') },
       );
       shutdown.add('ui-proxy', () => ui.shutdown());
@@ -125,8 +136,14 @@ export function registerUp(program: Command, devstack: DevstackModule): void {
       const demo = await runDemo(
         resolveConfig(demoOptions, {
           flags: {
-            spansDir: config.spansDir, rps: config.rps, sampleRate: config.sampleRate, frontendPort: config.frontendPort, backendPort: config.backendPort, memcached: memcached ?? '',
-            recommenderPython, otlpEndpoint: `http://127.0.0.1:${agent.intake?.otlpHttpPort ?? 4318}/v1/traces`,
+            spansDir: config.spansDir,
+            rps: config.rps,
+            sampleRate: config.sampleRate,
+            frontendPort: config.frontendPort,
+            backendPort: config.backendPort,
+            memcached: memcached ?? '',
+            recommenderPython,
+            otlpEndpoint: `http://127.0.0.1:${agent.intake?.otlpHttpPort ?? 4318}/v1/traces`,
           },
           env: process.env,
         }),
@@ -134,7 +151,10 @@ export function registerUp(program: Command, devstack: DevstackModule): void {
         logger('demo'),
       );
       shutdown.add('demo', () => demo.stop());
-      step('demo', `${demo.demo.frontendUrl} → ${demo.demo.backendUrl}${memcached ? ` → memcached ${memcached}` : ''}${recommenderPython ? ' → recommender (Python, OTLP)' : ''}, ${config.rps} req/s`);
+      step(
+        'demo',
+        `${demo.demo.frontendUrl} → ${demo.demo.backendUrl}${memcached ? ` → memcached ${memcached}` : ''}${recommenderPython ? ' → recommender (Python, OTLP)' : ''}, ${config.rps} req/s`,
+      );
 
       say('');
       say(`Pintrace is up in ${elapsed(t0)}. Demo traces appear within seconds; look here:`);

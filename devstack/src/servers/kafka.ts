@@ -102,7 +102,9 @@ export function kafkaBrokerPids(dir: string): Array<{ profile: string; nodeId: n
   const out: Array<{ profile: string; nodeId: number; pid: number }> = [];
   for (const pid of findMarkedPids(dir, 'kafka')) {
     try {
-      const arg = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').find((a) => a.startsWith(NODE_PROP));
+      const arg = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+        .split('\0')
+        .find((a) => a.startsWith(NODE_PROP));
       const [profile, id] = arg ? arg.slice(NODE_PROP.length).split('/') : ['plain', '1'];
       out.push({ profile: profile!, nodeId: Number(id), pid });
     } catch {
@@ -137,7 +139,9 @@ interface Secured {
 
 /** A JAAS value inside a properties file: the generated passwords are base64url, so no quoting issues. */
 function plainJaas(self: string, selfPassword: string, users: Record<string, string>): string {
-  const entries = Object.entries(users).map(([u, p]) => ` user_${u}="${p}"`).join('');
+  const entries = Object.entries(users)
+    .map(([u, p]) => ` user_${u}="${p}"`)
+    .join('');
   return `org.apache.kafka.common.security.plain.PlainLoginModule required username="${self}" password="${selfPassword}"${entries};`;
 }
 
@@ -259,15 +263,22 @@ async function prepareKafka(config: DevstackConfig, home: string, step: (detail:
   const layout = kafkaLayout(config);
   const allPorts = layout.nodes.flatMap((n) => [n.port, n.controllerPort]);
   if (new Set(allPorts).size !== allPorts.length) {
-    throw new Error(`Kafka ports overlap: --kafka-port ${config.kafkaPort} and --kafka-controller-port ${config.kafkaControllerPort} with ${layout.nodes.length} brokers use kafka-port+2(i-1) and kafka-controller-port+2(i-1); pick ports further apart`);
+    throw new Error(
+      `Kafka ports overlap: --kafka-port ${config.kafkaPort} and --kafka-controller-port ${config.kafkaControllerPort} with ${layout.nodes.length} brokers use kafka-port+2(i-1) and kafka-controller-port+2(i-1); pick ports further apart`,
+    );
   }
   // Brokers of this cluster that still run (the others crashed or were killed) are left alone.
-  const running = new Set(kafkaBrokerPids(config.dir).filter((b) => b.profile === layout.profile).map((b) => b.nodeId));
+  const running = new Set(
+    kafkaBrokerPids(config.dir)
+      .filter((b) => b.profile === layout.profile)
+      .map((b) => b.nodeId),
+  );
   const starting = layout.nodes.filter((n) => !running.has(n.id));
   // With no broker running, `up` has checked the first port itself.
   const ports = starting.flatMap((n) => [n.port, n.controllerPort]).filter((p) => running.size || p !== layout.nodes[0]!.port);
   for (const p of ports) {
-    if (await portInUse(p)) throw new Error(`Kafka: port ${p} is taken by another process; stop it, or pick other ports (--kafka-port, --kafka-controller-port).`);
+    if (await portInUse(p))
+      throw new Error(`Kafka: port ${p} is taken by another process; stop it, or pick other ports (--kafka-port, --kafka-controller-port).`);
   }
   step('resolving jars (Maven)');
   const lib = path.join(home, 'lib');

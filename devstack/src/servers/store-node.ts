@@ -99,7 +99,11 @@ const isTransportJar = (jar: string) => /(^|\/)(netty-[^/]*|transport-netty4-[^/
  * Prepares the homes of the nodes not in `running` (0-based) and returns their launches, each with
  * its `instance` (node i is instance i-1). A running node's home is left as it is.
  */
-export async function prepareStoreNodes(engine: StoreEngine, { config, home, step }: PrepareContext, running: ReadonlySet<number> = new Set()): Promise<ServerLaunch[]> {
+export async function prepareStoreNodes(
+  engine: StoreEngine,
+  { config, home, step }: PrepareContext,
+  running: ReadonlySet<number> = new Set(),
+): Promise<ServerLaunch[]> {
   const jdk = jdkFor(engine, config);
   step(`resolving ${engine.label} jars (Maven)`);
   const jars = await resolveArtifacts(path.join(home, 'lib'), engine.artifacts);

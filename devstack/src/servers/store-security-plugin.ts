@@ -42,8 +42,10 @@ export async function prepareSecurityPlugin(
     const why =
       engine.distribution === 'opensearch'
         ? `the ${engine.label} security plugin needs the distribution's rule-framework module, which Maven Central does not serve`
-        : 'the security plugin is OpenSearch\'s, and Elastic\'s x-pack is not on Maven Central';
-    throw new Error(`--store-security plugin works with --storage opensearch only: ${why}. With --storage ${engine.kind} use --store-security front (the default).`);
+        : "the security plugin is OpenSearch's, and Elastic's x-pack is not on Maven Central";
+    throw new Error(
+      `--store-security plugin works with --storage opensearch only: ${why}. With --storage ${engine.kind} use --store-security front (the default).`,
+    );
   }
   step('resolving the OpenSearch security plugin (Maven)');
   const zipDir = path.join(home, 'security-plugin-zip');
@@ -69,8 +71,11 @@ export async function prepareSecurityPlugin(
     ['-cp', `${path.join(unpacked, '*')}:${serverClasspath}`, 'org.opensearch.security.tools.Hasher', '-env', 'PINTRACE_DEVSTACK_STORE_PASSWORD'],
     { env: { ...process.env, PINTRACE_DEVSTACK_STORE_PASSWORD: await readSecret(secrets.passwordFile) }, timeout: 60_000 },
   );
-  const hash = stdout.split('\n').map((l) => l.trim()).find((l) => /^\$2[aby]\$\d+\$/.test(l));
-  if (!hash) throw new Error('the security plugin\'s Hasher printed no bcrypt hash');
+  const hash = stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => /^\$2[aby]\$\d+\$/.test(l));
+  if (!hash) throw new Error("the security plugin's Hasher printed no bcrypt hash");
   const internalUsers = [
     '_meta:',
     '  type: "internalusers"',

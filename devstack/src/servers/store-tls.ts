@@ -155,7 +155,16 @@ export async function prepareTlsFront(config: DevstackConfig, storeHome: string,
     command: nginx,
     // nginx rewrites its command line ("nginx: master process ..."), so it carries the devstack
     // marker as a token inside -g, where `down` and `status` find it.
-    args: ['-p', home, '-c', confFile, '-e', path.join(home, 'logs', 'error.log'), '-g', `daemon off; env PINTRACE_DEVSTACK_MARKER=${markerToken(config.dir, name)};`],
+    args: [
+      '-p',
+      home,
+      '-c',
+      confFile,
+      '-e',
+      path.join(home, 'logs', 'error.log'),
+      '-g',
+      `daemon off; env PINTRACE_DEVSTACK_MARKER=${markerToken(config.dir, name)};`,
+    ],
     cwd: home,
     logFile: path.join(home, 'console.log'),
   };

@@ -23,8 +23,17 @@ export type IntakeRejectReason =
   | 'span_too_large';
 
 export const INTAKE_REJECT_REASONS: readonly IntakeRejectReason[] = [
-  'content_type', 'bad_encoding', 'body_too_large', 'empty_body', 'truncated_protobuf', 'malformed_json',
-  'invalid_trace_id', 'invalid_span_id', 'invalid_parent_id', 'invalid_span', 'span_too_large',
+  'content_type',
+  'bad_encoding',
+  'body_too_large',
+  'empty_body',
+  'truncated_protobuf',
+  'malformed_json',
+  'invalid_trace_id',
+  'invalid_span_id',
+  'invalid_parent_id',
+  'invalid_span',
+  'span_too_large',
 ];
 
 /** A body the intake will not take, and why. Never thrown past the server: it becomes a 400. */
@@ -49,19 +58,37 @@ type Numberish = number | LongLike | string | null | undefined;
 /* ---------- protobuf ---------- */
 
 interface PbAnyValue {
-  stringValue?: string; boolValue?: boolean; intValue?: Numberish; doubleValue?: number;
-  arrayValue?: { values?: PbAnyValue[] } | null; kvlistValue?: { values?: PbKeyValue[] } | null; bytesValue?: Bytes;
+  stringValue?: string;
+  boolValue?: boolean;
+  intValue?: Numberish;
+  doubleValue?: number;
+  arrayValue?: { values?: PbAnyValue[] } | null;
+  kvlistValue?: { values?: PbKeyValue[] } | null;
+  bytesValue?: Bytes;
 }
-interface PbKeyValue { key?: string; value?: PbAnyValue | null }
+interface PbKeyValue {
+  key?: string;
+  value?: PbAnyValue | null;
+}
 interface PbSpan {
-  traceId?: Bytes; spanId?: Bytes; traceState?: string; parentSpanId?: Bytes; name?: string; kind?: number;
-  startTimeUnixNano?: Numberish; endTimeUnixNano?: Numberish; attributes?: PbKeyValue[];
+  traceId?: Bytes;
+  spanId?: Bytes;
+  traceState?: string;
+  parentSpanId?: Bytes;
+  name?: string;
+  kind?: number;
+  startTimeUnixNano?: Numberish;
+  endTimeUnixNano?: Numberish;
+  attributes?: PbKeyValue[];
   events?: { timeUnixNano?: Numberish; name?: string; attributes?: PbKeyValue[]; droppedAttributesCount?: number }[];
   links?: { traceId?: Bytes; spanId?: Bytes; traceState?: string; attributes?: PbKeyValue[]; droppedAttributesCount?: number }[];
   status?: { code?: number; message?: string } | null;
 }
 interface PbRequest {
-  resourceSpans?: { resource?: { attributes?: PbKeyValue[] } | null; scopeSpans?: { scope?: { name?: string; version?: string } | null; spans?: PbSpan[] }[] }[];
+  resourceSpans?: {
+    resource?: { attributes?: PbKeyValue[] } | null;
+    scopeSpans?: { scope?: { name?: string; version?: string } | null; spans?: PbSpan[] }[];
+  }[];
 }
 
 const own = (o: object, key: string): boolean => Object.hasOwn(o, key);
@@ -107,7 +134,10 @@ function pbSpan(s: PbSpan): OtlpSpan {
     endTimeUnixNano: u64(s.endTimeUnixNano),
     attributes: pbAttributes(s.attributes),
     events: (s.events ?? []).map((e) => ({
-      timeUnixNano: u64(e.timeUnixNano), name: e.name ?? '', attributes: pbAttributes(e.attributes), droppedAttributesCount: e.droppedAttributesCount ?? 0,
+      timeUnixNano: u64(e.timeUnixNano),
+      name: e.name ?? '',
+      attributes: pbAttributes(e.attributes),
+      droppedAttributesCount: e.droppedAttributesCount ?? 0,
     })),
     links: (s.links ?? []).map((l) => ({
       traceId: hexId(l.traceId, 16, 'invalid_trace_id', 'link trace_id'),
@@ -208,7 +238,12 @@ function jsonValue(v: unknown, where: string): OtlpAnyValue {
     if (typeof d === 'string' && d.trim() !== '' && Number.isFinite(Number(d))) return { doubleValue: Number(d) };
     return bad(`${where}.doubleValue must be a number`);
   }
-  if ('arrayValue' in o) return { arrayValue: { values: arr(obj(o.arrayValue, where).values, `${where}.arrayValue.values`).map((x, i) => jsonValue(x, `${where}.arrayValue.values[${i}]`)) } };
+  if ('arrayValue' in o)
+    return {
+      arrayValue: {
+        values: arr(obj(o.arrayValue, where).values, `${where}.arrayValue.values`).map((x, i) => jsonValue(x, `${where}.arrayValue.values[${i}]`)),
+      },
+    };
   if ('kvlistValue' in o) return { kvlistValue: { values: jsonAttributes(obj(o.kvlistValue, where).values, `${where}.kvlistValue.values`) } };
   if ('bytesValue' in o) {
     const b = str(o.bytesValue, `${where}.bytesValue`);
@@ -293,11 +328,26 @@ export function decodeOtlpJson(body: Bytes): OtlpTraces {
 
 /* ---------- Zipkin proto3 ---------- */
 
-interface PbZipkinEndpoint { serviceName?: string; ipv4?: Bytes; ipv6?: Bytes; port?: number }
+interface PbZipkinEndpoint {
+  serviceName?: string;
+  ipv4?: Bytes;
+  ipv6?: Bytes;
+  port?: number;
+}
 interface PbZipkinSpan {
-  traceId?: Bytes; parentId?: Bytes; id?: Bytes; kind?: number; name?: string; timestamp?: Numberish; duration?: Numberish;
-  localEndpoint?: PbZipkinEndpoint | null; remoteEndpoint?: PbZipkinEndpoint | null;
-  annotations?: { timestamp?: Numberish; value?: string }[]; tags?: Record<string, string>; debug?: boolean; shared?: boolean;
+  traceId?: Bytes;
+  parentId?: Bytes;
+  id?: Bytes;
+  kind?: number;
+  name?: string;
+  timestamp?: Numberish;
+  duration?: Numberish;
+  localEndpoint?: PbZipkinEndpoint | null;
+  remoteEndpoint?: PbZipkinEndpoint | null;
+  annotations?: { timestamp?: Numberish; value?: string }[];
+  tags?: Record<string, string>;
+  debug?: boolean;
+  shared?: boolean;
 }
 
 const ZIPKIN_KINDS = [undefined, 'CLIENT', 'SERVER', 'PRODUCER', 'CONSUMER'] as const;

@@ -56,7 +56,9 @@ export class GrpcIntake {
 
   async start(): Promise<void> {
     const server = new grpc.Server({ 'grpc.max_receive_message_length': this.o.maxBodyBytes });
-    server.addService(TRACE_SERVICE, { Export: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => void this.export(call.request, callback) });
+    server.addService(TRACE_SERVICE, {
+      Export: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => void this.export(call.request, callback),
+    });
     this.boundPort = await new Promise<number>((resolve, reject) => {
       server.bindAsync(hostPort(this.o.host, this.o.port), grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
     });

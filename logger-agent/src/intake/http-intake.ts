@@ -181,7 +181,16 @@ export class HttpIntake {
         if (!decoded.ok) throw new IntakeRejection('malformed_json', decoded.message);
         const first = decoded.rejected[0];
         if (first !== undefined) {
-          throw new IntakeRejection(first.reason === 'malformed_json' ? 'malformed_json' : first.reason.includes('trace_id') ? 'invalid_trace_id' : first.reason === 'invalid_id' || first.reason === 'missing_id' ? 'invalid_span_id' : 'invalid_span', first.message);
+          throw new IntakeRejection(
+            first.reason === 'malformed_json'
+              ? 'malformed_json'
+              : first.reason.includes('trace_id')
+                ? 'invalid_trace_id'
+                : first.reason === 'invalid_id' || first.reason === 'missing_id'
+                  ? 'invalid_span_id'
+                  : 'invalid_span',
+            first.message,
+          );
         }
         await this.o.core.acceptZipkin(decoded.spans, protocol);
       }

@@ -32,9 +32,14 @@ export class IntakeCore {
     for (const span of spans) {
       const result = normalizeSpan(span);
       if (!result.ok) {
-        const reason = result.reason === 'invalid_trace_id' || result.reason === 'missing_trace_id' ? 'invalid_trace_id'
-          : result.reason === 'invalid_id' || result.reason === 'missing_id' ? 'invalid_span_id'
-          : result.reason === 'invalid_parent_id' ? 'invalid_parent_id' : 'invalid_span';
+        const reason =
+          result.reason === 'invalid_trace_id' || result.reason === 'missing_trace_id'
+            ? 'invalid_trace_id'
+            : result.reason === 'invalid_id' || result.reason === 'missing_id'
+              ? 'invalid_span_id'
+              : result.reason === 'invalid_parent_id'
+                ? 'invalid_parent_id'
+                : 'invalid_span';
         throw new IntakeRejection(reason, result.message);
       }
       normalized.push(result.span);
@@ -46,7 +51,11 @@ export class IntakeCore {
     const lines = spans.map((s) => encodeSpan(s));
     for (const line of lines) {
       const bytes = Buffer.byteLength(line);
-      if (bytes > this.maxLineBytes) throw new IntakeRejection('span_too_large', `a span encodes to ${bytes} bytes, over the agent's ${this.maxLineBytes}-byte line limit (attributes too large?)`);
+      if (bytes > this.maxLineBytes)
+        throw new IntakeRejection(
+          'span_too_large',
+          `a span encodes to ${bytes} bytes, over the agent's ${this.maxLineBytes}-byte line limit (attributes too large?)`,
+        );
     }
     await this.spool.append(lines);
     this.metrics.spans.inc({ protocol }, spans.length);

@@ -36,7 +36,10 @@ export interface Intake {
  * Starts the intake listeners and their spool. `shippedLag` reports the agent's unshipped bytes of
  * the spool's stream (undefined before the agent tails it), which bounds the spool.
  */
-export async function startIntake(config: IntakeConfig, deps: { registry: Registry; log: Logger; shippedLag: (stream: string) => Promise<number | undefined> }): Promise<Intake> {
+export async function startIntake(
+  config: IntakeConfig,
+  deps: { registry: Registry; log: Logger; shippedLag: (stream: string) => Promise<number | undefined> },
+): Promise<Intake> {
   const metrics = new IntakeMetrics(deps.registry);
   const spool: Spool = new Spool({
     dir: config.spansDir,
@@ -48,7 +51,14 @@ export async function startIntake(config: IntakeConfig, deps: { registry: Regist
   });
   await spool.start();
   const core = new IntakeCore(spool, metrics, config.maxLineBytes);
-  const common = { host: config.intakeHost, core, metrics, log: deps.log, maxBodyBytes: config.intakeMaxBodyBytes, retryAfterSeconds: config.intakeRetryAfterSeconds };
+  const common = {
+    host: config.intakeHost,
+    core,
+    metrics,
+    log: deps.log,
+    maxBodyBytes: config.intakeMaxBodyBytes,
+    retryAfterSeconds: config.intakeRetryAfterSeconds,
+  };
   const shared = config.zipkinPort === config.otlpHttpPort && config.zipkinPort !== 0;
   const otlpHttp = new HttpIntake({ ...common, port: config.otlpHttpPort, routes: { otlp: true, zipkin: shared } });
   const zipkin = shared ? undefined : new HttpIntake({ ...common, port: config.zipkinPort, routes: { otlp: false, zipkin: true } });
@@ -66,7 +76,14 @@ export async function startIntake(config: IntakeConfig, deps: { registry: Regist
     throw err;
   }
   deps.log.info(
-    { host: config.intakeHost, otlpHttpPort: otlpHttp.port, otlpGrpcPort: grpc.port, zipkinPort: (zipkin ?? otlpHttp).port, spool: spool.file, fsync: config.intakeFsync },
+    {
+      host: config.intakeHost,
+      otlpHttpPort: otlpHttp.port,
+      otlpGrpcPort: grpc.port,
+      zipkinPort: (zipkin ?? otlpHttp).port,
+      spool: spool.file,
+      fsync: config.intakeFsync,
+    },
     'intake listening',
   );
   let closing: Promise<void> | undefined;

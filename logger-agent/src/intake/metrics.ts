@@ -19,9 +19,19 @@ export class IntakeMetrics {
   constructor(registry: Registry) {
     const registers = [registry];
     const p = 'pintrace_agent_intake_';
-    this.requests = new Counter({ name: `${p}requests_total`, help: 'Intake requests by protocol and result (accepted, rejected, throttled, failed)', labelNames: ['protocol', 'result'], registers });
+    this.requests = new Counter({
+      name: `${p}requests_total`,
+      help: 'Intake requests by protocol and result (accepted, rejected, throttled, failed)',
+      labelNames: ['protocol', 'result'],
+      registers,
+    });
     this.spans = new Counter({ name: `${p}spans_total`, help: 'Spans written to the spool and acknowledged', labelNames: ['protocol'], registers });
-    this.rejected = new Counter({ name: `${p}rejected_total`, help: 'Malformed intake requests refused, by reason', labelNames: ['protocol', 'reason'], registers });
+    this.rejected = new Counter({
+      name: `${p}rejected_total`,
+      help: 'Malformed intake requests refused, by reason',
+      labelNames: ['protocol', 'reason'],
+      registers,
+    });
     this.backlog = new Gauge({ name: `${p}spool_backlog_bytes`, help: 'Spool bytes not yet shipped (bounded by --intake-spool-max-bytes)', registers });
     for (const protocol of PROTOCOLS) {
       this.spans.inc({ protocol }, 0);

@@ -210,7 +210,13 @@ export class Spool {
     await this.handle!.close();
     let target = `${this.file}.${Date.now()}`;
     // two rotations in one millisecond would collide
-    while (await stat(target).then(() => true, () => false)) target = `${this.file}.${Date.now() + 1}`;
+    while (
+      await stat(target).then(
+        () => true,
+        () => false,
+      )
+    )
+      target = `${this.file}.${Date.now() + 1}`;
     await rename(this.file, target);
     this.rotatedFiles++;
     await this.openLive();

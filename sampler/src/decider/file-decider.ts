@@ -100,7 +100,9 @@ export class FileDecider {
   isHashedIdIn(name: string, id: string | number): boolean {
     const key = name.toLowerCase();
     const value = this.getValue(key);
-    const digest = createHash('md5').update(`decider_${key}${String(id)}`).digest('hex');
+    const digest = createHash('md5')
+      .update(`decider_${key}${String(id)}`)
+      .digest('hex');
     return Number(BigInt(`0x${digest}`) % 100n) < value;
   }
 
@@ -148,7 +150,10 @@ export class FileDecider {
       next = parseDeciderValues(content.toString('utf8'));
     } catch (err) {
       this.counters.errors++;
-      this.logger.error({ path: this.path, errors: this.counters.errors, reason: (err as Error).message }, 'decider file rejected; keeping the last good values');
+      this.logger.error(
+        { path: this.path, errors: this.counters.errors, reason: (err as Error).message },
+        'decider file rejected; keeping the last good values',
+      );
       return false;
     }
     const previous = this.values;

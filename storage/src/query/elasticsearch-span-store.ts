@@ -15,9 +15,7 @@ import { IndexNameFormatter } from '../index-names.js';
 import { mergeDependencyLinks, parseDependencyHits } from './dependency-links.js';
 import { invalid } from './errors.js';
 import type { QueryRequest } from './query-request.js';
-import {
-  ALL_TERMS, aggregationSearch, hitsSearch, range, searchPath, term, terms, type Clause, type SearchBody,
-} from './search-body.js';
+import { ALL_TERMS, aggregationSearch, hitsSearch, range, searchPath, term, terms, type Clause, type SearchBody } from './search-body.js';
 import { collectKeys, parseSpanHits } from './search-results.js';
 import { groupByTraceId, hasClashOnLowerTraceId, traceMatches } from './trace-groups.js';
 
@@ -86,9 +84,9 @@ export class ElasticsearchSpanStore {
     if (request.minDuration !== undefined) filters.push(range('duration', request.minDuration, request.maxDuration));
     const indices = this.names.formatTypeAndRange('span', begin, end);
     if (indices.length === 0) return [];
-    const ids = collectKeys(await this.search(indices, aggregationSearch(filters, [
-      { field: 'traceId', size: request.limit, orderByMinDesc: 'timestamp_millis' },
-    ])));
+    const ids = collectKeys(
+      await this.search(indices, aggregationSearch(filters, [{ field: 'traceId', size: request.limit, orderByMinDesc: 'timestamp_millis' }])),
+    );
     if (ids.length === 0) return [];
     const traces = groupByTraceId(this.spans(await this.search(indices, hitsSearch(terms('traceId', ids)))), this.strictTraceId);
     if (this.strictTraceId && hasClashOnLowerTraceId(traces)) return traces.filter((t) => traceMatches(request, t));
@@ -116,9 +114,9 @@ export class ElasticsearchSpanStore {
     const begin = end - this.namesLookbackMs;
     const indices = this.names.formatTypeAndRange('span', begin, end);
     if (indices.length === 0) return [];
-    return collectKeys(await this.search(indices, aggregationSearch(
-      [range('timestamp_millis', begin, end)], [{ field: 'localEndpoint.serviceName', size: ALL_TERMS }],
-    )));
+    return collectKeys(
+      await this.search(indices, aggregationSearch([range('timestamp_millis', begin, end)], [{ field: 'localEndpoint.serviceName', size: ALL_TERMS }])),
+    );
   }
 
   /** Span names of a local service (unsorted); "" gives []. */
@@ -158,10 +156,12 @@ export class ElasticsearchSpanStore {
     const begin = end - this.namesLookbackMs;
     const indices = this.names.formatTypeAndRange('span', begin, end);
     if (indices.length === 0) return [];
-    return collectKeys(await this.search(indices, aggregationSearch(
-      [range('timestamp_millis', begin, end), term('localEndpoint.serviceName', serviceName.toLowerCase())],
-      [{ field, size: ALL_TERMS }],
-    )));
+    return collectKeys(
+      await this.search(
+        indices,
+        aggregationSearch([range('timestamp_millis', begin, end), term('localEndpoint.serviceName', serviceName.toLowerCase())], [{ field, size: ALL_TERMS }]),
+      ),
+    );
   }
 
   private spans(body: unknown): Span[] {
@@ -174,7 +174,8 @@ export class ElasticsearchSpanStore {
     const res = await this.http.request({ method: 'POST', path: searchPath(indices), body: JSON.stringify(body) });
     if (res.status >= 200 && res.status < 300) return res.body;
     throw new StorageError('ES_HTTP_ERROR', `search failed: ${esReason(res.body) ?? `HTTP ${res.status}`}`, {
-      status: res.status, retryable: res.status === 429 || res.status >= 500,
+      status: res.status,
+      retryable: res.status === 429 || res.status >= 500,
     });
   }
 }

@@ -91,7 +91,10 @@ export function buildQueryRequest(input: QueryRequestInput): QueryRequest {
     throw invalid('maxDuration is only valid with minDuration');
   }
   const request: QueryRequest = {
-    annotationQuery, endTs: input.endTs, lookback: input.lookback, limit: input.limit,
+    annotationQuery,
+    endTs: input.endTs,
+    lookback: input.lookback,
+    limit: input.limit,
   };
   if (serviceName !== undefined) request.serviceName = serviceName;
   if (remoteServiceName !== undefined) request.remoteServiceName = remoteServiceName;

@@ -14,10 +14,7 @@ export const MAX_RESULT_WINDOW = 10_000;
 /** Integer.MAX_VALUE: the terms size zipkin uses for name lists. */
 export const ALL_TERMS = 2_147_483_647;
 
-export type Clause =
-  | { term: Record<string, string> }
-  | { terms: Record<string, string[]> }
-  | { range: Record<string, { gte: number; lte?: number }> };
+export type Clause = { term: Record<string, string> } | { terms: Record<string, string[]> } | { range: Record<string, { gte: number; lte?: number }> };
 
 export function term(field: string, value: string): Clause {
   return { term: { [field]: value } };

@@ -72,6 +72,11 @@ export function traceMatches(request: QueryRequest, spans: readonly Span[]): boo
       testedDuration = maxDuration !== undefined ? d >= minDuration && d <= maxDuration : d >= minDuration;
     }
   }
-  return (request.serviceName === undefined || serviceNameToMatch === undefined)
-    && remoteToMatch === undefined && spanNameToMatch === undefined && remaining.size === 0 && testedDuration;
+  return (
+    (request.serviceName === undefined || serviceNameToMatch === undefined) &&
+    remoteToMatch === undefined &&
+    spanNameToMatch === undefined &&
+    remaining.size === 0 &&
+    testedDuration
+  );
 }

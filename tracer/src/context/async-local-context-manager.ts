@@ -21,12 +21,7 @@ export class AsyncLocalContextManager implements ContextManager {
     return this.storage.getStore() ?? ROOT_CONTEXT;
   }
 
-  with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(
-    context: Context,
-    fn: F,
-    thisArg?: ThisParameterType<F>,
-    ...args: A
-  ): ReturnType<F> {
+  with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(context: Context, fn: F, thisArg?: ThisParameterType<F>, ...args: A): ReturnType<F> {
     const callback = thisArg === undefined || thisArg === null ? fn : fn.bind(thisArg);
     return this.storage.run(context, callback, ...args);
   }
@@ -72,8 +67,7 @@ export class AsyncLocalContextManager implements ContextManager {
   }
 
   private bindFunction(context: Context, target: (...args: unknown[]) => unknown): (...args: unknown[]) => unknown {
-    const run = (thisArg: unknown, args: unknown[]): unknown =>
-      this.storage.run(context, () => target.apply(thisArg, args));
+    const run = (thisArg: unknown, args: unknown[]): unknown => this.storage.run(context, () => target.apply(thisArg, args));
     const bound = function (this: unknown, ...args: unknown[]): unknown {
       return run(this, args);
     };

@@ -433,10 +433,7 @@ export class SpanLogger implements SpanSink {
   private endDropRun(): void {
     const count = this.dropRun;
     this.dropRun = 0;
-    this.logger.warn(
-      { dropped: count, totalDropped: this.counters.dropped, maxQueue: this.maxQueue },
-      'span logger: queue full; dropped spans',
-    );
+    this.logger.warn({ dropped: count, totalDropped: this.counters.dropped, maxQueue: this.maxQueue }, 'span logger: queue full; dropped spans');
   }
 }
 

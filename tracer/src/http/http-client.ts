@@ -46,12 +46,7 @@ export function getFrom<F extends RequestFunction>(request: F): F {
   return get as F;
 }
 
-function startClientSpan(
-  tracing: HttpTracing,
-  req: ClientRequest,
-  callerContext: ReturnType<typeof context.active>,
-  options: HttpClientOptions,
-): void {
+function startClientSpan(tracing: HttpTracing, req: ClientRequest, callerContext: ReturnType<typeof context.active>, options: HttpClientOptions): void {
   context.bind(callerContext, req);
   if (options.ignoreOutgoing?.(req)) return;
   const method = (req.method || 'GET').toUpperCase();

@@ -46,13 +46,7 @@ const KNOWN_METHODS: Readonly<Record<string, string | undefined>> = Object.assig
  * Errors in the instrumentation are swallowed (the request then runs untraced); errors thrown by
  * `next` propagate unchanged.
  */
-export function traceIncoming<R>(
-  tracing: HttpTracing,
-  req: IncomingMessage,
-  res: ServerResponse,
-  next: () => R,
-  options: HttpServerOptions = {},
-): R {
+export function traceIncoming<R>(tracing: HttpTracing, req: IncomingMessage, res: ServerResponse, next: () => R, options: HttpServerOptions = {}): R {
   let span: Span;
   let requestContext: Context;
   try {

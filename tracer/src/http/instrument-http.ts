@@ -43,13 +43,7 @@ export function instrumentHttp(tracing: HttpTracing, options: HttpInstrumentatio
     proto.emit = function (this: http.Server, event: string | symbol, req?: unknown, res?: unknown): boolean {
       // biome-ignore lint/complexity/noArguments: a rest parameter would allocate an array on every emit of every server
       if (event !== 'request' || arguments.length !== 3) return Reflect.apply(originalEmit, this, arguments) as boolean;
-      return traceIncoming(
-        tracing,
-        req as http.IncomingMessage,
-        res as http.ServerResponse,
-        () => originalEmit.call(this, event, req, res),
-        options,
-      );
+      return traceIncoming(tracing, req as http.IncomingMessage, res as http.ServerResponse, () => originalEmit.call(this, event, req, res), options);
     };
     undo.push(() => {
       if (hadOwn) proto.emit = originalEmit;

@@ -33,9 +33,7 @@ export interface B3Context {
 }
 
 /** What a B3 carrier holds: a full context, only a sampling decision, or nothing usable. */
-export type B3Extracted =
-  | { readonly kind: 'context'; readonly context: B3Context }
-  | { readonly kind: 'sampling'; readonly sampling: SamplingState };
+export type B3Extracted = { readonly kind: 'context'; readonly context: B3Context } | { readonly kind: 'sampling'; readonly sampling: SamplingState };
 
 /** Header names, lower-case as the b3 spec recommends for case-sensitive transports. */
 export const B3_HEADERS = {

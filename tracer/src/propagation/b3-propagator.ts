@@ -1,24 +1,8 @@
-import {
-  trace,
-  TraceFlags,
-  type Context,
-  type SpanContext,
-  type TextMapGetter,
-  type TextMapPropagator,
-  type TextMapSetter,
-} from '@opentelemetry/api';
+import { trace, TraceFlags, type Context, type SpanContext, type TextMapGetter, type TextMapPropagator, type TextMapSetter } from '@opentelemetry/api';
 import type { SamplingState } from '@pintrace/sampler';
 import { toOtelTraceId, toZipkinTraceId } from '../ids.js';
 import { RecordingSpan } from '../trace/recording-span.js';
-import {
-  B3_HEADERS,
-  formatB3Multi,
-  formatB3Single,
-  parseB3Multi,
-  parseB3Single,
-  type B3Context,
-  type B3Extracted,
-} from './b3-codec.js';
+import { B3_HEADERS, formatB3Multi, formatB3Single, parseB3Multi, parseB3Single, type B3Context, type B3Extracted } from './b3-codec.js';
 import { getB3Details, SAMPLING_ONLY_KEY, setB3Details } from './remote-context.js';
 
 /** Which B3 form `inject` writes. Extraction always reads both (single wins). */
@@ -29,14 +13,7 @@ export interface B3PropagatorOptions {
   injectEncoding?: B3InjectEncoding;
 }
 
-const ALL_FIELDS = [
-  B3_HEADERS.single,
-  B3_HEADERS.traceId,
-  B3_HEADERS.spanId,
-  B3_HEADERS.parentSpanId,
-  B3_HEADERS.sampled,
-  B3_HEADERS.flags,
-];
+const ALL_FIELDS = [B3_HEADERS.single, B3_HEADERS.traceId, B3_HEADERS.spanId, B3_HEADERS.parentSpanId, B3_HEADERS.sampled, B3_HEADERS.flags];
 
 /**
  * B3 as an OTel TextMapPropagator. Extract reads the `b3` header first and falls back to the

@@ -1,13 +1,4 @@
-import {
-  ROOT_CONTEXT,
-  SpanStatusCode,
-  trace,
-  TraceFlags,
-  type Context,
-  type Span,
-  type SpanContext,
-  type Tracer,
-} from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanStatusCode, trace, TraceFlags, type Context, type Span, type SpanContext, type Tracer } from '@opentelemetry/api';
 import { toOtelTraceId, toZipkinTraceId } from '../ids.js';
 import { getB3Details, setB3Details } from '../propagation/remote-context.js';
 import { RecordingSpan } from '../trace/recording-span.js';

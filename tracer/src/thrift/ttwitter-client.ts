@@ -360,11 +360,6 @@ export class TTwitterConnection extends EventEmitter {
  * Opens a traced TTwitter client connection to host:port (see {@link TTwitterConnection}); pass it
  * to `thrift.createClient(Service, connection)`.
  */
-export function createTTwitterConnection(
-  tracing: ThriftTracing,
-  host: string,
-  port: number,
-  options: TTwitterClientOptions = {},
-): TTwitterConnection {
+export function createTTwitterConnection(tracing: ThriftTracing, host: string, port: number, options: TTwitterClientOptions = {}): TTwitterConnection {
   return new TTwitterConnection(tracing, host, port, options);
 }

@@ -52,12 +52,7 @@ export type ThriftService = { Processor: new (handler: never) => ThriftProcessor
  *
  * Use it where `thrift.createServer(Service, handler, options)` would go.
  */
-export function createTTwitterServer(
-  tracing: ThriftTracing,
-  service: ThriftService,
-  handler: object,
-  options: TTwitterServerOptions = {},
-): net.Server {
+export function createTTwitterServer(tracing: ThriftTracing, service: ThriftService, handler: object, options: TTwitterServerOptions = {}): net.Server {
   const thrift = options.thrift ?? loadThrift();
   const framing = framingOf(options.transport, thrift);
   const Protocol = options.protocol ?? thrift.TBinaryProtocol;

@@ -44,10 +44,12 @@ describe('AsyncLocalContextManager', () => {
       expect(current()).toBe('a');
       await new Promise((r) => setImmediate(r));
       expect(current()).toBe('a');
-      await new Promise<void>((r) => process.nextTick(() => {
-        expect(current()).toBe('a');
-        r();
-      }));
+      await new Promise<void>((r) =>
+        process.nextTick(() => {
+          expect(current()).toBe('a');
+          r();
+        }),
+      );
     });
     expect(manager.active()).toBe(ROOT_CONTEXT);
   });
@@ -65,9 +67,14 @@ describe('AsyncLocalContextManager', () => {
 
   it('passes this and arguments through with()', () => {
     const self = { n: 2 };
-    const result = manager.with(ctx('x'), function (this: typeof self, m: number) {
-      return this.n * m;
-    }, self, 21);
+    const result = manager.with(
+      ctx('x'),
+      function (this: typeof self, m: number) {
+        return this.n * m;
+      },
+      self,
+      21,
+    );
     expect(result).toBe(42);
   });
 

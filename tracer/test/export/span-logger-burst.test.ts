@@ -20,29 +20,38 @@ describe('span logger under a burst bigger than its queue', () => {
     const logger: DiagnosticLogger = { ...silentLogger, warn: (obj, msg) => warnings.push({ obj, msg }) };
     const dir = mkdtempSync(join(tmpdir(), 'burst-'));
     const tracing = startTracing({
-      serviceName: 'burst', spansDir: dir, sampler: ALWAYS_SAMPLE, registerGlobal: false, logger,
+      serviceName: 'burst',
+      spansDir: dir,
+      sampler: ALWAYS_SAMPLE,
+      registerGlobal: false,
+      logger,
       spanLogger: { maxQueue: 500, maxBatch: 200, flushIntervalMs: 50, fileLayout: 'per-service' },
     });
     // more spans per request than the queue holds: every request overflows it, however fast the
     // logger writes between requests
     const SPANS_PER_REQUEST = 600;
     const handlerMs: number[] = [];
-    const server = http.createServer(traceRequestListener(tracing, (_req, res) => {
-      const started = performance.now();
-      for (let i = 0; i < SPANS_PER_REQUEST; i++) tracing.tracer.startSpan('work', { attributes: { i } }).end();
-      handlerMs.push(performance.now() - started);
-      res.end('ok');
-    }));
+    const server = http.createServer(
+      traceRequestListener(tracing, (_req, res) => {
+        const started = performance.now();
+        for (let i = 0; i < SPANS_PER_REQUEST; i++) tracing.tracer.startSpan('work', { attributes: { i } }).end();
+        handlerMs.push(performance.now() - started);
+        res.end('ok');
+      }),
+    );
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
     const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-    const get = () => new Promise<number>((resolve, reject) => {
-      const started = performance.now();
-      http.get(url, { agent }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(performance.now() - started));
-      }).on('error', reject);
-    });
+    const get = () =>
+      new Promise<number>((resolve, reject) => {
+        const started = performance.now();
+        http
+          .get(url, { agent }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(performance.now() - started));
+          })
+          .on('error', reject);
+      });
 
     const delay = monitorEventLoopDelay({ resolution: 5 });
     delay.enable();
@@ -72,7 +81,9 @@ describe('span logger under a burst bigger than its queue', () => {
     // is the request-path cost: end() only pushes or counts a drop.
     handlerMs.sort((a, b) => a - b);
     const handlerP99 = handlerMs[Math.floor(handlerMs.length * 0.99)];
-    console.info(`burst: ${ended} spans, queue 500 → written ${stats.written}, dropped ${stats.dropped}; handler p99 ${handlerP99.toFixed(2)} ms, request p99 ${p99.toFixed(1)} ms, max event-loop delay ${maxDelayMs.toFixed(1)} ms`);
+    console.info(
+      `burst: ${ended} spans, queue 500 → written ${stats.written}, dropped ${stats.dropped}; handler p99 ${handlerP99.toFixed(2)} ms, request p99 ${p99.toFixed(1)} ms, max event-loop delay ${maxDelayMs.toFixed(1)} ms`,
+    );
     // Bounds generous enough for a loaded 2-core CI machine (bench/tracer measures it properly).
     expect(handlerP99).toBeLessThan(50);
     expect(p99).toBeLessThan(1000);

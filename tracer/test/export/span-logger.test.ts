@@ -147,9 +147,7 @@ describe('SpanLogger', () => {
     // a later run is logged again, with its own count
     for (let i = 0; i < 150; i++) logger.accept(span());
     await logger.flush();
-    expect(diagnostics.warnings.filter((w) => w.msg?.includes('dropped')).map((w) => (w.obj as { dropped: number }).dropped)).toEqual([
-      9900, 50,
-    ]);
+    expect(diagnostics.warnings.filter((w) => w.msg?.includes('dropped')).map((w) => (w.obj as { dropped: number }).dropped)).toEqual([9900, 50]);
   });
 
   it('rotates by rename when the file would grow past rotateBytes', async () => {

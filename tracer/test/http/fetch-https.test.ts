@@ -24,10 +24,13 @@ function setup() {
 
 async function listen(server: http.Server | https.Server, scheme = 'http'): Promise<string> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  closers.push(() => new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  }));
+  closers.push(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
   return `${scheme}://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
@@ -107,8 +110,27 @@ describe('https server and client', () => {
   let cert: Buffer;
   beforeAll(() => {
     const dir = mkdtempSync(join(tmpdir(), 'tls-'));
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
-      '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
     key = readFileSync(join(dir, 'key.pem'));
     cert = readFileSync(join(dir, 'cert.pem'));
   });
@@ -116,7 +138,10 @@ describe('https server and client', () => {
   it('traces an https server and client, joined by B3, over a keep-alive agent', async () => {
     const { tracing, sink } = memoryTracing();
     closers.push(() => tracing.shutdown());
-    const server = https.createServer({ key, cert }, traceRequestListener(tracing, (_req, res) => res.end('ok')));
+    const server = https.createServer(
+      { key, cert },
+      traceRequestListener(tracing, (_req, res) => res.end('ok')),
+    );
     const url = await listen(server, 'https');
     const request = wrapRequest(tracing, https.request);
     const agent = new https.Agent({ keepAlive: true, ca: cert });

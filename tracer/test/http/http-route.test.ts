@@ -17,7 +17,10 @@ async function serve(handler: http.RequestListener) {
   const { tracing, sink } = memoryTracing();
   const server = http.createServer(traceRequestListener(tracing, handler));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  closers.push(() => tracing.shutdown(), () => new Promise<void>((resolve) => server.close(() => resolve())));
+  closers.push(
+    () => tracing.shutdown(),
+    () => new Promise<void>((resolve) => server.close(() => resolve())),
+  );
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return { sink, url };
 }

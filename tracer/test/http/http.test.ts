@@ -266,7 +266,9 @@ describe('instrumentHttp', () => {
         }),
       );
       const url = await listen(server);
-      const reply = await call(untracedRequest, url, { headers: { 'x-b3-traceid': '463ac35c9f6413ad', 'x-b3-spanid': '72485a3953bb6124', 'x-b3-sampled': sampler ? '0' : '1' } });
+      const reply = await call(untracedRequest, url, {
+        headers: { 'x-b3-traceid': '463ac35c9f6413ad', 'x-b3-spanid': '72485a3953bb6124', 'x-b3-sampled': sampler ? '0' : '1' },
+      });
       undo();
       expect(reply.body).toBe('ok');
       expect(seen).toBe('0000000000000000463ac35c9f6413ad');

@@ -43,7 +43,11 @@ function startPeer(kind: 'zipkin' | 'otel-b3' | 'otel-w3c', name: string, downst
   const spansFile = join(work, `${name}.jsonl`);
   const script = kind === 'zipkin' ? 'zipkin-js-service.cjs' : 'otel-service.cjs';
   const env = { ...process.env, NAME: name, SPANS_FILE: spansFile, PROPAGATOR: kind === 'otel-b3' ? 'b3' : 'w3c', DOWNSTREAM: downstream ?? '' };
-  const child: ChildProcess = spawn(process.execPath, [join(tracerDir, 'test/interop/peers', script)], { cwd: tracerDir, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child: ChildProcess = spawn(process.execPath, [join(tracerDir, 'test/interop/peers', script)], {
+    cwd: tracerDir,
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     let out = '';
     child.once('exit', (code) => reject(new Error(`${kind} peer exited with ${code}`)));
@@ -57,16 +61,20 @@ function startPeer(kind: 'zipkin' | 'otel-b3' | 'otel-w3c', name: string, downst
         url: `http://127.0.0.1:${match[1]}/`,
         spans: () =>
           existsSync(spansFile)
-            ? readFileSync(spansFile, 'utf8').split('\n').filter(Boolean).map((line) => {
-                const s = JSON.parse(line) as SpanRecord & { localEndpoint?: unknown };
-                return { traceId: s.traceId, id: s.id, parentId: s.parentId, kind: s.kind, service: name };
-              })
+            ? readFileSync(spansFile, 'utf8')
+                .split('\n')
+                .filter(Boolean)
+                .map((line) => {
+                  const s = JSON.parse(line) as SpanRecord & { localEndpoint?: unknown };
+                  return { traceId: s.traceId, id: s.id, parentId: s.parentId, kind: s.kind, service: name };
+                })
             : [],
-        stop: () => new Promise((done) => {
-          if (child.exitCode !== null) return done();
-          child.once('exit', () => done());
-          child.kill('SIGTERM');
-        }),
+        stop: () =>
+          new Promise((done) => {
+            if (child.exitCode !== null) return done();
+            child.once('exit', () => done());
+            child.kill('SIGTERM');
+          }),
       };
       running.push(service);
       resolve(service);
@@ -77,24 +85,32 @@ function startPeer(kind: 'zipkin' | 'otel-b3' | 'otel-w3c', name: string, downst
 async function startOurs(name: string, downstream: string | undefined, w3cOnly: boolean): Promise<Service> {
   const sink = new InMemorySpanSink();
   const tracing: Tracing = startTracing({
-    serviceName: name, sink, sampler: ALWAYS_SAMPLE, registerGlobal: false, logger: silentLogger,
+    serviceName: name,
+    sink,
+    sampler: ALWAYS_SAMPLE,
+    registerGlobal: false,
+    logger: silentLogger,
     b3Inject: w3cOnly ? 'none' : 'multi',
   });
   const request = wrapRequest(tracing, http.request);
   const agent = new http.Agent({ keepAlive: true });
-  const server = http.createServer(traceRequestListener(tracing, (_req, res) => {
-    const reply = (body: unknown): void => {
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify(body));
-    };
-    if (!downstream) return reply({ name });
-    request(downstream, { agent }, (r) => {
-      let text = '';
-      r.setEncoding('utf8');
-      r.on('data', (c: string) => (text += c));
-      r.on('end', () => reply({ name, downstream: JSON.parse(text) }));
-    }).on('error', (err) => reply({ error: String(err) })).end();
-  }));
+  const server = http.createServer(
+    traceRequestListener(tracing, (_req, res) => {
+      const reply = (body: unknown): void => {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify(body));
+      };
+      if (!downstream) return reply({ name });
+      request(downstream, { agent }, (r) => {
+        let text = '';
+        r.setEncoding('utf8');
+        r.on('data', (c: string) => (text += c));
+        r.on('end', () => reply({ name, downstream: JSON.parse(text) }));
+      })
+        .on('error', (err) => reply({ error: String(err) }))
+        .end();
+    }),
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const service: Service = {
     name,
@@ -117,16 +133,19 @@ async function runChain(kinds: PeerKind[]): Promise<SpanRecord[][]> {
   for (let i = kinds.length - 1; i >= 0; i--) {
     const kind = kinds[i];
     const name = `${kind}-${i}-${Math.random().toString(36).slice(2, 6)}`;
-    const service = kind === 'ours' || kind === 'ours-w3c-only' ? await startOurs(name, downstream, kind === 'ours-w3c-only') : await startPeer(kind, name, downstream);
+    const service =
+      kind === 'ours' || kind === 'ours-w3c-only' ? await startOurs(name, downstream, kind === 'ours-w3c-only') : await startPeer(kind, name, downstream);
     services.unshift(service);
     downstream = service.url;
   }
   const body = await new Promise<string>((resolve, reject) => {
-    http.get(services[0].url, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => resolve(text));
-    }).on('error', reject);
+    http
+      .get(services[0].url, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve(text));
+      })
+      .on('error', reject);
   });
   expect(JSON.parse(body)).toHaveProperty('downstream.downstream');
   // each service reports a server span, and all but the last a client span
@@ -163,7 +182,11 @@ describe('interop with zipkin-js and the OpenTelemetry SDK (real services, one t
     ['ours → OTel → ours (B3 multi)', ['ours', 'otel-b3', 'ours']],
     ['OTel → ours → OTel (W3C)', ['otel-w3c', 'ours', 'otel-w3c']],
     ['ours → OTel → ours (W3C only)', ['ours-w3c-only', 'otel-w3c', 'ours-w3c-only']],
-  ])('%s', async (_name, kinds) => {
-    expectOneLinkedTrace(await runChain(kinds));
-  }, 20_000);
+  ])(
+    '%s',
+    async (_name, kinds) => {
+      expectOneLinkedTrace(await runChain(kinds));
+    },
+    20_000,
+  );
 });

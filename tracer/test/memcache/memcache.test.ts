@@ -102,13 +102,15 @@ describe('memcache client spans (real memcached)', () => {
     await client.set(k, 'x');
     const seen = await Promise.all(
       ['a', 'b', 'c'].map((name) =>
-        tracing.tracer.startActiveSpan(name, (span: Span) =>
-          new Promise<boolean>((resolve) => {
-            void client.get(k, (err) => {
-              resolve(!err && trace.getActiveSpan()?.spanContext().spanId === span.spanContext().spanId);
-              span.end();
-            });
-          }),
+        tracing.tracer.startActiveSpan(
+          name,
+          (span: Span) =>
+            new Promise<boolean>((resolve) => {
+              void client.get(k, (err) => {
+                resolve(!err && trace.getActiveSpan()?.spanContext().spanId === span.spanContext().spanId);
+                span.end();
+              });
+            }),
         ),
       ),
     );

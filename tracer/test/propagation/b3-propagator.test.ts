@@ -147,11 +147,15 @@ describe('B3Propagator.inject', () => {
   it('does not throw when the carrier refuses headers', () => {
     const span = tracing.tracer.startSpan('s');
     expect(() =>
-      propagator.inject(trace.setSpan(ROOT_CONTEXT, span), {}, {
-        set: () => {
-          throw new Error('headers already sent');
+      propagator.inject(
+        trace.setSpan(ROOT_CONTEXT, span),
+        {},
+        {
+          set: () => {
+            throw new Error('headers already sent');
+          },
         },
-      }),
+      ),
     ).not.toThrow();
   });
 });

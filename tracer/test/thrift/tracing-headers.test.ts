@@ -53,7 +53,14 @@ describe('RequestHeader codec', () => {
       [8, 42, Buffer.from([0, 0, 0, 7])],
     ]);
     expect(read(bytes)).toEqual({ traceId: '0000000000000abc', spanId: '0000000000000def' });
-    expect(read(header([[10, 1, i64('0000000000000000')], [10, 2, i64('0000000000000def')]]))).toBeUndefined();
+    expect(
+      read(
+        header([
+          [10, 1, i64('0000000000000000')],
+          [10, 2, i64('0000000000000def')],
+        ]),
+      ),
+    ).toBeUndefined();
     expect(read(header([[10, 1, i64('0000000000000abc')]]))).toBeUndefined();
   });
 });

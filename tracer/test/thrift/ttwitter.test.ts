@@ -173,7 +173,12 @@ describe('TTwitter client ↔ TTwitter server', () => {
     await expect(client.echo('fail')).rejects.toMatchObject({ message: 'echo refused' });
     expect(connection.upgraded).toBe(true);
     const [ok, failed] = caller.sink.spans();
-    expect(server.sink.spans().filter((s) => s.kind === 'SERVER').map((s) => [s.id, s.tags?.error])).toEqual([
+    expect(
+      server.sink
+        .spans()
+        .filter((s) => s.kind === 'SERVER')
+        .map((s) => [s.id, s.tags?.error]),
+    ).toEqual([
       [ok.id, undefined],
       [failed.id, 'echo refused'],
     ]);
@@ -332,15 +337,21 @@ describe('TTwitter wire format', () => {
     expect(upgrade.subarray(8, 8 + CAN_TRACE_METHOD.length).toString()).toBe(CAN_TRACE_METHOD);
     expect(upgrade.subarray(upgrade.length - 1)).toEqual(Buffer.from([0])); // UpgradeReply {}
 
-    const context = (key: string, value: string) =>
-      Buffer.concat([field(11, 1), str(key), field(11, 2), str(value), Buffer.from([0])]);
+    const context = (key: string, value: string) => Buffer.concat([field(11, 1), str(key), field(11, 2), str(value), Buffer.from([0])]);
     const header = Buffer.concat([
-      field(10, 1), i64('fedcba9876543210'), // trace_id, negative as a signed i64
-      field(10, 2), i64('0000000000000abc'),
-      field(10, 3), i64('0000000000000def'),
-      field(2, 5), Buffer.from([1]), // sampled = true
-      field(10, 7), i64('0000000000000000'), // flags
-      field(15, 8), Buffer.from([12]), i32(2), // contexts: list<RequestContext>, 2 entries
+      field(10, 1),
+      i64('fedcba9876543210'), // trace_id, negative as a signed i64
+      field(10, 2),
+      i64('0000000000000abc'),
+      field(10, 3),
+      i64('0000000000000def'),
+      field(2, 5),
+      Buffer.from([1]), // sampled = true
+      field(10, 7),
+      i64('0000000000000000'), // flags
+      field(15, 8),
+      Buffer.from([12]),
+      i32(2), // contexts: list<RequestContext>, 2 entries
       context('com.twitter.finagle.tracing.TraceContext', 'x'),
       context('com.twitter.finagle.Retries', 'y'),
       Buffer.from([0]),

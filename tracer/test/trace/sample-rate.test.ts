@@ -56,7 +56,10 @@ describe('the rate that admitted a trace travels with it', () => {
   it("a sampled remote parent's th is recorded as it came; other tracestate entries and ot fields are kept", () => {
     const { tracing, sink } = setup({ sampler: new ProbabilisticSampler(1) });
     const parent = trace.setSpanContext(ROOT_CONTEXT, {
-      traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: TraceFlags.SAMPLED, isRemote: true,
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+      spanId: 'b7ad6b7169203331',
+      traceFlags: TraceFlags.SAMPLED,
+      isRemote: true,
       traceState: createTraceState('ot=rv:abcdef;th:8,vendor=x'),
     });
     const span = tracing.tracer.startSpan('x', {}, parent);

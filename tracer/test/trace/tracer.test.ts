@@ -50,7 +50,12 @@ describe('sampling', () => {
     const child = tracing.tracer.startSpan('child', {}, trace.setSpan(ROOT_CONTEXT, debug));
     child.end();
     debug.end();
-    expect(sink.spans().filter((s) => s.debug).map((s) => s.name)).toEqual(['child', 'dbg']);
+    expect(
+      sink
+        .spans()
+        .filter((s) => s.debug)
+        .map((s) => s.name),
+    ).toEqual(['child', 'dbg']);
   });
 
   it('decides by the trace id when upstream deferred', () => {

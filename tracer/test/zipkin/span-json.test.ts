@@ -21,7 +21,7 @@ const STRINGS = ['get', 'GET /Users', 'quote"d', 'back\\slash', 'new\nline', 'ta
 describe('encodeSpanJsonLine', () => {
   it('gives exactly encodeSpanLine(toZipkinSpan(span)) on 5,000 varied spans', () => {
     const random = rng(42);
-    const pick = <T,>(xs: T[]): T => xs[Math.floor(random() * xs.length)];
+    const pick = <T>(xs: T[]): T => xs[Math.floor(random() * xs.length)];
     const endpoint = { serviceName: 'svc', ipv4: '10.0.0.1' };
     for (let n = 0; n < 5000; n++) {
       const attributes: Attributes = {};
@@ -39,7 +39,10 @@ describe('encodeSpanJsonLine', () => {
         startMicros: 1_700_000_000_000_000 + n,
         durationMicros: pick([0, 1, 250]),
         attributes,
-        events: random() < 0.2 ? [{ name: pick(STRINGS), timestampMicros: 1_700_000_000_000_001, attributes: random() < 0.5 ? { a: pick(STRINGS) } : undefined }] : [],
+        events:
+          random() < 0.2
+            ? [{ name: pick(STRINGS), timestampMicros: 1_700_000_000_000_001, attributes: random() < 0.5 ? { a: pick(STRINGS) } : undefined }]
+            : [],
         status: random() < 0.2 ? { code: SpanStatusCode.ERROR, message: random() < 0.5 ? pick(STRINGS) : undefined } : { code: SpanStatusCode.UNSET },
         debug: random() < 0.1,
         shared: random() < 0.1,
@@ -54,8 +57,12 @@ describe('encodeSpanJsonLine on tracer-made spans (ids copied from their hex byt
   it.each([false, true])('equals the string path for roots and children, traceId128Bit=%s', (bits128) => {
     const got: FinishedSpan[] = [];
     const tracing = startTracing({
-      serviceName: 'hex-ids', sink: { accept: (s) => void got.push(s), flush: async () => {}, shutdown: async () => {} }, sampler: ALWAYS_SAMPLE,
-      traceId128Bit: bits128, registerGlobal: false, logger: silentLogger,
+      serviceName: 'hex-ids',
+      sink: { accept: (s) => void got.push(s), flush: async () => {}, shutdown: async () => {} },
+      sampler: ALWAYS_SAMPLE,
+      traceId128Bit: bits128,
+      registerGlobal: false,
+      logger: silentLogger,
     });
     // enough spans to cross several id pool refills (256 ids each)
     for (let i = 0; i < 700; i++) {

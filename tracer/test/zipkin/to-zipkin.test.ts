@@ -90,9 +90,9 @@ describe('toZipkinSpan', () => {
   it('marks an error status with the error tag, keeping an explicit one', () => {
     expect(toZipkinSpan(finished({ status: { code: SpanStatusCode.ERROR, message: '503' } })).tags).toEqual({ error: '503' });
     expect(toZipkinSpan(finished({ status: { code: SpanStatusCode.ERROR } })).tags).toEqual({ error: 'true' });
-    expect(
-      toZipkinSpan(finished({ status: { code: SpanStatusCode.ERROR, message: 'x' }, attributes: { error: 'timeout' } })).tags,
-    ).toEqual({ error: 'timeout' });
+    expect(toZipkinSpan(finished({ status: { code: SpanStatusCode.ERROR, message: 'x' }, attributes: { error: 'timeout' } })).tags).toEqual({
+      error: 'timeout',
+    });
   });
 
   it('sets parentId, debug and shared', () => {
@@ -101,9 +101,7 @@ describe('toZipkinSpan', () => {
   });
 
   it('produces spans the model accepts and encodes in V2 key order', () => {
-    const span = toZipkinSpan(
-      finished({ parentSpanId: '0020000000000001', kind: SpanKind.SERVER, shared: true, attributes: { 'http.path': '/a' } }),
-    );
+    const span = toZipkinSpan(finished({ parentSpanId: '0020000000000001', kind: SpanKind.SERVER, shared: true, attributes: { 'http.path': '/a' } }));
     expect(checkSpan(span)).toMatchObject({ ok: true });
     expect(encodeSpan(span)).toBe(
       '{"traceId":"463ac35c9f6413ad","parentId":"0020000000000001","id":"a2fb4a1d1a96d312","kind":"SERVER","name":"get",' +

@@ -16,7 +16,14 @@ const exporter = {
   export(spans, done) {
     for (const s of spans) {
       const ctx = s.spanContext();
-      const line = { traceId: ctx.traceId, id: ctx.spanId, parentId: s.parentSpanContext?.spanId, kind: KINDS[s.kind], name: s.name, service: process.env.NAME };
+      const line = {
+        traceId: ctx.traceId,
+        id: ctx.spanId,
+        parentId: s.parentSpanContext?.spanId,
+        kind: KINDS[s.kind],
+        name: s.name,
+        service: process.env.NAME,
+      };
       fs.appendFileSync(spansFile, `${JSON.stringify(line)}\n`);
     }
     done({ code: 0 });
@@ -41,12 +48,14 @@ const server = http.createServer((req, res) => {
     res.end(JSON.stringify(body));
   };
   if (!downstream) return reply({ name: process.env.NAME, headers });
-  http.get(downstream, (r) => {
-    let text = '';
-    r.setEncoding('utf8');
-    r.on('data', (c) => (text += c));
-    r.on('end', () => reply({ name: process.env.NAME, headers, downstream: JSON.parse(text) }));
-  }).on('error', (err) => reply({ error: String(err) }));
+  http
+    .get(downstream, (r) => {
+      let text = '';
+      r.setEncoding('utf8');
+      r.on('data', (c) => (text += c));
+      r.on('end', () => reply({ name: process.env.NAME, headers, downstream: JSON.parse(text) }));
+    })
+    .on('error', (err) => reply({ error: String(err) }));
 });
 server.listen(0, '127.0.0.1', () => process.stdout.write(`listening ${server.address().port}\n`));
 process.on('SIGTERM', () => provider.shutdown().finally(() => server.close(() => process.exit(0))));

@@ -22,10 +22,12 @@ app.get('/', (req, res) => {
   const downstream = process.env.DOWNSTREAM;
   const headers = { b3: req.header('b3') ?? null, traceId: req.header('x-b3-traceid') ?? null };
   if (!downstream) return res.json({ name, headers });
-  tracedFetch(downstream).then((r) => r.json()).then(
-    (body) => res.json({ name, headers, downstream: body }),
-    (err) => res.status(502).json({ name, error: String(err) }),
-  );
+  tracedFetch(downstream)
+    .then((r) => r.json())
+    .then(
+      (body) => res.json({ name, headers, downstream: body }),
+      (err) => res.status(502).json({ name, error: String(err) }),
+    );
 });
 const server = app.listen(0, '127.0.0.1', () => process.stdout.write(`listening ${server.address().port}\n`));
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
