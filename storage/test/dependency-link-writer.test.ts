@@ -1,20 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ElasticsearchDependencyLinkWriter } from '../src/dependency-link-writer.js';
-import type { EsHttp, EsRequest, EsResponse } from '../src/http.js';
-
-function fakeHttp(answers: Array<(req: EsRequest) => EsResponse>) {
-  const requests: EsRequest[] = [];
-  const http: EsHttp = {
-    request: async (req) => {
-      requests.push(req);
-      const next = answers.shift();
-      if (!next) throw new Error(`unexpected request ${req.method} ${req.path}`);
-      return next(req);
-    },
-    close: async () => {},
-  };
-  return { http, requests };
-}
+import { fakeHttp } from './fake-es.js';
 
 const version = { distribution: 'elasticsearch' as const, major: 8, minor: 8 };
 const day = Date.UTC(2026, 3, 8, 13);

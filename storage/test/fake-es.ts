@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { EsHttp, EsRequest, EsResponse } from '../src/http.js';
 
 export interface FakeRequest {
   method: string;
@@ -86,4 +87,19 @@ export function bulkAnswer(body: string, statusOf: (id: string, i: number) => nu
     return { index: { _index: 'x', _id: id, status, ...(error ? { error } : {}) } };
   });
   return { took: 1, errors: items.some((i) => i.index.status >= 300), items };
+}
+
+/** An EsHttp answering each request with the next scripted answer, recording what was asked (no sockets). */
+export function fakeHttp(answers: Array<(req: EsRequest) => EsResponse>) {
+  const requests: EsRequest[] = [];
+  const http: EsHttp = {
+    request: async (req) => {
+      requests.push(req);
+      const next = answers.shift();
+      if (!next) throw new Error(`unexpected request ${req.method} ${req.path}`);
+      return next(req);
+    },
+    close: async () => {},
+  };
+  return { http, requests };
 }
