@@ -69,18 +69,46 @@ export async function listStreams(dir: string): Promise<string[]> {
   return [...out].sort();
 }
 
-/** The files of one stream, oldest first. Files that vanish while listing are left out. */
+/** How often a listing is taken again when a rename happened while it was taken. */
+const LISTING_ATTEMPTS = 5;
+
+/**
+ * The files of one stream, oldest first. Files that vanish while listing are left out.
+ *
+ * A listing is a readdir and then a stat per name, so a rotation in between shows the live name
+ * already holding the new file while the renamed one is missing: the file being read looks
+ * deleted, or a rotated file is skipped. The names are read again after the stats; when they
+ * differ, the listing is taken again (a rename always adds a name), so what is returned is a
+ * state the directory really had.
+ */
 export async function listStreamFiles(dir: string, stream: string): Promise<StreamFile[]> {
-  let names: string[];
+  let names = await streamNames(dir, stream);
+  for (let attempt = 1; ; attempt++) {
+    const files = await statFiles(dir, stream, names);
+    const after = await streamNames(dir, stream);
+    if (attempt >= LISTING_ATTEMPTS || sameNames(names, after)) return files.sort(compareStreamFiles);
+    names = after;
+  }
+}
+
+async function streamNames(dir: string, stream: string): Promise<string[]> {
   try {
-    names = await readdir(dir);
+    return (await readdir(dir)).filter((name) => streamOf(name) === stream);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
   }
+}
+
+function sameNames(a: string[], b: string[]): boolean {
+  if (a.length !== b.length) return false;
+  const set = new Set(a);
+  return b.every((n) => set.has(n));
+}
+
+async function statFiles(dir: string, stream: string, names: string[]): Promise<StreamFile[]> {
   const files: StreamFile[] = [];
   for (const name of names) {
-    if (streamOf(name) !== stream) continue;
     const p = path.join(dir, name);
     try {
       const st = await stat(p, { bigint: true });
@@ -99,5 +127,5 @@ export async function listStreamFiles(dir: string, stream: string): Promise<Stre
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
   }
-  return files.sort(compareStreamFiles);
+  return files;
 }

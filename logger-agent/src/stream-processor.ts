@@ -207,7 +207,7 @@ export class StreamProcessor {
     }
   }
 
-  /** Opens the file to start from (watermark, else the oldest file). False when there is none yet. */
+  /** Opens the file to start from (watermark, else the oldest file). False when there is none yet (or it was rotated as it was opened). */
   private async openStart(): Promise<boolean> {
     const { stream, store, metrics } = this.o;
     let wm: Watermark | undefined;
@@ -237,7 +237,7 @@ export class StreamProcessor {
       this.log.info({ path: point.path, offset: point.offset }, 'resuming from watermark');
       if (point.truncated) await this.commit(0);
     } else {
-      await this.reader.open(point.file.path, 0);
+      if (!(await this.reader.open(point.file.path, 0, point.file))) return false; // rotated since the listing
       this.log.info({ path: point.file.path }, 'starting stream');
       await this.commit(0);
     }
@@ -409,7 +409,7 @@ export class StreamProcessor {
       this.log.warn({ path: this.reader.path, bytes: tail }, 'rotated file ends without a newline; its last partial line is skipped');
     }
     const from = this.reader.path;
-    await this.reader.open(next.path, 0);
+    if (!(await this.reader.open(next.path, 0, next))) return true; // rotated since the listing: look again
     await this.commit(0);
     this.exhaustedSince = undefined;
     metrics.rotations.inc({ stream });

@@ -1,5 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises';
-import { identify, sameContent, widenFingerprint, type FileIdentity } from './file-identity.js';
+import { identify, sameContent, sameInode, widenFingerprint, type FileIdentity } from './file-identity.js';
 
 const NEWLINE = 0x0a;
 
@@ -99,11 +99,19 @@ export class StreamReader {
     return this.pos;
   }
 
-  /** Opens a file at an offset (closing the previous one). */
-  async open(filePath: string, offset: number): Promise<void> {
+  /**
+   * Opens a file at an offset (closing the previous one). With `expected`, only the file listed
+   * (device + inode): a live name rotated since the listing now names the newer file, and opening
+   * that would skip the renamed one. False (the current file stays open) when the name moved on.
+   */
+  async open(filePath: string, offset: number, expected?: { dev: number; ino: number }): Promise<boolean> {
     const fh = await open(filePath, 'r');
     try {
       const id = await identify(fh);
+      if (expected !== undefined && !sameInode(id, expected)) {
+        await fh.close();
+        return false;
+      }
       await this.close();
       this.fh = fh;
       this.id = id;
@@ -116,6 +124,7 @@ export class StreamReader {
     this.seenSize = 0;
     this.verifiedSize = -1;
     this.skippingLongLine = false;
+    return true;
   }
 
   /** Adopts an already opened handle whose identity the caller checked (resume from a watermark). */
