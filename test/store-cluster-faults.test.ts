@@ -198,6 +198,11 @@ describe('two-node store: node 2 SIGKILLed during a collector burst', () => {
           intervalMs: 50,
           what: 'a quarter of the burst written',
         });
+        // A replica still recovering is not an in-sync copy: a primary that dies before its replica
+        // started leaves that shard red until its node returns, which no writer can mend. The
+        // premise (each node holds a full copy) is made true before the kill.
+        const indicesHealth = await getJson<{ status: string }>(`${node1}/_cluster/health/${prefix}-*?wait_for_status=green&timeout=60s`);
+        if (indicesHealth.status !== 'green') throw new Error(`${prefix}-* not green before the kill: ${JSON.stringify(indicesHealth)}`);
         const shards = await getJson<Array<{ prirep: string; node: string | null }>>(`${node1}/_cat/shards/${prefix}-span-*?format=json&h=prirep,node`);
         const victim = storeProcesses(ds.config).nodes.find((n) => n.node === 2);
         if (!victim) throw new Error('no process for store node 2');
@@ -216,6 +221,14 @@ describe('two-node store: node 2 SIGKILLed during a collector burst', () => {
           timeoutMs: 120_000,
           intervalMs: 100,
           what: `all ${spans} spans written without node 2`,
+        }).catch(async (err: Error) => {
+          // what the store was doing: a red shard, or writes queued on node 1
+          const state = await Promise.all([
+            fetch(`${node1}/_cluster/health/${prefix}-*?level=shards`).then((r) => r.text()),
+            fetch(`${node1}/_cat/shards/${prefix}-*?v&h=index,shard,prirep,state,node,unassigned.reason`).then((r) => r.text()),
+            fetch(`${node1}/_cat/thread_pool/write?v`).then((r) => r.text()),
+          ]).catch((e: Error) => [`store state unavailable: ${e.message}`]);
+          throw new Error(`${err.message} (written ${await written().catch(() => -1)})\n${state.join('\n')}`);
         });
       } finally {
         sampling = false;

@@ -25,12 +25,19 @@ export interface SinkRejection {
   status?: number;
 }
 
+/** One resubmission: its cause (a status or error code) and what the store or network said. */
+export interface SinkRetry {
+  attempt: number;
+  cause: string;
+  detail?: string;
+}
+
 /** What the sink hears about one write while the writer retries it. */
 export interface SinkWriteOptions {
   /** Ends the writer's retrying: the write rejects. */
   signal?: AbortSignal;
   /** Told before each resubmission, with what caused it. */
-  onRetry?: (event: { attempt: number; cause: string }) => void;
+  onRetry?: (event: SinkRetry) => void;
 }
 
 /** The part of a span writer (@pintrace/storage SpanWriter) the sink uses. */
@@ -64,10 +71,10 @@ export function sink(options: SinkOptions): OperatorFunction<SpanBatch, SpanBatc
       if (signal?.aborted) return throwError(() => abortError());
       const started = performance.now();
       const seconds = () => (performance.now() - started) / 1000;
-      const onRetry = (event: { attempt: number; cause: string }) => {
+      const onRetry = (event: SinkRetry) => {
         metrics.sinkRetries.inc();
         onState(false, event.cause);
-        log.warn({ attempt: event.attempt, cause: event.cause, spans: batch.spans.length }, 'bulk write failed; the writer retries');
+        log.warn({ attempt: event.attempt, cause: event.cause, detail: event.detail, spans: batch.spans.length }, 'bulk write failed; the writer retries');
       };
       return from(writer.write(batch.spans, { signal, onRetry })).pipe(
         tap({

@@ -92,7 +92,10 @@ interface WriteCall extends WriteOptions {
   result: WriteResult;
 }
 
-type SendResult = { kind: 'items'; outcomes: ItemOutcome[] } | { kind: 'retry-all'; cause: string } | { kind: 'fail-all' | 'too-large'; outcome: ItemOutcome };
+type SendResult =
+  | { kind: 'items'; outcomes: ItemOutcome[] }
+  | { kind: 'retry-all'; cause: string; detail?: string }
+  | { kind: 'fail-all' | 'too-large'; outcome: ItemOutcome };
 
 class Semaphore {
   private active = 0;
@@ -293,11 +296,14 @@ export class ElasticsearchSpanWriter implements SpanWriter {
     const { result } = call;
     let pending = batch;
     let cause = '';
+    let detail: string | undefined;
     for (let attempt = 0; pending.length > 0; attempt++) {
-      if (attempt > 0) await this.backoff(attempt, pending.length, cause, call);
+      if (attempt > 0) await this.backoff(attempt, pending.length, cause, call, true, detail);
       const sent = await this.send(pending, withType);
+      detail = undefined;
       if (sent.kind === 'retry-all') {
         cause = sent.cause;
+        detail = sent.detail;
         continue;
       }
       if (sent.kind === 'too-large' && pending.length > 1) {
@@ -337,7 +343,7 @@ export class ElasticsearchSpanWriter implements SpanWriter {
       try {
         ({ status, body } = await this.http.request({ method: 'POST', path: this.bulkPath, body: bulkBody(pending, withType), ndjson: true }));
       } catch (err) {
-        if (isRetryable(err)) return { kind: 'retry-all', cause: (err as StorageError).code };
+        if (isRetryable(err)) return { kind: 'retry-all', cause: (err as StorageError).code, detail: (err as StorageError).message };
         throw err;
       }
       if (status >= 200 && status < 300) {
@@ -382,12 +388,12 @@ export class ElasticsearchSpanWriter implements SpanWriter {
         return;
       } catch (err) {
         if (!isRetryable(err) || this.closed || call.signal?.aborted) throw err;
-        await this.backoff(attempt + 1, items, (err as StorageError).code, call, false);
+        await this.backoff(attempt + 1, items, (err as StorageError).code, call, false, (err as StorageError).message);
       }
     }
   }
 
-  private async backoff(attempt: number, items: number, cause: string, call: WriteCall, counts = true): Promise<void> {
+  private async backoff(attempt: number, items: number, cause: string, call: WriteCall, counts = true, detail?: string): Promise<void> {
     this.throwIfStopped(call);
     const delayMs = backoffDelayMs(attempt, {
       initialMs: this.initialDelayMs,
@@ -395,7 +401,7 @@ export class ElasticsearchSpanWriter implements SpanWriter {
       ...(this.options.random ? { random: this.options.random } : {}),
     });
     if (counts) call.result.retries++;
-    const event = { attempt, items, cause, delayMs };
+    const event: RetryEvent = { attempt, items, cause, delayMs, ...(detail !== undefined ? { detail } : {}) };
     this.options.onRetry?.(event);
     call.onRetry?.(event);
     await this.wait(delayMs, call.signal);

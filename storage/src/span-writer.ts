@@ -30,6 +30,8 @@ export interface RetryEvent {
   items: number;
   /** HTTP status or StorageError code that caused the retry. */
   cause: string;
+  /** What the store or the network said, when more than the cause (for logs). */
+  detail?: string;
   delayMs: number;
 }
 
