@@ -1,6 +1,7 @@
-import { trace, type Context, type TextMapGetter, type TextMapPropagator, type TextMapSetter } from '@opentelemetry/api';
+import { ROOT_CONTEXT, trace, type Context, type SpanContext, type TextMapGetter, type TextMapPropagator, type TextMapSetter } from '@opentelemetry/api';
 import { B3Propagator, type B3InjectEncoding } from './b3-propagator.js';
 import { TraceContextPropagator } from './trace-context-propagator.js';
+import { W3C_HEADERS } from './w3c-codec.js';
 
 export interface HttpPropagatorOptions {
   /** B3 form written on outgoing requests, or `none`. Default `multi`. */
@@ -47,8 +48,22 @@ export class HttpPropagator implements TextMapPropagator {
 
   extract(context: Context, carrier: unknown, getter: TextMapGetter): Context {
     const fromB3 = this.extractB3 ? this.b3.extract(context, carrier, getter) : context;
-    if (fromB3 !== context && trace.getSpanContext(fromB3) !== trace.getSpanContext(context)) return fromB3;
+    const b3 = fromB3 !== context ? trace.getSpanContext(fromB3) : undefined;
+    if (b3 !== undefined && b3 !== trace.getSpanContext(context)) {
+      if (this.extractW3c && getter.get(carrier, W3C_HEADERS.tracestate) !== undefined) this.keepTraceState(b3, carrier, getter);
+      return fromB3;
+    }
     return this.extractW3c ? this.w3c.extract(fromB3, carrier, getter) : fromB3;
+  }
+
+  /**
+   * B3 carries no trace state, so a caller that sent both keeps its `tracestate` (the sampling
+   * threshold `ot=th` above all, which downstream scaling needs) on the B3 context, when its
+   * `traceparent` is of the same trace.
+   */
+  private keepTraceState(b3: SpanContext, carrier: unknown, getter: TextMapGetter): void {
+    const w3c = trace.getSpanContext(this.w3c.extract(ROOT_CONTEXT, carrier, getter));
+    if (w3c?.traceState !== undefined && w3c.traceId === b3.traceId) b3.traceState = w3c.traceState;
   }
 
   fields(): string[] {

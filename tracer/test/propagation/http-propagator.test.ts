@@ -1,6 +1,7 @@
 import { ROOT_CONTEXT, trace, SpanKind, type TextMapGetter, type TextMapSetter } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
 import { HttpPropagator, formatTraceParent, parseTraceParent } from '@pintrace/tracer';
+import { SAMPLING_THRESHOLD_TAG } from '@pintrace/model';
 import { memoryTracing } from '../helpers.js';
 
 type Headers = Record<string, string>;
@@ -26,6 +27,24 @@ describe('HttpPropagator', () => {
   it('B3 wins over traceparent when both are valid', () => {
     const ctx = propagator.extract(ROOT_CONTEXT, { b3: `${T}-${S}-1`, traceparent: `00-${T}-${S2}-00` }, getter);
     expect(trace.getSpanContext(ctx)?.spanId).toBe(S);
+  });
+
+  it('B3 wins but keeps the tracestate of a traceparent of the same trace (the sampling threshold crosses the hop)', () => {
+    const same = trace.getSpanContext(
+      propagator.extract(ROOT_CONTEXT, { b3: `${T}-${S}-1`, traceparent: `00-${T}-${S}-01`, tracestate: 'ot=th:fd70a4' }, getter),
+    );
+    expect(same).toMatchObject({ traceId: T, spanId: S });
+    expect(same?.traceState?.get('ot')).toBe('th:fd70a4');
+    // the server span joined through B3 records the caller's threshold, as a W3C child would
+    const { tracing, sink } = memoryTracing();
+    const joined = propagator.extract(ROOT_CONTEXT, { b3: `${T}-${S}-1`, traceparent: `00-${T}-${S}-01`, tracestate: 'ot=th:fd70a4' }, getter);
+    tracing.tracer.startSpan('get', { kind: SpanKind.SERVER }, joined).end();
+    expect(sink.spans()[0]?.tags?.[SAMPLING_THRESHOLD_TAG]).toBe('fd70a4');
+    const other = `${T.slice(0, 31)}0`;
+    const mismatch = trace.getSpanContext(
+      propagator.extract(ROOT_CONTEXT, { b3: `${T}-${S}-1`, traceparent: `00-${other}-${S}-01`, tracestate: 'ot=th:fd70a4' }, getter),
+    );
+    expect(mismatch?.traceState).toBeUndefined();
   });
 
   it('falls back to traceparent when B3 is absent or malformed, with tracestate', () => {
