@@ -57,8 +57,37 @@ export interface RedWindowStoreOptions extends DocumentWriterOptions {
   dateSeparator?: string;
 }
 
+/** What `query` and `queryBySpanName` read: a service's windows in a range, summed per step. */
+export interface RedQuery {
+  serviceName: string;
+  endTs: number;
+  lookback: number;
+  stepMs: number;
+}
+
 /** The most window documents one query reads (per request; larger ranges page). */
 const PAGE = 10_000;
+
+const stepCountOf = (q: RedQuery): number => Math.max(1, Math.ceil(q.lookback / q.stepMs));
+
+function emptySteps(q: RedQuery): RedStep[] {
+  const stepCount = stepCountOf(q);
+  const steps: RedStep[] = [];
+  for (let i = 0; i < stepCount; i++) {
+    steps.push({ timestamp: q.endTs - (stepCount - i) * q.stepMs, calls: 0, errors: 0, buckets: new Array<number>(RED_BUCKET_BOUNDS_US.length + 1).fill(0) });
+  }
+  return steps;
+}
+
+function addInto(step: RedStep, s: Record<string, unknown>): void {
+  if (typeof s.calls === 'number') step.calls += s.calls;
+  if (typeof s.errors === 'number') step.errors += s.errors;
+  if (Array.isArray(s.buckets))
+    addCounts(
+      step.buckets,
+      s.buckets.map((b) => (typeof b === 'number' ? b : 0)),
+    );
+}
 
 export class ElasticsearchRedWindowStore {
   private readonly names: IndexNameFormatter;
@@ -100,14 +129,57 @@ export class ElasticsearchRedWindowStore {
    * [endTs - lookback, endTs), summed per step of `stepMs` aligned to `endTs`: one entry per step,
    * oldest first, empty steps included.
    */
-  async query(input: { serviceName: string; spanName?: string; endTs: number; lookback: number; stepMs: number }): Promise<RedStep[]> {
-    const { serviceName, spanName, endTs, lookback, stepMs } = input;
+  async query(input: RedQuery & { spanName?: string }): Promise<RedStep[]> {
+    const steps = emptySteps(input);
+    await this.scan(input, input.spanName, (doc, i) => addInto(steps[i]!, doc));
+    return steps;
+  }
+
+  /**
+   * The same steps per span name of the service, from one read: what `query` answers for each
+   * span name alone (the health page's rows and, summed, its charts).
+   */
+  async queryBySpanName(input: RedQuery): Promise<Map<string, RedStep[]>> {
+    const out = new Map<string, RedStep[]>();
+    await this.scan(input, undefined, (doc, i) => {
+      const name = typeof doc.spanName === 'string' ? doc.spanName : '';
+      let steps = out.get(name);
+      if (steps === undefined) {
+        steps = emptySteps(input);
+        out.set(name, steps);
+      }
+      addInto(steps[i]!, doc);
+    });
+    return out;
+  }
+
+  /** Services with windows starting in [endTs - lookback, endTs), sorted (at most 10,000). */
+  serviceNames(input: { endTs: number; lookback: number }): Promise<string[]> {
+    return this.distinct('serviceName', [], input);
+  }
+
+  /** Span names of `serviceName` with windows starting in [endTs - lookback, endTs), sorted. */
+  spanNames(input: { serviceName: string; endTs: number; lookback: number }): Promise<string[]> {
+    return this.distinct('spanName', [{ term: { serviceName: input.serviceName } }], input);
+  }
+
+  private async distinct(field: string, filter: unknown[], input: { endTs: number; lookback: number }): Promise<string[]> {
+    const begin = input.endTs - input.lookback;
+    const body = {
+      size: 0,
+      query: { bool: { filter: [...filter, { range: { timestamp_millis: { gte: begin, lt: input.endTs, format: 'epoch_millis' } } }] } },
+      aggs: { names: { terms: { field, size: PAGE, order: { _key: 'asc' } } } },
+    };
+    const answer = await this.writes.search(this.names.formatTypeAndRange('red', begin, input.endTs).join(','), body);
+    const buckets = (answer as { aggregations?: { names?: { buckets?: Array<{ key?: unknown }> } } } | undefined)?.aggregations?.names?.buckets ?? [];
+    return buckets.map((b) => b.key).filter((k): k is string => typeof k === 'string');
+  }
+
+  /** Calls `visit` with each matching document's source and the index of its step. */
+  private async scan(input: RedQuery, spanName: string | undefined, visit: (doc: Record<string, unknown>, step: number) => void): Promise<void> {
+    const { serviceName, endTs, lookback, stepMs } = input;
     const begin = endTs - lookback;
-    const stepCount = Math.max(1, Math.ceil(lookback / stepMs));
-    const steps: RedStep[] = [];
-    for (let i = 0; i < stepCount; i++) {
-      steps.push({ timestamp: endTs - (stepCount - i) * stepMs, calls: 0, errors: 0, buckets: new Array<number>(RED_BUCKET_BOUNDS_US.length + 1).fill(0) });
-    }
+    const stepCount = stepCountOf(input);
     const filter: unknown[] = [{ term: { serviceName } }, { range: { timestamp_millis: { gte: begin, lt: endTs, format: 'epoch_millis' } } }];
     if (spanName !== undefined) filter.push({ term: { spanName } });
     const indices = this.names.formatTypeAndRange('red', begin, endTs).join(',');
@@ -118,7 +190,7 @@ export class ElasticsearchRedWindowStore {
         query: { bool: { filter } },
         // the fields of the _id, so pages never skip or repeat (ES 8 refuses to sort on _id)
         sort: [{ timestamp_millis: 'asc' }, { collector: 'asc' }, { flush: 'asc' }, { spanName: 'asc' }, { kind: 'asc' }, { remoteServiceName: 'asc' }],
-        _source: ['timestamp_millis', 'calls', 'errors', 'buckets'],
+        _source: ['timestamp_millis', 'spanName', 'calls', 'errors', 'buckets'],
       };
       if (searchAfter) body.search_after = searchAfter;
       const answer = await this.writes.search(indices, body);
@@ -129,21 +201,12 @@ export class ElasticsearchRedWindowStore {
         const ts = s.timestamp_millis;
         if (typeof ts !== 'number') continue;
         const i = Math.floor((ts - (endTs - stepCount * stepMs)) / stepMs);
-        const step = steps[i];
-        if (step === undefined) continue;
-        if (typeof s.calls === 'number') step.calls += s.calls;
-        if (typeof s.errors === 'number') step.errors += s.errors;
-        if (Array.isArray(s.buckets))
-          addCounts(
-            step.buckets,
-            s.buckets.map((b) => (typeof b === 'number' ? b : 0)),
-          );
+        if (i >= 0 && i < stepCount) visit(s, i);
       }
       if (hits.length < PAGE) break;
       searchAfter = hits[hits.length - 1]!.sort;
       if (!searchAfter) break;
     }
-    return steps;
   }
 
   /** Stops retrying: writes in progress reject with WRITER_SHUT_DOWN. */
