@@ -122,7 +122,7 @@ function round(v: number): string {
   return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1).replace(/\.0$/, '') : v.toFixed(2).replace(/\.?0+$/, '');
 }
 
-const rate = (v: number): string => `${round(v)}/s`;
+const rate = (v: number): string => (v > 0 && v < 0.01 ? '< 0.01/s' : `${round(v)}/s`);
 const percent = (errors: number, calls: number): string => (calls > 0 ? `${round((100 * errors) / calls)} %` : '–');
 const orDash = (us: number | null): string => (us === null ? '–' : duration(us));
 
