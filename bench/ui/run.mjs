@@ -43,6 +43,8 @@ const WARMUP = quick ? 10 : 50;
 const esUrl = process.env.PINTRACE_ES_URL ?? 'http://127.0.0.1:9200';
 const zipkinUrl = process.env.PINTRACE_ZIPKIN_URL ?? 'http://127.0.0.1:9411';
 const tag = `bu${Date.now().toString(36)}`;
+const DENSE_SPAN_NAMES = 20;
+const DENSE_COLLECTORS = 3;
 const hex = (n) => randomBytes(n).toString('hex');
 
 function dataset() {
@@ -146,6 +148,35 @@ async function write(data) {
   const docs = [...windows.add(data.traces.flat(), Date.now()).closed, ...windows.closeAll()];
   const red = new ElasticsearchRedWindowStore({ http });
   await red.write(docs);
+  // and a busy service, as a fleet writes it: every 10 s window of the last hour, DENSE_SPAN_NAMES
+  // span names, DENSE_COLLECTORS collectors (one document each per window and key)
+  const dense = [];
+  const first = Math.floor((Date.now() - 3_600_000) / 10_000) * 10_000;
+  for (let w = first; w < Date.now(); w += 10_000) {
+    for (let n = 0; n < DENSE_SPAN_NAMES; n++) {
+      for (let c = 0; c < DENSE_COLLECTORS; c++) {
+        const buckets = new Array(19).fill(0);
+        buckets[3 + (n % 8)] = 90;
+        buckets[12] = 10;
+        dense.push({
+          timestamp_millis: w,
+          windowMs: 10_000,
+          collector: `bench-${c}`,
+          flush: 0,
+          serviceName: `${tag}-dense`,
+          spanName: `get /e${n}`,
+          kind: 'SERVER',
+          remoteServiceName: '',
+          calls: 100,
+          errors: 2,
+          durationSumUs: 0,
+          buckets,
+        });
+      }
+    }
+  }
+  for (let i = 0; i < dense.length; i += 5_000) await red.write(dense.slice(i, i + 5_000));
+  docs.dense = dense.length;
   red.shutdown();
   await http.request({ method: 'POST', path: '/zipkin*red-*/_refresh' });
   await http.close();
@@ -212,6 +243,11 @@ async function main() {
       'zipkin-server 3.6.1': () => `/api/v2/traces?serviceName=${gateway}&endTs=${end()}&limit=10`,
       'pintrace ui-proxy': () => `/api/v2/pintrace/red?serviceName=${gateway}&endTs=${end()}&lookback=3720000&step=60000`,
     },
+    // a busy service's hour (DENSE_SPAN_NAMES × DENSE_COLLECTORS documents per 10 s window) beside the same search
+    'RED series of a busy service vs trace search': {
+      'zipkin-server 3.6.1': () => `/api/v2/traces?serviceName=${gateway}&endTs=${end()}&limit=10`,
+      'pintrace ui-proxy': () => `/api/v2/pintrace/red?serviceName=${tag}-dense&endTs=${end()}&lookback=3600000&step=60000`,
+    },
   };
   const servers = { 'zipkin-server 3.6.1': zipkinUrl, 'pintrace ui-proxy': proxy.url };
   const summary = (xs) => {
@@ -253,7 +289,13 @@ async function main() {
   const out = {
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
-    data: { traces: data.traces.length, spans: data.traces.flat().length, services: data.services.length, redWindowDocuments: redDocs.length },
+    data: {
+      traces: data.traces.length,
+      spans: data.traces.flat().length,
+      services: data.services.length,
+      redWindowDocuments: redDocs.length,
+      busyServiceRedWindowDocuments: redDocs.dense,
+    },
     method: `${WARMUP} warm-up requests per server, then ${REQUESTS} sequential requests per server, interleaved; client-side latency, full body read`,
     results,
     ourOnly,

@@ -12,6 +12,7 @@ import type { EsHttp } from './http.js';
 import { indexTypeDelimiter, versionAtLeast } from './version.js';
 import type { ClusterVersion } from './version.js';
 import type { IndexType } from './index-names.js';
+import { RED_BUCKET_FIELDS } from './red-histogram.js';
 
 export interface TemplateOptions {
   /** Index prefix (ES_INDEX). Default "zipkin". */
@@ -118,7 +119,9 @@ export function buildTemplates(version: ClusterVersion, options: TemplateOptions
     template('autocomplete', settings(), { enabled: true, properties: { tagKey: KEYWORD, tagValue: KEYWORD } }),
   ];
   if (options.red) {
-    // the fields queries filter and sort on; the sums (calls, errors, buckets) are read from _source
+    // the fields queries filter and sort on, and the sums as doc values (not indexed) so the
+    // store adds them up: calls, errors and each duration bucket as its own field (red-window-store.ts)
+    const sum = { type: 'double', index: false };
     templates.push(
       template('red', settings(), {
         dynamic: false,
@@ -130,6 +133,9 @@ export function buildTemplates(version: ClusterVersion, options: TemplateOptions
           remoteServiceName: KEYWORD,
           collector: KEYWORD,
           flush: { type: 'integer' },
+          calls: sum,
+          errors: sum,
+          ...Object.fromEntries(RED_BUCKET_FIELDS.map((f) => [f, sum])),
         },
       }),
     );

@@ -5,7 +5,7 @@
  *
  *   <base>/pintrace/health?lookback=&endTs=                 every service with windows in the range:
  *                                                           totals and small rate / errors / p99 charts
- *   <base>/pintrace/health?serviceName=&lookback=&endTs=    one service: requests/s, errors/s and
+ *   <base>/pintrace/health?serviceName=&lookback=&endTs=    one service (one search): requests/s, errors/s and
  *                                                           p50/p90/p99 over time, and a row per span
  *                                                           name linking to the Zipkin UI's search for
  *                                                           its slowest and its failing traces
@@ -28,7 +28,7 @@ import type { Reply } from './reply.js';
 import { timeChart } from './svg-chart.js';
 
 export interface HealthPageOptions {
-  store: Pick<ElasticsearchRedWindowStore, 'serviceNames' | 'query' | 'queryBySpanName'>;
+  store: Pick<ElasticsearchRedWindowStore, 'serviceNames' | 'query' | 'queryService'>;
   /** The Zipkin UI's base path ("" or "/zipkin"); the page is at `<basePath>/pintrace/health`. */
   basePath: string;
   maxLookback: number;
@@ -96,19 +96,6 @@ function totalsOf(steps: readonly RedStep[]): Totals {
   const total: RedStep = { timestamp: 0, calls, errors, buckets };
   const point = redPoint(total);
   return { calls: point.calls, errors: point.errors, p50: point.p50, p90: point.p90, p99: point.p99 };
-}
-
-function sumSteps(lists: Iterable<readonly RedStep[]>, template: readonly RedStep[]): RedStep[] {
-  const out = template.map((s) => ({ timestamp: s.timestamp, calls: 0, errors: 0, buckets: new Array<number>(s.buckets.length).fill(0) }));
-  for (const steps of lists) {
-    steps.forEach((s, i) => {
-      const o = out[i]!;
-      o.calls += s.calls;
-      o.errors += s.errors;
-      s.buckets.forEach((b, j) => (o.buckets[j]! += b));
-    });
-  }
-  return out;
 }
 
 /** Microseconds as the page shows them. */
@@ -203,14 +190,12 @@ export class HealthPage {
   }
 
   private async service(serviceName: string, range: Range): Promise<Html> {
-    const byName = await this.options.store.queryBySpanName({ serviceName, ...range });
+    const { steps: all, bySpanName: byName } = await this.options.store.queryService({ serviceName, ...range });
     if (byName.size === 0) return html`<h1>${serviceName}</h1>${noData()}`;
-    const template = [...byName.values()][0]!;
-    const all = sumSteps(byName.values(), template);
     const t = totalsOf(all);
     const seconds = range.lookback / 1000;
     const endpoints = [...byName.entries()]
-      .map(([name, steps]) => ({ name, totals: totalsOf(steps) }))
+      .map(([name, total]) => ({ name, totals: totalsOf([total]) }))
       .sort((a, b) => b.totals.calls - a.totals.calls || (a.name < b.name ? -1 : 1));
     const lensRange = { lookback: 'millis', millis: String(range.lookback), endTs: String(range.endTs), limit: String(LENS_LIMIT) };
     const rows = endpoints.map(({ name, totals: e }) => {

@@ -21,9 +21,20 @@ function fakeStore(services: string[], names: string[]) {
     store: {
       serviceNames: async (q: unknown) => (asked.push(['serviceNames', q]), services),
       query: async (q: { serviceName: string; endTs: number; lookback: number; stepMs: number }) => (asked.push(['query', q]), steps(q, fill)),
-      queryBySpanName: async (q: { serviceName: string; endTs: number; lookback: number; stepMs: number }) => {
-        asked.push(['queryBySpanName', q]);
-        return services.includes(q.serviceName) ? new Map(names.map((n) => [n, steps(q, fill)])) : new Map<string, RedStep[]>();
+      queryService: async (q: { serviceName: string; endTs: number; lookback: number; stepMs: number }) => {
+        asked.push(['queryService', q]);
+        if (!services.includes(q.serviceName)) return { steps: steps(q, () => ({})), bySpanName: new Map<string, RedStep>() };
+        const each = steps(q, fill);
+        const total = (list: RedStep[]): RedStep => ({
+          timestamp: q.endTs - q.lookback,
+          calls: list.reduce((n, x) => n + x.calls, 0),
+          errors: list.reduce((n, x) => n + x.errors, 0),
+          buckets: list.reduce((b, x) => b.map((v, i) => v + x.buckets[i]!), empty()),
+        });
+        return {
+          steps: each.map((x) => ({ ...x, calls: x.calls * names.length, errors: x.errors * names.length, buckets: x.buckets.map((v) => v * names.length) })),
+          bySpanName: new Map(names.map((n) => [n, total(each)])),
+        };
       },
     },
   };
