@@ -201,14 +201,14 @@ export class ElasticsearchRedWindowStore {
     const a = (answer as { aggregations?: Record<string, unknown> }).aggregations ?? {};
     const count = (name: string) => Number((a[name] as { value?: unknown } | undefined)?.value ?? 0);
     if (count('withCalls') !== count('documents') || count('withBuckets') !== count('documents')) return undefined;
-    const valueOf = (b: Sums, f: string) => {
+    const sumOf = (b: Sums, f: string) => {
       const v = (b[f] as { value?: unknown } | undefined)?.value;
       return typeof v === 'number' ? v : 0;
     };
     const fill = (into: RedStep, b: Sums) => {
-      into.calls += valueOf(b, 'calls');
-      into.errors += valueOf(b, 'errors');
-      RED_BUCKET_FIELDS.forEach((f, j) => (into.buckets[j]! += valueOf(b, f)));
+      into.calls += sumOf(b, 'calls');
+      into.errors += sumOf(b, 'errors');
+      RED_BUCKET_FIELDS.forEach((f, j) => (into.buckets[j]! += sumOf(b, f)));
     };
     for (const b of (a.steps as { buckets?: Array<Sums & { key?: unknown }> } | undefined)?.buckets ?? []) {
       const i = Math.round((Number(b.key) - origin) / stepMs);
