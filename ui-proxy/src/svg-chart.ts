@@ -5,7 +5,7 @@
  *
  * One chart: a y axis from 0 to a rounded maximum with three grid lines, the first and last step
  * times under the x axis, one `<path class="series">` per series (a missing value breaks the
- * line; a lone value is a dot), and one transparent column per step whose `<title>` is the
+ * line; a lone value is a dot and a circle), and one transparent column per step whose `<title>` is the
  * tooltip with every series' value at that step.
  */
 import { html, type Html } from './html.js';
@@ -89,10 +89,16 @@ export function timeChart(chart: TimeChart): Html {
           html`<text class="axis" x="${PAD.left}" y="${height - 6}">${clock(chart.timestamps[0]!, chart.stepMs)}</text>`,
           html`<text class="axis" x="${width - PAD.right}" y="${height - 6}" text-anchor="end">${clock(chart.timestamps[n - 1]! + chart.stepMs, chart.stepMs)} UTC</text>`,
         ];
-  const lines = chart.series.map(
-    (s) =>
-      html`<path class="series" data-series="${s.label}" d="${pathOf(s.values, x, y)}" fill="none" stroke="${s.color}" stroke-width="2" stroke-linejoin="round" stroke-linecap="round"/>`,
-  );
+  const present = (v: number | null | undefined): v is number => v !== null && v !== undefined && Number.isFinite(v);
+  const lines = chart.series.map((s) => {
+    // a value with no neighbour would be a 2 px dot: a circle makes it visible
+    const dots = s.values.flatMap((v, i) =>
+      present(v) && !present(s.values[i - 1]) && !present(s.values[i + 1])
+        ? [html`<circle cx="${num(x(i))}" cy="${num(y(v))}" r="2.5" fill="${s.color}"/>`]
+        : [],
+    );
+    return html`<path class="series" data-series="${s.label}" d="${pathOf(s.values, x, y)}" fill="none" stroke="${s.color}" stroke-width="2" stroke-linejoin="round" stroke-linecap="round"/>${dots}`;
+  });
   const legend = chart.series.map(
     (s, i) =>
       html`<text class="legend" x="${width - PAD.right - (chart.series.length - 1 - i) * 64}" y="14" text-anchor="end" fill="${s.color}">${s.label}</text>`,

@@ -83,6 +83,7 @@ const OUR_TAGS = [
   'line',
   'path',
   'rect',
+  'circle',
   'div',
   'code',
 ];
@@ -114,6 +115,7 @@ describe('svg chart', () => {
     expect(d.match(/M/g)).toHaveLength(2);
     expect(d).toMatch(/^M\S+ \S+ L\S+ \S+ M\S+ \S+ l0 0$/);
     expect(svg.match(/<rect class="tip"/g)).toHaveLength(5);
+    expect(svg.match(/<circle /g)).toHaveLength(1);
   });
 });
 
