@@ -23,6 +23,6 @@ export { buildQueryRequest } from './query/query-request.js';
 export type { QueryRequest, QueryRequestInput } from './query/query-request.js';
 export { normalizeQueryTraceId, parseTraceIdList } from './query/trace-ids.js';
 export { javaTrim } from './query/java-strings.js';
-export { RED_BUCKET_BOUNDS_US, bucketIndex, histogramQuantile } from './red-histogram.js';
+export { RED_BUCKET_BOUNDS_US, RED_BUCKET_FIELDS, bucketIndex, histogramQuantile } from './red-histogram.js';
 export { ElasticsearchRedWindowStore } from './red-window-store.js';
-export type { RedWindowDocument, RedStep } from './red-window-store.js';
+export type { RedWindowDocument, RedStep, RedQuery } from './red-window-store.js';

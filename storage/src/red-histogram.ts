@@ -15,6 +15,13 @@ export const RED_BUCKET_BOUNDS_US: readonly number[] = Object.freeze([
   100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000, 5_000_000, 10_000_000, 30_000_000, 60_000_000,
 ]);
 
+/**
+ * The stored window's duration buckets as fields of their own, `h0` … `h18` (+Inf last), beside the
+ * `buckets` array: an array's values lose their positions in doc values, separate fields let the
+ * store sum each bucket.
+ */
+export const RED_BUCKET_FIELDS: readonly string[] = Object.freeze(Array.from({ length: RED_BUCKET_BOUNDS_US.length + 1 }, (_, i) => `h${i}`));
+
 /** Index of the bucket holding `durationUs` (bounds.length for +Inf). */
 export function bucketIndex(durationUs: number, bounds: readonly number[] = RED_BUCKET_BOUNDS_US): number {
   let lo = 0;

@@ -1,7 +1,8 @@
 /**
  * Zipkin's three index templates (VersionSpecificTemplates), installed only when missing:
  * `GET <url>`, and `PUT <url>` only on 404 (EnsureIndexTemplate). An existing template is never
- * overwritten, so zipkin-server and we can point at the same cluster in either start order.
+ * overwritten, so zipkin-server and we can point at the same cluster in either start order; only
+ * our own RED template is replaced when it is an older version (it lacks a required field).
  *
  * URL: `/_index_template/<index><delim><type>_template` when a template priority is set on
  * ES >= 7.8 or OpenSearch (composable form), `/_template/...?include_type_name=true` on ES 6.7-6.x,
@@ -12,6 +13,7 @@ import type { EsHttp } from './http.js';
 import { indexTypeDelimiter, versionAtLeast } from './version.js';
 import type { ClusterVersion } from './version.js';
 import type { IndexType } from './index-names.js';
+import { RED_BUCKET_FIELDS } from './red-histogram.js';
 
 export interface TemplateOptions {
   /** Index prefix (ES_INDEX). Default "zipkin". */
@@ -35,6 +37,11 @@ export interface IndexTemplate {
   /** Path including any query string, e.g. "/_template/zipkin-span_template". */
   url: string;
   body: Record<string, unknown>;
+  /**
+   * Ours only (never one zipkin-server also installs): mapped fields an existing template must
+   * have; one without them is an older version of ours and is replaced.
+   */
+  requiredFields?: readonly string[];
 }
 
 const KEYWORD = { type: 'keyword', norms: false };
@@ -118,9 +125,11 @@ export function buildTemplates(version: ClusterVersion, options: TemplateOptions
     template('autocomplete', settings(), { enabled: true, properties: { tagKey: KEYWORD, tagValue: KEYWORD } }),
   ];
   if (options.red) {
-    // the fields queries filter and sort on; the sums (calls, errors, buckets) are read from _source
-    templates.push(
-      template('red', settings(), {
+    // the fields queries filter and sort on, and the sums as doc values (not indexed) so the
+    // store adds them up: calls, errors and each duration bucket as its own field (red-window-store.ts)
+    const sum = { type: 'double', index: false };
+    templates.push({
+      ...template('red', settings(), {
         dynamic: false,
         properties: {
           timestamp_millis: { type: 'date', format: 'epoch_millis' },
@@ -130,9 +139,14 @@ export function buildTemplates(version: ClusterVersion, options: TemplateOptions
           remoteServiceName: KEYWORD,
           collector: KEYWORD,
           flush: { type: 'integer' },
+          calls: sum,
+          errors: sum,
+          ...Object.fromEntries(RED_BUCKET_FIELDS.map((f) => [f, sum])),
         },
       }),
-    );
+      // a red template from before the summable fields (2026-12-03) is replaced
+      requiredFields: ['calls', ...RED_BUCKET_FIELDS],
+    });
   }
   return templates;
 }
@@ -143,16 +157,32 @@ export interface EnsureTemplatesResult {
   existing: string[];
 }
 
-/** Installs each template that is missing (GET, then PUT only on 404). Config-time: throws. */
+/** Every key of every `properties` object in a template answer, whatever its form (legacy, typed, composable). */
+function mappedFields(body: unknown, into = new Set<string>()): Set<string> {
+  if (Array.isArray(body)) for (const v of body) mappedFields(v, into);
+  else if (body !== null && typeof body === 'object') {
+    for (const [k, v] of Object.entries(body)) {
+      if (k === 'properties' && v !== null && typeof v === 'object') for (const f of Object.keys(v)) into.add(f);
+      mappedFields(v, into);
+    }
+  }
+  return into;
+}
+
+/**
+ * Installs each template that is missing (GET, then PUT only on 404), and replaces one of ours
+ * that lacks a field it requires (`requiredFields`). Config-time: throws.
+ */
 export async function ensureTemplates(http: EsHttp, templates: readonly IndexTemplate[]): Promise<EnsureTemplatesResult> {
   const result: EnsureTemplatesResult = { installed: [], existing: [] };
   for (const t of templates) {
     const get = await http.request({ method: 'GET', path: t.url });
-    if (get.status === 200) {
+    const outdated = get.status === 200 && t.requiredFields !== undefined && !t.requiredFields.every((f) => mappedFields(get.body).has(f));
+    if (get.status === 200 && !outdated) {
       result.existing.push(t.url);
       continue;
     }
-    if (get.status !== 404) {
+    if (get.status !== 404 && !outdated) {
       throw (
         privilegeError('GET', t.url, get.status) ??
         new StorageError('ES_TEMPLATE_FAILED', `GET ${t.url} answered ${get.status}: ${preview(get.body)}`, {

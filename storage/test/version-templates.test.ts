@@ -143,6 +143,33 @@ describe('ensureTemplates', () => {
     ]);
     expect(JSON.parse(String(calls[2]!.body))).toEqual(buildTemplates(es(8))[1]!.body);
   });
+  it('replaces an older red template (one without the summable fields), never one of zipkin', async () => {
+    const calls: EsRequest[] = [];
+    const old = {
+      'zipkin-red_template': { mappings: { dynamic: false, properties: { timestamp_millis: { type: 'date' }, serviceName: { type: 'keyword' } } } },
+    };
+    const http: EsHttp = {
+      async request(req) {
+        calls.push(req);
+        if (req.method === 'GET') return { status: 200, body: req.path.includes('red') ? old : { x: { mappings: { properties: { traceId: {} } } } } };
+        return { status: 200, body: { acknowledged: true } };
+      },
+      async close() {},
+    };
+    const templates = buildTemplates(es(8), { red: true });
+    expect(await ensureTemplates(http, templates)).toEqual({
+      existing: ['/_template/zipkin-span_template', '/_template/zipkin-dependency_template', '/_template/zipkin-autocomplete_template'],
+      installed: ['/_template/zipkin-red_template'],
+    });
+    expect(JSON.parse(String(calls.at(-1)!.body))).toEqual(templates[3]!.body);
+    // the current one (composable form here) stays
+    const current = { index_templates: [{ name: 'zipkin-red_template', index_template: { template: templates[3]!.body } }] };
+    const again: EsHttp = { request: async (req) => (calls.push(req), { status: 200, body: current }), close: async () => {} };
+    calls.length = 0;
+    expect((await ensureTemplates(again, [templates[3]!])).existing).toEqual(['/_template/zipkin-red_template']);
+    expect(calls.map((c) => c.method)).toEqual(['GET']);
+  });
+
   it('fails with ES_TEMPLATE_FAILED on an unexpected status', async () => {
     const http: EsHttp = {
       async request() {

@@ -16,7 +16,7 @@ import {
   type ElasticsearchSpanStore,
 } from '@pintrace/storage';
 import type { Params } from './params.js';
-import { redSeries } from './red-api.js';
+import { redSeries, redServiceNames, redSpanNames } from './red-api.js';
 import { json, text, type Reply } from './reply.js';
 import { capTrace } from './truncate.js';
 import { encodeDependencyLinks, encodeNames, encodeTrace, encodeTraces } from './zipkin-json.js';
@@ -28,7 +28,7 @@ const MAX_LIMIT = 10_000;
 export interface ZipkinApiOptions {
   store: ElasticsearchSpanStore;
   /** The collector's RED windows, for `pintrace/red` (ours, not Zipkin's). */
-  red?: Pick<ElasticsearchRedWindowStore, 'query'>;
+  red?: Pick<ElasticsearchRedWindowStore, 'query' | 'serviceNames' | 'spanNames'>;
   /** QUERY_LOOKBACK: default lookback of /traces and /dependencies. */
   defaultLookback: number;
   maxLookback: number;
@@ -53,6 +53,8 @@ export const API_ROUTES = [
   'autocompleteKeys',
   'autocompleteValues',
   'pintrace/red',
+  'pintrace/red/services',
+  'pintrace/red/spans',
 ] as const;
 
 function invalid(message: string): QueryError {
@@ -95,13 +97,13 @@ export class ZipkinApi {
       case 'dependencies':
         return this.dependencies(params);
       case 'pintrace/red':
+      case 'pintrace/red/services':
+      case 'pintrace/red/spans': {
         if (this.options.red === undefined) return undefined;
-        return redSeries(params, {
-          store: this.options.red,
-          defaultLookback: this.options.defaultLookback,
-          maxLookback: this.options.maxLookback,
-          now: this.now,
-        });
+        const options = { store: this.options.red, defaultLookback: this.options.defaultLookback, maxLookback: this.options.maxLookback, now: this.now };
+        if (route === 'pintrace/red') return redSeries(params, options);
+        return route === 'pintrace/red/services' ? redServiceNames(params, options) : redSpanNames(params, options);
+      }
       case 'autocompleteKeys':
         return this.names(this.options.autocompleteKeys, true);
       case 'autocompleteValues': {

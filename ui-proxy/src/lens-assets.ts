@@ -7,6 +7,8 @@
  *   /, <base>                                  302 to <base>/
  * index.html has "/zipkin" baked in; for another base the asset paths become relative
  * (`="/zipkin` → `="."`) and `<base href>` names the new base, exactly zipkin's rewrite.
+ * Ours on top: a fixed link to the service health page (`pintrace/health`, relative to
+ * `<base href>`) before `</body>`: plain HTML outside Lens's `#root`, so React never sees it.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -49,6 +51,18 @@ export function rewriteIndexHtml(html: string, basePath: string): string {
   return html.replaceAll('="/zipkin', '=".').replaceAll('<base href=".', `<base href="${basePath}`);
 }
 
+/** The health page's link, placed in the corner where Lens draws nothing of its own. */
+const HEALTH_LINK =
+  '<a id="pintrace-health-link" href="pintrace/health" title="Requests, errors and latency per service (Pintrace)" ' +
+  'style="position:fixed;right:16px;bottom:16px;z-index:2000;padding:8px 14px;border-radius:18px;background:#1f6fb2;color:#fff;' +
+  'font:600 13px/1.2 system-ui,sans-serif;text-decoration:none;box-shadow:0 2px 6px rgba(0,0,0,.3)">Service health</a>';
+
+/** Adds the health page's link to Lens's index.html (unchanged when it has no `</body>`). */
+export function withHealthLink(html: string): string {
+  const end = html.lastIndexOf('</body>');
+  return end < 0 ? html : `${html.slice(0, end)}${HEALTH_LINK}\n  ${html.slice(end)}`;
+}
+
 export class LensAssets {
   private readonly files = new Map<string, Asset>();
   private readonly index: Asset;
@@ -62,7 +76,7 @@ export class LensAssets {
     this.index =
       html === undefined
         ? asset(Buffer.from(''), TYPES['.html']!)
-        : asset(Buffer.from(rewriteIndexHtml(html.body.toString('utf8'), basePath)), TYPES['.html']!);
+        : asset(Buffer.from(withHealthLink(rewriteIndexHtml(html.body.toString('utf8'), basePath))), TYPES['.html']!);
     const configJson = {
       ...config,
       logsUrl: null,

@@ -23,6 +23,7 @@ import type { Registry } from 'prom-client';
 import { API_ROUTES, ZipkinApi } from './api.js';
 import { assertSafeExposure, challenge, createAuthenticator } from './auth.js';
 import { UiProxyError } from './errors.js';
+import { HealthPage } from './health-page.js';
 import { prepareLens } from './lens-extract.js';
 import { LensAssets } from './lens-assets.js';
 import { createUiMetrics, type UiMetrics } from './metrics.js';
@@ -140,6 +141,8 @@ export async function startUiProxy(config: UiConfig, deps: UiProxyDeps): Promise
     onTruncated: () => metrics.tracesTruncated.inc(),
   });
 
+  const healthPage = new HealthPage({ store: red, basePath: config.basePath, maxLookback: config.maxLookback });
+
   let lensDir: string | undefined;
   try {
     const lens = await prepareLens({ jar: config.lensJar as string | undefined, lensDir: config.lensDir });
@@ -212,6 +215,12 @@ export async function startUiProxy(config: UiConfig, deps: UiProxyDeps): Promise
     if (pathname === '/metrics')
       return { reply: { status: 200, headers: { 'content-type': registry.contentType }, body: await registry.metrics() }, label: 'metrics' };
     if (pathname === '/health') return { reply: await health(), label: 'health' };
+    if (pathname === healthPage.path) {
+      const stop = metrics.querySeconds.startTimer({ route: 'health_page' });
+      const reply = await withDeadline(healthPage.render(new URLSearchParams(search)), config.queryTimeoutMs);
+      stop();
+      return { reply, label: 'health_page' };
+    }
     const inm = req.headers['if-none-match'];
     const reply = ui.serve(pathname, typeof inm === 'string' ? inm : undefined);
     return { reply: reply ?? text(404, '404 Not Found'), label: reply ? 'ui' : 'other' };

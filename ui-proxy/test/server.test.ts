@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger, resolveConfig } from '@pintrace/runtime';
 import { StorageError, type EsHttp, type EsRequest } from '@pintrace/storage';
 import { startUiProxy, uiOptions, type UiProxy } from '../src/index.js';
-import { rewriteIndexHtml } from '../src/lens-assets.js';
+import { rewriteIndexHtml, withHealthLink } from '../src/lens-assets.js';
 import { capTrace } from '../src/truncate.js';
 
 const log = createLogger('test', { level: 'silent' });
@@ -129,6 +129,39 @@ describe('authentication', () => {
   });
 });
 
+describe('service health page', () => {
+  it('is served under the base path, behind the same authentication, as HTML without script', async () => {
+    const { get, sent } = await start(
+      (req) => (/red-/.test(req.path) ? { aggregations: { names: { buckets: [{ key: 'front' }] } }, hits: { hits: [] } } : names()),
+      {
+        basePath: '/tools/tracing',
+        users: 'alice:s3cret',
+      },
+    );
+    expect((await get('/tools/tracing/pintrace/health')).status).toBe(401);
+    const authorization = `Basic ${Buffer.from('alice:s3cret').toString('base64')}`;
+    const res = await get('/tools/tracing/pintrace/health?lookback=900000', { headers: { authorization } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(res.headers.get('content-security-policy')).toMatch(/default-src 'none'/);
+    const body = await res.text();
+    expect(body).toContain('<a href="/tools/tracing/pintrace/health?serviceName=front&amp;lookback=900000">front</a>');
+    // one search for the names, one for the service's windows, both on the red indices
+    expect(sent.map((r) => r.path.split('/')[1]!.split(',')[0])).toEqual([expect.stringMatching(/^zipkin.red-/), expect.stringMatching(/^zipkin.red-/)]);
+    expect((await get('/zipkin/pintrace/health', { headers: { authorization } })).status).toBe(404);
+  });
+
+  it('names and span names with windows are listed under /api/v2/pintrace/red/', async () => {
+    const { get, sent } = await start(() => ({ aggregations: { names: { buckets: [{ key: 'a' }, { key: 'b' }] } } }));
+    expect(await (await get('/api/v2/pintrace/red/services?endTs=1800000000000&lookback=60000')).json()).toEqual(['a', 'b']);
+    expect(JSON.parse(String(sent[0]!.body)).aggs.names.terms.field).toBe('serviceName');
+    expect(await (await get('/api/v2/pintrace/red/spans?serviceName=A')).json()).toEqual(['a', 'b']);
+    expect(JSON.parse(String(sent[1]!.body)).query.bool.filter[0]).toEqual({ term: { serviceName: 'a' } });
+    const missing = await get('/api/v2/pintrace/red/spans');
+    expect([missing.status, await missing.text()]).toEqual([400, 'Mandatory parameter/header/attribute is missing: serviceName']);
+  });
+});
+
 describe('store check at start', () => {
   const storeAnswering = (root: () => Promise<{ status: number; body: unknown }>): EsHttp => ({
     request: async (req) => (req.path === '/' ? root() : { status: 200, body: {} }),
@@ -177,5 +210,14 @@ describe('Lens index.html', () => {
     const html = '<base href="/zipkin/" ><link rel="icon" href="/zipkin/favicon.ico" /><script src="/zipkin/static/js/i.js">';
     expect(rewriteIndexHtml(html, '/zipkin')).toBe(html);
     expect(rewriteIndexHtml(html, '/traces/ui')).toBe('<base href="/traces/ui/" ><link rel="icon" href="./favicon.ico" /><script src="./static/js/i.js">');
+  });
+
+  it("gets the health page's link, relative to <base href>, outside Lens's root element", () => {
+    const page = '<html><body><div id="root"></div>\n  </body>\n</html>';
+    const linked = withHealthLink(page);
+    expect(linked).toMatch(
+      /^<html><body><div id="root"><\/div>\n {2}<a id="pintrace-health-link" href="pintrace\/health" [^>]*>Service health<\/a>\n {2}<\/body>\n<\/html>$/,
+    );
+    expect(withHealthLink('<p>no body end')).toBe('<p>no body end');
   });
 });
