@@ -289,6 +289,11 @@ describe('authentication', () => {
         '/zipkin/api/v2/services',
         '/api/v2/spans?serviceName=x',
         '/api/v2/remoteServices?serviceName=x',
+        '/zipkin/pintrace/health',
+        '/zipkin/pintrace/health?serviceName=x',
+        '/api/v2/pintrace/red?serviceName=x',
+        '/api/v2/pintrace/red/services',
+        '/api/v2/pintrace/red/spans?serviceName=x',
       ];
       const wrong = [
         undefined,
