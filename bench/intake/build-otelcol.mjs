@@ -35,7 +35,7 @@ export function otelcolBinary({ force = false, log = (m) => process.stderr.write
   const go = goVersion();
   if (go === undefined) {
     throw new Error(
-      'bench/intake needs a Go toolchain (go ≥ 1.24 on PATH) to build the OpenTelemetry Collector; this project\'s machines have it in /usr/local/go/bin',
+      "bench/intake needs a Go toolchain (go ≥ 1.24 on PATH) to build the OpenTelemetry Collector; this project's machines have it in /usr/local/go/bin",
     );
   }
   const minor = Number(/^go1\.(\d+)/.exec(go)?.[1] ?? 0);
