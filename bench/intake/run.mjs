@@ -99,6 +99,11 @@ function killAndWait(child, signal = 'SIGTERM') {
 
 const peakRssMb = (pid) => Math.round(Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024);
 
+/** An empty OTLP export request (valid: no spans): 200 once the receiver listens. */
+async function emptyExport(url) {
+  return (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: new Uint8Array() })).status;
+}
+
 /** Our agent with its intake on free ports; the span files dir is its own temp dir. */
 async function startOurs(topic, dir) {
   const [metrics, otlpHttp, otlpGrpc, zipkin] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
@@ -128,7 +133,10 @@ async function startOurs(topic, dir) {
     { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, PINTRACE_LOG_LEVEL: 'warn' } },
   );
   await waitUntil(async () => (await fetch(`http://127.0.0.1:${metrics}/health`)).status === 200, 60_000, 'agent up');
-  return { child, url: `http://127.0.0.1:${otlpHttp}/v1/traces` };
+  const url = `http://127.0.0.1:${otlpHttp}/v1/traces`;
+  // The intake's listeners may open after /health answers.
+  await waitUntil(async () => (await emptyExport(url)) === 200, 60_000, 'agent intake up', 100);
+  return { child, url };
 }
 
 /** The Collector: otlp (HTTP only) → kafka, with its own telemetry off (no :8888 listener per run). */
@@ -172,12 +180,7 @@ service:
   const child = spawn(binary, ['--config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
   const url = `http://127.0.0.1:${port}/v1/traces`;
   // Ready when its receiver answers an empty export (an empty request is valid OTLP).
-  await waitUntil(
-    async () => (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: new Uint8Array() })).status === 200,
-    60_000,
-    'otelcol up',
-    100,
-  );
+  await waitUntil(async () => (await emptyExport(url)) === 200, 60_000, 'otelcol up', 100);
   return { child, url };
 }
 
