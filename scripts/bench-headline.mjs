@@ -128,6 +128,21 @@ function scaleRow() {
   ];
 }
 
+/** OTLP intake (issue 15): our agent against the OpenTelemetry Collector writing the same Zipkin JSON to the same broker. */
+function intakeRow() {
+  const r = results('intake');
+  const q = r.ratios;
+  const ours = find(r.summary, (s) => s.tool === 'ours', 'intake: our agent');
+  const otelcol = find(r.summary, (s) => s.tool === 'otelcol', 'intake: otelcol (zipkin_json)');
+  const otlp = r.summary.find((s) => s.tool === 'otelcol-otlp');
+  return [
+    `agent intake: OTLP/HTTP → Kafka, ${int(r.load.spans)} spans in ${r.load.spansPerRequest}-span requests (\`bench/intake\`, ${day(r.date)})`,
+    `OpenTelemetry Collector (otlp receiver → kafka exporter, \`zipkin_json\` keyed by trace id, as ours writes${otlp ? '; and its default `otlp_proto`' : ''}), same broker, medians of ${ours.runs}`,
+    `**${x(q.oursVsOtelcolPerCpuSec)}** its spans per CPU-second (${int(ours.spansPerCpuSec)} vs ${int(otelcol.spansPerCpuSec)}; paired by run ${x(q.oursVsOtelcolPerCpuSecPaired)}), ${x(q.oursVsOtelcolSpansPerSec)} its spans/s into Kafka; peak RSS ${ours.peakRssMb} vs ${otelcol.peakRssMb} MB${otlp ? `; ${x(q.oursVsOtelcolOtlpPerCpuSec)} the spans per CPU-second of its \`otlp_proto\` pass-through (no translation, ${otlp.peakRssMb} MB)` : ''}`,
+    `≥ its spans per CPU-second ${mark(q.oursVsOtelcolPerCpuSec >= 1 && q.oursVsOtelcolPerCpuSecPaired >= 1)}`,
+  ];
+}
+
 /**
  * The cost of TLS (issue 14): our agent and our collector against a SASL_SSL (SCRAM) Kafka and a
  * TLS + basic-auth store, each beside its own plaintext run (tls-results.json of bench/agent and
@@ -152,7 +167,7 @@ function tlsRow() {
 }
 
 export function headlineTable() {
-  const rows = [collectorRow(), agentRow(), tlsRow(), ...tracerRows(), uiRow(), scaleRow()];
+  const rows = [collectorRow(), agentRow(), intakeRow(), tlsRow(), ...tracerRows(), uiRow(), scaleRow()];
   return ['| scenario | peer, same run, same machine | result | target |', '|---|---|---|---|', ...rows.map((cells) => `| ${cells.join(' | ')} |`)].join('\n');
 }
 

@@ -13,6 +13,8 @@ export { traceIdOfLine } from './trace-id-of-line.js';
 export { traceKafkaKey } from './kafka-key.js';
 export { otlpToZipkin, anyValueAsString } from './otlp-to-zipkin.js';
 export type { OtlpConversion } from './otlp-to-zipkin.js';
+export { otlpToZipkinLines } from './otlp-to-zipkin-lines.js';
+export type { OtlpLinesConversion } from './otlp-to-zipkin-lines.js';
 export { OTLP_SPAN_KIND, OTLP_STATUS_CODE } from './otlp.js';
 export type { OtlpTraces, OtlpResourceSpans, OtlpScopeSpans, OtlpSpan, OtlpEvent, OtlpLink, OtlpKeyValue, OtlpAnyValue } from './otlp.js';
 export { quoteJson } from './json-escape.js';

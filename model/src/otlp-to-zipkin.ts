@@ -33,12 +33,12 @@ import type { Annotation, Endpoint, Span, SpanKind } from './span.js';
 
 export type OtlpConversion = { ok: true; spans: Span[] } | { ok: false; reason: 'invalid_trace_id' | 'invalid_id' | 'invalid_span'; message: string };
 
-const NO_SERVICE_NAME = 'OTLPResourceNoServiceName';
+export const NO_SERVICE_NAME = 'OTLPResourceNoServiceName';
 const SERVICE_NAME_SOURCE = 'zipkin.service_name_source';
 const FALLBACK_SERVICE_KEYS = ['faas.name', 'k8s.deployment.name', 'process.executable.name'];
-const KINDS: Record<number, SpanKind | undefined> = { 2: 'SERVER', 3: 'CLIENT', 4: 'PRODUCER', 5: 'CONSUMER' };
-const STATUS_NAMES: Record<number, string> = { 1: 'STATUS_CODE_OK', 2: 'STATUS_CODE_ERROR' };
-const ZERO_ID = /^0*$/;
+export const KINDS: Record<number, SpanKind | undefined> = { 2: 'SERVER', 3: 'CLIENT', 4: 'PRODUCER', 5: 'CONSUMER' };
+export const STATUS_NAMES: Record<number, string> = { 1: 'STATUS_CODE_OK', 2: 'STATUS_CODE_ERROR' };
+export const ZERO_ID = /^0*$/;
 
 /** Converts one export request; all spans or, on the first invalid id, none. */
 export function otlpToZipkin(traces: OtlpTraces): OtlpConversion {
@@ -62,7 +62,7 @@ export function otlpToZipkin(traces: OtlpTraces): OtlpConversion {
   return { ok: true, spans: out };
 }
 
-function takeServiceName(tags: Map<string, string>, noAttributes: boolean): string {
+export function takeServiceName(tags: Map<string, string>, noAttributes: boolean): string {
   if (noAttributes) return NO_SERVICE_NAME;
   const name = tags.get('service.name');
   if (name !== undefined) {
@@ -80,7 +80,7 @@ function takeServiceName(tags: Map<string, string>, noAttributes: boolean): stri
   return NO_SERVICE_NAME;
 }
 
-function convertSpan(
+export function convertSpan(
   span: OtlpSpan,
   serviceName: string,
   resourceTags: ReadonlyMap<string, string>,
@@ -107,8 +107,9 @@ function convertSpan(
   if (span.kind === 1) tags.set('span.kind', 'internal');
 
   const used = new Set<string>();
-  zipkin.localEndpoint = endpointFromTags(tags, serviceName, false, used);
-  const remote = endpointFromTags(tags, '', true, used);
+  const get = (key: string) => tags.get(key);
+  zipkin.localEndpoint = endpointFromTags(get, serviceName, false, used);
+  const remote = endpointFromTags(get, '', true, used);
   if (remote !== undefined) zipkin.remoteEndpoint = remote;
   for (const key of used) tags.delete(key);
 
@@ -140,9 +141,10 @@ function convertSpan(
   return { ok: true, span: normalized.span };
 }
 
-function endpointFromTags(tags: ReadonlyMap<string, string>, localServiceName: string, remote: boolean, used: Set<string>): Endpoint | undefined {
+/** An endpoint from the (merged) tags that `get` reads; the keys it used are added to `used`. */
+export function endpointFromTags(get: (key: string) => string | undefined, localServiceName: string, remote: boolean, used: Set<string>): Endpoint | undefined {
   let serviceName = localServiceName;
-  const peerService = tags.get('peer.service');
+  const peerService = get('peer.service');
   if (remote && peerService !== undefined) {
     serviceName = peerService;
     used.add('peer.service');
@@ -150,13 +152,13 @@ function endpointFromTags(tags: ReadonlyMap<string, string>, localServiceName: s
   const ipKey = remote ? 'net.peer.ip' : 'net.host.ip';
   const portKey = remote ? 'net.peer.port' : 'net.host.port';
   let ip: { ipv4?: string; ipv6?: string } = {};
-  const ipText = tags.get(ipKey);
+  const ipText = get(ipKey);
   if (ipText !== undefined) {
     ip = parseIp(ipText);
     used.add(ipKey);
   }
   let port = 0;
-  const portText = tags.get(portKey);
+  const portText = get(portKey);
   if (portText !== undefined) {
     // Go's strconv.ParseUint(s, 10, 16): digits only, at most 65535, else 0
     port = /^[0-9]+$/.test(portText) && Number(portText) <= 65535 ? Number(portText) : 0;
@@ -173,7 +175,7 @@ function endpointFromTags(tags: ReadonlyMap<string, string>, localServiceName: s
 }
 
 /** time.Time.Round(time.Microsecond): half away from zero, for a non-negative time. */
-function roundToMicros(nanos: bigint): bigint {
+export function roundToMicros(nanos: bigint): bigint {
   return (nanos + 500n) / 1000n;
 }
 
@@ -188,7 +190,7 @@ export function anyValueAsString(v: OtlpAnyValue): string {
   return '';
 }
 
-function attributesJson(attributes: readonly OtlpKeyValue[]): string {
+export function attributesJson(attributes: readonly OtlpKeyValue[]): string {
   return goJson({ kvlistValue: { values: [...attributes] } }) ?? '';
 }
 

@@ -306,3 +306,22 @@ describe('encodeSpanFields: one span encoder, parameterised by its quoting', () 
     expect(encodeSpanFields(span, quoteJson, ['b', 'a'])).toContain('"tags":{"b":"2","a":"1"}');
   });
 });
+
+describe('quoteJson', () => {
+  // What it must write: JSON.stringify's quoting with U+2028/U+2029 escaped as well.
+  const reference = (s: string) => JSON.stringify(s).replace(/[\u2028\u2029]/g, (c) => (c === '\u2028' ? '\\u2028' : '\\u2029'));
+
+  it('quotes every UTF-16 code unit as JSON.stringify does, with the line separators escaped', () => {
+    const inputs: string[] = [];
+    for (let c = 0; c <= 0xffff; c++) inputs.push(String.fromCharCode(c), `a${String.fromCharCode(c)}b`);
+    // compared as one list: an expect per code unit takes seconds
+    const wrong = inputs.filter((s) => quoteJson(s) !== reference(s));
+    expect(wrong.map((s) => [...s].map((c) => c.charCodeAt(0).toString(16)).join(' '))).toEqual([]);
+  });
+
+  it('keeps surrogate pairs raw and escapes lone surrogates, as JSON.stringify does', () => {
+    for (const s of ['😀', 'x😀y', '\ud83d', 'a\ude00', '\ude00\ud83d', 'plain text', '', 'tab\there', 'q"uote', 'back\\slash', 'line\u2028sep']) {
+      expect(quoteJson(s)).toBe(reference(s));
+    }
+  });
+});

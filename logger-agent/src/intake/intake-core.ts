@@ -3,7 +3,7 @@
  * span line the agent will ship, append to the spool, and count. Throws IntakeRejection (the client
  * sent something unusable: 400 / INVALID_ARGUMENT) or SpoolFullError (429 / RESOURCE_EXHAUSTED).
  */
-import { encodeSpan, normalizeSpan, otlpToZipkin, type OtlpTraces, type Span } from '@pintrace/model';
+import { encodeSpan, normalizeSpan, otlpToZipkinLines, type OtlpTraces, type Span } from '@pintrace/model';
 import { IntakeRejection } from './decode.js';
 import type { IntakeMetrics, IntakeProtocol } from './metrics.js';
 import type { Spool } from './spool.js';
@@ -18,12 +18,13 @@ export class IntakeCore {
 
   /** Spans of an OTLP request, acknowledged once spooled; returns how many. */
   async acceptOtlp(traces: OtlpTraces, protocol: IntakeProtocol): Promise<number> {
-    const converted = otlpToZipkin(traces);
+    // straight to span lines: the mapping and Zipkin's encoding in one pass (model/otlp-to-zipkin-lines.ts)
+    const converted = otlpToZipkinLines(traces);
     if (!converted.ok) {
       const reason = converted.reason === 'invalid_id' ? 'invalid_span_id' : converted.reason;
       throw new IntakeRejection(reason, converted.message);
     }
-    return this.write(converted.spans, protocol);
+    return this.write(converted.lines, protocol);
   }
 
   /** Zipkin spans (already decoded, not yet normalised). */
@@ -44,11 +45,14 @@ export class IntakeCore {
       }
       normalized.push(result.span);
     }
-    return this.write(normalized, protocol);
+    return this.write(
+      normalized.map((s) => encodeSpan(s)),
+      protocol,
+    );
   }
 
-  private async write(spans: readonly Span[], protocol: IntakeProtocol): Promise<number> {
-    const lines = spans.map((s) => encodeSpan(s));
+  /** Span lines, one per span. */
+  private async write(lines: readonly string[], protocol: IntakeProtocol): Promise<number> {
     for (const line of lines) {
       const bytes = Buffer.byteLength(line);
       if (bytes > this.maxLineBytes)
@@ -58,9 +62,9 @@ export class IntakeCore {
         );
     }
     await this.spool.append(lines);
-    this.metrics.spans.inc({ protocol }, spans.length);
+    this.metrics.spans.inc({ protocol }, lines.length);
     this.metrics.requests.inc({ protocol, result: 'accepted' });
     this.metrics.backlog.set(this.spool.backlogBytes());
-    return spans.length;
+    return lines.length;
   }
 }
