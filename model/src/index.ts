@@ -34,3 +34,4 @@ export {
   thresholdOfOtValue,
   withThreshold,
 } from './sampling-threshold.js';
+export { samplingEndpointOf } from './sampling-endpoint.js';
