@@ -130,6 +130,7 @@ export function buildTemplates(version: ClusterVersion, options: TemplateOptions
           remoteServiceName: KEYWORD,
           collector: KEYWORD,
           flush: { type: 'integer' },
+          endpoint: KEYWORD,
         },
       }),
     );
