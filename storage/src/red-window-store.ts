@@ -189,7 +189,8 @@ export class ElasticsearchRedWindowStore {
           { spanName: 'asc' },
           { kind: 'asc' },
           { remoteServiceName: 'asc' },
-          { endpoint: 'asc' },
+          // indices made by an older template lack the field: sorting on it must not fail there
+          { endpoint: { order: 'asc', unmapped_type: 'keyword' } },
         ],
         _source: ['timestamp_millis', 'windowMs', 'serviceName', 'endpoint', 'roots', 'calls'],
       };

@@ -9,7 +9,10 @@
  *   proposed  = clamp(100 × target / (traffic / seconds), floor, ceiling)          percent
  *
  * which is `current × target / observed` with the rate that admitted each trace (the recorded
- * `th`), so it holds when the rate changed inside the lookback. Hysteresis: a computed value is
+ * `th`), so it holds when the rate changed inside the lookback. Fast down, slow up: when the
+ * newest window alone shows more than twice the lookback's traffic (and holds enough stored roots,
+ * {@link SURGE_MIN_ROOTS}, not to be noise), its traffic is used, so a surge is cut within one
+ * window while a fall raises rates only as the lookback forgets the busier windows. Hysteresis: a computed value is
  * republished only when the proposal differs from it by more than `hysteresis` (a fraction), so
  * window-to-window noise does not move rates; an endpoint without a computed value yet gets one.
  *
@@ -25,6 +28,8 @@ import { isDeciderValue } from '../decider/decider-values.js';
 
 /** One window's stored roots of one endpoint (summed over collectors and flushes). */
 export interface EndpointWindow {
+  /** Window start, epoch ms (needed for the surge rule only). */
+  timestamp?: number;
   serviceName: string;
   /** The sampling endpoint (model's samplingEndpointOf), or the windows' overflow label. */
   endpoint: string;
@@ -50,6 +55,8 @@ export interface AdaptiveInput {
   windows: readonly EndpointWindow[];
   /** The time the windows cover, in seconds (windows without traffic count as time too). */
   seconds: number;
+  /** The newest window's start and length (ms): enables the surge rule. */
+  newest?: { timestamp: number; windowMs: number };
   /** Every decider value in force now (hand-set and computed). */
   decider: ReadonlyMap<string, number>;
   config: AdaptiveConfig;
@@ -77,6 +84,12 @@ export interface AdaptiveOutput {
   set: Map<string, number>;
   decisions: AdaptiveDecision[];
 }
+
+/** The newest window must hold this many stored roots of an endpoint to count as a surge. */
+export const SURGE_MIN_ROOTS = 10;
+
+/** The newest window's traffic must exceed the lookback's by this factor to count as a surge. */
+const SURGE_FACTOR = 2;
 
 /** Endpoints the decider cannot name are summed under this (the collector's overflow label too). */
 const REST = '__overflow__';
@@ -110,20 +123,33 @@ function canBeKey(endpoint: string): boolean {
 export function computeAdaptiveRates(input: AdaptiveInput): AdaptiveOutput {
   const { config, decider } = input;
   const seconds = input.seconds > 0 ? input.seconds : 1;
-  const services = new Map<string, Map<string, { roots: number; calls: number }>>();
+  type Sum = { roots: number; calls: number; newestRoots: number; newestCalls: number };
+  const newest = input.newest;
+  const services = new Map<string, Map<string, Sum>>();
   for (const w of input.windows) {
     if (!w.serviceName || w.serviceName === REST) continue;
     let endpoints = services.get(w.serviceName);
     if (endpoints === undefined) services.set(w.serviceName, (endpoints = new Map()));
     const endpoint = canBeKey(w.endpoint) ? w.endpoint : REST;
-    const sum = endpoints.get(endpoint) ?? { roots: 0, calls: 0 };
+    const sum = endpoints.get(endpoint) ?? { roots: 0, calls: 0, newestRoots: 0, newestCalls: 0 };
     sum.roots += w.roots;
     sum.calls += w.calls;
+    if (newest !== undefined && w.timestamp === newest.timestamp) {
+      sum.newestRoots += w.roots;
+      sum.newestCalls += w.calls;
+    }
     endpoints.set(endpoint, sum);
   }
 
   const set = new Map<string, number>();
   const decisions: AdaptiveDecision[] = [];
+  /** Requests per second that the rate should answer: the lookback's, or the newest window's in a surge. */
+  const trafficOf = (sum: Sum) => {
+    const average = sum.calls / seconds;
+    if (newest === undefined || sum.newestRoots < SURGE_MIN_ROOTS) return average;
+    const latest = sum.newestCalls / (newest.windowMs / 1000);
+    return latest > SURGE_FACTOR * average ? latest : average;
+  };
   const propose = (traffic: number) => round(Math.min(config.maxRate, Math.max(config.minRate, (100 * config.targetTracesPerSecond) / traffic)));
   const decide = (serviceName: string, endpoint: string | undefined, proposed: number, observed: number, traffic: number, handSet: boolean) => {
     const key = autoRateKey(serviceName, endpoint);
@@ -140,21 +166,22 @@ export function computeAdaptiveRates(input: AdaptiveInput): AdaptiveOutput {
   for (const [serviceName, endpoints] of services) {
     const serviceHandSet = decider.has(`${SAMPLE_RATE_KEY}.${serviceName}`);
     let highest: number | undefined;
-    let rest: { roots: number; calls: number } | undefined;
+    let rest: Sum | undefined;
     for (const [endpoint, sum] of endpoints) {
       if (endpoint === REST) {
         rest = sum;
         continue;
       }
       if (!(sum.calls > 0)) continue;
-      const traffic = sum.calls / seconds;
+      const traffic = trafficOf(sum);
       const proposed = propose(traffic);
       highest = Math.max(highest ?? 0, proposed);
       const handSet = serviceHandSet || decider.has(`${SAMPLE_RATE_KEY}.${serviceName}.${endpoint}`);
       decide(serviceName, endpoint, proposed, sum.roots / seconds, traffic, handSet);
     }
     if (rest !== undefined && rest.calls > 0) {
-      decide(serviceName, undefined, propose(rest.calls / seconds), rest.roots / seconds, rest.calls / seconds, serviceHandSet);
+      const traffic = trafficOf(rest);
+      decide(serviceName, undefined, propose(traffic), rest.roots / seconds, traffic, serviceHandSet);
     } else if (highest !== undefined) {
       decide(serviceName, undefined, highest, 0, 0, serviceHandSet);
     }

@@ -30,6 +30,24 @@ describe('computeAdaptiveRates', () => {
     expect(after.decisions[0]).toMatchObject({ reason: 'changed', current: 10, observed: 100 });
   });
 
+  it('fast down, slow up: a surge in the newest window is answered at once, a fall only as the lookback forgets', () => {
+    const key = autoRateKey('shop', '/hot');
+    const at = (t: number, w: EndpointWindow) => ({ ...w, timestamp: t });
+    // nine quiet windows at 100/s kept at 10 %, the newest at 1000/s still kept at 10 %
+    const surge = [...traffic('shop', '/hot', 100, 10, 9).map((w, i) => at(i * 1000, w)), at(9000, traffic('shop', '/hot', 1000, 10, 1)[0]!)];
+    const newest = { timestamp: 9000, windowMs: 1000 };
+    const input = (windows: EndpointWindow[]) => ({ windows, seconds: 10, newest, decider: new Map([[key, 10]]), config });
+    expect(computeAdaptiveRates(input(surge)).set.get(key)).toBe(1);
+    // without the newest window's evidence it would answer the average (190/s)
+    expect(computeAdaptiveRates({ ...input(surge), newest: undefined }).set.get(key)).toBe(5.263);
+    // a fall: the newest window quiet, the lookback busy; the average rules (slow up)
+    const fall = [...traffic('shop', '/hot', 1000, 1, 9).map((w, i) => at(i * 1000, w)), at(9000, traffic('shop', '/hot', 100, 1, 1)[0]!)];
+    expect(computeAdaptiveRates({ ...input(fall), decider: new Map([[key, 1]]) }).set.has(key)).toBe(false);
+    // too few stored roots in the newest window is noise, not a surge
+    const noise = [...traffic('shop', '/hot', 100, 10, 9).map((w, i) => at(i * 1000, w)), at(9000, traffic('shop', '/hot', 300, 1, 1)[0]!)];
+    expect(computeAdaptiveRates(input(noise)).set.has(key)).toBe(false);
+  });
+
   it('clamps to the floor and the ceiling: a rare endpoint keeps at least its floor, a flood at most its ceiling', () => {
     const c = { ...config, minRate: 2, maxRate: 50 };
     const out = run([...traffic('shop', '/rare', 0.5, 100), ...traffic('shop', '/flood', 100_000, 1)], {}, c);
