@@ -144,13 +144,12 @@ export async function startAdaptiveSampler(config: SamplerConfig, deps: Adaptive
     const begin = end - Math.max(1, Math.round(config.lookbackMs / windowMs)) * windowMs;
     const inRange = windows.filter((w) => w.timestamp >= begin && w.timestamp < end);
     if (inRange.length === 0) return done('no_windows');
-    // time is what the windows that hold anything cover: when the whole pipeline was silent (Kafka
-    // down, collectors stopped) nothing is known, which is not the same as no traffic
-    const covered = new Set(inRange.map((w) => w.timestamp)).size * windowMs;
+    // the controller counts as time only the windows that hold anything: when the whole pipeline
+    // was silent (Kafka down, collectors stopped) nothing is known, which is not the same as idle
     const out = computeAdaptiveRates({
       windows: inRange,
-      seconds: covered / 1000,
-      newest: { timestamp: end - windowMs, windowMs },
+      seconds: (end - begin) / 1000,
+      windowMs,
       decider: view.values(),
       config: control,
     });

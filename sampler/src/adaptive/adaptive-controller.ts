@@ -10,9 +10,11 @@
  *
  * which is `current × target / observed` with the rate that admitted each trace (the recorded
  * `th`), so it holds when the rate changed inside the lookback. Fast down, slow up: when the
- * newest window alone shows more than twice the lookback's traffic (and holds enough stored roots,
- * {@link SURGE_MIN_ROOTS}, not to be noise), its traffic is used, so a surge is cut within one
- * window while a fall raises rates only as the lookback forgets the busier windows. Hysteresis: a computed value is
+ * newest windows show more than twice the traffic of the older ones (and hold enough stored roots,
+ * {@link SURGE_MIN_ROOTS}, not to be noise), only the windows after the most likely change point
+ * are averaged, so a surge is cut within a window or two and the windows before
+ * it do not pull the rate back up while the lookback forgets them; a fall raises rates only as
+ * the lookback forgets the busier windows. Hysteresis: a computed value is
  * republished only when the proposal differs from it by more than `hysteresis` (a fraction), so
  * window-to-window noise does not move rates; an endpoint without a computed value yet gets one.
  *
@@ -55,8 +57,11 @@ export interface AdaptiveInput {
   windows: readonly EndpointWindow[];
   /** The time the windows cover, in seconds (windows without traffic count as time too). */
   seconds: number;
-  /** The newest window's start and length (ms): enables the surge rule. */
-  newest?: { timestamp: number; windowMs: number };
+  /**
+   * The windows' length (ms). With it (and a timestamp on every window) the time covered is the
+   * windows that hold anything, and the surge rule is on; `seconds` is then ignored.
+   */
+  windowMs?: number;
   /** Every decider value in force now (hand-set and computed). */
   decider: ReadonlyMap<string, number>;
   config: AdaptiveConfig;
@@ -85,10 +90,10 @@ export interface AdaptiveOutput {
   decisions: AdaptiveDecision[];
 }
 
-/** The newest window must hold this many stored roots of an endpoint to count as a surge. */
+/** The newest windows must hold this many stored roots of an endpoint to count as a surge. */
 export const SURGE_MIN_ROOTS = 10;
 
-/** The newest window's traffic must exceed the lookback's by this factor to count as a surge. */
+/** The newest windows' traffic must exceed the older ones' by this factor to count as a surge. */
 const SURGE_FACTOR = 2;
 
 /** Endpoints the decider cannot name are summed under this (the collector's overflow label too). */
@@ -122,33 +127,57 @@ function canBeKey(endpoint: string): boolean {
 
 export function computeAdaptiveRates(input: AdaptiveInput): AdaptiveOutput {
   const { config, decider } = input;
-  const seconds = input.seconds > 0 ? input.seconds : 1;
-  type Sum = { roots: number; calls: number; newestRoots: number; newestCalls: number };
-  const newest = input.newest;
+  type Sum = { roots: number; calls: number; byWindow: Map<number, { roots: number; calls: number }> };
+  const windowMs = input.windowMs;
+  const timed = windowMs !== undefined && windowMs > 0 && input.windows.every((w) => w.timestamp !== undefined);
+  // the windows that hold anything: a window where the whole pipeline was silent is unknown, not idle
+  const starts = timed ? [...new Set(input.windows.map((w) => w.timestamp!))].sort((a, b) => a - b) : [];
+  const seconds = timed ? (starts.length * windowMs!) / 1000 : input.seconds > 0 ? input.seconds : 1;
   const services = new Map<string, Map<string, Sum>>();
   for (const w of input.windows) {
     if (!w.serviceName || w.serviceName === REST) continue;
     let endpoints = services.get(w.serviceName);
     if (endpoints === undefined) services.set(w.serviceName, (endpoints = new Map()));
     const endpoint = canBeKey(w.endpoint) ? w.endpoint : REST;
-    const sum = endpoints.get(endpoint) ?? { roots: 0, calls: 0, newestRoots: 0, newestCalls: 0 };
+    const sum = endpoints.get(endpoint) ?? { roots: 0, calls: 0, byWindow: new Map() };
     sum.roots += w.roots;
     sum.calls += w.calls;
-    if (newest !== undefined && w.timestamp === newest.timestamp) {
-      sum.newestRoots += w.roots;
-      sum.newestCalls += w.calls;
+    if (timed) {
+      const one = sum.byWindow.get(w.timestamp!) ?? { roots: 0, calls: 0 };
+      one.roots += w.roots;
+      one.calls += w.calls;
+      sum.byWindow.set(w.timestamp!, one);
     }
     endpoints.set(endpoint, sum);
   }
 
   const set = new Map<string, number>();
   const decisions: AdaptiveDecision[] = [];
-  /** Requests per second that the rate should answer: the lookback's, or the newest window's in a surge. */
+  /**
+   * Requests per second that the rate should answer: the lookback's average, or in a surge the
+   * average of the newest windows after the most likely change point (Poisson likelihood of a
+   * split into older and newer windows), when the newer windows' traffic is over SURGE_FACTOR ×
+   * the older ones' and holds SURGE_MIN_ROOTS stored roots.
+   */
   const trafficOf = (sum: Sum) => {
     const average = sum.calls / seconds;
-    if (newest === undefined || sum.newestRoots < SURGE_MIN_ROOTS) return average;
-    const latest = sum.newestCalls / (newest.windowMs / 1000);
-    return latest > SURGE_FACTOR * average ? latest : average;
+    if (!timed || starts.length < 2) return average;
+    const xlogx = (c: number, n: number) => (c > 0 ? c * Math.log(c / n) : 0);
+    const n = starts.length;
+    const whole = xlogx(sum.calls, n);
+    let recentCalls = 0;
+    let recentRoots = 0;
+    let best: { gain: number; traffic: number } | undefined;
+    for (let k = 1; k < n; k++) {
+      const one = sum.byWindow.get(starts[n - k]!);
+      recentCalls += one?.calls ?? 0;
+      recentRoots += one?.roots ?? 0;
+      const olderCalls = sum.calls - recentCalls;
+      if (recentRoots < SURGE_MIN_ROOTS || recentCalls / k <= (SURGE_FACTOR * olderCalls) / (n - k)) continue;
+      const gain = xlogx(recentCalls, k) + xlogx(olderCalls, n - k) - whole;
+      if (best === undefined || gain > best.gain) best = { gain, traffic: recentCalls / ((k * windowMs!) / 1000) };
+    }
+    return best?.traffic ?? average;
   };
   const propose = (traffic: number) => round(Math.min(config.maxRate, Math.max(config.minRate, (100 * config.targetTracesPerSecond) / traffic)));
   const decide = (serviceName: string, endpoint: string | undefined, proposed: number, observed: number, traffic: number, handSet: boolean) => {

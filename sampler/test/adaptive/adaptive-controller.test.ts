@@ -30,22 +30,34 @@ describe('computeAdaptiveRates', () => {
     expect(after.decisions[0]).toMatchObject({ reason: 'changed', current: 10, observed: 100 });
   });
 
-  it('fast down, slow up: a surge in the newest window is answered at once, a fall only as the lookback forgets', () => {
+  it('fast down, slow up: a surge in the newest windows is answered at once, a fall only as the lookback forgets', () => {
     const key = autoRateKey('shop', '/hot');
-    const at = (t: number, w: EndpointWindow) => ({ ...w, timestamp: t });
-    // nine quiet windows at 100/s kept at 10 %, the newest at 1000/s still kept at 10 %
-    const surge = [...traffic('shop', '/hot', 100, 10, 9).map((w, i) => at(i * 1000, w)), at(9000, traffic('shop', '/hot', 1000, 10, 1)[0]!)];
-    const newest = { timestamp: 9000, windowMs: 1000 };
-    const input = (windows: EndpointWindow[]) => ({ windows, seconds: 10, newest, decider: new Map([[key, 10]]), config });
-    expect(computeAdaptiveRates(input(surge)).set.get(key)).toBe(1);
-    // without the newest window's evidence it would answer the average (190/s)
-    expect(computeAdaptiveRates({ ...input(surge), newest: undefined }).set.get(key)).toBe(5.263);
-    // a fall: the newest window quiet, the lookback busy; the average rules (slow up)
-    const fall = [...traffic('shop', '/hot', 1000, 1, 9).map((w, i) => at(i * 1000, w)), at(9000, traffic('shop', '/hot', 100, 1, 1)[0]!)];
-    expect(computeAdaptiveRates({ ...input(fall), decider: new Map([[key, 1]]) }).set.has(key)).toBe(false);
-    // too few stored roots in the newest window is noise, not a surge
-    const noise = [...traffic('shop', '/hot', 100, 10, 9).map((w, i) => at(i * 1000, w)), at(9000, traffic('shop', '/hot', 300, 1, 1)[0]!)];
-    expect(computeAdaptiveRates(input(noise)).set.has(key)).toBe(false);
+    /** Windows 0..9 (1 s each): `quiet` windows of `a` per second at `rateA` %, then `b` per second at `rateB` %. */
+    const series = (quiet: number, a: number, rateA: number, b: number, rateB: number): EndpointWindow[] =>
+      Array.from({ length: 10 }, (_, i) => {
+        const [perSecond, rate] = i < quiet ? [a, rateA] : [b, rateB];
+        return { timestamp: i * 1000, serviceName: 'shop', endpoint: '/hot', roots: (perSecond * rate) / 100, calls: perSecond };
+      });
+    const input = (windows: EndpointWindow[], current: number) => ({ windows, seconds: 10, windowMs: 1000, decider: new Map([[key, current]]), config });
+    // the newest window at 1000/s (still kept at 10 %) after nine at 100/s: answered at once
+    expect(computeAdaptiveRates(input(series(9, 100, 10, 1000, 10), 10)).set.get(key)).toBe(1);
+    // without timestamps it would answer the average (190/s)
+    expect(computeAdaptiveRates({ ...input(series(9, 100, 10, 1000, 10), 10), windowMs: undefined }).set.get(key)).toBe(5.263);
+    // four windows into the surge (already at 1 %): the newest run is still what counts, not the
+    // average (460/s), which would raise the rate again before the lookback forgot the quiet windows
+    expect(computeAdaptiveRates(input(series(6, 100, 10, 1000, 1), 1)).set.has(key)).toBe(false);
+    // a fall: the newest windows quiet, the older ones busy; the average rules (slow up)
+    expect(computeAdaptiveRates(input(series(9, 1000, 1, 100, 1), 1)).set.has(key)).toBe(false);
+    // too few stored roots in the newest windows is noise, not a surge (300/s at 1 %: 3 roots)
+    expect(computeAdaptiveRates(input(series(9, 100, 10, 300, 1), 10)).set.has(key)).toBe(false);
+  });
+
+  it('counts only windows that hold anything as time: a silent pipeline is not an idle endpoint', () => {
+    const key = autoRateKey('shop', '/hot');
+    // five windows with traffic out of a ten-second lookback (the pipeline was down for the rest)
+    const windows = Array.from({ length: 5 }, (_, i) => ({ timestamp: i * 1000, serviceName: 'shop', endpoint: '/hot', roots: 10, calls: 100 }));
+    const out = computeAdaptiveRates({ windows, seconds: 10, windowMs: 1000, decider: new Map([[key, 10]]), config });
+    expect(out.decisions[0]).toMatchObject({ traffic: 100, reason: 'within_hysteresis' });
   });
 
   it('clamps to the floor and the ceiling: a rare endpoint keeps at least its floor, a flood at most its ceiling', () => {
