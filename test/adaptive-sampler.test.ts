@@ -148,7 +148,10 @@ beforeAll(async () => {
     }),
     { log },
   );
-  await eventually(async () => (deciderValues()['pintrace.sample_rate'] === 100 ? true : undefined), { what: 'the base rate in the decider file', timeoutMs: 60_000 });
+  await eventually(async () => (deciderValues()['pintrace.sample_rate'] === 100 ? true : undefined), {
+    what: 'the base rate in the decider file',
+    timeoutMs: 60_000,
+  });
   collector = await startCollector(
     {
       ...resolveConfig(collectorOptions, { env: {} }),

@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import { createAdmin, createConsumer, type SpanConsumer, type TopicAdmin } from '@pintrace/kafka';
+import { createAdmin, createConsumer, type TopicAdmin } from '@pintrace/kafka';
 import { Backoff, sleep, type KafkaConnection, type Logger } from '@pintrace/runtime';
 import { DECIDER_TOPIC_CONFIG, parseDeciderRecord } from '@pintrace/sampler';
 
@@ -23,7 +23,6 @@ export interface FleetDeciderViewOptions {
 
 export class FleetDeciderView {
   private readonly map = new Map<string, number>();
-  private consumer: SpanConsumer | undefined;
   private admin: TopicAdmin | undefined;
   private loop: Promise<void> | undefined;
   private end: (() => void) | undefined;
@@ -58,8 +57,15 @@ export class FleetDeciderView {
     const backoff = new Backoff({ initialMs: 500, maxMs: 15_000 });
     while (!signal.aborted) {
       const groupId = `pintrace-sampler-${os.hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
-      const consumer = createConsumer({ ...kafka, groupId, topics: [topic], fromBeginning: true, maxWaitTimeMs: 100, clientId: 'pintrace-sampler', logger: log });
-      this.consumer = consumer;
+      const consumer = createConsumer({
+        ...kafka,
+        groupId,
+        topics: [topic],
+        fromBeginning: true,
+        maxWaitTimeMs: 100,
+        clientId: 'pintrace-sampler',
+        logger: log,
+      });
       let end!: () => void;
       const ended = new Promise<void>((resolve) => (end = resolve));
       this.end = end;

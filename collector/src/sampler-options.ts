@@ -1,6 +1,15 @@
 /** `pintrace sampler`'s configuration: the shared connection options plus the control loop's. */
 import { z } from 'zod';
-import { commonOptions, kafkaConnectionOptions, storeConnectionOptions, portSchema, positiveIntSchema, topicSchema, type ConfigOf, type OptionSpec } from '@pintrace/runtime';
+import {
+  commonOptions,
+  kafkaConnectionOptions,
+  storeConnectionOptions,
+  portSchema,
+  positiveIntSchema,
+  topicSchema,
+  type ConfigOf,
+  type OptionSpec,
+} from '@pintrace/runtime';
 import { DEFAULT_DECIDER_TOPIC } from '@pintrace/sampler';
 import { collectorOptions } from './options.js';
 

@@ -117,7 +117,12 @@ describe('RED windows', () => {
     // endpoints are capped per service like the other labels
     const capped = windows('c1', { maxEndpointsPerService: 1 });
     capped.add([span({ timestamp: at(1), tags: { 'http.path': '/a' } }), span({ timestamp: at(2), tags: { 'http.path': '/b' } })], T0);
-    expect(capped.closeAll().map((d) => d.endpoint).sort()).toEqual(['/a', OVERFLOW_LABEL]);
+    expect(
+      capped
+        .closeAll()
+        .map((d) => d.endpoint)
+        .sort(),
+    ).toEqual(['/a', OVERFLOW_LABEL]);
   });
 
   it('the same spans through one or three collectors, in any order and split any way, sum to the same totals', () => {

@@ -161,7 +161,12 @@ describe('DeciderRateSource', () => {
     set({ 'pintrace.sample_rate_auto.shop': 2, 'pintrace.sample_rate_auto.shop./hot': 0.5, 'pintrace.sample_rate.shop./hot': 50 });
     expect([source.current(), source.rateFor('/hot')]).toEqual([2, 50]);
     // a hand-set service value wins over every computed value of the service
-    set({ 'pintrace.sample_rate.shop': 30, 'pintrace.sample_rate_auto.shop': 2, 'pintrace.sample_rate_auto.shop./hot': 0.5, 'pintrace.sample_rate.shop./x': 1 });
+    set({
+      'pintrace.sample_rate.shop': 30,
+      'pintrace.sample_rate_auto.shop': 2,
+      'pintrace.sample_rate_auto.shop./hot': 0.5,
+      'pintrace.sample_rate.shop./x': 1,
+    });
     expect([source.current(), source.rateFor('/hot'), source.rateFor('/x')]).toEqual([30, 30, 1]);
     // nothing computed: the global base, then the default
     set({ 'pintrace.sample_rate': 10, 'pintrace.sample_rate_auto.other./hot': 1 });
