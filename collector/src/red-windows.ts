@@ -123,7 +123,7 @@ export class RedWindows {
       const [serviceLabel, nameLabel, remoteLabel] = this.labels(service, span.name ?? '', span.remoteEndpoint?.serviceName ?? '');
       const kind = span.kind ?? '';
       const root = span.parentId === undefined;
-      const endpoint = root ? this.endpointLabel(serviceLabel, samplingEndpointOf(span.name ?? '', span.tags?.['http.path'])) : undefined;
+      const endpoint = root ? this.endpointLabel(serviceLabel, samplingEndpointOf(span.name ?? '', span.tags?.['http.path']).toLowerCase()) : undefined;
       const key = `${serviceLabel}\u0000${nameLabel}\u0000${kind}\u0000${remoteLabel}${endpoint === undefined ? '' : `\u0000${endpoint}`}`;
       let agg = window.keys.get(key);
       if (agg === undefined) {

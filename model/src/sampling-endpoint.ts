@@ -5,10 +5,12 @@
  * the same endpoint, so the controller that sets the rate sees what the rate governs. Both call
  * this one function.
  *
- * The endpoint is the root's `http.path` when it has one, else its name, lower-case (decider
- * names are lower-case). Not the route: an HTTP framework reports its route only after the
- * sampling decision, when the span is renamed `<method> <route>`.
+ * The endpoint is the root's `http.path` when it has one, else its name. Not the route: an HTTP
+ * framework reports its route only after the sampling decision, when the span is renamed
+ * `<method> <route>`. Compared case-insensitively, as decider names are lower-case: the rate
+ * source lower-cases on lookup (only when the service has endpoint rates, so a tracer without them
+ * pays nothing), the collector when it counts.
  */
 export function samplingEndpointOf(name: string, httpPath: unknown): string {
-  return (typeof httpPath === 'string' ? httpPath : name).toLowerCase();
+  return typeof httpPath === 'string' ? httpPath : name;
 }
