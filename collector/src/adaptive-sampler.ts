@@ -153,6 +153,8 @@ export async function startAdaptiveSampler(config: SamplerConfig, deps: Adaptive
       decider: view.values(),
       config: control,
     });
+    // the series are this round's endpoints: ones gone from the lookback do not stay forever
+    observedGauge.reset();
     for (const d of out.decisions) {
       decisionsTotal.inc({ reason: d.reason });
       if (d.endpoint !== undefined) observedGauge.set({ service: d.serviceName, endpoint: d.endpoint }, d.observed);
@@ -176,6 +178,7 @@ export async function startAdaptiveSampler(config: SamplerConfig, deps: Adaptive
       );
     }
     const values = view.values();
+    rateGauge.reset();
     for (const d of out.decisions) {
       const value = values.get(d.key);
       if (value !== undefined) rateGauge.set({ service: d.serviceName, endpoint: d.endpoint ?? '' }, value);
