@@ -126,7 +126,8 @@ async function storedRoots(endpoint: string, from: number, to: number): Promise<
 async function storedRates(endpoints: readonly string[], from: number, to: number): Promise<Record<string, number>> {
   while (Date.now() < to + 1000) await new Promise((r) => setTimeout(r, 200));
   const out: Record<string, number> = {};
-  const deadline = Date.now() + 20_000;
+  // a stalled pipeline (the machine is shared) must not stall the test: read what is there by then
+  const deadline = Date.now() + 6_000;
   for (const e of endpoints) {
     // span timestamps are taken inside the tracer a moment after the generator's clock: 50 ms slack
     const expected = traffic!.sampledBetween(e, from + 50, to - 50);

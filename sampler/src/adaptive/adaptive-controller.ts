@@ -10,7 +10,7 @@
  *
  * which is `current × target / observed` with the rate that admitted each trace (the recorded
  * `th`), so it holds when the rate changed inside the lookback. Fast down, slow up: when the
- * newest windows show more than twice the traffic of the older ones (and hold enough stored roots,
+ * newest windows (two at least) show more than twice the traffic of the older ones (and hold enough stored roots,
  * {@link SURGE_MIN_ROOTS}, not to be noise), only the windows after the most likely change point
  * are averaged, so a surge is cut within a window or two and the windows before
  * it do not pull the rate back up while the lookback forgets them; a fall raises rates only as
@@ -93,6 +93,12 @@ export interface AdaptiveOutput {
 /** The newest windows must hold this many stored roots of an endpoint to count as a surge. */
 export const SURGE_MIN_ROOTS = 10;
 
+/**
+ * A surge is at least this many newest windows: one window alone that reads high (a window whose
+ * spans were counted twice after a collector rebalance, say) does not cut a rate.
+ */
+const SURGE_MIN_WINDOWS = 2;
+
 /** The newest windows' traffic must exceed the older ones' by this factor to count as a surge. */
 const SURGE_FACTOR = 2;
 
@@ -173,7 +179,10 @@ export function computeAdaptiveRates(input: AdaptiveInput): AdaptiveOutput {
       recentCalls += one?.calls ?? 0;
       recentRoots += one?.roots ?? 0;
       const olderCalls = sum.calls - recentCalls;
-      if (recentRoots < SURGE_MIN_ROOTS || recentCalls / k <= (SURGE_FACTOR * olderCalls) / (n - k)) continue;
+      const olderMean = olderCalls / (n - k);
+      // the run starts at the change: its oldest window is over the factor too, not only its mean
+      if (k < SURGE_MIN_WINDOWS || recentRoots < SURGE_MIN_ROOTS || recentCalls / k <= SURGE_FACTOR * olderMean) continue;
+      if ((one?.calls ?? 0) <= SURGE_FACTOR * olderMean) continue;
       const gain = xlogx(recentCalls, k) + xlogx(olderCalls, n - k) - whole;
       if (best === undefined || gain > best.gain) best = { gain, traffic: recentCalls / ((k * windowMs!) / 1000) };
     }
