@@ -8,3 +8,7 @@ export { aggregateRed } from './aggregate-red.js';
 export type { AggregateRedOptions, RedWindowSink } from './aggregate-red.js';
 export { createRedMetrics } from './red-metrics.js';
 export type { RedMetrics } from './red-metrics.js';
+export { startAdaptiveSampler } from './adaptive-sampler.js';
+export type { AdaptiveSampler, AdaptiveSamplerDeps, SamplerRound } from './adaptive-sampler.js';
+export { samplerOptions } from './sampler-options.js';
+export type { SamplerConfig } from './sampler-options.js';

@@ -13,17 +13,21 @@
  * that arrive later open a new flush of it (flush 1, 2, ...), so nothing is ever rewritten and
  * sums over all documents are exact (storage/red-window-store.ts).
  *
- * Bounds: distinct services, span names per service and remote services per service are capped;
+ * Root spans (no parent) are also keyed by their sampling endpoint (model's samplingEndpointOf:
+ * the endpoint the tracer's per-endpoint rate governs) and count `roots`, unscaled: stored traces,
+ * which with the scaled `calls` of the same document is what the adaptive sampler steers by.
+ *
+ * Bounds: distinct services, span names, sampling endpoints and remote services per service are capped;
  * a label beyond its cap becomes `__overflow__` (counted per label), so keys per window are at
  * most their product. Open windows are capped; beyond it the oldest closes early.
  */
-import { probabilityOfThreshold, SAMPLING_THRESHOLD_TAG, type Span } from '@pintrace/model';
+import { probabilityOfThreshold, SAMPLING_THRESHOLD_TAG, samplingEndpointOf, type Span } from '@pintrace/model';
 import { bucketIndex, RED_BUCKET_BOUNDS_US, type RedWindowDocument } from '@pintrace/storage';
 
 /** The label a value beyond its cardinality cap is counted under. */
 export const OVERFLOW_LABEL = '__overflow__';
 
-export type RedLabel = 'service' | 'span_name' | 'remote_service';
+export type RedLabel = 'service' | 'span_name' | 'remote_service' | 'endpoint';
 
 export interface RedWindowSettings {
   /** Tumbling window length; windows start at multiples of it since the epoch. */
@@ -38,6 +42,8 @@ export interface RedWindowSettings {
   maxSpanNamesPerService?: number;
   /** Per service; default 200. */
   maxRemoteServicesPerService?: number;
+  /** Sampling endpoints of root spans per service; default 1000. */
+  maxEndpointsPerService?: number;
   /** Default 60. */
   maxOpenWindows?: number;
   /** Called for every span whose label was replaced by the overflow label. */
@@ -58,6 +64,7 @@ interface OpenWindow {
 interface ServiceLabels {
   names: Set<string>;
   remotes: Set<string>;
+  endpoints: Set<string>;
 }
 
 /** A window closes at the latest this many window lengths after its end. */
@@ -115,7 +122,9 @@ export class RedWindows {
       window.lastAdd = now;
       const [serviceLabel, nameLabel, remoteLabel] = this.labels(service, span.name ?? '', span.remoteEndpoint?.serviceName ?? '');
       const kind = span.kind ?? '';
-      const key = `${serviceLabel}\u0000${nameLabel}\u0000${kind}\u0000${remoteLabel}`;
+      const root = span.parentId === undefined;
+      const endpoint = root ? this.endpointLabel(serviceLabel, samplingEndpointOf(span.name ?? '', span.tags?.['http.path']).toLowerCase()) : undefined;
+      const key = `${serviceLabel}\u0000${nameLabel}\u0000${kind}\u0000${remoteLabel}${endpoint === undefined ? '' : `\u0000${endpoint}`}`;
       let agg = window.keys.get(key);
       if (agg === undefined) {
         agg = {
@@ -128,10 +137,15 @@ export class RedWindows {
           durationSumUs: 0,
           buckets: new Array<number>(RED_BUCKET_BOUNDS_US.length + 1).fill(0),
         };
+        if (endpoint !== undefined) {
+          agg.endpoint = endpoint;
+          agg.roots = 0;
+        }
         window.keys.set(key, agg);
       }
       const weight = this.weightOf(span.tags?.[SAMPLING_THRESHOLD_TAG]);
       agg.calls += weight;
+      if (agg.roots !== undefined) agg.roots += 1;
       if (span.tags !== undefined && span.tags.error !== undefined) agg.errors += weight;
       if (span.duration !== undefined) {
         agg.durationSumUs += weight * span.duration;
@@ -199,6 +213,12 @@ export class RedWindows {
     return weight;
   }
 
+  /** The sampling endpoint's label; `service` is already a label, so it has its entry. */
+  private endpointLabel(service: string, endpoint: string): string {
+    const labels = this.services.get(service)!;
+    return capped(labels.endpoints, endpoint, this.settings.maxEndpointsPerService ?? 1000, () => this.settings.onOverflow?.('endpoint'));
+  }
+
   private labels(service: string, name: string, remote: string): [string, string, string] {
     let labels = this.services.get(service);
     if (labels === undefined) {
@@ -208,7 +228,7 @@ export class RedWindows {
         labels = this.services.get(service);
       }
       if (labels === undefined) {
-        labels = { names: new Set(), remotes: new Set() };
+        labels = { names: new Set(), remotes: new Set(), endpoints: new Set() };
         this.services.set(service, labels);
       }
     }

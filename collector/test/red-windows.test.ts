@@ -89,6 +89,42 @@ describe('RED windows', () => {
     expect(doc!.durationSumUs).toBeCloseTo(202_000, 6);
   });
 
+  it('keys root spans by their sampling endpoint too, counting stored roots unscaled beside the scaled calls', () => {
+    const red = windows();
+    const th = thresholdOfPercent(10)!;
+    red.add(
+      [
+        span({ name: 'get', kind: 'SERVER', timestamp: at(1), tags: { 'http.path': '/Pay', [SAMPLING_THRESHOLD_TAG]: th } }),
+        span({ name: 'get', kind: 'SERVER', timestamp: at(2), tags: { 'http.path': '/pay', [SAMPLING_THRESHOLD_TAG]: th } }),
+        span({ name: 'get', kind: 'SERVER', timestamp: at(3), tags: { 'http.path': '/cart' } }),
+        span({ name: 'tick', timestamp: at(4) }),
+        span({ name: 'get', kind: 'SERVER', parentId: '00000000000000aa', timestamp: at(5), tags: { 'http.path': '/pay' } }),
+      ],
+      T0,
+    );
+    const docs = red.closeAll();
+    const roots = docs.filter((d) => d.endpoint !== undefined).map((d) => [d.endpoint, d.roots, Math.round(d.calls)]);
+    expect(roots.sort()).toEqual([
+      ['/cart', 1, 1],
+      ['/pay', 2, 20],
+      ['tick', 1, 1],
+    ]);
+    // a child span is no root: no endpoint, no roots
+    expect(docs.filter((d) => d.endpoint === undefined)).toMatchObject([{ spanName: 'get', calls: 1 }]);
+    expect(docs.find((d) => d.endpoint === undefined)!.roots).toBeUndefined();
+    // the RED sums per span name are what they were
+    expect(totals(docs).get(`${T0}|svc|get|SERVER|`)!.calls).toBeCloseTo(22, 9);
+    // endpoints are capped per service like the other labels
+    const capped = windows('c1', { maxEndpointsPerService: 1 });
+    capped.add([span({ timestamp: at(1), tags: { 'http.path': '/a' } }), span({ timestamp: at(2), tags: { 'http.path': '/b' } })], T0);
+    expect(
+      capped
+        .closeAll()
+        .map((d) => d.endpoint)
+        .sort(),
+    ).toEqual(['/a', OVERFLOW_LABEL]);
+  });
+
   it('the same spans through one or three collectors, in any order and split any way, sum to the same totals', () => {
     const spans = traffic(3000);
     const one = windows('one');

@@ -2,30 +2,10 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { createAdmin, createConsumer, type ConsumedMessage, type SpanConsumer, type TopicAdmin } from '@pintrace/kafka';
 import { Backoff, sleep, type KafkaConnection, type Logger } from '@pintrace/runtime';
-import { isDeciderValue, normalizeDeciderName, readDeciderFile, writeDeciderFile } from '@pintrace/sampler';
+import { DECIDER_TOPIC_CONFIG, parseDeciderRecord, readDeciderFile, writeDeciderFile } from '@pintrace/sampler';
 import type { AgentMetrics } from './metrics.js';
 
-/** Topic config of the fleet decider topic: one partition (one order for every key), compacted. */
-export const DECIDER_TOPIC_CONFIG: Readonly<Record<string, string>> = { 'cleanup.policy': 'compact' };
-
-/**
- * One fleet decider record: key = decider name, value = the percent as decimal text ("0.3");
- * a null or empty value is a tombstone (the name is removed from every host's file).
- */
-export function parseDeciderRecord(m: Pick<ConsumedMessage, 'key' | 'value'>): { name: string; value: number | undefined } | undefined {
-  if (m.key === null || m.key.length === 0) return undefined;
-  let name: string;
-  try {
-    name = normalizeDeciderName(m.key.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-  if (m.value === null || m.value.length === 0) return { name, value: undefined };
-  const text = m.value.toString('utf8').trim();
-  const value = Number(text);
-  if (text === '' || !isDeciderValue(value)) return undefined;
-  return { name, value };
-}
+export { DECIDER_TOPIC_CONFIG, parseDeciderRecord };
 
 export interface DeciderMirrorOptions {
   kafka: KafkaConnection;

@@ -1,11 +1,9 @@
 import os from 'node:os';
 import { createAdmin, createProducer } from '@pintrace/kafka';
 import type { KafkaConnection, Logger } from '@pintrace/runtime';
-import { isDeciderValue, normalizeDeciderName, DeciderFormatError } from '@pintrace/sampler';
-import { DECIDER_TOPIC_CONFIG } from './decider-mirror.js';
+import { DECIDER_TOPIC_CONFIG, DEFAULT_DECIDER_TOPIC, isDeciderValue, normalizeDeciderName, DeciderFormatError } from '@pintrace/sampler';
 
-/** The fleet decider topic when none is configured (`--decider-topic`, PINTRACE_DECIDER_TOPIC). */
-export const DEFAULT_DECIDER_TOPIC = 'pintrace-decider';
+export { DEFAULT_DECIDER_TOPIC };
 
 export interface PublishDeciderOptions {
   kafka: KafkaConnection;

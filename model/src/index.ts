@@ -36,3 +36,4 @@ export {
   thresholdOfOtValue,
   withThreshold,
 } from './sampling-threshold.js';
+export { samplingEndpointOf } from './sampling-endpoint.js';

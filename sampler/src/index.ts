@@ -9,7 +9,8 @@ export type { SamplerErrorCode } from './errors.js';
 
 export { FileDecider } from './decider/file-decider.js';
 export type { FileDeciderOptions, FileDeciderStats, DeciderLogger } from './decider/file-decider.js';
-export { DeciderRateSource, SAMPLE_RATE_KEY, isDevMachine } from './decider/decider-rate-source.js';
+export { DeciderRateSource, SAMPLE_RATE_KEY, AUTO_SAMPLE_RATE_KEY, isDevMachine } from './decider/decider-rate-source.js';
+export { DEFAULT_DECIDER_TOPIC, DECIDER_TOPIC_CONFIG, parseDeciderRecord } from './decider/fleet-record.js';
 export type { DeciderRateSourceOptions } from './decider/decider-rate-source.js';
 export {
   DEFAULT_DECIDER_FILE,
@@ -26,3 +27,6 @@ export {
   isDeciderValue,
 } from './decider/decider-values.js';
 export type { DeciderValues } from './decider/decider-values.js';
+
+export { computeAdaptiveRates, checkAdaptiveConfig, autoRateKey } from './adaptive/adaptive-controller.js';
+export type { AdaptiveConfig, AdaptiveInput, AdaptiveOutput, AdaptiveDecision, AdaptiveReason, EndpointWindow } from './adaptive/adaptive-controller.js';

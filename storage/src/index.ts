@@ -25,4 +25,4 @@ export { normalizeQueryTraceId, parseTraceIdList } from './query/trace-ids.js';
 export { javaTrim } from './query/java-strings.js';
 export { RED_BUCKET_BOUNDS_US, RED_BUCKET_FIELDS, bucketIndex, histogramQuantile } from './red-histogram.js';
 export { ElasticsearchRedWindowStore } from './red-window-store.js';
-export type { RedWindowDocument, RedStep, RedQuery } from './red-window-store.js';
+export type { RedWindowDocument, RedStep, RedQuery, RootWindow } from './red-window-store.js';

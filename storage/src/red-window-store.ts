@@ -47,6 +47,26 @@ export interface RedWindowDocument {
   durationSumUs: number;
   /** Scaled counts per bucket of {@link RED_BUCKET_BOUNDS_US}, +Inf last. */
   buckets: number[];
+  /**
+   * Root spans only (no parent): the sampling endpoint (model's samplingEndpointOf) they are keyed
+   * by as well, so the adaptive sampler sees what each per-endpoint rate governs.
+   */
+  endpoint?: string;
+  /** Root spans only: how many were stored, unscaled (`calls` is the same roots scaled). */
+  roots?: number;
+}
+
+/** One window's stored roots of one sampling endpoint, summed over collectors and flushes. */
+export interface RootWindow {
+  /** Window start, epoch ms. */
+  timestamp: number;
+  windowMs: number;
+  serviceName: string;
+  endpoint: string;
+  /** Stored, unscaled. */
+  roots: number;
+  /** Scaled by the inverse sampling rate: the true count. */
+  calls: number;
 }
 
 /** Sums over windows, one per step. */
@@ -108,9 +128,10 @@ export class ElasticsearchRedWindowStore {
   }
 
   static documentId(
-    d: Pick<RedWindowDocument, 'collector' | 'timestamp_millis' | 'flush' | 'serviceName' | 'spanName' | 'kind' | 'remoteServiceName'>,
+    d: Pick<RedWindowDocument, 'collector' | 'timestamp_millis' | 'flush' | 'serviceName' | 'spanName' | 'kind' | 'remoteServiceName' | 'endpoint'>,
   ): string {
-    const id = `${d.collector}|${d.timestamp_millis}|${d.flush}|${d.serviceName}|${d.spanName}|${d.kind}|${d.remoteServiceName}`;
+    const base = `${d.collector}|${d.timestamp_millis}|${d.flush}|${d.serviceName}|${d.spanName}|${d.kind}|${d.remoteServiceName}`;
+    const id = d.endpoint === undefined ? base : `${base}|${d.endpoint}`;
     // an _id is at most 512 bytes: a longer one keeps its start and ends in a digest of the whole
     if (Buffer.byteLength(id, 'utf8') <= 512) return id;
     return `${Buffer.from(id, 'utf8').subarray(0, 400).toString('utf8')}#${createHash('sha256').update(id).digest('hex')}`;
@@ -286,6 +307,63 @@ export class ElasticsearchRedWindowStore {
       searchAfter = hits[hits.length - 1]!.sort;
       if (!searchAfter) break;
     }
+  }
+
+  /**
+   * Stored roots per window and sampling endpoint for windows starting in [begin, end), summed
+   * over collectors and flushes (the adaptive sampler's input), ordered by window.
+   */
+  async rootWindows(input: { begin: number; end: number }): Promise<RootWindow[]> {
+    const { begin, end } = input;
+    const filter: unknown[] = [{ exists: { field: 'endpoint' } }, { range: { timestamp_millis: { gte: begin, lt: end, format: 'epoch_millis' } } }];
+    const indices = this.names.formatTypeAndRange('red', begin, end).join(',');
+    const sums = new Map<string, RootWindow>();
+    let searchAfter: unknown[] | undefined;
+    for (;;) {
+      const body: Record<string, unknown> = {
+        size: PAGE,
+        query: { bool: { filter } },
+        sort: [
+          { timestamp_millis: 'asc' },
+          { collector: 'asc' },
+          { flush: 'asc' },
+          { serviceName: 'asc' },
+          { spanName: 'asc' },
+          { kind: 'asc' },
+          { remoteServiceName: 'asc' },
+          // indices made by an older template lack the field: sorting on it must not fail there
+          { endpoint: { order: 'asc', unmapped_type: 'keyword' } },
+        ],
+        _source: ['timestamp_millis', 'windowMs', 'serviceName', 'endpoint', 'roots', 'calls'],
+      };
+      if (searchAfter) body.search_after = searchAfter;
+      const answer = await this.writes.search(indices, body);
+      if (answer === undefined) break;
+      const hits = (answer as { hits?: { hits?: Array<{ _source?: Record<string, unknown>; sort?: unknown[] }> } }).hits?.hits ?? [];
+      for (const hit of hits) {
+        const s = hit._source ?? {};
+        if (typeof s.timestamp_millis !== 'number' || typeof s.serviceName !== 'string' || typeof s.endpoint !== 'string') continue;
+        const key = `${s.timestamp_millis}\u0000${s.serviceName}\u0000${s.endpoint}`;
+        let sum = sums.get(key);
+        if (sum === undefined) {
+          sum = {
+            timestamp: s.timestamp_millis,
+            windowMs: typeof s.windowMs === 'number' ? s.windowMs : 0,
+            serviceName: s.serviceName,
+            endpoint: s.endpoint,
+            roots: 0,
+            calls: 0,
+          };
+          sums.set(key, sum);
+        }
+        if (typeof s.roots === 'number') sum.roots += s.roots;
+        if (typeof s.calls === 'number') sum.calls += s.calls;
+      }
+      if (hits.length < PAGE) break;
+      searchAfter = hits[hits.length - 1]!.sort;
+      if (!searchAfter) break;
+    }
+    return [...sums.values()].sort((a, b) => a.timestamp - b.timestamp);
   }
 
   /** Stops retrying: writes in progress reject with WRITER_SHUT_DOWN. */

@@ -142,10 +142,11 @@ export function buildTemplates(version: ClusterVersion, options: TemplateOptions
           calls: sum,
           errors: sum,
           ...Object.fromEntries(RED_BUCKET_FIELDS.map((f) => [f, sum])),
+          endpoint: KEYWORD,
         },
       }),
-      // a red template from before the summable fields (2026-12-03) is replaced
-      requiredFields: ['calls', ...RED_BUCKET_FIELDS],
+      // a red template from before the summable fields or the endpoint (2026-12-03) is replaced
+      requiredFields: ['calls', 'endpoint', ...RED_BUCKET_FIELDS],
     });
   }
   return templates;

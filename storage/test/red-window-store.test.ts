@@ -115,6 +115,36 @@ describe('ElasticsearchRedWindowStore', () => {
     expect(search.query.bool.filter).toContainEqual({ term: { serviceName: 'front' } });
   });
 
+  it('reads stored roots per window and sampling endpoint, summed over collectors and flushes (the adaptive sampler input)', async () => {
+    const root = (d: Partial<RedWindowDocument>, sort: unknown[]) => ({ _source: doc({ endpoint: '/pay', roots: 5, calls: 50, ...d }), sort });
+    const { http, requests } = fakeHttp([
+      () => ({
+        status: 200,
+        body: {
+          hits: {
+            hits: [
+              root({ collector: 'a' }, [1]),
+              root({ collector: 'b', flush: 1, roots: 1, calls: 10 }, [2]),
+              root({ endpoint: '/cart', roots: 2, calls: 2 }, [3]),
+              root({ timestamp_millis: W0 + 10_000 }, [4]),
+            ],
+          },
+        },
+      }),
+    ]);
+    const store = new ElasticsearchRedWindowStore({ http, version });
+    const windows = await store.rootWindows({ begin: W0, end: W0 + 20_000 });
+    expect(windows.map((w) => [w.timestamp, w.serviceName, w.endpoint, w.roots, w.calls])).toEqual([
+      [W0, 'front', '/pay', 6, 60],
+      [W0, 'front', '/cart', 2, 2],
+      [W0 + 10_000, 'front', '/pay', 5, 50],
+    ]);
+    const search = JSON.parse(String(requests[0]!.body)) as { query: { bool: { filter: unknown[] } } };
+    expect(search.query.bool.filter).toContainEqual({ exists: { field: 'endpoint' } });
+    // a root document's id carries its endpoint, so it never overwrites the span name's other documents
+    expect(ElasticsearchRedWindowStore.documentId(doc({ endpoint: '/pay' }))).toBe(`g/host/1/ab|${W0}|0|front|get /a|SERVER||/pay`);
+  });
+
   it("has a template of its own only when asked, beside zipkin's three", () => {
     expect(buildTemplates(version).map((t) => t.type)).toEqual(['span', 'dependency', 'autocomplete']);
     const red = buildTemplates(version, { red: true })[3]!;

@@ -36,8 +36,9 @@ export interface TracingOptions {
    */
   sampleRate?: number | RateSource;
   /**
-   * A KingPin-style decider file (JSON name → percent), hot-reloaded: the rate is the most specific
-   * of `pintrace.sample_rate.<service>.<endpoint>`, `pintrace.sample_rate.<service>`,
+   * A KingPin-style decider file (JSON name → percent), hot-reloaded: the rate is the first set of
+   * `pintrace.sample_rate.<service>.<endpoint>`, `pintrace.sample_rate.<service>`, the adaptive
+   * sampler's `pintrace.sample_rate_auto.<service>.<endpoint>` and `….<service>`,
    * `pintrace.sample_rate`, else `sampleRate` (a number), else 0. See @pintrace/sampler.
    */
   deciderFile?: string;

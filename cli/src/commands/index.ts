@@ -6,6 +6,7 @@ import { registerDemo } from './demo.js';
 import { DEVSTACK_DESCRIPTION, registerDevstack } from './devstack.js';
 import { registerUnavailable, tryLoad } from './optional-parts.js';
 import { UP_DESCRIPTION, registerUp } from './up.js';
+import { registerSampler } from './sampler.js';
 import { registerUi } from './ui.js';
 
 /**
@@ -27,5 +28,6 @@ export async function registerCommands(program: Command): Promise<void> {
   registerCollector(program);
   registerDemo(program);
   registerDecider(program);
+  registerSampler(program);
   registerUi(program);
 }

@@ -144,6 +144,37 @@ describe('DeciderRateSource', () => {
     expect(new DeciderRateSource({ decider, serviceName: 'x', defaultRate: 1 }).current()).toBe(1);
   });
 
+  it('hand-set service and endpoint values beat computed ones; computed ones beat the global base', () => {
+    let listener: ((values: ReadonlyMap<string, number>) => void) | undefined;
+    const decider = {
+      all: () => new Map<string, number>(),
+      onChange: (fn: (values: ReadonlyMap<string, number>) => void) => {
+        listener = fn;
+        return () => undefined;
+      },
+    };
+    const source = new DeciderRateSource({ decider, serviceName: 'shop', defaultRate: 7 });
+    const set = (values: Record<string, number>) => listener!(new Map(Object.entries(values)));
+    set({ 'pintrace.sample_rate': 10, 'pintrace.sample_rate_auto.shop': 2, 'pintrace.sample_rate_auto.shop./hot': 0.5 });
+    expect([source.current(), source.rateFor('/hot'), source.rateFor('/new')]).toEqual([2, 0.5, 2]);
+    // a hand-set endpoint value wins over the computed one for that endpoint only
+    set({ 'pintrace.sample_rate_auto.shop': 2, 'pintrace.sample_rate_auto.shop./hot': 0.5, 'pintrace.sample_rate.shop./hot': 50 });
+    expect([source.current(), source.rateFor('/hot')]).toEqual([2, 50]);
+    // a hand-set service value wins over every computed value of the service
+    set({
+      'pintrace.sample_rate.shop': 30,
+      'pintrace.sample_rate_auto.shop': 2,
+      'pintrace.sample_rate_auto.shop./hot': 0.5,
+      'pintrace.sample_rate.shop./x': 1,
+    });
+    expect([source.current(), source.rateFor('/hot'), source.rateFor('/x')]).toEqual([30, 30, 1]);
+    // nothing computed: the global base, then the default
+    set({ 'pintrace.sample_rate': 10, 'pintrace.sample_rate_auto.other./hot': 1 });
+    expect([source.current(), source.rateFor('/hot')]).toEqual([10, 10]);
+    set({});
+    expect(source.current()).toBe(7);
+  });
+
   it('dev mode samples 100 % whatever the file says', () => {
     const path = join(mkdtempSync(join(tmpdir(), 'decider-')), 'decider.json');
     writeFileSync(path, '{"pintrace.sample_rate": 0}');

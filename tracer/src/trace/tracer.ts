@@ -12,7 +12,7 @@ import {
   type Tracer,
   type TraceState,
 } from '@opentelemetry/api';
-import { thresholdOfOtValue, thresholdOfPercent, withThreshold } from '@pintrace/model';
+import { samplingEndpointOf, thresholdOfOtValue, thresholdOfPercent, withThreshold } from '@pintrace/model';
 import { decideSampling, type Sampler, type SamplingState } from '@pintrace/sampler';
 import { nowMicros, toEpochMicros } from '../clock.js';
 import { lastIdAt, lastIdBytes, newSpanId, newTraceId } from '../ids.js';
@@ -128,8 +128,8 @@ export class PintraceTracer implements Tracer {
     }
 
     // a root (or a deferred remote parent's child) names its endpoint for per-endpoint sample
-    // rates: http.path when set, else its name
-    const endpoint = propagated === undefined ? endpointOf(name, options.attributes) : undefined;
+    // rates: http.path when set, else its name (model's rule, which the collector counts by)
+    const endpoint = propagated === undefined ? samplingEndpointOf(name, options.attributes?.['http.path']) : undefined;
     // not parent-based (OTel's always_on, always_off, traceidratio): every span asks the sampler;
     // a child asks at its service's rate, so with one rate it agrees with its root (same trace id)
     if (!state.parentBased) propagated = undefined;
@@ -169,11 +169,6 @@ export class PintraceTracer implements Tracer {
       spanIdHexAt,
     });
   }
-}
-
-function endpointOf(name: string, attributes: SpanOptions['attributes']): string {
-  const path = attributes?.['http.path'];
-  return typeof path === 'string' ? path : name;
 }
 
 /**
