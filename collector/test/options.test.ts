@@ -18,6 +18,7 @@ describe('collector options', () => {
       batchTimeMs: 200,
       sinkConcurrency: 3,
       heapGrowingPercent: 20,
+      memoryBudgetMb: 256,
     });
   });
 
