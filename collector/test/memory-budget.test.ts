@@ -8,7 +8,7 @@ describe('memory budget launch', () => {
     expect(memoryBudgetLaunch(4096, { execArgv: [], env: {} })?.nodeFlags).toEqual(['--max-semi-space-size=32']);
   });
 
-  it("leaves what the operator set, in the command line or NODE_OPTIONS", () => {
+  it('leaves what the operator set, in the command line or NODE_OPTIONS', () => {
     expect(memoryBudgetLaunch(256, { execArgv: ['--max-semi-space-size=16'], env: {} })).toEqual({ nodeFlags: [], env: { MALLOC_ARENA_MAX: '2' } });
     expect(memoryBudgetLaunch(256, { execArgv: [], env: { NODE_OPTIONS: '--max_semi_space_size=4', MALLOC_ARENA_MAX: '8' } })).toBeUndefined();
   });
