@@ -276,8 +276,8 @@ const stageOptions = {
     flag: 'memory-budget-mb',
     env: 'PINTRACE_COLLECTOR_MEMORY_BUDGET_MB',
     description:
-      'RSS the `pintrace collector` process is sized for: it restarts itself once at start-up (same pid) with V8\'s young ' +
-      'generation and the C allocator\'s arenas sized to it (0 = run as started)',
+      "RSS the `pintrace collector` process is sized for: it restarts itself once at start-up (same pid) with V8's young " +
+      "generation and the C allocator's arenas sized to it (0 = run as started)",
     default: '256',
     schema: nonNegativeIntSchema,
   } satisfies OptionSpec<number>,
