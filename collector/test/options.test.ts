@@ -19,6 +19,7 @@ describe('collector options', () => {
       sinkConcurrency: 3,
       heapGrowingPercent: 20,
       memoryBudgetMb: 256,
+      redWindowMs: 10000,
     });
   });
 
