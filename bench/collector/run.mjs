@@ -255,7 +255,6 @@ async function runOurs(expected, target = undefined, { flags = extra, tag = '' }
   const connection = target ? ['--config', target.stack.configFile] : ['--kafka', brokers.join(','), '--es', es];
   const pids = target ? serverPids(target.stack) : undefined;
   const servers0 = pids ? serverCpu(pids) : undefined;
-  const port = await freePort();
   // PINTRACE_BENCH_NODE_ARGS: extra node flags for our collector's process (e.g. --cpu-prof).
   const nodeArgs = (process.env.PINTRACE_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(
@@ -273,8 +272,9 @@ async function runOurs(expected, target = undefined, { flags = extra, tag = '' }
       prefix,
       '--index-replicas',
       '0',
+      // 0: the collector picks a free port itself (a port probed here could be taken before it listens)
       '--metrics-port',
-      String(port),
+      '0',
       ...flags,
     ],
     {
