@@ -166,8 +166,26 @@ function tlsRow() {
   ];
 }
 
+/**
+ * The cost of the collector's RED aggregation (issue 16): on vs off in the same run
+ * (red-results.json of bench/collector `--red`). Met when spans/s keep 0.9× by the ratio of the
+ * medians and by the median of the paired rounds, and every run stayed under 256 MB RSS.
+ */
+function redRow() {
+  const r = results('collector', 'red-results.json');
+  const [off, on] = ['off', 'on'].map((m) => find(r.summary, (s) => s.aggregation === m, `collector RED: ${m}`));
+  const q = r.ratios;
+  const rss = Math.max(off.maxPeakRssMb, on.maxPeakRssMb);
+  return [
+    `cost of RED windows: collector with \`--red-window-ms ${r.redWindowMs}\` (\`bench/collector\` \`--red\`, ${day(r.date)}, Node ${r.machine.node.replace(/^v/, '')})`,
+    `the same collector with aggregation off, alternating in the same run (medians of ${r.rounds} rounds, load ${Math.min(...r.loadAverage.perRunRange).toFixed(0)}–${Math.max(...r.loadAverage.perRunRange).toFixed(0)})`,
+    `${x(q.spansPerSecOnVsOff)} the spans/s of off (${int(on.spansPerSecond)} vs ${int(off.spansPerSecond)}; paired by round ${x(q.pairedSpansPerSecRatioMedian)}), CPU per span ${x(q.cpuPerSpanOnVsOff)}; peak RSS ${on.peakRssMb} / ${off.peakRssMb} MB (highest run ${rss} MB)`,
+    `≥ 0.9× spans/s ${mark(q.spansPerSecOnVsOff >= 0.9 && q.pairedSpansPerSecRatioMedian >= 0.9)}, RSS < 256 MB ${mark(rss < 256)}`,
+  ];
+}
+
 export function headlineTable() {
-  const rows = [collectorRow(), agentRow(), intakeRow(), tlsRow(), ...tracerRows(), uiRow(), scaleRow()];
+  const rows = [collectorRow(), agentRow(), intakeRow(), tlsRow(), redRow(), ...tracerRows(), uiRow(), scaleRow()];
   return ['| scenario | peer, same run, same machine | result | target |', '|---|---|---|---|', ...rows.map((cells) => `| ${cells.join(' | ')} |`)].join('\n');
 }
 

@@ -41,7 +41,7 @@ describe('collector: the 10,000-message burst', () => {
     await producer?.disconnect();
     await admin?.close();
     await deleteIndices(`${prefix}-*`);
-    for (const type of ['span', 'dependency', 'autocomplete']) await fetch(`${esUrl}/_template/${prefix}-${type}_template`, { method: 'DELETE' });
+    for (const type of ['span', 'dependency', 'autocomplete', 'red']) await fetch(`${esUrl}/_template/${prefix}-${type}_template`, { method: 'DELETE' });
   });
 
   it('indexes every span exactly once', async () => {

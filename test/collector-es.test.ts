@@ -87,7 +87,7 @@ describe('collector: Kafka → Elasticsearch in Zipkin format', () => {
     await producer?.disconnect();
     await admin?.close();
     await deleteIndices(`${prefix}-*`);
-    for (const type of ['span', 'dependency', 'autocomplete']) {
+    for (const type of ['span', 'dependency', 'autocomplete', 'red']) {
       await fetch(`${esUrl}/_template/${prefix}-${type}_template`, { method: 'DELETE' });
     }
   });

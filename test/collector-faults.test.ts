@@ -42,7 +42,7 @@ afterAll(async () => {
   for (const { es, prefix } of prefixes) {
     if (es !== esUrl) continue;
     await deleteIndices(`${prefix}-*`);
-    for (const type of ['span', 'dependency', 'autocomplete']) await fetch(`${es}/_template/${prefix}-${type}_template`, { method: 'DELETE' });
+    for (const type of ['span', 'dependency', 'autocomplete', 'red']) await fetch(`${es}/_template/${prefix}-${type}_template`, { method: 'DELETE' });
   }
 });
 

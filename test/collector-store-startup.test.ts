@@ -74,7 +74,7 @@ afterAll(async () => {
   await new Promise<void>((resolve) => (oldStore ? oldStore.close(() => resolve()) : resolve()));
   for (const prefix of prefixes) {
     await deleteIndices(`${prefix}-*`);
-    for (const type of ['span', 'dependency', 'autocomplete']) await fetch(`${esUrl}/_template/${prefix}-${type}_template`, { method: 'DELETE' });
+    for (const type of ['span', 'dependency', 'autocomplete', 'red']) await fetch(`${esUrl}/_template/${prefix}-${type}_template`, { method: 'DELETE' });
   }
   certs?.remove();
 });

@@ -340,7 +340,7 @@ describe('three-broker Kafka: the leading broker SIGKILLed mid-stream', () => {
       await producer.disconnect();
       await topicAdmin.close();
       await deleteIndices(`${prefix}-*`);
-      for (const type of ['span', 'dependency', 'autocomplete']) await fetch(`${esUrl}/_template/${prefix}-${type}_template`, { method: 'DELETE' });
+      for (const type of ['span', 'dependency', 'autocomplete', 'red']) await fetch(`${esUrl}/_template/${prefix}-${type}_template`, { method: 'DELETE' });
       // Leave the cluster whole for whatever runs next.
       await ds.start();
     }

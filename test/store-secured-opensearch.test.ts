@@ -74,7 +74,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(runs.map((r) => r.part.kill()));
   for (const r of runs) {
-    for (const type of ['span', 'dependency', 'autocomplete']) await basicHttp?.request({ method: 'DELETE', path: `/_template/${r.prefix}-${type}_template` });
+    for (const type of ['span', 'dependency', 'autocomplete', 'red'])
+      await basicHttp?.request({ method: 'DELETE', path: `/_template/${r.prefix}-${type}_template` });
   }
   await producer?.disconnect();
   await admin?.close();

@@ -25,6 +25,11 @@
  *   node bench/collector/run.mjs --security both --plain-config var/bench-plain/client-config.json \
  *     --secure-config var/bench-secure/client-config.json [--rounds 3] [--messages 10000]
  *
+ * The cost of RED aggregation (`--red`, issue 16): our collector only, `--rounds N` (default 3)
+ * pairs on one burst, off vs `--red-window-ms <ms>` (default 10000), alternating which goes first.
+ * Writes red-results.json and red-throughput.svg:
+ *   node bench/collector/run.mjs --red [--rounds 3] [--red-window-ms 10000] [-- extra collector flags]
+ *
  * Env: PINTRACE_BENCH_NODE_ARGS (extra node flags for our collector, e.g. --cpu-prof),
  * PINTRACE_KAFKA_BROKERS (127.0.0.1:9092), PINTRACE_ES_URL (http://127.0.0.1:9200),
  * ZIPKIN_JAR (var/devstack/zipkin/lib/zipkin-server-3.6.1-exec.jar). Writes results.json and
@@ -68,6 +73,9 @@ const MESSAGES = Number(opt('messages', '10000'));
 const poll = opt('poll', 'refresh');
 const security = opt('security', undefined) === undefined ? undefined : securityModes(opt('security'));
 const rounds = Number(opt('rounds', '3'));
+/** `--red`: the cost of RED aggregation, off vs `--red-window-ms <this>` (default 10000), `--rounds` pairs. */
+const redCompare = args.slice(0, extraAt < 0 ? undefined : extraAt).includes('--red');
+const redWindowMs = opt('red-window-ms', '10000');
 const id = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
 const topic = `bench-collector-${id}`;
 const hex = (n) => randomBytes(n).toString('hex');
@@ -241,13 +249,12 @@ async function watch(pattern, expected, { quietMs = 20_000, timeoutMs = 300_000,
  * `target` (TLS mode): the topic and the stack; the collector then reaches Kafka and the store
  * through the stack's client-config.json alone, and the servers' CPU is counted over the run.
  */
-async function runOurs(expected, target = undefined) {
-  const prefix = target ? `bench-pt-${target.topic.slice('bench-collector-'.length)}` : `bench-pt-${id}`;
+async function runOurs(expected, target = undefined, { flags = extra, tag = '' } = {}) {
+  const prefix = `${target ? `bench-pt-${target.topic.slice('bench-collector-'.length)}` : `bench-pt-${id}`}${tag}`;
   const from = target?.topic ?? topic;
   const connection = target ? ['--config', target.stack.configFile] : ['--kafka', brokers.join(','), '--es', es];
   const pids = target ? serverPids(target.stack) : undefined;
   const servers0 = pids ? serverCpu(pids) : undefined;
-  const port = await freePort();
   // PINTRACE_BENCH_NODE_ARGS: extra node flags for our collector's process (e.g. --cpu-prof).
   const nodeArgs = (process.env.PINTRACE_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(
@@ -260,14 +267,15 @@ async function runOurs(expected, target = undefined) {
       '--topic',
       from,
       '--group-id',
-      `${from}-ours`,
+      `${from}-ours${tag}`,
       '--index-prefix',
       prefix,
       '--index-replicas',
       '0',
+      // 0: the collector picks a free port itself (a port probed here could be taken before it listens)
       '--metrics-port',
-      String(port),
-      ...extra,
+      '0',
+      ...flags,
     ],
     {
       env: { ...process.env, PINTRACE_LOG_LEVEL: 'warn', ...(heapMb ? { NODE_OPTIONS: `--max-old-space-size=${heapMb}` } : {}) },
@@ -291,7 +299,7 @@ async function runOurs(expected, target = undefined) {
   await new Promise((r) => child.on('exit', r));
   await deleteIndices(`${prefix}-*`);
   for (const type of ['span', 'dependency', 'autocomplete']) await esJson('DELETE', `/_template/${prefix}-${type}_template`);
-  return { name: 'pintrace collector', flags: extra, heapMb: heapMb ? Number(heapMb) : undefined, ...result };
+  return { name: 'pintrace collector', flags, heapMb: heapMb ? Number(heapMb) : undefined, ...result };
 }
 
 async function runZipkin(expected) {
@@ -402,6 +410,7 @@ async function runZipkinDocs(lines) {
 
 async function main() {
   if (security) return runTls();
+  if (redCompare) return runRed();
   const admin = createAdmin(brokers);
   await admin.ensureTopic(topic, 3);
   const producer = createProducer({ brokers });
@@ -606,6 +615,109 @@ async function runTls() {
       groups: [
         { label: 'indexed spans/s (wall)', bars: summary.map((s) => ({ label: s.security, value: s.spansPerSecond })) },
         { label: 'spans per CPU-second of our process', bars: summary.map((s) => ({ label: s.security, value: Math.round(1e6 / s.cpuUsPerSpan) })) },
+      ],
+    }),
+  );
+  console.log(JSON.stringify({ summary, ratios, loadAverage: out.loadAverage }, null, 2));
+}
+
+/**
+ * The cost of the RED aggregation (issue 16): the same burst consumed `--rounds` times with it
+ * off and on (`--red-window-ms`), the two alternating which goes first, each run with its own
+ * group and index prefix on the one topic. Compares indexed spans/s (the store's pace: noisy on a
+ * shared node), our process's CPU per span (what the aggregation adds) and peak RSS. Writes
+ * red-results.json and red-throughput.svg (results.json is left alone).
+ */
+async function runRed() {
+  const admin = createAdmin(brokers);
+  await admin.ensureTopic(topic, 3);
+  await admin.close();
+  const { messages, spans } = burstMessages();
+  const producer = createProducer({ brokers });
+  await producer.connect();
+  for (let i = 0; i < messages.length; i += 100) await producer.send(topic, messages.slice(i, i + 100));
+  await producer.disconnect();
+  console.error(`burst on ${topic}: ${MESSAGES} messages, ${spans} spans`);
+  // both explicit, whatever the collector's default is
+  const modes = { off: [...extra, '--red-window-ms', '0'], on: [...extra, '--red-window-ms', redWindowMs] };
+  const load0 = loadavg(os);
+  const rows = [];
+  for (let r = 0; r < rounds; r++) {
+    for (const mode of r % 2 === 0 ? ['off', 'on'] : ['on', 'off']) {
+      await sleep(2000); // the last run's indices deleted, the store's merges of them settled
+      const res = await runOurs(spans, undefined, { flags: modes[mode], tag: `-${mode}${r + 1}` });
+      const row = {
+        aggregation: mode,
+        round: r + 1,
+        ...res,
+        series: undefined,
+        lost: spans - res.indexed,
+        cpuUsPerSpan: res.indexed ? round((res.totalCpuSeconds * 1e6) / res.indexed, 1) : undefined,
+        loadavg: os.loadavg()[0],
+      };
+      rows.push({ ...row, series: res.series });
+      console.error(JSON.stringify(row));
+    }
+  }
+  const summary = ['off', 'on'].map((mode) => {
+    const rs = rows.filter((r) => r.aggregation === mode);
+    const m = (k) => median(rs.map((r) => r[k]));
+    return {
+      aggregation: mode,
+      flags: modes[mode],
+      runs: rs.length,
+      spansPerSecond: Math.round(m('spansPerSecond')),
+      spansPerSecondRange: [Math.min(...rs.map((r) => r.spansPerSecond)), Math.max(...rs.map((r) => r.spansPerSecond))],
+      cpuUsPerSpan: round(m('cpuUsPerSpan'), 1),
+      totalCpuSeconds: round(m('totalCpuSeconds'), 2),
+      cpuSecondsFirstToLast: round(m('cpuSeconds'), 2),
+      esCpuSeconds: round(m('esCpuSeconds'), 2),
+      peakRssMb: m('peakRssMb'),
+      maxPeakRssMb: Math.max(...rs.map((r) => r.peakRssMb)),
+      lost: rs.reduce((n, r) => n + r.lost, 0),
+    };
+  });
+  const [off, on] = summary;
+  // Paired by round: the two runs of a round are a minute apart, closer than the medians' runs.
+  const paired = [];
+  for (let r = 1; r <= rounds; r++) {
+    const a = rows.find((x) => x.round === r && x.aggregation === 'off');
+    const b = rows.find((x) => x.round === r && x.aggregation === 'on');
+    if (a && b) paired.push({ rate: b.spansPerSecond / a.spansPerSecond, cpu: b.cpuUsPerSpan / a.cpuUsPerSpan });
+  }
+  const ratios = {
+    spansPerSecOnVsOff: round(on.spansPerSecond / off.spansPerSecond),
+    cpuPerSpanOnVsOff: round(on.cpuUsPerSpan / off.cpuUsPerSpan),
+    pairedSpansPerSecRatioMedian: round(median(paired.map((p) => p.rate))),
+    pairedCpuPerSpanRatioMedian: round(median(paired.map((p) => p.cpu))),
+    pairedSpansPerSecRatios: paired.map((p) => round(p.rate)),
+    targetOnAtLeast09xOff: on.spansPerSecond / off.spansPerSecond >= 0.9,
+    targetRssUnder256Mb: Math.max(off.maxPeakRssMb, on.maxPeakRssMb) < 256,
+  };
+  const out = {
+    date: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGb: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+    loadAverage: {
+      atStart: load0,
+      atEnd: loadavg(os),
+      perRunRange: [round(Math.min(...rows.map((r) => r.loadavg)), 2), round(Math.max(...rows.map((r) => r.loadavg)), 2)],
+    },
+    burst: { messages: MESSAGES, spans, topicPartitions: 3 },
+    rounds,
+    redWindowMs: Number(redWindowMs),
+    summary,
+    ratios,
+    runs: rows,
+  };
+  writeFileSync(path.join(here, 'red-results.json'), `${JSON.stringify(out, null, 2)}\n`);
+  writeFileSync(
+    path.join(here, 'red-throughput.svg'),
+    barChart({
+      title: `Collector, ${spans.toLocaleString('en')}-span burst: RED aggregation off vs on (medians of ${rounds})`,
+      unit: 'spans per second',
+      groups: [
+        { label: 'indexed spans/s (wall)', bars: summary.map((s) => ({ label: s.aggregation, value: s.spansPerSecond })) },
+        { label: 'spans per CPU-second of our process', bars: summary.map((s) => ({ label: s.aggregation, value: Math.round(1e6 / s.cpuUsPerSpan) })) },
       ],
     }),
   );

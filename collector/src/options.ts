@@ -271,14 +271,24 @@ const stageOptions = {
     default: '20',
     schema: nonNegativeIntSchema,
   } satisfies OptionSpec<number>,
+  memoryBudgetMb: {
+    key: 'memoryBudgetMb',
+    flag: 'memory-budget-mb',
+    env: 'PINTRACE_COLLECTOR_MEMORY_BUDGET_MB',
+    description:
+      "RSS the `pintrace collector` process is sized for: it restarts itself once at start-up (same pid) with V8's young " +
+      "generation and the C allocator's arenas sized to it (0 = run as started)",
+    default: '256',
+    schema: nonNegativeIntSchema,
+  } satisfies OptionSpec<number>,
   redWindowMs: {
     key: 'redWindowMs',
     flag: 'red-window-ms',
     env: 'PINTRACE_COLLECTOR_RED_WINDOW_MS',
     description:
       'RED analytics window: calls, errors and durations per service and endpoint, scaled by the sampling rate, ' +
-      'written to <index-prefix>-red-* and /metrics every window (0 = off, the default until its cost is measured on bench/collector; 10000 is the intended window)',
-    default: '0',
+      'written to <index-prefix>-red-* and /metrics every window (0 = off; on, it cost no measurable spans/s on bench/collector)',
+    default: '10000',
     schema: nonNegativeIntSchema,
   } satisfies OptionSpec<number>,
   dependencyFlushMs: {

@@ -58,11 +58,32 @@ interface OpenWindow {
   flush: number;
   /** When a span was last added (collector clock). */
   lastAdd: number;
-  keys: Map<string, Aggregate>;
+  keys: Map<Series, Aggregate>;
 }
 
+/** One key's labels (after the caps), made once and reused by every window as its map key. */
+interface Series {
+  serviceName: string;
+  spanName: string;
+  kind: string;
+  remoteServiceName: string;
+  /** A root series: the sampling endpoint it counts roots of. */
+  endpoint?: string;
+  /** The root series under this one, by sampling endpoint. */
+  roots?: Map<string, Series>;
+}
+
+/**
+ * A service's labels as a tree, so a span finds its series by four map lookups on the strings it
+ * carries, with no key string built per span (measured: the joined key and the label tuple were
+ * most of the stage's time). Only labels under their caps are keys; an overflowed one is looked
+ * up again each time, so the overflow is counted per span.
+ */
 interface ServiceLabels {
-  names: Set<string>;
+  service: string;
+  /** Span name → kind → remote service label → series. */
+  names: Map<string, Map<string, Map<string, Series>>>;
+  acceptedNames: number;
   remotes: Set<string>;
   endpoints: Set<string>;
 }
@@ -105,6 +126,9 @@ export class RedWindows {
   add(spans: readonly Span[], now: number): { skipped: number; closed: RedWindowDocument[] } {
     let skipped = 0;
     const closed: RedWindowDocument[] = [];
+    // a batch's spans mostly share a window (and often a service): the last ones are kept at hand
+    let window: OpenWindow | undefined;
+    let labels: ServiceLabels | undefined;
     for (const span of spans) {
       const service = span.localEndpoint?.serviceName;
       if (!service) {
@@ -113,44 +137,45 @@ export class RedWindows {
       }
       const millis = span.timestamp !== undefined ? Math.floor(span.timestamp / 1000) : now;
       const start = Math.floor(millis / this.windowMs) * this.windowMs;
-      let window = this.open.get(start);
-      if (window === undefined) {
-        if (this.open.size >= (this.settings.maxOpenWindows ?? 60)) closed.push(...this.closeOldest());
-        window = { start, flush: this.nextFlush.get(start) ?? 0, lastAdd: now, keys: new Map() };
-        this.open.set(start, window);
+      // (a window closed early below is never the one at hand: it is replaced by the new one)
+      if (window === undefined || window.start !== start) {
+        window = this.open.get(start);
+        if (window === undefined) {
+          if (this.open.size >= (this.settings.maxOpenWindows ?? 60)) closed.push(...this.closeOldest());
+          window = { start, flush: this.nextFlush.get(start) ?? 0, lastAdd: now, keys: new Map() };
+          this.open.set(start, window);
+        }
+        window.lastAdd = now;
       }
-      window.lastAdd = now;
-      const [serviceLabel, nameLabel, remoteLabel] = this.labels(service, span.name ?? '', span.remoteEndpoint?.serviceName ?? '');
-      const kind = span.kind ?? '';
-      const root = span.parentId === undefined;
-      const endpoint = root ? this.endpointLabel(serviceLabel, samplingEndpointOf(span.name ?? '', span.tags?.['http.path']).toLowerCase()) : undefined;
-      const key = `${serviceLabel}\u0000${nameLabel}\u0000${kind}\u0000${remoteLabel}${endpoint === undefined ? '' : `\u0000${endpoint}`}`;
-      let agg = window.keys.get(key);
+      if (labels === undefined || labels.service !== service) labels = this.serviceLabels(service);
+      let series = this.series(labels, span.name ?? '', span.kind ?? '', span.remoteEndpoint?.serviceName ?? '');
+      if (span.parentId === undefined) series = this.rootSeries(labels, series, samplingEndpointOf(span.name ?? '', span.tags?.['http.path']).toLowerCase());
+      let agg = window.keys.get(series);
       if (agg === undefined) {
         agg = {
-          serviceName: serviceLabel,
-          spanName: nameLabel,
-          kind,
-          remoteServiceName: remoteLabel,
+          serviceName: series.serviceName,
+          spanName: series.spanName,
+          kind: series.kind,
+          remoteServiceName: series.remoteServiceName,
           calls: 0,
           errors: 0,
           durationSumUs: 0,
           buckets: new Array<number>(RED_BUCKET_BOUNDS_US.length + 1).fill(0),
         };
-        if (endpoint !== undefined) {
-          agg.endpoint = endpoint;
+        if (series.endpoint !== undefined) {
+          agg.endpoint = series.endpoint;
           agg.roots = 0;
         }
-        window.keys.set(key, agg);
+        window.keys.set(series, agg);
       }
       const weight = this.weightOf(span.tags?.[SAMPLING_THRESHOLD_TAG]);
       agg.calls += weight;
-      if (agg.roots !== undefined) agg.roots += 1;
       if (span.tags !== undefined && span.tags.error !== undefined) agg.errors += weight;
       if (span.duration !== undefined) {
         agg.durationSumUs += weight * span.duration;
         agg.buckets[bucketIndex(span.duration)]! += weight;
       }
+      if (agg.roots !== undefined) agg.roots += 1;
     }
     return { skipped, closed };
   }
@@ -213,13 +238,8 @@ export class RedWindows {
     return weight;
   }
 
-  /** The sampling endpoint's label; `service` is already a label, so it has its entry. */
-  private endpointLabel(service: string, endpoint: string): string {
-    const labels = this.services.get(service)!;
-    return capped(labels.endpoints, endpoint, this.settings.maxEndpointsPerService ?? 1000, () => this.settings.onOverflow?.('endpoint'));
-  }
-
-  private labels(service: string, name: string, remote: string): [string, string, string] {
+  /** The service's labels; a service past the cap counts under the overflow service (each span). */
+  private serviceLabels(service: string): ServiceLabels {
     let labels = this.services.get(service);
     if (labels === undefined) {
       if (this.services.size >= (this.settings.maxServices ?? 500)) {
@@ -228,25 +248,69 @@ export class RedWindows {
         labels = this.services.get(service);
       }
       if (labels === undefined) {
-        labels = { names: new Set(), remotes: new Set(), endpoints: new Set() };
+        labels = { service, names: new Map(), acceptedNames: 0, remotes: new Set(), endpoints: new Set() };
         this.services.set(service, labels);
       }
     }
-    return [
-      service,
-      capped(labels.names, name, this.settings.maxSpanNamesPerService ?? 1000, () => this.settings.onOverflow?.('span_name')),
-      capped(labels.remotes, remote, this.settings.maxRemoteServicesPerService ?? 200, () => this.settings.onOverflow?.('remote_service')),
-    ];
+    return labels;
   }
-}
 
-/** `value` when already seen or under the cap (then remembered), else the overflow label. */
-function capped(seen: Set<string>, value: string, cap: number, overflowed: () => void): string {
-  if (seen.has(value)) return value;
-  if (seen.size < cap) {
-    seen.add(value);
-    return value;
+  /** The root series of `series` for a sampling endpoint (capped per service). */
+  private rootSeries(labels: ServiceLabels, series: Series, endpoint: string): Series {
+    if (!labels.endpoints.has(endpoint)) {
+      if (labels.endpoints.size < (this.settings.maxEndpointsPerService ?? 1000)) {
+        labels.endpoints.add(endpoint);
+      } else {
+        this.settings.onOverflow?.('endpoint');
+        endpoint = OVERFLOW_LABEL;
+      }
+    }
+    series.roots ??= new Map();
+    let root = series.roots.get(endpoint);
+    if (root === undefined) {
+      root = { serviceName: series.serviceName, spanName: series.spanName, kind: series.kind, remoteServiceName: series.remoteServiceName, endpoint };
+      series.roots.set(endpoint, root);
+    }
+    return root;
   }
-  overflowed();
-  return OVERFLOW_LABEL;
+
+  private series(labels: ServiceLabels, name: string, kind: string, remote: string): Series {
+    let kinds = labels.names.get(name);
+    if (kinds === undefined) {
+      if (labels.acceptedNames < (this.settings.maxSpanNamesPerService ?? 1000)) {
+        labels.acceptedNames++;
+      } else {
+        this.settings.onOverflow?.('span_name');
+        name = OVERFLOW_LABEL;
+        kinds = labels.names.get(name);
+      }
+      if (kinds === undefined) {
+        kinds = new Map();
+        labels.names.set(name, kinds);
+      }
+    }
+    let remotes = kinds.get(kind);
+    if (remotes === undefined) {
+      remotes = new Map();
+      kinds.set(kind, remotes);
+    }
+    let series = remotes.get(remote);
+    if (series === undefined) {
+      // the remote cap is per service, whatever the span name
+      if (!labels.remotes.has(remote)) {
+        if (labels.remotes.size < (this.settings.maxRemoteServicesPerService ?? 200)) {
+          labels.remotes.add(remote);
+        } else {
+          this.settings.onOverflow?.('remote_service');
+          remote = OVERFLOW_LABEL;
+          series = remotes.get(remote);
+        }
+      }
+      if (series === undefined) {
+        series = { serviceName: labels.service, spanName: name, kind, remoteServiceName: remote };
+        remotes.set(remote, series);
+      }
+    }
+    return series;
+  }
 }

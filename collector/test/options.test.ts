@@ -18,6 +18,8 @@ describe('collector options', () => {
       batchTimeMs: 200,
       sinkConcurrency: 3,
       heapGrowingPercent: 20,
+      memoryBudgetMb: 256,
+      redWindowMs: 10000,
     });
   });
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { collectorOptions, startCollector } from '@pintrace/collector';
+import { collectorOptions, relaunchWithinMemoryBudget, startCollector } from '@pintrace/collector';
 import { createLogger, Shutdown } from '@pintrace/runtime';
 import { addOptions, configFrom } from './options.js';
 
@@ -17,6 +17,8 @@ export function registerCollector(program: Command): void {
   cmd.action(async () => {
     const config = configFrom(collectorOptions, cmd);
     const log = createLogger('collector');
+    // first: this replaces the process (same pid) when it was not started within the budget
+    relaunchWithinMemoryBudget(config.memoryBudgetMb, log);
     const shutdown = new Shutdown(log);
     const collector = await startCollector(config, { log });
     shutdown.add('collector', () => collector.shutdown()).installSignalHandlers();
