@@ -48,7 +48,7 @@ const { Kafka, Partitioners, CompressionTypes, CompressionCodecs, logLevel } = k
 // Snappy through kafkajs-snappy (pure JS, raw snappy out; reads raw and xerial-framed batches),
 // so a fast codec works with no native build. lz4 needs the librdkafka client; zstd neither.
 // Compression uses the native `snappy` package (optional dependency, prebuilt binaries) when it
-// loads: the same raw snappy blocks, 2-4x less CPU than snappyjs (most for a cold process).
+// loads: the same raw snappy blocks for less CPU than snappyjs, most for a cold process.
 CompressionCodecs[CompressionTypes.Snappy] = snappyCodecWithNativeCompress;
 
 function snappyCodecWithNativeCompress() {
