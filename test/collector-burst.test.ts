@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdmin, createProducer, type SpanProducer, type TopicAdmin } from '@pintrace/kafka';
 import type { Span } from '@pintrace/model';
 import { burstTrace } from './collector-fixtures.js';
+import { collectorArgs } from './support/part-args.js';
 import { freePort, metric } from './support/ports.js';
 import { startPart, type RunningPart } from './support/processes.js';
 import { countDocs, deleteIndices, esUrl, eventually, kafkaBrokers, uniqueName } from './support/servers.js';
@@ -63,23 +64,7 @@ describe('collector: the 10,000-message burst', () => {
     const started = Date.now();
     collector = startPart(
       'collector-burst',
-      [
-        'collector',
-        '--kafka',
-        kafkaBrokers.join(','),
-        '--es',
-        esUrl,
-        '--topic',
-        topic,
-        '--group-id',
-        `${topic}-group`,
-        '--index-prefix',
-        prefix,
-        '--index-replicas',
-        '0',
-        '--metrics-port',
-        String(port),
-      ],
+      collectorArgs({ kafka: kafkaBrokers.join(','), es: esUrl, topic, groupId: `${topic}-group`, indexPrefix: prefix, indexReplicas: 0, metricsPort: port }),
       { PINTRACE_LOG_LEVEL: 'warn' },
     );
     const count = await eventually(
