@@ -44,9 +44,9 @@ export interface ProducerOptions {
    * acknowledged per request anyway). 'each' (default): a delivery report per message, so sends
    * complete independently. 'drain': librdkafka reports failed messages only, and send() resolves
    * once the producer has no message left in flight. That saves the per-message report (an object
-   * built on the JS thread for each; docs/decisions.md D4), but a send also waits for the others in flight: fit for writers that
-   * wait on each batch before producing the next (the logger agent), not for many independent
-   * concurrent senders.
+   * built on the JS thread for each; docs/decisions.md D4), but a send also waits for the others
+   * in flight: fit for writers that wait on each batch before producing the next (the logger
+   * agent), not for many independent concurrent senders.
    */
   deliveryReports?: 'each' | 'drain';
 }
