@@ -1,15 +1,7 @@
 /** The collector's configuration: the shared options plus its own. */
 import { z } from 'zod';
-import {
-  commonOptions,
-  kafkaConnectionOptions,
-  storeConnectionOptions,
-  booleanSchema,
-  portSchema,
-  positiveIntSchema,
-  type ConfigOf,
-  type OptionSpec,
-} from '@pintrace/runtime';
+import { commonOptions, kafkaConnectionOptions, storeConnectionOptions, booleanSchema, portSchema, positiveIntSchema } from '@pintrace/runtime';
+import type { ConfigOf, OptionSpec } from '@pintrace/runtime';
 
 /**
  * Elasticsearch index prefix rules that zipkin-server enforces or ES requires: lower case, no

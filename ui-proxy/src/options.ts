@@ -1,15 +1,7 @@
 /** The ui-proxy's configuration: the shared options plus its own (flag > env > file > default). */
 import { z } from 'zod';
-import {
-  commonOptions,
-  kafkaConnectionOptions,
-  storeConnectionOptions,
-  booleanSchema,
-  portSchema,
-  positiveIntSchema,
-  type ConfigOf,
-  type OptionSpec,
-} from '@pintrace/runtime';
+import { commonOptions, kafkaConnectionOptions, storeConnectionOptions, booleanSchema, portSchema, positiveIntSchema } from '@pintrace/runtime';
+import type { ConfigOf, OptionSpec } from '@pintrace/runtime';
 
 const list = z.union([z.string(), z.array(z.string())]).transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean));
 
