@@ -14,11 +14,6 @@ const basePathSchema = z
 
 const usersSchema = list.pipe(z.array(z.string().regex(/^[^:]+:.+$/, 'each user is name:password')));
 
-const indexPrefixSchema = z
-  .string()
-  .trim()
-  .regex(/^[a-z0-9][a-z0-9._-]{0,230}$/, 'an index prefix is lower case [a-z0-9._-], at most 231 characters, not starting with - _ .');
-
 const hostSchema = z.string().trim().min(1, 'expected a host or address to listen on');
 
 const optionalPath = z.string().trim().min(1, 'expected a file path');
@@ -55,14 +50,7 @@ export const uiOptions = {
     default: '/zipkin',
     schema: basePathSchema,
   }),
-  indexPrefix: spec({
-    key: 'indexPrefix',
-    flag: 'index-prefix',
-    env: 'PINTRACE_ES_INDEX_PREFIX',
-    description: "Elasticsearch index prefix, as zipkin-server's ES_INDEX",
-    default: 'zipkin',
-    schema: indexPrefixSchema,
-  }),
+  indexPrefix: commonOptions.indexPrefix,
   dateSeparator: spec({
     key: 'dateSeparator',
     flag: 'date-separator',
