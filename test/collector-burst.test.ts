@@ -13,7 +13,7 @@ import { burstTrace } from './collector-fixtures.js';
 import { collectorArgs } from './support/part-args.js';
 import { freePort, metric } from './support/ports.js';
 import { startPart, type RunningPart } from './support/processes.js';
-import { countDocs, deleteIndices, esUrl, eventually, kafkaBrokers, uniqueName } from './support/servers.js';
+import { countDocs, deleteIndexPrefix, esUrl, eventually, kafkaBrokers, uniqueName } from './support/servers.js';
 
 const topic = uniqueName('collector-burst');
 const prefix = uniqueName('ptburst');
@@ -41,8 +41,7 @@ describe('collector: the 10,000-message burst', () => {
     await collector?.stop();
     await producer?.disconnect();
     await admin?.close();
-    await deleteIndices(`${prefix}-*`);
-    for (const type of ['span', 'dependency', 'autocomplete']) await fetch(`${esUrl}/_template/${prefix}-${type}_template`, { method: 'DELETE' });
+    await deleteIndexPrefix(prefix);
   });
 
   it('indexes every span exactly once', async () => {

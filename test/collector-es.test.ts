@@ -13,7 +13,7 @@ import { encodeSpanDocument, spanIndexTimestamp } from '@pintrace/storage';
 import { zipkinStyleTrace } from './support/fixtures.js';
 import { Registry } from 'prom-client';
 import { metric } from './support/ports.js';
-import { deleteIndices, esUrl, eventually, kafkaBrokers, searchAll, uniqueName, zipkinUrl } from './support/servers.js';
+import { deleteIndexPrefix, esUrl, eventually, kafkaBrokers, searchAll, uniqueName, zipkinUrl } from './support/servers.js';
 
 const topic = uniqueName('collector-es');
 const groupId = `${topic}-group`;
@@ -86,10 +86,7 @@ describe('collector: Kafka → Elasticsearch in Zipkin format', () => {
     await collector?.shutdown();
     await producer?.disconnect();
     await admin?.close();
-    await deleteIndices(`${prefix}-*`);
-    for (const type of ['span', 'dependency', 'autocomplete']) {
-      await fetch(`${esUrl}/_template/${prefix}-${type}_template`, { method: 'DELETE' });
-    }
+    await deleteIndexPrefix(prefix);
   });
 
   it("writes every valid span exactly once with zipkin-server's _id, skipping bad input, across a restart", async () => {

@@ -21,7 +21,7 @@ import { freePort, metric } from './support/ports.js';
 import { privateDevstack } from './support/private-devstack.js';
 import { collectorArgs, FAULT_TIMINGS } from './support/part-args.js';
 import { startPart } from './support/processes.js';
-import { deleteIndices, esUrl, eventually, kafkaBrokers, uniqueName } from './support/servers.js';
+import { deleteIndexPrefix, esUrl, eventually, kafkaBrokers, uniqueName } from './support/servers.js';
 
 const log = createLogger('collector-faults-test', { level: process.env.PINTRACE_LOG_LEVEL ?? 'warn' });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -41,9 +41,7 @@ afterAll(async () => {
   await producer?.disconnect();
   await admin?.close();
   for (const { es, prefix } of prefixes) {
-    if (es !== esUrl) continue;
-    await deleteIndices(`${prefix}-*`);
-    for (const type of ['span', 'dependency', 'autocomplete']) await fetch(`${es}/_template/${prefix}-${type}_template`, { method: 'DELETE' });
+    if (es === esUrl) await deleteIndexPrefix(prefix);
   }
 });
 

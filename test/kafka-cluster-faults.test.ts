@@ -31,7 +31,7 @@ import { agentArgs, collectorArgs, FAULT_TIMINGS } from './support/part-args.js'
 import { freePort, metric } from './support/ports.js';
 import { privateDevstack } from './support/private-devstack.js';
 import { startPart, type RunningPart } from './support/processes.js';
-import { deleteIndices, esUrl, eventually, uniqueName } from './support/servers.js';
+import { deleteIndexPrefix, esUrl, eventually, uniqueName } from './support/servers.js';
 
 const TOTAL = 1_000_000;
 const CHUNK = 2000;
@@ -305,8 +305,7 @@ describe('three-broker Kafka: the leading broker SIGKILLed mid-stream', () => {
       await collector?.stop();
       await producer.disconnect();
       await topicAdmin.close();
-      await deleteIndices(`${prefix}-*`);
-      for (const type of ['span', 'dependency', 'autocomplete']) await fetch(`${esUrl}/_template/${prefix}-${type}_template`, { method: 'DELETE' });
+      await deleteIndexPrefix(prefix);
       // Leave the cluster whole for whatever runs next.
       await ds.start();
     }
