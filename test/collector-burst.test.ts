@@ -6,10 +6,10 @@
  * Run alone: npx vitest run --project integration test/collector-burst.test.ts
  */
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAdmin, createProducer, type SpanProducer, type TopicAdmin } from '@pintrace/kafka';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { Span } from '@pintrace/model';
 import { burstTrace } from './collector-fixtures.js';
+import { topicAndProducer } from './support/kafka-topic.js';
 import { collectorArgs } from './support/part-args.js';
 import { freePort, metric } from './support/ports.js';
 import { startPart, type RunningPart } from './support/processes.js';
@@ -26,21 +26,11 @@ function peakRssMb(pid: number): number {
 }
 
 describe('collector: the 10,000-message burst', () => {
-  let producer: SpanProducer;
-  let admin: TopicAdmin;
+  const kafka = topicAndProducer(topic, 3);
   let collector: RunningPart | undefined;
-
-  beforeAll(async () => {
-    admin = createAdmin(kafkaBrokers);
-    await admin.ensureTopic(topic, 3);
-    producer = createProducer({ brokers: kafkaBrokers });
-    await producer.connect();
-  });
 
   afterAll(async () => {
     await collector?.stop();
-    await producer?.disconnect();
-    await admin?.close();
     await deleteIndexPrefix(prefix);
   });
 
@@ -56,7 +46,7 @@ describe('collector: the 10,000-message burst', () => {
         spans += trace.length;
         chunk.push({ key: trace[0]!.traceId, value: JSON.stringify(trace) });
       }
-      await producer.send(topic, chunk);
+      await kafka.producer.send(topic, chunk);
     }
     expect(spans).toBeGreaterThan(125_000);
     const port = await freePort();
