@@ -68,10 +68,11 @@ function snappyCodecWithNativeCompress() {
 
 /**
  * kafkajs's `ssl` and `sasl` options for `security`, after the checks both clients share
- * (`checkSecurity`), or KAFKA_CONFIG for what kafkajs cannot do honestly. TLS goes through node:tls, which verifies the chain against the CA file (else Node's
- * CA store) and the host name unless `verifyHostname` is false. OAUTHBEARER is refused: kafkajs
- * only takes a token from a callback, and fetching and refreshing OAuth tokens is not something
- * this fallback does; use the librdkafka client.
+ * (`checkSecurity`), or KAFKA_CONFIG for what kafkajs cannot do honestly. TLS goes through
+ * node:tls, which verifies the chain against the CA file (else Node's CA store) and the host name
+ * unless `verifyHostname` is false. OAUTHBEARER is refused: kafkajs only takes a token from a
+ * callback, and fetching and refreshing OAuth tokens is not something this fallback does; use the
+ * librdkafka client.
  */
 export function kafkajsSecurityConfig(security: KafkaSecurity | undefined): Pick<KafkaConfig, 'ssl' | 'sasl'> {
   const checked = checkSecurity(security);
