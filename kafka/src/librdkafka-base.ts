@@ -67,12 +67,13 @@ export function requireLibrdkafka(): RdModule {
 }
 
 /**
- * librdkafka properties for `security`, after the checks both clients share (`checkSecurity`). Each
- * setting is honoured or refused (KAFKA_CONFIG naming the flag to change): this build must have the feature (`features` of the binding), and
- * OAUTHBEARER needs librdkafka's own OIDC client-credentials flow, which exists only when it was
- * built with libcurl (feature "oidc"; our source build links the system OpenSSL and zlib, not curl).
- * Hostname verification is on unless `verifyHostname` is false (librdkafka's default is on too
- * since 2.0, but we say it rather than rely on it).
+ * librdkafka properties for `security`, after the checks both clients share (`checkSecurity`).
+ * Each setting is honoured or refused (KAFKA_CONFIG naming the flag to change): this build must
+ * have the feature (`features` of the binding), and OAUTHBEARER needs librdkafka's own OIDC
+ * client-credentials flow, which exists only when it was built with libcurl (feature "oidc"; our
+ * source build links the system OpenSSL and zlib, not curl). Hostname verification is on unless
+ * `verifyHostname` is false (librdkafka's default is on too since 2.0, but we say it rather than
+ * rely on it).
  */
 export function librdkafkaSecurityConfig(security: KafkaSecurity | undefined, features: readonly string[]): Record<string, string | boolean> {
   const conf: Record<string, string | boolean> = {};
