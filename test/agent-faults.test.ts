@@ -12,6 +12,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createAdmin } from '@pintrace/kafka';
 import { countArrivals, rssMb, seqLines, type ArrivalCounter } from './support/agent-load.js';
+import { agentArgs } from './support/part-args.js';
 import { freePort, metric } from './support/ports.js';
 import { startPart, type RunningPart } from './support/processes.js';
 import { eventually, kafkaBrokers, uniqueName } from './support/servers.js';
@@ -46,20 +47,7 @@ describe('logger agent fault acceptance (real Kafka)', () => {
     const live = path.join(spansDir, 'svc.jsonl');
     counter = await countArrivals(kafkaBrokers, topic, TOTAL);
     const port = await freePort();
-    const args = [
-      '--kafka',
-      kafkaBrokers.join(','),
-      '--topic',
-      topic,
-      '--spans-dir',
-      spansDir,
-      '--metrics-port',
-      String(port),
-      '--batch-lines',
-      String(BATCH_LINES),
-      '--poll-interval-ms',
-      '200',
-    ];
+    const args = agentArgs({ kafka: kafkaBrokers.join(','), topic, spansDir, metricsPort: port, batchLines: BATCH_LINES, pollIntervalMs: 200 });
     const started = Date.now();
 
     // The writer: chunks of lines as fast as a busy service, a rename rotation every TOTAL/ROTATIONS
@@ -95,7 +83,7 @@ describe('logger agent fault acceptance (real Kafka)', () => {
     const kills: Array<{ at: number; afterMs: number; written: number; arrived: number }> = [];
     try {
       for (let k = 0; k < KILLS; k++) {
-        const agent = startPart(`agent-faults-${k + 1}`, ['agent', ...args]);
+        const agent = startPart(`agent-faults-${k + 1}`, args);
         parts.push(agent);
         const writing = write(Math.round((TOTAL * (k + 1)) / KILLS));
         await shipping(agent);
@@ -106,7 +94,7 @@ describe('logger agent fault acceptance (real Kafka)', () => {
         kills.push({ at: Date.now() - started, afterMs, written, arrived: counter.distinct() });
         await writing;
       }
-      const last = startPart('agent-faults-final', ['agent', ...args]);
+      const last = startPart('agent-faults-final', args);
       parts.push(last);
       const c = counter;
       await eventually(

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agentArgs, intakeArgs } from './support/part-args.js';
 import { pythonBin, pythonPeer } from './support/peers.js';
 import { freePort, metric } from './support/ports.js';
 import { privateDevstack } from './support/private-devstack.js';
@@ -31,31 +32,17 @@ describe('agent intake under SIGKILL', () => {
   let agent: RunningPart | undefined;
 
   const startAgent = () =>
-    startPart('intake-faults-agent', [
-      'agent',
-      '--kafka',
-      pd.kafka,
-      '--topic',
-      topic,
-      '--spans-dir',
-      spansDir,
-      '--metrics-port',
-      String(metricsPort),
-      '--poll-interval-ms',
-      '100',
-      '--intake',
-      'true',
-      '--otlp-http-port',
-      String(otlpPort),
-      '--otlp-grpc-port',
-      '0',
-      '--zipkin-port',
-      '0',
-      '--intake-spool-max-bytes',
-      String(512 * 1024),
-      '--intake-retry-after-seconds',
-      '1',
-    ]);
+    startPart(
+      'intake-faults-agent',
+      agentArgs(
+        { kafka: pd.kafka, topic, spansDir, metricsPort, pollIntervalMs: 100 },
+        ...intakeArgs({ otlpHttpPort: otlpPort, otlpGrpcPort: 0, zipkinPort: 0 }),
+        '--intake-spool-max-bytes',
+        String(512 * 1024),
+        '--intake-retry-after-seconds',
+        '1',
+      ),
+    );
 
   beforeAll(async () => {
     await pd.start();

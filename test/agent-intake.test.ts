@@ -9,6 +9,7 @@ import { startDemo } from '@pintrace/demo';
 import type { Span } from '@pintrace/model';
 import { ALWAYS_SAMPLE } from '@pintrace/sampler';
 import { silentLogger, startTracing } from '@pintrace/tracer';
+import { agentArgs, collectorArgs, intakeArgs } from './support/part-args.js';
 import { buildJavaPeer, pythonBin, pythonPeer, startPeer, type Peer } from './support/peers.js';
 import { freePort, metric } from './support/ports.js';
 import { privateDevstack } from './support/private-devstack.js';
@@ -39,42 +40,17 @@ describe('agent intake with real SDKs', () => {
     const javaClasspath = buildJavaPeer();
     await pd.start();
     for (const k of Object.keys(ports) as (keyof typeof ports)[]) ports[k] = await freePort();
-    collector = startPart('intake-collector', [
-      'collector',
-      '--kafka',
-      pd.kafka,
-      '--es',
-      pd.es,
-      '--topic',
-      topic,
-      '--group-id',
-      `${topic}-collector`,
-      '--index-replicas',
-      '0',
-      '--metrics-port',
-      '0',
-    ]);
-    agent = startPart('intake-agent', [
-      'agent',
-      '--kafka',
-      pd.kafka,
-      '--topic',
-      topic,
-      '--spans-dir',
-      spansDir,
-      '--metrics-port',
-      String(ports.metrics),
-      '--poll-interval-ms',
-      '100',
-      '--intake',
-      'true',
-      '--otlp-http-port',
-      String(ports.otlpHttp),
-      '--otlp-grpc-port',
-      String(ports.otlpGrpc),
-      '--zipkin-port',
-      String(ports.zipkin),
-    ]);
+    collector = startPart(
+      'intake-collector',
+      collectorArgs({ kafka: pd.kafka, es: pd.es, topic, groupId: `${topic}-collector`, indexReplicas: 0, metricsPort: 0 }),
+    );
+    agent = startPart(
+      'intake-agent',
+      agentArgs(
+        { kafka: pd.kafka, topic, spansDir, metricsPort: ports.metrics, pollIntervalMs: 100 },
+        ...intakeArgs({ otlpHttpPort: ports.otlpHttp, otlpGrpcPort: ports.otlpGrpc, zipkinPort: ports.zipkin }),
+      ),
+    );
     ui = startPart('intake-ui', ['ui', '--es', pd.es, '--port', String(ports.ui), '--kafka', pd.kafka, '--topic', topic]);
     await eventually(async () => ((await fetch(`http://127.0.0.1:${ports.metrics}/health`)).ok ? true : undefined), { what: 'agent health' });
     // listening is enough: its /health is DOWN until the span indices exist

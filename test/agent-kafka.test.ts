@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createAdmin, createConsumer, type ConsumedMessage, type SpanConsumer, type TopicAdmin } from '@pintrace/kafka';
+import { agentArgs } from './support/part-args.js';
 import { freePort, metric } from './support/ports.js';
 import { startPart, type RunningPart } from './support/processes.js';
 import { eventually, kafkaBrokers, uniqueName } from './support/servers.js';
@@ -60,28 +61,14 @@ async function collect(topic: string): Promise<Collected> {
   return { consumer, messages, seen };
 }
 
-/** `pintrace agent` as a child process. */
-const startAgentProcess = (name: string, args: string[]): RunningPart => startPart(name, ['agent', ...args]);
-
 describe('logger agent → real Kafka', () => {
   const admin: TopicAdmin = createAdmin(kafkaBrokers);
   const running: RunningPart[] = [];
   const consumers: SpanConsumer[] = [];
 
-  const agentArgs = (topic: string, spansDir: string, port: number, batchLines: number) => [
-    '--kafka',
-    kafkaBrokers.join(','),
-    '--topic',
-    topic,
-    '--spans-dir',
-    spansDir,
-    '--metrics-port',
-    String(port),
-    '--batch-lines',
-    String(batchLines),
-    '--poll-interval-ms',
-    '200',
-  ];
+  /** `pintrace agent`'s command line for a child process. */
+  const args = (topic: string, spansDir: string, port: number, batchLines: number) =>
+    agentArgs({ kafka: kafkaBrokers.join(','), topic, spansDir, metricsPort: port, batchLines, pollIntervalMs: 200 });
 
   afterEach(async () => {
     await Promise.all(running.splice(0).map((r) => r.kill()));
@@ -96,7 +83,7 @@ describe('logger agent → real Kafka', () => {
     const live = path.join(spansDir, 'svc.jsonl');
     appendFileSync(live, spanLines(0, 400));
     const port = await freePort();
-    const agent = startAgentProcess('agent-kafka', agentArgs(topic, spansDir, port, 50));
+    const agent = startPart('agent-kafka', args(topic, spansDir, port, 50));
     running.push(agent);
     const got = await collect(topic);
     consumers.push(got.consumer);
@@ -134,7 +121,7 @@ describe('logger agent → real Kafka', () => {
     const got = await collect(topic);
     consumers.push(got.consumer);
     const port = await freePort();
-    const agent = startAgentProcess('agent-streams', agentArgs(topic, spansDir, port, 100));
+    const agent = startPart('agent-streams', args(topic, spansDir, port, 100));
     running.push(agent);
     // Each stream's lines have span ids of their own; written in interleaved bursts while it runs.
     for (let from = 0; from < perStream; from += 500) {
@@ -167,7 +154,7 @@ describe('logger agent → real Kafka', () => {
     const got = await collect(topic);
     consumers.push(got.consumer);
     const port = await freePort();
-    let agent = startAgentProcess('agent-kill-1', agentArgs(topic, spansDir, port, batchLines));
+    let agent = startPart('agent-kill-1', args(topic, spansDir, port, batchLines));
     running.push(agent);
 
     // A writer that keeps appending and rotates every 1500 lines while the agent runs and dies.
@@ -187,7 +174,7 @@ describe('logger agent → real Kafka', () => {
     expect(got.seen.size).toBeLessThan(written);
     writeSome(2000);
 
-    agent = startAgentProcess('agent-kill-2', agentArgs(topic, spansDir, port, batchLines));
+    agent = startPart('agent-kill-2', args(topic, spansDir, port, batchLines));
     running.push(agent);
     writeSome(total - written);
     await eventually(async () => (alive(agent), got.seen.size >= total ? true : undefined), {

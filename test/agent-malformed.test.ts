@@ -12,6 +12,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createAdmin } from '@pintrace/kafka';
 import { countArrivals, seqLine } from './support/agent-load.js';
+import { agentArgs } from './support/part-args.js';
 import { freePort, metric } from './support/ports.js';
 import { startPart, type RunningPart } from './support/processes.js';
 import { eventually, kafkaBrokers, uniqueName } from './support/servers.js';
@@ -95,19 +96,7 @@ describe('logger agent with malformed input (real Kafka)', () => {
 
     const port = await freePort();
     const started = Date.now();
-    agent = startPart('agent-malformed', [
-      'agent',
-      '--kafka',
-      kafkaBrokers.join(','),
-      '--topic',
-      topic,
-      '--dead-letter-topic',
-      dlq,
-      '--spans-dir',
-      dir,
-      '--metrics-port',
-      String(port),
-    ]);
+    agent = startPart('agent-malformed', agentArgs({ kafka: kafkaBrokers.join(','), topic, deadLetterTopic: dlq, spansDir: dir, metricsPort: port }));
     const counter = await countArrivals(kafkaBrokers, topic, VALID);
     try {
       await eventually(

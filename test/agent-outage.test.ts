@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countArrivals, rssMb, seqLines } from './support/agent-load.js';
+import { agentArgs } from './support/part-args.js';
 import { freePort, metric } from './support/ports.js';
 import { privateDevstack } from './support/private-devstack.js';
 import { startPart, type RunningPart } from './support/processes.js';
@@ -49,25 +50,19 @@ describe('logger agent against a broker that goes away (private devstack)', () =
     agent: undefined as RunningPart | undefined,
   }));
   const startAgent = (h: (typeof hosts)[number], tag: string) => {
-    h.agent = startPart(`agent-outage-${h.name}-${tag}`, [
-      'agent',
-      '--kafka',
-      brokers.join(','),
-      '--topic',
-      topic,
-      '--spans-dir',
-      h.spansDir,
-      '--state-dir',
-      h.stateDir,
-      '--metrics-port',
-      String(h.port),
-      '--decider-topic',
-      deciderTopic,
-      '--decider-file',
-      h.deciderFile,
-      '--poll-interval-ms',
-      '200',
-    ]);
+    h.agent = startPart(
+      `agent-outage-${h.name}-${tag}`,
+      agentArgs({
+        kafka: brokers.join(','),
+        topic,
+        spansDir: h.spansDir,
+        stateDir: h.stateDir,
+        metricsPort: h.port,
+        deciderTopic,
+        deciderFile: h.deciderFile,
+        pollIntervalMs: 200,
+      }),
+    );
     parts.push(h.agent);
     return h.agent;
   };

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createAdmin } from '@pintrace/kafka';
 import { countArrivals, seqLines, type ArrivalCounter } from './support/agent-load.js';
+import { agentArgs } from './support/part-args.js';
 import { freePort, metric } from './support/ports.js';
 import { startPart, type RunningPart } from './support/processes.js';
 import { eventually, kafkaBrokers, uniqueName } from './support/servers.js';
@@ -36,19 +37,7 @@ describe('logger agent: truncation and inode reuse (real Kafka)', () => {
     const counter = await countArrivals(kafkaBrokers, topic, capacity);
     counters.push(counter);
     const start = (tag: string) => {
-      const p = startPart(`${name}-${tag}`, [
-        'agent',
-        '--kafka',
-        kafkaBrokers.join(','),
-        '--topic',
-        topic,
-        '--spans-dir',
-        dir,
-        '--metrics-port',
-        String(port),
-        '--poll-interval-ms',
-        '100',
-      ]);
+      const p = startPart(`${name}-${tag}`, agentArgs({ kafka: kafkaBrokers.join(','), topic, spansDir: dir, metricsPort: port, pollIntervalMs: 100 }));
       parts.push(p);
       return p;
     };

@@ -6,13 +6,14 @@
  * Run alone: npx vitest run --project integration test/collector-burst.test.ts
  */
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAdmin, createProducer, type SpanProducer, type TopicAdmin } from '@pintrace/kafka';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { Span } from '@pintrace/model';
 import { burstTrace } from './collector-fixtures.js';
+import { topicAndProducer } from './support/kafka-topic.js';
+import { collectorArgs } from './support/part-args.js';
 import { freePort, metric } from './support/ports.js';
 import { startPart, type RunningPart } from './support/processes.js';
-import { countDocs, deleteIndices, esUrl, eventually, kafkaBrokers, uniqueName } from './support/servers.js';
+import { countDocs, deleteIndexPrefix, esUrl, eventually, kafkaBrokers, uniqueName } from './support/servers.js';
 
 const topic = uniqueName('collector-burst');
 const prefix = uniqueName('ptburst');
@@ -25,23 +26,12 @@ function peakRssMb(pid: number): number {
 }
 
 describe('collector: the 10,000-message burst', () => {
-  let producer: SpanProducer;
-  let admin: TopicAdmin;
+  const kafka = topicAndProducer(topic, 3);
   let collector: RunningPart | undefined;
-
-  beforeAll(async () => {
-    admin = createAdmin(kafkaBrokers);
-    await admin.ensureTopic(topic, 3);
-    producer = createProducer({ brokers: kafkaBrokers });
-    await producer.connect();
-  });
 
   afterAll(async () => {
     await collector?.stop();
-    await producer?.disconnect();
-    await admin?.close();
-    await deleteIndices(`${prefix}-*`);
-    for (const type of ['span', 'dependency', 'autocomplete', 'red']) await fetch(`${esUrl}/_template/${prefix}-${type}_template`, { method: 'DELETE' });
+    await deleteIndexPrefix(prefix);
   });
 
   it('indexes every span exactly once', async () => {
@@ -56,30 +46,14 @@ describe('collector: the 10,000-message burst', () => {
         spans += trace.length;
         chunk.push({ key: trace[0]!.traceId, value: JSON.stringify(trace) });
       }
-      await producer.send(topic, chunk);
+      await kafka.producer.send(topic, chunk);
     }
     expect(spans).toBeGreaterThan(125_000);
     const port = await freePort();
     const started = Date.now();
     collector = startPart(
       'collector-burst',
-      [
-        'collector',
-        '--kafka',
-        kafkaBrokers.join(','),
-        '--es',
-        esUrl,
-        '--topic',
-        topic,
-        '--group-id',
-        `${topic}-group`,
-        '--index-prefix',
-        prefix,
-        '--index-replicas',
-        '0',
-        '--metrics-port',
-        String(port),
-      ],
+      collectorArgs({ kafka: kafkaBrokers.join(','), es: esUrl, topic, groupId: `${topic}-group`, indexPrefix: prefix, indexReplicas: 0, metricsPort: port }),
       { PINTRACE_LOG_LEVEL: 'warn' },
     );
     const count = await eventually(

@@ -4,16 +4,16 @@
  * zipkin-server would give them, across a stop and restart of the collector in mid-stream.
  * Run alone: npx vitest run --project integration test/collector-es.test.ts
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { startCollector, collectorOptions, type Collector, type CollectorConfig } from '@pintrace/collector';
-import { createAdmin, createProducer, type SpanProducer, type TopicAdmin } from '@pintrace/kafka';
 import { checkSpan, type Span } from '@pintrace/model';
 import { createLogger, resolveConfig } from '@pintrace/runtime';
 import { encodeSpanDocument, spanIndexTimestamp } from '@pintrace/storage';
+import { topicAndProducer } from './support/kafka-topic.js';
 import { zipkinStyleTrace } from './support/fixtures.js';
 import { Registry } from 'prom-client';
 import { metric } from './support/ports.js';
-import { deleteIndices, esUrl, eventually, kafkaBrokers, searchAll, uniqueName, zipkinUrl } from './support/servers.js';
+import { deleteIndexPrefix, esUrl, eventually, kafkaBrokers, searchAll, uniqueName, zipkinUrl } from './support/servers.js';
 
 const topic = uniqueName('collector-es');
 const groupId = `${topic}-group`;
@@ -58,13 +58,12 @@ async function countersOf(registry: Registry) {
 const docsOfPrefix = () => searchAll<Record<string, unknown>>(`${prefix}-span-*`);
 
 describe('collector: Kafka → Elasticsearch in Zipkin format', () => {
-  let producer: SpanProducer;
-  let admin: TopicAdmin;
+  const kafka = topicAndProducer(topic, 3);
   let collector: Collector | undefined;
   const expected = new Map<string, string>(); // _id → _index
 
   const send = async (traces: Span[][]) => {
-    await producer.send(
+    await kafka.producer.send(
       topic,
       traces.map((t) => ({ key: t[0].traceId, value: JSON.stringify(t) })),
     );
@@ -75,21 +74,9 @@ describe('collector: Kafka → Elasticsearch in Zipkin format', () => {
       }
   };
 
-  beforeAll(async () => {
-    admin = createAdmin(kafkaBrokers);
-    await admin.ensureTopic(topic, 3);
-    producer = createProducer({ brokers: kafkaBrokers });
-    await producer.connect();
-  });
-
   afterAll(async () => {
     await collector?.shutdown();
-    await producer?.disconnect();
-    await admin?.close();
-    await deleteIndices(`${prefix}-*`);
-    for (const type of ['span', 'dependency', 'autocomplete', 'red']) {
-      await fetch(`${esUrl}/_template/${prefix}-${type}_template`, { method: 'DELETE' });
-    }
+    await deleteIndexPrefix(prefix);
   });
 
   it("writes every valid span exactly once with zipkin-server's _id, skipping bad input, across a restart", async () => {
@@ -97,7 +84,7 @@ describe('collector: Kafka → Elasticsearch in Zipkin format', () => {
     const first = Array.from({ length: 60 }, () => zipkinStyleTrace());
     await send(first.slice(0, 30));
     const withBad = zipkinStyleTrace();
-    await producer.send(topic, [
+    await kafka.producer.send(topic, [
       { key: 'garbage', value: Buffer.from('\u0000\u0001 definitely not zipkin') },
       { key: withBad[0].traceId, value: JSON.stringify([...withBad.slice(0, 2), { traceId: 'NOT-HEX', id: '1' }, ...withBad.slice(2)]) },
     ]);
@@ -156,7 +143,7 @@ describe('collector: Kafka → Elasticsearch in Zipkin format', () => {
     // The group's committed offsets reach the end of every partition.
     await eventually(
       async () => {
-        const [end, committed] = await Promise.all([admin.endOffsets(topic), admin.groupOffsets(groupId, topic)]);
+        const [end, committed] = await Promise.all([kafka.admin.endOffsets(topic), kafka.admin.groupOffsets(groupId, topic)]);
         const at = new Map(committed.map((c) => [c.partition, c.offset]));
         return end.every((e) => at.get(e.partition) === e.offset) ? true : undefined;
       },

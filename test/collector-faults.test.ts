@@ -19,8 +19,9 @@ import { Registry } from 'prom-client';
 import { multiServiceTrace } from './collector-fixtures.js';
 import { freePort, metric } from './support/ports.js';
 import { privateDevstack } from './support/private-devstack.js';
+import { collectorArgs, FAULT_TIMINGS } from './support/part-args.js';
 import { startPart } from './support/processes.js';
-import { deleteIndices, esUrl, eventually, kafkaBrokers, uniqueName } from './support/servers.js';
+import { deleteIndexPrefix, esUrl, eventually, kafkaBrokers, uniqueName } from './support/servers.js';
 
 const log = createLogger('collector-faults-test', { level: process.env.PINTRACE_LOG_LEVEL ?? 'warn' });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -40,9 +41,7 @@ afterAll(async () => {
   await producer?.disconnect();
   await admin?.close();
   for (const { es, prefix } of prefixes) {
-    if (es !== esUrl) continue;
-    await deleteIndices(`${prefix}-*`);
-    for (const type of ['span', 'dependency', 'autocomplete', 'red']) await fetch(`${es}/_template/${prefix}-${type}_template`, { method: 'DELETE' });
+    if (es === esUrl) await deleteIndexPrefix(prefix);
   }
 });
 
@@ -61,32 +60,21 @@ async function scenario(name: string, partitions: number, es = esUrl) {
     );
     spans += batch.reduce((n, t) => n + t.length, 0);
   };
-  const args = async (extra: string[] = []) => [
-    'collector',
-    '--kafka',
-    kafkaBrokers.join(','),
-    '--es',
-    es,
-    '--topic',
-    topic,
-    '--group-id',
-    `${topic}-g`,
-    '--index-prefix',
-    prefix,
-    '--index-replicas',
-    '0',
-    '--index-shards',
-    '1',
-    '--group-window-ms',
-    '300',
-    '--dependency-flush-ms',
-    '500',
-    '--session-timeout-ms',
-    '6000',
-    '--metrics-port',
-    String(await freePort()),
-    ...extra,
-  ];
+  const args = async (extra: string[] = []) =>
+    collectorArgs(
+      {
+        kafka: kafkaBrokers.join(','),
+        es,
+        topic,
+        groupId: `${topic}-g`,
+        indexPrefix: prefix,
+        indexReplicas: 0,
+        indexShards: 1,
+        ...FAULT_TIMINGS,
+        metricsPort: await freePort(),
+      },
+      ...extra,
+    );
   const count = async () => {
     const res = await fetch(`${es}/${prefix}-span-*/_refresh?allow_no_indices=true&ignore_unavailable=true`, { method: 'POST' });
     void res.text();

@@ -26,7 +26,7 @@ import { createAdmin, createProducer, type SpanProducer, type TopicAdmin } from 
 import { resolveConfig } from '@pintrace/runtime';
 import { expectFailFast, expectNoSecret, logLine, startCollectorCli, type CollectorRun } from './support/collector-cli.js';
 import type { RunningPart } from './support/processes.js';
-import { countDocs, deleteIndices, esUrl, eventually, kafkaBrokers, zipkinUrl } from './support/servers.js';
+import { countDocs, deleteIndexPrefix, esUrl, eventually, kafkaBrokers, zipkinUrl } from './support/servers.js';
 import { makeTestCerts, startTlsFront, type TestCerts, type TlsFront } from './support/tls-front.js';
 
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
@@ -72,10 +72,7 @@ afterAll(async () => {
   await front?.close();
   await mutual?.close();
   await new Promise<void>((resolve) => (oldStore ? oldStore.close(() => resolve()) : resolve()));
-  for (const prefix of prefixes) {
-    await deleteIndices(`${prefix}-*`);
-    for (const type of ['span', 'dependency', 'autocomplete', 'red']) await fetch(`${esUrl}/_template/${prefix}-${type}_template`, { method: 'DELETE' });
-  }
+  for (const prefix of prefixes) await deleteIndexPrefix(prefix);
   certs?.remove();
 });
 

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemo, startMemcached, type Demo, type Memcached } from '@pintrace/demo';
 import type { Span } from '@pintrace/model';
+import { agentArgs, collectorArgs } from './support/part-args.js';
 import { startPart, type RunningPart } from './support/processes.js';
 import { esUrl, eventually, getJson, kafkaBrokers, uniqueName, zipkinUrl } from './support/servers.js';
 
@@ -24,22 +25,11 @@ describe('demo request → Zipkin API, end to end', () => {
   let memcached: Memcached;
 
   beforeAll(async () => {
-    collector = startPart('e2e-collector', [
-      'collector',
-      '--kafka',
-      kafkaBrokers.join(','),
-      '--es',
-      esUrl,
-      '--topic',
-      topic,
-      '--group-id',
-      `${topic}-collector`,
-      '--index-replicas',
-      '0',
-      '--metrics-port',
-      '0',
-    ]);
-    agent = startPart('e2e-agent', ['agent', '--kafka', kafkaBrokers.join(','), '--topic', topic, '--spans-dir', spansDir, '--metrics-port', '0']);
+    collector = startPart(
+      'e2e-collector',
+      collectorArgs({ kafka: kafkaBrokers.join(','), es: esUrl, topic, groupId: `${topic}-collector`, indexReplicas: 0, metricsPort: 0 }),
+    );
+    agent = startPart('e2e-agent', agentArgs({ kafka: kafkaBrokers.join(','), topic, spansDir, metricsPort: 0 }));
     memcached = await startMemcached();
     demo = await startDemo({ spansDir, frontendService, backendService, sampleRate: 100, memcachedUrl: memcached.server, memcacheCluster: cacheCluster });
   });

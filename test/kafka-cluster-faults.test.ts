@@ -27,10 +27,11 @@ import { createAdmin, createProducer } from '@pintrace/kafka';
 import type { Span } from '@pintrace/model';
 import { multiServiceTrace } from './collector-fixtures.js';
 import { countArrivals, rssMb, seqLines, type ArrivalCounter } from './support/agent-load.js';
+import { agentArgs, collectorArgs, FAULT_TIMINGS } from './support/part-args.js';
 import { freePort, metric } from './support/ports.js';
 import { privateDevstack } from './support/private-devstack.js';
 import { startPart, type RunningPart } from './support/processes.js';
-import { deleteIndices, esUrl, eventually, uniqueName } from './support/servers.js';
+import { deleteIndexPrefix, esUrl, eventually, uniqueName } from './support/servers.js';
 
 const TOTAL = 1_000_000;
 const CHUNK = 2000;
@@ -81,21 +82,7 @@ describe('three-broker Kafka: the leading broker SIGKILLed mid-stream', () => {
     const live = path.join(spansDir, 'svc.jsonl');
     writeFileSync(live, '');
     const port = await freePort();
-    agent = startPart('cluster-faults-agent', [
-      'agent',
-      '--kafka',
-      ds.kafka,
-      '--topic',
-      topic,
-      '--spans-dir',
-      spansDir,
-      '--metrics-port',
-      String(port),
-      '--batch-lines',
-      String(BATCH_LINES),
-      '--poll-interval-ms',
-      '200',
-    ]);
+    agent = startPart('cluster-faults-agent', agentArgs({ kafka: ds.kafka, topic, spansDir, metricsPort: port, batchLines: BATCH_LINES, pollIntervalMs: 200 }));
     const a = agent;
     const acked = async () => {
       if (a.child.exitCode !== null) throw new Error(`agent exited with ${a.child.exitCode} (log ${a.logFile})`);
@@ -241,31 +228,10 @@ describe('three-broker Kafka: the leading broker SIGKILLed mid-stream', () => {
       };
       const metricsPort = await freePort();
       const started = Date.now();
-      collector = startPart('cluster-burst-collector', [
-        'collector',
-        '--kafka',
-        ds.kafka,
-        '--es',
-        esUrl,
-        '--topic',
-        topic,
-        '--group-id',
-        groupId,
-        '--index-prefix',
-        prefix,
-        '--index-replicas',
-        '0',
-        '--index-shards',
-        '1',
-        '--group-window-ms',
-        '300',
-        '--dependency-flush-ms',
-        '500',
-        '--session-timeout-ms',
-        '6000',
-        '--metrics-port',
-        String(metricsPort),
-      ]);
+      collector = startPart(
+        'cluster-burst-collector',
+        collectorArgs({ kafka: ds.kafka, es: esUrl, topic, groupId, indexPrefix: prefix, indexReplicas: 0, indexShards: 1, ...FAULT_TIMINGS, metricsPort }),
+      );
       const c = collector;
       const samples: Array<[number, number]> = [];
       await eventually(
@@ -339,8 +305,7 @@ describe('three-broker Kafka: the leading broker SIGKILLed mid-stream', () => {
       await collector?.stop();
       await producer.disconnect();
       await topicAdmin.close();
-      await deleteIndices(`${prefix}-*`);
-      for (const type of ['span', 'dependency', 'autocomplete', 'red']) await fetch(`${esUrl}/_template/${prefix}-${type}_template`, { method: 'DELETE' });
+      await deleteIndexPrefix(prefix);
       // Leave the cluster whole for whatever runs next.
       await ds.start();
     }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Span } from '@pintrace/model';
 import { zipkinStyleTrace } from './support/fixtures.js';
+import { agentArgs, collectorArgs } from './support/part-args.js';
 import { freePort, metric } from './support/ports.js';
 import { startPart, type RunningPart } from './support/processes.js';
 import { countDocs, deleteIndices, esUrl, eventually, kafkaBrokers, searchAll, uniqueName, zipkinUrl, type EsHit } from './support/servers.js';
@@ -23,36 +24,12 @@ describe('span file → agent → Kafka → collector → Elasticsearch', () => 
   let agent: RunningPart;
   let collector: RunningPart;
 
-  const startAgent = () =>
-    startPart('agent', [
-      'agent',
-      '--kafka',
-      kafkaBrokers.join(','),
-      '--topic',
-      topic,
-      '--spans-dir',
-      spansDir,
-      '--state-dir',
-      stateDir,
-      '--metrics-port',
-      String(agentPort),
-    ]);
+  const startAgent = () => startPart('agent', agentArgs({ kafka: kafkaBrokers.join(','), topic, spansDir, stateDir, metricsPort: agentPort }));
   const startCollector = () =>
-    startPart('collector', [
+    startPart(
       'collector',
-      '--kafka',
-      kafkaBrokers.join(','),
-      '--es',
-      esUrl,
-      '--topic',
-      topic,
-      '--group-id',
-      `${topic}-collector`,
-      '--index-prefix',
-      prefix,
-      '--metrics-port',
-      String(collectorPort),
-    ]);
+      collectorArgs({ kafka: kafkaBrokers.join(','), es: esUrl, topic, groupId: `${topic}-collector`, indexPrefix: prefix, metricsPort: collectorPort }),
+    );
   const writeSpans = (spans: Span[]) => appendFileSync(spanFile, spans.map((s) => JSON.stringify(s) + '\n').join(''));
   const docsOf = (indexPrefix: string, traceIds: string[]) => searchAll<Record<string, unknown>>(`${indexPrefix}-span-*`, { terms: { traceId: traceIds } });
 

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installBuiltTracer, installOtelApi, runNode, writeFiles } from './support/installed-tracer.js';
+import { agentArgs, collectorArgs } from './support/part-args.js';
 import { freePort } from './support/ports.js';
 import { privateDevstack } from './support/private-devstack.js';
 import { startPart, type RunningPart } from './support/processes.js';
@@ -51,38 +52,23 @@ describe('the pipeline on secured Kafka and a secured store (client-config.json 
     ports.ui = await freePort();
     const withConfig = ['--config', ds.clientConfig];
     parts.push(
-      startPart('secure-collector', [
-        'collector',
-        ...withConfig,
-        '--topic',
-        topic,
-        '--group-id',
-        `${topic}-collector`,
-        '--index-replicas',
-        '0',
-        '--metrics-port',
-        String(ports.collector),
-        '--group-window-ms',
-        '500',
-      ]),
-      startPart('secure-agent', [
-        'agent',
-        ...withConfig,
-        '--topic',
-        topic,
-        '--spans-dir',
-        spansDir,
-        '--state-dir',
-        path.join(root, 'state'),
-        '--metrics-port',
-        String(ports.agent),
-        '--decider-topic',
-        deciderTopic,
-        '--decider-file',
-        deciderFile,
-        '--poll-interval-ms',
-        '200',
-      ]),
+      startPart(
+        'secure-collector',
+        collectorArgs({ config: ds.clientConfig, topic, groupId: `${topic}-collector`, indexReplicas: 0, groupWindowMs: 500, metricsPort: ports.collector }),
+      ),
+      startPart(
+        'secure-agent',
+        agentArgs({
+          config: ds.clientConfig,
+          topic,
+          spansDir,
+          stateDir: path.join(root, 'state'),
+          metricsPort: ports.agent,
+          deciderTopic,
+          deciderFile,
+          pollIntervalMs: 200,
+        }),
+      ),
       startPart('secure-ui', ['ui', ...withConfig, '--topic', topic, '--port', String(ports.ui)]),
     );
   }, 300_000);

@@ -30,6 +30,7 @@ import { createAdmin, createProducer } from '@pintrace/kafka';
 import type { Span } from '@pintrace/model';
 import { multiServiceTrace } from './collector-fixtures.js';
 import { rssMb } from './support/agent-load.js';
+import { collectorArgs, FAULT_TIMINGS } from './support/part-args.js';
 import { freePort, metric } from './support/ports.js';
 import { privateDevstack } from './support/private-devstack.js';
 import { startPart, type RunningPart } from './support/processes.js';
@@ -145,35 +146,23 @@ describe('two-node store: node 2 SIGKILLed during a collector burst', () => {
 
       const port = await freePort();
       const started = Date.now();
-      collector = startPart('store-faults-collector', [
-        'collector',
-        '--kafka',
-        ds.kafka,
-        '--es',
-        node1,
-        '--topic',
-        topic,
-        '--group-id',
-        groupId,
-        // Bulks of 1000 spans: on a loaded 2-core box a 5000-span bulk to 384 MB nodes can outlast the
-        // 10 s request timeout and be sent again and again, which would measure the box, not the kill.
-        '--index-prefix',
-        prefix,
-        '--index-replicas',
-        '1',
-        '--index-shards',
-        String(SHARDS),
-        '--batch-size',
-        '1000',
-        '--group-window-ms',
-        '300',
-        '--dependency-flush-ms',
-        '500',
-        '--session-timeout-ms',
-        '6000',
-        '--metrics-port',
-        String(port),
-      ]);
+      collector = startPart(
+        'store-faults-collector',
+        collectorArgs({
+          kafka: ds.kafka,
+          es: node1,
+          topic,
+          groupId,
+          indexPrefix: prefix,
+          indexReplicas: 1,
+          indexShards: SHARDS,
+          // Bulks of 1000 spans: on a loaded 2-core box a 5000-span bulk to 384 MB nodes can outlast the
+          // 10 s request timeout and be sent again and again, which would measure the box, not the kill.
+          batchSize: 1000,
+          ...FAULT_TIMINGS,
+          metricsPort: port,
+        }),
+      );
       const c = collector;
       const written = async () => {
         if (c.child.exitCode !== null) throw new Error(`collector exited with ${c.child.exitCode} (log ${c.logFile})`);

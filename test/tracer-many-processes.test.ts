@@ -13,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createAdmin, createConsumer, type SpanConsumer } from '@pintrace/kafka';
+import { agentArgs } from './support/part-args.js';
 import { freePort } from './support/ports.js';
 import { startPart, type RunningPart } from './support/processes.js';
 import { eventually, kafkaBrokers, uniqueName } from './support/servers.js';
@@ -123,23 +124,10 @@ describe('many processes of one service on one host', () => {
       const stateDir = mkdtempSync(path.join(tmpdir(), 'pintrace-multi-state-'));
       const script = writerScript(mkdtempSync(path.join(tmpdir(), 'pintrace-multi-script-')));
       const port = await freePort();
-      const agent = startPart('agent-multi', [
-        'agent',
-        '--kafka',
-        kafkaBrokers.join(','),
-        '--topic',
-        topic,
-        '--spans-dir',
-        spansDir,
-        '--state-dir',
-        stateDir,
-        '--metrics-port',
-        String(port),
-        '--poll-interval-ms',
-        '200',
-        '--retention-seconds',
-        '2',
-      ]);
+      const agent = startPart(
+        'agent-multi',
+        agentArgs({ kafka: kafkaBrokers.join(','), topic, spansDir, stateDir, metricsPort: port, pollIntervalMs: 200, retentionSeconds: 2 }),
+      );
       running.push(agent);
 
       const seen = new Map<string, number>();

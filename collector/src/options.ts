@@ -1,28 +1,7 @@
 /** The collector's configuration: the shared options plus its own. */
 import { z } from 'zod';
-import {
-  commonOptions,
-  kafkaConnectionOptions,
-  storeConnectionOptions,
-  booleanSchema,
-  portSchema,
-  positiveIntSchema,
-  type ConfigOf,
-  type OptionSpec,
-} from '@pintrace/runtime';
-
-/**
- * Elasticsearch index prefix rules that zipkin-server enforces or ES requires: lower case, no
- * `:` `#` or other forbidden characters, not starting with `_ - +`, at most 231 bytes.
- */
-const indexPrefixSchema = z
-  .string()
-  .trim()
-  .min(1, 'expected a non-empty index prefix')
-  .refine((s) => Buffer.byteLength(s, 'utf8') <= 231, 'an index prefix is at most 231 bytes')
-  .refine((s) => s === s.toLowerCase(), 'Elasticsearch index names are lower case')
-  .refine((s) => !/[\\/*?"<>| ,#:]/.test(s), 'an index prefix cannot contain \\ / * ? " < > | space , # :')
-  .refine((s) => !/^[-_+]/.test(s), 'an index prefix cannot start with - _ or +');
+import { commonOptions, kafkaConnectionOptions, storeConnectionOptions, booleanSchema, portSchema, positiveIntSchema } from '@pintrace/runtime';
+import type { ConfigOf, OptionSpec } from '@pintrace/runtime';
 
 const nonNegativeIntSchema = z.coerce.number().int('expected a whole number').min(0, 'expected a number >= 0');
 
@@ -42,14 +21,7 @@ const baseOptions = {
     default: 'pintrace-collector',
     schema: groupIdSchema,
   } satisfies OptionSpec<string>,
-  indexPrefix: {
-    key: 'indexPrefix',
-    flag: 'index-prefix',
-    env: 'PINTRACE_ES_INDEX_PREFIX',
-    description: "Elasticsearch index prefix, as zipkin-server's ES_INDEX",
-    default: 'zipkin',
-    schema: indexPrefixSchema,
-  } satisfies OptionSpec<string>,
+  indexPrefix: commonOptions.indexPrefix,
   indexShards: {
     key: 'indexShards',
     flag: 'index-shards',

@@ -1,6 +1,6 @@
 /**
  * kafkajs computes the CRC-32C of every record batch in JavaScript (a byte-at-a-time table loop,
- * ~6 % of the logger agent's CPU). When the native `@node-rs/crc32` package loads (optional
+ * a visible share of the logger agent's CPU in its profiles: bench/README.md). When the native `@node-rs/crc32` package loads (optional
  * dependency, prebuilt SIMD binaries), its `crc32c` is put in
  * place of kafkajs's module before kafkajs is loaded: kafkajs binds `require('../crc32C')` once at
  * load time, so the module cache entry is the only hook. Same function, same unsigned result

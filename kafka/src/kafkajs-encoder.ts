@@ -1,8 +1,8 @@
 /**
  * kafkajs's protocol Encoder grows its buffer with `Buffer.alloc` (zero-filled) and copies the
  * old content over: every record of a produce request starts at 512 bytes and grows to hold its
- * value, and the record batch grows by doubling — zero-filling that memory was ~7 % of the logger
- * agent's CPU. Growing with `Buffer.allocUnsafe` is the same behaviour without the fill: the
+ * value, and the record batch grows by doubling — zero-filling that memory showed in the logger
+ * agent's CPU profiles (bench/README.md). Growing with `Buffer.allocUnsafe` is the same behaviour without the fill: the
  * Encoder only ever exposes `buf[0, offset)`, which it wrote itself. Patched on the prototype
  * (kafkajs is pinned at 2.2.4); if the shape is not the expected one nothing is changed.
  */

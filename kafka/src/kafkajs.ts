@@ -37,6 +37,7 @@ import {
   DEFAULT_MAX_WAIT_TIME_MS,
   DEFAULT_REQUEST_TIMEOUT_MS,
   DEFAULT_SESSION_TIMEOUT_MS,
+  checkSecurity,
   validateBrokers,
   validateConsumerOptions,
   validateProducerOptions,
@@ -48,7 +49,7 @@ const { Kafka, Partitioners, CompressionTypes, CompressionCodecs, logLevel } = k
 // Snappy through kafkajs-snappy (pure JS, raw snappy out; reads raw and xerial-framed batches),
 // so a fast codec works with no native build. lz4 needs the librdkafka client; zstd neither.
 // Compression uses the native `snappy` package (optional dependency, prebuilt binaries) when it
-// loads: the same raw snappy blocks, 2-4x less CPU than snappyjs (most for a cold process).
+// loads: the same raw snappy blocks for less CPU than snappyjs, most for a cold process.
 CompressionCodecs[CompressionTypes.Snappy] = snappyCodecWithNativeCompress;
 
 function snappyCodecWithNativeCompress() {
@@ -66,25 +67,18 @@ function snappyCodecWithNativeCompress() {
 }
 
 /**
- * kafkajs's `ssl` and `sasl` options for `security`, or KAFKA_CONFIG for what kafkajs cannot do
- * honestly. TLS goes through node:tls, which verifies the chain against the CA file (else Node's
- * CA store) and the host name unless `verifyHostname` is false. OAUTHBEARER is refused: kafkajs
- * only takes a token from a callback, and fetching and refreshing OAuth tokens is not something
- * this fallback does; use the librdkafka client.
+ * kafkajs's `ssl` and `sasl` options for `security`, after the checks both clients share
+ * (`checkSecurity`), or KAFKA_CONFIG for what kafkajs cannot do honestly. TLS goes through
+ * node:tls, which verifies the chain against the CA file (else Node's CA store) and the host name
+ * unless `verifyHostname` is false. OAUTHBEARER is refused: kafkajs only takes a token from a
+ * callback, and fetching and refreshing OAuth tokens is not something this fallback does; use the
+ * librdkafka client.
  */
 export function kafkajsSecurityConfig(security: KafkaSecurity | undefined): Pick<KafkaConfig, 'ssl' | 'sasl'> {
-  if (security === undefined || security.protocol === 'PLAINTEXT') {
-    if (security?.sasl !== undefined || security?.tls !== undefined)
-      throw configError('SASL or TLS settings were given with --kafka-security-protocol PLAINTEXT: set SASL_SSL, SSL or SASL_PLAINTEXT');
-    return {};
-  }
+  const checked = checkSecurity(security);
   const out: Pick<KafkaConfig, 'ssl' | 'sasl'> = {};
-  const usesTls = security.protocol === 'SSL' || security.protocol === 'SASL_SSL';
-  const usesSasl = security.protocol === 'SASL_SSL' || security.protocol === 'SASL_PLAINTEXT';
-  if (usesTls) {
-    const tls = security.tls ?? { verifyHostname: true };
-    if ((tls.certFile === undefined) !== (tls.keyFile === undefined))
-      throw configError('--kafka-cert-file and --kafka-key-file go together (mutual TLS): give both or neither');
+  if (checked?.tls !== undefined) {
+    const tls = checked.tls;
     const ssl: ConnectionOptions = { rejectUnauthorized: true };
     if (tls.caFile !== undefined) ssl.ca = [readPem(tls.caFile, 'kafka-ca-file')];
     if (tls.certFile !== undefined) ssl.cert = readPem(tls.certFile, 'kafka-cert-file');
@@ -92,13 +86,9 @@ export function kafkajsSecurityConfig(security: KafkaSecurity | undefined): Pick
     // The chain is still verified; only the name check is skipped, as librdkafka's algorithm "none".
     if (tls.verifyHostname === false) ssl.checkServerIdentity = () => undefined;
     out.ssl = ssl;
-  } else if (security.tls !== undefined) {
-    throw configError(`TLS files were given with --kafka-security-protocol ${security.protocol}: set SSL or SASL_SSL`);
   }
-  if (usesSasl) {
-    const sasl = security.sasl;
-    if (sasl === undefined)
-      throw configError(`--kafka-security-protocol ${security.protocol} needs --kafka-sasl-mechanism, --kafka-sasl-username and a password`);
+  if (checked?.sasl !== undefined) {
+    const sasl = checked.sasl;
     const mechanisms = { PLAIN: 'plain', 'SCRAM-SHA-256': 'scram-sha-256', 'SCRAM-SHA-512': 'scram-sha-512' } as const;
     if (sasl.mechanism === 'OAUTHBEARER') {
       throw configError(
@@ -108,8 +98,6 @@ export function kafkajsSecurityConfig(security: KafkaSecurity | undefined): Pick
     const mechanism = mechanisms[sasl.mechanism];
     if (mechanism === undefined) throw configError(`--kafka-sasl-mechanism "${String(sasl.mechanism)}" is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512`);
     out.sasl = { mechanism, username: sasl.username, password: sasl.password } as SASLOptions;
-  } else if (security.sasl !== undefined) {
-    throw configError(`SASL settings were given with --kafka-security-protocol ${security.protocol}: set SASL_SSL or SASL_PLAINTEXT`);
   }
   return out;
 }

@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import type { KafkaSecurity, Logger } from '@pintrace/runtime';
 import { authenticationError, configError, KafkaClientError, type KafkaErrorCode } from './errors.js';
 import { expectedRetry } from './log.js';
+import { checkSecurity } from './options.js';
 
 /** The part of the binding's error we use (LibrdKafkaError, and the KafkaJS layer's errors, which carry the same numeric code). */
 export interface RdError {
@@ -66,43 +67,33 @@ export function requireLibrdkafka(): RdModule {
 }
 
 /**
- * librdkafka properties for `security`. Each setting is honoured or refused (KAFKA_CONFIG naming
- * the flag to change): this build must have the feature (`features` of the binding), and
- * OAUTHBEARER needs librdkafka's own OIDC client-credentials flow, which exists only when it was
- * built with libcurl (feature "oidc"; our source build links the system OpenSSL and zlib, not curl).
- * Hostname verification is on unless `verifyHostname` is false (librdkafka's default is on too
- * since 2.0, but we say it rather than rely on it).
+ * librdkafka properties for `security`, after the checks both clients share (`checkSecurity`).
+ * Each setting is honoured or refused (KAFKA_CONFIG naming the flag to change): this build must
+ * have the feature (`features` of the binding), and OAUTHBEARER needs librdkafka's own OIDC
+ * client-credentials flow, which exists only when it was built with libcurl (feature "oidc"; our
+ * source build links the system OpenSSL and zlib, not curl). Hostname verification is on unless
+ * `verifyHostname` is false (librdkafka's default is on too since 2.0, but we say it rather than
+ * rely on it).
  */
 export function librdkafkaSecurityConfig(security: KafkaSecurity | undefined, features: readonly string[]): Record<string, string | boolean> {
   const conf: Record<string, string | boolean> = {};
-  if (security === undefined || security.protocol === 'PLAINTEXT') {
-    if (security?.sasl !== undefined || security?.tls !== undefined)
-      throw configError('SASL or TLS settings were given with --kafka-security-protocol PLAINTEXT: set SASL_SSL, SSL or SASL_PLAINTEXT');
-    return conf;
-  }
-  conf['security.protocol'] = security.protocol.toLowerCase();
-  const usesTls = security.protocol === 'SSL' || security.protocol === 'SASL_SSL';
-  const usesSasl = security.protocol === 'SASL_SSL' || security.protocol === 'SASL_PLAINTEXT';
-  if (usesTls) {
+  const checked = checkSecurity(security);
+  if (checked === undefined) return conf;
+  conf['security.protocol'] = checked.protocol.toLowerCase();
+  if (checked.tls !== undefined) {
     if (!features.includes('ssl'))
       throw configError(
-        `--kafka-security-protocol ${security.protocol} needs librdkafka built with OpenSSL (feature "ssl"); this build has ${features.join(', ')}: rebuild it (scripts/setup.mjs) or set --kafka-client kafkajs`,
+        `--kafka-security-protocol ${checked.protocol} needs librdkafka built with OpenSSL (feature "ssl"); this build has ${features.join(', ')}: rebuild it (scripts/setup.mjs) or set --kafka-client kafkajs`,
       );
-    const tls = security.tls ?? { verifyHostname: true };
+    const tls = checked.tls;
     conf['enable.ssl.certificate.verification'] = true;
     conf['ssl.endpoint.identification.algorithm'] = tls.verifyHostname === false ? 'none' : 'https';
     if (tls.caFile !== undefined) conf['ssl.ca.location'] = tls.caFile;
-    if ((tls.certFile === undefined) !== (tls.keyFile === undefined))
-      throw configError('--kafka-cert-file and --kafka-key-file go together (mutual TLS): give both or neither');
     if (tls.certFile !== undefined) conf['ssl.certificate.location'] = tls.certFile;
     if (tls.keyFile !== undefined) conf['ssl.key.location'] = tls.keyFile;
-  } else if (security.tls !== undefined) {
-    throw configError(`TLS files were given with --kafka-security-protocol ${security.protocol}: set SSL or SASL_SSL`);
   }
-  if (usesSasl) {
-    const sasl = security.sasl;
-    if (sasl === undefined)
-      throw configError(`--kafka-security-protocol ${security.protocol} needs --kafka-sasl-mechanism, --kafka-sasl-username and a password`);
+  if (checked.sasl !== undefined) {
+    const sasl = checked.sasl;
     conf['sasl.mechanisms'] = sasl.mechanism;
     switch (sasl.mechanism) {
       case 'PLAIN':
@@ -135,8 +126,6 @@ export function librdkafkaSecurityConfig(security: KafkaSecurity | undefined, fe
           `--kafka-sasl-mechanism "${String((sasl as { mechanism: unknown }).mechanism)}" is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER`,
         );
     }
-  } else if (security.sasl !== undefined) {
-    throw configError(`SASL settings were given with --kafka-security-protocol ${security.protocol}: set SASL_SSL or SASL_PLAINTEXT`);
   }
   return conf;
 }

@@ -44,17 +44,8 @@ import {
   DEFAULT_SESSION_TIMEOUT_MS,
   validateConsumerOptions,
 } from './options.js';
-import {
-  AuthWatch,
-  librdkafkaSecurityConfig,
-  rdError,
-  rdErrorName,
-  rdLogForwarder,
-  requireLibrdkafka,
-  type RdError,
-  type RdLog,
-  type RdModule,
-} from './librdkafka-base.js';
+import { AuthWatch, librdkafkaSecurityConfig, rdError, rdErrorName, rdLogForwarder, requireLibrdkafka } from './librdkafka-base.js';
+import type { RdError, RdLog, RdModule } from './librdkafka-base.js';
 
 /** Messages per consume() call and per batch handed to the handler. */
 export const MAX_BATCH_MESSAGES = 2000;

@@ -23,17 +23,8 @@ import type { KafkaMessage, ProducerOptions, SpanProducer } from './types.js';
 import { authenticationError, configError, type KafkaClientError, notConnected } from './errors.js';
 import { kafkaLogger } from './log.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, validateProducerOptions } from './options.js';
-import {
-  AuthWatch,
-  librdkafkaSecurityConfig,
-  rdError,
-  rdErrorName,
-  rdLogForwarder,
-  requireLibrdkafka,
-  type RdError,
-  type RdLog,
-  type RdModule,
-} from './librdkafka-base.js';
+import { AuthWatch, librdkafkaSecurityConfig, rdError, rdErrorName, rdLogForwarder, requireLibrdkafka } from './librdkafka-base.js';
+import type { RdError, RdLog, RdModule } from './librdkafka-base.js';
 
 interface RdDeliveryReport {
   opaque?: unknown;

@@ -1,5 +1,5 @@
 import type { ConsumerOptions, KafkaClientName, ProducerOptions } from './types.js';
-import { KAFKA_CLIENTS } from '@pintrace/runtime';
+import { KAFKA_CLIENTS, type KafkaSasl, type KafkaSecurity, type KafkaTls } from '@pintrace/runtime';
 import { configError } from './errors.js';
 
 /** The client of producers, consumers and admins when the options name none (docs/decisions.md, D6). */
@@ -86,4 +86,45 @@ export function withDeadline<T>(p: Promise<T>, ms: number, onTimeout: () => Erro
       },
     );
   });
+}
+
+/** A security setting past the checks every client makes; what is left is the client's own mapping. */
+export interface CheckedSecurity {
+  protocol: Exclude<KafkaSecurity['protocol'], 'PLAINTEXT'>;
+  /** With SSL and SASL_SSL: the TLS settings given, or the defaults (system CAs, host name checked). */
+  tls?: KafkaTls;
+  /** With SASL_SSL and SASL_PLAINTEXT. */
+  sasl?: KafkaSasl;
+}
+
+/**
+ * Which settings go with which protocol, the same for every client: nothing with PLAINTEXT
+ * (undefined is returned), TLS files only with SSL or SASL_SSL and a client certificate only with
+ * its key, SASL settings required by SASL_* and refused otherwise. The mechanisms and files a
+ * client supports are its own to check.
+ */
+export function checkSecurity(security: KafkaSecurity | undefined): CheckedSecurity | undefined {
+  if (security === undefined || security.protocol === 'PLAINTEXT') {
+    if (security?.sasl !== undefined || security?.tls !== undefined)
+      throw configError('SASL or TLS settings were given with --kafka-security-protocol PLAINTEXT: set SASL_SSL, SSL or SASL_PLAINTEXT');
+    return undefined;
+  }
+  const { protocol } = security;
+  const checked: CheckedSecurity = { protocol };
+  if (protocol === 'SSL' || protocol === 'SASL_SSL') {
+    const tls = security.tls ?? { verifyHostname: true };
+    if ((tls.certFile === undefined) !== (tls.keyFile === undefined))
+      throw configError('--kafka-cert-file and --kafka-key-file go together (mutual TLS): give both or neither');
+    checked.tls = tls;
+  } else if (security.tls !== undefined) {
+    throw configError(`TLS files were given with --kafka-security-protocol ${protocol}: set SSL or SASL_SSL`);
+  }
+  if (protocol === 'SASL_SSL' || protocol === 'SASL_PLAINTEXT') {
+    if (security.sasl === undefined)
+      throw configError(`--kafka-security-protocol ${protocol} needs --kafka-sasl-mechanism, --kafka-sasl-username and a password`);
+    checked.sasl = security.sasl;
+  } else if (security.sasl !== undefined) {
+    throw configError(`SASL settings were given with --kafka-security-protocol ${protocol}: set SASL_SSL or SASL_PLAINTEXT`);
+  }
+  return checked;
 }

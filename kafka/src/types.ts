@@ -43,10 +43,10 @@ export interface ProducerOptions {
    * How send() learns that its messages were acknowledged (librdkafka; the other clients are
    * acknowledged per request anyway). 'each' (default): a delivery report per message, so sends
    * complete independently. 'drain': librdkafka reports failed messages only, and send() resolves
-   * once the producer has no message left in flight. That saves the per-message report (~4 µs of
-   * JS-thread work each), but a send also waits for the others in flight: fit for writers that
-   * wait on each batch before producing the next (the logger agent), not for many independent
-   * concurrent senders.
+   * once the producer has no message left in flight. That saves the per-message report (an object
+   * built on the JS thread for each; docs/decisions.md D4), but a send also waits for the others
+   * in flight: fit for writers that wait on each batch before producing the next (the logger
+   * agent), not for many independent concurrent senders.
    */
   deliveryReports?: 'each' | 'drain';
 }

@@ -58,8 +58,8 @@ export interface ChunkResult {
 
 /**
  * Memory the messages of one batch are copied into, reused batch after batch: a new buffer per
- * chunk would be fresh pages from the kernel each time (a page fault per 4 KiB written; page
- * faults were ~13 % of the agent's JS thread). The owner resets it once the batch is acknowledged,
+ * chunk would be fresh pages from the kernel each time (a page fault per 4 KiB written; the
+ * agent's profiles: bench/README.md, section agent). The owner resets it once the batch is acknowledged,
  * when nothing refers to its messages any more.
  */
 export class MessageArena {

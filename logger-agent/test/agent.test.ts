@@ -1,37 +1,21 @@
 import { appendFile, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Agent } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
 import type { Watermark } from '../src/watermark.js';
 import { FakeProducer } from './fake-producer.js';
-import { ids, lines, sleep, spanLine, start, tempDir, waitFor } from './helpers.js';
+import { agentSandbox, ids, lines, sleep, spanLine, waitFor } from './helpers.js';
 
 describe('logger agent', () => {
-  let dir: string;
-  let cleanup: () => Promise<void>;
-  let agents: Agent[];
-  const run = async (producer?: FakeProducer, overrides?: Record<string, unknown>) => {
-    const r = await start(dir, producer, overrides);
-    agents.push(r.agent);
-    return r;
-  };
+  const box = agentSandbox();
+  const run = (producer?: FakeProducer, overrides?: Record<string, unknown>) => box.start(producer, overrides);
   const watermark = async (stream = 'a.jsonl'): Promise<Watermark | undefined> => {
     try {
-      return JSON.parse(await readFile(path.join(dir, '.pintrace-agent', `${stream}.watermark.json`), 'utf8')) as Watermark;
+      return JSON.parse(await readFile(path.join(box.dir, '.pintrace-agent', `${stream}.watermark.json`), 'utf8')) as Watermark;
     } catch {
       return undefined;
     }
   };
-  const file = (name = 'a.jsonl') => path.join(dir, name);
-
-  beforeEach(async () => {
-    ({ dir, cleanup } = await tempDir());
-    agents = [];
-  });
-  afterEach(async () => {
-    await Promise.all(agents.map((a) => a.shutdown()));
-    await cleanup();
-  });
+  const file = (name = 'a.jsonl') => path.join(box.dir, name);
 
   describe('shipping', () => {
     it('ships every line in order, one JSON list per trace keyed by trace id', async () => {
@@ -195,7 +179,7 @@ describe('logger agent', () => {
       const ino = (await stat(file())).ino;
       if (ino !== wm.file.ino) {
         // The filesystem chose another inode this time: make the watermark name the new one, as reuse would.
-        await writeFile(path.join(dir, '.pintrace-agent', 'a.jsonl.watermark.json'), JSON.stringify({ ...wm, file: { ...wm.file, ino } }));
+        await writeFile(path.join(box.dir, '.pintrace-agent', 'a.jsonl.watermark.json'), JSON.stringify({ ...wm, file: { ...wm.file, ino } }));
       }
       const { producer, agent } = await run();
       await waitFor(() => producer.ids().length === 30);
@@ -304,9 +288,9 @@ describe('logger agent', () => {
 
     it('starts from the oldest file again when the watermark file is corrupt', async () => {
       await writeFile(file(), lines(0, 3));
-      await writeFile(path.join(dir, '.pintrace-agent', 'a.jsonl.watermark.json'), 'garbage').catch(async () => {
-        await (await import('node:fs/promises')).mkdir(path.join(dir, '.pintrace-agent'));
-        await writeFile(path.join(dir, '.pintrace-agent', 'a.jsonl.watermark.json'), 'garbage');
+      await writeFile(path.join(box.dir, '.pintrace-agent', 'a.jsonl.watermark.json'), 'garbage').catch(async () => {
+        await (await import('node:fs/promises')).mkdir(path.join(box.dir, '.pintrace-agent'));
+        await writeFile(path.join(box.dir, '.pintrace-agent', 'a.jsonl.watermark.json'), 'garbage');
       });
       const { producer, agent } = await run();
       await waitFor(() => producer.ids().length === 3);
@@ -315,7 +299,7 @@ describe('logger agent', () => {
 
     it('refuses a state directory another live agent holds', async () => {
       await run();
-      const other = path.join(dir, '.pintrace-agent', 'agent.lock');
+      const other = path.join(box.dir, '.pintrace-agent', 'agent.lock');
       await writeFile(other, `${process.ppid}\n`);
       await expect(run()).rejects.toThrow(/in use by the agent with pid/);
       await rm(other);

@@ -1,9 +1,8 @@
 import { readdir, readlink, rename, rm, stat, utimes, writeFile, appendFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Agent } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
 import { FakeProducer } from './fake-producer.js';
-import { ids, lines, spanLine, start, tempDir, waitFor } from './helpers.js';
+import { agentSandbox, ids, lines, spanLine, waitFor } from './helpers.js';
 
 /** Paths this process holds open (Linux: /proc/self/fd), with " (deleted)" for unlinked files. */
 async function openFiles(): Promise<string[]> {
@@ -24,24 +23,9 @@ const spanIds = (p: FakeProducer, topic = 'zipkin') =>
     .flatMap((b) => b.messages.flatMap((m) => (JSON.parse(m.value!.toString()) as Array<{ id: string }>).map((s) => s.id)));
 
 describe('logger agent: files and rejects', () => {
-  let dir: string;
-  let cleanup: () => Promise<void>;
-  let agents: Agent[];
-  const file = (name = 'a.jsonl') => path.join(dir, name);
-  const run = async (overrides?: Record<string, unknown>, producer = new FakeProducer()) => {
-    const r = await start(dir, producer, overrides);
-    agents.push(r.agent);
-    return r;
-  };
-
-  beforeEach(async () => {
-    ({ dir, cleanup } = await tempDir());
-    agents = [];
-  });
-  afterEach(async () => {
-    await Promise.all(agents.map((a) => a.shutdown()));
-    await cleanup();
-  });
+  const box = agentSandbox();
+  const file = (name = 'a.jsonl') => path.join(box.dir, name);
+  const run = (overrides?: Record<string, unknown>, producer = new FakeProducer()) => box.start(producer, overrides);
 
   describe('dead-letter topic', () => {
     it('sends every line that is not a span to the dead-letter topic with its reason, and the spans to the span topic', async () => {
@@ -110,7 +94,7 @@ describe('logger agent: files and rejects', () => {
       await waitFor(() => spanIds(producer).length === 40);
       await rm(file('a.jsonl.1'));
       // Eventually: a watermark commit in progress briefly holds its temp file too.
-      const held = async () => (await openFiles()).filter((f) => f.startsWith(dir));
+      const held = async () => (await openFiles()).filter((f) => f.startsWith(box.dir));
       await waitFor(async () => JSON.stringify(await held()) === JSON.stringify([file()]), 5000, 'only the live file held').catch(() => undefined);
       expect(await held()).toEqual([file()]);
     });
@@ -135,14 +119,14 @@ describe('logger agent: files and rejects', () => {
       const { producer, agent } = await run({ retentionSeconds: '60' });
       await waitFor(() => spanIds(producer).length === 30);
       await waitFor(async () => (await agent.metrics.value(agent.metrics.retentionDeletes)) === 2);
-      expect((await readdir(dir)).filter((n) => !n.startsWith('.'))).toEqual(['a.jsonl']);
+      expect((await readdir(box.dir)).filter((n) => !n.startsWith('.'))).toEqual(['a.jsonl']);
       expect(spanIds(producer).sort()).toEqual(ids(0, 30));
     });
   });
 
   describe('per-process span files (<service>@<instance>.jsonl)', () => {
     const old = new Date(1_000_000);
-    const watermarks = async () => (await readdir(path.join(dir, '.pintrace-agent'))).filter((n) => n.endsWith('.watermark.json'));
+    const watermarks = async () => (await readdir(path.join(box.dir, '.pintrace-agent'))).filter((n) => n.endsWith('.watermark.json'));
 
     it('ships the files of every process of a service, rotated ones included, beside the single-process layout', async () => {
       await writeFile(file('svc@11-aaaaaa.jsonl.1700000000000'), lines(0, 10));
@@ -169,7 +153,7 @@ describe('logger agent: files and rejects', () => {
       await waitFor(() => spanIds(producer).length === 20);
       await waitFor(() => agent.streams().length === 1, 5000, 'the finished stream retired');
       expect(agent.streams().map((s) => s.stream)).toEqual(['svc@22-dddddd.jsonl']);
-      expect((await readdir(dir)).filter((n) => !n.startsWith('.'))).toEqual(['svc@22-dddddd.jsonl']);
+      expect((await readdir(box.dir)).filter((n) => !n.startsWith('.'))).toEqual(['svc@22-dddddd.jsonl']);
       expect(await watermarks()).toEqual(['svc@22-dddddd.jsonl.watermark.json']);
       expect(spanIds(producer).sort()).toEqual(ids(0, 20));
     });
@@ -180,7 +164,7 @@ describe('logger agent: files and rejects', () => {
       const { producer, agent } = await run({ retentionSeconds: '60' });
       await waitFor(() => spanIds(producer).length === 10);
       await waitFor(() => agent.streams().length === 0, 5000, 'the abandoned stream retired');
-      expect((await readdir(dir)).filter((n) => !n.startsWith('.'))).toEqual([]);
+      expect((await readdir(box.dir)).filter((n) => !n.startsWith('.'))).toEqual([]);
       expect(await watermarks()).toEqual([]);
       expect(await agent.metrics.value(agent.metrics.skippedBytes, { reason: 'deleted_unread' })).toBe(30);
       // the name comes back (a writer that was only idle re-opens it): a new stream from its start
@@ -196,7 +180,7 @@ describe('logger agent: files and rejects', () => {
       const { producer } = await run({ retentionSeconds: '60' });
       await waitFor(() => spanIds(producer).length === 10);
       await new Promise((r) => setTimeout(r, 300));
-      expect((await readdir(dir)).filter((n) => !n.startsWith('.')).sort()).toEqual(['svc.jsonl', 'svc@41-ffffff.jsonl']);
+      expect((await readdir(box.dir)).filter((n) => !n.startsWith('.')).sort()).toEqual(['svc.jsonl', 'svc@41-ffffff.jsonl']);
     });
 
     it('without retention nothing is sealed or removed', async () => {
@@ -205,7 +189,7 @@ describe('logger agent: files and rejects', () => {
       const { producer, agent } = await run();
       await waitFor(() => spanIds(producer).length === 5);
       await new Promise((r) => setTimeout(r, 300));
-      expect((await readdir(dir)).filter((n) => !n.startsWith('.'))).toEqual(['svc@51-gggggg.jsonl']);
+      expect((await readdir(box.dir)).filter((n) => !n.startsWith('.'))).toEqual(['svc@51-gggggg.jsonl']);
       expect(agent.streams()).toHaveLength(1);
     });
   });

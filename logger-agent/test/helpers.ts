@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { afterEach, beforeEach } from 'vitest';
 import { createLogger, resolveConfig } from '@pintrace/runtime';
 import { agentOptions, startAgent, type Agent, type AgentConfig } from '../src/index.js';
 import { FakeProducer } from './fake-producer.js';
@@ -51,6 +52,43 @@ export async function start(
 ): Promise<{ agent: Agent; producer: FakeProducer }> {
   const agent = await startAgent(config(spansDir, overrides), { producer, log: silent, backoff: { initialMs: 5, maxMs: 20 }, opsServer: false });
   return { agent, producer };
+}
+
+export interface AgentSandbox {
+  /** This test's spans directory. */
+  readonly dir: string;
+  /** Agents started by this test, shut down after it. */
+  readonly agents: Agent[];
+  /** An agent on `dir`, shut down after the test. */
+  start(producer?: FakeProducer, overrides?: Record<string, unknown>): Promise<{ agent: Agent; producer: FakeProducer }>;
+}
+
+/** A fresh spans directory for each test of the enclosing describe; its agents are shut down and the directory removed after each test. */
+export function agentSandbox(): AgentSandbox {
+  let dir = '';
+  let cleanup = async () => {};
+  let agents: Agent[] = [];
+  beforeEach(async () => {
+    ({ dir, cleanup } = await tempDir());
+    agents = [];
+  });
+  afterEach(async () => {
+    await Promise.all(agents.map((a) => a.shutdown()));
+    await cleanup();
+  });
+  return {
+    get dir() {
+      return dir;
+    },
+    get agents() {
+      return agents;
+    },
+    async start(producer, overrides) {
+      const r = await start(dir, producer, overrides);
+      agents.push(r.agent);
+      return r;
+    },
+  };
 }
 
 export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {

@@ -1,8 +1,7 @@
 import { appendFile, rename } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Agent } from '../src/index.js';
-import { lines, start, tempDir, waitFor } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { agentSandbox, lines, waitFor } from './helpers.js';
 
 /**
  * A writer rotating many times while the agent tails it: the agent's directory listing can see
@@ -11,22 +10,11 @@ import { lines, start, tempDir, waitFor } from './helpers.js';
  * between listing and opening.
  */
 describe('tailing a fast-rotating writer', () => {
-  let dir: string;
-  let cleanup: () => Promise<void>;
-  let agents: Agent[];
-  beforeEach(async () => {
-    ({ dir, cleanup } = await tempDir());
-    agents = [];
-  });
-  afterEach(async () => {
-    await Promise.all(agents.map((a) => a.shutdown()));
-    await cleanup();
-  });
+  const box = agentSandbox();
 
   it('ships every line exactly once across hundreds of rotations', async () => {
-    const { agent, producer } = await start(dir, undefined, { pollIntervalMs: '5', rotationGraceMs: '0', batchLines: '50', lingerMs: '0' });
-    agents.push(agent);
-    const live = path.join(dir, 'svc.jsonl');
+    const { producer } = await box.start(undefined, { pollIntervalMs: '5', rotationGraceMs: '0', batchLines: '50', lingerMs: '0' });
+    const live = path.join(box.dir, 'svc.jsonl');
     const total = 12_000;
     const perFile = 60;
     let stamp = Date.now();

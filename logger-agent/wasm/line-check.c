@@ -4,8 +4,8 @@
  * 1-32 lower-case hex digits, group the lines by trace key (the id's low 64 bits), and lay out
  * one Kafka message per trace: a 16-digit key, then '[' + lines joined by ',' + ']'.
  *
- * Why not JavaScript: this was most of the agent's CPU. The same checks in JS ran at ~500 MB/s
- * and needed a string per trace key; here strings are skipped 16 bytes at a time and nothing is
+ * Why not JavaScript: this was most of the agent's CPU. The same checks in JS were slower
+ * (docs/decisions.md D3) and needed a string per trace key; here strings are skipped 16 bytes at a time and nothing is
  * allocated. Same answers as `JSON.parse` on the UTF-8 decoded line (bytes >= 0x80 only inside
  * strings), checked against it by logger-agent/test/line-check.test.ts.
  *
@@ -28,7 +28,7 @@ static inline int is_hex(uint8_t c) { return is_digit(c) || (uint8_t)((c | 0x20)
 /*
  * Index after the closing quote of the string at b[i] == '"', or -1. Reads up to 15 bytes past
  * `end` (the caller pads the input), never trusting what it finds there. Always inlined: clang
- * left it a call, and the call per string was ~8 % of the agent's per-line work.
+ * left it a call, and a call per string is paid on every string of every line.
  */
 __attribute__((always_inline)) static inline int32_t scan_string(const uint8_t *b, int32_t i, int32_t end) {
   const v128_t quote = wasm_i8x16_splat('"'), backslash = wasm_i8x16_splat('\\'), space = wasm_i8x16_splat(0x20);

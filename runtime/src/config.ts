@@ -49,6 +49,20 @@ export const portSchema = z.coerce
 
 export const positiveIntSchema = z.coerce.number().int('expected a whole number').positive('expected a number > 0');
 
+/**
+ * Elasticsearch index prefix rules that zipkin-server enforces or ES requires: lower case, no
+ * `:` `#` or other forbidden characters, not starting with `_ - +`, at most 231 bytes. The same
+ * for the part that writes the indices and the part that reads them.
+ */
+const indexPrefixSchema = z
+  .string()
+  .trim()
+  .min(1, 'expected a non-empty index prefix')
+  .refine((s) => Buffer.byteLength(s, 'utf8') <= 231, 'an index prefix is at most 231 bytes')
+  .refine((s) => s === s.toLowerCase(), 'Elasticsearch index names are lower case')
+  .refine((s) => !/[\\/*?"<>| ,#:]/.test(s), 'an index prefix cannot contain \\ / * ? " < > | space , # :')
+  .refine((s) => !/^[-_+]/.test(s), 'an index prefix cannot start with - _ or +');
+
 /** The options every Pintrace process shares; defaults point at the devstack. */
 export const commonOptions = {
   kafka: {
@@ -74,6 +88,14 @@ export const commonOptions = {
     description: 'Kafka topic that carries spans',
     default: 'zipkin',
     schema: topicSchema,
+  },
+  indexPrefix: {
+    key: 'indexPrefix',
+    flag: 'index-prefix',
+    env: 'PINTRACE_ES_INDEX_PREFIX',
+    description: "Elasticsearch index prefix, as zipkin-server's ES_INDEX",
+    default: 'zipkin',
+    schema: indexPrefixSchema,
   },
   spansDir: {
     key: 'spansDir',

@@ -1,12 +1,11 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeTestCerts, type TestCerts } from '../../test/support/tls-front.js';
 import { createEsHttp, readClusterVersion, StorageError, type EsHttpOptions } from '../src/index.js';
 
 // Secrets the tests send; none may appear in an error message, its cause chain or its inspection.
@@ -16,14 +15,14 @@ const SECRETS = [PASSWORD, API_KEY, 'unit-api-key-secret', Buffer.from(`zipkin:$
 
 const ROOT = { name: 'n', version: { number: '2.19.1', distribution: 'opensearch' }, tagline: 'The OpenSearch Project' };
 
-let dir: string;
+let certs: TestCerts;
 const servers: Server[] = [];
 const seen: Array<string | undefined> = [];
 let plain: string; // http, no auth
 let secured: string; // https, basic auth or API key
 let mutual: string; // https, client certificate required
 let refused: string; // nothing listens
-const file = (name: string) => path.join(dir, name);
+const file = (name: string) => path.join(certs.dir, name);
 
 /** Answers like a store that accepts user zipkin with PASSWORD, or API_KEY. */
 function store(auth: boolean) {
@@ -44,23 +43,9 @@ async function listen(server: Server, scheme: string): Promise<string> {
   return `${scheme}://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-function openssl(...args: string[]): void {
-  execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
-}
-
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'storage-http-'));
   // A CA, a server certificate for 127.0.0.1 signed by it, a client certificate, and an unrelated CA.
-  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=unit-ca');
-  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'other.key', '-out', 'other-ca.pem', '-days', '2', '-subj', '/CN=other-ca');
-  writeFileSync(file('san.ext'), 'subjectAltName=IP:127.0.0.1\n');
-  for (const [name, extra] of [
-    ['server', ['-extfile', 'san.ext']],
-    ['client', []],
-  ] as const) {
-    openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
-    openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', ...extra);
-  }
+  certs = makeTestCerts();
   const tls = { cert: readFileSync(file('server.pem')), key: readFileSync(file('server.key')) };
   plain = await listen(createHttpServer(store(false)), 'http');
   secured = await listen(createHttpsServer(tls, store(true)), 'https');
@@ -74,7 +59,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-  rmSync(dir, { recursive: true, force: true });
+  certs.remove();
 });
 
 const errors: unknown[] = [];

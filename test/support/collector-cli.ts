@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import type { SpanProducer, TopicAdmin } from '@pintrace/kafka';
 import { multiServiceTrace } from '../collector-fixtures.js';
+import { collectorArgs } from './part-args.js';
 import { startPart, type RunningPart } from './processes.js';
 import { eventually, kafkaBrokers, uniqueName } from './servers.js';
 
@@ -33,28 +34,21 @@ export async function startCollectorCli(o: CollectorCliOptions): Promise<Collect
   const topic = uniqueName(`css-${o.name}`);
   const prefix = uniqueName('pcss');
   await o.admin.ensureTopic(topic, 2);
-  const part = startPart(`collector-store-${o.name}`, [
-    'collector',
-    '--kafka',
-    kafkaBrokers.join(','),
-    ...o.storeArgs,
-    '--topic',
-    topic,
-    '--group-id',
-    `${topic}-g`,
-    '--index-prefix',
-    prefix,
-    '--index-replicas',
-    '0',
-    '--index-shards',
-    '1',
-    '--group-window-ms',
-    '0',
-    '--session-timeout-ms',
-    '6000',
-    '--metrics-port',
-    String(o.metricsPort),
-  ]);
+  const part = startPart(
+    `collector-store-${o.name}`,
+    collectorArgs({
+      kafka: kafkaBrokers.join(','),
+      store: o.storeArgs,
+      topic,
+      groupId: `${topic}-g`,
+      indexPrefix: prefix,
+      indexReplicas: 0,
+      indexShards: 1,
+      groupWindowMs: 0,
+      sessionTimeoutMs: 6000,
+      metricsPort: o.metricsPort,
+    }),
+  );
   let spans = 0;
   return {
     part,

@@ -39,6 +39,12 @@ export async function deleteIndices(pattern: string): Promise<void> {
   for (const { index } of rows) await fetch(`${esUrl}/${index}`, { method: 'DELETE' });
 }
 
+/** Removes what a collector wrote under an index prefix: its indices and its index templates. */
+export async function deleteIndexPrefix(prefix: string): Promise<void> {
+  await deleteIndices(`${prefix}-*`);
+  for (const type of ['span', 'dependency', 'autocomplete', 'red']) await fetch(`${esUrl}/_template/${prefix}-${type}_template`, { method: 'DELETE' });
+}
+
 export interface EsHit<T> {
   _index: string;
   _id: string;

@@ -1,15 +1,7 @@
 /** The ui-proxy's configuration: the shared options plus its own (flag > env > file > default). */
 import { z } from 'zod';
-import {
-  commonOptions,
-  kafkaConnectionOptions,
-  storeConnectionOptions,
-  booleanSchema,
-  portSchema,
-  positiveIntSchema,
-  type ConfigOf,
-  type OptionSpec,
-} from '@pintrace/runtime';
+import { commonOptions, kafkaConnectionOptions, storeConnectionOptions, booleanSchema, portSchema, positiveIntSchema } from '@pintrace/runtime';
+import type { ConfigOf, OptionSpec } from '@pintrace/runtime';
 
 const list = z.union([z.string(), z.array(z.string())]).transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean));
 
@@ -21,11 +13,6 @@ const basePathSchema = z
   .refine((s) => !/^\/api(\/|$)/.test(s), 'the base path cannot start with /api');
 
 const usersSchema = list.pipe(z.array(z.string().regex(/^[^:]+:.+$/, 'each user is name:password')));
-
-const indexPrefixSchema = z
-  .string()
-  .trim()
-  .regex(/^[a-z0-9][a-z0-9._-]{0,230}$/, 'an index prefix is lower case [a-z0-9._-], at most 231 characters, not starting with - _ .');
 
 const hostSchema = z.string().trim().min(1, 'expected a host or address to listen on');
 
@@ -63,14 +50,7 @@ export const uiOptions = {
     default: '/zipkin',
     schema: basePathSchema,
   }),
-  indexPrefix: spec({
-    key: 'indexPrefix',
-    flag: 'index-prefix',
-    env: 'PINTRACE_ES_INDEX_PREFIX',
-    description: "Elasticsearch index prefix, as zipkin-server's ES_INDEX",
-    default: 'zipkin',
-    schema: indexPrefixSchema,
-  }),
+  indexPrefix: commonOptions.indexPrefix,
   dateSeparator: spec({
     key: 'dateSeparator',
     flag: 'date-separator',

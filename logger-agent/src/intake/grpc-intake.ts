@@ -7,22 +7,12 @@
  * cannot be written.
  */
 import * as grpc from '@grpc/grpc-js';
-import type { Logger } from '@pintrace/runtime';
 import { decodeOtlpProtobuf, IntakeRejection } from './decode.js';
-import type { IntakeCore } from './intake-core.js';
-import type { IntakeMetrics } from './metrics.js';
+import type { IntakeListenerOptions } from './intake-core.js';
 import { encodeRpcStatus, ExportTraceServiceResponse } from './protos.js';
 import { SpoolFullError } from './spool.js';
 
-export interface GrpcIntakeOptions {
-  host: string;
-  port: number;
-  core: IntakeCore;
-  metrics: IntakeMetrics;
-  log: Logger;
-  maxBodyBytes: number;
-  retryAfterSeconds: number;
-}
+export type GrpcIntakeOptions = IntakeListenerOptions;
 
 const identity = (b: Buffer): Buffer => b;
 

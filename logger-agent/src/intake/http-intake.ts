@@ -14,23 +14,15 @@ import type { AddressInfo } from 'node:net';
 import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import { decodeSpanList } from '@pintrace/model';
-import type { Logger } from '@pintrace/runtime';
 import { decodeOtlpJson, decodeOtlpProtobuf, decodeZipkinProtobuf, IntakeRejection } from './decode.js';
-import type { IntakeCore } from './intake-core.js';
-import type { IntakeMetrics, IntakeProtocol } from './metrics.js';
+import type { IntakeListenerOptions } from './intake-core.js';
+import type { IntakeProtocol } from './metrics.js';
 import { encodeRpcStatus, ExportTraceServiceResponse } from './protos.js';
 import { SpoolFullError } from './spool.js';
 
 const gunzipAsync = promisify(gunzip);
 
-export interface HttpIntakeOptions {
-  host: string;
-  port: number;
-  core: IntakeCore;
-  metrics: IntakeMetrics;
-  log: Logger;
-  maxBodyBytes: number;
-  retryAfterSeconds: number;
+export interface HttpIntakeOptions extends IntakeListenerOptions {
   /** Which routes this listener serves. */
   routes: { otlp: boolean; zipkin: boolean };
 }

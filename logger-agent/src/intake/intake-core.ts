@@ -4,9 +4,23 @@
  * sent something unusable: 400 / INVALID_ARGUMENT) or SpoolFullError (429 / RESOURCE_EXHAUSTED).
  */
 import { encodeSpan, normalizeSpan, otlpToZipkinLines, type OtlpTraces, type Span } from '@pintrace/model';
+import type { Logger } from '@pintrace/runtime';
 import { IntakeRejection } from './decode.js';
 import type { IntakeMetrics, IntakeProtocol } from './metrics.js';
 import type { Spool } from './spool.js';
+
+/** What each intake listener (OTLP/HTTP and Zipkin, OTLP/gRPC) is built with. */
+export interface IntakeListenerOptions {
+  host: string;
+  port: number;
+  core: IntakeCore;
+  metrics: IntakeMetrics;
+  log: Logger;
+  /** --intake-max-body-bytes */
+  maxBodyBytes: number;
+  /** The delay a client is told to wait when the spool is over its bound. */
+  retryAfterSeconds: number;
+}
 
 export class IntakeCore {
   constructor(

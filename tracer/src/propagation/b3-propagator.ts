@@ -1,9 +1,9 @@
-import { trace, TraceFlags, type Context, type SpanContext, type TextMapGetter, type TextMapPropagator, type TextMapSetter } from '@opentelemetry/api';
+import { trace, TraceFlags, type Context, type TextMapGetter, type TextMapPropagator, type TextMapSetter } from '@opentelemetry/api';
 import type { SamplingState } from '@pintrace/sampler';
-import { toOtelTraceId, toZipkinTraceId } from '../ids.js';
+import { toZipkinTraceId } from '../ids.js';
 import { RecordingSpan } from '../trace/recording-span.js';
 import { B3_HEADERS, formatB3Multi, formatB3Single, parseB3Multi, parseB3Single, type B3Context, type B3Extracted } from './b3-codec.js';
-import { getB3Details, SAMPLING_ONLY_KEY, setB3Details } from './remote-context.js';
+import { getB3Details, SAMPLING_ONLY_KEY, withRemoteParent } from './remote-context.js';
 
 /** Which B3 form `inject` writes. Extraction always reads both (single wins). */
 export type B3InjectEncoding = 'multi' | 'single' | 'single-and-multi';
@@ -47,15 +47,7 @@ export class B3Propagator implements TextMapPropagator {
       const extracted = extractB3(carrier, getter);
       if (!extracted) return context;
       if (extracted.kind === 'sampling') return context.setValue(SAMPLING_ONLY_KEY, extracted.sampling);
-      const b3 = extracted.context;
-      const spanContext: SpanContext = {
-        traceId: toOtelTraceId(b3.traceId),
-        spanId: b3.spanId,
-        isRemote: true,
-        traceFlags: b3.sampling === 'accept' || b3.sampling === 'debug' ? TraceFlags.SAMPLED : TraceFlags.NONE,
-      };
-      setB3Details(spanContext, { sampling: b3.sampling, parentSpanId: b3.parentSpanId });
-      return trace.setSpanContext(context, spanContext);
+      return withRemoteParent(context, extracted.context);
     } catch {
       return context;
     }

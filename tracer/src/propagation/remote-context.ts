@@ -1,5 +1,6 @@
-import { createContextKey, type SpanContext } from '@opentelemetry/api';
+import { createContextKey, trace, TraceFlags, type Context, type SpanContext } from '@opentelemetry/api';
 import type { SamplingState } from '@pintrace/sampler';
+import { toOtelTraceId } from '../ids.js';
 
 /**
  * What B3 carries beyond an OTel SpanContext, kept beside the remote SpanContext object the B3
@@ -22,6 +23,28 @@ export function setB3Details(spanContext: SpanContext, value: B3RemoteDetails): 
 
 export function getB3Details(spanContext: SpanContext): B3RemoteDetails | undefined {
   return (spanContext as WithDetails)[DETAILS];
+}
+
+/** A Zipkin caller's ids and sampling, as B3 headers and TTwitter's RequestHeader carry them. */
+export interface ZipkinRemoteParent {
+  /** 16 or 32 lower-hex. */
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly parentSpanId?: string;
+  /** Absent: the caller has not decided. */
+  readonly sampling?: SamplingState;
+}
+
+/** `context` with the caller as the remote parent, its sampling and parent id kept as B3 details. */
+export function withRemoteParent(context: Context, remote: ZipkinRemoteParent): Context {
+  const spanContext: SpanContext = {
+    traceId: toOtelTraceId(remote.traceId),
+    spanId: remote.spanId,
+    isRemote: true,
+    traceFlags: remote.sampling === 'accept' || remote.sampling === 'debug' ? TraceFlags.SAMPLED : TraceFlags.NONE,
+  };
+  setB3Details(spanContext, { sampling: remote.sampling, parentSpanId: remote.parentSpanId });
+  return trace.setSpanContext(context, spanContext);
 }
 
 /**

@@ -1,6 +1,6 @@
-import { ROOT_CONTEXT, SpanStatusCode, trace, TraceFlags, type Context, type Span, type SpanContext, type Tracer } from '@opentelemetry/api';
-import { toOtelTraceId, toZipkinTraceId } from '../ids.js';
-import { getB3Details, setB3Details } from '../propagation/remote-context.js';
+import { ROOT_CONTEXT, SpanStatusCode, TraceFlags, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import { toZipkinTraceId } from '../ids.js';
+import { getB3Details, withRemoteParent } from '../propagation/remote-context.js';
 import { RecordingSpan } from '../trace/recording-span.js';
 import { TMessageType, TType, type ThriftModule, type ThriftProtocolClass } from './thrift-module.js';
 import { firstStringField, type TTwitterTrace } from './tracing-headers.js';
@@ -40,15 +40,7 @@ export function ttwitterTraceOf(span: Span, clientId: string | undefined): TTwit
  * so the server span joins the caller's span (same id, shared) as it does for B3.
  */
 export function remoteContextOf(header: TTwitterTrace | undefined): Context {
-  if (!header) return ROOT_CONTEXT;
-  const spanContext: SpanContext = {
-    traceId: toOtelTraceId(header.traceId),
-    spanId: header.spanId,
-    isRemote: true,
-    traceFlags: header.sampling === 'accept' || header.sampling === 'debug' ? TraceFlags.SAMPLED : TraceFlags.NONE,
-  };
-  setB3Details(spanContext, { sampling: header.sampling, parentSpanId: header.parentSpanId });
-  return trace.setSpanContext(ROOT_CONTEXT, spanContext);
+  return header ? withRemoteParent(ROOT_CONTEXT, header) : ROOT_CONTEXT;
 }
 
 /**

@@ -2,21 +2,8 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { context, SpanKind, type Context, type Span } from '@opentelemetry/api';
 import { newSpanId } from '../ids.js';
-import {
-  encodeWith,
-  frame,
-  framingOf,
-  isUnderrun,
-  loadThrift,
-  TMessageType,
-  TType,
-  type ThriftFraming,
-  type ThriftModule,
-  type ThriftProtocol,
-  type ThriftProtocolClass,
-  type ThriftTransport,
-  type ThriftTransportClass,
-} from './thrift-module.js';
+import { encodeWith, frame, framingOf, isUnderrun, loadThrift, TMessageType, TType } from './thrift-module.js';
+import type { ThriftFraming, ThriftModule, ThriftProtocol, ThriftProtocolClass, ThriftTransport, ThriftTransportClass } from './thrift-module.js';
 import { setErrorStatus, setPeer, ttwitterTraceOf, type ThriftTracing } from './thrift-tracing.js';
 import { CAN_TRACE_METHOD, writeEmptyStruct, writeRequestHeader, type TTwitterTrace } from './tracing-headers.js';
 

@@ -1,20 +1,7 @@
 import net from 'node:net';
 import { context, SpanKind, trace, type Attributes, type Span } from '@opentelemetry/api';
-import {
-  encodeWith,
-  frame,
-  framingOf,
-  isUnderrun,
-  loadThrift,
-  TMessageType,
-  TType,
-  type ThriftFraming,
-  type ThriftModule,
-  type ThriftProtocol,
-  type ThriftProtocolClass,
-  type ThriftTransport,
-  type ThriftTransportClass,
-} from './thrift-module.js';
+import { encodeWith, frame, framingOf, isUnderrun, loadThrift, TMessageType, TType } from './thrift-module.js';
+import type { ThriftFraming, ThriftModule, ThriftProtocol, ThriftProtocolClass, ThriftTransport, ThriftTransportClass } from './thrift-module.js';
 import { remoteContextOf, replyError, setErrorStatus, THRIFT_TAGS, type ThriftTracing } from './thrift-tracing.js';
 import { CAN_TRACE_METHOD, readRequestHeader, writeEmptyStruct, type TTwitterTrace } from './tracing-headers.js';
 

@@ -6,14 +6,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { context, ROOT_CONTEXT, trace } from '@opentelemetry/api';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { instrumentFetch, traceRequestListener, wrapRequest } from '@pintrace/tracer';
-import { memoryTracing } from '../helpers.js';
+import { closeAfterEach, listenFor, memoryTracing } from '../helpers.js';
 
-const closers: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close();
-});
+const closers = closeAfterEach();
 
 function setup() {
   const result = memoryTracing();
@@ -22,17 +19,7 @@ function setup() {
   return result;
 }
 
-async function listen(server: http.Server | https.Server, scheme = 'http'): Promise<string> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  closers.push(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  return `${scheme}://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
+const listen = (server: http.Server | https.Server, scheme = 'http') => listenFor(closers, server, scheme);
 
 /** A server that answers with the trace headers it received. */
 function echoServer(): http.Server {

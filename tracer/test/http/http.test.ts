@@ -1,34 +1,16 @@
 import http from 'node:http';
 import { request as importedRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { trace, type Span } from '@opentelemetry/api';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { NEVER_SAMPLE } from '@pintrace/sampler';
 import { instrumentHttp, traceRequestListener, wrapRequest } from '@pintrace/tracer';
-import { memoryTracing } from '../helpers.js';
+import { closeAfterEach, listenFor, memoryTracingFor, type MemoryTracingOptions } from '../helpers.js';
 
-const closers: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close();
-});
+const closers = closeAfterEach();
 
-function setup(options: Parameters<typeof memoryTracing>[0] = {}) {
-  const result = memoryTracing(options);
-  closers.push(() => result.tracing.shutdown());
-  return result;
-}
+const setup = (options: MemoryTracingOptions = {}) => memoryTracingFor(closers, options);
 
-async function listen(server: http.Server): Promise<string> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  closers.push(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
+const listen = (server: http.Server) => listenFor(closers, server);
 
 interface Reply {
   status: number;

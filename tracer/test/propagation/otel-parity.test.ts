@@ -3,6 +3,7 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { B3Propagator as OtelB3Propagator } from '@opentelemetry/propagator-b3';
 import { describe, expect, it } from 'vitest';
 import { B3Propagator, TraceContextPropagator } from '@pintrace/tracer';
+import { seededRandom } from '../../../test/support/random.js';
 
 /**
  * Our B3 and W3C parsing against OpenTelemetry's own propagators (B3Propagator,
@@ -21,17 +22,6 @@ function view(context: Context): string {
   const sc = trace.getSpanContext(context);
   if (!sc) return 'none';
   return `${sc.traceId}/${sc.spanId}/sampled=${sc.traceFlags & 1}/state=${sc.traceState?.serialize() ?? ''}`;
-}
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const ALPHABET = '0123456789abcdefABCDEF-xz ff0\t';
@@ -101,7 +91,7 @@ describe('W3C traceparent/tracestate: same result as @opentelemetry/core W3CTrac
   });
 
   it('agrees on 20,000 fuzzed headers', () => {
-    const random = rng(20251122);
+    const random = seededRandom(20251122);
     let accepted = 0;
     for (let n = 0; n < 20_000; n++) {
       let value = valid[Math.floor(random() * valid.length)];
@@ -149,7 +139,7 @@ describe('B3: agrees with @opentelemetry/propagator-b3 wherever the B3 grammar a
   }
 
   it('single header: valid forms agree; malformed ones are rejected (OTel accepts some)', () => {
-    const random = rng(7);
+    const random = seededRandom(7);
     const seeds = [`${T128}-${S}-1-${P}`, `${T128}-${S}`, `${T64}-${S}-0`, `${T64}-${S}-d-${P}`, `${T128}-${S}-1`];
     const counts = { agree: 0, lenient: 0 };
     for (let n = 0; n < 20_000; n++) {
@@ -164,7 +154,7 @@ describe('B3: agrees with @opentelemetry/propagator-b3 wherever the B3 grammar a
   });
 
   it('multi headers: valid sets agree, sampled/flags/parent included; malformed sets are rejected', () => {
-    const random = rng(11);
+    const random = seededRandom(11);
     const counts = { agree: 0, lenient: 0 };
     const sampledValues = [undefined, '1', '0', 'true', 'false', 'yes', ''];
     for (let n = 0; n < 20_000; n++) {

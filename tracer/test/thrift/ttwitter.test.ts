@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import { context, trace, type Span } from '@opentelemetry/api';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { NEVER_SAMPLE } from '@pintrace/sampler';
 import {
   CAN_TRACE_METHOD,
@@ -11,7 +11,7 @@ import {
   type TTwitterServerOptions,
   type Tracing,
 } from '@pintrace/tracer';
-import { memoryTracing } from '../helpers.js';
+import { closeAfterEach, memoryTracingFor, type MemoryTracingOptions } from '../helpers.js';
 
 const require = createRequire(import.meta.url);
 const thrift = require('thrift');
@@ -23,16 +23,9 @@ interface EchoClient {
   fire(msg: string): Promise<void>;
 }
 
-const closers: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close();
-});
+const closers = closeAfterEach();
 
-function setup(options: Parameters<typeof memoryTracing>[0] = {}) {
-  const result = memoryTracing(options);
-  closers.push(() => result.tracing.shutdown());
-  return result;
-}
+const setup = (options: MemoryTracingOptions = {}) => memoryTracingFor(closers, options);
 
 /** echo answers its argument; "fail" throws EchoError, "crash" a plain Error (TApplicationException). */
 function handler(tracing?: Tracing, seen: Array<string | undefined> = []) {

@@ -1,20 +1,12 @@
 import { createTraceState, defaultTextMapGetter, defaultTextMapSetter, ROOT_CONTEXT, trace, TraceFlags } from '@opentelemetry/api';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { probabilityOfThreshold, SAMPLING_THRESHOLD_TAG, thresholdOfPercent } from '@pintrace/model';
 import { ProbabilisticSampler } from '@pintrace/sampler';
 import { TraceContextPropagator, type Tracing } from '@pintrace/tracer';
-import { memoryTracing } from '../helpers.js';
+import { closeAfterEach, memoryTracingFor, type MemoryTracingOptions } from '../helpers.js';
 
-let open: Tracing[] = [];
-function setup(options: Parameters<typeof memoryTracing>[0] = {}) {
-  const result = memoryTracing(options);
-  open.push(result.tracing);
-  return result;
-}
-afterEach(async () => {
-  await Promise.all(open.map((t) => t.shutdown()));
-  open = [];
-});
+const closers = closeAfterEach();
+const setup = (options: MemoryTracingOptions = {}) => memoryTracingFor(closers, options);
 
 /** A root that the sampler keeps at `percent`: tries ids until one is sampled. */
 function sampledRoot(tracing: Tracing) {

@@ -1,8 +1,8 @@
 import { context, defaultTextMapGetter, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { NEVER_SAMPLE, ProbabilisticSampler } from '@pintrace/sampler';
-import { B3Propagator, RecordingSpan, type Tracing } from '@pintrace/tracer';
-import { memoryTracing } from '../helpers.js';
+import { B3Propagator, RecordingSpan } from '@pintrace/tracer';
+import { closeAfterEach, memoryTracingFor, type MemoryTracingOptions } from '../helpers.js';
 
 const TRACE64 = '463ac35c9f6413ad';
 const SPAN = 'a2fb4a1d1a96d312';
@@ -10,16 +10,8 @@ const PARENT = '0020000000000001';
 const b3 = new B3Propagator();
 const remote = (headers: Record<string, string>) => b3.extract(ROOT_CONTEXT, headers, defaultTextMapGetter);
 
-let open: Tracing[] = [];
-function setup(options: Parameters<typeof memoryTracing>[0] = {}) {
-  const result = memoryTracing(options);
-  open.push(result.tracing);
-  return result;
-}
-afterEach(async () => {
-  await Promise.all(open.map((t) => t.shutdown()));
-  open = [];
-});
+const closers = closeAfterEach();
+const setup = (options: MemoryTracingOptions = {}) => memoryTracingFor(closers, options);
 
 describe('sampling', () => {
   it('a root span asks the sampler; its children inherit the decision', () => {

@@ -1,10 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { EsHttp, EsRequest } from '../src/http.js';
-import { mergeDependencyLinks } from '../src/query/dependency-links.js';
-import { ElasticsearchSpanStore } from '../src/query/elasticsearch-span-store.js';
-import { javaSplit, javaTrim } from '../src/query/java-strings.js';
-import { annotationQueryString, buildQueryRequest, parseAnnotationQuery } from '../src/query/query-request.js';
-import { parseTraceIdList } from '../src/query/trace-ids.js';
+import type { EsHttp, EsRequest } from '../../src/http.js';
+import { mergeDependencyLinks } from '../../src/query/dependency-links.js';
+import { ElasticsearchSpanStore } from '../../src/query/elasticsearch-span-store.js';
+import { buildQueryRequest } from '../../src/query/query-request.js';
 
 /** An EsHttp that records requests and answers from a script. */
 function fakeHttp(answer: (req: EsRequest, body: any) => unknown): { http: EsHttp; sent: Array<{ path: string; body: any }> } {
@@ -24,68 +22,6 @@ function fakeHttp(answer: (req: EsRequest, body: any) => unknown): { http: EsHtt
 
 const DAY = 86_400_000;
 const base = { endTs: Date.UTC(2026, 3, 8, 12), lookback: DAY, limit: 10 };
-
-describe('annotationQuery parsing (QueryRequest.parseAnnotationQuery)', () => {
-  it('splits on " and ", trims, lets later tags win and never lets a bare key override', () => {
-    const m = parseAnnotationQuery(' http.uri = /foo and retried and http.uri=/bar and retried=x and retried');
-    expect([...m]).toEqual([
-      ['http.uri', '/bar'],
-      ['retried', 'x'],
-    ]);
-    expect(annotationQueryString(m)).toBe('http.uri=/bar and retried=x');
-  });
-  it('keeps a value with "=" in it and empty pieces as Java split does', () => {
-    expect([...parseAnnotationQuery('a=b=c')]).toEqual([['a', 'b=c']]);
-    expect([...parseAnnotationQuery(' and x')]).toEqual([
-      ['', ''],
-      ['x', ''],
-    ]);
-    expect(javaSplit('a,b,', ',', 1000)).toEqual(['a', 'b', '']);
-    expect(javaSplit('1 and 2 and 3', ' and ', 2)).toEqual(['1', '2 and 3']);
-    expect(javaTrim('\u00a0x\t ')).toBe('\u00a0x');
-  });
-  it('stops at 100 terms, the rest staying in the last', () => {
-    const q = Array.from({ length: 120 }, (_, i) => `k${i}`).join(' and ');
-    const m = parseAnnotationQuery(q);
-    expect(m.size).toBe(100);
-    expect([...m.keys()][99]).toBe(Array.from({ length: 21 }, (_, i) => `k${i + 99}`).join(' and '));
-  });
-});
-
-describe('buildQueryRequest (QueryRequest.Builder.build)', () => {
-  it('lower-cases names and unsets "" and spanName "all"', () => {
-    const r = buildQueryRequest({ ...base, serviceName: 'FrontEnd', remoteServiceName: '', spanName: 'ALL' });
-    expect(r.serviceName).toBe('frontend');
-    expect(r.remoteServiceName).toBeUndefined();
-    expect(r.spanName).toBeUndefined();
-  });
-  it.each([
-    [{ endTs: 0 }, 'endTs <= 0'],
-    [{ limit: 0 }, 'limit <= 0'],
-    [{ lookback: -1 }, 'lookback <= 0'],
-    [{ minDuration: 0 }, 'minDuration <= 0'],
-    [{ minDuration: 5, maxDuration: 4 }, 'maxDuration < minDuration'],
-    [{ maxDuration: 4 }, 'maxDuration is only valid with minDuration'],
-  ])("rejects %j with zipkin's message", (change, message) => {
-    expect(() => buildQueryRequest({ ...base, ...change })).toThrow(message);
-  });
-});
-
-describe('traceMany id list', () => {
-  it.each([
-    ['', 'traceIds parameter is empty'],
-    ['a,a', 'redundant traceId: a'],
-    ['a,00a', 'redundant traceId: 00a'],
-    ['a', 'Use /api/v2/trace/{traceId} endpoint to retrieve a single trace'],
-    ['a,,b', 'traceId is empty'],
-    ['a,XYZ', 'XYZ should be lower-hex encoded with no prefix'],
-  ])('%j → %s', (input, message) => {
-    expect(() => parseTraceIdList(input)).toThrow(message);
-  });
-  it('normalises ids', () => {
-    expect(parseTraceIdList('a,0000000000000000000000000000000b')).toEqual(['000000000000000a', '000000000000000b']);
-  });
-});
 
 describe('ElasticsearchSpanStore searches (as ElasticsearchSpanStore.java builds them)', () => {
   it('getTraces: aggregation with every filter as term/range JSON, then terms on the ids', async () => {

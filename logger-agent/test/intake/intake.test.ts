@@ -2,10 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Agent } from '../src/index.js';
-import { ExportTraceServiceRequest, RetryInfo, RpcStatus, ZipkinListOfSpans } from '../src/intake/protos.js';
-import { FakeProducer } from './fake-producer.js';
-import { start, tempDir, waitFor } from './helpers.js';
+import type { Agent } from '../../src/index.js';
+import { ExportTraceServiceRequest, RetryInfo, RpcStatus, ZipkinListOfSpans } from '../../src/intake/protos.js';
+import { FakeProducer } from '../fake-producer.js';
+import { start, tempDir, waitFor } from '../helpers.js';
 
 const TRACE = '0af7651916cd43dd8448eb211c80319c';
 
@@ -323,7 +323,7 @@ describe('agent intake', () => {
 
 describe('intake spool', () => {
   it("ends a line cut short by a crash before appending, so the next request's first span is not spoiled", async () => {
-    const { Spool } = await import('../src/intake/spool.js');
+    const { Spool } = await import('../../src/intake/spool.js');
     const { dir, cleanup } = await tempDir();
     try {
       const { writeFile } = await import('node:fs/promises');
@@ -341,7 +341,7 @@ describe('intake spool', () => {
 
 describe('intake spool rotation', () => {
   it('rotates by rename at its file size and deletes rotated files once the agent has shipped them', async () => {
-    const { Spool } = await import('../src/intake/spool.js');
+    const { Spool } = await import('../../src/intake/spool.js');
     const { readdir } = await import('node:fs/promises');
     const { dir, cleanup } = await tempDir();
     let lag: number | undefined;

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '@pintrace/runtime';
-import { devstackOptions } from '../src/options.js';
-import { storeClientUrl } from '../src/servers/store.js';
-import { jdkFor, JdkNotFoundError, storeEngines } from '../src/servers/store-engines.js';
-import { storeHttpPorts, storeTransportPorts } from '../src/servers/store-node.js';
+import { devstackOptions } from '../../src/options.js';
+import { storeClientUrl } from '../../src/servers/store.js';
+import { jdkFor, JdkNotFoundError, storeEngines } from '../../src/servers/store-engines.js';
+import { storeHttpPorts, storeTransportPorts } from '../../src/servers/store-node.js';
 
 const config = (flags: Record<string, unknown> = {}) => resolveConfig(devstackOptions, { env: {}, flags: { dir: '/tmp/ds', ...flags } });
 
