@@ -22,12 +22,13 @@ import path from 'node:path';
 import { SpanKind } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
-import { collectorOptions, samplerOptions, startAdaptiveSampler, startCollector, type AdaptiveSampler, type Collector } from '@pintrace/collector';
+import { samplerOptions, startAdaptiveSampler, startCollector, type AdaptiveSampler, type Collector } from '@pintrace/collector';
 import { createAdmin, type TopicAdmin } from '@pintrace/kafka';
 import { agentOptions, publishDeciderValue, startAgent, type Agent } from '@pintrace/logger-agent';
 import { createLogger, PLAINTEXT, resolveConfig } from '@pintrace/runtime';
 import { DeciderRateSource } from '@pintrace/sampler';
 import { silentLogger, startTracing, type Tracing } from '@pintrace/tracer';
+import { testCollectorConfig } from './support/collector-config.js';
 import { privateDevstack } from './support/private-devstack.js';
 import { eventually, uniqueName } from './support/servers.js';
 
@@ -181,22 +182,10 @@ beforeAll(async () => {
     timeoutMs: 60_000,
   });
   collector = await startCollector(
-    {
-      ...resolveConfig(collectorOptions, { env: {} }),
-      kafka: brokers,
-      es: ds.es,
-      topic,
-      groupId: `${topic}-g`,
-      indexPrefix: prefix,
-      indexShards: 1,
-      indexReplicas: 0,
-      metricsPort: 0,
-      groupWindowMs: 200,
-      dependencyFlushMs: 1000,
-      batchTimeMs: 100,
-      sessionTimeoutMs: 6000,
-      redWindowMs: 1000,
-    },
+    testCollectorConfig(
+      { kafka: brokers, es: ds.es, topic, indexPrefix: prefix },
+      { dependencyFlushMs: 1000, batchTimeMs: 100, sessionTimeoutMs: 6000, redWindowMs: 1000 },
+    ),
     { log, registry: new Registry() },
   );
   sampler = await startAdaptiveSampler(

@@ -11,12 +11,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCollector, collectorOptions, type CollectorConfig } from '@pintrace/collector';
+import { startCollector } from '@pintrace/collector';
 import { createAdmin, createProducer, type SpanProducer, type TopicAdmin } from '@pintrace/kafka';
 import type { Span } from '@pintrace/model';
-import { createLogger, resolveConfig } from '@pintrace/runtime';
+import { createLogger } from '@pintrace/runtime';
 import { Registry } from 'prom-client';
 import { multiServiceTrace } from './collector-fixtures.js';
+import { testCollectorConfig } from './support/collector-config.js';
 import { freePort, metric } from './support/ports.js';
 import { privateDevstack } from './support/private-devstack.js';
 import { collectorArgs, FAULT_TIMINGS } from './support/part-args.js';
@@ -113,20 +114,7 @@ describe('collector faults', () => {
     }
     await s.send(20); // after the last poison message: must still be read
     const registry = new Registry();
-    const config: CollectorConfig = {
-      ...resolveConfig(collectorOptions, { env: {} }),
-      kafka: kafkaBrokers,
-      es: esUrl,
-      topic: s.topic,
-      groupId: `${s.topic}-g`,
-      indexPrefix: s.prefix,
-      indexShards: 1,
-      indexReplicas: 0,
-      metricsPort: 0,
-      groupWindowMs: 200,
-      dependencyFlushMs: 300,
-      batchTimeMs: 50,
-    };
+    const config = testCollectorConfig({ kafka: kafkaBrokers, es: esUrl, topic: s.topic, indexPrefix: s.prefix });
     const collector = await startCollector(config, { log, registry });
     try {
       await eventually(async () => ((await s.count()) >= s.spans() ? true : undefined), { what: `${s.spans()} spans`, timeoutMs: 60_000 });

@@ -12,7 +12,7 @@
 import { SpanKind } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
-import { collectorOptions, startCollector, type Collector, type CollectorConfig } from '@pintrace/collector';
+import { startCollector, type Collector } from '@pintrace/collector';
 import { createAdmin, createProducer, type SpanProducer, type TopicAdmin } from '@pintrace/kafka';
 import { SAMPLING_THRESHOLD_TAG, thresholdOfPercent, type Span } from '@pintrace/model';
 import { createLogger, resolveConfig } from '@pintrace/runtime';
@@ -21,6 +21,7 @@ import { bucketIndex, RED_BUCKET_BOUNDS_US } from '@pintrace/storage';
 import { InMemorySpanSink, silentLogger, startTracing } from '@pintrace/tracer';
 import { startUiProxy, uiOptions, type UiProxy } from '@pintrace/ui-proxy';
 import { hex } from './collector-fixtures.js';
+import { testCollectorConfig } from './support/collector-config.js';
 import { privateDevstack } from './support/private-devstack.js';
 import { eventually, uniqueName } from './support/servers.js';
 
@@ -54,22 +55,10 @@ afterAll(async () => {
 
 async function collector(topic: string, prefix: string, group = `${topic}-g`): Promise<{ collector: Collector; registry: Registry }> {
   const registry = new Registry();
-  const config: CollectorConfig = {
-    ...resolveConfig(collectorOptions, { env: {} }),
-    kafka: brokers,
-    es: ds.es,
-    topic,
-    groupId: group,
-    indexPrefix: prefix,
-    indexShards: 1,
-    indexReplicas: 0,
-    metricsPort: 0,
-    groupWindowMs: 200,
-    dependencyFlushMs: 300,
-    batchTimeMs: 50,
-    sessionTimeoutMs: 6000,
-    redWindowMs: WINDOW_MS,
-  };
+  const config = testCollectorConfig(
+    { kafka: brokers, es: ds.es, topic, indexPrefix: prefix },
+    { groupId: group, sessionTimeoutMs: 6000, redWindowMs: WINDOW_MS },
+  );
   const c = await startCollector(config, { log, registry });
   running.push(c);
   return { collector: c, registry };

@@ -16,12 +16,13 @@ import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectorOptions, startCollector, type CollectorConfig } from '@pintrace/collector';
+import { startCollector } from '@pintrace/collector';
 import { createAdmin, createProducer, type SpanProducer, type TopicAdmin } from '@pintrace/kafka';
 import type { Span } from '@pintrace/model';
 import { createLogger, resolveConfig } from '@pintrace/runtime';
 import { startUiProxy, uiOptions } from '@pintrace/ui-proxy';
 import { hex } from './collector-fixtures.js';
+import { testCollectorConfig } from './support/collector-config.js';
 import { ARTIFACTS, launchChromium } from './support/browser.js';
 import { deleteIndices, esUrl, eventually, kafkaBrokers, uniqueName } from './support/servers.js';
 
@@ -143,21 +144,7 @@ beforeAll(async () => {
   await admin.ensureTopic(topic, 2);
   producer = createProducer({ brokers: kafkaBrokers });
   await producer.connect();
-  const config: CollectorConfig = {
-    ...resolveConfig(collectorOptions, { env: {} }),
-    kafka: kafkaBrokers,
-    es: esUrl,
-    topic,
-    groupId: `${topic}-g`,
-    indexPrefix: prefix,
-    indexShards: 1,
-    indexReplicas: 0,
-    metricsPort: 0,
-    groupWindowMs: 200,
-    dependencyFlushMs: 300,
-    batchTimeMs: 50,
-    redWindowMs: 1000,
-  };
+  const config = testCollectorConfig({ kafka: kafkaBrokers, es: esUrl, topic, indexPrefix: prefix }, { redWindowMs: 1000 });
   running.push(await startCollector(config, { log, registry: new Registry() }));
   const proxyConfig = resolveConfig(uiOptions, {
     flags: { port: 0, es: esUrl, indexPrefix: prefix, basePath: BASE_PATH, users: `${USER.username}:${USER.password}`, lensDir: path.resolve('var', 'lens') },
