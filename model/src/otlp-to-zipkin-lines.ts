@@ -22,8 +22,8 @@ import {
   endpointFromTags,
   KINDS,
   roundToMicros,
+  scopesOf,
   STATUS_NAMES,
-  takeServiceName,
   ZERO_ID,
   type OtlpConversion,
 } from './otlp-to-zipkin.js';
@@ -48,23 +48,13 @@ function scopeTags(map: ReadonlyMap<string, string>): ScopeTags {
 /** Converts one export request to span lines; all of them or, on the first invalid span, none. */
 export function otlpToZipkinLines(traces: OtlpTraces): OtlpLinesConversion {
   const lines: string[] = [];
-  for (const rs of traces.resourceSpans) {
-    const resourceAttributes = rs.resource.attributes;
-    if (resourceAttributes.length === 0 && rs.scopeSpans.length === 0) continue;
-    const resourceTags = new Map<string, string>();
-    for (const kv of resourceAttributes) resourceTags.set(kv.key, anyValueAsString(kv.value));
-    const serviceName = takeServiceName(resourceTags, resourceAttributes.length === 0);
-    for (const ss of rs.scopeSpans) {
-      // as the translator: a scope without a name or version keeps the previous scope's tag
-      if (ss.scope.name !== '') resourceTags.set('otel.library.name', ss.scope.name);
-      if (ss.scope.version !== '') resourceTags.set('otel.library.version', ss.scope.version);
-      if (ss.spans.length === 0) continue;
-      const base = scopeTags(resourceTags);
-      for (const span of ss.spans) {
-        const line = spanLine(span, serviceName, base);
-        if (typeof line !== 'string') return line;
-        lines.push(line);
-      }
+  for (const { serviceName, resourceTags, spans } of scopesOf(traces)) {
+    if (spans.length === 0) continue;
+    const base = scopeTags(resourceTags);
+    for (const span of spans) {
+      const line = spanLine(span, serviceName, base);
+      if (typeof line !== 'string') return line;
+      lines.push(line);
     }
   }
   return { ok: true, lines };

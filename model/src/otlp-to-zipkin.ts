@@ -43,6 +43,29 @@ export const ZERO_ID = /^0*$/;
 /** Converts one export request; all spans or, on the first invalid id, none. */
 export function otlpToZipkin(traces: OtlpTraces): OtlpConversion {
   const out: Span[] = [];
+  for (const { serviceName, resourceTags, spans } of scopesOf(traces)) {
+    for (const span of spans) {
+      const converted = convertSpan(span, serviceName, resourceTags);
+      if (!converted.ok) return converted;
+      out.push(converted.span);
+    }
+  }
+  return { ok: true, spans: out };
+}
+
+/** One scope's spans, their service and the tags every one of them gets (valid until the next scope). */
+export interface OtlpScope {
+  serviceName: string;
+  resourceTags: Map<string, string>;
+  spans: readonly OtlpSpan[];
+}
+
+/**
+ * The scopes of a request as the translator walks them: the resource's attributes become tags
+ * (less the one that names the service), and a scope's name and version are added to them; a
+ * scope without a name or version keeps the previous scope's tag, as the translator does.
+ */
+export function* scopesOf(traces: OtlpTraces): Generator<OtlpScope> {
   for (const rs of traces.resourceSpans) {
     const resourceAttributes = rs.resource.attributes;
     if (resourceAttributes.length === 0 && rs.scopeSpans.length === 0) continue;
@@ -52,17 +75,12 @@ export function otlpToZipkin(traces: OtlpTraces): OtlpConversion {
     for (const ss of rs.scopeSpans) {
       if (ss.scope.name !== '') resourceTags.set('otel.library.name', ss.scope.name);
       if (ss.scope.version !== '') resourceTags.set('otel.library.version', ss.scope.version);
-      for (const span of ss.spans) {
-        const converted = convertSpan(span, serviceName, resourceTags);
-        if (!converted.ok) return converted;
-        out.push(converted.span);
-      }
+      yield { serviceName, resourceTags, spans: ss.spans };
     }
   }
-  return { ok: true, spans: out };
 }
 
-export function takeServiceName(tags: Map<string, string>, noAttributes: boolean): string {
+function takeServiceName(tags: Map<string, string>, noAttributes: boolean): string {
   if (noAttributes) return NO_SERVICE_NAME;
   const name = tags.get('service.name');
   if (name !== undefined) {
