@@ -486,6 +486,12 @@ export class StreamProcessor {
     if (!this.perProcess || retentionMs <= 0 || last.live) return false;
     if (Date.now() - Number(last.mtimeNs / 1_000_000n) < retentionMs) return false;
     if (await this.reader.grewSinceRead()) return true;
+    // Deleting the last file forgets the watermark, so the stream would start again at whatever
+    // older file is still there: those go first (shipped, and older than this one), and the last
+    // file only once it is the stream's only file.
+    await this.applyRetention();
+    const left = await listStreamFiles(this.o.dir, stream);
+    if (left.length !== 1 || !sameInode(left[0]!, last)) return false;
     try {
       const st = await stat(last.path);
       if (st.ino !== last.ino || st.dev !== last.dev) return false;
