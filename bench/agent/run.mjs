@@ -27,7 +27,7 @@
  * (SIGSTOP) while the lines are appended and resumed when the clock starts. Writes
  * tls-results.json and tls-results.svg (results.json is left alone):
  *   node bench/agent/run.mjs --security both --plain-config var/bench-plain/client-config.json \
- *     --secure-config var/bench-secure/client-config.json [--runs 5] [--tools agent,agent-warm]
+ *     --secure-config var/bench-secure/client-config.json [--runs 5] [--tools agent,agent-warm] [--span-ids random]
  *
  * rsyslog: `apt-get install -y rsyslog rsyslog-kafka` (the script says so if rsyslogd is missing).
  * Brokers: PINTRACE_KAFKA_BROKERS (default 127.0.0.1:9092). Writes results.json and results.svg here.
@@ -47,6 +47,8 @@ const repo = path.resolve(here, '..', '..');
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
 const runs = Number(args.runs ?? 3);
 const lineCount = Number(args.lines ?? 128_918);
+/** `--span-ids random`: lines that compress like a tracer's (span-lines.mjs) instead of the default counters. */
+const spanIds = args['span-ids'] ?? 'sequential';
 /** TLS comparison mode (undefined: the default peer comparison, unchanged). */
 const security = args.security === undefined ? undefined : securityModes(args.security);
 const tools = (args.tools ?? (security ? 'agent,agent-warm' : 'agent,agent-warm,agent-none,agent-kafkajs,rsyslog,rsyslog-warm,kcat')).split(',');
@@ -294,7 +296,7 @@ if (tools.some((t) => t.startsWith('rsyslog')) && !existsSync('/usr/sbin/rsyslog
   console.error('rsyslogd is missing: apt-get install -y rsyslog rsyslog-kafka (or pass --tools agent,kcat)');
   process.exit(2);
 }
-const body = spanLines(lineCount);
+const body = spanLines(lineCount, { ids: spanIds });
 console.error(`${lineCount} span lines, ${(body.length / 1e6).toFixed(1)} MB, ${runs} runs of ${tools.join(', ')} against ${brokers.join(',')}`);
 const rows = [];
 for (let r = 0; r < runs; r++) {
@@ -429,7 +431,7 @@ async function runTls() {
   }
   const stacks = Object.fromEntries(security.map((mode) => [mode, loadStack(configOf[mode], mode)]));
   const admins = Object.fromEntries(security.map((mode) => [mode, createAdmin(stacks[mode].brokers, { security: stacks[mode].kafka.security })]));
-  const body = spanLines(lineCount);
+  const body = spanLines(lineCount, { ids: spanIds });
   const variants = tools.flatMap((tool) => security.map((mode) => ({ tool, mode })));
   console.error(`${lineCount} span lines, ${(body.length / 1e6).toFixed(1)} MB, ${runs} rounds of ${variants.map((v) => `${v.tool}/${v.mode}`).join(', ')}`);
   const load0 = loadavg(os);
@@ -525,6 +527,7 @@ async function runTls() {
     ),
     lines: lineCount,
     bytes: body.length,
+    spanIds,
     rounds: runs,
     summary,
     ratios,
