@@ -28,6 +28,7 @@
  * tls-results.json and tls-results.svg (results.json is left alone):
  *   node bench/agent/run.mjs --security both --plain-config var/bench-plain/client-config.json \
  *     --secure-config var/bench-secure/client-config.json [--runs 5] [--tools agent,agent-warm] [--span-ids random]
+ * (tools agent-zstd, agent-warm-zstd: the agent with `--compression zstd`, if librdkafka has it)
  *
  * rsyslog: `apt-get install -y rsyslog rsyslog-kafka` (the script says so if rsyslogd is missing).
  * Brokers: PINTRACE_KAFKA_BROKERS (default 127.0.0.1:9092). Writes results.json and results.svg here.
@@ -444,7 +445,9 @@ async function runTls() {
       await admins[mode].ensureTopic(topic, 4);
       try {
         const client = tool === 'agent-kafkajs' ? 'kafkajs' : '';
-        const m = await runAgent(body, topic, dir, tool === 'agent-none' ? 'none' : 'snappy', client, tool === 'agent-warm', stacks[mode]);
+        // agent-zstd / agent-warm-zstd: the same agent with `--compression zstd` (needs a librdkafka built with libzstd).
+        const codec = tool === 'agent-none' ? 'none' : tool.endsWith('-zstd') ? 'zstd' : 'snappy';
+        const m = await runAgent(body, topic, dir, codec, client, tool.startsWith('agent-warm'), stacks[mode]);
         const split = threadGroups(m.threads);
         const row = {
           tool,
