@@ -23,10 +23,12 @@
  * the peers do not take part), each run against two devstacks named by their client-config.json,
  * the plaintext one (`--plain-config`) and the `--secure` one (`--secure-config`: SASL_SSL with
  * SCRAM-SHA-512), which the agent takes as `--config` as a user would. Runs alternate plaintext and
- * SASL_SSL within each round; the broker's CPU is counted beside the agent's. Writes
+ * SASL_SSL within each round; the broker's CPU is counted beside the agent's. The agent is stopped
+ * (SIGSTOP) while the lines are appended and resumed when the clock starts. Writes
  * tls-results.json and tls-results.svg (results.json is left alone):
  *   node bench/agent/run.mjs --security both --plain-config var/bench-plain/client-config.json \
- *     --secure-config var/bench-secure/client-config.json [--runs 5] [--tools agent,agent-warm]
+ *     --secure-config var/bench-secure/client-config.json [--runs 5] [--tools agent,agent-warm] [--span-ids random]
+ * (tools agent-zstd, agent-warm-zstd: the agent with `--compression zstd`, if librdkafka has it)
  *
  * rsyslog: `apt-get install -y rsyslog rsyslog-kafka` (the script says so if rsyslogd is missing).
  * Brokers: PINTRACE_KAFKA_BROKERS (default 127.0.0.1:9092). Writes results.json and results.svg here.
@@ -46,6 +48,8 @@ const repo = path.resolve(here, '..', '..');
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
 const runs = Number(args.runs ?? 3);
 const lineCount = Number(args.lines ?? 128_918);
+/** `--span-ids random`: lines that compress like a tracer's (span-lines.mjs) instead of the default counters. */
+const spanIds = args['span-ids'] ?? 'sequential';
 /** TLS comparison mode (undefined: the default peer comparison, unchanged). */
 const security = args.security === undefined ? undefined : securityModes(args.security);
 const tools = (args.tools ?? (security ? 'agent,agent-warm' : 'agent,agent-warm,agent-none,agent-kafkajs,rsyslog,rsyslog-warm,kcat')).split(',');
@@ -140,6 +144,12 @@ function killAndWait(child, signal = 'SIGTERM') {
   });
 }
 
+/** SIGSTOP, then wait until the kernel shows the process stopped (all its threads). */
+async function stopProcess(pid) {
+  process.kill(pid, 'SIGSTOP');
+  await waitUntil(async () => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].startsWith('T'), 5000, 'agent stopped', 1);
+}
+
 /** Our agent: `pintrace agent` tailing dir/svc.jsonl; done when its watermark reaches the file's end (then its acked-lines counter is checked). */
 async function runAgent(body, topic, dir, compression, client = '', warm = false, stack = undefined) {
   const port = await freePort();
@@ -181,10 +191,25 @@ async function runAgent(body, topic, dir, compression, client = '', warm = false
     await sleep(500);
   }
   const pids = stack ? serverPids(stack) : undefined;
+  // With a stack (the TLS comparison, a million lines), the agent is stopped while the lines are
+  // written and the clock and every CPU count start when it is resumed: a 293 MB append takes
+  // 0.07–3.8 s here (page cache, load), and a running agent tails and ships lines meanwhile, before
+  // the clock starts — lines credited to a wall time that never saw them, by a different amount
+  // in every run. Stopped, it finds all the lines in the file at t0, as kcat does.
+  const pause = stack !== undefined;
+  if (pause) await stopProcess(child.pid);
+  const appended = pause ? appendTimed(live, body) : undefined;
   const servers0 = pids ? serverCpu(pids) : undefined;
   const cpu0 = cpuSeconds(child.pid);
   const threads0 = threadCpu(child.pid);
-  const { t0, appendMs } = appendTimed(live, body);
+  let t0, appendMs;
+  if (pause) {
+    appendMs = appended.appendMs;
+    t0 = performance.now();
+    process.kill(child.pid, 'SIGCONT');
+  } else {
+    ({ t0, appendMs } = appendTimed(live, body));
+  }
   await shipped(rounds * body.length);
   const wallMs = performance.now() - t0;
   const cpu = cpuSeconds(child.pid) - cpu0;
@@ -272,7 +297,7 @@ if (tools.some((t) => t.startsWith('rsyslog')) && !existsSync('/usr/sbin/rsyslog
   console.error('rsyslogd is missing: apt-get install -y rsyslog rsyslog-kafka (or pass --tools agent,kcat)');
   process.exit(2);
 }
-const body = spanLines(lineCount);
+const body = spanLines(lineCount, { ids: spanIds });
 console.error(`${lineCount} span lines, ${(body.length / 1e6).toFixed(1)} MB, ${runs} runs of ${tools.join(', ')} against ${brokers.join(',')}`);
 const rows = [];
 for (let r = 0; r < runs; r++) {
@@ -407,7 +432,7 @@ async function runTls() {
   }
   const stacks = Object.fromEntries(security.map((mode) => [mode, loadStack(configOf[mode], mode)]));
   const admins = Object.fromEntries(security.map((mode) => [mode, createAdmin(stacks[mode].brokers, { security: stacks[mode].kafka.security })]));
-  const body = spanLines(lineCount);
+  const body = spanLines(lineCount, { ids: spanIds });
   const variants = tools.flatMap((tool) => security.map((mode) => ({ tool, mode })));
   console.error(`${lineCount} span lines, ${(body.length / 1e6).toFixed(1)} MB, ${runs} rounds of ${variants.map((v) => `${v.tool}/${v.mode}`).join(', ')}`);
   const load0 = loadavg(os);
@@ -420,7 +445,9 @@ async function runTls() {
       await admins[mode].ensureTopic(topic, 4);
       try {
         const client = tool === 'agent-kafkajs' ? 'kafkajs' : '';
-        const m = await runAgent(body, topic, dir, tool === 'agent-none' ? 'none' : 'snappy', client, tool === 'agent-warm', stacks[mode]);
+        // agent-zstd / agent-warm-zstd: the same agent with `--compression zstd` (needs a librdkafka built with libzstd).
+        const codec = tool === 'agent-none' ? 'none' : tool.endsWith('-zstd') ? 'zstd' : 'snappy';
+        const m = await runAgent(body, topic, dir, codec, client, tool.startsWith('agent-warm'), stacks[mode]);
         const split = threadGroups(m.threads);
         const row = {
           tool,
@@ -503,6 +530,7 @@ async function runTls() {
     ),
     lines: lineCount,
     bytes: body.length,
+    spanIds,
     rounds: runs,
     summary,
     ratios,
