@@ -45,6 +45,7 @@ import { fileURLToPath } from 'node:url';
 import { createAdmin, createProducer } from '@pintrace/kafka';
 import { checkSpan } from '@pintrace/model';
 import { buildTemplates, encodeSpanDocument, parseClusterVersion } from '@pintrace/storage';
+import { burstTraces } from '../lib/burst.mjs';
 import { barChart } from '../lib/svg-chart.mjs';
 import { loadStack, loadavg, median, round, securityModes, serverCpu, serverCpuDelta, serverPids, threadGroups } from '../lib/security.mjs';
 
@@ -78,7 +79,6 @@ const redCompare = args.slice(0, extraAt < 0 ? undefined : extraAt).includes('--
 const redWindowMs = opt('red-window-ms', '10000');
 const id = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
 const topic = `bench-collector-${id}`;
-const hex = (n) => randomBytes(n).toString('hex');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function findJar() {
@@ -97,40 +97,6 @@ function freePort() {
       s.close(() => resolve(port));
     });
   });
-}
-
-/** The same trace shape as the burst integration test (~12.9 spans per trace on average). */
-function burstTrace(n, now) {
-  const traceId = hex(16);
-  const rootId = hex(8);
-  const spans = [
-    {
-      traceId,
-      id: rootId,
-      kind: 'SERVER',
-      name: 'get /burst',
-      timestamp: now,
-      duration: 50_000,
-      localEndpoint: { serviceName: 'burst-frontend', ipv4: '10.1.0.1' },
-      tags: { 'http.path': '/burst' },
-    },
-  ];
-  for (let i = 1; i < n; i++) {
-    spans.push({
-      traceId,
-      parentId: rootId,
-      id: hex(8),
-      kind: 'CLIENT',
-      name: `call ${i % 5}`,
-      timestamp: now + i * 100,
-      duration: 1_000 + i,
-      localEndpoint: { serviceName: 'burst-frontend', ipv4: '10.1.0.1' },
-      remoteEndpoint: { serviceName: `burst-backend-${i % 4}`, port: 9000 },
-      annotations: [{ timestamp: now + i * 100 + 10, value: 'ws' }],
-      tags: { 'http.path': `/b/${i % 7}`, peer: `p${i}` },
-    });
-  }
-  return spans;
 }
 
 async function esJson(method, p, body, ndjson = false) {
@@ -411,31 +377,14 @@ async function runZipkinDocs(lines) {
 async function main() {
   if (security) return runTls();
   if (redCompare) return runRed();
-  const admin = createAdmin(brokers);
-  await admin.ensureTopic(topic, 3);
-  const producer = createProducer({ brokers });
-  await producer.connect();
-  const now = (Date.now() - 60_000) * 1000;
-  const lines = [];
-  let spans = 0;
-  for (let i = 0; i < MESSAGES; i += 100) {
-    const chunk = [];
-    for (let j = i; j < Math.min(MESSAGES, i + 100); j++) {
-      const trace = burstTrace(6 + ((j * 7) % 15), now + j);
-      spans += trace.length;
-      for (const s of trace) lines.push(JSON.stringify(s));
-      chunk.push({ key: trace[0].traceId, value: JSON.stringify(trace) });
-    }
-    await producer.send(topic, chunk);
-  }
-  await producer.disconnect();
+  const { messages, spans, lines } = burstMessages({ lines: true });
+  await putBurst(topic, messages);
   console.error(`burst on ${topic}: ${MESSAGES} messages, ${spans} spans`);
   const results = [];
   if (runs('ours')) results.push(await runOurs(spans));
   if (runs('zipkin')) results.push(await runZipkin(spans));
   if (runs('raw')) results.push(await runRaw(lines));
   if (runs('zdoc')) results.push(await runZipkinDocs(lines));
-  await admin.close();
   for (const r of results) {
     r.lost = r.indexed === undefined ? undefined : spans - r.indexed;
     console.error(JSON.stringify({ ...r, series: undefined }));
@@ -480,17 +429,34 @@ async function main() {
   );
 }
 
-/** The burst as Kafka messages, built once so that every run of a TLS comparison gets the same data. */
-function burstMessages() {
-  const now = (Date.now() - 60_000) * 1000;
+/**
+ * The burst as Kafka messages (one trace each), built once so that every run of a comparison gets
+ * the same data; with `lines`, also each span as a JSON line, for the bulk-index ceilings.
+ */
+function burstMessages({ lines: withLines = false } = {}) {
   const messages = [];
+  const lines = [];
   let spans = 0;
-  for (let j = 0; j < MESSAGES; j++) {
-    const trace = burstTrace(6 + ((j * 7) % 15), now + j);
+  for (const trace of burstTraces(MESSAGES, (Date.now() - 60_000) * 1000)) {
     spans += trace.length;
+    if (withLines) for (const s of trace) lines.push(JSON.stringify(s));
     messages.push({ key: trace[0].traceId, value: JSON.stringify(trace) });
   }
-  return { messages, spans };
+  return { messages, spans, lines };
+}
+
+/**
+ * Puts the burst on a new topic of 3 partitions before any consumer starts, 100 messages
+ * (~400 KB) a send: a partition's record batch stays under the broker's 1 MB message.max.bytes.
+ */
+async function putBurst(onTopic, messages, { brokers: to = brokers, security: kafkaSecurity } = {}) {
+  const admin = createAdmin(to, kafkaSecurity ? { security: kafkaSecurity } : undefined);
+  await admin.ensureTopic(onTopic, 3);
+  await admin.close();
+  const producer = createProducer({ brokers: to, ...(kafkaSecurity ? { security: kafkaSecurity } : {}) });
+  await producer.connect();
+  for (let i = 0; i < messages.length; i += 100) await producer.send(onTopic, messages.slice(i, i + 100));
+  await producer.disconnect();
 }
 
 /**
@@ -515,13 +481,7 @@ async function runTls() {
     for (const mode of order) {
       const stack = stacks[mode];
       const runTopic = `bench-collector-${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
-      const admin = createAdmin(stack.brokers, { security: stack.kafka.security });
-      await admin.ensureTopic(runTopic, 3);
-      await admin.close();
-      const producer = createProducer({ brokers: stack.brokers, security: stack.kafka.security });
-      await producer.connect();
-      for (let i = 0; i < messages.length; i += 100) await producer.send(runTopic, messages.slice(i, i + 100));
-      await producer.disconnect();
+      await putBurst(runTopic, messages, { brokers: stack.brokers, security: stack.kafka.security });
       es = stack.storeDirect;
       await sleep(2000); // let the producer's and broker's work settle out of the measured run
       const res = await runOurs(spans, { topic: runTopic, stack });
@@ -629,14 +589,8 @@ async function runTls() {
  * red-results.json and red-throughput.svg (results.json is left alone).
  */
 async function runRed() {
-  const admin = createAdmin(brokers);
-  await admin.ensureTopic(topic, 3);
-  await admin.close();
   const { messages, spans } = burstMessages();
-  const producer = createProducer({ brokers });
-  await producer.connect();
-  for (let i = 0; i < messages.length; i += 100) await producer.send(topic, messages.slice(i, i + 100));
-  await producer.disconnect();
+  await putBurst(topic, messages);
   console.error(`burst on ${topic}: ${MESSAGES} messages, ${spans} spans`);
   // both explicit, whatever the collector's default is
   const modes = { off: [...extra, '--red-window-ms', '0'], on: [...extra, '--red-window-ms', redWindowMs] };
