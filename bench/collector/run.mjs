@@ -37,30 +37,26 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createAdmin, createProducer } from '@pintrace/kafka';
 import { checkSpan } from '@pintrace/model';
 import { buildTemplates, encodeSpanDocument, parseClusterVersion } from '@pintrace/storage';
+import { benchArgs, benchBrokers } from '../lib/args.mjs';
 import { burstTraces } from '../lib/burst.mjs';
+import { freePort, peakRssMb, processCpu, sleep, threadCpu, threadGroupFields } from '../lib/processes.mjs';
+import { loadAverage, loadavg, median, pairedRatios, round, writeResults } from '../lib/results.mjs';
 import { barChart } from '../lib/svg-chart.mjs';
-import { loadStack, loadavg, median, round, securityModes, serverCpu, serverCpuDelta, serverPids, threadGroups } from '../lib/security.mjs';
+import { loadStacks, securityModes, serverCpu, serverCpuDelta, serverPids, stackSummary } from '../lib/security.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
-const brokers = (process.env.PINTRACE_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+const brokers = benchBrokers();
 /** The store the bench itself talks to; with --security, switched per run to that stack's node. */
 let es = process.env.PINTRACE_ES_URL ?? 'http://127.0.0.1:9200';
-const args = process.argv.slice(2);
-const extraAt = args.indexOf('--');
-const extra = extraAt >= 0 ? args.slice(extraAt + 1) : [];
-const opt = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && (extraAt < 0 || i < extraAt) ? args[i + 1] : fallback;
-};
+const { opt, has, extra } = benchArgs();
 const only = opt('only', 'all');
 const runs = (name) => only === 'all' || only.split(',').includes(name);
 /** V8 old-space limit of our collector's process, e.g. 160 (the README's advice for RSS < 256 MB). */
@@ -75,28 +71,16 @@ const poll = opt('poll', 'refresh');
 const security = opt('security', undefined) === undefined ? undefined : securityModes(opt('security'));
 const rounds = Number(opt('rounds', '3'));
 /** `--red`: the cost of RED aggregation, off vs `--red-window-ms <this>` (default 10000), `--rounds` pairs. */
-const redCompare = args.slice(0, extraAt < 0 ? undefined : extraAt).includes('--red');
+const redCompare = has('red');
 const redWindowMs = opt('red-window-ms', '10000');
 const id = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
 const topic = `bench-collector-${id}`;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function findJar() {
   if (process.env.ZIPKIN_JAR) return process.env.ZIPKIN_JAR;
   const dir = path.join(root, 'var/devstack/zipkin/lib');
   const jar = existsSync(dir) ? readdirSync(dir).find((f) => /^zipkin-server-.*exec\.jar$/.test(f)) : undefined;
   return jar ? path.join(dir, jar) : undefined;
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 async function esJson(method, p, body, ndjson = false) {
@@ -118,25 +102,6 @@ async function deleteIndices(pattern) {
   const r = await esJson('GET', `/_cat/indices/${pattern}?h=index&format=json`);
   if (Array.isArray(r.body)) for (const { index } of r.body) await esJson('DELETE', `/${index}`);
 }
-
-const peakRssMb = (pid) => {
-  try {
-    return Math.round(Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024);
-  } catch {
-    return undefined;
-  }
-};
-
-/** User + system CPU seconds of a process so far (all its threads), from /proc/<pid>/stat. */
-const cpuSeconds = (pid) => {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-  } catch {
-    return undefined;
-  }
-};
 
 /** CPU seconds the Elasticsearch node has used so far (its own process statistics). */
 async function esCpuSeconds() {
@@ -173,7 +138,7 @@ async function watch(pattern, expected, { quietMs = 20_000, timeoutMs = 300_000,
     const t = Date.now();
     if (pid) peak = peakRssMb(pid) ?? peak;
     series.push([(t - t0) / 1000, n]);
-    const cpu = pid ? cpuSeconds(pid) : undefined;
+    const cpu = pid ? processCpu(pid) : undefined;
     const esCpu = await esCpuSeconds();
     if (n > 0 && first === undefined) {
       first = t;
@@ -252,15 +217,8 @@ async function runOurs(expected, target = undefined, { flags = extra, tag = '' }
   const result = await watch(`${prefix}-span-*`, expected, { pid: child.pid });
   result.wallSeconds = (Date.now() - started) / 1000;
   result.peakRssMb = peakRssMb(child.pid) ?? result.peakRssMb;
-  result.totalCpuSeconds = cpuSeconds(child.pid);
-  if (target) {
-    const t = threadGroups(child.pid);
-    Object.assign(
-      result,
-      { mainCpuSeconds: round(t.main), librdkafkaCpuSeconds: round(t.librdkafka), otherCpuSeconds: round(t.other) },
-      serverCpuDelta(servers0, serverCpu(pids)),
-    );
-  }
+  result.totalCpuSeconds = processCpu(child.pid);
+  if (target) Object.assign(result, threadGroupFields(threadCpu(child.pid)), serverCpuDelta(servers0, serverCpu(pids)));
   child.kill('SIGTERM');
   await new Promise((r) => child.on('exit', r));
   await deleteIndices(`${prefix}-*`);
@@ -416,7 +374,7 @@ async function main() {
     results,
     summary,
   };
-  writeFileSync(path.join(here, 'results.json'), `${JSON.stringify(out, null, 2)}\n`);
+  writeResults(here, 'results.json', out);
   writeFileSync(
     path.join(here, 'throughput.svg'),
     barChart({
@@ -465,16 +423,9 @@ async function putBurst(onTopic, messages, { brokers: to = brokers, security: ka
  * first, so neither always meets the machine in the same state.
  */
 async function runTls() {
-  const configOf = { plaintext: opt('plain-config'), sasl_ssl: opt('secure-config') };
-  for (const mode of security) {
-    if (!configOf[mode])
-      throw new Error(
-        `--security needs --${mode === 'plaintext' ? 'plain' : 'secure'}-config <dir>/client-config.json of a devstack started${mode === 'plaintext' ? '' : ' with --secure'}`,
-      );
-  }
-  const stacks = Object.fromEntries(security.map((mode) => [mode, loadStack(configOf[mode], mode)]));
+  const stacks = loadStacks(security, { plain: opt('plain-config'), secure: opt('secure-config') });
   const { messages, spans } = burstMessages();
-  const load0 = loadavg(os);
+  const load0 = loadavg();
   const rows = [];
   for (let r = 0; r < rounds; r++) {
     const order = r % 2 === 0 ? security : [...security].reverse();
@@ -484,81 +435,36 @@ async function runTls() {
       await putBurst(runTopic, messages, { brokers: stack.brokers, security: stack.kafka.security });
       es = stack.storeDirect;
       await sleep(2000); // let the producer's and broker's work settle out of the measured run
-      const res = await runOurs(spans, { topic: runTopic, stack });
-      const row = {
-        security: stack.protocol,
-        round: r + 1,
-        ...res,
-        series: undefined,
-        lost: spans - res.indexed,
-        cpuUsPerSpan: res.indexed ? round((res.totalCpuSeconds * 1e6) / res.indexed, 1) : undefined,
-        loadavg: os.loadavg()[0],
-      };
-      rows.push({ ...row, series: res.series });
-      console.error(JSON.stringify(row));
+      rows.push(oursRow({ security: stack.protocol, round: r + 1 }, spans, await runOurs(spans, { topic: runTopic, stack })));
     }
   }
-  const summary = security.map((mode) => {
-    const rs = rows.filter((r) => r.security === stacks[mode].protocol);
-    const m = (k) => median(rs.map((r) => r[k]));
-    return {
-      security: stacks[mode].protocol,
-      runs: rs.length,
-      spansPerSecond: Math.round(m('spansPerSecond')),
-      spansPerSecondRange: [Math.min(...rs.map((r) => r.spansPerSecond)), Math.max(...rs.map((r) => r.spansPerSecond))],
-      cpuUsPerSpan: round(m('cpuUsPerSpan'), 1),
-      totalCpuSeconds: round(m('totalCpuSeconds'), 2),
-      cpuSecondsFirstToLast: round(m('cpuSeconds'), 2),
-      mainCpuSeconds: round(m('mainCpuSeconds'), 2),
-      librdkafkaCpuSeconds: round(m('librdkafkaCpuSeconds'), 2),
-      otherCpuSeconds: round(m('otherCpuSeconds'), 2),
-      kafkaCpuSeconds: round(m('kafkaCpuSeconds'), 2),
-      frontCpuSeconds: round(m('frontCpuSeconds'), 2),
-      esCpuSeconds: round(m('esCpuSeconds'), 2),
-      peakRssMb: m('peakRssMb'),
-      lost: rs.reduce((n, r) => n + r.lost, 0),
-    };
-  });
+  const summary = security.map((mode) => ({
+    security: stacks[mode].protocol,
+    ...oursSummary(
+      rows.filter((r) => r.security === stacks[mode].protocol),
+      { cpuSplit: true },
+    ),
+  }));
   let ratios;
   if (security.length === 2) {
     const [plain, tls] = ['PLAINTEXT', 'SASL_SSL'].map((p) => summary.find((s) => s.security === p));
-    // Paired by round: the two runs of a round are a minute apart, closer than the medians' runs.
-    const paired = [];
-    for (let r = 1; r <= rounds; r++) {
-      const p = rows.find((x) => x.round === r && x.security === 'PLAINTEXT');
-      const t = rows.find((x) => x.round === r && x.security === 'SASL_SSL');
-      if (p && t) paired.push({ rate: t.spansPerSecond / p.spansPerSecond, cpu: t.cpuUsPerSpan / p.cpuUsPerSpan });
-    }
     ratios = {
       spansPerSecSaslSslVsPlaintext: round(tls.spansPerSecond / plain.spansPerSecond),
       cpuPerSpanSaslSslVsPlaintext: round(tls.cpuUsPerSpan / plain.cpuUsPerSpan),
-      pairedSpansPerSecRatioMedian: round(median(paired.map((p) => p.rate))),
-      pairedCpuPerSpanRatioMedian: round(median(paired.map((p) => p.cpu))),
-      pairedSpansPerSecRatios: paired.map((p) => round(p.rate)),
+      ...pairedRatios(
+        rows,
+        (x) => x.security === 'PLAINTEXT',
+        (x) => x.security === 'SASL_SSL',
+        { rate: 'spansPerSecond', cpu: 'cpuUsPerSpan' },
+      ),
       targetAtMost15PercentFewerSpansPerSec: tls.spansPerSecond / plain.spansPerSecond >= 0.85,
     };
   }
   const out = {
     date: new Date().toISOString(),
-    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGb: Math.round(os.totalmem() / 2 ** 30), node: process.version },
-    loadAverage: {
-      atStart: load0,
-      atEnd: loadavg(os),
-      perRunRange: [round(Math.min(...rows.map((r) => r.loadavg)), 2), round(Math.max(...rows.map((r) => r.loadavg)), 2)],
-    },
-    stacks: Object.fromEntries(
-      Object.entries(stacks).map(([mode, s]) => [
-        mode,
-        {
-          protocol: s.protocol,
-          brokers: s.brokers,
-          saslMechanism: s.kafka.security.sasl?.mechanism,
-          store: s.store,
-          polledAt: s.storeDirect,
-          config: path.relative(root, s.configFile),
-        },
-      ]),
-    ),
+    machine: machine(),
+    loadAverage: loadAverage(load0, rows),
+    stacks: Object.fromEntries(Object.entries(stacks).map(([mode, s]) => [mode, stackSummary(s, root, { store: s.store, polledAt: s.storeDirect })])),
     burst: { messages: MESSAGES, spans, topicPartitions: 3 },
     rounds,
     flags: extra,
@@ -566,7 +472,7 @@ async function runTls() {
     ratios,
     runs: rows,
   };
-  writeFileSync(path.join(here, 'tls-results.json'), `${JSON.stringify(out, null, 2)}\n`);
+  writeResults(here, 'tls-results.json', out);
   writeFileSync(
     path.join(here, 'tls-throughput.svg'),
     barChart({
@@ -581,6 +487,44 @@ async function runTls() {
   console.log(JSON.stringify({ summary, ratios, loadAverage: out.loadAverage }, null, 2));
 }
 
+/** One run of ours as a results row after `labels`; logged without its series, which the file keeps. */
+function oursRow(labels, spans, res) {
+  const row = {
+    ...labels,
+    ...res,
+    series: undefined,
+    lost: spans - res.indexed,
+    cpuUsPerSpan: res.indexed ? round((res.totalCpuSeconds * 1e6) / res.indexed, 1) : undefined,
+    loadavg: os.loadavg()[0],
+  };
+  console.error(JSON.stringify(row));
+  return { ...row, series: res.series };
+}
+
+/**
+ * Medians over runs `rs` of ours; `cpuSplit` adds where the CPU went (our threads, the broker,
+ * the TLS front), `maxRss` the largest peak RSS of the runs.
+ */
+function oursSummary(rs, { cpuSplit = false, maxRss = false } = {}) {
+  const m = (k) => median(rs.map((r) => r[k]));
+  const split = ['mainCpuSeconds', 'librdkafkaCpuSeconds', 'otherCpuSeconds', 'kafkaCpuSeconds', 'frontCpuSeconds'];
+  return {
+    runs: rs.length,
+    spansPerSecond: Math.round(m('spansPerSecond')),
+    spansPerSecondRange: [Math.min(...rs.map((r) => r.spansPerSecond)), Math.max(...rs.map((r) => r.spansPerSecond))],
+    cpuUsPerSpan: round(m('cpuUsPerSpan'), 1),
+    totalCpuSeconds: round(m('totalCpuSeconds'), 2),
+    cpuSecondsFirstToLast: round(m('cpuSeconds'), 2),
+    ...(cpuSplit ? Object.fromEntries(split.map((k) => [k, round(m(k), 2)])) : {}),
+    esCpuSeconds: round(m('esCpuSeconds'), 2),
+    peakRssMb: m('peakRssMb'),
+    ...(maxRss ? { maxPeakRssMb: Math.max(...rs.map((r) => r.peakRssMb)) } : {}),
+    lost: rs.reduce((n, r) => n + r.lost, 0),
+  };
+}
+
+const machine = () => ({ cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGb: Math.round(os.totalmem() / 2 ** 30), node: process.version });
+
 /**
  * The cost of the RED aggregation (issue 16): the same burst consumed `--rounds` times with it
  * off and on (`--red-window-ms`), the two alternating which goes first, each run with its own
@@ -594,68 +538,39 @@ async function runRed() {
   console.error(`burst on ${topic}: ${MESSAGES} messages, ${spans} spans`);
   // both explicit, whatever the collector's default is
   const modes = { off: [...extra, '--red-window-ms', '0'], on: [...extra, '--red-window-ms', redWindowMs] };
-  const load0 = loadavg(os);
+  const load0 = loadavg();
   const rows = [];
   for (let r = 0; r < rounds; r++) {
     for (const mode of r % 2 === 0 ? ['off', 'on'] : ['on', 'off']) {
       await sleep(2000); // the last run's indices deleted, the store's merges of them settled
-      const res = await runOurs(spans, undefined, { flags: modes[mode], tag: `-${mode}${r + 1}` });
-      const row = {
-        aggregation: mode,
-        round: r + 1,
-        ...res,
-        series: undefined,
-        lost: spans - res.indexed,
-        cpuUsPerSpan: res.indexed ? round((res.totalCpuSeconds * 1e6) / res.indexed, 1) : undefined,
-        loadavg: os.loadavg()[0],
-      };
-      rows.push({ ...row, series: res.series });
-      console.error(JSON.stringify(row));
+      rows.push(oursRow({ aggregation: mode, round: r + 1 }, spans, await runOurs(spans, undefined, { flags: modes[mode], tag: `-${mode}${r + 1}` })));
     }
   }
-  const summary = ['off', 'on'].map((mode) => {
-    const rs = rows.filter((r) => r.aggregation === mode);
-    const m = (k) => median(rs.map((r) => r[k]));
-    return {
-      aggregation: mode,
-      flags: modes[mode],
-      runs: rs.length,
-      spansPerSecond: Math.round(m('spansPerSecond')),
-      spansPerSecondRange: [Math.min(...rs.map((r) => r.spansPerSecond)), Math.max(...rs.map((r) => r.spansPerSecond))],
-      cpuUsPerSpan: round(m('cpuUsPerSpan'), 1),
-      totalCpuSeconds: round(m('totalCpuSeconds'), 2),
-      cpuSecondsFirstToLast: round(m('cpuSeconds'), 2),
-      esCpuSeconds: round(m('esCpuSeconds'), 2),
-      peakRssMb: m('peakRssMb'),
-      maxPeakRssMb: Math.max(...rs.map((r) => r.peakRssMb)),
-      lost: rs.reduce((n, r) => n + r.lost, 0),
-    };
-  });
+  const summary = ['off', 'on'].map((mode) => ({
+    aggregation: mode,
+    flags: modes[mode],
+    ...oursSummary(
+      rows.filter((r) => r.aggregation === mode),
+      { maxRss: true },
+    ),
+  }));
   const [off, on] = summary;
-  // Paired by round: the two runs of a round are a minute apart, closer than the medians' runs.
-  const paired = [];
-  for (let r = 1; r <= rounds; r++) {
-    const a = rows.find((x) => x.round === r && x.aggregation === 'off');
-    const b = rows.find((x) => x.round === r && x.aggregation === 'on');
-    if (a && b) paired.push({ rate: b.spansPerSecond / a.spansPerSecond, cpu: b.cpuUsPerSpan / a.cpuUsPerSpan });
-  }
   const ratios = {
     spansPerSecOnVsOff: round(on.spansPerSecond / off.spansPerSecond),
     cpuPerSpanOnVsOff: round(on.cpuUsPerSpan / off.cpuUsPerSpan),
-    pairedSpansPerSecRatioMedian: round(median(paired.map((p) => p.rate))),
-    pairedCpuPerSpanRatioMedian: round(median(paired.map((p) => p.cpu))),
-    pairedSpansPerSecRatios: paired.map((p) => round(p.rate)),
+    ...pairedRatios(
+      rows,
+      (x) => x.aggregation === 'off',
+      (x) => x.aggregation === 'on',
+      { rate: 'spansPerSecond', cpu: 'cpuUsPerSpan' },
+    ),
     targetOnAtLeast09xOff: on.spansPerSecond / off.spansPerSecond >= 0.9,
     targetRssUnder256Mb: Math.max(off.maxPeakRssMb, on.maxPeakRssMb) < 256,
   };
   const out = {
     date: new Date().toISOString(),
-    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGb: Math.round(os.totalmem() / 2 ** 30), node: process.version },
-    loadAverage: {
-      atStart: load0,
-      atEnd: loadavg(os),
-      perRunRange: [round(Math.min(...rows.map((r) => r.loadavg)), 2), round(Math.max(...rows.map((r) => r.loadavg)), 2)],
-    },
+    machine: machine(),
+    loadAverage: loadAverage(load0, rows),
     burst: { messages: MESSAGES, spans, topicPartitions: 3 },
     rounds,
     redWindowMs: Number(redWindowMs),
@@ -663,7 +578,7 @@ async function runRed() {
     ratios,
     runs: rows,
   };
-  writeFileSync(path.join(here, 'red-results.json'), `${JSON.stringify(out, null, 2)}\n`);
+  writeResults(here, 'red-results.json', out);
   writeFileSync(
     path.join(here, 'red-throughput.svg'),
     barChart({
