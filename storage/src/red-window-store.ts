@@ -120,10 +120,7 @@ export class ElasticsearchRedWindowStore {
   private readonly writes: DocumentWrites;
 
   constructor(options: RedWindowStoreOptions) {
-    this.names = new IndexNameFormatter({
-      ...(options.index !== undefined ? { index: options.index } : {}),
-      ...(options.dateSeparator !== undefined ? { dateSeparator: options.dateSeparator } : {}),
-    });
+    this.names = new IndexNameFormatter(options);
     this.writes = new DocumentWrites('RED window', options);
   }
 
