@@ -1,3 +1,5 @@
+/** What a bench is told: its command line, and from the environment the brokers it talks to. */
+
 /**
  * A bench's command line: `--name value` options and bare `--flag`s, and after a lone `--` the
  * arguments handed through unchanged to the part under test.
