@@ -7,8 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Span } from '@pintrace/model';
-import { burstTrace } from './collector-fixtures.js';
+import { burstTraces } from '../bench/lib/burst.mjs';
 import { topicAndProducer } from './support/kafka-topic.js';
 import { collectorArgs } from './support/part-args.js';
 import { freePort, metric } from './support/ports.js';
@@ -39,14 +38,14 @@ describe('collector: the 10,000-message burst', () => {
     let spans = 0;
     // 100 messages (~400 KB) per send: a partition's record batch must stay under the broker's
     // 1 MB message.max.bytes whatever way the trace ids hash.
-    for (let i = 0; i < MESSAGES; i += 100) {
-      const chunk: Array<{ key: string; value: string }> = [];
-      for (let j = i; j < i + 100; j++) {
-        const trace: Span[] = burstTrace(6 + ((j * 7) % 15), now + j); // 6..20 spans, ~12.9 on average
-        spans += trace.length;
-        chunk.push({ key: trace[0]!.traceId, value: JSON.stringify(trace) });
+    let chunk: Array<{ key: string; value: string }> = [];
+    for (const trace of burstTraces(MESSAGES, now)) {
+      spans += trace.length;
+      chunk.push({ key: trace[0]!.traceId, value: JSON.stringify(trace) });
+      if (chunk.length === 100) {
+        await kafka.producer.send(topic, chunk);
+        chunk = [];
       }
-      await kafka.producer.send(topic, chunk);
     }
     expect(spans).toBeGreaterThan(125_000);
     const port = await freePort();

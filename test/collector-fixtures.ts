@@ -1,4 +1,4 @@
-/** Trace generators and helpers shared by the collector's integration tests and bench. */
+/** Trace generators and helpers shared by the collector's integration tests (the burst's are in bench/lib/burst.mjs). */
 import { readFileSync, readdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -90,40 +90,6 @@ export function multiServiceTrace(prefix: string, opts: { error?: boolean; nowMi
       remoteEndpoint: { serviceName: `${prefix}-broker` },
     },
   ] as Span[];
-}
-
-/** A trace of `n` spans in one service pair, sized like the burst's (~13 spans a trace). */
-export function burstTrace(n: number, nowMicros: number): Span[] {
-  const traceId = hex(16);
-  const root = hex(8);
-  const spans: Span[] = [
-    {
-      traceId,
-      id: root,
-      kind: 'SERVER',
-      name: 'get /burst',
-      timestamp: nowMicros,
-      duration: 50_000,
-      localEndpoint: { serviceName: 'burst-frontend', ipv4: '10.1.0.1' },
-      tags: { 'http.path': '/burst' },
-    },
-  ];
-  for (let i = 1; i < n; i++) {
-    spans.push({
-      traceId,
-      parentId: root,
-      id: hex(8),
-      kind: 'CLIENT',
-      name: `call ${i % 5}`,
-      timestamp: nowMicros + i * 100,
-      duration: 1_000 + i,
-      localEndpoint: { serviceName: 'burst-frontend', ipv4: '10.1.0.1' },
-      remoteEndpoint: { serviceName: `burst-backend-${i % 4}`, port: 9000 },
-      annotations: [{ timestamp: nowMicros + i * 100 + 10, value: 'ws' }],
-      tags: { 'http.path': `/b/${i % 7}`, peer: `p${i}` },
-    });
-  }
-  return spans;
 }
 
 const testdataDir = fileURLToPath(new URL('./fixtures/zipkin-testdata/', import.meta.url));

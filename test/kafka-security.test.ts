@@ -7,14 +7,12 @@
  * fast with KAFKA_AUTHENTICATION and a message naming the setting, never the secret.
  * Run alone: npx vitest run --project integration test/kafka-security.test.ts
  */
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devstackOptions, down, readClientConfig, up, type DevstackConfig } from '@pintrace/devstack';
 import {
@@ -30,8 +28,8 @@ import {
   type TopicAdmin,
 } from '@pintrace/kafka';
 import { resolveConfig, type KafkaSaslMechanism, type KafkaSecurity } from '@pintrace/runtime';
+import { selfSignedCert } from './support/self-signed.js';
 
-const run = promisify(execFile);
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 const clients = (process.env.PINTRACE_TEST_KAFKA_CLIENTS?.split(',') ?? [...CLIENT_NAMES]) as KafkaClientName[];
 const runId = randomBytes(4).toString('hex');
@@ -69,22 +67,7 @@ beforeAll(async () => {
   clientKey = path.join(path.dirname(caFile), 'client-key.pem');
   // A CA that signed nothing the broker serves: the "wrong --kafka-ca-file" case.
   tmp = await mkdtemp(path.join(os.tmpdir(), 'pintrace-kafka-sec-'));
-  otherCaFile = path.join(tmp, 'other-ca.pem');
-  await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    path.join(tmp, 'other-ca-key.pem'),
-    '-out',
-    otherCaFile,
-    '-days',
-    '2',
-    '-subj',
-    '/CN=not the devstack CA',
-  ]);
+  otherCaFile = selfSignedCert(tmp, 'other-ca', '/CN=not the devstack CA').cert;
 }, 300_000);
 
 afterAll(async () => {

@@ -17,9 +17,11 @@ import { createAdmin, createProducer, type SpanProducer, type TopicAdmin } from 
 import { SAMPLING_THRESHOLD_TAG, thresholdOfPercent, type Span } from '@pintrace/model';
 import { createLogger, resolveConfig } from '@pintrace/runtime';
 import { ProbabilisticSampler } from '@pintrace/sampler';
-import { bucketIndex, RED_BUCKET_BOUNDS_US } from '@pintrace/storage';
+import { bucketIndex, type RedWindowDocument } from '@pintrace/storage';
 import { InMemorySpanSink, silentLogger, startTracing } from '@pintrace/tracer';
 import { startUiProxy, uiOptions, type UiProxy } from '@pintrace/ui-proxy';
+import { redTotals, type RedTotal } from '../storage/test/red-totals.js';
+import type { RedPoint } from '../ui-proxy/src/red-api.js';
 import { hex } from './collector-fixtures.js';
 import { testCollectorConfig } from './support/collector-config.js';
 import { privateDevstack } from './support/private-devstack.js';
@@ -78,57 +80,23 @@ async function send(topic: string, spans: readonly Span[]): Promise<void> {
   for (let i = 0; i < messages.length; i += 500) await producer.send(topic, messages.slice(i, i + 500));
 }
 
-interface Step {
-  timestamp: number;
-  calls: number;
-  errors: number;
-  p50: number | null;
-  p90: number | null;
-  p99: number | null;
-}
-
-async function red(p: UiProxy, query: Record<string, string | number>): Promise<Step[]> {
+async function red(p: UiProxy, query: Record<string, string | number>): Promise<RedPoint[]> {
   const qs = new URLSearchParams(Object.entries(query).map(([k, v]): [string, string] => [k, String(v)]));
   const res = await fetch(`http://127.0.0.1:${p.port}/api/v2/pintrace/red?${qs}`);
   expect(res.status).toBe(200);
-  return (await res.json()) as Step[];
+  return (await res.json()) as RedPoint[];
 }
 
 /** Every window document of a prefix, summed per (window, key). */
-async function storedTotals(prefix: string): Promise<Map<string, { calls: number; errors: number; buckets: number[] }>> {
+async function storedTotals(prefix: string): Promise<Map<string, RedTotal>> {
   await fetch(`${ds.es}/${prefix}-red-*/_refresh`, { method: 'POST' });
   const res = await fetch(`${ds.es}/${prefix}-red-*/_search`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ size: 10_000, query: { match_all: {} } }),
   });
-  const body = (await res.json()) as {
-    hits: {
-      hits: Array<{
-        _source: {
-          timestamp_millis: number;
-          serviceName: string;
-          spanName: string;
-          kind: string;
-          remoteServiceName: string;
-          calls: number;
-          errors: number;
-          buckets: number[];
-          collector: string;
-        };
-      }>;
-    };
-  };
-  const out = new Map<string, { calls: number; errors: number; buckets: number[] }>();
-  for (const { _source: d } of body.hits.hits) {
-    const key = `${d.timestamp_millis}|${d.serviceName}|${d.spanName}|${d.kind}|${d.remoteServiceName}`;
-    const t = out.get(key) ?? { calls: 0, errors: 0, buckets: new Array<number>(RED_BUCKET_BOUNDS_US.length + 1).fill(0) };
-    t.calls += d.calls;
-    t.errors += d.errors;
-    d.buckets.forEach((b, i) => (t.buckets[i]! += b));
-    out.set(key, t);
-  }
-  return out;
+  const body = (await res.json()) as { hits: { hits: Array<{ _source: RedWindowDocument }> } };
+  return redTotals(body.hits.hits.map((h) => h._source));
 }
 
 async function collectorsOf(prefix: string): Promise<Set<string>> {
@@ -163,7 +131,7 @@ function knownTraffic(service: string, n: number, extraTags: Record<string, stri
   });
 }
 
-const sumSteps = (steps: readonly Step[]) => steps.reduce((t, s) => ({ calls: t.calls + s.calls, errors: t.errors + s.errors }), { calls: 0, errors: 0 });
+const sumSteps = (steps: readonly RedPoint[]) => steps.reduce((t, s) => ({ calls: t.calls + s.calls, errors: t.errors + s.errors }), { calls: 0, errors: 0 });
 
 describe('RED windows', () => {
   it('at 100 %: exact calls and errors per window, in the API and on /metrics; the p99 in the true p99 bucket', async () => {

@@ -9,24 +9,11 @@ import { decodeSpanList } from '@pintrace/model';
 import type { Span } from '@pintrace/model';
 import { ElasticsearchSpanWriter, buildTemplates, createEsHttp, encodeSpanDocument, parseClusterVersion } from '@pintrace/storage';
 import type { EsHttp, RetryEvent } from '@pintrace/storage';
+import { STABLE_SPAN, STABLE_SPAN_ID } from '../storage/test/fixtures.js';
 import { esUrl, getJson, uniqueName } from './support/servers.js';
 
 const prefix = uniqueName('t');
 const TYPES = ['span', 'dependency', 'autocomplete'] as const;
-
-/** zipkin BulkIndexWriterTest STABLE_SPAN (golden _id in reference §1.6). */
-const STABLE_SPAN: Span = {
-  traceId: '7180c278b62e8f6a216a2aea45d08fc9',
-  parentId: '0000000000000001',
-  id: '0000000000000002',
-  kind: 'CLIENT',
-  name: 'get',
-  timestamp: 100,
-  duration: 200000,
-  localEndpoint: { serviceName: 'frontend', ipv4: '127.0.0.1' },
-  remoteEndpoint: { serviceName: 'backend', ipv4: '192.168.99.101', port: 9000 },
-  tags: { 'clnt/finagle.version': '6.45.0', 'http.path': '/api' },
-};
 
 const DAY_2026 = Date.parse('2026-04-08T10:00:00Z') * 1000;
 
@@ -107,7 +94,7 @@ describe('storage against real Elasticsearch', () => {
     const result = await w.write([STABLE_SPAN]);
     expect(result).toEqual({ written: 1, failed: [], autocompleteWritten: 0, retries: 0 });
     const found = await hits(`${prefix}-span-1970-01-01`);
-    expect(found.map((h) => h._id)).toEqual(['7180c278b62e8f6a216a2aea45d08fc9-198140c2a26bfa58fed4a572dfe3d63b']);
+    expect(found.map((h) => h._id)).toEqual([STABLE_SPAN_ID]);
     const expected = JSON.parse(encodeSpanDocument(STABLE_SPAN).body.toString());
     delete expected._q;
     expect(found[0]!._source).toEqual(expected);

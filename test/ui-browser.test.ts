@@ -5,15 +5,13 @@
  * spans, the dependency page draws the graph. Screenshots go to test/artifacts/ui-*.png.
  * Run alone: npx vitest run --project integration test/ui-browser.test.ts
  */
-import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UiProxy } from '@pintrace/ui-proxy';
-import { randomDataset, startTestProxy, tmpDir, writeDataset, type Dataset } from './ui-fixtures.js';
+import { ARTIFACTS, launchChromium } from './support/browser.js';
+import { randomDataset, startTestProxy, writeDataset, type Dataset } from './ui-fixtures.js';
 
-const CHROMIUM = process.env.PINTRACE_CHROMIUM ?? '/usr/bin/chromium';
-const ARTIFACTS = path.resolve('test', 'artifacts');
 const BASE_PATH = '/tools/tracing';
 const tag = `ub${Date.now().toString(36)}`;
 
@@ -25,29 +23,12 @@ let base: string;
 const apiCalls: string[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (scripts/setup.mjs does)`);
-  mkdirSync(ARTIFACTS, { recursive: true });
   // Within the UI's default 15-minute lookback.
   data = randomDataset(tag, 12, Date.now() % 1_000_000, 10 * 60_000);
   await writeDataset(data);
   proxy = await startTestProxy({ basePath: BASE_PATH, users: 'viewer:pa55word' });
   base = `http://127.0.0.1:${proxy.port}${BASE_PATH}`;
-  ctx = await chromium.launchPersistentContext(tmpDir('chromium-'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1400, height: 900 },
-    httpCredentials: { username: 'viewer', password: 'pa55word' },
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  ctx = await launchChromium({ httpCredentials: { username: 'viewer', password: 'pa55word' } });
   page = await ctx.newPage();
   page.on('request', (r) => {
     if (r.url().includes('/api/v2/')) apiCalls.push(new URL(r.url()).pathname);

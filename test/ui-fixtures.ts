@@ -4,8 +4,6 @@
  * indices (so the devstack's zipkin-server reads them too), dependency-link documents in
  * zipkin-dependencies' format, and an in-process ui-proxy.
  */
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { Span } from '@pintrace/model';
 import { createLogger, resolveConfig } from '@pintrace/runtime';
@@ -150,8 +148,4 @@ export function canonicalTrace(spans: unknown[]): string[] {
 /** Traces ordered canonically by trace id, spans canonically inside. */
 export function canonicalTraces(traces: unknown[][]): string[][] {
   return traces.map(canonicalTrace).sort((a, b) => (a[0]! < b[0]! ? -1 : a[0]! > b[0]! ? 1 : 0));
-}
-
-export function tmpDir(prefix: string): string {
-  return mkdtempSync(path.join(os.tmpdir(), prefix));
 }

@@ -34,54 +34,29 @@
  * Brokers: PINTRACE_KAFKA_BROKERS (default 127.0.0.1:9092). Writes results.json and results.svg here.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createAdmin } from '@pintrace/kafka';
 import { spanLines } from './span-lines.mjs';
+import { benchArgs, benchBrokers } from '../lib/args.mjs';
+import { freePort, killAndWait, peakRssMb, processCpu, sleep, threadCpu, threadGroupFields, waitUntil } from '../lib/processes.mjs';
+import { host, loadAverage, loadavg, median as medianOf, pairedRatios, round, writeResults } from '../lib/results.mjs';
 import { barChart } from '../lib/svg-chart.mjs';
-import { loadStack, loadavg, median as medianOf, round, securityModes, serverCpu, serverCpuDelta, serverPids } from '../lib/security.mjs';
+import { loadStacks, securityModes, serverCpu, serverCpuDelta, serverPids, stackSummary } from '../lib/security.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..', '..');
-const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
-const runs = Number(args.runs ?? 3);
-const lineCount = Number(args.lines ?? 128_918);
+const { opt, has } = benchArgs();
+const runs = Number(opt('runs', 3));
+const lineCount = Number(opt('lines', 128_918));
 /** `--span-ids random`: lines that compress like a tracer's (span-lines.mjs) instead of the default counters. */
-const spanIds = args['span-ids'] ?? 'sequential';
+const spanIds = opt('span-ids', 'sequential');
 /** TLS comparison mode (undefined: the default peer comparison, unchanged). */
-const security = args.security === undefined ? undefined : securityModes(args.security);
-const tools = (args.tools ?? (security ? 'agent,agent-warm' : 'agent,agent-warm,agent-none,agent-kafkajs,rsyslog,rsyslog-warm,kcat')).split(',');
-const brokers = (process.env.PINTRACE_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
-const tick = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function cpuSeconds(pid) {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(f[11]) + Number(f[12])) / tick; // utime, stime (all threads)
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * CPU seconds per thread of a process, from /proc/<pid>/task, by thread name; the main (JS) thread
- * apart from Node's other threads (V8's compiler and GC helpers, libuv's pool), which share its name.
- */
-function threadCpu(pid) {
-  const out = {};
-  try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      const raw = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const name = tid === String(pid) ? 'main' : raw.slice(raw.indexOf('(') + 1, raw.lastIndexOf(')'));
-      const f = raw.slice(raw.lastIndexOf(') ') + 2).split(' ');
-      out[name] = (out[name] ?? 0) + (Number(f[11]) + Number(f[12])) / tick;
-    }
-  } catch {}
-  return out;
-}
+const security = opt('security') === undefined ? undefined : securityModes(opt('security'));
+const tools = opt('tools', security ? 'agent,agent-warm' : 'agent,agent-warm,agent-none,agent-kafkajs,rsyslog,rsyslog-warm,kcat').split(',');
+const brokers = benchBrokers();
 
 function threadCpuDelta(before, after) {
   return Object.fromEntries(
@@ -93,16 +68,6 @@ function threadCpuDelta(before, after) {
 
 async function endOffsetSum(admin, topic) {
   return (await admin.endOffsets(topic)).reduce((s, p) => s + Number(p.offset), 0);
-}
-
-async function waitUntil(check, timeoutMs, what, intervalMs = 20) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await sleep(intervalMs);
-  }
 }
 
 /**
@@ -123,25 +88,6 @@ async function metric(port, name) {
   let sum = 0;
   for (const line of text.split('\n')) if (line.startsWith(name + '{') || line.startsWith(name + ' ')) sum += Number(line.split(' ').pop());
   return sum;
-}
-
-function freePort() {
-  return new Promise((resolve) => {
-    import('node:net').then(({ default: net }) => {
-      const s = net.createServer().listen(0, '127.0.0.1', () => {
-        const { port } = s.address();
-        s.close(() => resolve(port));
-      });
-    });
-  });
-}
-
-function killAndWait(child, signal = 'SIGTERM') {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill(signal);
-  });
 }
 
 /** SIGSTOP, then wait until the kernel shows the process stopped (all its threads). */
@@ -200,7 +146,7 @@ async function runAgent(body, topic, dir, compression, client = '', warm = false
   if (pause) await stopProcess(child.pid);
   const appended = pause ? appendTimed(live, body) : undefined;
   const servers0 = pids ? serverCpu(pids) : undefined;
-  const cpu0 = cpuSeconds(child.pid);
+  const cpu0 = processCpu(child.pid);
   const threads0 = threadCpu(child.pid);
   let t0, appendMs;
   if (pause) {
@@ -212,13 +158,13 @@ async function runAgent(body, topic, dir, compression, client = '', warm = false
   }
   await shipped(rounds * body.length);
   const wallMs = performance.now() - t0;
-  const cpu = cpuSeconds(child.pid) - cpu0;
+  const cpu = processCpu(child.pid) - cpu0;
   const threads = threadCpuDelta(threads0, threadCpu(child.pid));
   // The broker's CPU over the same interval (within a 2 ms poll): its side of TLS and SASL.
   const servers = pids ? serverCpuDelta(servers0, serverCpu(pids)) : {};
   const acked = await metric(port, 'pintrace_agent_lines_total');
   if (acked < rounds * lineCount) throw new Error(`agent: watermark at the end but only ${acked} of ${rounds * lineCount} lines counted`);
-  const rssMb = Math.round(Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))[1]) / 1024);
+  const rssMb = peakRssMb(child.pid);
   await killAndWait(child);
   return { wallMs, appendMs, cpuSeconds: cpu, peakRssMb: rssMb, threads, ...(stack ? { kafkaCpuSeconds: servers.kafkaCpuSeconds } : {}) };
 }
@@ -252,12 +198,12 @@ ruleset(name="tokafka" queue.type="LinkedList" queue.size="200000") {
     await waitUntil(async () => (await endOffsetSum(admin, topic)) >= lineCount, 300_000, 'rsyslog shipped the warm-up');
     await sleep(500);
   }
-  const cpu0 = cpuSeconds(child.pid);
+  const cpu0 = processCpu(child.pid);
   const { t0, appendMs } = appendTimed(live, body);
   await waitUntil(async () => (await endOffsetSum(admin, topic)) >= rounds * lineCount, 300_000, 'rsyslog shipped everything', 5);
   const wallMs = performance.now() - t0;
-  const cpu = cpuSeconds(child.pid) - cpu0;
-  const rssMb = Math.round(Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))[1]) / 1024);
+  const cpu = processCpu(child.pid) - cpu0;
+  const rssMb = peakRssMb(child.pid);
   await killAndWait(child);
   return { wallMs, appendMs, cpuSeconds: cpu, peakRssMb: rssMb };
 }
@@ -286,7 +232,7 @@ if (security) {
   await runTls();
   process.exit(0);
 }
-if (args['plot-only'] !== undefined || process.argv.includes('--plot-only')) {
+if (has('plot-only')) {
   // Redraw results.svg from results.json without running anything.
   const saved = JSON.parse(readFileSync(path.join(here, 'results.json'), 'utf8'));
   writeFileSync(path.join(here, 'results.svg'), svg(saved.summary));
@@ -377,7 +323,7 @@ const ratios = {
 const result = {
   date: new Date().toISOString(),
   node: process.version,
-  host: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGB: Math.round(os.totalmem() / 2 ** 30) },
+  host: host(),
   brokers,
   lines: lineCount,
   bytes: body.length,
@@ -385,7 +331,7 @@ const result = {
   ratios,
   runs: rows,
 };
-writeFileSync(path.join(here, 'results.json'), JSON.stringify(result, null, 2) + '\n');
+writeResults(here, 'results.json', result);
 writeFileSync(path.join(here, 'results.svg'), svg(summary));
 console.log(JSON.stringify({ summary, ratios }, null, 2));
 
@@ -421,21 +367,18 @@ async function runTls() {
     console.error(`--security compares our agent (librdkafka) only: drop ${peers.join(', ')} from --tools`);
     process.exit(2);
   }
-  const configOf = { plaintext: args['plain-config'], sasl_ssl: args['secure-config'] };
-  for (const mode of security) {
-    if (!configOf[mode]) {
-      console.error(
-        `--security ${args.security} needs --${mode === 'plaintext' ? 'plain' : 'secure'}-config <dir>/client-config.json of a devstack started${mode === 'plaintext' ? '' : ' with --secure'}`,
-      );
-      process.exit(2);
-    }
+  let stacks;
+  try {
+    stacks = loadStacks(security, { plain: opt('plain-config'), secure: opt('secure-config') });
+  } catch (err) {
+    console.error(err.message);
+    process.exit(2);
   }
-  const stacks = Object.fromEntries(security.map((mode) => [mode, loadStack(configOf[mode], mode)]));
   const admins = Object.fromEntries(security.map((mode) => [mode, createAdmin(stacks[mode].brokers, { security: stacks[mode].kafka.security })]));
   const body = spanLines(lineCount, { ids: spanIds });
   const variants = tools.flatMap((tool) => security.map((mode) => ({ tool, mode })));
   console.error(`${lineCount} span lines, ${(body.length / 1e6).toFixed(1)} MB, ${runs} rounds of ${variants.map((v) => `${v.tool}/${v.mode}`).join(', ')}`);
-  const load0 = loadavg(os);
+  const load0 = loadavg();
   const rows = [];
   for (let r = 0; r < runs; r++) {
     const order = r % 2 === 0 ? variants : [...variants].reverse();
@@ -448,7 +391,8 @@ async function runTls() {
         // agent-zstd / agent-warm-zstd: the same agent with `--compression zstd` (needs a librdkafka built with libzstd).
         const codec = tool === 'agent-none' ? 'none' : tool.endsWith('-zstd') ? 'zstd' : 'snappy';
         const m = await runAgent(body, topic, dir, codec, client, tool.startsWith('agent-warm'), stacks[mode]);
-        const split = threadGroups(m.threads);
+        // by who spent it: librdkafka's threads do the TLS and SASL
+        const split = threadGroupFields(m.threads);
         const row = {
           tool,
           security: stacks[mode].protocol,
@@ -494,20 +438,15 @@ async function runTls() {
     for (const tool of tools) {
       const plain = summary.find((s) => s.tool === tool && s.security === 'PLAINTEXT');
       const tls = summary.find((s) => s.tool === tool && s.security === 'SASL_SSL');
-      // Paired by round: the two runs of a round are seconds apart, so their ratio carries less
-      // of the machine's drift than the ratio of the medians.
-      const paired = [];
-      for (let r = 1; r <= runs; r++) {
-        const p = rows.find((x) => x.tool === tool && x.run === r && x.security === 'PLAINTEXT');
-        const t = rows.find((x) => x.tool === tool && x.run === r && x.security === 'SASL_SSL');
-        if (p && t) paired.push({ rate: t.linesPerSec / p.linesPerSec, cpu: t.cpuSeconds / p.cpuSeconds });
-      }
       ratios[tool] = {
         spansPerSecSaslSslVsPlaintext: round(tls.linesPerSec / plain.linesPerSec),
         cpuPerSpanSaslSslVsPlaintext: round(tls.cpuUsPerLine / plain.cpuUsPerLine),
-        pairedSpansPerSecRatioMedian: round(medianOf(paired.map((p) => p.rate))),
-        pairedCpuPerSpanRatioMedian: round(medianOf(paired.map((p) => p.cpu))),
-        pairedSpansPerSecRatios: paired.map((p) => round(p.rate)),
+        ...pairedRatios(
+          rows,
+          (x) => x.tool === tool && x.security === 'PLAINTEXT',
+          (x) => x.tool === tool && x.security === 'SASL_SSL',
+          { roundKey: 'run', rate: 'linesPerSec', cpu: 'cpuSeconds' },
+        ),
         brokerCpuSaslSslVsPlaintext: plain.kafkaCpuSeconds ? round(tls.kafkaCpuSeconds / plain.kafkaCpuSeconds) : undefined,
         targetAtMost15PercentFewerSpansPerSec: tls.linesPerSec / plain.linesPerSec >= 0.85,
       };
@@ -516,18 +455,9 @@ async function runTls() {
   const result = {
     date: new Date().toISOString(),
     node: process.version,
-    host: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGB: Math.round(os.totalmem() / 2 ** 30) },
-    loadAverage: {
-      atStart: load0,
-      atEnd: loadavg(os),
-      perRunRange: [round(Math.min(...rows.map((r) => r.loadavg)), 2), round(Math.max(...rows.map((r) => r.loadavg)), 2)],
-    },
-    stacks: Object.fromEntries(
-      Object.entries(stacks).map(([mode, s]) => [
-        mode,
-        { protocol: s.protocol, brokers: s.brokers, saslMechanism: s.kafka.security.sasl?.mechanism, config: path.relative(repo, s.configFile) },
-      ]),
-    ),
+    host: host(),
+    loadAverage: loadAverage(load0, rows),
+    stacks: Object.fromEntries(Object.entries(stacks).map(([mode, s]) => [mode, stackSummary(s, repo)])),
     lines: lineCount,
     bytes: body.length,
     spanIds,
@@ -536,7 +466,7 @@ async function runTls() {
     ratios,
     runs: rows,
   };
-  writeFileSync(path.join(here, 'tls-results.json'), JSON.stringify(result, null, 2) + '\n');
+  writeResults(here, 'tls-results.json', result);
   writeFileSync(
     path.join(here, 'tls-results.svg'),
     barChart({
@@ -552,17 +482,4 @@ async function runTls() {
     }),
   );
   console.log(JSON.stringify({ summary, ratios, loadAverage: result.loadAverage }, null, 2));
-}
-
-/** The agent's CPU by who spent it: its JS thread, librdkafka's threads (TLS and SASL are done there), the rest of Node. */
-function threadGroups(threads) {
-  let main = 0,
-    rdk = 0,
-    other = 0;
-  for (const [name, s] of Object.entries(threads ?? {})) {
-    if (name === 'main') main += s;
-    else if (name.startsWith('rdk:')) rdk += s;
-    else other += s;
-  }
-  return { mainCpuSeconds: round(main), librdkafkaCpuSeconds: round(rdk), otherCpuSeconds: round(other) };
 }

@@ -37,29 +37,26 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createAdmin, createProducer } from '@pintrace/kafka';
 import { checkSpan } from '@pintrace/model';
 import { buildTemplates, encodeSpanDocument, parseClusterVersion } from '@pintrace/storage';
+import { benchArgs, benchBrokers } from '../lib/args.mjs';
+import { burstTraces } from '../lib/burst.mjs';
+import { freePort, peakRssMb, processCpu, sleep, threadCpu, threadGroupFields } from '../lib/processes.mjs';
+import { loadAverage, loadavg, median, pairedRatios, round, writeResults } from '../lib/results.mjs';
 import { barChart } from '../lib/svg-chart.mjs';
-import { loadStack, loadavg, median, round, securityModes, serverCpu, serverCpuDelta, serverPids, threadGroups } from '../lib/security.mjs';
+import { loadStacks, securityModes, serverCpu, serverCpuDelta, serverPids, stackSummary } from '../lib/security.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
-const brokers = (process.env.PINTRACE_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+const brokers = benchBrokers();
 /** The store the bench itself talks to; with --security, switched per run to that stack's node. */
 let es = process.env.PINTRACE_ES_URL ?? 'http://127.0.0.1:9200';
-const args = process.argv.slice(2);
-const extraAt = args.indexOf('--');
-const extra = extraAt >= 0 ? args.slice(extraAt + 1) : [];
-const opt = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && (extraAt < 0 || i < extraAt) ? args[i + 1] : fallback;
-};
+const { opt, has, extra } = benchArgs();
 const only = opt('only', 'all');
 const runs = (name) => only === 'all' || only.split(',').includes(name);
 /** V8 old-space limit of our collector's process, e.g. 160 (the README's advice for RSS < 256 MB). */
@@ -74,63 +71,16 @@ const poll = opt('poll', 'refresh');
 const security = opt('security', undefined) === undefined ? undefined : securityModes(opt('security'));
 const rounds = Number(opt('rounds', '3'));
 /** `--red`: the cost of RED aggregation, off vs `--red-window-ms <this>` (default 10000), `--rounds` pairs. */
-const redCompare = args.slice(0, extraAt < 0 ? undefined : extraAt).includes('--red');
+const redCompare = has('red');
 const redWindowMs = opt('red-window-ms', '10000');
 const id = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
 const topic = `bench-collector-${id}`;
-const hex = (n) => randomBytes(n).toString('hex');
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function findJar() {
   if (process.env.ZIPKIN_JAR) return process.env.ZIPKIN_JAR;
   const dir = path.join(root, 'var/devstack/zipkin/lib');
   const jar = existsSync(dir) ? readdirSync(dir).find((f) => /^zipkin-server-.*exec\.jar$/.test(f)) : undefined;
   return jar ? path.join(dir, jar) : undefined;
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** The same trace shape as the burst integration test (~12.9 spans per trace on average). */
-function burstTrace(n, now) {
-  const traceId = hex(16);
-  const rootId = hex(8);
-  const spans = [
-    {
-      traceId,
-      id: rootId,
-      kind: 'SERVER',
-      name: 'get /burst',
-      timestamp: now,
-      duration: 50_000,
-      localEndpoint: { serviceName: 'burst-frontend', ipv4: '10.1.0.1' },
-      tags: { 'http.path': '/burst' },
-    },
-  ];
-  for (let i = 1; i < n; i++) {
-    spans.push({
-      traceId,
-      parentId: rootId,
-      id: hex(8),
-      kind: 'CLIENT',
-      name: `call ${i % 5}`,
-      timestamp: now + i * 100,
-      duration: 1_000 + i,
-      localEndpoint: { serviceName: 'burst-frontend', ipv4: '10.1.0.1' },
-      remoteEndpoint: { serviceName: `burst-backend-${i % 4}`, port: 9000 },
-      annotations: [{ timestamp: now + i * 100 + 10, value: 'ws' }],
-      tags: { 'http.path': `/b/${i % 7}`, peer: `p${i}` },
-    });
-  }
-  return spans;
 }
 
 async function esJson(method, p, body, ndjson = false) {
@@ -152,25 +102,6 @@ async function deleteIndices(pattern) {
   const r = await esJson('GET', `/_cat/indices/${pattern}?h=index&format=json`);
   if (Array.isArray(r.body)) for (const { index } of r.body) await esJson('DELETE', `/${index}`);
 }
-
-const peakRssMb = (pid) => {
-  try {
-    return Math.round(Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024);
-  } catch {
-    return undefined;
-  }
-};
-
-/** User + system CPU seconds of a process so far (all its threads), from /proc/<pid>/stat. */
-const cpuSeconds = (pid) => {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-  } catch {
-    return undefined;
-  }
-};
 
 /** CPU seconds the Elasticsearch node has used so far (its own process statistics). */
 async function esCpuSeconds() {
@@ -207,7 +138,7 @@ async function watch(pattern, expected, { quietMs = 20_000, timeoutMs = 300_000,
     const t = Date.now();
     if (pid) peak = peakRssMb(pid) ?? peak;
     series.push([(t - t0) / 1000, n]);
-    const cpu = pid ? cpuSeconds(pid) : undefined;
+    const cpu = pid ? processCpu(pid) : undefined;
     const esCpu = await esCpuSeconds();
     if (n > 0 && first === undefined) {
       first = t;
@@ -286,15 +217,8 @@ async function runOurs(expected, target = undefined, { flags = extra, tag = '' }
   const result = await watch(`${prefix}-span-*`, expected, { pid: child.pid });
   result.wallSeconds = (Date.now() - started) / 1000;
   result.peakRssMb = peakRssMb(child.pid) ?? result.peakRssMb;
-  result.totalCpuSeconds = cpuSeconds(child.pid);
-  if (target) {
-    const t = threadGroups(child.pid);
-    Object.assign(
-      result,
-      { mainCpuSeconds: round(t.main), librdkafkaCpuSeconds: round(t.librdkafka), otherCpuSeconds: round(t.other) },
-      serverCpuDelta(servers0, serverCpu(pids)),
-    );
-  }
+  result.totalCpuSeconds = processCpu(child.pid);
+  if (target) Object.assign(result, threadGroupFields(threadCpu(child.pid)), serverCpuDelta(servers0, serverCpu(pids)));
   child.kill('SIGTERM');
   await new Promise((r) => child.on('exit', r));
   await deleteIndices(`${prefix}-*`);
@@ -411,31 +335,14 @@ async function runZipkinDocs(lines) {
 async function main() {
   if (security) return runTls();
   if (redCompare) return runRed();
-  const admin = createAdmin(brokers);
-  await admin.ensureTopic(topic, 3);
-  const producer = createProducer({ brokers });
-  await producer.connect();
-  const now = (Date.now() - 60_000) * 1000;
-  const lines = [];
-  let spans = 0;
-  for (let i = 0; i < MESSAGES; i += 100) {
-    const chunk = [];
-    for (let j = i; j < Math.min(MESSAGES, i + 100); j++) {
-      const trace = burstTrace(6 + ((j * 7) % 15), now + j);
-      spans += trace.length;
-      for (const s of trace) lines.push(JSON.stringify(s));
-      chunk.push({ key: trace[0].traceId, value: JSON.stringify(trace) });
-    }
-    await producer.send(topic, chunk);
-  }
-  await producer.disconnect();
+  const { messages, spans, lines } = burstMessages({ lines: true });
+  await putBurst(topic, messages);
   console.error(`burst on ${topic}: ${MESSAGES} messages, ${spans} spans`);
   const results = [];
   if (runs('ours')) results.push(await runOurs(spans));
   if (runs('zipkin')) results.push(await runZipkin(spans));
   if (runs('raw')) results.push(await runRaw(lines));
   if (runs('zdoc')) results.push(await runZipkinDocs(lines));
-  await admin.close();
   for (const r of results) {
     r.lost = r.indexed === undefined ? undefined : spans - r.indexed;
     console.error(JSON.stringify({ ...r, series: undefined }));
@@ -467,7 +374,7 @@ async function main() {
     results,
     summary,
   };
-  writeFileSync(path.join(here, 'results.json'), `${JSON.stringify(out, null, 2)}\n`);
+  writeResults(here, 'results.json', out);
   writeFileSync(
     path.join(here, 'throughput.svg'),
     barChart({
@@ -480,17 +387,34 @@ async function main() {
   );
 }
 
-/** The burst as Kafka messages, built once so that every run of a TLS comparison gets the same data. */
-function burstMessages() {
-  const now = (Date.now() - 60_000) * 1000;
+/**
+ * The burst as Kafka messages (one trace each), built once so that every run of a comparison gets
+ * the same data; with `lines`, also each span as a JSON line, for the bulk-index ceilings.
+ */
+function burstMessages({ lines: withLines = false } = {}) {
   const messages = [];
+  const lines = [];
   let spans = 0;
-  for (let j = 0; j < MESSAGES; j++) {
-    const trace = burstTrace(6 + ((j * 7) % 15), now + j);
+  for (const trace of burstTraces(MESSAGES, (Date.now() - 60_000) * 1000)) {
     spans += trace.length;
+    if (withLines) for (const s of trace) lines.push(JSON.stringify(s));
     messages.push({ key: trace[0].traceId, value: JSON.stringify(trace) });
   }
-  return { messages, spans };
+  return { messages, spans, lines };
+}
+
+/**
+ * Puts the burst on a new topic of 3 partitions before any consumer starts, 100 messages
+ * (~400 KB) a send: a partition's record batch stays under the broker's 1 MB message.max.bytes.
+ */
+async function putBurst(onTopic, messages, { brokers: to = brokers, security: kafkaSecurity } = {}) {
+  const admin = createAdmin(to, kafkaSecurity ? { security: kafkaSecurity } : undefined);
+  await admin.ensureTopic(onTopic, 3);
+  await admin.close();
+  const producer = createProducer({ brokers: to, ...(kafkaSecurity ? { security: kafkaSecurity } : {}) });
+  await producer.connect();
+  for (let i = 0; i < messages.length; i += 100) await producer.send(onTopic, messages.slice(i, i + 100));
+  await producer.disconnect();
 }
 
 /**
@@ -499,106 +423,48 @@ function burstMessages() {
  * first, so neither always meets the machine in the same state.
  */
 async function runTls() {
-  const configOf = { plaintext: opt('plain-config'), sasl_ssl: opt('secure-config') };
-  for (const mode of security) {
-    if (!configOf[mode])
-      throw new Error(
-        `--security needs --${mode === 'plaintext' ? 'plain' : 'secure'}-config <dir>/client-config.json of a devstack started${mode === 'plaintext' ? '' : ' with --secure'}`,
-      );
-  }
-  const stacks = Object.fromEntries(security.map((mode) => [mode, loadStack(configOf[mode], mode)]));
+  const stacks = loadStacks(security, { plain: opt('plain-config'), secure: opt('secure-config') });
   const { messages, spans } = burstMessages();
-  const load0 = loadavg(os);
+  const load0 = loadavg();
   const rows = [];
   for (let r = 0; r < rounds; r++) {
     const order = r % 2 === 0 ? security : [...security].reverse();
     for (const mode of order) {
       const stack = stacks[mode];
       const runTopic = `bench-collector-${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
-      const admin = createAdmin(stack.brokers, { security: stack.kafka.security });
-      await admin.ensureTopic(runTopic, 3);
-      await admin.close();
-      const producer = createProducer({ brokers: stack.brokers, security: stack.kafka.security });
-      await producer.connect();
-      for (let i = 0; i < messages.length; i += 100) await producer.send(runTopic, messages.slice(i, i + 100));
-      await producer.disconnect();
+      await putBurst(runTopic, messages, { brokers: stack.brokers, security: stack.kafka.security });
       es = stack.storeDirect;
       await sleep(2000); // let the producer's and broker's work settle out of the measured run
-      const res = await runOurs(spans, { topic: runTopic, stack });
-      const row = {
-        security: stack.protocol,
-        round: r + 1,
-        ...res,
-        series: undefined,
-        lost: spans - res.indexed,
-        cpuUsPerSpan: res.indexed ? round((res.totalCpuSeconds * 1e6) / res.indexed, 1) : undefined,
-        loadavg: os.loadavg()[0],
-      };
-      rows.push({ ...row, series: res.series });
-      console.error(JSON.stringify(row));
+      rows.push(oursRow({ security: stack.protocol, round: r + 1 }, spans, await runOurs(spans, { topic: runTopic, stack })));
     }
   }
-  const summary = security.map((mode) => {
-    const rs = rows.filter((r) => r.security === stacks[mode].protocol);
-    const m = (k) => median(rs.map((r) => r[k]));
-    return {
-      security: stacks[mode].protocol,
-      runs: rs.length,
-      spansPerSecond: Math.round(m('spansPerSecond')),
-      spansPerSecondRange: [Math.min(...rs.map((r) => r.spansPerSecond)), Math.max(...rs.map((r) => r.spansPerSecond))],
-      cpuUsPerSpan: round(m('cpuUsPerSpan'), 1),
-      totalCpuSeconds: round(m('totalCpuSeconds'), 2),
-      cpuSecondsFirstToLast: round(m('cpuSeconds'), 2),
-      mainCpuSeconds: round(m('mainCpuSeconds'), 2),
-      librdkafkaCpuSeconds: round(m('librdkafkaCpuSeconds'), 2),
-      otherCpuSeconds: round(m('otherCpuSeconds'), 2),
-      kafkaCpuSeconds: round(m('kafkaCpuSeconds'), 2),
-      frontCpuSeconds: round(m('frontCpuSeconds'), 2),
-      esCpuSeconds: round(m('esCpuSeconds'), 2),
-      peakRssMb: m('peakRssMb'),
-      lost: rs.reduce((n, r) => n + r.lost, 0),
-    };
-  });
+  const summary = security.map((mode) => ({
+    security: stacks[mode].protocol,
+    ...oursSummary(
+      rows.filter((r) => r.security === stacks[mode].protocol),
+      { cpuSplit: true },
+    ),
+  }));
   let ratios;
   if (security.length === 2) {
     const [plain, tls] = ['PLAINTEXT', 'SASL_SSL'].map((p) => summary.find((s) => s.security === p));
-    // Paired by round: the two runs of a round are a minute apart, closer than the medians' runs.
-    const paired = [];
-    for (let r = 1; r <= rounds; r++) {
-      const p = rows.find((x) => x.round === r && x.security === 'PLAINTEXT');
-      const t = rows.find((x) => x.round === r && x.security === 'SASL_SSL');
-      if (p && t) paired.push({ rate: t.spansPerSecond / p.spansPerSecond, cpu: t.cpuUsPerSpan / p.cpuUsPerSpan });
-    }
     ratios = {
       spansPerSecSaslSslVsPlaintext: round(tls.spansPerSecond / plain.spansPerSecond),
       cpuPerSpanSaslSslVsPlaintext: round(tls.cpuUsPerSpan / plain.cpuUsPerSpan),
-      pairedSpansPerSecRatioMedian: round(median(paired.map((p) => p.rate))),
-      pairedCpuPerSpanRatioMedian: round(median(paired.map((p) => p.cpu))),
-      pairedSpansPerSecRatios: paired.map((p) => round(p.rate)),
+      ...pairedRatios(
+        rows,
+        (x) => x.security === 'PLAINTEXT',
+        (x) => x.security === 'SASL_SSL',
+        { rate: 'spansPerSecond', cpu: 'cpuUsPerSpan' },
+      ),
       targetAtMost15PercentFewerSpansPerSec: tls.spansPerSecond / plain.spansPerSecond >= 0.85,
     };
   }
   const out = {
     date: new Date().toISOString(),
-    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGb: Math.round(os.totalmem() / 2 ** 30), node: process.version },
-    loadAverage: {
-      atStart: load0,
-      atEnd: loadavg(os),
-      perRunRange: [round(Math.min(...rows.map((r) => r.loadavg)), 2), round(Math.max(...rows.map((r) => r.loadavg)), 2)],
-    },
-    stacks: Object.fromEntries(
-      Object.entries(stacks).map(([mode, s]) => [
-        mode,
-        {
-          protocol: s.protocol,
-          brokers: s.brokers,
-          saslMechanism: s.kafka.security.sasl?.mechanism,
-          store: s.store,
-          polledAt: s.storeDirect,
-          config: path.relative(root, s.configFile),
-        },
-      ]),
-    ),
+    machine: machine(),
+    loadAverage: loadAverage(load0, rows),
+    stacks: Object.fromEntries(Object.entries(stacks).map(([mode, s]) => [mode, stackSummary(s, root, { store: s.store, polledAt: s.storeDirect })])),
     burst: { messages: MESSAGES, spans, topicPartitions: 3 },
     rounds,
     flags: extra,
@@ -606,7 +472,7 @@ async function runTls() {
     ratios,
     runs: rows,
   };
-  writeFileSync(path.join(here, 'tls-results.json'), `${JSON.stringify(out, null, 2)}\n`);
+  writeResults(here, 'tls-results.json', out);
   writeFileSync(
     path.join(here, 'tls-throughput.svg'),
     barChart({
@@ -621,6 +487,44 @@ async function runTls() {
   console.log(JSON.stringify({ summary, ratios, loadAverage: out.loadAverage }, null, 2));
 }
 
+/** One run of ours as a results row after `labels`; logged without its series, which the file keeps. */
+function oursRow(labels, spans, res) {
+  const row = {
+    ...labels,
+    ...res,
+    series: undefined,
+    lost: spans - res.indexed,
+    cpuUsPerSpan: res.indexed ? round((res.totalCpuSeconds * 1e6) / res.indexed, 1) : undefined,
+    loadavg: os.loadavg()[0],
+  };
+  console.error(JSON.stringify(row));
+  return { ...row, series: res.series };
+}
+
+/**
+ * Medians over runs `rs` of ours; `cpuSplit` adds where the CPU went (our threads, the broker,
+ * the TLS front), `maxRss` the largest peak RSS of the runs.
+ */
+function oursSummary(rs, { cpuSplit = false, maxRss = false } = {}) {
+  const m = (k) => median(rs.map((r) => r[k]));
+  const split = ['mainCpuSeconds', 'librdkafkaCpuSeconds', 'otherCpuSeconds', 'kafkaCpuSeconds', 'frontCpuSeconds'];
+  return {
+    runs: rs.length,
+    spansPerSecond: Math.round(m('spansPerSecond')),
+    spansPerSecondRange: [Math.min(...rs.map((r) => r.spansPerSecond)), Math.max(...rs.map((r) => r.spansPerSecond))],
+    cpuUsPerSpan: round(m('cpuUsPerSpan'), 1),
+    totalCpuSeconds: round(m('totalCpuSeconds'), 2),
+    cpuSecondsFirstToLast: round(m('cpuSeconds'), 2),
+    ...(cpuSplit ? Object.fromEntries(split.map((k) => [k, round(m(k), 2)])) : {}),
+    esCpuSeconds: round(m('esCpuSeconds'), 2),
+    peakRssMb: m('peakRssMb'),
+    ...(maxRss ? { maxPeakRssMb: Math.max(...rs.map((r) => r.peakRssMb)) } : {}),
+    lost: rs.reduce((n, r) => n + r.lost, 0),
+  };
+}
+
+const machine = () => ({ cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGb: Math.round(os.totalmem() / 2 ** 30), node: process.version });
+
 /**
  * The cost of the RED aggregation (issue 16): the same burst consumed `--rounds` times with it
  * off and on (`--red-window-ms`), the two alternating which goes first, each run with its own
@@ -629,79 +533,44 @@ async function runTls() {
  * red-results.json and red-throughput.svg (results.json is left alone).
  */
 async function runRed() {
-  const admin = createAdmin(brokers);
-  await admin.ensureTopic(topic, 3);
-  await admin.close();
   const { messages, spans } = burstMessages();
-  const producer = createProducer({ brokers });
-  await producer.connect();
-  for (let i = 0; i < messages.length; i += 100) await producer.send(topic, messages.slice(i, i + 100));
-  await producer.disconnect();
+  await putBurst(topic, messages);
   console.error(`burst on ${topic}: ${MESSAGES} messages, ${spans} spans`);
   // both explicit, whatever the collector's default is
   const modes = { off: [...extra, '--red-window-ms', '0'], on: [...extra, '--red-window-ms', redWindowMs] };
-  const load0 = loadavg(os);
+  const load0 = loadavg();
   const rows = [];
   for (let r = 0; r < rounds; r++) {
     for (const mode of r % 2 === 0 ? ['off', 'on'] : ['on', 'off']) {
       await sleep(2000); // the last run's indices deleted, the store's merges of them settled
-      const res = await runOurs(spans, undefined, { flags: modes[mode], tag: `-${mode}${r + 1}` });
-      const row = {
-        aggregation: mode,
-        round: r + 1,
-        ...res,
-        series: undefined,
-        lost: spans - res.indexed,
-        cpuUsPerSpan: res.indexed ? round((res.totalCpuSeconds * 1e6) / res.indexed, 1) : undefined,
-        loadavg: os.loadavg()[0],
-      };
-      rows.push({ ...row, series: res.series });
-      console.error(JSON.stringify(row));
+      rows.push(oursRow({ aggregation: mode, round: r + 1 }, spans, await runOurs(spans, undefined, { flags: modes[mode], tag: `-${mode}${r + 1}` })));
     }
   }
-  const summary = ['off', 'on'].map((mode) => {
-    const rs = rows.filter((r) => r.aggregation === mode);
-    const m = (k) => median(rs.map((r) => r[k]));
-    return {
-      aggregation: mode,
-      flags: modes[mode],
-      runs: rs.length,
-      spansPerSecond: Math.round(m('spansPerSecond')),
-      spansPerSecondRange: [Math.min(...rs.map((r) => r.spansPerSecond)), Math.max(...rs.map((r) => r.spansPerSecond))],
-      cpuUsPerSpan: round(m('cpuUsPerSpan'), 1),
-      totalCpuSeconds: round(m('totalCpuSeconds'), 2),
-      cpuSecondsFirstToLast: round(m('cpuSeconds'), 2),
-      esCpuSeconds: round(m('esCpuSeconds'), 2),
-      peakRssMb: m('peakRssMb'),
-      maxPeakRssMb: Math.max(...rs.map((r) => r.peakRssMb)),
-      lost: rs.reduce((n, r) => n + r.lost, 0),
-    };
-  });
+  const summary = ['off', 'on'].map((mode) => ({
+    aggregation: mode,
+    flags: modes[mode],
+    ...oursSummary(
+      rows.filter((r) => r.aggregation === mode),
+      { maxRss: true },
+    ),
+  }));
   const [off, on] = summary;
-  // Paired by round: the two runs of a round are a minute apart, closer than the medians' runs.
-  const paired = [];
-  for (let r = 1; r <= rounds; r++) {
-    const a = rows.find((x) => x.round === r && x.aggregation === 'off');
-    const b = rows.find((x) => x.round === r && x.aggregation === 'on');
-    if (a && b) paired.push({ rate: b.spansPerSecond / a.spansPerSecond, cpu: b.cpuUsPerSpan / a.cpuUsPerSpan });
-  }
   const ratios = {
     spansPerSecOnVsOff: round(on.spansPerSecond / off.spansPerSecond),
     cpuPerSpanOnVsOff: round(on.cpuUsPerSpan / off.cpuUsPerSpan),
-    pairedSpansPerSecRatioMedian: round(median(paired.map((p) => p.rate))),
-    pairedCpuPerSpanRatioMedian: round(median(paired.map((p) => p.cpu))),
-    pairedSpansPerSecRatios: paired.map((p) => round(p.rate)),
+    ...pairedRatios(
+      rows,
+      (x) => x.aggregation === 'off',
+      (x) => x.aggregation === 'on',
+      { rate: 'spansPerSecond', cpu: 'cpuUsPerSpan' },
+    ),
     targetOnAtLeast09xOff: on.spansPerSecond / off.spansPerSecond >= 0.9,
     targetRssUnder256Mb: Math.max(off.maxPeakRssMb, on.maxPeakRssMb) < 256,
   };
   const out = {
     date: new Date().toISOString(),
-    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGb: Math.round(os.totalmem() / 2 ** 30), node: process.version },
-    loadAverage: {
-      atStart: load0,
-      atEnd: loadavg(os),
-      perRunRange: [round(Math.min(...rows.map((r) => r.loadavg)), 2), round(Math.max(...rows.map((r) => r.loadavg)), 2)],
-    },
+    machine: machine(),
+    loadAverage: loadAverage(load0, rows),
     burst: { messages: MESSAGES, spans, topicPartitions: 3 },
     rounds,
     redWindowMs: Number(redWindowMs),
@@ -709,7 +578,7 @@ async function runRed() {
     ratios,
     runs: rows,
   };
-  writeFileSync(path.join(here, 'red-results.json'), `${JSON.stringify(out, null, 2)}\n`);
+  writeResults(here, 'red-results.json', out);
   writeFileSync(
     path.join(here, 'red-throughput.svg'),
     barChart({

@@ -34,29 +34,29 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createAdmin, createConsumer } from '@pintrace/kafka';
+import { benchArgs, benchBrokers } from '../lib/args.mjs';
+import { freePort, killAndWait, peakRssMb, processCpu, sleep, threadCpu, threadGroups, waitUntil } from '../lib/processes.mjs';
+import { host, loadavg, median, round, writeResults } from '../lib/results.mjs';
 import { barChart } from '../lib/svg-chart.mjs';
-import { loadavg, median, processCpu, round, threadGroups } from '../lib/security.mjs';
 import { otelcolBinary } from './build-otelcol.mjs';
 import { exportRequests, otlpProtoSpanIds, zipkinJsonSpanIds } from './otlp-load.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..', '..');
-const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
-const runs = Number(args.runs ?? 3);
-const requests = Number(args.requests ?? 400);
-const warmup = Number(args.warmup ?? 40);
-const concurrency = Number(args.concurrency ?? 4);
-const spansPerRequest = Number(args['spans-per-request'] ?? 512);
-const tools = (args.tools ?? 'ours,otelcol,otelcol-otlp').split(',');
-const brokers = (process.env.PINTRACE_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+const { opt, has } = benchArgs();
+const runs = Number(opt('runs', 3));
+const requests = Number(opt('requests', 400));
+const warmup = Number(opt('warmup', 40));
+const concurrency = Number(opt('concurrency', 4));
+const spansPerRequest = Number(opt('spans-per-request', 512));
+const tools = opt('tools', 'ours,otelcol,otelcol-otlp').split(',');
+const brokers = benchBrokers();
 const nodeArgs = (process.env.PINTRACE_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const PARTITIONS = 4;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const LABELS = {
   ours: 'pintrace agent --intake (Zipkin JSON, snappy)',
@@ -64,40 +64,11 @@ const LABELS = {
   'otelcol-otlp': 'otelcol (otlp_proto, defaults)',
 };
 
-if (process.argv.includes('--plot-only')) {
+if (has('plot-only')) {
   const saved = JSON.parse(readFileSync(path.join(here, 'results.json'), 'utf8'));
   writeFileSync(path.join(here, 'results.svg'), svg(saved));
   process.exit(0);
 }
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitUntil(check, timeoutMs, what, intervalMs = 20) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await sleep(intervalMs);
-  }
-}
-
-function killAndWait(child, signal = 'SIGTERM') {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill(signal);
-  });
-}
-
-const peakRssMb = (pid) => Math.round(Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024);
 
 /** An empty OTLP export request (valid: no spans): 200 once the receiver listens. */
 async function emptyExport(url) {
@@ -277,7 +248,7 @@ async function runOne(tool, load, binary) {
     await waitUntil(async () => missing(reader, load.warm.spanIds, w.acked) === 0, 120_000, `${tool}: warm-up spans in Kafka`, 5);
     await sleep(300);
     const cpu0 = processCpu(pid);
-    const threads0 = tool === 'ours' ? threadGroups(pid) : undefined;
+    const threads0 = tool === 'ours' ? threadGroups(threadCpu(pid)) : undefined;
     const read0 = reader.counts();
     const t0 = performance.now();
     const sent = await send(server.url, load.measured.bodies);
@@ -295,7 +266,7 @@ async function runOne(tool, load, binary) {
     );
     const wallMs = performance.now() - t0;
     const cpuSeconds = processCpu(pid) - cpu0;
-    const threads1 = tool === 'ours' ? threadGroups(pid) : undefined;
+    const threads1 = tool === 'ours' ? threadGroups(threadCpu(pid)) : undefined;
     const rss = peakRssMb(pid);
     await sleep(500); // late duplicates, if any, still land in the counts below
     const read1 = reader.counts();
@@ -335,7 +306,7 @@ const bodyBytes = load.measured.bodies.reduce((n, b) => n + b.length, 0);
 console.error(
   `${requests} requests × ${spansPerRequest} spans (${(bodyBytes / 1e6).toFixed(1)} MB OTLP protobuf, encoded in ${Math.round(performance.now() - t)} ms), ${warmup} warm-up requests, ${concurrency} connections, ${runs} runs of ${tools.join(', ')} against ${brokers.join(',')}`,
 );
-const load0 = loadavg(os);
+const load0 = loadavg();
 const rows = [];
 for (let r = 0; r < runs; r++) {
   const order = r % 2 === 0 ? tools : [...tools].reverse();
@@ -388,8 +359,8 @@ const ratios = {
 const result = {
   date: new Date().toISOString(),
   node: process.version,
-  host: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGB: Math.round(os.totalmem() / 2 ** 30) },
-  loadAverage: { atStart: load0, atEnd: loadavg(os) },
+  host: host(),
+  loadAverage: { atStart: load0, atEnd: loadavg() },
   otelcol: binary ? { binary: path.relative(repo, binary), manifest: 'bench/intake/otelcol-builder.yaml' } : undefined,
   brokers,
   load: { requests, warmup, spansPerRequest, concurrency, bodyBytes, spans: requests * spansPerRequest, encoding: 'OTLP/HTTP protobuf' },
@@ -397,7 +368,7 @@ const result = {
   ratios,
   runs: rows,
 };
-writeFileSync(path.join(here, 'results.json'), JSON.stringify(result, null, 2) + '\n');
+writeResults(here, 'results.json', result);
 writeFileSync(path.join(here, 'results.svg'), svg(result));
 console.log(JSON.stringify({ summary, ratios }, null, 2));
 

@@ -11,6 +11,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { kafkaBrokerPids } from '@pintrace/devstack';
 import { commonOptions, kafkaConnectionOptions, kafkaConnectionOf, resolveConfig } from '@pintrace/runtime';
+import { processCpu } from './processes.mjs';
 
 export const SECURITY_MODES = ['plaintext', 'sasl_ssl'];
 
@@ -47,17 +48,19 @@ export function loadStack(file, mode) {
   return { mode, protocol: expected, configFile: abs, dir: path.dirname(abs), brokers: kafka.brokers, kafka, store: raw.es, storeDirect };
 }
 
-const tick = 100; // USER_HZ on Linux
-
-/** utime + stime of one process (all its threads), seconds; undefined once it is gone. */
-export function processCpu(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / tick;
-  } catch {
-    return undefined;
+/**
+ * The stacks of `modes` (securityModes()), from `--plain-config` and `--secure-config`; throws,
+ * naming the missing option, when a mode's config is not given.
+ */
+export function loadStacks(modes, { plain, secure }) {
+  const configOf = { plaintext: plain, sasl_ssl: secure };
+  for (const mode of modes) {
+    if (!configOf[mode])
+      throw new Error(
+        `--security ${mode} needs --${mode === 'plaintext' ? 'plain' : 'secure'}-config <dir>/client-config.json of a devstack started${mode === 'plaintext' ? '' : ' with --secure'}`,
+      );
   }
+  return Object.fromEntries(modes.map((mode) => [mode, loadStack(configOf[mode], mode)]));
 }
 
 function childrenOf(pid) {
@@ -98,37 +101,16 @@ export function serverCpuDelta(before, after) {
   return { kafkaCpuSeconds: d(before.kafka, after.kafka), frontCpuSeconds: d(before.front, after.front) };
 }
 
-export const median = (xs) => {
-  const s = xs.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
-  if (!s.length) return undefined;
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-
-export const round = (v, digits = 3) => (v === undefined ? undefined : Math.round(v * 10 ** digits) / 10 ** digits);
-
-/** Load average over 1, 5 and 15 minutes, two decimals, for the results file. */
-export const loadavg = (os) => os.loadavg().map((l) => round(l, 2));
-
 /**
- * CPU seconds of one of our Node processes so far, by who spent them: the JS thread (`main`;
- * Node's own TLS to the store runs here), librdkafka's threads (`rdk:*`: Kafka TLS and SASL),
- * and Node's other threads (V8 compiler and GC helpers, libuv's pool).
+ * A stack as a results file names it: its protocol, brokers and SASL mechanism, the fields of
+ * `more`, and its config file relative to the repository `root`.
  */
-export function threadGroups(pid) {
-  const out = { main: 0, librdkafka: 0, other: 0 };
-  try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      const raw = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const name = raw.slice(raw.indexOf('(') + 1, raw.lastIndexOf(')'));
-      const f = raw.slice(raw.lastIndexOf(') ') + 2).split(' ');
-      const s = (Number(f[11]) + Number(f[12])) / tick;
-      if (tid === String(pid)) out.main += s;
-      else if (name.startsWith('rdk:')) out.librdkafka += s;
-      else out.other += s;
-    }
-  } catch {
-    // gone
-  }
-  return out;
+export function stackSummary(stack, root, more = {}) {
+  return {
+    protocol: stack.protocol,
+    brokers: stack.brokers,
+    saslMechanism: stack.kafka.security.sasl?.mechanism,
+    ...more,
+    config: path.relative(root, stack.configFile),
+  };
 }

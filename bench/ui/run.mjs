@@ -21,24 +21,22 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RedWindows } from '@pintrace/collector';
 import { createEsHttp, ElasticsearchRedWindowStore, ElasticsearchSpanWriter, IndexNameFormatter } from '@pintrace/storage';
+import { benchArgs } from '../lib/args.mjs';
+import { freePort } from '../lib/processes.mjs';
+import { writeResults } from '../lib/results.mjs';
 import { barChart } from '../lib/svg-chart.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
-const args = process.argv.slice(2);
-const arg = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
-const quick = args.includes('--quick');
-const TRACES = arg('traces', quick ? 100 : 500);
-const REQUESTS = arg('requests', quick ? 60 : 300);
+const { opt, has } = benchArgs();
+const quick = has('quick');
+const TRACES = Number(opt('traces', quick ? 100 : 500));
+const REQUESTS = Number(opt('requests', quick ? 60 : 300));
 const WARMUP = quick ? 10 : 50;
 const esUrl = process.env.PINTRACE_ES_URL ?? 'http://127.0.0.1:9200';
 const zipkinUrl = process.env.PINTRACE_ZIPKIN_URL ?? 'http://127.0.0.1:9411';
@@ -184,14 +182,6 @@ async function write(data) {
   return docs;
 }
 
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-
 async function startProxy() {
   const port = await freePort();
   const child = spawn(
@@ -306,7 +296,7 @@ async function main() {
     stress,
     ourOnly,
   };
-  writeFileSync(path.join(here, 'results.json'), `${JSON.stringify(out, null, 2)}\n`);
+  writeResults(here, 'results.json', out);
   for (const p of ['p50', 'p99']) {
     const groups = Object.entries(results).map(([label, r]) => ({ label, bars: Object.entries(r).map(([server, v]) => ({ label: server, value: v[p] })) }));
     writeFileSync(path.join(here, `${p}.svg`), barChart({ title: `API query latency ${p} (ms, lower is better)`, unit: 'ms', groups, width: 900 }));

@@ -2,11 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { Subject, lastValueFrom, toArray } from 'rxjs';
 import { Registry } from 'prom-client';
 import { SAMPLING_THRESHOLD_TAG, thresholdOfPercent, type Span } from '@pintrace/model';
-import { RED_BUCKET_BOUNDS_US, type RedWindowDocument } from '@pintrace/storage';
 import { aggregateRed } from '../src/aggregate-red.js';
 import { createRedMetrics } from '../src/red-metrics.js';
 import { OVERFLOW_LABEL, RedWindows } from '../src/red-windows.js';
 import type { SpanBatch } from '../src/types.js';
+import type { RedWindowDocument } from '@pintrace/storage';
+import { redTotals } from '../../storage/test/red-totals.js';
 import { sample, silentLog, span, testMetrics, until } from './fakes.js';
 
 const W = 10_000;
@@ -15,20 +16,6 @@ const at = (ms: number) => (T0 + ms) * 1000; // span timestamps are µs
 
 function windows(collectorId = 'c1', extra: Partial<ConstructorParameters<typeof RedWindows>[0]> = {}) {
   return new RedWindows({ windowMs: W, collectorId, ...extra });
-}
-
-/** Sums of documents per (window, key), as a reader of the store adds them. */
-function totals(docs: readonly RedWindowDocument[]) {
-  const out = new Map<string, { calls: number; errors: number; buckets: number[] }>();
-  for (const d of docs) {
-    const key = `${d.timestamp_millis}|${d.serviceName}|${d.spanName}|${d.kind}|${d.remoteServiceName}`;
-    const t = out.get(key) ?? { calls: 0, errors: 0, buckets: new Array<number>(RED_BUCKET_BOUNDS_US.length + 1).fill(0) };
-    t.calls += d.calls;
-    t.errors += d.errors;
-    d.buckets.forEach((b, i) => (t.buckets[i]! += b));
-    out.set(key, t);
-  }
-  return out;
 }
 
 function traffic(n: number): Span[] {
@@ -62,7 +49,7 @@ describe('RED windows', () => {
       T0,
     );
     const docs = red.closeAll();
-    const byKey = totals(docs);
+    const byKey = redTotals(docs);
     expect(byKey.get(`${T0}|svc|get /a|SERVER|`)).toMatchObject({ calls: 2, errors: 1 });
     expect(byKey.get(`${T0}|svc|get /a|SERVER|`)!.buckets.slice(0, 3)).toEqual([1, 0, 1]);
     expect(byKey.get(`${T0 + W}|svc|get /a|SERVER|`)).toMatchObject({ calls: 1, errors: 0 });
@@ -113,7 +100,7 @@ describe('RED windows', () => {
     expect(docs.filter((d) => d.endpoint === undefined)).toMatchObject([{ spanName: 'get', calls: 1 }]);
     expect(docs.find((d) => d.endpoint === undefined)!.roots).toBeUndefined();
     // the RED sums per span name are what they were
-    expect(totals(docs).get(`${T0}|svc|get|SERVER|`)!.calls).toBeCloseTo(22, 9);
+    expect(redTotals(docs).get(`${T0}|svc|get|SERVER|`)!.calls).toBeCloseTo(22, 9);
     // endpoints are capped per service like the other labels
     const capped = windows('c1', { maxEndpointsPerService: 1 });
     capped.add([span({ timestamp: at(1), tags: { 'http.path': '/a' } }), span({ timestamp: at(2), tags: { 'http.path': '/b' } })], T0);
@@ -129,7 +116,7 @@ describe('RED windows', () => {
     const spans = traffic(3000);
     const one = windows('one');
     one.add(spans, T0);
-    const expected = totals(one.closeAll());
+    const expected = redTotals(one.closeAll());
     const three = [windows('a'), windows('b'), windows('c')];
     // split by trace id as Kafka partitions would, and feed in another order
     [...spans].reverse().forEach((s, i) => three[parseInt(s.traceId.slice(-2), 16) % 3]!.add([s], T0 + i));
@@ -137,7 +124,7 @@ describe('RED windows', () => {
     expect(
       new Set(docs.map((d) => `${d.collector}|${d.timestamp_millis}|${d.flush}|${d.serviceName}|${d.spanName}|${d.kind}|${d.remoteServiceName}`)).size,
     ).toBe(docs.length);
-    expect(totals(docs)).toEqual(expected);
+    expect(redTotals(docs)).toEqual(expected);
   });
 
   it('closes a window a grace after its end and its last span; late spans go to a new flush of it, never rewriting the first', () => {
@@ -177,7 +164,7 @@ describe('RED windows', () => {
     const early = red.add([span({ timestamp: at(W) }), span({ timestamp: at(2 * W) })], T0).closed;
     expect(early.map((d) => d.timestamp_millis)).toEqual(early.map(() => T0));
     const docs = [...early, ...red.closeAll()];
-    const services = totals(docs.filter((d) => d.timestamp_millis === T0));
+    const services = redTotals(docs.filter((d) => d.timestamp_millis === T0));
     expect([...services.keys()].filter((k) => k.includes(OVERFLOW_LABEL)).length).toBeGreaterThan(0);
     expect(services.get(`${T0}|${OVERFLOW_LABEL}|get||`)!.calls).toBe(2);
     // s3, s4 and twice svc (later) past 2 services; n2, n3 past 2 names of s1 (get, n1); n1-n3 past 1 remote of s1 ('')

@@ -1,22 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { encodeSpan, otlpToZipkin, otlpToZipkinLines, type OtlpAnyValue, type OtlpKeyValue, type OtlpSpan, type OtlpTraces } from '../src/index.js';
+import { seededRandom as rng } from '../../test/support/random.js';
 
 /**
  * The intake's one-pass path must write exactly the lines of the two-step one (otlpToZipkin, whose
  * mapping is checked against the Collector's translator in otlp-to-zipkin.test.ts, then encodeSpan):
  * compared on random requests that hit every rule of the mapping and of Zipkin's normalisation.
  */
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function generator(seed: number) {
   const r = rng(seed);
   const int = (n: number) => Math.floor(r() * n);

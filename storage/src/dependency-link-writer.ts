@@ -45,10 +45,7 @@ export class ElasticsearchDependencyLinkWriter {
   private readonly writes: DocumentWrites;
 
   constructor(options: DependencyLinkWriterOptions) {
-    this.names = new IndexNameFormatter({
-      ...(options.index !== undefined ? { index: options.index } : {}),
-      ...(options.dateSeparator !== undefined ? { dateSeparator: options.dateSeparator } : {}),
-    });
+    this.names = new IndexNameFormatter(options);
     this.writes = new DocumentWrites('dependency', options);
   }
 

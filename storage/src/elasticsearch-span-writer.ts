@@ -158,10 +158,7 @@ export class ElasticsearchSpanWriter implements SpanWriter {
     } else {
       throw new StorageError('STORAGE_CONFIG_INVALID', 'ElasticsearchSpanWriter needs `url` (e.g. http://127.0.0.1:9200) or `http`');
     }
-    this.names = new IndexNameFormatter({
-      ...(options.index !== undefined ? { index: options.index } : {}),
-      ...(options.dateSeparator !== undefined ? { dateSeparator: options.dateSeparator } : {}),
-    });
+    this.names = new IndexNameFormatter(options);
     this.searchEnabled = options.searchEnabled ?? true;
     this.autocomplete = new AutocompleteIndexer(this.searchEnabled ? options.autocomplete : {});
     this.semaphore = new Semaphore(positiveInt('maxConcurrency', options.maxConcurrency, 2));

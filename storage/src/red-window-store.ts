@@ -120,10 +120,7 @@ export class ElasticsearchRedWindowStore {
   private readonly writes: DocumentWrites;
 
   constructor(options: RedWindowStoreOptions) {
-    this.names = new IndexNameFormatter({
-      ...(options.index !== undefined ? { index: options.index } : {}),
-      ...(options.dateSeparator !== undefined ? { dateSeparator: options.dateSeparator } : {}),
-    });
+    this.names = new IndexNameFormatter(options);
     this.writes = new DocumentWrites('RED window', options);
   }
 
@@ -283,29 +280,13 @@ export class ElasticsearchRedWindowStore {
     const stepCount = stepCountOf(input);
     const filter = this.filterOf(input, spanName);
     const indices = this.names.formatTypeAndRange('red', begin, endTs).join(',');
-    let searchAfter: unknown[] | undefined;
-    for (;;) {
-      const body: Record<string, unknown> = {
-        size: PAGE,
-        query: { bool: { filter } },
-        // the fields of the _id, so pages never skip or repeat (ES 8 refuses to sort on _id)
-        sort: [{ timestamp_millis: 'asc' }, { collector: 'asc' }, { flush: 'asc' }, { spanName: 'asc' }, { kind: 'asc' }, { remoteServiceName: 'asc' }],
-        _source: ['timestamp_millis', 'spanName', 'calls', 'errors', 'buckets'],
-      };
-      if (searchAfter) body.search_after = searchAfter;
-      const answer = await this.writes.search(indices, body);
-      if (answer === undefined) break;
-      const hits = (answer as { hits?: { hits?: Array<{ _source?: Record<string, unknown>; sort?: unknown[] }> } }).hits?.hits ?? [];
-      for (const hit of hits) {
-        const s = hit._source ?? {};
-        const ts = s.timestamp_millis;
-        if (typeof ts !== 'number') continue;
-        const i = Math.floor((ts - (endTs - stepCount * stepMs)) / stepMs);
-        if (i >= 0 && i < stepCount) visit(s, i);
-      }
-      if (hits.length < PAGE) break;
-      searchAfter = hits[hits.length - 1]!.sort;
-      if (!searchAfter) break;
+    // the fields of the _id, so pages never skip or repeat (ES 8 refuses to sort on _id)
+    const sort = [{ timestamp_millis: 'asc' }, { collector: 'asc' }, { flush: 'asc' }, { spanName: 'asc' }, { kind: 'asc' }, { remoteServiceName: 'asc' }];
+    for await (const s of this.documents(indices, filter, sort, ['timestamp_millis', 'spanName', 'calls', 'errors', 'buckets'])) {
+      const ts = s.timestamp_millis;
+      if (typeof ts !== 'number') continue;
+      const i = Math.floor((ts - (endTs - stepCount * stepMs)) / stepMs);
+      if (i >= 0 && i < stepCount) visit(s, i);
     }
   }
 
@@ -318,52 +299,55 @@ export class ElasticsearchRedWindowStore {
     const filter: unknown[] = [{ exists: { field: 'endpoint' } }, { range: { timestamp_millis: { gte: begin, lt: end, format: 'epoch_millis' } } }];
     const indices = this.names.formatTypeAndRange('red', begin, end).join(',');
     const sums = new Map<string, RootWindow>();
-    let searchAfter: unknown[] | undefined;
-    for (;;) {
-      const body: Record<string, unknown> = {
-        size: PAGE,
-        query: { bool: { filter } },
-        sort: [
-          { timestamp_millis: 'asc' },
-          { collector: 'asc' },
-          { flush: 'asc' },
-          { serviceName: 'asc' },
-          { spanName: 'asc' },
-          { kind: 'asc' },
-          { remoteServiceName: 'asc' },
-          // indices made by an older template lack the field: sorting on it must not fail there
-          { endpoint: { order: 'asc', unmapped_type: 'keyword' } },
-        ],
-        _source: ['timestamp_millis', 'windowMs', 'serviceName', 'endpoint', 'roots', 'calls'],
-      };
-      if (searchAfter) body.search_after = searchAfter;
-      const answer = await this.writes.search(indices, body);
-      if (answer === undefined) break;
-      const hits = (answer as { hits?: { hits?: Array<{ _source?: Record<string, unknown>; sort?: unknown[] }> } }).hits?.hits ?? [];
-      for (const hit of hits) {
-        const s = hit._source ?? {};
-        if (typeof s.timestamp_millis !== 'number' || typeof s.serviceName !== 'string' || typeof s.endpoint !== 'string') continue;
-        const key = `${s.timestamp_millis}\u0000${s.serviceName}\u0000${s.endpoint}`;
-        let sum = sums.get(key);
-        if (sum === undefined) {
-          sum = {
-            timestamp: s.timestamp_millis,
-            windowMs: typeof s.windowMs === 'number' ? s.windowMs : 0,
-            serviceName: s.serviceName,
-            endpoint: s.endpoint,
-            roots: 0,
-            calls: 0,
-          };
-          sums.set(key, sum);
-        }
-        if (typeof s.roots === 'number') sum.roots += s.roots;
-        if (typeof s.calls === 'number') sum.calls += s.calls;
+    const sort = [
+      { timestamp_millis: 'asc' },
+      { collector: 'asc' },
+      { flush: 'asc' },
+      { serviceName: 'asc' },
+      { spanName: 'asc' },
+      { kind: 'asc' },
+      { remoteServiceName: 'asc' },
+      // indices made by an older template lack the field: sorting on it must not fail there
+      { endpoint: { order: 'asc', unmapped_type: 'keyword' } },
+    ];
+    for await (const s of this.documents(indices, filter, sort, ['timestamp_millis', 'windowMs', 'serviceName', 'endpoint', 'roots', 'calls'])) {
+      if (typeof s.timestamp_millis !== 'number' || typeof s.serviceName !== 'string' || typeof s.endpoint !== 'string') continue;
+      const key = `${s.timestamp_millis}\u0000${s.serviceName}\u0000${s.endpoint}`;
+      let sum = sums.get(key);
+      if (sum === undefined) {
+        sum = {
+          timestamp: s.timestamp_millis,
+          windowMs: typeof s.windowMs === 'number' ? s.windowMs : 0,
+          serviceName: s.serviceName,
+          endpoint: s.endpoint,
+          roots: 0,
+          calls: 0,
+        };
+        sums.set(key, sum);
       }
-      if (hits.length < PAGE) break;
-      searchAfter = hits[hits.length - 1]!.sort;
-      if (!searchAfter) break;
+      if (typeof s.roots === 'number') sum.roots += s.roots;
+      if (typeof s.calls === 'number') sum.calls += s.calls;
     }
     return [...sums.values()].sort((a, b) => a.timestamp - b.timestamp);
+  }
+
+  /**
+   * The `_source` of every document matching `filter`, page by page with `search_after`; `sort`
+   * must hold the fields of the `_id`, so that pages never skip or repeat a document.
+   */
+  private async *documents(indices: string, filter: unknown[], sort: unknown[], source: string[]): AsyncGenerator<Record<string, unknown>> {
+    let searchAfter: unknown[] | undefined;
+    for (;;) {
+      const body: Record<string, unknown> = { size: PAGE, query: { bool: { filter } }, sort, _source: source };
+      if (searchAfter) body.search_after = searchAfter;
+      const answer = await this.writes.search(indices, body);
+      if (answer === undefined) return;
+      const hits = (answer as { hits?: { hits?: Array<{ _source?: Record<string, unknown>; sort?: unknown[] }> } }).hits?.hits ?? [];
+      for (const hit of hits) yield hit._source ?? {};
+      if (hits.length < PAGE) return;
+      searchAfter = hits[hits.length - 1]!.sort;
+      if (!searchAfter) return;
+    }
   }
 
   /** Stops retrying: writes in progress reject with WRITER_SHUT_DOWN. */

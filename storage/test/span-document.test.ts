@@ -2,20 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Span } from '@pintrace/model';
 import { checkSpan, decodeSpanList } from '@pintrace/model';
 import { encodeSpanDocument, spanDocumentJson, spanIndexTimestamp } from '../src/span-document.js';
-
-/** zipkin BulkIndexWriterTest STABLE_SPAN: TestObjects.CLIENT_SPAN with timestamp 100, no annotations. */
-const STABLE_SPAN: Span = {
-  traceId: '7180c278b62e8f6a216a2aea45d08fc9',
-  parentId: '0000000000000001',
-  id: '0000000000000002',
-  kind: 'CLIENT',
-  name: 'get',
-  timestamp: 100,
-  duration: 200000,
-  localEndpoint: { serviceName: 'frontend', ipv4: '127.0.0.1' },
-  remoteEndpoint: { serviceName: 'backend', ipv4: '192.168.99.101', port: 9000 },
-  tags: { 'http.path': '/api', 'clnt/finagle.version': '6.45.0' },
-};
+import { STABLE_SPAN, STABLE_SPAN_ID } from './fixtures.js';
 
 const GOLDEN =
   '{"_q":["clnt/finagle.version","clnt/finagle.version=6.45.0","http.path","http.path=/api"],"traceId":"7180c278b62e8f6a216a2aea45d08fc9","parentId":"0000000000000001","id":"0000000000000002","kind":"CLIENT","name":"get","timestamp":100,"duration":200000,"localEndpoint":{"serviceName":"frontend","ipv4":"127.0.0.1"},"remoteEndpoint":{"serviceName":"backend","ipv4":"192.168.99.101","port":9000},"tags":{"clnt/finagle.version":"6.45.0","http.path":"/api"}}';
@@ -26,7 +13,7 @@ describe('span document (BulkIndexWriterTest)', () => {
   it('reproduces the golden document and _id byte for byte', () => {
     const doc = encodeSpanDocument(STABLE_SPAN);
     expect(doc.body.toString('utf8')).toBe(GOLDEN);
-    expect(doc.id).toBe('7180c278b62e8f6a216a2aea45d08fc9-198140c2a26bfa58fed4a572dfe3d63b');
+    expect(doc.id).toBe(STABLE_SPAN_ID);
   });
   it('reproduces the search-disabled _id', () => {
     const doc = encodeSpanDocument(STABLE_SPAN, { searchEnabled: false });
@@ -108,7 +95,7 @@ describe('span document (BulkIndexWriterTest)', () => {
   it('agrees with the model normaliser on the golden span', () => {
     const normalised = checkSpan({ ...STABLE_SPAN, parentId: '1', id: '2', name: 'GET' });
     expect(normalised.ok).toBe(true);
-    if (normalised.ok) expect(encodeSpanDocument(normalised.span).id).toBe('7180c278b62e8f6a216a2aea45d08fc9-198140c2a26bfa58fed4a572dfe3d63b');
+    if (normalised.ok) expect(encodeSpanDocument(normalised.span).id).toBe(STABLE_SPAN_ID);
   });
 });
 

@@ -10,6 +10,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { selfSignedCert } from './self-signed.js';
 
 export interface TestCerts {
   dir: string;
@@ -28,8 +29,8 @@ export interface TestCerts {
 export function makeTestCerts(): TestCerts {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pintrace-certs-'));
   const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
-  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=pintrace-test-ca');
-  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'other-ca.key', '-out', 'other-ca.pem', '-days', '2', '-subj', '/CN=other-ca');
+  selfSignedCert(dir, 'ca', '/CN=pintrace-test-ca');
+  selfSignedCert(dir, 'other-ca', '/CN=other-ca');
   writeFileSync(path.join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
   for (const [name, extra] of [
     ['server', ['-extfile', 'san.ext']],

@@ -54,10 +54,7 @@ export class ElasticsearchSpanStore {
 
   constructor(options: ElasticsearchSpanStoreOptions) {
     this.http = options.http;
-    this.names = new IndexNameFormatter({
-      ...(options.index !== undefined ? { index: options.index } : {}),
-      ...(options.dateSeparator !== undefined ? { dateSeparator: options.dateSeparator } : {}),
-    });
+    this.names = new IndexNameFormatter(options);
     this.strictTraceId = options.strictTraceId ?? true;
     this.searchEnabled = options.searchEnabled ?? true;
     this.namesLookbackMs = options.namesLookbackMs ?? 86_400_000;

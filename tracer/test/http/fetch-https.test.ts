@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -8,6 +7,7 @@ import { join } from 'node:path';
 import { context, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { instrumentFetch, traceRequestListener, wrapRequest } from '@pintrace/tracer';
+import { selfSignedCert } from '../../../test/support/self-signed.js';
 import { closeAfterEach, listenFor, memoryTracing } from '../helpers.js';
 
 const closers = closeAfterEach();
@@ -96,30 +96,9 @@ describe('https server and client', () => {
   let key: Buffer;
   let cert: Buffer;
   beforeAll(() => {
-    const dir = mkdtempSync(join(tmpdir(), 'tls-'));
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-      ],
-      { stdio: 'ignore' },
-    );
-    key = readFileSync(join(dir, 'key.pem'));
-    cert = readFileSync(join(dir, 'cert.pem'));
+    const made = selfSignedCert(mkdtempSync(join(tmpdir(), 'tls-')), 'localhost', '/CN=localhost', ['subjectAltName=IP:127.0.0.1']);
+    key = readFileSync(made.key);
+    cert = readFileSync(made.cert);
   });
 
   it('traces an https server and client, joined by B3, over a keep-alive agent', async () => {

@@ -5,16 +5,7 @@ import { ALWAYS_SAMPLE } from '@pintrace/sampler';
 import { silentLogger, startTracing, toZipkinSpan } from '@pintrace/tracer';
 import { encodeSpanJsonLine } from '../../src/zipkin/span-json.js';
 import type { FinishedSpan } from '../../src/trace/finished-span.js';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as rng } from '../../../test/support/random.js';
 
 const STRINGS = ['get', 'GET /Users', 'quote"d', 'back\\slash', 'new\nline', 'tab\t', 'ctl\u0001', 'é ünïcode', 'sep\u2028x', 'lone\ud800', '😀', '', 'error'];
 
