@@ -15,7 +15,7 @@ const WRITE_BYTES = 1024 * 1024;
 /**
  * Written buffers kept for reuse (the one being filled is not counted): one write's worth, so a
  * busy logger fills recycled buffers instead of fresh memory, whose every page the kernel has to
- * fault in and zero (one fault per 4 KiB of spans, a sixth of the logger's CPU before this).
+ * fault in and zero (one fault per 4 KiB of spans, charged to the process as system time).
  */
 const SPARE_CHUNKS = WRITE_BYTES / CHUNK_BYTES;
 
