@@ -390,6 +390,11 @@ function ascii(value: string, start: number): void {
 const DIGIT_PAIRS = new Int16Array(100);
 for (let v = 0; v < 100; v++) DIGIT_PAIRS[v] = (ZERO + Math.floor(v / 10)) | ((ZERO + (v % 10)) << 8);
 
+/** The last 8-digit high half written by uint, and its digits as two little-endian words. */
+let lastHigh = -1;
+let lastHighWords0 = 0;
+let lastHighWords1 = 0;
+
 /** A non-negative integer below 2^53 as decimal digits; anything else as JavaScript prints it. */
 function uint(value: number): void {
   if (!(value >= 0 && Number.isSafeInteger(value))) {
@@ -400,7 +405,20 @@ function uint(value: number): void {
   // floating-point, two digits per division and per store
   if (value >= 1e8) {
     const high = Math.floor(value / 1e8);
-    uint(high);
+    // a timestamp's high half changes every 100 s: its 8 digits are kept as two words
+    if (high === lastHigh && pos + 8 <= limit) {
+      view.setInt32(pos, lastHighWords0, true);
+      view.setInt32(pos + 4, lastHighWords1, true);
+      pos += 8;
+    } else {
+      const from = pos;
+      uint(high);
+      if (high >= 1e7 && !overflow) {
+        lastHigh = high;
+        lastHighWords0 = view.getInt32(from, true);
+        lastHighWords1 = view.getInt32(from + 4, true);
+      }
+    }
     const p = pos;
     if (p + 8 > limit) {
       overflow = true;
