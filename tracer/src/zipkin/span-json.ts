@@ -27,7 +27,10 @@ import { firstOf, KINDS, PEER_ADDRESS, PEER_PORT, PEER_SERVICE, REMOTE_KEYS, rem
  */
 class Fragment {
   readonly words: Int32Array;
-  constructor(readonly length: number, text: Buffer) {
+  constructor(
+    readonly length: number,
+    text: Buffer,
+  ) {
     const padded = Buffer.alloc(Math.ceil(length / 4) * 4);
     text.copy(padded);
     this.words = new Int32Array(padded.length / 4);
