@@ -45,8 +45,11 @@ function fragmentOf(text: string): Fragment {
 
 const EMPTY_BUFFER = Buffer.alloc(0);
 const EMPTY = fragmentOf('');
+/**
+ * The buffer being written and a view of it, kept between calls (a logger fills the same buffer
+ * with many spans, and a view per span would be an allocation per span).
+ */
 let out: Buffer = EMPTY_BUFFER;
-/** A view of `out` (kept with the buffer it views: a logger fills the same buffer for many spans). */
 let view: DataView = new DataView(EMPTY_BUFFER.buffer, 0, 0);
 let viewed: Buffer = EMPTY_BUFFER;
 let pos = 0;
@@ -81,7 +84,8 @@ const FALSE = fragmentOf('"false"');
 
 /**
  * Writes the span's JSON line (with its newline) into `buffer` at `offset`; returns the offset
- * after it, or -1 when it did not fit (nothing after `offset` is meaningful then).
+ * after it, or -1 when it did not fit (nothing after `offset` is meaningful then). Up to 3 bytes
+ * past the returned offset may be written too (see Fragment).
  */
 export function encodeSpanJsonInto(span: FinishedSpan, buffer: Buffer, offset: number): number {
   out = buffer;
@@ -93,7 +97,6 @@ export function encodeSpanJsonInto(span: FinishedSpan, buffer: Buffer, offset: n
   limit = buffer.length;
   overflow = false;
   writeSpan(span);
-  out = EMPTY_BUFFER;
   return overflow ? -1 : pos;
 }
 
