@@ -301,14 +301,21 @@ function keyFragment(key: string): Fragment {
   return fragment;
 }
 
+let lastFirstKey = '';
+let lastFirstKeyFragment: Fragment = EMPTY;
+
 /** `,"tags":{"key":` (the first tag opens the object). */
 function firstKeyFragment(key: string): Fragment {
+  // spans in a row often start their tags with the same key: the last one before the Map
+  if (key === lastFirstKey) return lastFirstKeyFragment;
   let fragment = firstKeyFragments.get(key);
   if (fragment === undefined) {
     fragment = fragmentOf(`,"tags":{${quote(key)}:`);
     if (firstKeyFragments.size >= MAX_CACHED) firstKeyFragments.clear();
     firstKeyFragments.set(key, fragment);
   }
+  lastFirstKey = key;
+  lastFirstKeyFragment = fragment;
   return fragment;
 }
 
