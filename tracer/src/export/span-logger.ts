@@ -290,9 +290,9 @@ export class SpanLogger implements SpanSink {
         this.pending -= count;
         for (let i = 0; i < batch.length; ) {
           // up to WRITE_BYTES per write, in one system call (writev of the chunks, not a joined
-          // copy: a fresh 1 MiB buffer per write cost more in page faults than the copy): one
-          // write per flush as before encoding moved to accept (with a write per 256 KiB chunk,
-          // the agent test of many rotating processes saw lines shipped twice)
+          // copy into a fresh 1 MiB buffer, whose pages the kernel faulted in on every write):
+          // one write per flush as before encoding moved to accept (with a write per 256 KiB
+          // chunk, the agent test of many rotating processes saw lines shipped twice)
           let end = i;
           let bytes = 0;
           let count = 0;
