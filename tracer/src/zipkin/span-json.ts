@@ -14,47 +14,89 @@ import { firstOf, KINDS, PEER_ADDRESS, PEER_PORT, PEER_SERVICE, REMOTE_KEYS, rem
  * - span names and tag keys repeat: their encoded fragments are cached (bounded);
  * - strings are copied character by character while they need no escaping and are ASCII (the
  *   usual case); anything else goes through the model's quoteJson and a UTF-8 write;
- * - integers (timestamps, durations, integer tags) are written as digits, no number → string.
+ * - integers (timestamps, durations, integer tags) are written as digits, no number → string;
+ * - constant pieces, ids and digits are stored four (or two) bytes at a time through a DataView
+ *   rather than byte by byte: a line is ~180 bytes, and a typed-array store per byte was most of
+ *   the encoder's time.
  */
 
-const EMPTY = Buffer.alloc(0);
-let out: Buffer = EMPTY;
+/**
+ * Constant bytes (a key, a cached endpoint), kept as little-endian 32-bit words and written a
+ * word at a time. The last word is padded with zeros; writing it stores up to 3 bytes past the
+ * fragment, which whatever follows overwrites (nothing past the returned end is meaningful).
+ */
+class Fragment {
+  readonly words: Int32Array;
+  constructor(
+    readonly length: number,
+    text: Buffer,
+  ) {
+    const padded = Buffer.alloc(Math.ceil(length / 4) * 4);
+    text.copy(padded);
+    this.words = new Int32Array(padded.length / 4);
+    for (let i = 0; i < this.words.length; i++) this.words[i] = padded.readInt32LE(i * 4);
+  }
+}
+
+function fragmentOf(text: string): Fragment {
+  const bytes = Buffer.from(text, 'utf8');
+  return new Fragment(bytes.length, bytes);
+}
+
+const EMPTY_BUFFER = Buffer.alloc(0);
+const EMPTY = fragmentOf('');
+/**
+ * The buffer being written and a view of it, kept between calls (a logger fills the same buffer
+ * with many spans, and a view per span would be an allocation per span).
+ */
+let out: Buffer = EMPTY_BUFFER;
+let view: DataView = new DataView(EMPTY_BUFFER.buffer, 0, 0);
+let viewed: Buffer = EMPTY_BUFFER;
 let pos = 0;
 let limit = 0;
 /** Set when the buffer ran out; the caller retries the span in a fresh or bigger buffer. */
 let overflow = false;
 
-const endpointFragments = new WeakMap<Endpoint, Buffer>();
+const endpointFragments = new WeakMap<Endpoint, Fragment>();
+let lastEndpoint: Endpoint | undefined;
+let lastEndpointFragment: Fragment = EMPTY;
+/** 1 at the (ASCII) first characters of the network attributes' keys. */
+const REMOTE_FIRST = new Uint8Array(128);
+for (const key of REMOTE_KEYS) REMOTE_FIRST[key.charCodeAt(0)] = 1;
 const MAX_CACHED = 2048;
-const headFragments = new Map<string, Buffer[]>();
-const keyFragments = new Map<string, Buffer>();
-const firstKeyFragments = new Map<string, Buffer>();
+const headFragments = new Map<string, Fragment[]>();
+const keyFragments = new Map<string, Fragment>();
+const firstKeyFragments = new Map<string, Fragment>();
 
 const ZERO = 0x30;
 const QUOTE = 0x22;
-const TRACE_ID = Buffer.from('{"traceId":"');
-const PARENT_ID = Buffer.from('","parentId":"');
-const ID = Buffer.from('","id":"');
-const DURATION = Buffer.from(',"duration":');
-const ANNOTATIONS = Buffer.from(',"annotations":[');
-const ANNOTATION_TIMESTAMP = Buffer.from('{"timestamp":');
-const ANNOTATION_VALUE = Buffer.from(',"value":');
-const DEBUG = Buffer.from(',"debug":true');
-const SHARED = Buffer.from(',"shared":true');
-const TRUE = Buffer.from('"true"');
-const FALSE = Buffer.from('"false"');
+const TRACE_ID = fragmentOf('{"traceId":"');
+const PARENT_ID = fragmentOf('","parentId":"');
+const ID = fragmentOf('","id":"');
+const DURATION = fragmentOf(',"duration":');
+const ANNOTATIONS = fragmentOf(',"annotations":[');
+const ANNOTATION_TIMESTAMP = fragmentOf('{"timestamp":');
+const ANNOTATION_VALUE = fragmentOf(',"value":');
+const DEBUG = fragmentOf(',"debug":true');
+const SHARED = fragmentOf(',"shared":true');
+const TRUE = fragmentOf('"true"');
+const FALSE = fragmentOf('"false"');
 
 /**
  * Writes the span's JSON line (with its newline) into `buffer` at `offset`; returns the offset
- * after it, or -1 when it did not fit (nothing after `offset` is meaningful then).
+ * after it, or -1 when it did not fit (nothing after `offset` is meaningful then). Up to 3 bytes
+ * past the returned offset may be written too (see Fragment).
  */
 export function encodeSpanJsonInto(span: FinishedSpan, buffer: Buffer, offset: number): number {
   out = buffer;
+  if (buffer !== viewed) {
+    view = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+    viewed = buffer;
+  }
   pos = offset;
   limit = buffer.length;
   overflow = false;
   writeSpan(span);
-  out = EMPTY;
   return overflow ? -1 : pos;
 }
 
@@ -93,22 +135,32 @@ function writeSpan(span: FinishedSpan): void {
   uint(Math.max(1, span.durationMicros));
   const local = span.localEndpoint;
   if (local) {
-    let fragment = endpointFragments.get(local);
+    // one provider's spans share one endpoint: the last one is checked before the WeakMap
+    let fragment = local === lastEndpoint ? lastEndpointFragment : endpointFragments.get(local);
     if (fragment === undefined) {
       const json = encodeEndpoint(local);
-      fragment = Buffer.from(json === '' ? '' : `,"localEndpoint":${json}`);
+      fragment = fragmentOf(json === '' ? '' : `,"localEndpoint":${json}`);
       endpointFragments.set(local, fragment);
     }
+    lastEndpoint = local;
+    lastEndpointFragment = fragment;
     bytes(fragment);
   }
   const attributes = span.attributes;
-  let keys: string[] | undefined;
+  // tag keys, sorted as they come in: `tagKeys[0, tagCount)`
+  let tagCount = 0;
+  let hasError = false;
   let hasRemote = false;
   for (const key in attributes) {
     const value = attributes[key];
     if (value === undefined || value === null) continue;
-    if (REMOTE_KEYS.has(key)) hasRemote = true;
-    else (keys ??= []).push(key);
+    // most keys are ruled out by their first character, without hashing them
+    const first = key.charCodeAt(0);
+    if (first < 128 && REMOTE_FIRST[first] === 1 && REMOTE_KEYS.has(key)) hasRemote = true;
+    else {
+      tagCount = insertSorted(key, tagCount);
+      if (key === 'error') hasError = true;
+    }
   }
   if (hasRemote) bytes(remoteEndpointFragment(attributes));
   const events = span.events;
@@ -125,12 +177,13 @@ function writeSpan(span: FinishedSpan): void {
     }
     byte(0x5d);
   }
-  const error = span.status.code === SpanStatusCode.ERROR && !keys?.includes('error');
-  if (keys || error) {
-    if (error) (keys ??= []).push('error');
-    if (keys!.length > 1) keys!.sort();
-    for (let i = 0; i < keys!.length; i++) {
-      const key = keys![i];
+  const error = span.status.code === SpanStatusCode.ERROR && !hasError;
+  if (error) tagCount = insertSorted('error', tagCount);
+  if (tagCount > 0) {
+    for (let i = 0; i < tagCount; i++) {
+      const key = tagKeys[i];
+      // the keys are the application's strings: not kept alive past the span
+      tagKeys[i] = '';
       bytes(i === 0 ? firstKeyFragment(key) : keyFragment(key));
       if (key === 'error' && error) str(span.status.message || 'true');
       else tag(attributes[key]!);
@@ -144,6 +197,24 @@ function writeSpan(span: FinishedSpan): void {
 }
 
 /**
+ * Tag keys of the span being encoded, one array for every span (an array per span was a sixth
+ * of the encoder's allocations and of its time): filled by insertion, so the keys come out in
+ * the order Array#sort gives strings (UTF-16 code units; attribute keys are unique).
+ */
+const tagKeys: string[] = [];
+
+/** Inserts `key` into the sorted `tagKeys[0, count)`; returns the new count. */
+function insertSorted(key: string, count: number): number {
+  let i = count;
+  while (i > 0 && tagKeys[i - 1] > key) {
+    tagKeys[i] = tagKeys[i - 1];
+    i--;
+  }
+  tagKeys[i] = key;
+  return count + 1;
+}
+
+/**
  * `,"remoteEndpoint":{...}` (or nothing) for a span's network attributes. A service talks to the
  * same few peers over and over, so the fragment is cached by the attribute values it comes from
  * (parsing the address and encoding the endpoint cost more than the rest of a server span). The
@@ -151,10 +222,10 @@ function writeSpan(span: FinishedSpan): void {
  * server span's peer port changes with every connection, and building and hashing a joined key
  * per span cost as much as the rest of its tags.
  */
-const remoteFragments = new Map<string, Map<string, Map<number, Buffer>>>();
+const remoteFragments = new Map<string, Map<string, Map<number, Fragment>>>();
 let remoteCached = 0;
 
-function remoteEndpointFragment(attributes: FinishedSpan['attributes']): Buffer {
+function remoteEndpointFragment(attributes: FinishedSpan['attributes']): Fragment {
   // exactly the inputs remoteEndpoint uses: a string service, a string address, a numeric port
   const service = attributes[PEER_SERVICE];
   const address = firstOf(attributes, PEER_ADDRESS);
@@ -167,7 +238,7 @@ function remoteEndpointFragment(attributes: FinishedSpan['attributes']): Buffer 
   if (fragment === undefined) {
     const remote = remoteEndpoint(attributes);
     const json = remote ? encodeEndpoint(remote) : '';
-    fragment = json === '' ? EMPTY : Buffer.from(`,"remoteEndpoint":${json}`);
+    fragment = json === '' ? EMPTY : fragmentOf(`,"remoteEndpoint":${json}`);
     if (remoteCached >= MAX_CACHED) {
       remoteFragments.clear();
       remoteCached = 0;
@@ -186,49 +257,65 @@ function isZeroHigh(traceId: string): boolean {
   return true;
 }
 
+let lastHeadName = '';
+let lastHeadSlot = -1;
+let lastHead: Fragment = EMPTY;
+
 /**
  * What follows the span id up to the timestamp's digits, in one piece: `"` (closing the id),
  * the kind, the name, and `,"timestamp":` when there is one. Cached by name, then kind and
  * whether a timestamp follows: one copy instead of four.
  */
-function headFragment(name: string, kind: SpanKind, withTimestamp: 0 | 1): Buffer {
+function headFragment(name: string, kind: SpanKind, withTimestamp: 0 | 1): Fragment {
+  const slot = (kind >= 0 && kind <= 4 ? kind : 0) * 2 + withTimestamp;
+  // spans in a row often share their name and kind: the last fragment before the Map
+  if (name === lastHeadName && slot === lastHeadSlot) return lastHead;
   let byKind = headFragments.get(name);
   if (byKind === undefined) {
     byKind = [];
     if (headFragments.size >= MAX_CACHED) headFragments.clear();
     headFragments.set(name, byKind);
   }
-  const slot = (kind >= 0 && kind <= 4 ? kind : 0) * 2 + withTimestamp;
   let fragment = byKind[slot];
   if (fragment === undefined) {
     const kindName = KINDS[kind];
-    fragment = Buffer.from(
+    fragment = fragmentOf(
       `"${kindName ? `,"kind":"${kindName}"` : ''}${name ? `,"name":${quote(name.toLowerCase())}` : ''}${withTimestamp ? ',"timestamp":' : ''}`,
     );
     byKind[slot] = fragment;
   }
+  lastHeadName = name;
+  lastHeadSlot = slot;
+  lastHead = fragment;
   return fragment;
 }
 
 /** `,"key":` (a tag after the first). */
-function keyFragment(key: string): Buffer {
+function keyFragment(key: string): Fragment {
   let fragment = keyFragments.get(key);
   if (fragment === undefined) {
-    fragment = Buffer.from(`,${quote(key)}:`);
+    fragment = fragmentOf(`,${quote(key)}:`);
     if (keyFragments.size >= MAX_CACHED) keyFragments.clear();
     keyFragments.set(key, fragment);
   }
   return fragment;
 }
 
+let lastFirstKey = '';
+let lastFirstKeyFragment: Fragment = EMPTY;
+
 /** `,"tags":{"key":` (the first tag opens the object). */
-function firstKeyFragment(key: string): Buffer {
+function firstKeyFragment(key: string): Fragment {
+  // spans in a row often start their tags with the same key: the last one before the Map
+  if (key === lastFirstKey) return lastFirstKeyFragment;
   let fragment = firstKeyFragments.get(key);
   if (fragment === undefined) {
-    fragment = Buffer.from(`,"tags":{${quote(key)}:`);
+    fragment = fragmentOf(`,"tags":{${quote(key)}:`);
     if (firstKeyFragments.size >= MAX_CACHED) firstKeyFragments.clear();
     firstKeyFragments.set(key, fragment);
   }
+  lastFirstKey = key;
+  lastFirstKeyFragment = fragment;
   return fragment;
 }
 
@@ -254,30 +341,49 @@ function byte(b: number): void {
   else overflow = true;
 }
 
-function bytes(fragment: Buffer): void {
-  const n = fragment.length;
+function bytes(fragment: Fragment): void {
+  const words = fragment.words;
+  const n = words.length;
   const p = pos;
-  if (p + n > limit) {
+  if (p + n * 4 > limit) {
     overflow = true;
     return;
   }
-  const o = out;
-  // TypedArray#set has a fixed cost that a byte loop only reaches at about 24 bytes (bench/README.md, tracer)
-  if (n <= 24) for (let i = 0; i < n; i++) o[p + i] = fragment[i];
-  else o.set(fragment, p);
-  pos = p + n;
+  const v = view;
+  for (let i = 0; i < n; i++) v.setInt32(p + i * 4, words[i], true);
+  pos = p + fragment.length;
 }
 
-/** Hex characters already in bytes (tracer-made ids). */
+/** Hex characters already in bytes (tracer-made ids; `n` is 16 or 32), four at a time. */
 function hex(source: Buffer, at: number, n: number): void {
   const p = pos;
   if (p + n > limit) {
     overflow = true;
     return;
   }
-  const o = out;
-  for (let i = 0; i < n; i++) o[p + i] = source[at + i];
+  const from = sourceView(source);
+  const v = view;
+  for (let i = 0; i < n; i += 4) v.setInt32(p + i, from.getInt32(at + i, true), true);
   pos = p + n;
+}
+
+/**
+ * Views of the id pools' buffers. A pool buffer serves 256 ids, and a child span's trace id
+ * may sit in an older one than its span id: two views are kept.
+ */
+let sourceA: Buffer = EMPTY_BUFFER;
+let sourceViewA: DataView = view;
+let sourceB: Buffer = EMPTY_BUFFER;
+let sourceViewB: DataView = view;
+
+function sourceView(source: Buffer): DataView {
+  if (source === sourceA) return sourceViewA;
+  if (source === sourceB) return sourceViewB;
+  sourceB = sourceA;
+  sourceViewB = sourceViewA;
+  sourceA = source;
+  sourceViewA = new DataView(source.buffer, source.byteOffset, source.length);
+  return sourceViewA;
 }
 
 /** Characters known to be ASCII needing no escape (our hex ids), from `start`. */
@@ -293,45 +399,74 @@ function ascii(value: string, start: number): void {
   pos = p + n;
 }
 
+/** 00 to 99 as the little-endian 16-bit value of their two ASCII digits. */
+const DIGIT_PAIRS = new Int16Array(100);
+for (let v = 0; v < 100; v++) DIGIT_PAIRS[v] = (ZERO + Math.floor(v / 10)) | ((ZERO + (v % 10)) << 8);
+
+/** The last 8-digit high half written by uint, and its digits as two little-endian words. */
+let lastHigh = -1;
+let lastHighWords0 = 0;
+let lastHighWords1 = 0;
+
 /** A non-negative integer below 2^53 as decimal digits; anything else as JavaScript prints it. */
 function uint(value: number): void {
   if (!(value >= 0 && Number.isSafeInteger(value))) {
     utf8(String(value));
     return;
   }
-  // two int32 halves of up to 8 digits: integer division instead of floating-point
+  // two int32 halves of up to 8 digits (2^53 / 1e8 < 1e8): integer division instead of
+  // floating-point, two digits per division and per store
   if (value >= 1e8) {
     const high = Math.floor(value / 1e8);
-    uint(high);
+    // a timestamp's high half changes every 100 s: its 8 digits are kept as two words
+    if (high === lastHigh && pos + 8 <= limit) {
+      view.setInt32(pos, lastHighWords0, true);
+      view.setInt32(pos + 4, lastHighWords1, true);
+      pos += 8;
+    } else {
+      const from = pos;
+      uint(high);
+      if (high >= 1e7 && !overflow) {
+        lastHigh = high;
+        lastHighWords0 = view.getInt32(from, true);
+        lastHighWords1 = view.getInt32(from + 4, true);
+      }
+    }
     const p = pos;
     if (p + 8 > limit) {
       overflow = true;
       return;
     }
-    let low = value - high * 1e8;
-    const o = out;
-    for (let i = p + 7; i >= p; i--) {
-      const q = (low / 10) | 0;
-      o[i] = ZERO + low - q * 10;
-      low = q;
-    }
+    // an int32 (below 1e8), so the divisions by constants below are integer ones
+    const low = (value - high * 1e8) | 0;
+    const a = (low / 10000) | 0;
+    const b = low - a * 10000;
+    const a1 = (a / 100) | 0;
+    const b1 = (b / 100) | 0;
+    const v = view;
+    v.setInt16(p, DIGIT_PAIRS[a1], true);
+    v.setInt16(p + 2, DIGIT_PAIRS[a - a1 * 100], true);
+    v.setInt16(p + 4, DIGIT_PAIRS[b1], true);
+    v.setInt16(p + 6, DIGIT_PAIRS[b - b1 * 100], true);
     pos = p + 8;
     return;
   }
-  let digits = 1;
-  for (let v = value | 0; v >= 10; v = (v / 10) | 0) digits++;
+  let n = value | 0;
+  const digits = n < 10 ? 1 : n < 100 ? 2 : n < 1e3 ? 3 : n < 1e4 ? 4 : n < 1e5 ? 5 : n < 1e6 ? 6 : n < 1e7 ? 7 : 8;
   const p = pos;
   if (p + digits > limit) {
     overflow = true;
     return;
   }
-  const o = out;
-  let v = value | 0;
-  for (let i = p + digits - 1; i >= p; i--) {
-    const q = (v / 10) | 0;
-    o[i] = ZERO + v - q * 10;
-    v = q;
+  const v = view;
+  let i = p + digits;
+  while (i - p >= 2) {
+    const q = (n / 100) | 0;
+    i -= 2;
+    v.setInt16(i, DIGIT_PAIRS[n - q * 100], true);
+    n = q;
   }
+  if (i > p) out[p] = ZERO + n;
   pos = p + digits;
 }
 

@@ -7,6 +7,28 @@ import { encodeSpanJsonLine } from '../../src/zipkin/span-json.js';
 import type { FinishedSpan } from '../../src/trace/finished-span.js';
 import { seededRandom as rng } from '../../../test/support/random.js';
 
+// integers of every digit count, around the encoder's 8-digit halves, and what is not one
+const NUMBERS = [
+  0,
+  7,
+  42,
+  999,
+  1000,
+  12345,
+  654321,
+  1234567,
+  99999999,
+  100000000,
+  100000001,
+  1796320187916068,
+  2 ** 53 - 1,
+  2 ** 53,
+  -5,
+  -123456789,
+  1e21,
+  Number.NaN,
+];
+const DURATIONS = NUMBERS.filter((n) => Number.isSafeInteger(n) && n >= 0);
 const STRINGS = ['get', 'GET /Users', 'quote"d', 'back\\slash', 'new\nline', 'tab\t', 'ctl\u0001', 'é ünïcode', 'sep\u2028x', 'lone\ud800', '😀', '', 'error'];
 
 describe('encodeSpanJsonLine', () => {
@@ -16,8 +38,10 @@ describe('encodeSpanJsonLine', () => {
     const endpoint = { serviceName: 'svc', ipv4: '10.0.0.1' };
     for (let n = 0; n < 5000; n++) {
       const attributes: Attributes = {};
-      const count = Math.floor(random() * 5);
-      for (let i = 0; i < count; i++) attributes[pick(STRINGS) || 'k'] = pick<Attributes[string]>([pick(STRINGS), 42, 1.5, true, ['a', 'b'], [1, null]]);
+      // mostly a few tags, sometimes many (the encoder sorts them as they come)
+      const count = Math.floor(random() * (random() < 0.2 ? STRINGS.length + 1 : 5));
+      for (let i = 0; i < count; i++)
+        attributes[pick(STRINGS) || 'k'] = pick<Attributes[string]>([pick(STRINGS), pick(NUMBERS), 1.5, true, ['a', 'b'], [1, null]]);
       if (random() < 0.3) attributes['network.peer.address'] = pick(['127.0.0.1', '::1', '::ffff:10.1.2.3', 'not-an-ip']);
       if (random() < 0.3) attributes['network.peer.port'] = pick([8080, 0, 70000]);
       if (random() < 0.1) attributes['peer.service'] = pick(STRINGS);
@@ -28,7 +52,7 @@ describe('encodeSpanJsonLine', () => {
         name: pick(STRINGS),
         kind: pick([SpanKind.INTERNAL, SpanKind.SERVER, SpanKind.CLIENT, SpanKind.PRODUCER, SpanKind.CONSUMER]),
         startMicros: 1_700_000_000_000_000 + n,
-        durationMicros: pick([0, 1, 250]),
+        durationMicros: pick([0, 1, 250, pick(DURATIONS)]),
         attributes,
         events:
           random() < 0.2
