@@ -89,7 +89,11 @@ function cpuRatiosOf(rows) {
 
 /** The same three comparisons by server CPU time per request. */
 function cpuRatios(q) {
-  return ` (by server CPU per request: ${x(q.httpCpu03VsAlsOnly)} AsyncLocalStorage alone at 0.3 %, ${x(q.httpCpu100VsOff)} untraced and ${x(q.httpCpu100VsOtel100)} OTel at 100 %)`;
+  const best =
+    q.httpBestCpu03VsAlsOnly === undefined
+      ? ''
+      : `; in each configuration's least disturbed round: ${x(q.httpBestCpu03VsAlsOnly)}, ${x(q.httpBestCpu100VsOff)} and ${x(q.httpBestCpu100VsOtel100)}`;
+  return ` (by server CPU per request: ${x(q.httpCpu03VsAlsOnly)} AsyncLocalStorage alone at 0.3 %, ${x(q.httpCpu100VsOff)} untraced and ${x(q.httpCpu100VsOtel100)} OTel at 100 %${best})`;
 }
 
 /** The same HTTP ratios on the other Node of the run, when it had one. */

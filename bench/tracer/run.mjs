@@ -33,6 +33,13 @@ const httpRatios = (rows) => ({
   httpCpu03VsAlsOnly: +(row(rows, 'als only').serverCpuUsPerReq / row(rows, '0.3 %').serverCpuUsPerReq).toFixed(3),
   httpCpu100VsOff: +(row(rows, 'off').serverCpuUsPerReq / row(rows, '100 %').serverCpuUsPerReq).toFixed(3),
   httpCpu100VsOtel100: +(row(rows, 'OTel').serverCpuUsPerReq / row(rows, '100 %').serverCpuUsPerReq).toFixed(2),
+  // the same by each configuration's best round (see http-throughput.mjs): least disturbed by other load
+  httpBest03VsAlsOnly: +(row(rows, '0.3 %').bestReqPerSec / row(rows, 'als only').bestReqPerSec).toFixed(3),
+  httpBest100VsOff: +(row(rows, '100 %').bestReqPerSec / row(rows, 'off').bestReqPerSec).toFixed(3),
+  httpBest100VsOtel100: +(row(rows, '100 %').bestReqPerSec / row(rows, 'OTel').bestReqPerSec).toFixed(2),
+  httpBestCpu03VsAlsOnly: +(row(rows, 'als only').bestServerCpuUsPerReq / row(rows, '0.3 %').bestServerCpuUsPerReq).toFixed(3),
+  httpBestCpu100VsOff: +(row(rows, 'off').bestServerCpuUsPerReq / row(rows, '100 %').bestServerCpuUsPerReq).toFixed(3),
+  httpBestCpu100VsOtel100: +(row(rows, 'OTel').bestServerCpuUsPerReq / row(rows, '100 %').bestServerCpuUsPerReq).toFixed(2),
 });
 
 const by = (rows, name) => rows.find((r) => r.tracer.startsWith(name));
