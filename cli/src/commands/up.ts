@@ -1,10 +1,9 @@
 import { existsSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { z } from 'zod';
 import { collectorOptions, startCollector } from '@pintrace/collector';
 import { agentOptions, DEFAULT_DECIDER_TOPIC, startAgent } from '@pintrace/logger-agent';
-import { commonOptions, createLogger, portSchema, resolveConfig, Shutdown } from '@pintrace/runtime';
+import { booleanSchema, commonOptions, createLogger, portSchema, resolveConfig, Shutdown } from '@pintrace/runtime';
 import { startUiProxy, uiOptions } from '@pintrace/ui-proxy';
 import { demoOptions, runDemo } from './demo.js';
 import { load, type DevstackModule } from './optional-parts.js';
@@ -33,7 +32,7 @@ const upOptionsOf = (devstackOptions: DevstackModule['devstackOptions']) => ({
     env: 'PINTRACE_UP_KEEP_DEVSTACK',
     description: 'Leave Kafka, Elasticsearch and zipkin-server running after Ctrl-C (true/false)',
     default: 'false',
-    schema: z.enum(['true', 'false']).transform((v) => v === 'true'),
+    schema: booleanSchema,
   },
 });
 
