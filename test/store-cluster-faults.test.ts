@@ -6,11 +6,14 @@
  * store nodes. Node 1 is the cluster's only master (devstack/README.md), so node 2 is the one that
  * can die without stopping the cluster: its primaries' replicas on node 1 are promoted and the
  * writes go on, yellow. The collector (a `pintrace collector` process, `--es` node 1, indices with
- * one replica, so each node holds a full copy) consumes a burst of ~31,500 spans put on Kafka
- * beforehand; node 2 is SIGKILLed once a quarter of them are written. The collector's
+ * one replica, so each node holds a full copy) consumes a burst of ~31,500 spans put on Kafka;
+ * node 2 is SIGKILLed once a quarter of them are written. The collector's
  * `pintrace_collector_spans_written_total` (spans the store acknowledged) is sampled every 100 ms
- * to measure the stall. Once every span is written and the group committed the whole topic,
- * `devstack up` starts node 2 alone and the cluster must turn green.
+ * to measure the stall. One warm-up trace goes first and the test waits for every index it creates
+ * to be green (each replica started) before the burst is put on Kafka: waiting for that in the
+ * middle of the burst let a fast machine write the whole burst before the kill, which then hit
+ * nothing. Once every span is written and the group committed the whole topic, `devstack up`
+ * starts node 2 alone and the cluster must turn green.
  *
  * Then every document is read back per trace id: the spans of a trace must have exactly as many
  * distinct `_id`s as were sent, and the hits must equal the distinct ids (no span twice). Document
@@ -134,15 +137,14 @@ describe('two-node store: node 2 SIGKILLed during a collector burst', () => {
       await producer.connect();
       const sent = new Map<string, number>();
       let spans = 0;
-      for (let i = 0; i < TRACES / 100; i++) {
-        const batch: Span[][] = Array.from({ length: 100 }, () => multiServiceTrace(prefix));
+      const produce = async (traces: Span[][]) => {
         await producer.send(
           topic,
-          batch.map((t) => ({ key: t[0]!.traceId, value: JSON.stringify(t) })),
+          traces.map((t) => ({ key: t[0]!.traceId, value: JSON.stringify(t) })),
         );
-        for (const t of batch) sent.set(t[0]!.traceId, t.length);
-        spans += batch.reduce((n, t) => n + t.length, 0);
-      }
+        for (const t of traces) sent.set(t[0]!.traceId, t.length);
+        spans += traces.reduce((n, t) => n + t.length, 0);
+      };
 
       const port = await freePort();
       const started = Date.now();
@@ -168,6 +170,24 @@ describe('two-node store: node 2 SIGKILLed during a collector burst', () => {
         if (c.child.exitCode !== null) throw new Error(`collector exited with ${c.child.exitCode} (log ${c.logFile})`);
         return metric(port, 'pintrace_collector_spans_written_total');
       };
+
+      // The warm-up trace creates this run's span and dependency indices. A replica still recovering
+      // is not an in-sync copy: a primary that dies before its replica started leaves that shard red
+      // until its node returns, which no writer can mend. The premise (each node holds a full copy)
+      // is made true before the burst.
+      await produce([multiServiceTrace(prefix)]);
+      const warmUpSpans = spans;
+      await eventually(
+        async () => {
+          if ((await written()) < warmUpSpans) return undefined;
+          const indices = await getJson<Array<{ index: string }>>(`${node1}/_cat/indices/${prefix}-*?h=index&format=json`);
+          return ['span', 'dependency'].every((type) => indices.some((i) => i.index.includes(`-${type}-`))) ? true : undefined;
+        },
+        { timeoutMs: 120_000, intervalMs: 100, what: 'the warm-up trace written and its span and dependency indices created' },
+      );
+      const indicesHealth = await getJson<{ status: string }>(`${node1}/_cluster/health/${prefix}-*?wait_for_status=green&timeout=60s`);
+      if (indicesHealth.status !== 'green') throw new Error(`${prefix}-* not green before the burst: ${JSON.stringify(indicesHealth)}`);
+
       // [ms since the collector started, spans the store acknowledged]; -1 when /metrics did not answer.
       const samples: Array<[number, number]> = [];
       let sampling = true;
@@ -179,19 +199,16 @@ describe('two-node store: node 2 SIGKILLed during a collector burst', () => {
           await sleep(100);
         }
       })();
+      for (let i = 0; i < TRACES / 100; i++) await produce(Array.from({ length: 100 }, () => multiServiceTrace(prefix)));
+      const burstSpans = spans - warmUpSpans;
 
       let kill: { at: number; atMs: number; writtenAtKill: number; pid: number; primariesOnNode2: number; shardsOnNode2: number } | undefined;
       try {
-        await eventually(async () => ((await written()) >= spans / 4 ? true : undefined), {
+        await eventually(async () => ((await written()) >= warmUpSpans + burstSpans / 4 ? true : undefined), {
           timeoutMs: 120_000,
           intervalMs: 50,
           what: 'a quarter of the burst written',
         });
-        // A replica still recovering is not an in-sync copy: a primary that dies before its replica
-        // started leaves that shard red until its node returns, which no writer can mend. The
-        // premise (each node holds a full copy) is made true before the kill.
-        const indicesHealth = await getJson<{ status: string }>(`${node1}/_cluster/health/${prefix}-*?wait_for_status=green&timeout=60s`);
-        if (indicesHealth.status !== 'green') throw new Error(`${prefix}-* not green before the kill: ${JSON.stringify(indicesHealth)}`);
         const shards = await getJson<Array<{ prirep: string; node: string | null }>>(`${node1}/_cat/shards/${prefix}-span-*?format=json&h=prirep,node`);
         const victim = storeProcesses(ds.config).nodes.find((n) => n.node === 2);
         if (!victim) throw new Error('no process for store node 2');
@@ -244,7 +261,7 @@ describe('two-node store: node 2 SIGKILLed during a collector burst', () => {
       const yellowWhileDown = (await getJson<{ status: string; number_of_nodes: number }>(`${node1}/_cluster/health`)).status;
 
       // The longest time in [from, to) in which the acknowledged count did not move while spans waited.
-      // Before the kill it is measured from the first acknowledged span: the baseline the box gives.
+      // Before the kill it is measured from the burst's first acknowledged span: the baseline the box gives.
       const longestStall = (from: number, to: number) => {
         let stall = 0;
         for (let i = 1, last = from; i < samples.length; i++) {
@@ -255,7 +272,7 @@ describe('two-node store: node 2 SIGKILLed during a collector burst', () => {
         }
         return stall;
       };
-      const firstWrittenMs = samples.find(([, n]) => n > 0)?.[0] ?? kill!.atMs;
+      const firstWrittenMs = samples.find(([, n]) => n > warmUpSpans)?.[0] ?? kill!.atMs;
       const stallBeforeKillMs = longestStall(firstWrittenMs, kill!.atMs);
       const stallMs = longestStall(kill!.atMs, Infinity);
 
@@ -286,6 +303,7 @@ describe('two-node store: node 2 SIGKILLed during a collector burst', () => {
         partitions: PARTITIONS,
         traces: sent.size,
         spans,
+        warmUpSpans,
         killedNode: 2,
         primariesOnNode2AtKill: kill!.primariesOnNode2,
         spanShardCopiesOnNode2AtKill: kill!.shardsOnNode2,
