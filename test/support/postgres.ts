@@ -1,11 +1,18 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { freePort } from './ports.js';
 
-const BIN = process.env.PINTRACE_PG_BIN ?? '/usr/local/bin';
+/** The Debian package's binaries (/usr/lib/postgresql/<major>/bin, the newest), unless PINTRACE_PG_BIN says where. */
+function postgresBin(): string {
+  if (process.env.PINTRACE_PG_BIN) return process.env.PINTRACE_PG_BIN;
+  const root = '/usr/lib/postgresql';
+  const majors = existsSync(root) ? readdirSync(root).filter((d) => /^\d+$/.test(d)).sort((a, b) => Number(b) - Number(a)) : [];
+  if (majors.length === 0) throw new Error(`no PostgreSQL under ${root}: apt-get install -y postgresql (scripts/setup.mjs --test does)`);
+  return path.join(root, majors[0]!, 'bin');
+}
 
 export interface Postgres {
   url: string;
@@ -18,6 +25,7 @@ export interface Postgres {
  * server runs as the `postgres` user the package creates.
  */
 export async function startPostgres(): Promise<Postgres> {
+  const bin = postgresBin();
   const root = mkdtempSync(path.join(tmpdir(), 'pintrace-pg-'));
   const data = path.join(root, 'data');
   const asUser: { uid?: number; gid?: number } = {};
@@ -27,11 +35,11 @@ export async function startPostgres(): Promise<Postgres> {
     asUser.gid = id('-g');
     chownSync(root, asUser.uid, asUser.gid);
   }
-  const init = spawnSync(path.join(BIN, 'initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync'], { ...asUser, encoding: 'utf8' });
+  const init = spawnSync(path.join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync'], { ...asUser, encoding: 'utf8' });
   if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
   const port = await freePort();
   const server: ChildProcess = spawn(
-    path.join(BIN, 'postgres'),
+    path.join(bin, 'postgres'),
     ['-D', data, '-p', String(port), '-k', root, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off'],
     { ...asUser, stdio: 'ignore' },
   );
