@@ -45,7 +45,7 @@ const testing = [
   { bin: 'wasm-ld', pkg: 'lld' },
   // bench/tracer's load generator (it falls back to autocannon, whose own CPU skews the figures).
   { bin: 'wrk', pkg: 'wrk' },
-  // `devstack up --secure` puts Elasticsearch behind an nginx TLS and auth front (devstack/README.md).
+  // `devstack up --secure` puts the store behind an nginx TLS and auth front (devstack/README.md).
   { file: '/usr/sbin/nginx', pkg: 'nginx-light' },
   // A real PostgreSQL for the pg instrumentation test (test/support/postgres.ts).
   { file: '/usr/lib/postgresql', pkg: 'postgresql' },

@@ -9,7 +9,11 @@ import { freePort } from './ports.js';
 function postgresBin(): string {
   if (process.env.PINTRACE_PG_BIN) return process.env.PINTRACE_PG_BIN;
   const root = '/usr/lib/postgresql';
-  const majors = existsSync(root) ? readdirSync(root).filter((d) => /^\d+$/.test(d)).sort((a, b) => Number(b) - Number(a)) : [];
+  const majors = existsSync(root)
+    ? readdirSync(root)
+        .filter((d) => /^\d+$/.test(d))
+        .sort((a, b) => Number(b) - Number(a))
+    : [];
   if (majors.length === 0) throw new Error(`no PostgreSQL under ${root}: apt-get install -y postgresql (scripts/setup.mjs --test does)`);
   return path.join(root, majors[0]!, 'bin');
 }
