@@ -199,11 +199,10 @@ describe('two-node store: node 2 SIGKILLed during a collector burst', () => {
           await sleep(100);
         }
       })();
-      for (let i = 0; i < TRACES / 100; i++) await produce(Array.from({ length: 100 }, () => multiServiceTrace(prefix)));
-      const burstSpans = spans - warmUpSpans;
-
       let kill: { at: number; atMs: number; writtenAtKill: number; pid: number; primariesOnNode2: number; shardsOnNode2: number } | undefined;
       try {
+        for (let i = 0; i < TRACES / 100; i++) await produce(Array.from({ length: 100 }, () => multiServiceTrace(prefix)));
+        const burstSpans = spans - warmUpSpans;
         await eventually(async () => ((await written()) >= warmUpSpans + burstSpans / 4 ? true : undefined), {
           timeoutMs: 120_000,
           intervalMs: 50,
