@@ -55,7 +55,7 @@ const base = Math.floor((Date.now() - 60_000 - WINDOWS * WINDOW_MS) / WINDOW_MS)
 /**
  * Known documents: per window and span name, two collectors' first flushes and a late flush of
  * one; calls in quarters (a 25 % rate's scaling, exact in binary, so any order of summing gives
- * the same number), errors a fifth of them, durations in a bucket that moves with the window.
+ * the same number), errors a quarter of them, durations in a bucket that moves with the window.
  */
 function knownWindows(): RedWindowDocument[] {
   const docs: RedWindowDocument[] = [];
