@@ -133,6 +133,7 @@ describe.each([
 ])('RED windows on OpenSearch 2.19, %s', (_label, templatePriority) => {
   const prefix = uniqueName('pros');
   const docs = knownWindows();
+  const store = () => new ElasticsearchRedWindowStore({ http, index: prefix });
   let p: UiProxy;
 
   beforeAll(async () => {
@@ -140,8 +141,7 @@ describe.each([
     const writer = new ElasticsearchSpanWriter({ http, index: prefix, templates: { red: true, shards: 1, replicas: 0, templatePriority } });
     running.push(writer);
     await writer.start();
-    const store = new ElasticsearchRedWindowStore({ http, index: prefix });
-    await store.write(docs);
+    await store().write(docs);
     await fetch(`${ds.es}/${prefix}-red-*/_refresh`, { method: 'POST' });
     p = await proxy(prefix);
   }, 120_000);
@@ -180,13 +180,12 @@ describe.each([
     expect(all!.calls).toBeGreaterThan(0);
   });
 
-  it('lists the service and its span names, and the health page has a row per endpoint with its totals', async () => {
+  it("lists the service and its span names; the per-endpoint totals the health page draws equal the documents' sums, and the page names each endpoint", async () => {
     const range = { endTs: base + WINDOWS * WINDOW_MS, lookback: WINDOWS * WINDOW_MS };
     expect(await api<string[]>(p, '/api/v2/pintrace/red/services', range)).toEqual([SERVICE]);
     expect(await api<string[]>(p, '/api/v2/pintrace/red/spans', { ...range, serviceName: SERVICE })).toEqual([...NAMES]);
     // the page's per-endpoint totals come from the store's terms aggregation
-    const store = new ElasticsearchRedWindowStore({ http, index: prefix });
-    const { bySpanName } = await store.queryService({ serviceName: SERVICE, ...range, stepMs: WINDOW_MS });
+    const { bySpanName } = await store().queryService({ serviceName: SERVICE, ...range, stepMs: WINDOW_MS });
     for (const spanName of NAMES) {
       const mine = docs.filter((d) => d.spanName === spanName);
       expect(bySpanName.get(spanName), spanName).toMatchObject({
