@@ -307,11 +307,13 @@ describe('agent intake with real SDKs', () => {
         const got = await getJson<{ parent: string; child: string; callCount: number }[]>(
           `http://127.0.0.1:${ports.ui}/api/v2/dependencies?endTs=${Date.now()}&lookback=3600000`,
         );
-        return got.some((l) => l.parent === 'frontend' && l.child === 'recommender') && got.some((l) => l.parent === 'frontend' && l.child === 'backend')
-          ? got
-          : undefined;
+        // The five traces close at different times (the recommender's SDK exports its spans at
+        // shutdown, reopening some traces' windows) and each owner's totals flush on their own,
+        // so the first read can hold only part of the calls: wait for all five.
+        const recommender = got.find((l) => l.parent === 'frontend' && l.child === 'recommender');
+        return recommender !== undefined && recommender.callCount >= 5 && got.some((l) => l.parent === 'frontend' && l.child === 'backend') ? got : undefined;
       },
-      { what: 'frontend → recommender and frontend → backend links', timeoutMs: 120_000, intervalMs: 2000 },
+      { what: 'frontend → recommender (5 calls) and frontend → backend links', timeoutMs: 120_000, intervalMs: 2000 },
     );
     expect(links.find((l) => l.parent === 'frontend' && l.child === 'recommender')!.callCount).toBeGreaterThanOrEqual(5);
   });
