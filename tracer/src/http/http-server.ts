@@ -4,6 +4,7 @@ import { isBound } from '../context/bind-emitter.js';
 import { bindEmitterTo, withContext } from '../context/global-context.js';
 import { ROOT } from '../context/linked-context.js';
 import { RecordingSpan } from '../trace/recording-span.js';
+import { startOwnSpan } from '../trace/tracer.js';
 import { headersGetter, HTTP_TAGS, NO_TRACE_HEADERS, pathOf, traceHeadersOf, type HttpServerOptions, type HttpTracing } from './http-tracing.js';
 
 const TRACED = Symbol('pintrace.http.serverTraced');
@@ -62,19 +63,26 @@ export function traceIncoming<R>(tracing: HttpTracing, req: IncomingMessage, res
     const method = known === undefined ? (req.method ?? 'GET').toUpperCase() : req.method!;
     // literal keys (HTTP_TAGS.method, HTTP_TAGS.path): computed keys build the object slowly
     const attributes: Record<string, string | number> = { 'http.method': method, 'http.path': pathOf(req.url) };
-    span = tracing.tracer.startSpan(known ?? method.toLowerCase(), { kind: SpanKind.SERVER, attributes }, parent);
+    span = startOwnSpan(tracing.tracer, known ?? method.toLowerCase(), { kind: SpanKind.SERVER, attributes }, parent);
     requestContext = trace.setSpan(parent, span);
     if (span.isRecording()) {
       // the peer address costs a getpeername call: only for sampled spans
       const address = req.socket?.remoteAddress;
-      if (address) span.setAttribute('network.peer.address', address);
       const port = req.socket?.remotePort;
-      if (port) span.setAttribute('network.peer.port', port);
+      // our span kept our literal: named stores on its one shape, room made for the status too
+      const own = span instanceof RecordingSpan && span.attributes === attributes && span.reserveAttributes((address ? 1 : 0) + (port ? 1 : 0) + 1);
+      if (own) {
+        if (address) attributes['network.peer.address'] = address;
+        if (port) attributes['network.peer.port'] = port;
+      } else {
+        if (address) span.setAttribute('network.peer.address', address);
+        if (port) span.setAttribute('network.peer.port', port);
+      }
       // the route renames the span, which an unsampled one does not have
       const rpc: HttpRpcMetadata = { type: 'http', span };
       requestContext = requestContext.setValue(RPC_METADATA_KEY, rpc);
       // before binding res: this listener needs no context, and so is not wrapped for one
-      endOnResponse(span, res, method, rpc);
+      endOnResponse(span, res, method, rpc, own ? attributes : undefined);
     }
     bindEmitterTo(requestContext, req);
     bindEmitterTo(requestContext, res);
@@ -85,7 +93,8 @@ export function traceIncoming<R>(tracing: HttpTracing, req: IncomingMessage, res
   return withContext(requestContext, next);
 }
 
-function endOnResponse(span: Span, res: ServerResponse, method: string, rpc: HttpRpcMetadata): void {
+/** `own`: the span's attributes object, with room made for the status code (see traceIncoming). */
+function endOnResponse(span: Span, res: ServerResponse, method: string, rpc: HttpRpcMetadata, own: Record<string, string | number> | undefined): void {
   let done = false;
   const finish = (): void => {
     if (done) return;
@@ -99,7 +108,8 @@ function endOnResponse(span: Span, res: ServerResponse, method: string, rpc: Htt
         span.updateName(`${method} ${route}`);
       }
       const status = res.statusCode;
-      span.setAttribute(HTTP_TAGS.statusCode, String(status));
+      if (own !== undefined) own['http.status_code'] = String(status);
+      else span.setAttribute(HTTP_TAGS.statusCode, String(status));
       if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: String(status) });
       span.end();
     } catch {

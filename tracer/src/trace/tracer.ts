@@ -38,8 +38,13 @@ export class PintraceTracer implements Tracer {
   constructor(private readonly state: TracerState) {}
 
   startSpan(name: string, options: SpanOptions = {}, context: Context = activeContext()): Span {
+    return this.start(name, options, context, false);
+  }
+
+  /** startSpan for {@link startOwnSpan}: a sampled span takes `options.attributes` as its own. */
+  start(name: string, options: SpanOptions, context: Context, ownsAttributes: boolean): Span {
     try {
-      return this.createSpan(name, options, context);
+      return this.createSpan(name, options, context, ownsAttributes);
     } catch (err) {
       this.state.logger.error({ err }, 'startSpan failed; returning a non-recording span');
       return trace.wrapSpanContext({
@@ -73,7 +78,7 @@ export class PintraceTracer implements Tracer {
     return contextApi.with(trace.setSpan(parentContext, span), fn as (s: Span) => ReturnType<F>, undefined, span);
   }
 
-  private createSpan(name: string, options: SpanOptions, context: Context): Span {
+  private createSpan(name: string, options: SpanOptions, context: Context, ownsAttributes: boolean): Span {
     const state = this.state;
     const kind = options.kind ?? SpanKind.INTERNAL;
     // the empty context (most roots) holds neither a parent nor a sampling-only decision
@@ -160,6 +165,7 @@ export class PintraceTracer implements Tracer {
       debug: decision.debug,
       shared,
       attributes: options.attributes,
+      ownsAttributes,
       traceState,
       sampleThreshold,
       traceIdHex,
@@ -169,6 +175,15 @@ export class PintraceTracer implements Tracer {
       spanIdHexAt,
     });
   }
+}
+
+/**
+ * `tracer.startSpan` for an instrumentation of ours whose `options.attributes` is a fresh object
+ * literal nobody else holds: our tracer's sampled span keeps that object as its attributes rather
+ * than copying it (any other tracer gets a plain startSpan).
+ */
+export function startOwnSpan(tracer: Tracer, name: string, options: SpanOptions, context: Context): Span {
+  return tracer instanceof PintraceTracer ? tracer.start(name, options, context, true) : tracer.startSpan(name, options, context);
 }
 
 /**

@@ -224,6 +224,16 @@ function insertSorted(key: string, count: number): number {
  */
 const remoteFragments = new Map<string, Map<string, Map<number, Fragment>>>();
 let remoteCached = 0;
+/**
+ * In front of the nested maps, the last fragment seen per low byte of the port: a keep-alive
+ * connection's requests find theirs with one array read and three comparisons (the address is
+ * the socket's one cached string), where the three map lookups hashed both strings per span.
+ */
+const RECENT_SLOTS = 256;
+const recentPort = new Float64Array(RECENT_SLOTS).fill(-1);
+const recentService: string[] = new Array<string>(RECENT_SLOTS).fill('');
+const recentAddress: string[] = new Array<string>(RECENT_SLOTS).fill('');
+const recentFragment: Fragment[] = new Array<Fragment>(RECENT_SLOTS).fill(EMPTY);
 
 function remoteEndpointFragment(attributes: FinishedSpan['attributes']): Fragment {
   // exactly the inputs remoteEndpoint uses: a string service, a string address, a numeric port
@@ -232,6 +242,18 @@ function remoteEndpointFragment(attributes: FinishedSpan['attributes']): Fragmen
   const port = Number(firstOf(attributes, PEER_PORT));
   const serviceKey = typeof service === 'string' ? service : '';
   const addressKey = typeof address === 'string' ? address : '';
+  const slot = port & (RECENT_SLOTS - 1);
+  if (recentPort[slot] === port && recentAddress[slot] === addressKey && recentService[slot] === serviceKey) return recentFragment[slot];
+  const fragment = cachedRemoteFragment(attributes, serviceKey, addressKey, port);
+  // a NaN port never matches itself: such spans always take the maps
+  recentPort[slot] = port;
+  recentService[slot] = serviceKey;
+  recentAddress[slot] = addressKey;
+  recentFragment[slot] = fragment;
+  return fragment;
+}
+
+function cachedRemoteFragment(attributes: FinishedSpan['attributes'], serviceKey: string, addressKey: string, port: number): Fragment {
   let byAddress = remoteFragments.get(serviceKey);
   let byPort = byAddress?.get(addressKey);
   let fragment = byPort?.get(port);

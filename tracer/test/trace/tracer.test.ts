@@ -1,7 +1,8 @@
 import { context, defaultTextMapGetter, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
-import { NEVER_SAMPLE, ProbabilisticSampler } from '@pintrace/sampler';
-import { B3Propagator, RecordingSpan } from '@pintrace/tracer';
+import { ALWAYS_SAMPLE, NEVER_SAMPLE, ProbabilisticSampler } from '@pintrace/sampler';
+import { B3Propagator, InMemorySpanSink, PintraceTracerProvider, RecordingSpan, silentLogger } from '@pintrace/tracer';
+import { startOwnSpan } from '../../src/trace/tracer.js';
 import { closeAfterEach, memoryTracingFor, type MemoryTracingOptions } from '../helpers.js';
 
 const TRACE64 = '463ac35c9f6413ad';
@@ -170,5 +171,52 @@ describe('OTel API', () => {
     span.end();
     expect(sink.spans()).toEqual([]);
     expect(context.active()).toBe(ROOT_CONTEXT);
+  });
+});
+
+describe("an instrumentation's own attribute object (startOwnSpan)", () => {
+  const provider = (maxAttributes: number) => {
+    const sink = new InMemorySpanSink();
+    const tracer = new PintraceTracerProvider({
+      localEndpoint: { serviceName: 'own' },
+      sampler: ALWAYS_SAMPLE,
+      sink,
+      limits: { maxAttributes },
+      logger: silentLogger,
+    }).getTracer('t');
+    return { tracer, sink };
+  };
+
+  it('a sampled span keeps the literal it was given, and counts its keys against the limit', () => {
+    const { tracer, sink } = provider(4);
+    const attributes = { 'http.method': 'GET', 'http.path': '/a' };
+    const span = startOwnSpan(tracer, 'get', { kind: SpanKind.SERVER, attributes }, ROOT_CONTEXT) as RecordingSpan;
+    expect(span.attributes).toBe(attributes);
+    expect(span.reserveAttributes(3)).toBe(false); // 2 + 3 > 4: nothing reserved
+    expect(span.reserveAttributes(2)).toBe(true);
+    span.setAttribute('late', 1); // the limit is reached: dropped
+    span.end();
+    expect(sink.spans()[0].tags).toEqual({ 'http.method': 'GET', 'http.path': '/a' });
+    expect(span.droppedCount).toBe(1);
+    expect(span.reserveAttributes(0)).toBe(false); // ended
+  });
+
+  it('a literal over the limit is copied as startSpan does: the first keys kept, the rest dropped and counted', () => {
+    const { tracer, sink } = provider(1);
+    const attributes = { a: 'x', b: 'y' };
+    const span = startOwnSpan(tracer, 'op', { attributes }, ROOT_CONTEXT) as RecordingSpan;
+    expect(span.attributes).not.toBe(attributes);
+    span.end();
+    expect(sink.spans()[0].tags).toEqual({ a: 'x' });
+    expect(span.droppedCount).toBe(1);
+    expect(attributes).toEqual({ a: 'x', b: 'y' });
+  });
+
+  it('startSpan never takes the caller’s object', () => {
+    const { tracer } = provider(128);
+    const attributes = { a: 'x' };
+    const span = tracer.startSpan('op', { attributes }, ROOT_CONTEXT) as RecordingSpan;
+    span.setAttribute('b', 'y');
+    expect(attributes).toEqual({ a: 'x' });
   });
 });

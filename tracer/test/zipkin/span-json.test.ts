@@ -43,7 +43,8 @@ describe('encodeSpanJsonLine', () => {
       for (let i = 0; i < count; i++)
         attributes[pick(STRINGS) || 'k'] = pick<Attributes[string]>([pick(STRINGS), pick(NUMBERS), 1.5, true, ['a', 'b'], [1, null]]);
       if (random() < 0.3) attributes['network.peer.address'] = pick(['127.0.0.1', '::1', '::ffff:10.1.2.3', 'not-an-ip']);
-      if (random() < 0.3) attributes['network.peer.port'] = pick([8080, 0, 70000]);
+      // 8080 and 8336 share the encoder's recent-peer slot; a string port and NaN too
+      if (random() < 0.3) attributes['network.peer.port'] = pick<Attributes[string]>([8080, 8336, '8080', 0, 70000, 'x']);
       if (random() < 0.1) attributes['peer.service'] = pick(STRINGS);
       const span: FinishedSpan = {
         traceId: random() < 0.5 ? `0000000000000000${'a'.repeat(15)}1` : `${'b'.repeat(31)}2`,
