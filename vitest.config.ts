@@ -15,6 +15,10 @@ export default defineConfig({
           name: 'unit',
           include: ['*/test/**/*.test.ts'],
           exclude: ['node_modules/**', 'test/**', 'bench/**'],
+          // Randomised comparisons run thousands of generated spans or requests: one takes 3.8 s
+          // alone on a 2-core machine and ran past vitest's 5 s default (5.6 s) in a CI-like run.
+          // A time limit is not what they test; a hung test still fails.
+          testTimeout: 30_000,
         },
       },
       {
