@@ -36,20 +36,23 @@ export class ProbabilisticSampler implements Sampler {
   }
 
   isSampled(traceId: string, endpoint?: string): boolean {
-    this.refresh();
-    if (endpoint !== undefined && this.source.rateFor !== undefined) {
-      let rate: number;
-      try {
-        rate = this.source.rateFor(endpoint);
-      } catch {
-        rate = this.rate;
-      }
-      if (rate !== this.rate && isValidSampleRate(rate)) return sampledAt(traceId, rate);
-    }
-    const rate = this.rate;
-    if (rate >= 100) return true;
-    if (rate <= 0) return false;
-    return underBoundary(traceId, this.boundaryHigh, this.boundaryLow);
+    const length = traceId.length;
+    const start = length > 16 ? length - 16 : 0;
+    const split = length - 8 > start ? length - 8 : start;
+    const high = hex32(traceId, start, split);
+    const low = hex32(traceId, split, length);
+    // an id that is not hex (or empty) is above every boundary but 100 %'s, as before
+    if (high < 0 || low < 0 || length === 0) return this.decide(0xffff_ffff, 0xffff_ffff, endpoint);
+    // fewer than 16 hex characters are a positive number: never negated
+    return length - start === 16 ? this.isSampledLow64(high, low, endpoint) : this.decide(high, low, endpoint);
+  }
+
+  isSampledLow64(high: number, low: number, endpoint?: string): boolean {
+    if (high < 0x8000_0000) return this.decide(high, low, endpoint);
+    if (high === 0x8000_0000 && low === 0) return this.decide(0x7fff_ffff, 0xffff_ffff, endpoint); // Long.MIN_VALUE counts as Long.MAX_VALUE
+    // two's complement negation of the 64-bit value
+    const negatedLow = (~low + 1) >>> 0;
+    return this.decide((~high + (negatedLow === 0 ? 1 : 0)) >>> 0, negatedLow, endpoint);
   }
 
   rateOf(endpoint?: string): number {
@@ -63,6 +66,31 @@ export class ProbabilisticSampler implements Sampler {
       }
     }
     return this.rate;
+  }
+
+  /** The decision for a trace whose |low 64 bits| are `high` and `low`. */
+  private decide(high: number, low: number, endpoint: string | undefined): boolean {
+    this.refresh();
+    if (endpoint !== undefined && this.source.rateFor !== undefined) {
+      let rate: number;
+      try {
+        rate = this.source.rateFor(endpoint);
+      } catch {
+        rate = this.rate;
+      }
+      if (rate !== this.rate && isValidSampleRate(rate)) {
+        // one decision at an arbitrary rate (a per-endpoint override)
+        if (rate >= 100) return true;
+        if (rate <= 0) return false;
+        const scaled = boundaryOf(rate);
+        const boundaryHigh = Math.floor(scaled / TWO_32);
+        return underBoundary(high, low, boundaryHigh, scaled - boundaryHigh * TWO_32);
+      }
+    }
+    const rate = this.rate;
+    if (rate >= 100) return true;
+    if (rate <= 0) return false;
+    return underBoundary(high, low, this.boundaryHigh, this.boundaryLow);
   }
 
   private refresh(): void {
@@ -80,15 +108,6 @@ export class ProbabilisticSampler implements Sampler {
   }
 }
 
-/** One decision at an arbitrary rate (per-endpoint overrides). */
-function sampledAt(traceId: string, rate: number): boolean {
-  if (rate >= 100) return true;
-  if (rate <= 0) return false;
-  const scaled = boundaryOf(rate);
-  const high = Math.floor(scaled / TWO_32);
-  return underBoundary(traceId, high, scaled - high * TWO_32);
-}
-
 /** trunc(Long.MAX_VALUE × percent / 100) as an exact integer double, at most 2^63. */
 function boundaryOf(percent: number): number {
   // Number(Long.MAX_VALUE) is 2^63; the product is an integer-valued double after trunc.
@@ -96,26 +115,8 @@ function boundaryOf(percent: number): number {
   return Math.min(Math.trunc(TWO_63 * (percent / 100)), TWO_63);
 }
 
-/** |signed low 64 bits of traceId| <= boundary, comparing 32-bit halves. False for non-hex ids. */
-function underBoundary(traceId: string, boundaryHigh: number, boundaryLow: number): boolean {
-  const length = traceId.length;
-  if (length === 0) return false;
-  const start = length > 16 ? length - 16 : 0;
-  const split = length - 8 > start ? length - 8 : start;
-  let high = hex32(traceId, start, split);
-  let low = hex32(traceId, split, length);
-  if (high < 0 || low < 0) return false;
-  if (length - start === 16 && high >= 0x8000_0000) {
-    if (high === 0x8000_0000 && low === 0) {
-      // Long.MIN_VALUE counts as Long.MAX_VALUE
-      high = 0x7fff_ffff;
-      low = 0xffff_ffff;
-    } else {
-      // two's complement negation of the 64-bit value
-      low = (~low + 1) >>> 0;
-      high = (~high + (low === 0 ? 1 : 0)) >>> 0;
-    }
-  }
+/** |low 64 bits| (as `high` and `low` halves) <= boundary. */
+function underBoundary(high: number, low: number, boundaryHigh: number, boundaryLow: number): boolean {
   if (boundaryHigh >= 0x8000_0000) return true; // boundary 2^63: everything
   return high < boundaryHigh || (high === boundaryHigh && low <= boundaryLow);
 }

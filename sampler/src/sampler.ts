@@ -14,6 +14,12 @@ export interface Sampler {
    */
   isSampled(traceId: string, endpoint?: string): boolean;
   /**
+   * Optional: what {@link isSampled} decides for a 64-bit or longer trace id whose low 64 bits
+   * are `high` and `low` (unsigned 32-bit halves), so that a tracer can decide from the random
+   * words of a new id before writing it as hex (an unsampled root then never writes it).
+   */
+  isSampledLow64?(high: number, low: number, endpoint?: string): boolean;
+  /**
    * Optional: the rate in percent that {@link isSampled} applies to this endpoint now, so that a
    * sampled root can record what admitted it. Asked only after a root was sampled.
    */
@@ -21,10 +27,10 @@ export interface Sampler {
 }
 
 /** Samples every trace (dev machines). */
-export const ALWAYS_SAMPLE: Sampler = { isSampled: () => true, rateOf: () => 100 };
+export const ALWAYS_SAMPLE: Sampler = { isSampled: () => true, isSampledLow64: () => true, rateOf: () => 100 };
 
 /** Samples no trace, except those that arrive with `accept` or `debug`. */
-export const NEVER_SAMPLE: Sampler = { isSampled: () => false };
+export const NEVER_SAMPLE: Sampler = { isSampled: () => false, isSampledLow64: () => false };
 
 const SAMPLED: SamplingDecision = Object.freeze({ sampled: true, debug: false });
 const NOT_SAMPLED: SamplingDecision = Object.freeze({ sampled: false, debug: false });

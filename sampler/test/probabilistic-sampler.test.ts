@@ -57,6 +57,33 @@ describe('ProbabilisticSampler', () => {
     expect(new ProbabilisticSampler(99.99).isSampled('8000000000000000')).toBe(false);
   });
 
+  it('decides from the two 32-bit halves of the low 64 bits exactly as from the hex id', () => {
+    const edges = [
+      '0000000000000001',
+      'ffffffffffffffff',
+      '3fffffffffffffff',
+      '4000000000000000',
+      '4000000000000001',
+      '8000000000000000',
+      '8000000000000001',
+      '7fffffffffffffff',
+      'c000000000000001',
+      'ffffffff00000000',
+      '00000000ffffffff',
+    ];
+    const ids = [...edges, ...Array.from({ length: 2000 }, randomTraceId)];
+    // the per-endpoint override takes the other branch of the same decision
+    const source: RateSource = { current: () => 37.5, rateFor: (endpoint) => (endpoint === '/hot' ? 0.3 : 37.5) };
+    for (const sampler of [new ProbabilisticSampler(50), new ProbabilisticSampler(0.3), new ProbabilisticSampler(99.99), new ProbabilisticSampler(source)]) {
+      for (const id of ids) {
+        const high = Number.parseInt(id.slice(0, 8), 16);
+        const low = Number.parseInt(id.slice(8), 16);
+        for (const endpoint of [undefined, '/hot', '/cold'])
+          expect(sampler.isSampledLow64(high, low, endpoint), `${id} ${endpoint}`).toBe(sampler.isSampled(id, endpoint));
+      }
+    }
+  });
+
   it('reads the rate from its source on each decision and ignores invalid values', () => {
     let rate = 0;
     const source: RateSource = { current: () => rate };

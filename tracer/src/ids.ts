@@ -6,75 +6,77 @@
  * never padded on the way out.
  */
 
+import { randomFillSync } from 'node:crypto';
+
 const ZERO_HIGH = '0000000000000000';
 const IDS_PER_POOL = 256;
-/** Two lower-hex characters per byte value, as one 16-bit store (in the platform's byte order). */
-const HEX_PAIRS = new Uint16Array(256);
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-for (let v = 0; v < 256; v++) {
-  const high = '0123456789abcdef'.charCodeAt(v >> 4);
-  const low = '0123456789abcdef'.charCodeAt(v & 15);
-  HEX_PAIRS[v] = LITTLE_ENDIAN ? high | (low << 8) : (high << 8) | low;
-}
-const ZERO_PAIR = HEX_PAIRS[0];
 
 /**
- * Random ids are slices of pool strings: one native random fill and one string per 256 ids.
+ * Random ids are slices of pool strings: one native random fill and one hex string per 256 ids.
  * Every id is a slice of a flat string (a concatenated id, a V8 cons string, made each later
  * charCodeAt, as in the span encoder, walk the rope). An entry is 32 characters: 16 zeros and
  * 16 random hex (a 64-bit trace id in OTel form, whose low half is also a span id), or, in the
  * 128-bit pool, 32 random hex.
+ *
+ * Native code makes the pool (crypto's fill, Buffer's hex): a JavaScript loop writing the hex
+ * digits ran once per 256 requests and cost an unsampled request more than the rest of its span.
  */
 class IdPool {
   /** A new buffer per refill: spans keep pointing into the old one (see lastIdBytes). */
   private hex = Buffer.allocUnsafe(0);
   private text = '';
   private offset = 0;
+  /** The 16 bytes behind each entry's 32 hex characters. */
+  private random = new DataView(new ArrayBuffer(0));
 
   constructor(private readonly randomBytesPerId: 8 | 16) {}
 
   /** The next 32-character entry; lastIdBytes/lastIdAt point at its first hex byte. */
   next(): string {
-    if (this.offset >= this.text.length) this.refill();
-    const at = this.offset;
-    this.offset += 32;
+    this.reserve();
+    return this.text.slice(lastIdTextAt, lastIdTextAt + 32);
+  }
+
+  /** Takes the next entry without slicing it: sets every `lastId*` binding. */
+  reserve(): void {
+    let high: number;
+    let low: number;
+    let at: number;
+    do {
+      if (this.offset >= this.text.length) this.refill();
+      at = this.offset;
+      this.offset += 32;
+      // two hex characters per byte: the entry's low 64 bits are its bytes 8 to 15
+      high = this.random.getUint32((at >> 1) + 8);
+      low = this.random.getUint32((at >> 1) + 12);
+      // the low 64 bits are a span id, which must not be zero (a chance of 2^-64)
+    } while (high === 0 && low === 0);
     lastIdBytes = this.hex;
     lastIdAt = at + 32 - 2 * this.randomBytesPerId;
-    return this.text.slice(at, at + 32);
+    lastIdText = this.text;
+    lastIdTextAt = at;
+    lastIdHigh = high;
+    lastIdLow = low;
   }
 
   /**
-   * Ids need to be unique, not secret: like OpenTelemetry JS's id generator, Math.random
-   * (xorshift128+) rather than the crypto generator, which cost a fifth of an unsampled span.
+   * Ids need to be unique, not secret, but one fill from the crypto generator per 256 ids costs
+   * less than Math.random did, written into hex by a loop.
    */
   private refill(): void {
-    const words = this.randomBytesPerId / 4;
-    this.hex = Buffer.allocUnsafe(IDS_PER_POOL * 32);
-    const pairs = new Uint16Array(this.hex.buffer, this.hex.byteOffset, this.hex.length / 2);
-    for (let id = 0; id < IDS_PER_POOL; id++) {
-      const entry = id * 16;
-      let at = entry;
-      for (let z = words; z < 4; z++) {
-        pairs[at++] = ZERO_PAIR;
-        pairs[at++] = ZERO_PAIR;
-        pairs[at++] = ZERO_PAIR;
-        pairs[at++] = ZERO_PAIR;
-      }
-      let low = 0;
-      for (let w = 0; w < words; w++) {
-        low = (Math.random() * 0x1_0000_0000) >>> 0;
-        pairs[at++] = HEX_PAIRS[low >>> 24];
-        pairs[at++] = HEX_PAIRS[(low >>> 16) & 0xff];
-        pairs[at++] = HEX_PAIRS[(low >>> 8) & 0xff];
-        pairs[at++] = HEX_PAIRS[low & 0xff];
-      }
-      // the low 64 bits are a span id, which must not be zero: the last word must not be zero
-      // with the one before it (a chance of 2^-64; a fixed stand-in keeps this simple)
-      if (low === 0 && pairs[entry + 8] === ZERO_PAIR && pairs[entry + 9] === ZERO_PAIR && pairs[entry + 10] === ZERO_PAIR && pairs[entry + 11] === ZERO_PAIR) {
-        this.hex[id * 32 + 31] = 0x31;
+    const bytes = new Uint8Array(IDS_PER_POOL * 16);
+    randomFillSync(bytes);
+    if (this.randomBytesPerId === 8) {
+      // a 64-bit id in OTel form: the high 8 bytes of each entry are zero
+      const words = new Uint32Array(bytes.buffer);
+      for (let word = 0; word < words.length; word += 4) {
+        words[word] = 0;
+        words[word + 1] = 0;
       }
     }
-    this.text = this.hex.toString('latin1');
+    this.text = Buffer.from(bytes.buffer).toString('hex');
+    this.hex = Buffer.from(this.text, 'latin1');
+    this.random = new DataView(bytes.buffer);
     this.offset = 0;
   }
 }
@@ -87,6 +89,15 @@ class IdPool {
  */
 export let lastIdBytes: Buffer = Buffer.alloc(0);
 export let lastIdAt = 0;
+/**
+ * The id just taken by newSpanId/newTraceId/reserveTraceId as characters `lastIdTextAt` to
+ * `lastIdTextAt + 32` of `lastIdText` (its OTel trace id form; the last 16 are its span id form),
+ * and its low 64 bits as unsigned 32-bit halves.
+ */
+export let lastIdText = '';
+export let lastIdTextAt = 0;
+export let lastIdHigh = 0;
+export let lastIdLow = 0;
 
 const pool64 = new IdPool(8);
 let pool128: IdPool | undefined;
@@ -102,6 +113,15 @@ export function newSpanId(): string {
  */
 export function newTraceId(bits128: boolean): string {
   return bits128 ? (pool128 ??= new IdPool(16)).next() : pool64.next();
+}
+
+/**
+ * Takes a new trace id (as newTraceId) without making its string: read it from the `lastId*`
+ * bindings. A root decides its sampling from the random words, and only a trace that is sampled
+ * or whose context is read pays for the id's string.
+ */
+export function reserveTraceId(bits128: boolean): void {
+  (bits128 ? (pool128 ??= new IdPool(16)) : pool64).reserve();
 }
 
 /** OTel-form (32-char) trace id from a 16- or 32-char wire id. */

@@ -170,6 +170,13 @@ export function bindEmitter<T extends EventEmitter>(ctx: Context, emitter: T, ru
     existing.context = ctx;
     return emitter;
   }
+  // a node:http object whose `on` is the one its prototype got (or any object inheriting it):
+  // found by one property load, where Object.getPrototypeOf called into the runtime
+  const on = target.on;
+  if (on !== undefined && (on === sharedOn[0] || on === sharedOn[1] || on === sharedOn[2])) {
+    target[STATE] = { context: ctx, run, wrappers: undefined, originals: undefined };
+    return emitter;
+  }
   const shared = sharedIndex(Object.getPrototypeOf(target) as object | null);
   if (shared >= 0 && (sharedPatched[shared] || patchPrototype(shared)) && target.on === sharedOn[shared]) {
     target[STATE] = { context: ctx, run, wrappers: undefined, originals: undefined };

@@ -15,18 +15,20 @@ import {
 import { samplingEndpointOf, thresholdOfOtValue, thresholdOfPercent, withThreshold } from '@pintrace/model';
 import { decideSampling, type Sampler, type SamplingState } from '@pintrace/sampler';
 import { nowMicros, toEpochMicros } from '../clock.js';
-import { lastIdAt, lastIdBytes, newSpanId, newTraceId } from '../ids.js';
+import { lastIdAt, lastIdBytes, lastIdHigh, lastIdLow, lastIdText, lastIdTextAt, newSpanId, newTraceId, reserveTraceId } from '../ids.js';
 import { getB3Details, SAMPLING_ONLY_KEY } from '../propagation/remote-context.js';
 import { activeContext } from '../context/global-context.js';
 import { ROOT } from '../context/linked-context.js';
 import { RecordingSpan } from './recording-span.js';
+import { UnsampledRootSpan } from './unsampled-root-span.js';
 import type { TracerState } from './tracer-state.js';
 
 /**
  * The OTel Tracer. Sampling: the root decides (through the sampler), a child inherits its
  * parent's decision, a remote parent's B3 state is honoured (debug forces, deny drops, defer lets
  * the sampler decide). Unsampled spans are OTel non-recording spans: two ids and a context, no
- * Zipkin record, no encoding.
+ * Zipkin record, no encoding; an unsampled root is decided from its id's random words and makes
+ * its id strings only if its context is read (see UnsampledRootSpan).
  *
  * Server spans and B3: when a SERVER span starts under a remote parent that arrived as B3, it
  * joins the caller's span (same span id, the caller's parent id, `shared: true`), as Brave and
@@ -98,6 +100,12 @@ export class PintraceTracer implements Tracer {
     let spanIdHex: Buffer | undefined;
     let spanIdHexAt = 0;
     let inherited: RecordingSpan | undefined;
+    // a root's ids, until it needs them as strings: where they lie in the id pool, and the
+    // random words the sampler decides by
+    let rootIds = '';
+    let rootIdsAt = 0;
+    let rootHigh = 0;
+    let rootLow = 0;
 
     if (parent && trace.isSpanContextValid(parent)) {
       traceId = parent.traceId;
@@ -122,13 +130,17 @@ export class PintraceTracer implements Tracer {
         parentSpanId = parent.spanId;
       }
     } else {
-      traceId = newTraceId(state.traceId128Bit);
+      reserveTraceId(state.traceId128Bit);
+      rootIds = lastIdText;
+      rootIdsAt = lastIdTextAt;
+      rootHigh = lastIdHigh;
+      rootLow = lastIdLow;
       traceIdHex = spanIdHex = lastIdBytes;
       traceIdHexAt = lastIdAt;
       traceIdHexLength = state.traceId128Bit ? 32 : 16;
       // a root's span id is its trace id's low half (Brave's convention): one random id, not two
-      spanId = traceId.slice(16);
       spanIdHexAt = lastIdAt + traceIdHexLength - 16;
+      traceId = spanId = '';
       propagated = empty ? undefined : (context.getValue(SAMPLING_ONLY_KEY) as SamplingState | undefined);
     }
 
@@ -138,11 +150,26 @@ export class PintraceTracer implements Tracer {
     // not parent-based (OTel's always_on, always_off, traceidratio): every span asks the sampler;
     // a child asks at its service's rate, so with one rate it agrees with its root (same trace id)
     if (!state.parentBased) propagated = undefined;
-    const decision = decideSampling(state.sampler, traceId, propagated, endpoint);
-    if (!decision.sampled || !state.active) {
+    const root = rootIds !== '';
+    let sampled: boolean;
+    let debug = false;
+    if (root && propagated === undefined && state.sampler.isSampledLow64 !== undefined) {
+      sampled = state.sampler.isSampledLow64(rootHigh, rootLow, endpoint);
+    } else {
+      if (root) traceId = rootIds.slice(rootIdsAt, rootIdsAt + 32);
+      const decision = decideSampling(state.sampler, traceId, propagated, endpoint);
+      sampled = decision.sampled;
+      debug = decision.debug;
+    }
+    if (!sampled || !state.active) {
+      if (root) return new UnsampledRootSpan(rootIds, rootIdsAt);
       const unsampled: SpanContext = { traceId, spanId, traceFlags: TraceFlags.NONE, isRemote: false };
       if (traceState) unsampled.traceState = traceState;
       return trace.wrapSpanContext(unsampled);
+    }
+    if (root) {
+      if (traceId === '') traceId = rootIds.slice(rootIdsAt, rootIdsAt + 32);
+      spanId = rootIds.slice(rootIdsAt + 16, rootIdsAt + 32);
     }
     // The rate that admitted the trace travels with it (tracestate `ot=th:`, and a tag on every
     // span recorded here), so collectors scale counts exactly; only sampled spans pay for it.
@@ -154,7 +181,7 @@ export class PintraceTracer implements Tracer {
         traceState = base.set('ot', withThreshold(base.get('ot'), sampleThreshold));
       }
     } else if (inherited !== undefined) sampleThreshold = inherited.sampleThreshold;
-    else if (traceState !== undefined && !decision.debug) sampleThreshold = thresholdOfOtValue(traceState.get('ot'));
+    else if (traceState !== undefined && !debug) sampleThreshold = thresholdOfOtValue(traceState.get('ot'));
     return new RecordingSpan(state, {
       traceId,
       spanId,
@@ -162,7 +189,7 @@ export class PintraceTracer implements Tracer {
       name,
       kind,
       startMicros: options.startTime === undefined ? nowMicros() : toEpochMicros(options.startTime),
-      debug: decision.debug,
+      debug,
       shared,
       attributes: options.attributes,
       ownsAttributes,

@@ -61,6 +61,54 @@ describe('sampling', () => {
   });
 });
 
+describe('an unsampled root', () => {
+  it("decides from its id's random words as the sampler decides from the id, 64- and 128-bit", () => {
+    for (const traceId128Bit of [false, true]) {
+      const sampler = new ProbabilisticSampler(50);
+      const { tracing, sink } = setup({ sampler, traceId128Bit });
+      let recorded = 0;
+      // more than one id pool's worth (256), so a refill is crossed
+      for (let i = 0; i < 700; i++) {
+        const span = tracing.tracer.startSpan('root');
+        const { traceId, spanId } = span.spanContext();
+        expect(traceId).toMatch(traceId128Bit ? /^[0-9a-f]{32}$/ : /^0{16}[0-9a-f]{16}$/);
+        expect(spanId).toBe(traceId.slice(16));
+        expect(span.isRecording()).toBe(sampler.isSampled(traceId));
+        if (span.isRecording()) recorded++;
+        span.end();
+      }
+      expect(recorded).toBeGreaterThan(250);
+      expect(recorded).toBeLessThan(450);
+      expect(sink.spans()).toHaveLength(recorded);
+    }
+  });
+
+  it('makes its context once, when read, and its children carry that trace id', () => {
+    const { tracing, sink } = setup({ sampler: NEVER_SAMPLE });
+    const roots = Array.from({ length: 300 }, () => tracing.tracer.startSpan('root'));
+    const contexts = roots.map((root) => root.spanContext());
+    expect(new Set(contexts.map((c) => c.traceId)).size).toBe(300);
+    for (const [i, root] of roots.entries()) {
+      expect(root.spanContext()).toBe(contexts[i]);
+      expect(contexts[i]).toMatchObject({ traceFlags: 0, isRemote: false });
+      expect(trace.isSpanContextValid(contexts[i])).toBe(true);
+      const child = tracing.tracer.startSpan('child', {}, trace.setSpan(ROOT_CONTEXT, root));
+      expect(child.isRecording()).toBe(false);
+      expect(child.spanContext().traceId).toBe(contexts[i].traceId);
+      expect(child.spanContext().spanId).not.toBe(contexts[i].spanId);
+    }
+    expect(sink.spans()).toEqual([]);
+  });
+
+  it('a sampler without word decisions is asked with the id, which its span then carries', () => {
+    const asked: string[] = [];
+    const { tracing } = setup({ sampler: { isSampled: (traceId) => asked.push(traceId) % 2 === 0 } });
+    const spans = Array.from({ length: 4 }, () => tracing.tracer.startSpan('root'));
+    expect(spans.map((s) => s.spanContext().traceId)).toEqual(asked);
+    expect(spans.map((s) => s.isRecording())).toEqual([false, true, false, true]);
+  });
+});
+
 describe('ids and parents', () => {
   it('new traces get 64-bit ids by default and 128-bit ids when asked', () => {
     const { tracing, sink } = setup();
