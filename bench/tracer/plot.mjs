@@ -44,6 +44,15 @@ export function renderChart(results, width = 820) {
       'req/s',
       other.http.map((r) => ({ label: httpLabel(r.sampling), value: r.reqPerSec })),
     ]);
+  return frame(`bench/tracer, ${results.date}, ${results.machine}`, panels, width);
+}
+
+/** One panel of bars (`bars`: label and value) under a caption, as its own SVG. */
+export function renderBars(caption, title, unit, bars, width = 820) {
+  return frame(caption, [[title, unit, bars]], width);
+}
+
+function frame(caption, panels, width) {
   let y = 30;
   const parts = [];
   for (const [title, unit, bars] of panels) {
@@ -54,7 +63,7 @@ export function renderChart(results, width = 820) {
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="10" y="18" font-size="11" fill="#555">${esc(`bench/tracer, ${results.date}, ${results.machine}`)}</text>`,
+    `<text x="10" y="18" font-size="11" fill="#555">${esc(caption)}</text>`,
     ...parts,
     '</svg>',
   ].join('\n');

@@ -1,0 +1,147 @@
+/**
+ * Instructions per request of the HTTP throughput bench's server, counted by valgrind's callgrind:
+ * a measure other load on the machine does not move, for telling apart changes of a few percent
+ * that requests/s on a shared virtual machine cannot (its rounds move by more than that).
+ *
+ * Each configuration's server (bench/tracer/http-server.mjs, same modes) runs under callgrind with
+ * counting off; this process sends the warm-up requests over 10 keep-alive connections, turns
+ * counting on, sends the measured requests over the same connections, turns it off, and only then
+ * closes them (closing connections deoptimises Node's stream code, which would then re-warm
+ * inside the count). V8 compiles on the main thread here (--no-concurrent-recompilation), so code
+ * reaches its final tier after a number of requests, not of seconds, which valgrind stretches.
+ *
+ * Two figures per configuration: all instructions per request, and those outside the garbage
+ * collector. A major collection lands in one run's window and not in another's (it cost about
+ * 3,000 instructions per request when it did), so comparisons use the second.
+ *
+ * Instructions are not time (a cache miss costs more than an add), so this says where work went
+ * and whether a change removed some; requests/s (http-throughput.mjs) stays the headline.
+ *
+ *   node bench/tracer/instructions.mjs [warm-up requests] [measured requests]
+ *   BENCH_INSTR_MODES='["als","0.3"]' to choose configurations (http-server.mjs modes).
+ * Needs valgrind (Debian package `valgrind`); about 40 s per configuration.
+ */
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { renderBars } from './plot.mjs';
+
+const run = promisify(execFile);
+const WARM = Number(process.argv[2] ?? 60_000);
+const MEASURED = Number(process.argv[3] ?? 20_000);
+const MODES = process.env.BENCH_INSTR_MODES ? JSON.parse(process.env.BENCH_INSTR_MODES) : ['off', 'als', '0.3', '100'];
+const CONNECTIONS = 10;
+/** Functions of V8's garbage collector (marking, sweeping, scavenging, and their root visits). */
+const GC =
+  /Marking|Sweeper|Scaveng|IterateObjectCache|BodyDescriptor|SizeFromMap|StringTableCleaner|Evacuat|RelocIterator|NeedsResetDueToFlushedBytecode|MarkCompact|MinorMS|RememberedSet|SlotSet|FreeList|ArrayBufferSweeper|EphemeronHashTable|VisitRootPointer/;
+
+const pin = (cpu, cmd, args) => (cpus().length >= 2 ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args]);
+
+async function requests(port, agent, total) {
+  let sent = 0;
+  const one = () =>
+    new Promise((resolve, reject) => {
+      http
+        .get({ host: '127.0.0.1', port, path: '/', agent }, (res) => {
+          res.resume();
+          res.on('end', resolve);
+        })
+        .on('error', reject);
+    });
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async () => {
+      while (sent < total) {
+        sent++;
+        await one();
+      }
+    }),
+  );
+}
+
+async function measure(mode, dir) {
+  const out = join(dir, `callgrind-${mode}.out`);
+  const server = spawn(
+    ...pin(0, 'valgrind', [
+      '--tool=callgrind',
+      '--instr-atstart=no',
+      '--smc-check=all-non-file',
+      `--callgrind-out-file=${out}`,
+      process.execPath,
+      '--no-concurrent-recompilation',
+      '--no-concurrent-osr',
+      new URL('./http-server.mjs', import.meta.url).pathname,
+      mode,
+    ]),
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stderr = '';
+  server.stderr.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  const port = await new Promise((resolve, reject) => {
+    let stdout = '';
+    server.once('exit', (code) => reject(new Error(`server (${mode}) exited ${code}: ${stderr.slice(-500)}`)));
+    server.stdout.on('data', (chunk) => {
+      stdout += chunk;
+      const m = /listening (\d+)/.exec(stdout);
+      if (m) resolve(Number(m[1]));
+    });
+  });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
+  await requests(port, agent, WARM);
+  await run('callgrind_control', ['-i', 'on', String(server.pid)]);
+  await requests(port, agent, MEASURED);
+  await run('callgrind_control', ['-i', 'off', String(server.pid)]);
+  agent.destroy();
+  const exited = new Promise((resolve) => server.once('exit', resolve));
+  server.kill('SIGTERM');
+  await exited;
+  const annotated = execFileSync('callgrind_annotate', ['--threshold=100', out], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  let all = 0;
+  let gc = 0;
+  for (const line of annotated.split('\n')) {
+    const m = /^\s*([\d,]+)\s+\([\s\d.]+%\)\s+(.*)$/.exec(line);
+    if (!m || line.includes('PROGRAM TOTALS')) continue;
+    const count = Number(m[1].replaceAll(',', ''));
+    all += count;
+    if (GC.test(m[2])) gc += count;
+  }
+  return { mode, instructionsPerRequest: Math.round(all / MEASURED), nonGcInstructionsPerRequest: Math.round((all - gc) / MEASURED) };
+}
+
+try {
+  execFileSync('sh', ['-c', 'command -v valgrind && command -v callgrind_control'], { stdio: 'ignore' });
+} catch {
+  console.error('needs valgrind (callgrind and callgrind_control): apt-get install valgrind');
+  process.exit(2);
+}
+const dir = mkdtempSync(join(tmpdir(), 'bench-instructions-'));
+const rows = [];
+try {
+  for (const mode of MODES) {
+    process.stderr.write(`instructions: ${mode}, ${WARM} warm-up and ${MEASURED} measured requests under callgrind…\n`);
+    rows.push(await measure(mode, dir));
+    process.stderr.write(`instructions: ${mode}: ${JSON.stringify(rows.at(-1))}\n`);
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+const als = rows.find((r) => r.mode === 'als')?.nonGcInstructionsPerRequest;
+// as a throughput ratio: the AsyncLocalStorage-only server's instructions ÷ this one's
+for (const row of rows) if (als) row.vsAls = +(als / row.nonGcInstructionsPerRequest).toFixed(3);
+console.table(rows);
+const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+const results = { date: new Date().toISOString(), commit, node: process.version, warmUpRequests: WARM, measuredRequests: MEASURED, connections: CONNECTIONS, rows };
+writeFileSync(new URL('./instructions.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(
+  new URL('./instructions.svg', import.meta.url),
+  renderBars(
+    `bench/tracer/instructions.mjs, ${new Date().toISOString().slice(0, 10)}, ${WARM} warm-up and ${MEASURED} measured requests`,
+    `Instructions per request outside the GC (callgrind, Node ${process.version})`,
+    'instr.',
+    rows.map((r) => ({ label: r.mode, value: r.nonGcInstructionsPerRequest })),
+  ),
+);
