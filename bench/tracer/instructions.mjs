@@ -134,7 +134,15 @@ const als = rows.find((r) => r.mode === 'als')?.nonGcInstructionsPerRequest;
 for (const row of rows) if (als) row.vsAls = +(als / row.nonGcInstructionsPerRequest).toFixed(3);
 console.table(rows);
 const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-const results = { date: new Date().toISOString(), commit, node: process.version, warmUpRequests: WARM, measuredRequests: MEASURED, connections: CONNECTIONS, rows };
+const results = {
+  date: new Date().toISOString(),
+  commit,
+  node: process.version,
+  warmUpRequests: WARM,
+  measuredRequests: MEASURED,
+  connections: CONNECTIONS,
+  rows,
+};
 writeFileSync(new URL('./instructions.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
 writeFileSync(
   new URL('./instructions.svg', import.meta.url),
