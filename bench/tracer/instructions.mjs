@@ -19,7 +19,7 @@
  *
  *   node bench/tracer/instructions.mjs [warm-up requests] [measured requests]
  *   BENCH_INSTR_MODES='["als","0.3"]' to choose configurations (http-server.mjs modes).
- * Needs valgrind (Debian package `valgrind`); about 40 s per configuration.
+ * Needs valgrind (Debian package `valgrind`); about a minute per configuration.
  */
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -38,7 +38,18 @@ const CONNECTIONS = 10;
 const GC =
   /Marking|Sweeper|Scaveng|IterateObjectCache|BodyDescriptor|SizeFromMap|StringTableCleaner|Evacuat|RelocIterator|NeedsResetDueToFlushedBytecode|MarkCompact|MinorMS|RememberedSet|SlotSet|FreeList|ArrayBufferSweeper|EphemeronHashTable|VisitRootPointer/;
 
-const pin = (cpu, cmd, args) => (cpus().length >= 2 ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args]);
+const has = (cmd) => {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+};
+// the server and this process (its client) on CPUs of their own when there are two: the counts do
+// not depend on it, the run's length does
+const PIN = cpus().length >= 2 && has('taskset');
+const pin = (cpu, cmd, args) => (PIN ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args]);
 
 async function requests(port, agent, total) {
   let sent = 0;
@@ -112,10 +123,8 @@ async function measure(mode, dir) {
   return { mode, instructionsPerRequest: Math.round(all / MEASURED), nonGcInstructionsPerRequest: Math.round((all - gc) / MEASURED) };
 }
 
-try {
-  execFileSync('sh', ['-c', 'command -v valgrind && command -v callgrind_control'], { stdio: 'ignore' });
-} catch {
-  console.error('needs valgrind (callgrind and callgrind_control): apt-get install valgrind');
+if (!has('valgrind') || !has('callgrind_control') || !has('callgrind_annotate')) {
+  console.error('needs valgrind (callgrind, callgrind_control, callgrind_annotate): apt-get install valgrind');
   process.exit(2);
 }
 const dir = mkdtempSync(join(tmpdir(), 'bench-instructions-'));
