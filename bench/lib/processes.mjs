@@ -3,10 +3,21 @@
  * them, and what they cost, read from /proc (CPU as utime + stime of all threads, peak RSS as
  * VmHWM) so that measuring costs the measured process nothing.
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import net from 'node:net';
 
 const tick = 100; // USER_HZ: the unit of /proc/<pid>/stat's times on Linux
+
+/** True when `cmd` is on the PATH (a load generator, valgrind, taskset). */
+export function hasCommand(cmd) {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 

@@ -25,6 +25,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
+import { hasCommand } from '../lib/processes.mjs';
 
 const require = createRequire(new URL('../../tracer/package.json', import.meta.url));
 const SECONDS = Number(process.argv[2] ?? 8);
@@ -42,16 +43,8 @@ const MODES = process.env.BENCH_HTTP_MODES
 const OTHER_NODE = process.env.BENCH_HTTP_OTHER_NODE;
 export const otherNodeVersion = OTHER_NODE ? execFileSync(OTHER_NODE, ['--version'], { encoding: 'utf8' }).trim() : undefined;
 
-const has = (cmd) => {
-  try {
-    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-};
-const WRK = has('wrk');
-const PIN = process.platform === 'linux' && cpus().length >= 2 && has('taskset');
+const WRK = hasCommand('wrk');
+const PIN = process.platform === 'linux' && cpus().length >= 2 && hasCommand('taskset');
 export const loadGenerator = `${WRK ? 'wrk -t1 -c50' : 'autocannon -c 50'}${PIN ? ', pinned to CPU 1, server to CPU 0' : ', unpinned'}`;
 
 /** `cmd args` on the given CPU when pinning is possible. */

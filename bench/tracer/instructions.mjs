@@ -28,6 +28,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { renderBars } from './plot.mjs';
+import { hasCommand } from '../lib/processes.mjs';
 
 const run = promisify(execFile);
 const WARM = Number(process.argv[2] ?? 60_000);
@@ -38,17 +39,9 @@ const CONNECTIONS = 10;
 const GC =
   /Marking|Sweeper|Scaveng|IterateObjectCache|BodyDescriptor|SizeFromMap|StringTableCleaner|Evacuat|RelocIterator|NeedsResetDueToFlushedBytecode|MarkCompact|MinorMS|RememberedSet|SlotSet|FreeList|ArrayBufferSweeper|EphemeronHashTable|VisitRootPointer/;
 
-const has = (cmd) => {
-  try {
-    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-};
 // the server and this process (its client) on CPUs of their own when there are two: the counts do
 // not depend on it, the run's length does
-const PIN = cpus().length >= 2 && has('taskset');
+const PIN = cpus().length >= 2 && hasCommand('taskset');
 const pin = (cpu, cmd, args) => (PIN ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args]);
 
 async function requests(port, agent, total) {
@@ -123,7 +116,7 @@ async function measure(mode, dir) {
   return { mode, instructionsPerRequest: Math.round(all / MEASURED), nonGcInstructionsPerRequest: Math.round((all - gc) / MEASURED) };
 }
 
-if (!has('valgrind') || !has('callgrind_control') || !has('callgrind_annotate')) {
+if (!hasCommand('valgrind') || !hasCommand('callgrind_control') || !hasCommand('callgrind_annotate')) {
   console.error('needs valgrind (callgrind, callgrind_control, callgrind_annotate): apt-get install valgrind');
   process.exit(2);
 }
