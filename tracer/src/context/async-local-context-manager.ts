@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { EventEmitter } from 'node:events';
 import { ROOT_CONTEXT, type Context, type ContextManager } from '@opentelemetry/api';
-import { bindEmitter, isEventEmitter, type RunInContext } from './bind-emitter.js';
+import { bindEmitter, isEventEmitter, type ActiveContextSource, type RunInContext } from './bind-emitter.js';
 
 /** What `attach` returns: API 1.10's ContextManagementToken. */
 export interface ContextToken {
@@ -14,8 +14,10 @@ export interface ContextToken {
  */
 export class AsyncLocalContextManager implements ContextManager {
   private storage = new AsyncLocalStorage<Context>();
-  /** One function for every bound emitter (bindEmitter runs per request). */
+  /** One function for every bound emitter and every listener wrapped for a context. */
   private readonly runInContext: RunInContext = (ctx, fn, thisArg, args) => this.storage.run(ctx, () => fn.apply(thisArg, args));
+  /** What node:http's listeners are bound to when added (see bindHttpListenersOnAdd). */
+  readonly listenerContext: ActiveContextSource = { active: () => this.storage.getStore(), run: this.runInContext };
 
   active(): Context {
     return this.storage.getStore() ?? ROOT_CONTEXT;
@@ -24,6 +26,11 @@ export class AsyncLocalContextManager implements ContextManager {
   with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(context: Context, fn: F, thisArg?: ThisParameterType<F>, ...args: A): ReturnType<F> {
     const callback = thisArg === undefined || thisArg === null ? fn : fn.bind(thisArg);
     return this.storage.run(context, callback, ...args);
+  }
+
+  /** `with` for a function of no arguments and no `this`: no argument array, no bound copy. */
+  run<R>(context: Context, fn: () => R): R {
+    return this.storage.run(context, fn);
   }
 
   bind<T>(context: Context, target: T): T {

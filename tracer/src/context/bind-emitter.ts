@@ -8,22 +8,30 @@ import type { Context } from '@opentelemetry/api';
  * keep-alive connection that is the context of the request that opened it, so without this a
  * listener would see (and leak into) another request's trace.
  *
+ * Two ways, one set of methods:
+ * - {@link bindEmitter} (the API's `context.bind(ctx, emitter)`): every listener added later runs
+ *   in `ctx`. Binding again only changes the context used for later listeners.
+ * - {@link bindHttpListenersOnAdd}: a listener added to any node:http request, response or client
+ *   request runs in the context that was active when it was added, as if the object had been bound
+ *   to it. A traced server so needs no per-request binding: a handler's listeners are added in its
+ *   request's context. Binding per request stored a property on every request and response, which
+ *   kept Node's own constructors of them from being inlined into its parser callback (about 1,300
+ *   CPU instructions per request, a quarter of an unsampled request's instrumentation).
+ *
  * The emitter's `on`/`addListener`/`prependListener` wrap each listener (`once` and
  * `prependOnceListener` go through those), and `removeListener`/`off` find the wrapper again.
  * Each wrapper carries `.listener` = the original, so `listeners()` and removal by the original
- * function keep working. Binding again only changes the context used for later listeners.
- *
- * This runs for every traced request (twice), so it must not slow Node's own HTTP code down:
+ * function keep working; a `once` wrapper, which removes itself by its own identity, is found in a
+ * table.
  * - node:http's IncomingMessage, ServerResponse and ClientRequest get the five methods once, on
- *   their prototypes (inert for objects that were never bound); binding one of them only sets one
- *   symbol property, so every request object keeps one shape and Node's internals stay fast;
+ *   their prototypes (they only wrap when a context is bound or active), so every request object
+ *   keeps one shape and Node's internals stay fast;
  * - any other emitter gets the five methods as plain own properties (as OpenTelemetry's context
  *   managers do; they show up in `Object.keys(emitter)`).
- * The wrapper table is only created when a listener is added.
  */
 
 type Listener = (...args: unknown[]) => unknown;
-type Wrapper = Listener & { listener?: unknown; event?: string | symbol };
+type Wrapper = Listener & { listener?: unknown };
 type Method = (this: EventEmitter, event: string | symbol, listener: Listener) => EventEmitter;
 export type RunInContext = (ctx: Context, fn: Listener, thisArg: unknown, args: unknown[]) => unknown;
 
@@ -33,25 +41,37 @@ type Originals = Record<MethodName, Method>;
 interface BoundState {
   context: Context;
   readonly run: RunInContext;
-  /** Listener → its wrapper (the last one made; `event` tells which event it was added for). */
-  wrappers: WeakMap<Listener, Wrapper> | undefined;
   /** The emitter's own methods before patching (own-property mode only). */
   readonly originals: Originals | undefined;
 }
 
+/** Where node:http objects without a bound context take one from (see bindHttpListenersOnAdd). */
+export interface ActiveContextSource {
+  /** The active context; undefined outside any, where nothing is wrapped. */
+  active(): Context | undefined;
+  readonly run: RunInContext;
+}
+
+let activeSource: ActiveContextSource | undefined;
+
+/**
+ * A `once` wrapper (it has `.listener`) → the wrapper we made for it: it removes itself by its
+ * own identity, which Node's removeListener does not look for in `.listener`.
+ */
+const onceWrappers = new WeakMap<Listener, Wrapper>();
+
 const METHODS: readonly MethodName[] = ['on', 'addListener', 'prependListener', 'removeListener', 'off'];
 /**
  * The node:http prototypes that get the methods once, and whether they have them yet. Found by
- * identity: bindEmitter runs twice per traced request, and a Set and a WeakSet lookup were a
- * tenth of an unsampled request's instrumentation.
+ * identity: bindEmitter runs twice per traced outgoing request, and a Set and a WeakSet lookup
+ * were a tenth of an unsampled request's instrumentation when it ran per incoming one too.
  */
 const SHARED_PROTOTYPES: readonly object[] = [IncomingMessage.prototype, ServerResponse.prototype, ClientRequest.prototype];
 const sharedPatched = [false, false, false];
 /**
  * The `on` each prototype got: an object whose `on` is another (an own property someone else put
  * there) is bound in own-property mode. Compared by a property load, which V8 caches; an
- * `Object.hasOwn(target, 'on')` per binding was a tenth of an unsampled request's
- * instrumentation.
+ * `Object.hasOwn(target, 'on')` per binding cost as much as that.
  */
 const sharedOn: Array<Method | undefined> = [undefined, undefined, undefined];
 
@@ -73,17 +93,14 @@ export function isEventEmitter(value: unknown): value is EventEmitter {
   );
 }
 
-function wrap(state: BoundState, event: string | symbol, listener: Listener): Listener {
-  const boundContext = state.context;
-  const run = state.run;
+function wrap(boundContext: Context, run: RunInContext, listener: Listener): Listener {
   const wrapper = function (this: unknown, ...args: unknown[]): unknown {
     return run(boundContext, listener, this, args);
   } as Wrapper;
-  // Node's removeListener also matches `.listener`, so removal by the original function works;
-  // the table is for `once`, whose own wrapper removes itself by that wrapper
-  wrapper.listener = (listener as Wrapper).listener ?? listener;
-  wrapper.event = event;
-  (state.wrappers ??= new WeakMap()).set(listener, wrapper);
+  // Node's removeListener also matches `.listener`, so removal by the original function works
+  const inner = (listener as Wrapper).listener;
+  wrapper.listener = inner ?? listener;
+  if (inner !== undefined) onceWrappers.set(listener, wrapper);
   return wrapper;
 }
 
@@ -92,10 +109,12 @@ function adder(name: 'on' | 'addListener' | 'prependListener', protoOriginal?: M
     const state = (this as Bindable)[STATE];
     const original = protoOriginal ?? state?.originals?.[name];
     if (!original) return this;
-    if (state === undefined || typeof listener !== 'function' || isNodeHousekeeping(event, listener)) {
-      return original.call(this, event, listener);
-    }
-    return original.call(this, event, wrap(state, event, listener));
+    if (typeof listener !== 'function' || isNodeHousekeeping(event, listener)) return original.call(this, event, listener);
+    if (state !== undefined) return original.call(this, event, wrap(state.context, state.run, listener));
+    // a node:http object nobody bound: the context active now, if any
+    const source = protoOriginal !== undefined ? activeSource : undefined;
+    const ctx = source?.active();
+    return original.call(this, event, ctx === undefined ? listener : wrap(ctx, (source as ActiveContextSource).run, listener));
   };
 }
 
@@ -117,11 +136,10 @@ let clearIncoming: Listener | undefined;
 
 function remover(name: 'removeListener' | 'off', protoOriginal?: Method): Method {
   return function (this: EventEmitter, event: string | symbol, listener: Listener): EventEmitter {
-    const state = (this as Bindable)[STATE];
-    const original = protoOriginal ?? state?.originals?.[name];
+    const original = protoOriginal ?? (this as Bindable)[STATE]?.originals?.[name];
     if (!original) return this;
-    const wrapper = state?.wrappers?.get(listener);
-    return original.call(this, event, wrapper !== undefined && wrapper.event === event ? wrapper : listener);
+    const wrapper = typeof listener === 'function' && (listener as Wrapper).listener !== undefined ? onceWrappers.get(listener) : undefined;
+    return original.call(this, event, wrapper ?? listener);
   };
 }
 
@@ -158,9 +176,14 @@ function patchPrototype(index: number): boolean {
   return true;
 }
 
-/** True when `emitter` was bound to a context by {@link bindEmitter}. */
-export function isBound(emitter: object): boolean {
-  return (emitter as Bindable)[STATE] !== undefined;
+/**
+ * From now on (until called with undefined), a listener added to a node:http IncomingMessage,
+ * ServerResponse or ClientRequest not bound by {@link bindEmitter} runs in the context `source`
+ * says was active when it was added.
+ */
+export function bindHttpListenersOnAdd(source: ActiveContextSource | undefined): void {
+  activeSource = source;
+  if (source !== undefined) for (let i = 0; i < SHARED_PROTOTYPES.length; i++) if (!sharedPatched[i]) patchPrototype(i);
 }
 
 export function bindEmitter<T extends EventEmitter>(ctx: Context, emitter: T, run: RunInContext): T {
@@ -174,17 +197,17 @@ export function bindEmitter<T extends EventEmitter>(ctx: Context, emitter: T, ru
   // found by one property load, where Object.getPrototypeOf called into the runtime
   const on = target.on;
   if (on !== undefined && (on === sharedOn[0] || on === sharedOn[1] || on === sharedOn[2])) {
-    target[STATE] = { context: ctx, run, wrappers: undefined, originals: undefined };
+    target[STATE] = { context: ctx, run, originals: undefined };
     return emitter;
   }
   const shared = sharedIndex(Object.getPrototypeOf(target) as object | null);
   if (shared >= 0 && (sharedPatched[shared] || patchPrototype(shared)) && target.on === sharedOn[shared]) {
-    target[STATE] = { context: ctx, run, wrappers: undefined, originals: undefined };
+    target[STATE] = { context: ctx, run, originals: undefined };
     return emitter;
   }
   const originals = originalsOf(target);
   if (!originals) return emitter;
-  target[STATE] = { context: ctx, run, wrappers: undefined, originals };
+  target[STATE] = { context: ctx, run, originals };
   target.on = patched.on as T['on'];
   target.addListener = patched.addListener as T['addListener'];
   target.prependListener = patched.prependListener as T['prependListener'];

@@ -1,6 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import { context, type Context } from '@opentelemetry/api';
 import { AsyncLocalContextManager } from './async-local-context-manager.js';
+import { bindHttpListenersOnAdd } from './bind-emitter.js';
 
 /**
  * Every tracing setup in a process needs one global context manager, and two setups (two services
@@ -22,12 +23,19 @@ export function activeContext(): Context {
 
 /** context.with(ctx, fn), minus the API's lookups when ours is the global manager. */
 export function withContext<R>(ctx: Context, fn: () => R): R {
-  return ours !== undefined ? ours.with(ctx, fn) : context.with(ctx, fn);
+  return ours !== undefined ? ours.run(ctx, fn) : context.with(ctx, fn);
 }
 
-/** context.bind for an emitter known to be one (a request, a response), minus the API's lookups. */
-export function bindEmitterTo<T extends EventEmitter>(ctx: Context, emitter: T): T {
-  return ours !== undefined ? ours.bindEmitter(ctx, emitter) : context.bind(ctx, emitter);
+/**
+ * Makes the listeners of a request and its response run in `ctx`. With our manager, nothing is
+ * done per request: node:http's listeners run in the context active when they were added
+ * (bindHttpListenersOnAdd), and the request's handler adds them in `ctx`. Another manager binds
+ * both through the API.
+ */
+export function bindHttpExchange(ctx: Context, req: EventEmitter, res: EventEmitter): void {
+  if (ours !== undefined) return;
+  context.bind(ctx, req);
+  context.bind(ctx, res);
 }
 
 export function acquireGlobalContextManager(): void {
@@ -37,6 +45,7 @@ export function acquireGlobalContextManager(): void {
   // false when the app already registered a context manager: then we use the app's.
   registered = context.setGlobalContextManager(manager);
   ours = registered ? manager : undefined;
+  if (ours !== undefined) bindHttpListenersOnAdd(ours.listenerContext);
 }
 
 export function releaseGlobalContextManager(): void {
@@ -45,5 +54,6 @@ export function releaseGlobalContextManager(): void {
   if (users > 0 || !registered) return;
   registered = false;
   ours = undefined;
+  bindHttpListenersOnAdd(undefined);
   context.disable();
 }

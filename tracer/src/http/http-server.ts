@@ -1,13 +1,10 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
-import { isBound } from '../context/bind-emitter.js';
-import { bindEmitterTo, withContext } from '../context/global-context.js';
+import { bindHttpExchange, withContext } from '../context/global-context.js';
 import { ROOT } from '../context/linked-context.js';
 import { RecordingSpan } from '../trace/recording-span.js';
 import { startOwnSpan } from '../trace/tracer.js';
 import { headersGetter, HTTP_TAGS, NO_TRACE_HEADERS, pathOf, traceHeadersOf, type HttpServerOptions, type HttpTracing } from './http-tracing.js';
-
-const TRACED = Symbol('pintrace.http.serverTraced');
 
 /**
  * Where web frameworks report the matched route: the key of @opentelemetry/core's RPC metadata
@@ -25,7 +22,12 @@ interface HttpRpcMetadata {
   route?: string;
 }
 
-type Traceable = IncomingMessage & { [TRACED]?: true };
+/**
+ * The request whose handler runs now, below traceIncoming: a traced listener in a patched server
+ * calls traceIncoming again, synchronously, for the same request, which must then stand aside.
+ * Compared by identity, as a mark on the request would add a property to every request.
+ */
+let handling: IncomingMessage | undefined;
 
 /** Span names of the methods Node's parser reports (upper case already): no case conversion per request. */
 const KNOWN_METHODS: Readonly<Record<string, string | undefined>> = Object.assign(
@@ -41,7 +43,8 @@ const KNOWN_METHODS: Readonly<Record<string, string | undefined>> = Object.assig
  *   (without query); the caller's address becomes the remote endpoint; when a framework reports
  *   the matched route (OTel RPC metadata, or `http.route` on this span), the span is renamed
  *   `<method> <route>` and tagged `http.route`;
- * - `req` and `res` are bound to the request's context, so their listeners see this span;
+ * - listeners added to `req` and `res` in the handler run in the request's context, so they see
+ *   this span (see bindHttpExchange);
  * - when the response finishes (or the connection closes first), http.status_code is tagged,
  *   a 5xx sets the error tag to the status code, and the span ends.
  * Errors in the instrumentation are swallowed (the request then runs untraced); errors thrown by
@@ -51,11 +54,7 @@ export function traceIncoming<R>(tracing: HttpTracing, req: IncomingMessage, res
   let span: Span;
   let requestContext: Context;
   try {
-    const target = req as Traceable;
-    // a request bound to a context by us is traced already (a traced listener in a patched
-    // server); the TRACED mark is only needed when another context manager binds it, as one
-    // more property on the request costs a shape change per request
-    if (target[TRACED] || isBound(req) || options.ignoreIncoming?.(req)) return next();
+    if (req === handling || options.ignoreIncoming?.(req)) return next();
     // only the trace headers, read from rawHeaders: no need to build req.headers for this
     const headers = traceHeadersOf(req);
     const parent = headers === NO_TRACE_HEADERS ? ROOT : tracing.propagator.extract(ROOT, headers, headersGetter);
@@ -81,16 +80,20 @@ export function traceIncoming<R>(tracing: HttpTracing, req: IncomingMessage, res
       // the route renames the span, which an unsampled one does not have
       const rpc: HttpRpcMetadata = { type: 'http', span };
       requestContext = requestContext.setValue(RPC_METADATA_KEY, rpc);
-      // before binding res: this listener needs no context, and so is not wrapped for one
+      // added outside the request's context: this listener needs none, and so is not wrapped
       endOnResponse(span, res, method, rpc, own ? attributes : undefined);
     }
-    bindEmitterTo(requestContext, req);
-    bindEmitterTo(requestContext, res);
-    if (!isBound(req)) target[TRACED] = true;
+    bindHttpExchange(requestContext, req, res);
   } catch {
     return next();
   }
-  return withContext(requestContext, next);
+  const outer = handling;
+  handling = req;
+  try {
+    return withContext(requestContext, next);
+  } finally {
+    handling = outer;
+  }
 }
 
 /** `own`: the span's attributes object, with room made for the status code (see traceIncoming). */
