@@ -82,6 +82,10 @@ async function measure(mode, dir) {
       process.execPath,
       '--no-concurrent-recompilation',
       '--no-concurrent-osr',
+      // V8's hash seeds fixed: string and Map hashes, and so their collisions, differ per process
+      // otherwise, and two runs of one build then disagreed by up to 450 instructions, not 130
+      '--hash-seed=1',
+      '--random-seed=1',
       new URL('./http-server.mjs', import.meta.url).pathname,
       mode,
     ]),
