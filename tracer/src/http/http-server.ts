@@ -29,11 +29,31 @@ interface HttpRpcMetadata {
  */
 let handling: IncomingMessage | undefined;
 
-/** Span names of the methods Node's parser reports (upper case already): no case conversion per request. */
-const KNOWN_METHODS: Readonly<Record<string, string | undefined>> = Object.assign(
-  Object.create(null) as Record<string, string>,
-  Object.fromEntries(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'].map((m) => [m, m.toLowerCase()])),
-);
+/**
+ * The span name of a method Node's parser reports (upper case already), without a case
+ * conversion per request; undefined for others. Compares against literals, where a lookup in a
+ * null-prototype table hashed the method in a dictionary.
+ */
+function knownMethodName(method: string): string | undefined {
+  switch (method) {
+    case 'GET':
+      return 'get';
+    case 'POST':
+      return 'post';
+    case 'PUT':
+      return 'put';
+    case 'DELETE':
+      return 'delete';
+    case 'HEAD':
+      return 'head';
+    case 'PATCH':
+      return 'patch';
+    case 'OPTIONS':
+      return 'options';
+    default:
+      return undefined;
+  }
+}
 
 /**
  * Runs `next` (the code that handles one incoming request) inside a SERVER span:
@@ -58,7 +78,7 @@ export function traceIncoming<R>(tracing: HttpTracing, req: IncomingMessage, res
     // only the trace headers, read from rawHeaders: no need to build req.headers for this
     const headers = traceHeadersOf(req);
     const parent = headers === NO_TRACE_HEADERS ? ROOT : tracing.propagator.extract(ROOT, headers, headersGetter);
-    const known = KNOWN_METHODS[req.method ?? 'GET'];
+    const known = knownMethodName(req.method ?? 'GET');
     const method = known === undefined ? (req.method ?? 'GET').toUpperCase() : req.method!;
     // literal keys (HTTP_TAGS.method, HTTP_TAGS.path): computed keys build the object slowly
     const attributes: Record<string, string | number> = { 'http.method': method, 'http.path': pathOf(req.url) };

@@ -62,4 +62,12 @@ describe('server span named after the route a framework reports', () => {
     expect(sink.spans()[0].name).toBe('get');
     expect(sink.spans()[0].tags?.['http.route']).toBeUndefined();
   });
+
+  it('names it after any method in lower case, and tags the method as Node reports it', async () => {
+    const methods = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'PROPFIND'];
+    const { sink, url } = await serve((_req, res) => res.end());
+    for (const method of methods) await (await fetch(`${url}/m`, { method })).arrayBuffer();
+    for (let i = 0; i < 200 && sink.spans().length < methods.length; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(sink.spans().map((s) => [s.name, s.tags?.['http.method']])).toEqual(methods.map((m) => [m.toLowerCase(), m]));
+  });
 });
