@@ -6,6 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import net from 'node:net';
+import { cpus } from 'node:os';
 
 const tick = 100; // USER_HZ: the unit of /proc/<pid>/stat's times on Linux
 
@@ -17,6 +18,17 @@ export function hasCommand(cmd) {
   } catch {
     return false;
   }
+}
+
+/**
+ * Whether a bench can give the measured process and its load generator a CPU each (Linux, two
+ * CPUs or more, taskset installed), so the generator takes no CPU from what it measures.
+ */
+export const canPin = process.platform === 'linux' && cpus().length >= 2 && hasCommand('taskset');
+
+/** `cmd args` as spawn arguments that run it on `cpu` when {@link canPin}, else as they are. */
+export function pinned(cpu, cmd, args) {
+  return canPin ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args];
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

@@ -24,8 +24,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { cpus } from 'node:os';
-import { hasCommand } from '../lib/processes.mjs';
+import { canPin, hasCommand, pinned } from '../lib/processes.mjs';
 
 const require = createRequire(new URL('../../tracer/package.json', import.meta.url));
 const SECONDS = Number(process.argv[2] ?? 8);
@@ -44,13 +43,7 @@ const OTHER_NODE = process.env.BENCH_HTTP_OTHER_NODE;
 export const otherNodeVersion = OTHER_NODE ? execFileSync(OTHER_NODE, ['--version'], { encoding: 'utf8' }).trim() : undefined;
 
 const WRK = hasCommand('wrk');
-const PIN = process.platform === 'linux' && cpus().length >= 2 && hasCommand('taskset');
-export const loadGenerator = `${WRK ? 'wrk -t1 -c50' : 'autocannon -c 50'}${PIN ? ', pinned to CPU 1, server to CPU 0' : ', unpinned'}`;
-
-/** `cmd args` on the given CPU when pinning is possible. */
-function pinned(cpu, cmd, args) {
-  return PIN ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args];
-}
+export const loadGenerator = `${WRK ? 'wrk -t1 -c50' : 'autocannon -c 50'}${canPin ? ', pinned to CPU 1, server to CPU 0' : ', unpinned'}`;
 
 function startServer(mode, node = process.execPath) {
   const child = spawn(...pinned(0, node, [new URL('./http-server.mjs', import.meta.url).pathname, mode]), { stdio: ['ignore', 'pipe', 'inherit'] });

@@ -28,11 +28,11 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { renderBars } from './plot.mjs';
-import { hasCommand } from '../lib/processes.mjs';
+import { hasCommand, pinned } from '../lib/processes.mjs';
 
 const run = promisify(execFile);
 const WARM = Number(process.argv[2] ?? 60_000);
@@ -44,11 +44,6 @@ const COMPILER = /v8::internal::compiler::|v8::internal::maglev::|Turbofan|Magle
 /** Functions of V8's garbage collector (marking, sweeping, scavenging, and their root visits). */
 const GC =
   /Marking|Sweeper|Scaveng|IterateObjectCache|BodyDescriptor|SizeFromMap|StringTableCleaner|Evacuat|RelocIterator|NeedsResetDueToFlushedBytecode|MarkCompact|MinorMS|RememberedSet|SlotSet|FreeList|ArrayBufferSweeper|EphemeronHashTable|VisitRootPointer/;
-
-// the server and this process (its client) on CPUs of their own when there are two: the counts do
-// not depend on it, the run's length does
-const PIN = cpus().length >= 2 && hasCommand('taskset');
-const pin = (cpu, cmd, args) => (PIN ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args]);
 
 async function requests(port, agent, total) {
   let sent = 0;
@@ -74,7 +69,9 @@ async function requests(port, agent, total) {
 async function measure(mode, dir) {
   const out = join(dir, `callgrind-${mode}.out`);
   const server = spawn(
-    ...pin(0, 'valgrind', [
+    // the server and this process (its client) on CPUs of their own when there are two: the
+    // counts do not depend on it, the run's length does
+    ...pinned(0, 'valgrind', [
       '--tool=callgrind',
       '--instr-atstart=no',
       '--smc-check=all-non-file',
