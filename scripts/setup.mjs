@@ -65,10 +65,31 @@ function installDebian(debian) {
     process.exit(1);
   }
   say(`installing Debian packages: ${missing.join(' ')}`);
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: 'inherit', env });
+  aptGet(['update', '-qq']);
+  aptGet(['install', '-y', '-qq', '--no-install-recommends', ...missing]);
   return true;
+}
+
+/**
+ * apt-get with its output in var/log/setup-apt.log, shown only when it fails: packages' own
+ * install scripts print warnings that concern them, not us (memcached's adduser warns that its
+ * user's home dir does not exist), and a first start should print nothing alarming.
+ */
+function aptGet(args) {
+  const logFile = path.join(root, 'var', 'log', 'setup-apt.log');
+  mkdirSync(path.dirname(logFile), { recursive: true });
+  const log = openSync(logFile, 'a');
+  const from = statSync(logFile).size;
+  try {
+    const run = spawnSync('apt-get', args, { stdio: ['ignore', log, log], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    if (run.status !== 0) {
+      // This call's own output, its last lines: the log keeps earlier setups' too.
+      process.stderr.write(readFileSync(logFile).subarray(from).toString().split('\n').slice(-30).join('\n'));
+      fail(`apt-get ${args[0]} failed (exit ${run.status ?? run.signal}; the whole output: ${path.relative(root, logFile)})`);
+    }
+  } finally {
+    closeSync(log);
+  }
 }
 
 function installNpm(node) {
@@ -196,8 +217,7 @@ function installPythonPeers() {
   if (existsSync(marker) && readFileSync(marker, 'utf8') === wanted) return false;
   if (spawnSync('python3', ['-c', 'import ensurepip, venv'], { stdio: 'ignore' }).status !== 0) {
     if (process.getuid?.() !== 0 || !has('apt-get')) fail('python3 has no venv module; install it with: sudo apt-get install -y python3-venv');
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'python3-venv'], { stdio: 'inherit', env });
+    aptGet(['install', '-y', '-qq', '--no-install-recommends', 'python3-venv']);
   }
   say('installing the Python test peer (OpenTelemetry SDK) into var/python-otel');
   execFileSync('python3', ['-m', 'venv', '--clear', venv], { stdio: 'inherit' });
