@@ -13,6 +13,8 @@
  *  - after the step, each endpoint's stored traces/s is back within ±25 % of the target within 60 s;
  *  - the rare endpoint keeps at least the floor (here: the ceiling, it is below the target);
  *  - a value set by hand wins over the computed one;
+ *  - once /rare stops, its computed rate is removed (a tombstone on the decider topic) after
+ *    --sampler-forget-after-ms without traffic, and not before;
  *  - with Kafka stopped (the decider topic unreachable) the tracer keeps the last computed rates.
  * Run alone: flock /tmp/pintrace-it.lock npx vitest run --project integration test/adaptive-sampler.test.ts
  */
@@ -42,6 +44,8 @@ const samplerLog = createLogger('sampler', { level: process.env.PINTRACE_LOG_LEV
 const TARGET = 20;
 const FLOOR = 0.5;
 const CEILING = 100;
+/** --sampler-forget-after-ms: short here, so that a stopped endpoint's value goes within the test. */
+const FORGET_AFTER_MS = 10_000;
 const topic = uniqueName('adaptive-spans');
 const deciderTopic = uniqueName('adaptive-decider');
 const prefix = uniqueName('padapt');
@@ -202,6 +206,7 @@ beforeAll(async () => {
         hysteresis: 0.15,
         intervalMs: 1000,
         lookbackMs: 15_000,
+        forgetAfterMs: FORGET_AFTER_MS,
         metricsPort: 0,
       },
     }),
@@ -326,6 +331,36 @@ describe('adaptive sampling loop', () => {
     // back to computed control
     await publishDeciderValue('pintrace.sample_rate.shop./warm', undefined, { kafka, topic: deciderTopic, logger: log });
     await eventually(async () => (!('pintrace.sample_rate.shop./warm' in deciderValues()) ? true : undefined), { what: 'the hand-set value removed' });
+  });
+
+  it('removes the computed rate of an endpoint without traffic after --sampler-forget-after-ms, and only that one', async () => {
+    const rare = 'pintrace.sample_rate_auto.shop./rare';
+    expect(deciderValues()[rare]).toBe(CEILING);
+    traffic!.rates = { ...traffic!.rates, '/rare': 0 };
+    const stopped = Date.now();
+    await eventually(async () => (!(rare in deciderValues()) ? true : undefined), {
+      what: "/rare's computed rate removed from the agent's decider file",
+      timeoutMs: 90_000,
+      intervalMs: 250,
+    });
+    const tookMs = Date.now() - stopped;
+    // its last roots leave the 15 s lookback first; only then does its absence count
+    expect(tookMs).toBeGreaterThanOrEqual(15_000 + FORGET_AFTER_MS);
+    expect(sampler!.values().has(rare)).toBe(false);
+    // the busy endpoints and the service keep theirs
+    const values = deciderValues();
+    for (const key of ['pintrace.sample_rate_auto.shop./hot', 'pintrace.sample_rate_auto.shop./warm', 'pintrace.sample_rate_auto.shop']) {
+      expect(values[key], key).toBeGreaterThan(0);
+    }
+    // the tracer falls back to the service's computed value for /rare
+    const source = new DeciderRateSource({ decider: tracing!.decider!, serviceName: 'shop' });
+    // (the service's value itself moves now: it was /rare's, the highest of its endpoints')
+    await eventually(async () => (source.rateFor('/rare') === deciderValues()['pintrace.sample_rate_auto.shop'] ? true : undefined), {
+      what: "the tracer's rate for /rare back to the service's computed value",
+    });
+    source.close();
+    results.forget = { tookMs };
+    process.stdout.write(`adaptive-sampler forget: ${JSON.stringify(results.forget)}\n`);
   });
 
   it('with the decider topic unreachable (Kafka stopped) the tracer keeps the last rates', async () => {

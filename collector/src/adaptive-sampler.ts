@@ -13,7 +13,7 @@
 import os from 'node:os';
 import { createProducer, type SpanProducer } from '@pintrace/kafka';
 import { createLogger, createRegistry, kafkaConnectionOf, redactUrl, sleep, startOpsServer, storeConnectionOf, type Logger } from '@pintrace/runtime';
-import { checkAdaptiveConfig, computeAdaptiveRates, type AdaptiveConfig, type AdaptiveDecision } from '@pintrace/sampler';
+import { checkAdaptiveConfig, computeAdaptiveRates, forgetComputedRates, type AdaptiveConfig, type AdaptiveDecision } from '@pintrace/sampler';
 import { createEsHttp, ElasticsearchRedWindowStore, type RootWindow } from '@pintrace/storage';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { FleetDeciderView } from './fleet-decider-view.js';
@@ -30,6 +30,8 @@ export interface SamplerRound {
   result: 'published' | 'unchanged' | 'no_windows' | 'waiting_for_decider' | 'store_failed' | 'publish_failed';
   decisions: AdaptiveDecision[];
   published: ReadonlyMap<string, number>;
+  /** Computed values removed this round: their endpoints had no traffic for `forgetAfterMs`. */
+  forgotten: readonly string[];
 }
 
 export interface AdaptiveSampler {
@@ -67,6 +69,11 @@ export async function startAdaptiveSampler(config: SamplerConfig, deps: Adaptive
   const rounds = new Counter({ name: metric('rounds_total'), help: 'Computations by result', labelNames: ['result'], registers });
   const decisionsTotal = new Counter({ name: metric('decisions_total'), help: 'Endpoint and service decisions by reason', labelNames: ['reason'], registers });
   const publishedTotal = new Counter({ name: metric('published_values_total'), help: 'Computed decider values published (acknowledged)', registers });
+  const forgottenTotal = new Counter({
+    name: metric('forgotten_values_total'),
+    help: 'Computed decider values removed (tombstones acknowledged) after their endpoint had no traffic for the forget-after time',
+    registers,
+  });
   const rateGauge = new Gauge({
     name: metric('rate_percent'),
     help: 'Computed sample rate in force per service and endpoint (endpoint "" = the service value)',
@@ -88,8 +95,12 @@ export async function startAdaptiveSampler(config: SamplerConfig, deps: Adaptive
   let producer: SpanProducer | undefined;
   let windowMs = DEFAULT_WINDOW_MS;
   let last: { result: SamplerRound['result']; at?: string; error?: string } = { result: 'no_windows' };
+  // how long each computed value has gone without traffic, counted over rounds that read windows
+  let absentMs: ReadonlyMap<string, number> = new Map();
+  let lastComputedAt: number | undefined;
 
-  async function publish(values: ReadonlyMap<string, number>): Promise<void> {
+  /** `null` values are tombstones: the key is removed from the topic and every decider file. */
+  async function publish(values: ReadonlyMap<string, number | null>): Promise<void> {
     if (producer === undefined) {
       const p = createProducer({
         ...kafka,
@@ -109,7 +120,7 @@ export async function startAdaptiveSampler(config: SamplerConfig, deps: Adaptive
     try {
       await producer.send(
         config.deciderTopic,
-        [...values].map(([key, value]) => ({ key, value: String(value) })),
+        [...values].map(([key, value]) => ({ key, value: value === null ? null : String(value) })),
       );
     } catch (err) {
       // a fresh producer next round: the client may be stuck on a dead connection
@@ -123,10 +134,16 @@ export async function startAdaptiveSampler(config: SamplerConfig, deps: Adaptive
   async function round(): Promise<SamplerRound> {
     const t = now();
     const empty = new Map<string, number>();
-    const done = (result: SamplerRound['result'], decisions: AdaptiveDecision[] = [], published: ReadonlyMap<string, number> = empty, error?: unknown) => {
+    const done = (
+      result: SamplerRound['result'],
+      decisions: AdaptiveDecision[] = [],
+      published: ReadonlyMap<string, number> = empty,
+      error?: unknown,
+      forgotten: readonly string[] = [],
+    ) => {
       rounds.inc({ result });
       last = { result, at: new Date(t).toISOString(), ...(error !== undefined ? { error: String(error) } : {}) };
-      return { result, decisions, published };
+      return { result, decisions, published, forgotten };
     };
     if (!view.caughtUp) return done('waiting_for_decider');
     let windows: RootWindow[];
@@ -159,15 +176,30 @@ export async function startAdaptiveSampler(config: SamplerConfig, deps: Adaptive
       decisionsTotal.inc({ reason: d.reason });
       if (d.endpoint !== undefined) observedGauge.set({ service: d.serviceName, endpoint: d.endpoint }, d.observed);
     }
-    if (out.set.size > 0) {
+    // a gap between computing rounds longer than an interval was a silent pipeline: not counted
+    const elapsedMs = lastComputedAt === undefined ? 0 : Math.min(t - lastComputedAt, config.intervalMs);
+    const absence =
+      config.forgetAfterMs > 0
+        ? forgetComputedRates({ absentMs, decider: view.values(), decisions: out.decisions, elapsedMs, forgetAfterMs: config.forgetAfterMs })
+        : { absentMs, forget: [] };
+    const changes = new Map<string, number | null>(out.set);
+    for (const key of absence.forget) changes.set(key, null);
+    if (changes.size > 0) {
       try {
-        await publish(out.set);
+        await publish(changes);
       } catch (err) {
+        // the absence clock is not advanced either: the removals are retried next round
         log.warn({ err, topic: config.deciderTopic }, 'cannot publish the computed rates; the rates last published stay in force');
         return done('publish_failed', out.decisions, empty, err);
       }
-      view.applyPublished(out.set);
+      view.applyPublished(changes);
       publishedTotal.inc(out.set.size);
+      forgottenTotal.inc(absence.forget.length);
+      if (absence.forget.length > 0) log.info({ keys: absence.forget, afterMs: config.forgetAfterMs }, 'computed rates without traffic removed');
+    }
+    absentMs = absence.absentMs;
+    lastComputedAt = t;
+    if (out.set.size > 0) {
       log.info(
         {
           changes: out.decisions
@@ -183,7 +215,7 @@ export async function startAdaptiveSampler(config: SamplerConfig, deps: Adaptive
       const value = values.get(d.key);
       if (value !== undefined) rateGauge.set({ service: d.serviceName, endpoint: d.endpoint ?? '' }, value);
     }
-    return done(out.set.size > 0 ? 'published' : 'unchanged', out.decisions, out.set);
+    return done(changes.size > 0 ? 'published' : 'unchanged', out.decisions, out.set, undefined, absence.forget);
   }
 
   const ops = await startOpsServer({

@@ -42,9 +42,12 @@ export class FleetDeciderView {
     return this.map;
   }
 
-  /** Applies values this process just published (acknowledged), before they come back from the topic. */
-  applyPublished(values: ReadonlyMap<string, number>): void {
-    for (const [k, v] of values) this.map.set(k, v);
+  /** Applies values this process just published (acknowledged; null = a tombstone), before they come back from the topic. */
+  applyPublished(values: ReadonlyMap<string, number | null>): void {
+    for (const [k, v] of values) {
+      if (v === null) this.map.delete(k);
+      else this.map.set(k, v);
+    }
   }
 
   async stopped(): Promise<void> {

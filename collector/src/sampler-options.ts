@@ -78,6 +78,15 @@ export const samplerOptions = {
     default: '60000',
     schema: positiveIntSchema,
   } satisfies OptionSpec<number>,
+  forgetAfterMs: {
+    key: 'forgetAfterMs',
+    flag: 'sampler-forget-after-ms',
+    env: 'PINTRACE_SAMPLER_FORGET_AFTER_MS',
+    description:
+      'A computed rate whose endpoint (or service) has had no traffic for this long, in ms, is removed from the decider topic (0 keeps every one for ever)',
+    default: '3600000',
+    schema: z.coerce.number().int('expected a whole number').min(0, 'expected a number of ms >= 0'),
+  } satisfies OptionSpec<number>,
   metricsPort: {
     key: 'metricsPort',
     flag: 'metrics-port',

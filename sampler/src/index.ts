@@ -28,5 +28,13 @@ export {
 } from './decider/decider-values.js';
 export type { DeciderValues } from './decider/decider-values.js';
 
-export { computeAdaptiveRates, checkAdaptiveConfig, autoRateKey } from './adaptive/adaptive-controller.js';
-export type { AdaptiveConfig, AdaptiveInput, AdaptiveOutput, AdaptiveDecision, AdaptiveReason, EndpointWindow } from './adaptive/adaptive-controller.js';
+export { computeAdaptiveRates, checkAdaptiveConfig, autoRateKey, forgetComputedRates } from './adaptive/adaptive-controller.js';
+export type {
+  AdaptiveConfig,
+  AdaptiveInput,
+  AdaptiveOutput,
+  AdaptiveDecision,
+  AdaptiveReason,
+  ComputedRateAbsence,
+  EndpointWindow,
+} from './adaptive/adaptive-controller.js';

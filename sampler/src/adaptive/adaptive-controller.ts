@@ -226,3 +226,44 @@ export function computeAdaptiveRates(input: AdaptiveInput): AdaptiveOutput {
   }
   return { set, decisions };
 }
+
+/**
+ * How long each computed value has gone without traffic, and which to remove. Endpoints come and
+ * go (a route is retired, a path carried an id), and a computed value nobody needs would stay in
+ * the compacted topic and every host's decider file for ever; its endpoint, should it come back,
+ * starts at its service's value again and gets its own a round later. Hand-set values are never
+ * touched.
+ */
+export interface ComputedRateAbsence {
+  /** Computed key → ms of computing rounds it has gone without a decision. */
+  absentMs: ReadonlyMap<string, number>;
+  /** Keys absent for `forgetAfterMs` or longer: to publish as tombstones. */
+  forget: string[];
+}
+
+/**
+ * One computing round's step of {@link ComputedRateAbsence}. `elapsedMs` is the time since the
+ * previous computing round; the caller counts only rounds that read windows, so a silent pipeline
+ * (Kafka down, collectors stopped: nothing is known) forgets nothing.
+ */
+export function forgetComputedRates(input: {
+  absentMs: ReadonlyMap<string, number>;
+  /** Every decider value in force now (only computed keys are considered). */
+  decider: ReadonlyMap<string, number>;
+  /** This round's decisions: their keys have traffic. */
+  decisions: readonly AdaptiveDecision[];
+  elapsedMs: number;
+  forgetAfterMs: number;
+}): ComputedRateAbsence {
+  const seen = new Set(input.decisions.map((d) => d.key));
+  const absentMs = new Map<string, number>();
+  const forget: string[] = [];
+  const prefix = `${AUTO_SAMPLE_RATE_KEY}.`;
+  for (const key of input.decider.keys()) {
+    if (!key.startsWith(prefix) || seen.has(key)) continue;
+    const absent = (input.absentMs.get(key) ?? 0) + Math.max(0, input.elapsedMs);
+    if (absent >= input.forgetAfterMs) forget.push(key);
+    else absentMs.set(key, absent);
+  }
+  return { absentMs, forget };
+}

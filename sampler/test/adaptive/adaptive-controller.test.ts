@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { autoRateKey, checkAdaptiveConfig, computeAdaptiveRates, type AdaptiveConfig, type EndpointWindow } from '@pintrace/sampler';
+import { autoRateKey, checkAdaptiveConfig, computeAdaptiveRates, forgetComputedRates, type AdaptiveConfig, type EndpointWindow } from '@pintrace/sampler';
 
 const config: AdaptiveConfig = { targetTracesPerSecond: 10, minRate: 0.1, maxRate: 100, hysteresis: 0.2 };
 
@@ -108,5 +108,58 @@ describe('computeAdaptiveRates', () => {
     expect(() => checkAdaptiveConfig({ ...config, maxRate: 0.01 })).toThrow(/highest/);
     expect(() => checkAdaptiveConfig({ ...config, hysteresis: 1 })).toThrow(/hysteresis/);
     expect(() => checkAdaptiveConfig(config)).not.toThrow();
+  });
+});
+
+describe('forgetComputedRates', () => {
+  const hot = autoRateKey('shop', '/hot');
+  const gone = autoRateKey('shop', '/users/42');
+  const service = autoRateKey('shop');
+  const decider = new Map([
+    [hot, 1],
+    [gone, 100],
+    [service, 100],
+    ['pintrace.sample_rate', 0.3],
+    ['pintrace.sample_rate.shop./old', 5],
+  ]);
+  /** This round's decisions: what computeAdaptiveRates says of /hot alone. */
+  const decisions = run(traffic('shop', '/hot', 1000, 1), { [hot]: 1 }).decisions;
+
+  it('removes a computed value once its endpoint has gone without traffic for forgetAfterMs, and only then', () => {
+    let absentMs: ReadonlyMap<string, number> = new Map();
+    const forgotten: string[][] = [];
+    for (let round = 0; round < 7; round++) {
+      const step = forgetComputedRates({ absentMs, decider, decisions, elapsedMs: 10_000, forgetAfterMs: 60_000 });
+      absentMs = step.absentMs;
+      forgotten.push(step.forget);
+    }
+    // /hot and the service value were decided every round; /users/42 never: 10 s a round
+    expect(forgotten.slice(0, 5)).toEqual([[], [], [], [], []]);
+    expect(forgotten[5]).toEqual([gone]);
+    expect(absentMs.has(hot) || absentMs.has(service)).toBe(false);
+    // hand-set values and the fleet base rate are never the sampler's to remove
+    expect(forgotten.flat().some((k) => !k.startsWith('pintrace.sample_rate_auto.'))).toBe(false);
+  });
+
+  it('an endpoint that comes back starts its absence again', () => {
+    const absent = forgetComputedRates({ absentMs: new Map([[hot, 50_000]]), decider, decisions: [], elapsedMs: 5_000, forgetAfterMs: 60_000 });
+    expect(absent.absentMs.get(hot)).toBe(55_000);
+    const back = forgetComputedRates({ absentMs: absent.absentMs, decider, decisions, elapsedMs: 5_000, forgetAfterMs: 60_000 });
+    expect(back.absentMs.has(hot)).toBe(false);
+    expect(back.forget).toEqual([]);
+  });
+
+  it('a round with no elapsed time forgets nothing, and a key gone from the decider is dropped', () => {
+    const same = forgetComputedRates({ absentMs: new Map([[gone, 59_000]]), decider, decisions, elapsedMs: 0, forgetAfterMs: 60_000 });
+    expect(same.forget).toEqual([]);
+    expect(same.absentMs.get(gone)).toBe(59_000);
+    const removed = forgetComputedRates({
+      absentMs: new Map([['pintrace.sample_rate_auto.cart', 30_000]]),
+      decider,
+      decisions,
+      elapsedMs: 1,
+      forgetAfterMs: 60_000,
+    });
+    expect(removed.absentMs.has('pintrace.sample_rate_auto.cart')).toBe(false);
   });
 });
