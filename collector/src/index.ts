@@ -1,8 +1,6 @@
 export { startCollector } from './collector.js';
 export type { Collector, CollectorDeps } from './collector.js';
 export { collectorOptions } from './options.js';
-export { memoryBudgetLaunch, relaunchWithinMemoryBudget } from './memory-budget.js';
-export type { MemoryBudgetLaunch } from './memory-budget.js';
 export type { CollectorConfig } from './options.js';
 export { RedWindows, OVERFLOW_LABEL } from './red-windows.js';
 export type { RedWindowSettings, RedLabel } from './red-windows.js';

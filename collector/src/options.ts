@@ -1,6 +1,14 @@
 /** The collector's configuration: the shared options plus its own. */
 import { z } from 'zod';
-import { commonOptions, kafkaConnectionOptions, storeConnectionOptions, booleanSchema, portSchema, positiveIntSchema } from '@pintrace/runtime';
+import {
+  commonOptions,
+  kafkaConnectionOptions,
+  storeConnectionOptions,
+  booleanSchema,
+  memoryBudgetOption,
+  portSchema,
+  positiveIntSchema,
+} from '@pintrace/runtime';
 import type { ConfigOf, OptionSpec } from '@pintrace/runtime';
 
 const nonNegativeIntSchema = z.coerce.number().int('expected a whole number').min(0, 'expected a number >= 0');
@@ -243,16 +251,7 @@ const stageOptions = {
     default: '20',
     schema: nonNegativeIntSchema,
   } satisfies OptionSpec<number>,
-  memoryBudgetMb: {
-    key: 'memoryBudgetMb',
-    flag: 'memory-budget-mb',
-    env: 'PINTRACE_COLLECTOR_MEMORY_BUDGET_MB',
-    description:
-      "RSS the `pintrace collector` process is sized for: it restarts itself once at start-up (same pid) with V8's young " +
-      "generation and the C allocator's arenas sized to it (0 = run as started)",
-    default: '256',
-    schema: nonNegativeIntSchema,
-  } satisfies OptionSpec<number>,
+  memoryBudgetMb: memoryBudgetOption('collector'),
   redWindowMs: {
     key: 'redWindowMs',
     flag: 'red-window-ms',

@@ -5,6 +5,7 @@ import {
   kafkaConnectionOptions,
   booleanSchema,
   dirSchema,
+  memoryBudgetOption,
   portSchema,
   positiveIntSchema,
   type ConfigOf,
@@ -39,6 +40,7 @@ export const agentOptions = {
     default: '9413',
     schema: portSchema,
   },
+  memoryBudgetMb: memoryBudgetOption('agent'),
   metricsHost: {
     key: 'metricsHost',
     flag: 'metrics-host',

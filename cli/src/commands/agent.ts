@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { agentOptions, startAgent } from '@pintrace/logger-agent';
-import { createLogger, Shutdown } from '@pintrace/runtime';
+import { createLogger, relaunchWithinMemoryBudget, Shutdown } from '@pintrace/runtime';
 import { addOptions, configFrom } from './options.js';
 
 /**
@@ -14,6 +14,8 @@ export function registerAgent(program: Command): void {
   cmd.action(async () => {
     const config = configFrom(agentOptions, cmd);
     const log = createLogger('logger-agent');
+    // first: this replaces the process (same pid) when it was not started within the budget
+    relaunchWithinMemoryBudget('agent', config.memoryBudgetMb, log);
     const agent = await startAgent(config, { log });
     // Everything inside the agent is unref'ed; this keeps the process up until a signal.
     const keepAlive = setInterval(() => undefined, 1 << 30);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { collectorOptions, relaunchWithinMemoryBudget, startCollector } from '@pintrace/collector';
-import { createLogger, Shutdown } from '@pintrace/runtime';
+import { collectorOptions, startCollector } from '@pintrace/collector';
+import { createLogger, relaunchWithinMemoryBudget, Shutdown } from '@pintrace/runtime';
 import { addOptions, configFrom } from './options.js';
 
 /**
@@ -18,7 +18,7 @@ export function registerCollector(program: Command): void {
     const config = configFrom(collectorOptions, cmd);
     const log = createLogger('collector');
     // first: this replaces the process (same pid) when it was not started within the budget
-    relaunchWithinMemoryBudget(config.memoryBudgetMb, log);
+    relaunchWithinMemoryBudget('collector', config.memoryBudgetMb, log);
     const shutdown = new Shutdown(log);
     const collector = await startCollector(config, { log });
     shutdown.add('collector', () => collector.shutdown()).installSignalHandlers();

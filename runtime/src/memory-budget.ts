@@ -1,0 +1,92 @@
+/**
+ * A long-running part's memory budget (`--memory-budget-mb`, default 256 for the collector and the
+ * agent). Two of the largest parts of a Node process's RSS can only be sized before it starts, so
+ * the part's command restarts itself once, first thing, through `process.execve` (the same pid, so
+ * a supervisor, its signals and its pid file are unaffected), with:
+ *
+ * - V8's young generation: `--max-semi-space-size` = budget / 32 MB (8 MB for 256). Node 24's V8
+ *   sizes it from the machine's memory instead (32 MB per semi-space on a 24 GB host, 64 MB per
+ *   semi-space measured under the bench/collector burst): 134 MB of new space alone; the
+ *   collector peaked at 344–377 MB, the agent's OTLP intake at 406–416 MB. Setting it from inside
+ *   a running process has no effect.
+ * - glibc's malloc arenas: `MALLOC_ARENA_MAX=2`. librdkafka's threads, libuv's pool and V8's
+ *   helpers each get an arena by default (8 × cores), and the freed message buffers they hold do
+ *   not go back to the system: ~30 MB of the collector burst's peak.
+ *
+ * A flag or variable the operator already set wins; with nothing left to change, or no
+ * `process.execve` (Windows), the process runs as started. `pintrace up` runs the parts inside a
+ * shared process and does not apply a budget.
+ */
+import { z } from 'zod';
+import type { OptionSpec } from './option-spec.js';
+import type { Logger } from './logger.js';
+
+/** `--memory-budget-mb` of a part (`PINTRACE_<PART>_MEMORY_BUDGET_MB`), the same for each. */
+export function memoryBudgetOption(part: 'agent' | 'collector'): OptionSpec<number> {
+  return {
+    key: 'memoryBudgetMb',
+    flag: 'memory-budget-mb',
+    env: `PINTRACE_${part.toUpperCase()}_MEMORY_BUDGET_MB`,
+    description:
+      `RSS the \`pintrace ${part}\` process is sized for: it restarts itself once at start-up (same pid) with V8's young ` +
+      "generation and the C allocator's arenas sized to it (0 = run as started)",
+    default: '256',
+    schema: z.coerce.number().int('expected a whole number').min(0, 'expected a number >= 0'),
+  };
+}
+
+/**
+ * Set in the restarted process so that it does not restart again; per part (`PINTRACE_AGENT_…`,
+ * `PINTRACE_COLLECTOR_…`), so that a part started from another's environment is still sized.
+ */
+const appliedEnv = (part: string) => `PINTRACE_${part.toUpperCase()}_MEMORY_BUDGET_APPLIED`;
+
+export interface MemoryBudgetLaunch {
+  /** Node/V8 flags to start with. */
+  nodeFlags: string[];
+  /** Environment variables to add. */
+  env: Record<string, string>;
+}
+
+/**
+ * What the process must be started with to fit `budgetMb`, given how it was started; undefined
+ * when it already is (or the budget is 0).
+ */
+export function memoryBudgetLaunch(
+  part: string,
+  budgetMb: number,
+  started: { execArgv: readonly string[]; env: Readonly<Record<string, string | undefined>> },
+): MemoryBudgetLaunch | undefined {
+  if (budgetMb <= 0 || started.env[appliedEnv(part)] !== undefined) return undefined;
+  const nodeFlags: string[] = [];
+  const env: Record<string, string> = {};
+  // V8 takes its flags with - or _ alike
+  const given = [...started.execArgv, ...(started.env.NODE_OPTIONS ?? '').split(/\s+/)].map((a) => a.split('=')[0]!.replaceAll('_', '-'));
+  const has = (flag: string) => given.includes(flag);
+  if (!has('--max-semi-space-size')) nodeFlags.push(`--max-semi-space-size=${Math.min(32, Math.max(1, Math.floor(budgetMb / 32)))}`);
+  if (started.env.MALLOC_ARENA_MAX === undefined) env.MALLOC_ARENA_MAX = '2';
+  if (nodeFlags.length === 0 && Object.keys(env).length === 0) return undefined;
+  return { nodeFlags, env };
+}
+
+/**
+ * Restarts this process within `budgetMb` (see above); returns only when no restart is needed
+ * or possible. Call it before anything else runs: what was started is replaced, not stopped.
+ */
+export function relaunchWithinMemoryBudget(part: string, budgetMb: number, log: Logger): void {
+  const launch = memoryBudgetLaunch(part, budgetMb, { execArgv: process.execArgv, env: process.env });
+  if (launch === undefined) return;
+  if (typeof process.execve !== 'function') {
+    log.info({ memoryBudgetMb: budgetMb, ...launch }, `cannot restart within the memory budget on this platform; start the ${part} with these`);
+    return;
+  }
+  try {
+    process.execve(process.execPath, [process.execPath, ...launch.nodeFlags, ...process.execArgv, ...process.argv.slice(1)], {
+      ...process.env,
+      ...launch.env,
+      [appliedEnv(part)]: String(budgetMb),
+    });
+  } catch (err) {
+    log.warn({ err, memoryBudgetMb: budgetMb }, 'restarting within the memory budget failed; running as started');
+  }
+}
