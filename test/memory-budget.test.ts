@@ -1,7 +1,8 @@
 /**
- * `--memory-budget-mb` as a user gets it: `pintrace agent` and `pintrace collector` restart
- * themselves once at start-up, in the same pid, with V8's young generation and glibc's arenas
- * sized to the budget (runtime/src/memory-budget.ts); 0 runs them as started. Read from /proc, as
+ * `--memory-budget-mb` as a user gets it: `pintrace collector` (and `pintrace agent` with its
+ * intake, or with a budget given) restart themselves once at start-up, in the same pid, with V8's
+ * young generation and glibc's arenas sized to the budget (runtime/src/memory-budget.ts); 0 runs
+ * them as started. Read from /proc, as
  * an operator would check it. Neither needs its servers for this: they start against closed ports
  * and keep retrying.
  */
@@ -36,31 +37,55 @@ function start(part: 'agent' | 'collector', extra: string[]): ChildProcess {
 const cmdline = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
 const environ = (pid: number) => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
 
-describe.each(['agent', 'collector'] as const)('pintrace %s --memory-budget-mb', (part) => {
+async function restartedWithin(child: ChildProcess, part: string, mb: number): Promise<void> {
+  const semiSpace = `--max-semi-space-size=${mb / 32}`;
+  const args = await eventually(async () => (cmdline(child.pid!).includes(semiSpace) ? cmdline(child.pid!) : undefined), {
+    what: `${part} restarted within its budget`,
+    timeoutMs: 20_000,
+    intervalMs: 50,
+  });
+  expect(args).toContain(cli);
+  expect(args).toContain(part);
+  const env = environ(child.pid!);
+  expect(env).toContain('MALLOC_ARENA_MAX=2');
+  expect(env).toContain(`PINTRACE_${part.toUpperCase()}_MEMORY_BUDGET_APPLIED=${mb}`);
+  // still running, not in a restart loop: the flag is there once
+  await new Promise((r) => setTimeout(r, 1000));
+  expect(child.exitCode).toBeNull();
+  expect(cmdline(child.pid!).filter((a) => a.startsWith('--max-semi-space-size'))).toEqual([semiSpace]);
+}
+
+/** Long enough for a restart to have happened: the part is up and retrying its servers. */
+async function ranAsStarted(child: ChildProcess): Promise<void> {
+  await new Promise((r) => setTimeout(r, 3000));
+  expect(child.exitCode).toBeNull();
+  expect(cmdline(child.pid!).some((a) => a.startsWith('--max-semi-space-size'))).toBe(false);
+  expect(environ(child.pid!)).not.toContain('MALLOC_ARENA_MAX=2');
+}
+
+describe('pintrace collector --memory-budget-mb', () => {
   it('256 (the default): the same pid runs again with an 8 MB semi-space and two malloc arenas', async () => {
-    const child = start(part, []);
-    const args = await eventually(async () => (cmdline(child.pid!).includes('--max-semi-space-size=8') ? cmdline(child.pid!) : undefined), {
-      what: `${part} restarted within its budget`,
-      timeoutMs: 20_000,
-      intervalMs: 50,
-    });
-    expect(args).toContain(cli);
-    expect(args).toContain(part);
-    const env = environ(child.pid!);
-    expect(env).toContain('MALLOC_ARENA_MAX=2');
-    expect(env).toContain(`PINTRACE_${part.toUpperCase()}_MEMORY_BUDGET_APPLIED=256`);
-    // still running, not in a restart loop: the flag is there once
-    await new Promise((r) => setTimeout(r, 1000));
-    expect(child.exitCode).toBeNull();
-    expect(cmdline(child.pid!).filter((a) => a.startsWith('--max-semi-space-size'))).toEqual(['--max-semi-space-size=8']);
+    await restartedWithin(start('collector', []), 'collector', 256);
   });
 
   it('0: runs as started', async () => {
-    const child = start(part, ['--memory-budget-mb', '0']);
-    // long enough for a restart to have happened: the part is up and retrying its servers
-    await new Promise((r) => setTimeout(r, 3000));
-    expect(child.exitCode).toBeNull();
-    expect(cmdline(child.pid!).some((a) => a.startsWith('--max-semi-space-size'))).toBe(false);
-    expect(environ(child.pid!)).not.toContain('MALLOC_ARENA_MAX=2');
+    await ranAsStarted(start('collector', ['--memory-budget-mb', '0']));
+  });
+});
+
+describe('pintrace agent --memory-budget-mb', () => {
+  const intake = ['--intake', 'true', '--otlp-http-port', '0', '--otlp-grpc-port', '0', '--zipkin-port', '0'];
+
+  it('unset with its intake on: 256, an 8 MB semi-space and two malloc arenas in the same pid', async () => {
+    await restartedWithin(start('agent', intake), 'agent', 256);
+  });
+
+  it('unset without its intake: runs as started (the file-tailing agent has no budget by default)', async () => {
+    await ranAsStarted(start('agent', []));
+  });
+
+  it('given: applies without the intake too, and 0 turns it off with the intake', async () => {
+    await restartedWithin(start('agent', ['--memory-budget-mb', '128']), 'agent', 128);
+    await ranAsStarted(start('agent', [...intake, '--memory-budget-mb', '0']));
   });
 });

@@ -40,7 +40,7 @@ export const agentOptions = {
     default: '9413',
     schema: portSchema,
   },
-  memoryBudgetMb: memoryBudgetOption('agent'),
+  memoryBudgetMb: memoryBudgetOption('agent', { whenUnset: '256 with --intake true, 0 without' }),
   metricsHost: {
     key: 'metricsHost',
     flag: 'metrics-host',

@@ -18,7 +18,7 @@ export function registerCollector(program: Command): void {
     const config = configFrom(collectorOptions, cmd);
     const log = createLogger('collector');
     // first: this replaces the process (same pid) when it was not started within the budget
-    relaunchWithinMemoryBudget('collector', config.memoryBudgetMb, log);
+    relaunchWithinMemoryBudget('collector', config.memoryBudgetMb ?? 0, log);
     const shutdown = new Shutdown(log);
     const collector = await startCollector(config, { log });
     shutdown.add('collector', () => collector.shutdown()).installSignalHandlers();
