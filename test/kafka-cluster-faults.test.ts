@@ -29,6 +29,7 @@ import { multiServiceTrace } from './collector-fixtures.js';
 import { countArrivals, rssMb, seqLines, type ArrivalCounter } from './support/agent-load.js';
 import { agentArgs, collectorArgs, FAULT_TIMINGS } from './support/part-args.js';
 import { freePort, metric } from './support/ports.js';
+import { Progress } from './support/progress.js';
 import { privateDevstack } from './support/private-devstack.js';
 import { startPart, type RunningPart } from './support/processes.js';
 import { deleteIndexPrefix, esUrl, eventually, uniqueName } from './support/servers.js';
@@ -89,18 +90,10 @@ describe('three-broker Kafka: the leading broker SIGKILLed mid-stream', () => {
       return metric(port, 'pintrace_agent_lines_total').catch(() => 0);
     };
 
-    // Progress samples: [ms since start, lines acknowledged].
+    // Progress: lines acknowledged, every 100 ms
     const started = Date.now();
-    const samples: Array<[number, number]> = [];
-    let sampling = true;
-    let peakRss = 0;
-    const sampler = (async () => {
-      while (sampling) {
-        samples.push([Date.now() - started, await acked().catch(() => -1)]);
-        peakRss = Math.max(peakRss, rssMb(a.child.pid) ?? 0);
-        await sleep(100);
-      }
-    })();
+    const progress = new Progress(started);
+    const stopSampling = progress.sample(acked, () => a.child.pid);
 
     // About 30 s of writing, so the kill lands mid-stream with lines still to come.
     let written = 0;
@@ -130,8 +123,7 @@ describe('three-broker Kafka: the leading broker SIGKILLed mid-stream', () => {
         what: `all ${TOTAL} lines acknowledged`,
       });
     } finally {
-      sampling = false;
-      await sampler;
+      await stopSampling();
     }
     const allAckedMs = Date.now() - started;
     expect(agent.child.exitCode, `the agent kept running (log ${agent.logFile})`).toBeNull();
@@ -139,13 +131,7 @@ describe('three-broker Kafka: the leading broker SIGKILLed mid-stream', () => {
     expect(after.every((p) => p.leader !== kill!.nodeId)).toBe(true);
 
     // The longest time after the kill in which the acknowledged count did not move while lines waited.
-    let stallMs = 0;
-    for (let i = 1, last = 0; i < samples.length; i++) {
-      const [t, n] = samples[i]!;
-      if (t < kill!.atMs || n < 0) continue;
-      if (n > samples[i - 1]![1] || n >= TOTAL) last = t;
-      else stallMs = Math.max(stallMs, t - Math.max(last, kill!.atMs));
-    }
+    const stallMs = progress.longestStallMs(kill!.atMs, TOTAL);
 
     counter = await countArrivals(ds.kafka.split(','), topic, TOTAL);
     const c = counter;
@@ -184,7 +170,7 @@ describe('three-broker Kafka: the leading broker SIGKILLed mid-stream', () => {
       recordsRead: c.records,
       messagesRead: c.messages,
       duplicates: c.duplicates(),
-      peakAgentRssMb: peakRss,
+      peakAgentRssMb: progress.peakRssMb,
       restartedBrokerInAllIsrAfterMs: rejoinMs,
     };
     mkdirSync(path.join(process.cwd(), 'test', 'artifacts'), { recursive: true });
@@ -193,7 +179,7 @@ describe('three-broker Kafka: the leading broker SIGKILLed mid-stream', () => {
       `kafka-cluster-faults: ${written} lines; SIGKILL of broker ${kill!.nodeId} (leading ${kill!.ledPartitions}/${PARTITIONS} partitions) at ` +
         `${(kill!.atMs / 1000).toFixed(1)} s with ${kill!.ackedAtKill} acknowledged; longest stall ${(stallMs / 1000).toFixed(1)} s; ` +
         `all acknowledged after ${(allAckedMs / 1000).toFixed(1)} s; arrived ${c.distinct()} distinct, ${results.missing} missing, ` +
-        `${c.duplicates()} duplicates; peak agent RSS ${peakRss} MB; broker back in every ISR ${(rejoinMs / 1000).toFixed(1)} s after up\n`,
+        `${c.duplicates()} duplicates; peak agent RSS ${progress.peakRssMb} MB; broker back in every ISR ${(rejoinMs / 1000).toFixed(1)} s after up\n`,
     );
     expect(results.missing).toBe(0);
     expect(kill!.ackedAtKill).toBeLessThan(TOTAL);
@@ -233,12 +219,12 @@ describe('three-broker Kafka: the leading broker SIGKILLed mid-stream', () => {
         collectorArgs({ kafka: ds.kafka, es: esUrl, topic, groupId, indexPrefix: prefix, indexReplicas: 0, indexShards: 1, ...FAULT_TIMINGS, metricsPort }),
       );
       const c = collector;
-      const samples: Array<[number, number]> = [];
+      const progress = new Progress(started);
       await eventually(
         async () => {
           if (c.child.exitCode !== null) throw new Error(`collector exited with ${c.child.exitCode} (log ${c.logFile})`);
           const n = await count();
-          samples.push([Date.now() - started, n]);
+          progress.add(n);
           return n >= spans / 3 ? n : undefined;
         },
         { timeoutMs: 180_000, intervalMs: 100, what: 'a third of the burst indexed' },
@@ -250,7 +236,7 @@ describe('three-broker Kafka: the leading broker SIGKILLed mid-stream', () => {
         async () => {
           if (c.child.exitCode !== null) throw new Error(`collector exited with ${c.child.exitCode} (log ${c.logFile})`);
           const n = await count();
-          samples.push([Date.now() - started, n]);
+          progress.add(n);
           return n >= spans ? true : undefined;
         },
         { timeoutMs: 300_000, intervalMs: 100, what: `all ${spans} spans indexed` },
@@ -267,13 +253,7 @@ describe('three-broker Kafka: the leading broker SIGKILLed mid-stream', () => {
       await sleep(1000);
       const indexed = await count();
       const inKafka = (await topicAdmin.endOffsets(topic)).reduce((n, e) => n + Number(e.offset), 0);
-      let stallMs = 0;
-      for (let i = 1, last = killAtMs; i < samples.length; i++) {
-        const [t, n] = samples[i]!;
-        if (t < killAtMs) continue;
-        if (n > samples[i - 1]![1] || n >= spans) last = t;
-        else stallMs = Math.max(stallMs, t - last);
-      }
+      const stallMs = progress.longestStallMs(killAtMs, spans);
       const results = {
         test: 'kafka-cluster-faults-collector',
         date: new Date().toISOString(),

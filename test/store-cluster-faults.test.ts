@@ -32,7 +32,7 @@ import { storeProcesses } from '@pintrace/devstack';
 import { createAdmin, createProducer } from '@pintrace/kafka';
 import type { Span } from '@pintrace/model';
 import { multiServiceTrace } from './collector-fixtures.js';
-import { rssMb } from './support/agent-load.js';
+import { Progress } from './support/progress.js';
 import { collectorArgs, FAULT_TIMINGS } from './support/part-args.js';
 import { freePort, metric } from './support/ports.js';
 import { privateDevstack } from './support/private-devstack.js';
@@ -43,7 +43,6 @@ const TRACES = 4500; // 7 spans each: 31,500 spans
 const PARTITIONS = 6;
 const SHARDS = 4; // with 2 nodes, some primaries land on node 2: its death forces promotions
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ds = privateDevstack('store-faults', 3.7, ['kafka', 'elasticsearch'], { storeNodes: 2, heap: '384m', partitions: PARTITIONS });
 const [node1, node2] = ds.esNodes as [string, string];
 
@@ -188,17 +187,9 @@ describe('two-node store: node 2 SIGKILLed during a collector burst', () => {
       const indicesHealth = await getJson<{ status: string }>(`${node1}/_cluster/health/${prefix}-*?wait_for_status=green&timeout=60s`);
       if (indicesHealth.status !== 'green') throw new Error(`${prefix}-* not green before the burst: ${JSON.stringify(indicesHealth)}`);
 
-      // [ms since the collector started, spans the store acknowledged]; -1 when /metrics did not answer.
-      const samples: Array<[number, number]> = [];
-      let sampling = true;
-      let peakRss = 0;
-      const sampler = (async () => {
-        while (sampling) {
-          samples.push([Date.now() - started, await written().catch(() => -1)]);
-          peakRss = Math.max(peakRss, rssMb(c.child.pid) ?? 0);
-          await sleep(100);
-        }
-      })();
+      // spans the store acknowledged, by ms since the collector started; -1 when /metrics did not answer
+      const progress = new Progress(started);
+      const stopSampling = progress.sample(written, () => c.child.pid);
       let kill: { at: number; atMs: number; writtenAtKill: number; pid: number; primariesOnNode2: number; shardsOnNode2: number } | undefined;
       try {
         for (let i = 0; i < TRACES / 100; i++) await produce(Array.from({ length: 100 }, () => multiServiceTrace(prefix)));
@@ -236,8 +227,7 @@ describe('two-node store: node 2 SIGKILLed during a collector burst', () => {
           throw new Error(`${err.message} (written ${await written().catch(() => -1)})\n${state.join('\n')}`);
         });
       } finally {
-        sampling = false;
-        await sampler;
+        await stopSampling();
       }
       const allWrittenMs = Date.now() - started;
       await eventually(
@@ -261,17 +251,8 @@ describe('two-node store: node 2 SIGKILLed during a collector burst', () => {
 
       // The longest time in [from, to) in which the acknowledged count did not move while spans waited.
       // Before the kill it is measured from the burst's first acknowledged span: the baseline the box gives.
-      const longestStall = (from: number, to: number) => {
-        let stall = 0;
-        for (let i = 1, last = from; i < samples.length; i++) {
-          const [t, n] = samples[i]!;
-          if (t < from || t >= to || n < 0) continue;
-          if (n > samples[i - 1]![1] || n >= spans) last = t;
-          else stall = Math.max(stall, t - last);
-        }
-        return stall;
-      };
-      const firstWrittenMs = samples.find(([, n]) => n > warmUpSpans)?.[0] ?? kill!.atMs;
+      const longestStall = (from: number, to: number) => progress.longestStallMs(from, spans, to);
+      const firstWrittenMs = progress.samples.find(([, n]) => n > warmUpSpans)?.[0] ?? kill!.atMs;
       const stallBeforeKillMs = longestStall(firstWrittenMs, kill!.atMs);
       const stallMs = longestStall(kill!.atMs, Infinity);
 
@@ -319,7 +300,7 @@ describe('two-node store: node 2 SIGKILLed during a collector burst', () => {
         node1Copies: onNode1,
         node2Copies: onNode2,
         selfCheckAfterDeletingOne: { missing: afterDelete.missing, distinctIds: afterDelete.distinctIds },
-        collectorPeakRssMb: peakRss,
+        collectorPeakRssMb: progress.peakRssMb,
         wallMs: Date.now() - wallStart,
       };
       mkdirSync(path.join(process.cwd(), 'test', 'artifacts'), { recursive: true });
