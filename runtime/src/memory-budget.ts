@@ -1,8 +1,9 @@
 /**
  * A long-running part's memory budget (`--memory-budget-mb`, default 256 for the collector and for
  * the agent with its intake). Two of the largest parts of a Node process's RSS can only be sized
- * before it starts, so the part's command restarts itself once, first thing, through `process.execve` (the same pid, so
- * a supervisor, its signals and its pid file are unaffected), with:
+ * before it starts, so the part's command restarts itself once, first thing, through
+ * `process.execve` (the same pid, so a supervisor, its signals and its pid file are unaffected),
+ * with:
  *
  * - V8's young generation: `--max-semi-space-size` = budget / 32 MB (8 MB for 256). Node 24's V8
  *   sizes it from the machine's memory instead (32 MB per semi-space on a 24 GB host, 64 MB per
