@@ -7,9 +7,9 @@
  *
  * - V8's young generation: `--max-semi-space-size` = budget / 32 MB (8 MB for 256). Node 24's V8
  *   sizes it from the machine's memory instead (32 MB per semi-space on a 24 GB host, 64 MB per
- *   semi-space measured under the bench/collector burst): 134 MB of new space alone; the
- *   collector peaked at 344–377 MB, the agent's OTLP intake at 406–416 MB. Setting it from inside
- *   a running process has no effect.
+ *   semi-space measured under the bench/collector burst): 134 MB of new space alone (the peaks
+ *   with and without a budget are in bench/README.md). Setting it from inside a running process
+ *   has no effect.
  * - glibc's malloc arenas: `MALLOC_ARENA_MAX=2`. librdkafka's threads, libuv's pool and V8's
  *   helpers each get an arena by default (8 × cores), and the freed message buffers they hold do
  *   not go back to the system: ~30 MB of the collector burst's peak.
