@@ -20,6 +20,7 @@
  *   PINTRACE_KAFKA_BROKERS=127.0.0.1:43092 node bench/intake/run.mjs [--runs 3] [--requests 400] \
  *     [--warmup 40] [--concurrency 4] [--spans-per-request 512] [--tools ours,otelcol,otelcol-otlp]
  *   node bench/intake/run.mjs --plot-only       (redraws results.svg from results.json)
+ *   ... --transport grpc                        (OTLP/gRPC instead: results-grpc.json, results-grpc.svg)
  *
  * Tools: `ours` = `pintrace agent --intake true` as shipped (OTLP → Zipkin v2 JSON, spool fsync
  * `always`, librdkafka, snappy, one message per trace, keyed by trace id).
@@ -29,9 +30,14 @@
  * `otelcol-otlp` = the Collector's exporter defaults: `otlp_proto` (the request re-encoded as one
  * message, no translation), no key, no compression, acks from the leader.
  * `PINTRACE_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR"` profiles our agent's process.
- * Writes results.json and results.svg beside this file.
+ * `--transport grpc` sends the same bodies as OTLP/gRPC `TraceService/Export` calls instead, each
+ * of the `--concurrency` clients on its own HTTP/2 connection (as separate SDK processes have), to
+ * our intake's gRPC port and the Collector's otlp receiver's gRPC endpoint; a call counts like a
+ * 2xx, UNAVAILABLE and RESOURCE_EXHAUSTED are retried after a second, as the OTLP spec asks.
+ * Writes results.json and results.svg beside this file (results-grpc.* with --transport grpc).
  */
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -56,6 +62,11 @@ const spansPerRequest = Number(opt('spans-per-request', 512));
 const tools = opt('tools', 'ours,otelcol,otelcol-otlp').split(',');
 const brokers = benchBrokers();
 const nodeArgs = (process.env.PINTRACE_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const transport = opt('transport', 'http');
+if (transport !== 'http' && transport !== 'grpc') throw new Error(`--transport http|grpc, not ${transport}`);
+const grpcJs = transport === 'grpc' ? createRequire(path.join(repo, 'logger-agent', 'package.json'))('@grpc/grpc-js') : undefined;
+const EXPORT_METHOD = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
+const outputName = transport === 'grpc' ? 'results-grpc' : 'results';
 const PARTITIONS = 4;
 
 const LABELS = {
@@ -65,14 +76,48 @@ const LABELS = {
 };
 
 if (has('plot-only')) {
-  const saved = JSON.parse(readFileSync(path.join(here, 'results.json'), 'utf8'));
-  writeFileSync(path.join(here, 'results.svg'), svg(saved));
+  const saved = JSON.parse(readFileSync(path.join(here, `${outputName}.json`), 'utf8'));
+  writeFileSync(path.join(here, `${outputName}.svg`), svg(saved));
   process.exit(0);
 }
 
-/** An empty OTLP export request (valid: no spans): 200 once the receiver listens. */
+/** An empty OTLP export request (valid: no spans): 200 once the receiver listens (over gRPC: OK). */
 async function emptyExport(url) {
+  if (transport === 'grpc') {
+    const client = grpcClient(url);
+    try {
+      return (await exportCall(client, Buffer.alloc(0))).status;
+    } finally {
+      client.close();
+    }
+  }
   return (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: new Uint8Array() })).status;
+}
+
+/** A gRPC client on a connection of its own (grpc-js shares one per target otherwise). */
+function grpcClient(target) {
+  return new grpcJs.Client(target, grpcJs.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+}
+
+/**
+ * One `TraceService/Export` call with an already-encoded body, in HTTP's terms: 200 for OK, 503
+ * for the codes OTLP says to retry (UNAVAILABLE, RESOURCE_EXHAUSTED; after a second), else 500.
+ */
+function exportCall(client, body) {
+  return new Promise((resolve) => {
+    client.makeUnaryRequest(
+      EXPORT_METHOD,
+      (b) => b,
+      (b) => b,
+      body,
+      { deadline: Date.now() + 60_000 },
+      (err) => {
+        if (!err) resolve({ status: 200, retryAfter: 0 });
+        else if (err.code === grpcJs.status.UNAVAILABLE || err.code === grpcJs.status.RESOURCE_EXHAUSTED) resolve({ status: 503, retryAfter: 1 });
+        else resolve({ status: 500, retryAfter: 0, error: err.message });
+      },
+    );
+  });
 }
 
 /** Our agent with its intake on free ports; the span files dir is its own temp dir. */
@@ -104,13 +149,13 @@ async function startOurs(topic, dir) {
     { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, PINTRACE_LOG_LEVEL: 'warn' } },
   );
   await waitUntil(async () => (await fetch(`http://127.0.0.1:${metrics}/health`)).status === 200, 60_000, 'agent up');
-  const url = `http://127.0.0.1:${otlpHttp}/v1/traces`;
+  const url = transport === 'grpc' ? `127.0.0.1:${otlpGrpc}` : `http://127.0.0.1:${otlpHttp}/v1/traces`;
   // The intake's listeners may open after /health answers.
   await waitUntil(async () => (await emptyExport(url)) === 200, 60_000, 'agent intake up', 100);
   return { child, url };
 }
 
-/** The Collector: otlp (HTTP only) → kafka, with its own telemetry off (no :8888 listener per run). */
+/** The Collector: otlp (HTTP, or gRPC with --transport grpc) → kafka, its own telemetry off (no :8888 listener per run). */
 async function startOtelcol(binary, topic, dir, variant) {
   const port = await freePort();
   const exporter =
@@ -130,7 +175,7 @@ async function startOtelcol(binary, topic, dir, variant) {
     `receivers:
   otlp:
     protocols:
-      http:
+      ${transport}:
         endpoint: 127.0.0.1:${port}
 exporters:
   kafka:
@@ -149,22 +194,35 @@ service:
 `,
   );
   const child = spawn(binary, ['--config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const url = `http://127.0.0.1:${port}/v1/traces`;
+  const url = transport === 'grpc' ? `127.0.0.1:${port}` : `http://127.0.0.1:${port}/v1/traces`;
   // Ready when its receiver answers an empty export (an empty request is valid OTLP).
   await waitUntil(async () => (await emptyExport(url)) === 200, 60_000, 'otelcol up', 100);
   return { child, url };
 }
 
 /**
- * Sends the bodies over `concurrency` keep-alive connections, each one request at a time (as an SDK
- * exports). A 429/503 is retried after its Retry-After, as SDKs do; returns the indexes answered 2xx.
+ * Sends the bodies over `concurrency` keep-alive connections (HTTP/1.1, or HTTP/2 for gRPC), each
+ * one request at a time (as an SDK exports); see sendWith.
  */
 async function send(url, bodies) {
+  return transport === 'grpc' ? sendGrpc(url, bodies) : sendHttp(url, bodies);
+}
+
+async function sendGrpc(target, bodies) {
+  const clients = Array.from({ length: concurrency }, () => grpcClient(target));
+  let c = 0;
+  // each worker takes the next client: one call in flight per connection
+  const result = await sendWith(bodies, () => {
+    const client = clients[c++ % clients.length];
+    return (body) => exportCall(client, body);
+  });
+  for (const client of clients) client.close();
+  return result;
+}
+
+async function sendHttp(url, bodies) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   const { hostname, port, pathname } = new URL(url);
-  const acked = [];
-  let throttled = 0;
-  let failed = 0;
   const post = (body) =>
     new Promise((resolve, reject) => {
       const req = http.request(
@@ -177,8 +235,23 @@ async function send(url, bodies) {
       req.on('error', reject);
       req.end(body);
     });
+  const result = await sendWith(bodies, () => post);
+  agent.destroy();
+  return result;
+}
+
+/**
+ * Sends the bodies from `concurrency` workers, each one request at a time through the sender
+ * `senderOf()` gave it; a 429/503 is retried after its Retry-After, as SDKs do. Returns the
+ * indexes answered 2xx.
+ */
+async function sendWith(bodies, senderOf) {
+  const acked = [];
+  let throttled = 0;
+  let failed = 0;
   let next = 0;
   const worker = async () => {
+    const post = senderOf();
     for (let i = next++; i < bodies.length; i = next++) {
       for (let attempt = 0; ; attempt++) {
         const { status, retryAfter } = await post(bodies[i]);
@@ -197,7 +270,6 @@ async function send(url, bodies) {
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
-  agent.destroy();
   return { acked, throttled, failed };
 }
 
@@ -363,18 +435,26 @@ const result = {
   loadAverage: { atStart: load0, atEnd: loadavg() },
   otelcol: binary ? { binary: path.relative(repo, binary), manifest: 'bench/intake/otelcol-builder.yaml' } : undefined,
   brokers,
-  load: { requests, warmup, spansPerRequest, concurrency, bodyBytes, spans: requests * spansPerRequest, encoding: 'OTLP/HTTP protobuf' },
+  load: {
+    requests,
+    warmup,
+    spansPerRequest,
+    concurrency,
+    bodyBytes,
+    spans: requests * spansPerRequest,
+    encoding: transport === 'grpc' ? 'OTLP/gRPC' : 'OTLP/HTTP protobuf',
+  },
   summary,
   ratios,
   runs: rows,
 };
-writeResults(here, 'results.json', result);
-writeFileSync(path.join(here, 'results.svg'), svg(result));
+writeResults(here, `${outputName}.json`, result);
+writeFileSync(path.join(here, `${outputName}.svg`), svg(result));
 console.log(JSON.stringify({ summary, ratios }, null, 2));
 
 function svg(r) {
   return barChart({
-    title: `OTLP/HTTP → Kafka, ${r.load.spans.toLocaleString('en')} spans in ${r.load.spansPerRequest}-span requests (medians of ${r.summary[0].runs})`,
+    title: `${r.load.encoding === 'OTLP/gRPC' ? 'OTLP/gRPC' : 'OTLP/HTTP'} → Kafka, ${r.load.spans.toLocaleString('en')} spans in ${r.load.spansPerRequest}-span requests (medians of ${r.summary[0].runs})`,
     unit: 'spans per second',
     groups: [
       { label: 'spans/s into Kafka (wall)', bars: r.summary.map((s) => ({ label: s.tool, value: s.spansPerSec })) },
