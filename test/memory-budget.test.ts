@@ -2,9 +2,8 @@
  * `--memory-budget-mb` as a user gets it: `pintrace collector` (and `pintrace agent` with its
  * intake, or with a budget given) restart themselves once at start-up, in the same pid, with V8's
  * young generation and glibc's arenas sized to the budget (runtime/src/memory-budget.ts); 0 runs
- * them as started. Read from /proc, as
- * an operator would check it. Neither needs its servers for this: they start against closed ports
- * and keep retrying.
+ * them as started. Read from /proc, as an operator would check it. Neither needs its servers for
+ * this: they start against closed ports and keep retrying.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -28,7 +27,8 @@ function start(part: 'agent' | 'collector', extra: string[]): ChildProcess {
       ? ['agent', '--kafka', '127.0.0.1:1', '--spans-dir', dir, '--metrics-port', '0']
       : ['collector', '--kafka', '127.0.0.1:1', '--es', 'http://127.0.0.1:1', '--metrics-port', '0'];
   const env: NodeJS.ProcessEnv = { ...process.env, PINTRACE_LOG_LEVEL: 'error' };
-  for (const k of Object.keys(env)) if (k.endsWith('_MEMORY_BUDGET_APPLIED') || k === 'MALLOC_ARENA_MAX') delete env[k];
+  // what the runner's own environment may hold must not decide what is tested
+  for (const k of Object.keys(env)) if (/_MEMORY_BUDGET_(APPLIED|MB)$|^MALLOC_ARENA_MAX$|^PINTRACE_AGENT_INTAKE$/.test(k)) delete env[k];
   const child = spawn(process.execPath, [cli, ...args, ...extra], { stdio: 'ignore', env });
   children.push(child);
   return child;
