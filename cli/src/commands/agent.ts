@@ -15,8 +15,8 @@ export function registerAgent(program: Command): void {
     const config = configFrom(agentOptions, cmd);
     const log = createLogger('logger-agent');
     // first: this replaces the process (same pid) when it was not started within the budget. By
-    // default only an agent with its intake has one: the file-tailing agent peaks near 140 MB
-    // anyway, and a smaller young generation only cost it CPU (bench/README.md, "agent intake")
+    // default only an agent with its intake has one: the file-tailing agent's RSS does not depend
+    // on it, and a smaller young generation only cost it CPU (bench/README.md, "intake")
     relaunchWithinMemoryBudget('agent', config.memoryBudgetMb ?? (config.intake ? 256 : 0), log);
     const agent = await startAgent(config, { log });
     // Everything inside the agent is unref'ed; this keeps the process up until a signal.
