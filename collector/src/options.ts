@@ -251,7 +251,7 @@ const stageOptions = {
     default: '20',
     schema: nonNegativeIntSchema,
   } satisfies OptionSpec<number>,
-  memoryBudgetMb: memoryBudgetOption('collector', { mb: '256' }),
+  memoryBudgetMb: memoryBudgetOption('collector'),
   redWindowMs: {
     key: 'redWindowMs',
     flag: 'red-window-ms',

@@ -5,6 +5,7 @@ import {
   kafkaConnectionOptions,
   booleanSchema,
   dirSchema,
+  DEFAULT_MEMORY_BUDGET_MB,
   memoryBudgetOption,
   portSchema,
   positiveIntSchema,
@@ -40,7 +41,7 @@ export const agentOptions = {
     default: '9413',
     schema: portSchema,
   },
-  memoryBudgetMb: memoryBudgetOption('agent', { whenUnset: '256 with --intake true, 0 without' }),
+  memoryBudgetMb: memoryBudgetOption('agent', `${DEFAULT_MEMORY_BUDGET_MB} with --intake true, 0 without`),
   metricsHost: {
     key: 'metricsHost',
     flag: 'metrics-host',

@@ -22,21 +22,23 @@ import { z } from 'zod';
 import type { OptionSpec } from './option-spec.js';
 import type { Logger } from './logger.js';
 
+/** The budget a part is sized for unless told otherwise (the collector always, the agent with its intake). */
+export const DEFAULT_MEMORY_BUDGET_MB = 256;
+
 /**
- * `--memory-budget-mb` of a part (`PINTRACE_<PART>_MEMORY_BUDGET_MB`), the same for each. Without
- * a default, the part chooses one from its other settings (the agent: 256 with its intake on, 0
- * without, see logger-agent/README.md) and `whenUnset` says which in `--help`.
+ * `--memory-budget-mb` of a part (`PINTRACE_<PART>_MEMORY_BUDGET_MB`), the same for each. With
+ * `whenUnset`, the option has no default: the part chooses one from its other settings (the
+ * agent: by its intake, see logger-agent/README.md) and `whenUnset` says how in `--help`.
  */
-export function memoryBudgetOption(part: 'agent' | 'collector', defaults: { mb: string } | { whenUnset: string }): OptionSpec<number | undefined> {
-  const chosen = 'whenUnset' in defaults ? `; unset: ${defaults.whenUnset}` : '';
+export function memoryBudgetOption(part: 'agent' | 'collector', whenUnset?: string): OptionSpec<number | undefined> {
   return {
     key: 'memoryBudgetMb',
     flag: 'memory-budget-mb',
     env: `PINTRACE_${part.toUpperCase()}_MEMORY_BUDGET_MB`,
     description:
       `RSS the \`pintrace ${part}\` process is sized for: it restarts itself once at start-up (same pid) with V8's young ` +
-      `generation and the C allocator's arenas sized to it (0 = run as started${chosen})`,
-    ...('mb' in defaults ? { default: defaults.mb } : {}),
+      `generation and the C allocator's arenas sized to it (0 = run as started${whenUnset === undefined ? '' : `; unset: ${whenUnset}`})`,
+    ...(whenUnset === undefined ? { default: String(DEFAULT_MEMORY_BUDGET_MB) } : {}),
     schema: z.coerce.number().int('expected a whole number').min(0, 'expected a number >= 0').optional(),
   };
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { agentOptions, startAgent } from '@pintrace/logger-agent';
-import { createLogger, relaunchWithinMemoryBudget, Shutdown } from '@pintrace/runtime';
+import { createLogger, DEFAULT_MEMORY_BUDGET_MB, relaunchWithinMemoryBudget, Shutdown } from '@pintrace/runtime';
 import { addOptions, configFrom } from './options.js';
 
 /**
@@ -17,7 +17,7 @@ export function registerAgent(program: Command): void {
     // first: this replaces the process (same pid) when it was not started within the budget. By
     // default only an agent with its intake has one: the file-tailing agent's RSS does not depend
     // on it, and a smaller young generation only cost it CPU (bench/README.md, "intake")
-    relaunchWithinMemoryBudget('agent', config.memoryBudgetMb ?? (config.intake ? 256 : 0), log);
+    relaunchWithinMemoryBudget('agent', config.memoryBudgetMb ?? (config.intake ? DEFAULT_MEMORY_BUDGET_MB : 0), log);
     const agent = await startAgent(config, { log });
     // Everything inside the agent is unref'ed; this keeps the process up until a signal.
     const keepAlive = setInterval(() => undefined, 1 << 30);
