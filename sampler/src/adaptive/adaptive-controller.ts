@@ -10,11 +10,11 @@
  *
  * which is `current × target / observed` with the rate that admitted each trace (the recorded
  * `th`), so it holds when the rate changed inside the lookback. Fast down, slow up: when the
- * newest windows (two at least) show more than twice the traffic of the older ones (and hold enough stored roots,
- * {@link SURGE_MIN_ROOTS}, not to be noise), only the windows after the most likely change point
- * are averaged, so a surge is cut within a window or two and the windows before
- * it do not pull the rate back up while the lookback forgets them; a fall raises rates only as
- * the lookback forgets the busier windows. Hysteresis: a computed value is
+ * newest windows (two at least) show more than twice the traffic of the older ones (and hold
+ * enough stored roots, {@link SURGE_MIN_ROOTS}, not to be noise), only the windows after the one
+ * the most likely change fell in are averaged, so a surge is cut within a window or two and the
+ * windows before it do not pull the rate back up while the lookback forgets them; a fall raises
+ * rates only as the lookback forgets the busier windows. Hysteresis: a computed value is
  * republished only when the proposal differs from it by more than `hysteresis` (a fraction), so
  * window-to-window noise does not move rates; an endpoint without a computed value yet gets one.
  *
@@ -161,8 +161,8 @@ export function computeAdaptiveRates(input: AdaptiveInput): AdaptiveOutput {
   const decisions: AdaptiveDecision[] = [];
   /**
    * Requests per second that the rate should answer: the lookback's average, or in a surge the
-   * average of the newest windows after the most likely change point (Poisson likelihood of a
-   * split into older and newer windows), when the newer windows' traffic is over SURGE_FACTOR ×
+   * average of the newest windows after the one holding the most likely change point (Poisson
+   * likelihood of a split into older and newer windows), when the newer windows' traffic is over SURGE_FACTOR ×
    * the older ones' and holds SURGE_MIN_ROOTS stored roots.
    */
   const trafficOf = (sum: Sum) => {
@@ -184,7 +184,9 @@ export function computeAdaptiveRates(input: AdaptiveInput): AdaptiveOutput {
       if (k < SURGE_MIN_WINDOWS || recentRoots < SURGE_MIN_ROOTS || recentCalls / k <= SURGE_FACTOR * olderMean) continue;
       if ((one?.calls ?? 0) <= SURGE_FACTOR * olderMean) continue;
       const gain = xlogx(recentCalls, k) + xlogx(olderCalls, n - k) - whole;
-      if (best === undefined || gain > best.gain) best = { gain, traffic: recentCalls / ((k * windowMs!) / 1000) };
+      // the run's oldest window holds the change itself, part old traffic (a step seldom falls on
+      // a window's start): counted in, a 10× step in mid-window would be answered as 7.75×
+      if (best === undefined || gain > best.gain) best = { gain, traffic: (recentCalls - (one?.calls ?? 0)) / (((k - 1) * windowMs!) / 1000) };
     }
     return best?.traffic ?? average;
   };

@@ -43,6 +43,10 @@ describe('computeAdaptiveRates', () => {
     expect(computeAdaptiveRates(input(series(8, 100, 10, 1000, 10), 10)).set.get(key)).toBe(1);
     // without timestamps it would answer the average (280/s)
     expect(computeAdaptiveRates({ ...input(series(8, 100, 10, 1000, 10), 10), windowMs: undefined }).set.get(key)).toBe(3.571);
+    // a step in mid-window: that window (550/s, half of each) is not the new traffic; the two
+    // after it are (averaged with it, 850/s would be answered with 1.176 %)
+    const midWindow = series(7, 100, 10, 1000, 10).map((w, i) => (i === 7 ? { ...w, roots: 55, calls: 550 } : w));
+    expect(computeAdaptiveRates(input(midWindow, 10)).set.get(key)).toBe(1);
     // one window alone that reads high is no surge (a double count after a rebalance, say): the average
     expect(computeAdaptiveRates(input(series(9, 100, 10, 1000, 10), 10)).set.get(key)).toBe(5.263);
     // four windows into the surge (already at 1 %): the newest run is still what counts, not the
