@@ -181,7 +181,8 @@ export class Spool {
         try {
           if (this.size >= this.o.fileBytes) await this.rotate();
           const bytes = batch.reduce((n, p) => n + p.bytes, 0);
-          await this.handle!.appendFile(batch.length === 1 ? batch[0]!.data : Buffer.concat(batch.map((p) => p.data), bytes));
+          const data = batch.length === 1 ? batch[0]!.data : Buffer.concat(batch.map((p) => p.data));
+          await this.handle!.appendFile(data);
           this.size += bytes;
           this.appendedSinceMeasure += bytes;
           if (this.o.fsync === 'always') await this.handle!.datasync();
