@@ -224,10 +224,9 @@ export class Spool {
 }
 
 /**
- * The lines as the bytes to append, encoded once into one buffer. Joined into one string first,
- * each request's lines were a string of hundreds of KiB: V8 allocates those in its old generation,
- * where they stay until a full GC, and under load they grew the agent's heap by tens of MiB; a
- * buffer's memory is freed with the young objects that hold it.
+ * The lines as the bytes to append, encoded once into one buffer. Joined into a string instead,
+ * they were copied twice more (the join, then appendFile's UTF-8 encoding), and each request's
+ * string, hundreds of KiB, sat in V8's large-object space until a full GC.
  */
 function toLines(lines: readonly string[]): Buffer {
   let total = lines.length;

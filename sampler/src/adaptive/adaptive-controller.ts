@@ -162,8 +162,8 @@ export function computeAdaptiveRates(input: AdaptiveInput): AdaptiveOutput {
   /**
    * Requests per second that the rate should answer: the lookback's average, or in a surge the
    * average of the newest windows after the one holding the most likely change point (Poisson
-   * likelihood of a split into older and newer windows), when the newer windows' traffic is over SURGE_FACTOR ×
-   * the older ones' and holds SURGE_MIN_ROOTS stored roots.
+   * likelihood of a split into older and newer windows), when the newer windows' traffic is over
+   * SURGE_FACTOR × the older ones' and holds SURGE_MIN_ROOTS stored roots.
    */
   const trafficOf = (sum: Sum) => {
     const average = sum.calls / seconds;
