@@ -68,6 +68,9 @@ export class IntakeCore {
   /** Span lines, one per span. */
   private async write(lines: readonly string[], protocol: IntakeProtocol): Promise<number> {
     for (const line of lines) {
+      // UTF-8 takes at most 3 bytes per UTF-16 unit: only a line that could pass the limit is
+      // measured (the spool measures every line again as it encodes them)
+      if (line.length * 3 <= this.maxLineBytes) continue;
       const bytes = Buffer.byteLength(line);
       if (bytes > this.maxLineBytes)
         throw new IntakeRejection(

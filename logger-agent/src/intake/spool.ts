@@ -50,7 +50,6 @@ export class SpoolFullError extends Error {
 
 interface Pending {
   data: Buffer;
-  bytes: number;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
@@ -95,7 +94,7 @@ export class Spool {
 
   /** Unshipped bytes (approximate between measurements: measured lag + appended since). */
   backlogBytes(): number {
-    return this.lagMeasured + this.appendedSinceMeasure + this.queue.reduce((n, p) => n + p.bytes, 0);
+    return this.lagMeasured + this.appendedSinceMeasure + this.queue.reduce((n, p) => n + p.data.length, 0);
   }
 
   /** Throws SpoolFullError when the backlog is over the bound; else resolves once written (and synced, per policy). */
@@ -106,8 +105,7 @@ export class Spool {
     if (backlog > this.o.maxBytes) throw new SpoolFullError(backlog);
     if (lines.length === 0) return;
     const data = toLines(lines);
-    const bytes = data.length;
-    const done = new Promise<void>((resolve, reject) => this.queue.push({ data, bytes, resolve, reject }));
+    const done = new Promise<void>((resolve, reject) => this.queue.push({ data, resolve, reject }));
     this.writing ??= this.drain();
     return done;
   }
@@ -180,9 +178,9 @@ export class Spool {
         this.queue = [];
         try {
           if (this.size >= this.o.fileBytes) await this.rotate();
-          const bytes = batch.reduce((n, p) => n + p.bytes, 0);
           const data = batch.length === 1 ? batch[0]!.data : Buffer.concat(batch.map((p) => p.data));
           await this.handle!.appendFile(data);
+          const bytes = data.length;
           this.size += bytes;
           this.appendedSinceMeasure += bytes;
           if (this.o.fsync === 'always') await this.handle!.datasync();
