@@ -11,7 +11,9 @@ import { firstOf, KINDS, PEER_ADDRESS, PEER_PORT, PEER_SERVICE, REMOTE_KEYS, rem
  * encoding (concatenation ropes get flattened, every character is visited twice):
  * - ids are our own validated lower-hex, copied without escaping;
  * - the local endpoint is the same object for every span of a provider: encoded once, cached;
- * - span names and tag keys repeat: their encoded fragments are cached (bounded);
+ * - span names and tag keys repeat: their encoded fragments are cached (bounded), and so is each
+ *   sequence of attribute keys' layout (which are tags, in what order, which make the remote
+ *   endpoint), so a span whose keys come as an earlier one's only compares them;
  * - strings are copied character by character while they need no escaping and are ASCII (the
  *   usual case); anything else goes through the model's quoteJson and a UTF-8 write;
  * - integers (timestamps, durations, integer tags) are written as digits, no number → string;
@@ -147,6 +149,39 @@ function writeSpan(span: FinishedSpan): void {
     bytes(fragment);
   }
   const attributes = span.attributes;
+  const count = collectAttributes(attributes);
+  const layout = count >= 0 ? layoutOf(count) : undefined;
+  // a status error without an `error` attribute adds a tag the layout has no place for
+  if (layout === undefined || (span.status.code === SpanStatusCode.ERROR && !layout.hasErrorKey)) {
+    releaseAttributes(count < 0 ? -count - 1 : count);
+    writeAttributesSorted(span);
+  } else {
+    const values = attributeValues;
+    if (layout.hasRemote) {
+      bytes(remoteEndpointFragment(valueAt(layout.service), valueAt(layout.address), valueAt(layout.port), attributes));
+    }
+    writeEvents(span.events);
+    const tags = layout.tags;
+    const fragments = layout.fragments;
+    for (let i = 0; i < tags.length; i++) {
+      bytes(fragments[i]);
+      tag(values[tags[i]]);
+    }
+    if (tags.length > 0) byte(0x7d);
+    releaseAttributes(count);
+  }
+  if (span.debug) bytes(DEBUG);
+  if (span.shared) bytes(SHARED);
+  byte(0x7d);
+  byte(0x0a);
+}
+
+/**
+ * The attributes' part of the line for spans no layout fits (a null value, an error status
+ * without an `error` attribute): keys classified and sorted span by span.
+ */
+function writeAttributesSorted(span: FinishedSpan): void {
+  const attributes = span.attributes;
   // tag keys, sorted as they come in: `tagKeys[0, tagCount)`
   let tagCount = 0;
   let hasError = false;
@@ -162,21 +197,8 @@ function writeSpan(span: FinishedSpan): void {
       if (key === 'error') hasError = true;
     }
   }
-  if (hasRemote) bytes(remoteEndpointFragment(attributes));
-  const events = span.events;
-  if (events.length > 0) {
-    bytes(ANNOTATIONS);
-    for (let i = 0; i < events.length; i++) {
-      const a = toAnnotation(events[i]);
-      if (i > 0) byte(0x2c);
-      bytes(ANNOTATION_TIMESTAMP);
-      uint(a.timestamp);
-      bytes(ANNOTATION_VALUE);
-      str(a.value);
-      byte(0x7d);
-    }
-    byte(0x5d);
-  }
+  if (hasRemote) bytes(remoteEndpointFragment(attributes[PEER_SERVICE], firstOf(attributes, PEER_ADDRESS), firstOf(attributes, PEER_PORT), attributes));
+  writeEvents(span.events);
   const error = span.status.code === SpanStatusCode.ERROR && !hasError;
   if (error) tagCount = insertSorted('error', tagCount);
   if (tagCount > 0) {
@@ -190,10 +212,127 @@ function writeSpan(span: FinishedSpan): void {
     }
     byte(0x7d);
   }
-  if (span.debug) bytes(DEBUG);
-  if (span.shared) bytes(SHARED);
-  byte(0x7d);
-  byte(0x0a);
+}
+
+function writeEvents(events: FinishedSpan['events']): void {
+  if (events.length === 0) return;
+  bytes(ANNOTATIONS);
+  for (let i = 0; i < events.length; i++) {
+    const a = toAnnotation(events[i]);
+    if (i > 0) byte(0x2c);
+    bytes(ANNOTATION_TIMESTAMP);
+    uint(a.timestamp);
+    bytes(ANNOTATION_VALUE);
+    str(a.value);
+    byte(0x7d);
+  }
+  byte(0x5d);
+}
+
+/**
+ * What writing a span's attributes takes, worked out once per sequence of attribute keys: the
+ * spans of one instrumentation repeat theirs (a server span's are always http.method, http.path,
+ * network.peer.address, network.peer.port, http.status_code). Classifying each key, sorting the
+ * tags and looking their fragments up, span by span, was nine tenths of the encoder's work on a
+ * server span; with a layout, a span's keys are only compared, by identity, with the layout's.
+ */
+class TagLayout {
+  /** Where the tags come from (indices into `keys`), in the order they are written (sorted). */
+  readonly tags: Int32Array;
+  /** Per written tag: `,"tags":{"key":` for the first, `,"key":` after it. */
+  readonly fragments: Fragment[];
+  readonly hasErrorKey: boolean;
+  readonly hasRemote: boolean;
+  /** Indices of the remote endpoint's inputs as remoteEndpoint picks them (first present key); -1 when absent. */
+  readonly service: number;
+  readonly address: number;
+  readonly port: number;
+
+  constructor(readonly keys: readonly string[]) {
+    const tagIndices: number[] = [];
+    for (let i = 0; i < keys.length; i++) if (!REMOTE_KEYS.has(keys[i])) tagIndices.push(i);
+    // the order Array#sort gives strings (UTF-16 code units), as writeAttributesSorted's
+    tagIndices.sort((a, b) => (keys[a] < keys[b] ? -1 : keys[a] > keys[b] ? 1 : 0));
+    this.tags = Int32Array.from(tagIndices);
+    this.fragments = tagIndices.map((at, i) => fragmentOf(i === 0 ? `,"tags":{${quote(keys[at])}:` : `,${quote(keys[at])}:`));
+    this.hasErrorKey = keys.includes('error');
+    this.hasRemote = tagIndices.length < keys.length;
+    this.service = keys.indexOf(PEER_SERVICE);
+    this.address = firstIndexOf(keys, PEER_ADDRESS);
+    this.port = firstIndexOf(keys, PEER_PORT);
+  }
+}
+
+function firstIndexOf(keys: readonly string[], wanted: readonly string[]): number {
+  for (const key of wanted) {
+    const at = keys.indexOf(key);
+    if (at >= 0) return at;
+  }
+  return -1;
+}
+
+/** The span being encoded: its attribute keys and values in for-in order (one pair of arrays for every span). */
+const attributeKeys: string[] = [];
+const attributeValues: AttributeValue[] = [];
+
+/**
+ * Copies the attributes' keys and values into attributeKeys/attributeValues; returns their
+ * count, or -(n + 1) when the n-th value is null or undefined (such a span takes the sorted path).
+ */
+function collectAttributes(attributes: FinishedSpan['attributes']): number {
+  const keys = attributeKeys;
+  const values = attributeValues;
+  let n = 0;
+  for (const key in attributes) {
+    const value = attributes[key];
+    if (value === undefined || value === null) return -n - 1;
+    keys[n] = key;
+    values[n] = value;
+    n++;
+  }
+  return n;
+}
+
+function valueAt(index: number): AttributeValue | undefined {
+  return index < 0 ? undefined : attributeValues[index];
+}
+
+/** The application's keys and values are not kept alive past the span. */
+function releaseAttributes(count: number): void {
+  const keys = attributeKeys;
+  const values = attributeValues;
+  for (let i = 0; i < count; i++) {
+    keys[i] = '';
+    values[i] = 0;
+  }
+}
+
+/** Layouts of the key sequences seen lately, the last one used first. */
+const LAYOUTS = 32;
+const layouts: TagLayout[] = [];
+let nextLayout = 0;
+let lastLayout: TagLayout | undefined;
+
+function layoutOf(count: number): TagLayout {
+  if (lastLayout !== undefined && fits(lastLayout, count)) return lastLayout;
+  for (let i = 0; i < layouts.length; i++) {
+    const layout = layouts[i];
+    if (fits(layout, count)) return (lastLayout = layout);
+  }
+  const layout = new TagLayout(attributeKeys.slice(0, count));
+  // a ring: a service with more key sequences than this in rotation rebuilds some, and that is
+  // the sorted path's work plus a small allocation
+  layouts[nextLayout] = layout;
+  nextLayout = (nextLayout + 1) % LAYOUTS;
+  return (lastLayout = layout);
+}
+
+function fits(layout: TagLayout, count: number): boolean {
+  const keys = layout.keys;
+  if (keys.length !== count) return false;
+  const seen = attributeKeys;
+  for (let i = 0; i < count; i++) if (keys[i] !== seen[i]) return false;
+  return true;
 }
 
 /**
@@ -235,11 +374,12 @@ const recentService: string[] = new Array<string>(RECENT_SLOTS).fill('');
 const recentAddress: string[] = new Array<string>(RECENT_SLOTS).fill('');
 const recentFragment: Fragment[] = new Array<Fragment>(RECENT_SLOTS).fill(EMPTY);
 
-function remoteEndpointFragment(attributes: FinishedSpan['attributes']): Fragment {
-  // exactly the inputs remoteEndpoint uses: a string service, a string address, a numeric port
-  const service = attributes[PEER_SERVICE];
-  const address = firstOf(attributes, PEER_ADDRESS);
-  const port = Number(firstOf(attributes, PEER_PORT));
+/**
+ * `service`, `address` and `port` are the attribute values remoteEndpoint reads from
+ * `attributes` (the first present of each key list): the fragment is cached by them.
+ */
+function remoteEndpointFragment(service: unknown, address: unknown, portValue: unknown, attributes: FinishedSpan['attributes']): Fragment {
+  const port = Number(portValue);
   const serviceKey = typeof service === 'string' ? service : '';
   const addressKey = typeof address === 'string' ? address : '';
   const slot = port & (RECENT_SLOTS - 1);

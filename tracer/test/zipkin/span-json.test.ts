@@ -69,6 +69,54 @@ describe('encodeSpanJsonLine', () => {
   });
 });
 
+describe('encodeSpanJsonLine on spans that repeat their attribute keys', () => {
+  it('gives exactly encodeSpanLine(toZipkinSpan(span)) when key sequences recur with other values', () => {
+    const random = rng(7);
+    const pick = <T>(xs: T[]): T => xs[Math.floor(random() * xs.length)];
+    const KEYS = [
+      ...STRINGS.map((k) => k || 'k'),
+      'network.peer.address',
+      'net.peer.ip',
+      'network.peer.port',
+      'net.sock.peer.port',
+      'peer.service',
+      'http.route',
+      '10',
+      '2',
+    ];
+    // more sequences than the encoder keeps layouts for, so some are rebuilt while others recur
+    const sequences = Array.from({ length: 40 }, () => [...new Set(Array.from({ length: 1 + Math.floor(random() * 7) }, () => pick(KEYS)))]);
+    const endpoint = { serviceName: 'svc', ipv4: '10.0.0.1' };
+    for (let n = 0; n < 5000; n++) {
+      // a few sequences most of the time, as an instrumentation's spans are
+      const keys = random() < 0.7 ? sequences[n % 3] : pick(sequences);
+      const attributes: Attributes = {};
+      for (const key of keys) {
+        attributes[key] =
+          random() < 0.03
+            ? (pick([null, undefined]) as unknown as string)
+            : pick<Attributes[string]>([pick(STRINGS), pick(NUMBERS), true, ['a', 'b'], pick(['127.0.0.1', '::1', 'x']), pick([8080, 8336, '8080', 0])]);
+      }
+      const span: FinishedSpan = {
+        traceId: `${'b'.repeat(31)}2`,
+        spanId: 'c'.repeat(15) + '3',
+        parentSpanId: undefined,
+        name: pick(STRINGS),
+        kind: pick([SpanKind.INTERNAL, SpanKind.SERVER, SpanKind.CLIENT]),
+        startMicros: 1_700_000_000_000_000 + n,
+        durationMicros: pick(DURATIONS),
+        attributes,
+        events: random() < 0.1 ? [{ name: pick(STRINGS), timestampMicros: 1_700_000_000_000_001 }] : [],
+        status: random() < 0.2 ? { code: SpanStatusCode.ERROR, message: random() < 0.5 ? pick(STRINGS) : undefined } : { code: SpanStatusCode.UNSET },
+        debug: false,
+        shared: false,
+        localEndpoint: endpoint,
+      };
+      expect(encodeSpanJsonLine(span)).toBe(encodeSpanLine(toZipkinSpan(span)));
+    }
+  });
+});
+
 describe('encodeSpanJsonLine on tracer-made spans (ids copied from their hex bytes)', () => {
   it.each([false, true])('equals the string path for roots and children, traceId128Bit=%s', (bits128) => {
     const got: FinishedSpan[] = [];
