@@ -34,6 +34,7 @@ const MODES = process.env.BENCH_HTTP_MODES
   : [
       ['off', 'off'],
       ['als only', 'als'],
+      ['bound: als + 1 constant span line, no tracer', 'line'],
       ['floor: als + 1 sampled span', 'floor'],
       ['0.3 %', '0.3'],
       ['100 %', '100'],

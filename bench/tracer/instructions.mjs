@@ -37,7 +37,7 @@ import { hasCommand, pinned } from '../lib/processes.mjs';
 const run = promisify(execFile);
 const WARM = Number(process.argv[2] ?? 60_000);
 const MEASURED = Number(process.argv[3] ?? 20_000);
-const MODES = process.env.BENCH_INSTR_MODES ? JSON.parse(process.env.BENCH_INSTR_MODES) : ['off', 'als', '0.3', '100'];
+const MODES = process.env.BENCH_INSTR_MODES ? JSON.parse(process.env.BENCH_INSTR_MODES) : ['off', 'als', 'line', '0.3', '100'];
 const CONNECTIONS = 10;
 /** Functions of V8's optimising compilers (TurboFan, Maglev). */
 const COMPILER = /v8::internal::compiler::|v8::internal::maglev::|Turbofan|Maglev/;

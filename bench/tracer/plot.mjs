@@ -21,6 +21,7 @@ function panel(y, title, unit, bars, width) {
 /** Short enough for the label column. */
 function httpLabel(sampling) {
   if (sampling === 'als only') return 'no tracer, AsyncLocalStorage only';
+  if (sampling.startsWith('bound')) return 'bound: ALS + 1 constant line';
   if (sampling.startsWith('floor')) return 'floor: ALS + 1 span, no http';
   if (sampling.startsWith('OTel')) return 'OTel SDK + its http instr., 100 %';
   return /^\d/.test(sampling) ? `tracing ${sampling}` : sampling;

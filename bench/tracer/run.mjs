@@ -25,6 +25,7 @@ const httpRatios = (rows) => ({
   httpThroughput100VsOff: row(rows, '100 %').vsOff,
   httpThroughputAlsOnlyVsOff: row(rows, 'als only').vsOff,
   httpThroughputFloorVsOff: row(rows, 'floor').vsOff,
+  httpThroughputBoundVsOff: row(rows, 'bound').vsOff,
   httpThroughputOtel100VsOff: row(rows, 'OTel').vsOff,
   httpThroughput03VsAlsOnly: +(row(rows, '0.3 %').reqPerSec / row(rows, 'als only').reqPerSec).toFixed(3),
   httpThroughput100VsOtel100: Math.round((row(rows, '100 %').reqPerSec / row(rows, 'OTel').reqPerSec) * 100) / 100,
