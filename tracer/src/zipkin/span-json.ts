@@ -150,10 +150,10 @@ function writeSpan(span: FinishedSpan): void {
   }
   const attributes = span.attributes;
   const count = collectAttributes(attributes);
-  const layout = count >= 0 ? layoutOf(count) : undefined;
+  const layout = layoutOf(count);
   // a status error without an `error` attribute adds a tag the layout has no place for
-  if (layout === undefined || (span.status.code === SpanStatusCode.ERROR && !layout.hasErrorKey)) {
-    releaseAttributes(count < 0 ? -count - 1 : count);
+  if (span.status.code === SpanStatusCode.ERROR && !layout.hasErrorKey) {
+    releaseAttributes(count);
     writeAttributesSorted(span);
   } else {
     const values = attributeValues;
@@ -177,8 +177,8 @@ function writeSpan(span: FinishedSpan): void {
 }
 
 /**
- * The attributes' part of the line for spans no layout fits (a null value, an error status
- * without an `error` attribute): keys classified and sorted span by span.
+ * The attributes' part of the line for a span no layout fits (an error status without an `error`
+ * attribute): keys classified and sorted span by span.
  */
 function writeAttributesSorted(span: FinishedSpan): void {
   const attributes = span.attributes;
@@ -277,8 +277,8 @@ const attributeKeys: string[] = [];
 const attributeValues: AttributeValue[] = [];
 
 /**
- * Copies the attributes' keys and values into attributeKeys/attributeValues; returns their
- * count, or -(n + 1) when the n-th value is null or undefined (such a span takes the sorted path).
+ * Copies the attributes' keys and values into attributeKeys/attributeValues, leaving out null
+ * and undefined values (no tag, no endpoint, as in the sorted path); returns their count.
  */
 function collectAttributes(attributes: FinishedSpan['attributes']): number {
   const keys = attributeKeys;
@@ -286,7 +286,7 @@ function collectAttributes(attributes: FinishedSpan['attributes']): number {
   let n = 0;
   for (const key in attributes) {
     const value = attributes[key];
-    if (value === undefined || value === null) return -n - 1;
+    if (value === undefined || value === null) continue;
     keys[n] = key;
     values[n] = value;
     n++;
