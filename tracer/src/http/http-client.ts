@@ -1,6 +1,6 @@
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import { context, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
-import { HTTP_TAGS, pathOf, requestSetter, type HttpClientOptions, type HttpTracing } from './http-tracing.js';
+import { HTTP_TAGS, pathOf, peerOf, requestSetter, type HttpClientOptions, type HttpTracing } from './http-tracing.js';
 
 /** The shape of `http.request` / `https.request`. */
 export type RequestFunction = (...args: any[]) => ClientRequest;
@@ -84,9 +84,9 @@ function observe(req: ClientRequest, span: Span, callerContext: ReturnType<typeo
 function endClientSpan(span: Span, req: ClientRequest, status: number | undefined, err: Error | undefined): void {
   if (!span.isRecording()) return;
   try {
-    const socket = req.socket;
-    if (socket?.remoteAddress) span.setAttribute('network.peer.address', socket.remoteAddress);
-    if (socket?.remotePort) span.setAttribute('network.peer.port', socket.remotePort);
+    const { address, port } = peerOf(req.socket);
+    if (address) span.setAttribute('network.peer.address', address);
+    if (port) span.setAttribute('network.peer.port', port);
     if (status !== undefined) {
       span.setAttribute(HTTP_TAGS.statusCode, String(status));
       if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: String(status) });

@@ -4,7 +4,7 @@ import { bindHttpExchange, withContext } from '../context/global-context.js';
 import { ROOT } from '../context/linked-context.js';
 import { RecordingSpan } from '../trace/recording-span.js';
 import { startOwnSpan } from '../trace/tracer.js';
-import { headersGetter, HTTP_TAGS, NO_TRACE_HEADERS, pathOf, traceHeadersOf, type HttpServerOptions, type HttpTracing } from './http-tracing.js';
+import { headersGetter, HTTP_TAGS, NO_TRACE_HEADERS, pathOf, peerOf, traceHeadersOf, type HttpServerOptions, type HttpTracing } from './http-tracing.js';
 
 /**
  * Where web frameworks report the matched route: the key of @opentelemetry/core's RPC metadata
@@ -86,8 +86,7 @@ export function traceIncoming<R>(tracing: HttpTracing, req: IncomingMessage, res
     requestContext = trace.setSpan(parent, span);
     if (span.isRecording()) {
       // the peer address costs a getpeername call: only for sampled spans
-      const address = req.socket?.remoteAddress;
-      const port = req.socket?.remotePort;
+      const { address, port } = peerOf(req.socket);
       // our span kept our literal: named stores on its one shape, room made for the status too
       const own = span instanceof RecordingSpan && span.attributes === attributes && span.reserveAttributes((address ? 1 : 0) + (port ? 1 : 0) + 1);
       if (own) {

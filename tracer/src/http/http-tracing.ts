@@ -1,4 +1,5 @@
 import type { ClientRequest, IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { TextMapGetter, TextMapPropagator, TextMapSetter, Tracer } from '@opentelemetry/api';
 
 /** What the HTTP instrumentation needs: a tracer to start spans and a propagator for headers. */
@@ -91,4 +92,35 @@ export function pathOf(target: string | undefined): string {
   } catch {
     return path || '/';
   }
+}
+
+/** The far end of a connection, as `getpeername` gives it. */
+export interface Peer {
+  address?: string;
+  port?: number;
+}
+
+const NO_PEER: Peer = Object.freeze({});
+/** Kept apart from the sockets: a WeakMap entry does not change a socket's hidden class. */
+const peers = new WeakMap<Socket, Peer>();
+
+/**
+ * The peer of a socket, for sampled spans only. Not `socket.remoteAddress`: that getter caches the
+ * peer in a `_peername` property added to the socket, so the sockets that carried a sampled
+ * request would get a shape of their own, and node:net's and node:http's code would then handle
+ * two socket shapes on every request, sampled or not (bench/README.md, tracer, 2026-12-06). The
+ * handle's `getpeername` is what that getter calls; a socket without one (a stream wrapped by a
+ * library) falls back to the getter.
+ */
+export function peerOf(socket: Socket | null | undefined): Peer {
+  if (!socket) return NO_PEER;
+  let peer = peers.get(socket);
+  if (peer !== undefined) return peer;
+  const handle = (socket as unknown as { _handle?: { getpeername?: (out: Peer) => number } | null })._handle;
+  if (typeof handle?.getpeername !== 'function') return { address: socket.remoteAddress, port: socket.remotePort };
+  peer = {};
+  // not cached until connected: a client socket's first spans may end before it is
+  if (handle.getpeername(peer) !== 0) return NO_PEER;
+  peers.set(socket, peer);
+  return peer;
 }

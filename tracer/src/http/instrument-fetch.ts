@@ -1,7 +1,7 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import type { Socket } from 'node:net';
 import { context, SpanKind, SpanStatusCode, trace, type Span, type TextMapSetter } from '@opentelemetry/api';
-import { HTTP_TAGS, pathOf, type HttpTracing } from './http-tracing.js';
+import { HTTP_TAGS, pathOf, peerOf, type HttpTracing } from './http-tracing.js';
 
 /** The parts of undici's request object (as published on its diagnostics channels) we use. */
 export interface UndiciRequest {
@@ -86,8 +86,9 @@ export function instrumentFetch(tracing: HttpTracing, options: FetchInstrumentat
       const { request, socket } = message as { request: object; socket?: Socket };
       const span = spans.get(request);
       if (!span || !socket) return;
-      if (socket.remoteAddress) span.setAttribute('network.peer.address', socket.remoteAddress);
-      if (socket.remotePort) span.setAttribute('network.peer.port', socket.remotePort);
+      const { address, port } = peerOf(socket);
+      if (address) span.setAttribute('network.peer.address', address);
+      if (port) span.setAttribute('network.peer.port', port);
     } catch {
       // keep going without the endpoint
     }

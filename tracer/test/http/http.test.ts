@@ -56,6 +56,46 @@ describe('HTTP server instrumentation', () => {
     expect(failed).toMatchObject({ name: 'post', tags: { 'http.status_code': '503', error: '503' } });
   });
 
+  it('reads the peer of a sampled request without adding a property to either socket', async () => {
+    // Node's remoteAddress getter caches the peer on the socket: only the sampled requests'
+    // sockets would then change shape, and Node's code on every request pay for two shapes
+    const { tracing, sink } = setup();
+    let serverSocket: import('node:net').Socket | undefined;
+    const server = http.createServer(
+      traceRequestListener(tracing, (req, res) => {
+        serverSocket = req.socket;
+        res.end('ok');
+      }),
+    );
+    const url = await listen(server);
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    closers.push(() => agent.destroy());
+    let clientPort = 0;
+    let clientSocket: import('node:net').Socket | undefined;
+    const request = wrapRequest(tracing, http.request);
+    for (let i = 0; i < 2; i++) {
+      await new Promise<void>((resolve, reject) => {
+        const req = request(`${url}/peer`, { agent }, (res) => {
+          clientSocket = req.socket ?? undefined;
+          clientPort = req.socket?.localPort ?? 0;
+          res.resume();
+          res.on('end', resolve);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    }
+    const spans = sink.spans();
+    const servers = spans.filter((s) => s.kind === 'SERVER');
+    const clients = spans.filter((s) => s.kind === 'CLIENT');
+    expect(servers).toHaveLength(2);
+    expect(clients).toHaveLength(2);
+    for (const span of servers) expect(span.remoteEndpoint).toEqual({ ipv4: '127.0.0.1', port: clientPort });
+    for (const span of clients) expect(span.remoteEndpoint).toEqual({ ipv4: '127.0.0.1', port: Number(new URL(url).port) });
+    expect(serverSocket && Object.hasOwn(serverSocket, '_peername')).toBe(false);
+    expect(clientSocket && Object.hasOwn(clientSocket, '_peername')).toBe(false);
+  });
+
   it('joins the caller B3 context with a shared span id', async () => {
     const { tracing, sink } = setup();
     const server = http.createServer(traceRequestListener(tracing, (_req, res) => res.end()));
