@@ -57,8 +57,8 @@ describe('HTTP server instrumentation', () => {
   });
 
   it('reads the peer of a sampled request without adding a property to either socket', async () => {
-    // Node's remoteAddress getter caches the peer on the socket: only the sampled requests'
-    // sockets would then change shape, and Node's code on every request pay for two shapes
+    // Node's remoteAddress getter caches the peer on the socket: only the sockets of sampled
+    // requests would then change shape, and Node's code would pay for two shapes on every request
     const { tracing, sink } = setup();
     let serverSocket: import('node:net').Socket | undefined;
     const server = http.createServer(
