@@ -109,8 +109,9 @@ const peers = new WeakMap<Socket, Peer>();
  * peer in a `_peername` property added to the socket, so the sockets that carried a sampled
  * request would get a shape of their own, and node:net's and node:http's code would then handle
  * two socket shapes on every request, sampled or not (bench/README.md, tracer, 2026-12-06). The
- * handle's `getpeername` is what that getter calls; a socket without one (a stream wrapped by a
- * library) falls back to the getter.
+ * handle's `getpeername` is what that getter calls; a socket without one (closed already, or a
+ * stream a library wraps) falls back to the getter, which adds nothing to a net.Socket without a
+ * handle.
  */
 export function peerOf(socket: Socket | null | undefined): Peer {
   if (!socket) return NO_PEER;
