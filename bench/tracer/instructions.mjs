@@ -17,6 +17,12 @@
  * sampled span's) needs a long warm-up to reach its last tier; what the compilers still do inside
  * the window is reported on its own, so a deoptimisation loop would still show.
  *
+ * A fourth figure is the part of those that ran in the tracer's own JavaScript (the tracer, sampler
+ * and model workspaces), with its largest functions: V8 writes where it put each compiled function
+ * (--perf-basic-prof), which names the code callgrind only knows by address. A function counts with
+ * what was inlined into it (Node's code inlined into ours is ours here, and ours inlined into
+ * Node's is not); the builtins and native code it calls are not counted in it.
+ *
  * Instructions are not time (a cache miss costs more than an add), so this says where work went
  * and whether a change removed some; requests/s (http-throughput.mjs) stays the headline.
  *
@@ -25,7 +31,7 @@
  * Needs valgrind (Debian package `valgrind`); about a minute and a half per configuration.
  */
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +51,39 @@ const COMPILER = /v8::internal::compiler::|v8::internal::maglev::|Turbofan|Magle
 /** Functions of V8's garbage collector (marking, sweeping, scavenging, and their root visits). */
 const GC =
   /Marking|Sweeper|Scaveng|IterateObjectCache|BodyDescriptor|SizeFromMap|StringTableCleaner|Evacuat|RelocIterator|NeedsResetDueToFlushedBytecode|MarkCompact|MinorMS|RememberedSet|SlotSet|FreeList|ArrayBufferSweeper|EphemeronHashTable|VisitRootPointer/;
+
+/** Where the tracer's JavaScript and that of the workspaces it depends on lives. */
+const REPO = new URL('../../', import.meta.url).pathname;
+const OWN_CODE = ['tracer', 'sampler', 'model'].map((workspace) => `${REPO}${workspace}/dist/`);
+
+/**
+ * V8's perf map (`<hex start> <hex size> <name>` per compiled function, written by
+ * --perf-basic-prof to /tmp/perf-<pid>.map) as start address → name; a later entry at an address
+ * replaces an earlier one, as V8 reuses the memory of code it dropped.
+ */
+function readPerfMap(pid) {
+  const path = `/tmp/perf-${pid}.map`;
+  const names = new Map();
+  if (!existsSync(path)) return names;
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    const first = line.indexOf(' ');
+    const second = line.indexOf(' ', first + 1);
+    if (second > 0) names.set(Number.parseInt(line.slice(0, first), 16), line.slice(second + 1));
+  }
+  rmSync(path, { force: true });
+  return names;
+}
+
+/** `traceIncoming tracer/dist/http/http-server.js` from the perf map name of a function of ours, else undefined. */
+function ownFunction(name) {
+  const root = OWN_CODE.find((dir) => name.includes(dir));
+  if (root === undefined) return undefined;
+  // `JS:*'traceIncoming file:///…/tracer/dist/http/http-server.js:63:30` (the mark is the tier)
+  const m = /^JS:\W?'?(\S*) file:\/\/(\S+?):(\d+):\d+$/.exec(name);
+  if (!m) return name;
+  // an anonymous function is told apart by its line (of the built JavaScript)
+  return m[1] ? `${m[1]} ${m[2].slice(REPO.length)}` : `(anonymous) ${m[2].slice(REPO.length)}:${m[3]}`;
+}
 
 async function requests(port, agent, total) {
   let sent = 0;
@@ -80,6 +119,7 @@ async function measure(mode, dir) {
       process.execPath,
       '--no-concurrent-recompilation',
       '--no-concurrent-osr',
+      '--perf-basic-prof',
       // V8's hash seeds fixed: string and Map hashes, and so their collisions, differ per process
       // otherwise, and two runs of one build then disagreed by up to 450 instructions, not 130
       '--hash-seed=1',
@@ -112,9 +152,11 @@ async function measure(mode, dir) {
   server.kill('SIGTERM');
   await exited;
   const annotated = execFileSync('callgrind_annotate', ['--threshold=100', out], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  const compiled = readPerfMap(server.pid);
   let all = 0;
   let gc = 0;
   let compiler = 0;
+  const own = new Map();
   for (const line of annotated.split('\n')) {
     const m = /^\s*([\d,]+)\s+\([\s\d.]+%\)\s+(.*)$/.exec(line);
     if (!m || line.includes('PROGRAM TOTALS')) continue;
@@ -122,14 +164,23 @@ async function measure(mode, dir) {
     all += count;
     if (GC.test(m[2])) gc += count;
     else if (COMPILER.test(m[2])) compiler += count;
+    else {
+      // compiled JavaScript has no symbol: callgrind names it by its start address
+      const jit = /^\?\?\?:0x([0-9a-f]+)/.exec(m[2]);
+      const fn = jit ? ownFunction(compiled.get(Number.parseInt(jit[1], 16)) ?? '') : undefined;
+      if (fn !== undefined) own.set(fn, (own.get(fn) ?? 0) + count);
+    }
   }
   const perRequest = (n) => Math.round(n / MEASURED);
+  const ownFunctions = [...own].sort((a, b) => b[1] - a[1]);
   return {
     mode,
     instructionsPerRequest: perRequest(all),
     nonGcInstructionsPerRequest: perRequest(all - gc),
     compilerInstructionsPerRequest: perRequest(compiler),
     steadyInstructionsPerRequest: perRequest(all - gc - compiler),
+    ownInstructionsPerRequest: perRequest(ownFunctions.reduce((sum, [, n]) => sum + n, 0)),
+    ownFunctions: ownFunctions.filter(([, n]) => perRequest(n) >= 5).map(([name, n]) => ({ name, instructionsPerRequest: perRequest(n) })),
   };
 }
 
@@ -151,7 +202,12 @@ try {
 const als = rows.find((r) => r.mode === 'als')?.steadyInstructionsPerRequest;
 // as a throughput ratio: the AsyncLocalStorage-only server's instructions ÷ this one's
 for (const row of rows) if (als) row.vsAls = +(als / row.steadyInstructionsPerRequest).toFixed(3);
-console.table(rows);
+console.table(rows.map(({ ownFunctions, ...row }) => row));
+for (const row of rows) {
+  if (row.ownFunctions.length === 0) continue;
+  console.log(`${row.mode}: the tracer's own JavaScript, ${row.ownInstructionsPerRequest} instructions per request`);
+  console.table(row.ownFunctions);
+}
 const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
 const results = {
   date: new Date().toISOString(),

@@ -51,12 +51,14 @@ class IdPool {
       low = this.random.getUint32((at >> 1) + 12);
       // the low 64 bits are a span id, which must not be zero (a chance of 2^-64)
     } while (high === 0 && low === 0);
-    lastIdBytes = this.hex;
+    // the pool's text and bytes are young objects stored into a module binding, which takes
+    // the write barrier's slow path: stored once per refill, not once per id
+    if (lastIdBytes !== this.hex) lastIdBytes = this.hex;
+    if (lastIdText !== this.text) lastIdText = this.text;
     lastIdAt = at + 32 - 2 * this.randomBytesPerId;
-    lastIdText = this.text;
     lastIdTextAt = at;
-    lastIdHigh = high;
-    lastIdLow = low;
+    lastIdWords.high = high;
+    lastIdWords.low = low;
   }
 
   /**
@@ -91,13 +93,16 @@ export let lastIdBytes: Buffer = Buffer.alloc(0);
 export let lastIdAt = 0;
 /**
  * The id just taken by newSpanId/newTraceId/reserveTraceId as characters `lastIdTextAt` to
- * `lastIdTextAt + 32` of `lastIdText` (its OTel trace id form; the last 16 are its span id form),
- * and its low 64 bits as unsigned 32-bit halves.
+ * `lastIdTextAt + 32` of `lastIdText` (its OTel trace id form; the last 16 are its span id form).
  */
 export let lastIdText = '';
 export let lastIdTextAt = 0;
-export let lastIdHigh = 0;
-export let lastIdLow = 0;
+/**
+ * The low 64 bits of the id just taken, as unsigned 32-bit halves. Fields of one object, where
+ * V8 keeps a number as a double in place: a module binding boxed each half above 2^30 in a new
+ * heap number per id, stored through the write barrier's slow path.
+ */
+export const lastIdWords = { high: 0.5, low: 0.5 };
 
 const pool64 = new IdPool(8);
 let pool128: IdPool | undefined;

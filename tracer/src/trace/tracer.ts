@@ -15,7 +15,7 @@ import {
 import { samplingEndpointOf, thresholdOfOtValue, thresholdOfPercent, withThreshold } from '@pintrace/model';
 import { decideSampling, type Sampler, type SamplingState } from '@pintrace/sampler';
 import { nowMicros, toEpochMicros } from '../clock.js';
-import { lastIdAt, lastIdBytes, lastIdHigh, lastIdLow, lastIdText, lastIdTextAt, newSpanId, newTraceId, reserveTraceId } from '../ids.js';
+import { lastIdAt, lastIdBytes, lastIdText, lastIdTextAt, lastIdWords, newSpanId, newTraceId, reserveTraceId } from '../ids.js';
 import { getB3Details, SAMPLING_ONLY_KEY } from '../propagation/remote-context.js';
 import { activeContext } from '../context/global-context.js';
 import { ROOT } from '../context/linked-context.js';
@@ -133,8 +133,8 @@ export class PintraceTracer implements Tracer {
       reserveTraceId(state.traceId128Bit);
       rootIds = lastIdText;
       rootIdsAt = lastIdTextAt;
-      rootHigh = lastIdHigh;
-      rootLow = lastIdLow;
+      rootHigh = lastIdWords.high;
+      rootLow = lastIdWords.low;
       traceIdHex = spanIdHex = lastIdBytes;
       traceIdHexAt = lastIdAt;
       traceIdHexLength = state.traceId128Bit ? 32 : 16;
