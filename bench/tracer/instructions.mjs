@@ -76,8 +76,7 @@ function readPerfMap(pid) {
 
 /** `traceIncoming tracer/dist/http/http-server.js` from the perf map name of a function of ours, else undefined. */
 function ownFunction(name) {
-  const root = OWN_CODE.find((dir) => name.includes(dir));
-  if (root === undefined) return undefined;
+  if (!OWN_CODE.some((dir) => name.includes(dir))) return undefined;
   // `JS:*'traceIncoming file:///…/tracer/dist/http/http-server.js:63:30` (the mark is the tier)
   const m = /^JS:\W?'?(\S*) file:\/\/(\S+?):(\d+):\d+$/.exec(name);
   if (!m) return name;

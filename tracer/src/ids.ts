@@ -99,8 +99,9 @@ export let lastIdText = '';
 export let lastIdTextAt = 0;
 /**
  * The low 64 bits of the id just taken, as unsigned 32-bit halves. Fields of one object, where
- * V8 keeps a number as a double in place: a module binding boxed each half above 2^30 in a new
- * heap number per id, stored through the write barrier's slow path.
+ * V8 keeps a number as a double in place (made with fractions, so they hold doubles from the
+ * start): a module binding boxed each half above 2^30 in a new heap number per id, stored through
+ * the write barrier's slow path.
  */
 export const lastIdWords = { high: 0.5, low: 0.5 };
 
