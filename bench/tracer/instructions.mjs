@@ -25,13 +25,19 @@
  *
  * Instructions are not time (a cache miss costs more than an add), so this says where work went
  * and whether a change removed some; requests/s (http-throughput.mjs) stays the headline.
+ * With BENCH_INSTR_CACHE=1, callgrind also simulates this machine's caches (its first-level
+ * instruction and data caches, and its second level as the last, with the sizes Linux reports for
+ * CPU 0) and a branch predictor, and each row gets the simulated misses per request outside the GC
+ * and the compilers, all and in our JavaScript: the HTTP path's code is far larger than a
+ * first-level cache, so code a tracer adds costs a miss per cache line it runs, and evicts Node's.
  *
  *   node bench/tracer/instructions.mjs [warm-up requests] [measured requests]
  *   BENCH_INSTR_MODES='["als","0.3"]' to choose configurations (http-server.mjs modes).
- * Needs valgrind (Debian package `valgrind`); about a minute and a half per configuration.
+ * Needs valgrind (Debian package `valgrind`); about a minute and a half per configuration, about
+ * twice that with the caches simulated.
  */
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,6 +52,7 @@ const WARM = Number(process.argv[2] ?? 240_000);
 const MEASURED = Number(process.argv[3] ?? 20_000);
 const MODES = process.env.BENCH_INSTR_MODES ? JSON.parse(process.env.BENCH_INSTR_MODES) : ['off', 'als', 'line', '0.3', '100'];
 const CONNECTIONS = 10;
+const CACHE = process.env.BENCH_INSTR_CACHE === '1';
 /** Functions of V8's optimising compilers (TurboFan, Maglev). */
 const COMPILER = /v8::internal::compiler::|v8::internal::maglev::|Turbofan|Maglev/;
 /** Functions of V8's garbage collector (marking, sweeping, scavenging, and their root visits). */
@@ -84,6 +91,30 @@ function ownFunction(name) {
   return m[1] ? `${m[1]} ${m[2].slice(REPO.length)}` : `(anonymous) ${m[2].slice(REPO.length)}:${m[3]}`;
 }
 
+/**
+ * callgrind's cache options for CPU 0's first-level instruction and data caches and its second
+ * level (size,associativity,line size in bytes, from sysfs); the second level stands for the last,
+ * as the third is shared by all cores and large enough to hold the whole path.
+ */
+function cacheGeometry() {
+  const base = '/sys/devices/system/cpu/cpu0/cache';
+  const read = (index, key) => readFileSync(`${base}/${index}/${key}`, 'utf8').trim();
+  const found = {};
+  for (const index of readdirSync(base).filter((name) => name.startsWith('index'))) {
+    const level = read(index, 'level');
+    const type = read(index, 'type');
+    const slot = level === '1' ? (type === 'Instruction' ? 'I1' : type === 'Data' ? 'D1' : undefined) : level === '2' ? 'LL' : undefined;
+    if (slot === undefined) continue;
+    const size = Number.parseInt(read(index, 'size'), 10) * (read(index, 'size').endsWith('M') ? 1 << 20 : 1 << 10);
+    found[slot] = `--${slot}=${size},${read(index, 'ways_of_associativity')},${read(index, 'coherency_line_size')}`;
+  }
+  if (!found.I1 || !found.D1 || !found.LL) throw new Error(`BENCH_INSTR_CACHE: no first- and second-level caches in ${base}`);
+  return ['--cache-sim=yes', '--branch-sim=yes', found.I1, found.D1, found.LL];
+}
+
+/** Simulated misses per request by kind, from callgrind's events (see {@link cacheGeometry}). */
+const MISS_EVENTS = { l1i: ['I1mr'], l1d: ['D1mr', 'D1mw'], l2: ['ILmr', 'DLmr', 'DLmw'], branch: ['Bcm', 'Bim'] };
+
 async function requests(port, agent, total) {
   let sent = 0;
   const one = () =>
@@ -112,6 +143,7 @@ async function measure(mode, dir) {
     // counts do not depend on it, the run's length does
     ...pinned(0, 'valgrind', [
       '--tool=callgrind',
+      ...(CACHE ? cacheGeometry() : []),
       '--instr-atstart=no',
       '--smc-check=all-non-file',
       `--callgrind-out-file=${out}`,
@@ -152,34 +184,70 @@ async function measure(mode, dir) {
   await exited;
   const annotated = execFileSync('callgrind_annotate', ['--threshold=100', out], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
   const compiled = readPerfMap(server.pid);
-  let all = 0;
-  let gc = 0;
-  let compiler = 0;
+  // one column per event (Ir first, then the simulated misses when asked for), then the function
+  let events;
+  const zero = () => new Array(events.length).fill(0);
+  const add = (into, counts) => counts.forEach((n, i) => (into[i] += n));
+  let all;
+  let gc;
+  let compiler;
+  let steady;
   const own = new Map();
   for (const line of annotated.split('\n')) {
-    const m = /^\s*([\d,]+)\s+\([\s\d.]+%\)\s+(.*)$/.exec(line);
-    if (!m || line.includes('PROGRAM TOTALS')) continue;
-    const count = Number(m[1].replaceAll(',', ''));
-    all += count;
-    if (GC.test(m[2])) gc += count;
-    else if (COMPILER.test(m[2])) compiler += count;
+    if (events === undefined) {
+      if (/^Ir\s/.test(line) && line.includes('file:function')) {
+        events = line.trim().split(/\s+/).slice(0, -1);
+        [all, gc, compiler, steady] = [zero(), zero(), zero(), zero()];
+      }
+      continue;
+    }
+    if (line.includes('PROGRAM TOTALS')) continue;
+    // `20,822,611 ( 2.49%)` per event, `.` or `0` where none; percentages dropped
+    const fields = line
+      .replace(/\(\s*[\d.]+%\)/g, '')
+      .trim()
+      .split(/\s+/);
+    if (fields.length <= events.length || !fields.slice(0, events.length).every((f) => /^[\d,]+$|^\.$/.test(f))) continue;
+    const counts = fields.slice(0, events.length).map((f) => (f === '.' ? 0 : Number(f.replaceAll(',', ''))));
+    const name = fields.slice(events.length).join(' ');
+    add(all, counts);
+    if (GC.test(name)) add(gc, counts);
+    else if (COMPILER.test(name)) add(compiler, counts);
     else {
+      add(steady, counts);
       // compiled JavaScript has no symbol: callgrind names it by its start address
-      const jit = /^\?\?\?:0x([0-9a-f]+)/.exec(m[2]);
+      const jit = /^\?\?\?:0x([0-9a-f]+)/.exec(name);
       const fn = jit ? ownFunction(compiled.get(Number.parseInt(jit[1], 16)) ?? '') : undefined;
-      if (fn !== undefined) own.set(fn, (own.get(fn) ?? 0) + count);
+      if (fn !== undefined) {
+        if (!own.has(fn)) own.set(fn, zero());
+        add(own.get(fn), counts);
+      }
     }
   }
+  if (events === undefined) throw new Error(`callgrind_annotate (${mode}): no event header`);
   const perRequest = (n) => Math.round(n / MEASURED);
-  const ownFunctions = [...own].sort((a, b) => b[1] - a[1]);
+  const ownFunctions = [...own].sort((a, b) => b[1][0] - a[1][0]);
+  const ownTotal = zero();
+  for (const [, counts] of ownFunctions) add(ownTotal, counts);
+  // misses per request by kind, to one decimal: a few per request is what a change moves
+  const misses = (counts) =>
+    Object.fromEntries(
+      Object.entries(MISS_EVENTS).map(([kind, names]) => [
+        kind,
+        Math.round((names.reduce((sum, e) => sum + counts[events.indexOf(e)], 0) * 10) / MEASURED) / 10,
+      ]),
+    );
   return {
     mode,
-    instructionsPerRequest: perRequest(all),
-    nonGcInstructionsPerRequest: perRequest(all - gc),
-    compilerInstructionsPerRequest: perRequest(compiler),
-    steadyInstructionsPerRequest: perRequest(all - gc - compiler),
-    ownInstructionsPerRequest: perRequest(ownFunctions.reduce((sum, [, n]) => sum + n, 0)),
-    ownFunctions: ownFunctions.filter(([, n]) => perRequest(n) >= 5).map(([name, n]) => ({ name, instructionsPerRequest: perRequest(n) })),
+    instructionsPerRequest: perRequest(all[0]),
+    nonGcInstructionsPerRequest: perRequest(all[0] - gc[0]),
+    compilerInstructionsPerRequest: perRequest(compiler[0]),
+    steadyInstructionsPerRequest: perRequest(steady[0]),
+    ownInstructionsPerRequest: perRequest(ownTotal[0]),
+    ...(CACHE ? { steadyMissesPerRequest: misses(steady), ownMissesPerRequest: misses(ownTotal) } : {}),
+    ownFunctions: ownFunctions
+      .filter(([, counts]) => perRequest(counts[0]) >= 5)
+      .map(([name, counts]) => ({ name, instructionsPerRequest: perRequest(counts[0]), ...(CACHE ? misses(counts) : {}) })),
   };
 }
 
@@ -201,7 +269,16 @@ try {
 const als = rows.find((r) => r.mode === 'als')?.steadyInstructionsPerRequest;
 // as a throughput ratio: the AsyncLocalStorage-only server's instructions ÷ this one's
 for (const row of rows) if (als) row.vsAls = +(als / row.steadyInstructionsPerRequest).toFixed(3);
-console.table(rows.map(({ ownFunctions, ...row }) => row));
+console.table(rows.map(({ ownFunctions, steadyMissesPerRequest, ownMissesPerRequest, ...row }) => row));
+if (CACHE) {
+  console.log('simulated misses per request outside the GC and the compilers (of them, in our JavaScript)');
+  console.table(
+    rows.map((row) => ({
+      mode: row.mode,
+      ...Object.fromEntries(Object.keys(MISS_EVENTS).map((kind) => [kind, `${row.steadyMissesPerRequest[kind]} (${row.ownMissesPerRequest[kind]})`])),
+    })),
+  );
+}
 for (const row of rows) {
   if (row.ownFunctions.length === 0) continue;
   console.log(`${row.mode}: the tracer's own JavaScript, ${row.ownInstructionsPerRequest} instructions per request`);
