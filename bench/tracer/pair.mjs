@@ -94,9 +94,9 @@ function load(url, seconds) {
     wrk.on('close', (code) => {
       clearTimeout(early);
       clearTimeout(late);
-      const m = /(\d+) requests in ([\d.]+)(m?s)/.exec(out);
+      const m = /(\d+) requests in ([\d.]+)(ms|s|m)\b/.exec(out);
       if (!m) return reject(new Error(`wrk exited ${code} without a result:\n${out}`));
-      const rps = Number(m[1]) / (Number(m[2]) * (m[3] === 'ms' ? 0.001 : 1));
+      const rps = Number(m[1]) / (Number(m[2]) * { ms: 0.001, s: 1, m: 60 }[m[3]]);
       const slept = first !== undefined && last !== undefined ? ((last - first) * 1000) / (rps * (seconds - 1)) : undefined;
       resolve({ rps, slept });
     });
