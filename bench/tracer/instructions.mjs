@@ -29,7 +29,7 @@
  * instruction and data caches, and its second level as the last, with the sizes Linux reports for
  * CPU 0) and a branch predictor, and each row gets the simulated misses per request outside the GC
  * and the compilers, all and in our JavaScript: the HTTP path's code is far larger than a
- * first-level cache, so code a tracer adds costs a miss per cache line it runs, and evicts Node's.
+ * first-level cache, so a line of code a tracer adds is likely to miss once per request.
  *
  *   node bench/tracer/instructions.mjs [warm-up requests] [measured requests]
  *   BENCH_INSTR_MODES='["als","0.3"]' to choose configurations (http-server.mjs modes).

@@ -9,12 +9,13 @@
  * With BENCH_PAIR_PERF=1, `perf record` samples CPU 0 (cpu-clock) inside each measured window, and
  * each server's time per request is split by where it ran: our JavaScript (the tracer's, sampler's
  * and model's, named through V8's perf map), Node's and the bench's JavaScript, V8's builtins
- * (which any JavaScript calls, ours too), other native code (V8, Node, libc) and the kernel. That tells the cost a tracer's own code has from what its presence
- * makes the rest of a request cost.
+ * (which any JavaScript calls, ours too), other native code (V8, Node, libc) and the kernel. That
+ * tells the cost of a tracer's own code from what its presence makes the rest of a request cost.
  *
  *   node bench/tracer/pair.mjs <mode A> <mode B> [rounds] [seconds]   (defaults 4 and 10)
  *   BENCH_PAIR_WARM=<seconds of warm-up, default 10>
- * Needs Linux, two CPUs, taskset and wrk; BENCH_PAIR_PERF needs perf and leave to sample a CPU.
+ * Needs Linux, two CPUs, taskset and wrk; BENCH_PAIR_PERF also needs perf, run as root or with
+ * kernel.perf_event_paranoid at 0 or below (it samples a whole CPU).
  */
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -28,7 +29,7 @@ const ROUNDS = Number(process.argv[4] ?? 4);
 const SECONDS = Number(process.argv[5] ?? 10);
 const WARM = Number(process.env.BENCH_PAIR_WARM ?? 10);
 const PERF = process.env.BENCH_PAIR_PERF === '1';
-/** perf's sampling rate (Hz), and how long before the end of a window it stops sampling. */
+/** perf's sampling rate (Hz), and the seconds it leaves unsampled at each end of a window. */
 const PERF_HZ = 10_000;
 const PERF_MARGIN_S = 1;
 const SERVER = new URL('./http-server.mjs', import.meta.url).pathname;
@@ -133,8 +134,12 @@ function splitSamples(data, servers) {
 async function round(r, dir) {
   // which server starts (and so compiles) first alternates between rounds
   const order = r % 2 === 0 ? [A, B] : [B, A];
-  const started = [await startServer(order[0]), await startServer(order[1])];
-  const [a, b] = r % 2 === 0 ? started : [started[1], started[0]];
+  const first = await startServer(order[0]);
+  const second = await startServer(order[1]).catch(async (err) => {
+    await killAndWait(first.child);
+    throw err;
+  });
+  const [a, b] = r % 2 === 0 ? [first, second] : [second, first];
   try {
     await Promise.all([load(a.url, WARM), load(b.url, WARM)]);
     const measuring = Promise.all([load(a.url, SECONDS), load(b.url, SECONDS)]);
