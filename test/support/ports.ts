@@ -1,15 +1,49 @@
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 
-/** A port that was free a moment ago, for a child process's --metrics-port. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * The first port of the range the kernel hands out by itself (to listen(0) and to outgoing
+ * connections): 61000 on these machines, where it spans only 4,536 ports.
+ */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 1024 ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+const EPHEMERAL_LOW = ephemeralLow();
+/** Ports this process handed out already: never twice. */
+const handedOut = new Set<number>();
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+}
+
+/**
+ * A port that was free a moment ago, for a child process to listen on. Not one from the kernel's
+ * ephemeral range: a port listen(0) returned could be taken, before the child bound it, by any
+ * test's outgoing connection or by the next listen(0) (the agent then failed to start with
+ * EADDRINUSE on its OTLP/gRPC port). Picked at random from 10000 up to that range, in the upper
+ * half of each thousand, as the private devstacks use x092–x440 (see private-devstack.ts), and not
+ * in 33000–33999, where collector-store-startup.test.ts listens on fixed ports.
+ */
+export async function freePort(): Promise<number> {
+  const high = Math.min(EPHEMERAL_LOW, 65_536);
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const thousand = 10 + Math.floor(Math.random() * Math.max(1, Math.floor(high / 1000) - 10));
+    const port = thousand * 1000 + 500 + Math.floor(Math.random() * 500);
+    if (port >= high || thousand === 33 || handedOut.has(port) || !(await bindable(port))) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error(`freePort: no free port found between 10000 and ${high}`);
 }
 
 /** Reads one Prometheus sample (sum over label sets matching `labels`) from a /metrics endpoint. */
