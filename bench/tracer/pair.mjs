@@ -41,6 +41,10 @@ if (!A || !B) {
   console.error('usage: node bench/tracer/pair.mjs <mode A> <mode B> [rounds] [seconds]');
   process.exit(2);
 }
+if (!(SECONDS > 2 * PERF_MARGIN_S) || !(WARM > 0)) {
+  console.error(`seconds must be above ${2 * PERF_MARGIN_S} (perf leaves ${PERF_MARGIN_S} s unsampled at each end), and BENCH_PAIR_WARM above 0`);
+  process.exit(2);
+}
 if (!canPin || !hasCommand('wrk') || (PERF && !hasCommand('perf'))) {
   console.error(`needs Linux with two CPUs, taskset and wrk${PERF ? ', and perf' : ''}`);
   process.exit(2);
