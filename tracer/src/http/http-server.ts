@@ -1,9 +1,9 @@
-import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
 import { bindHttpExchange, withContext } from '../context/global-context.js';
 import { ROOT } from '../context/linked-context.js';
 import { RecordingSpan } from '../trace/recording-span.js';
-import { startOwnSpan } from '../trace/tracer.js';
+import { PintraceTracer, startOwnSpan } from '../trace/tracer.js';
 import { headersGetter, HTTP_TAGS, NO_TRACE_HEADERS, pathOf, peerOf, traceHeadersOf, type HttpServerOptions, type HttpTracing } from './http-tracing.js';
 
 /**
@@ -71,37 +71,16 @@ function knownMethodName(method: string): string | undefined {
  * `next` propagate unchanged.
  */
 export function traceIncoming<R>(tracing: HttpTracing, req: IncomingMessage, res: ServerResponse, next: () => R, options: HttpServerOptions = {}): R {
-  let span: Span;
   let requestContext: Context;
   try {
     if (req === handling || options.ignoreIncoming?.(req)) return next();
     // only the trace headers, read from rawHeaders: no need to build req.headers for this
     const headers = traceHeadersOf(req);
-    const parent = headers === NO_TRACE_HEADERS ? ROOT : tracing.propagator.extract(ROOT, headers, headersGetter);
-    const known = knownMethodName(req.method ?? 'GET');
-    const method = known === undefined ? (req.method ?? 'GET').toUpperCase() : req.method!;
-    // literal keys (HTTP_TAGS.method, HTTP_TAGS.path): computed keys build the object slowly
-    const attributes: Record<string, string | number> = { 'http.method': method, 'http.path': pathOf(req.url) };
-    span = startOwnSpan(tracing.tracer, known ?? method.toLowerCase(), { kind: SpanKind.SERVER, attributes }, parent);
-    requestContext = trace.setSpan(parent, span);
-    if (span.isRecording()) {
-      // the peer address costs a getpeername call: only for sampled spans
-      const { address, port } = peerOf(req.socket);
-      // our span kept our literal: named stores on its one shape, room made for the status too
-      const own = span instanceof RecordingSpan && span.attributes === attributes && span.reserveAttributes((address ? 1 : 0) + (port ? 1 : 0) + 1);
-      if (own) {
-        if (address) attributes['network.peer.address'] = address;
-        if (port) attributes['network.peer.port'] = port;
-      } else {
-        if (address) span.setAttribute('network.peer.address', address);
-        if (port) span.setAttribute('network.peer.port', port);
-      }
-      // the route renames the span, which an unsampled one does not have
-      const rpc: HttpRpcMetadata = { type: 'http', span };
-      requestContext = requestContext.setValue(RPC_METADATA_KEY, rpc);
-      // added outside the request's context: this listener needs none, and so is not wrapped
-      endOnResponse(span, res, method, rpc, own ? attributes : undefined);
-    }
+    const tracer = tracing.tracer;
+    const path = pathOf(req.url);
+    // a root is decided before its span is made: not sampled, it needs no name and no attributes
+    const early = headers === NO_TRACE_HEADERS && tracer instanceof PintraceTracer ? tracer.unsampledRootContext(path) : undefined;
+    requestContext = typeof early === 'object' ? early : startServerSpan(tracing, req, res, headers, path, early === 'sampled');
     bindHttpExchange(requestContext, req, res);
   } catch {
     return next();
@@ -113,6 +92,43 @@ export function traceIncoming<R>(tracing: HttpTracing, req: IncomingMessage, res
   } finally {
     handling = outer;
   }
+}
+
+/** The request's context with its SERVER span (see traceIncoming); `reservedRoot`, see startOwnSpan. */
+function startServerSpan(
+  tracing: HttpTracing,
+  req: IncomingMessage,
+  res: ServerResponse,
+  headers: IncomingHttpHeaders,
+  path: string,
+  reservedRoot: boolean,
+): Context {
+  const parent = headers === NO_TRACE_HEADERS ? ROOT : tracing.propagator.extract(ROOT, headers, headersGetter);
+  const known = knownMethodName(req.method ?? 'GET');
+  const method = known === undefined ? (req.method ?? 'GET').toUpperCase() : req.method!;
+  // literal keys (HTTP_TAGS.method, HTTP_TAGS.path): computed keys build the object slowly
+  const attributes: Record<string, string | number> = { 'http.method': method, 'http.path': path };
+  const span = startOwnSpan(tracing.tracer, known ?? method.toLowerCase(), { kind: SpanKind.SERVER, attributes }, parent, reservedRoot);
+  let requestContext = trace.setSpan(parent, span);
+  if (span.isRecording()) {
+    // the peer address costs a getpeername call: only for sampled spans
+    const { address, port } = peerOf(req.socket);
+    // our span kept our literal: named stores on its one shape, room made for the status too
+    const own = span instanceof RecordingSpan && span.attributes === attributes && span.reserveAttributes((address ? 1 : 0) + (port ? 1 : 0) + 1);
+    if (own) {
+      if (address) attributes['network.peer.address'] = address;
+      if (port) attributes['network.peer.port'] = port;
+    } else {
+      if (address) span.setAttribute('network.peer.address', address);
+      if (port) span.setAttribute('network.peer.port', port);
+    }
+    // the route renames the span, which an unsampled one does not have
+    const rpc: HttpRpcMetadata = { type: 'http', span };
+    requestContext = requestContext.setValue(RPC_METADATA_KEY, rpc);
+    // added outside the request's context: this listener needs none, and so is not wrapped
+    endOnResponse(span, res, method, rpc, own ? attributes : undefined);
+  }
+  return requestContext;
 }
 
 /** `own`: the span's attributes object, with room made for the status code (see traceIncoming). */

@@ -43,10 +43,13 @@ export class PintraceTracer implements Tracer {
     return this.start(name, options, context, false);
   }
 
-  /** startSpan for {@link startOwnSpan}: a sampled span takes `options.attributes` as its own. */
-  start(name: string, options: SpanOptions, context: Context, ownsAttributes: boolean): Span {
+  /**
+   * startSpan for {@link startOwnSpan}: a sampled span takes `options.attributes` as its own.
+   * `reservedRoot`: a root takes the id {@link unsampledRootContext} just drew and decided.
+   */
+  start(name: string, options: SpanOptions, context: Context, ownsAttributes: boolean, reservedRoot = false): Span {
     try {
-      return this.createSpan(name, options, context, ownsAttributes);
+      return this.createSpan(name, options, context, ownsAttributes, reservedRoot);
     } catch (err) {
       this.state.logger.error({ err }, 'startSpan failed; returning a non-recording span');
       return trace.wrapSpanContext({
@@ -80,7 +83,31 @@ export class PintraceTracer implements Tracer {
     return contextApi.with(trace.setSpan(parentContext, span), fn as (s: Span) => ReturnType<F>, undefined, span);
   }
 
-  private createSpan(name: string, options: SpanOptions, context: Context, ownsAttributes: boolean): Span {
+  /**
+   * For a request that arrived without trace context, whose span will be a root with `endpoint`
+   * as its http.path: draws the root's id and decides it before any span options are made. When
+   * the root is not sampled (nearly every request at Pinterest's 0.3 %), returns the request's
+   * context, holding the unsampled root span, and no span is started; the name, the attributes
+   * and the general path of startSpan are never needed. 'sampled': the id stays drawn, and the
+   * caller starts the root at once with `reservedRoot`, so that the span carries the id this
+   * decision was made on. Undefined when the sampler cannot decide from the id's words alone:
+   * nothing was drawn.
+   */
+  unsampledRootContext(endpoint: string): Context | 'sampled' | undefined {
+    const state = this.state;
+    const sampler = state.sampler;
+    if (sampler.isSampledLow64 === undefined) return undefined;
+    reserveTraceId(state.traceId128Bit);
+    try {
+      if (state.active && sampler.isSampledLow64(lastIdWords.high, lastIdWords.low, endpoint)) return 'sampled';
+    } catch {
+      // startSpan's general path asks again, and logs what the sampler throws
+      return undefined;
+    }
+    return trace.setSpan(ROOT, new UnsampledRootSpan(lastIdText, lastIdTextAt));
+  }
+
+  private createSpan(name: string, options: SpanOptions, context: Context, ownsAttributes: boolean, reservedRoot: boolean): Span {
     const state = this.state;
     const kind = options.kind ?? SpanKind.INTERNAL;
     // the empty context (most roots) holds neither a parent nor a sampling-only decision
@@ -130,7 +157,7 @@ export class PintraceTracer implements Tracer {
         parentSpanId = parent.spanId;
       }
     } else {
-      reserveTraceId(state.traceId128Bit);
+      if (!reservedRoot) reserveTraceId(state.traceId128Bit);
       rootIds = lastIdText;
       rootIdsAt = lastIdTextAt;
       rootHigh = lastIdWords.high;
@@ -209,8 +236,8 @@ export class PintraceTracer implements Tracer {
  * literal nobody else holds: our tracer's sampled span keeps that object as its attributes rather
  * than copying it (any other tracer gets a plain startSpan).
  */
-export function startOwnSpan(tracer: Tracer, name: string, options: SpanOptions, context: Context): Span {
-  return tracer instanceof PintraceTracer ? tracer.start(name, options, context, true) : tracer.startSpan(name, options, context);
+export function startOwnSpan(tracer: Tracer, name: string, options: SpanOptions, context: Context, reservedRoot = false): Span {
+  return tracer instanceof PintraceTracer ? tracer.start(name, options, context, true, reservedRoot) : tracer.startSpan(name, options, context);
 }
 
 /**

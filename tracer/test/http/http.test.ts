@@ -2,7 +2,7 @@ import http from 'node:http';
 import { request as importedRequest } from 'node:http';
 import { trace, type Span } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
-import { NEVER_SAMPLE } from '@pintrace/sampler';
+import { NEVER_SAMPLE, ProbabilisticSampler } from '@pintrace/sampler';
 import { instrumentHttp, traceRequestListener, wrapRequest } from '@pintrace/tracer';
 import { closeAfterEach, listenFor, memoryTracingFor, type MemoryTracingOptions } from '../helpers.js';
 
@@ -158,6 +158,34 @@ describe('HTTP server instrumentation', () => {
     expect(seen.map((e) => e.onEnd)).toEqual(ids);
     expect(seen.map((e) => e.afterTimer)).toEqual(ids);
     expect(new Set(sink.spans().map((s) => s.traceId)).size).toBe(3);
+  });
+
+  it.each([false, true])('decides a root on the id its span carries, sampled or not (128-bit ids: %s)', async (traceId128Bit) => {
+    // a root without trace headers is decided before its span is made: a sampled one must then
+    // carry the id that was decided, not a second one (which would sample half of half here)
+    const { tracing, sink } = setup({ sampler: new ProbabilisticSampler(50), traceId128Bit });
+    const seen: Array<{ traceId: string; recording: boolean }> = [];
+    const server = http.createServer(
+      traceRequestListener(tracing, (_req, res) => {
+        const span = trace.getActiveSpan();
+        seen.push({ traceId: span?.spanContext().traceId ?? '', recording: span?.isRecording() ?? false });
+        res.end();
+      }),
+    );
+    const url = await listen(server);
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+    closers.push(() => agent.destroy());
+    await Promise.all(Array.from({ length: 400 }, () => call(http.request, url, { agent })));
+    const judge = new ProbabilisticSampler(50);
+    expect(seen).toHaveLength(400);
+    for (const { traceId, recording } of seen) expect({ traceId, recording }).toEqual({ traceId, recording: judge.isSampled(traceId) });
+    const sampled = seen.filter((s) => s.recording);
+    expect(sampled.length).toBeGreaterThan(140);
+    expect(sampled.length).toBeLessThan(260);
+    // Zipkin's form of the trace id: 16 characters for a 64-bit one
+    const written = sink.spans().map((s) => s.traceId.padStart(32, '0'));
+    expect(written.sort()).toEqual(sampled.map((s) => s.traceId).sort());
+    expect(new Set(seen.map((s) => s.traceId)).size).toBe(400);
   });
 });
 
