@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeSpanLine } from '@pintrace/model';
-import { SpanLogger, TracingConfigError, type DiagnosticLogger, type FinishedSpan, type SpanLoggerOptions } from '@pintrace/tracer';
+import { ALWAYS_SAMPLE } from '@pintrace/sampler';
+import { SpanLogger, silentLogger, startTracing, TracingConfigError, type DiagnosticLogger, type FinishedSpan, type SpanLoggerOptions } from '@pintrace/tracer';
 
 let dir: string;
 let loggers: SpanLogger[] = [];
@@ -82,14 +83,43 @@ describe('SpanLogger', () => {
     expect(await lines(logger.path)).toHaveLength(1);
   });
 
-  it('encodes a span when it is accepted: a change made afterwards is not written', async () => {
-    const logger = create();
-    const accepted = span('before');
-    logger.accept(accepted);
-    (accepted as { name: string }).name = 'after';
+  it('writes a span as it ended: what its tracer is told afterwards, before the span is encoded, is not written', async () => {
+    const logger = create({ flushIntervalMs: 60_000 });
+    const tracing = startTracing({ serviceName: 'svc', sink: logger, sampler: ALWAYS_SAMPLE, registerGlobal: false, logger: silentLogger });
+    const ended = tracing.tracer.startSpan('before', { attributes: { kept: 'yes' } });
+    ended.end();
+    ended.updateName('after');
+    ended.setAttribute('kept', 'no');
+    ended.setAttribute('added', 'late');
+    ended.addEvent('late');
+    ended.setStatus({ code: SpanStatusCode.ERROR, message: 'late' });
     await logger.flush();
     const [line] = await lines(logger.path);
-    expect(JSON.parse(line).name).toBe('before');
+    const written = JSON.parse(line);
+    expect(written).toMatchObject({ name: 'before', tags: { kept: 'yes' } });
+    expect(written.tags).not.toHaveProperty('added');
+    expect(written.tags).not.toHaveProperty('error');
+    expect(written).not.toHaveProperty('annotations');
+  });
+
+  it('starts a flush at maxBatch spans, counts spans not yet encoded as queued, and a flush writes them', async () => {
+    // spans are encoded 64 at a time: at maxBatch 64, the 64th span encodes the batch, whose 64
+    // encoded spans start a flush
+    const logger = create({ maxBatch: 64, flushIntervalMs: 60_000 });
+    for (let i = 0; i < 63; i++) logger.accept(span(`s${i}`));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(existsSync(logger.path) ? await lines(logger.path) : []).toEqual([]);
+    logger.accept(span('s63'));
+    for (let i = 0; i < 100 && !(existsSync(logger.path) && (await lines(logger.path)).length === 64); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect((await lines(logger.path)).map((l) => JSON.parse(l).name)).toEqual(Array.from({ length: 64 }, (_, i) => `s${i}`));
+    expect(logger.stats()).toMatchObject({ accepted: 64, written: 64, queued: 0 });
+    logger.accept(span('s64'));
+    expect(logger.stats()).toMatchObject({ accepted: 65, written: 64, queued: 1 });
+    await logger.flush();
+    expect((await lines(logger.path)).at(-1)).toContain('"s64"');
+    expect(logger.stats()).toMatchObject({ accepted: 65, written: 65, queued: 0 });
   });
 
   it('writes a span bigger than its buffers whole, in the order spans were accepted', async () => {
