@@ -84,11 +84,11 @@ export interface SpanLoggerStats {
  *
  * Why encode 64 spans at a time, on the request path: the encoder's code and tables then stay in
  * the CPU's caches for all 64, where a span encoded alone between requests found them evicted by
- * the requests' own work; in an HTTP server that made encoding at `accept` cost 2 % of the
- * throughput at 0.3 % sampling and 5 % at 100 % (bench/README.md, tracer). A span kept as an
- * object until the next flush instead (tens of milliseconds in a busy server) survives a
- * young-generation GC or two and is copied by each; 64 spans are queued for a millisecond or so
- * when many arrive, and a flush encodes those of a quiet service. A span is read by the encoder
+ * the requests' own work, which made a busy HTTP server measurably slower at 0.3 % sampling as
+ * at 100 % (bench/README.md, tracer, 2026-12-06, session 20). A span kept as an object until the
+ * next flush instead (tens of milliseconds in a busy server) survives a young-generation GC or
+ * two and is copied by each; 64 spans are queued for a millisecond or so when many arrive, and a
+ * flush encodes those of a quiet service. A span is read by the encoder
  * after it ended: values it holds by reference (an array attribute, an event's attributes) must
  * not change after `end`, as with OpenTelemetry's batching span processor.
  *
