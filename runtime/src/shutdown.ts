@@ -22,6 +22,25 @@ export class Shutdown {
     return this;
   }
 
+  /**
+   * Adds the step that stops a part still being started by `starting`. Added, with the signal
+   * handlers installed, before the start is awaited: a signal while the part starts then waits for
+   * the start and stops the part gracefully, where Node's default action ended the process half
+   * started (its metrics and streams can be up before the start resolves). A start that fails
+   * leaves nothing to stop.
+   */
+  addStarting<T>(name: string, starting: Promise<T>, stop: (part: T) => Promise<void> | void): this {
+    return this.add(name, async () => {
+      let part: T;
+      try {
+        part = await starting;
+      } catch {
+        return;
+      }
+      await stop(part);
+    });
+  }
+
   /** Installs the signal handlers; the process exits after the steps finished. */
   installSignalHandlers(exit: (code: number) => void = (c) => process.exit(c)): this {
     if (this.installed) return this;

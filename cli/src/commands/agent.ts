@@ -18,12 +18,18 @@ export function registerAgent(program: Command): void {
     // default only an agent with its intake has one: the file-tailing agent's RSS does not depend
     // on it, and a smaller young generation only cost it CPU (bench/README.md, "intake")
     relaunchWithinMemoryBudget('agent', config.memoryBudgetMb ?? (config.intake ? DEFAULT_MEMORY_BUDGET_MB : 0), log);
-    const agent = await startAgent(config, { log });
+    const starting = startAgent(config, { log });
     // Everything inside the agent is unref'ed; this keeps the process up until a signal.
     const keepAlive = setInterval(() => undefined, 1 << 30);
     new Shutdown(log)
       .add('keep-alive', () => clearInterval(keepAlive))
-      .add('agent', () => agent.shutdown())
+      .addStarting('agent', starting, (agent) => agent.shutdown())
       .installSignalHandlers();
+    try {
+      await starting;
+    } catch (err) {
+      clearInterval(keepAlive);
+      throw err;
+    }
   });
 }

@@ -19,9 +19,9 @@ export function registerCollector(program: Command): void {
     const log = createLogger('collector');
     // first: this replaces the process (same pid) when it was not started within the budget
     relaunchWithinMemoryBudget('collector', config.memoryBudgetMb ?? 0, log);
-    const shutdown = new Shutdown(log);
-    const collector = await startCollector(config, { log });
-    shutdown.add('collector', () => collector.shutdown()).installSignalHandlers();
+    const starting = startCollector(config, { log });
+    new Shutdown(log).addStarting('collector', starting, (collector) => collector.shutdown()).installSignalHandlers();
+    const collector = await starting;
     // A fatal error (the consumer or the pipeline failed) ends the process non-zero, so a
     // supervisor restarts it from the last committed offsets.
     await collector.done.catch((err: unknown) => {

@@ -21,8 +21,9 @@ export function registerSampler(program: Command): void {
     const log = createLogger('sampler');
     const shutdown = new Shutdown(log);
     try {
-      const sampler = await startAdaptiveSampler(config, { log });
-      shutdown.add('sampler', () => sampler.shutdown()).installSignalHandlers();
+      const starting = startAdaptiveSampler(config, { log });
+      shutdown.addStarting('sampler', starting, (sampler) => sampler.shutdown()).installSignalHandlers();
+      await starting;
     } catch (err) {
       if (err instanceof RangeError) {
         process.stderr.write(`pintrace sampler: ${err.message}\n`);

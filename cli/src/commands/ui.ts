@@ -15,8 +15,9 @@ export function registerUi(program: Command): void {
     const log = createLogger('ui-proxy');
     const shutdown = new Shutdown(log);
     try {
-      const proxy = await startUiProxy(config, { log });
-      shutdown.add('ui-proxy', () => proxy.shutdown()).installSignalHandlers();
+      const starting = startUiProxy(config, { log });
+      shutdown.addStarting('ui-proxy', starting, (proxy) => proxy.shutdown()).installSignalHandlers();
+      const proxy = await starting;
       process.stderr.write(`pintrace ui: Zipkin UI at ${proxy.url} (API under /api/v2 and /zipkin/api/v2)\n`);
     } catch (err) {
       process.stderr.write(`pintrace ui: ${err instanceof Error ? err.message : String(err)}\n`);
