@@ -185,6 +185,7 @@ describe('logger agent against a broker that goes away (private devstack)', () =
       expect(a.agent!.child.exitCode).toBeNull();
       expect(b.agent!.child.exitCode).toBeNull();
 
+      const restarting = Date.now();
       await pd.start(['kafka']);
       const restartedAt = Date.now();
       phase = 'after';
@@ -196,6 +197,12 @@ describe('logger agent against a broker that goes away (private devstack)', () =
         what: `the agent to catch up to ${written} lines`,
       });
       const caughtUpMs = Date.now() - restartedAt;
+      // An outage is not a stale client: no new producer session while the broker was down.
+      const renewals = readFileSync(a.agent!.logFile, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('starting a new producer session'))
+        .map((l) => Date.parse((JSON.parse(l) as { time: string }).time));
+      expect(renewals.filter((t) => t >= stoppedAt && t < restarting)).toEqual([]);
 
       // Count everything on the broker with a fresh consumer.
       const counter = await countArrivals(brokers, topic, written);
@@ -224,6 +231,7 @@ describe('logger agent against a broker that goes away (private devstack)', () =
           missing: counter.missing().length,
           duplicates: counter.duplicates(),
           caughtUpAfterRestartMs: caughtUpMs,
+          producerSessionsRenewed: renewals.length,
           agentRssMb: rss,
           rssBoundMb: RSS_BOUND_MB,
         };

@@ -29,6 +29,14 @@ import type { RdError, RdLog, RdModule } from './librdkafka-base.js';
 interface RdDeliveryReport {
   opaque?: unknown;
 }
+/** A metadata answer as the binding gives it (the parts we read). */
+interface RdMetadata {
+  topics: Array<{ name: string; partitions: Array<{ id: number; leader: number }> }>;
+}
+/** librdkafka's ERR__MSG_TIMED_OUT: a message was not acknowledged within message.timeout.ms. */
+const MSG_TIMED_OUT = -192;
+/** How long the check that follows a timed-out send waits for the cluster's answer. */
+const LEADER_CHECK_TIMEOUT_MS = 5000;
 /** The part of the binding's low-level Producer we use. */
 interface RdProducer {
   connect(options: { timeout?: number; topic?: string }, cb: (err: RdError | null) => void): void;
@@ -44,6 +52,7 @@ interface RdProducer {
   ): unknown;
   setPollInBackground(set: boolean): void;
   flush(timeoutMs: number, cb: (err: RdError | null) => void): void;
+  getMetadata(options: { topic: string; timeout: number }, cb: (err: RdError | null, metadata?: RdMetadata) => void): void;
   on(event: 'delivery-report', cb: (err: RdError | null, report: RdDeliveryReport) => void): void;
   on(event: 'event.error', cb: (err: RdError) => void): void;
   on(event: 'event.log', cb: (log: RdLog) => void): void;
@@ -63,8 +72,11 @@ export class LibrdkafkaSpanProducer implements SpanProducer {
   #lastFailure: RdError | undefined;
   #state: 'new' | 'connecting' | 'connected' | 'closed' = 'new';
   #connecting: Promise<void> | undefined;
-  /** A fatal error ended the idempotent session: the next send starts a new producer. */
-  #fatal: RdError | undefined;
+  /**
+   * Why the next send starts a new producer (a new idempotent session): a fatal error ended the
+   * session, or messages timed out while the cluster named a leader for every partition.
+   */
+  #renewal: string | undefined;
   #lastErrorLog = 0;
   #auth: AuthWatch | undefined;
 
@@ -162,7 +174,7 @@ export class LibrdkafkaSpanProducer implements SpanProducer {
         producer.setPollInBackground(true);
         this.#producer = producer;
         if (this.#drainMode) this.#drain = new Drain(producer);
-        this.#fatal = undefined;
+        this.#renewal = undefined;
         resolve();
       });
     });
@@ -179,7 +191,7 @@ export class LibrdkafkaSpanProducer implements SpanProducer {
   async send(topic: string, messages: KafkaMessage[]): Promise<void> {
     if (this.#state !== 'connected' || this.#producer === undefined) throw notConnected('send');
     if (messages.length === 0) return;
-    if (this.#fatal !== undefined) await this.#renew();
+    if (this.#renewal !== undefined) await this.#renew();
     if (this.#drainMode) return this.#sendDrained(topic, messages);
     const producer = this.#producer;
     const delivery = new Delivery(messages.length);
@@ -191,10 +203,7 @@ export class LibrdkafkaSpanProducer implements SpanProducer {
     backstop.unref();
     try {
       const err = await delivery.done;
-      if (err !== undefined) {
-        if (err.isFatal) this.#fatal = err;
-        throw this.#error(err, `send to ${topic}`);
-      }
+      if (err !== undefined) throw await this.#failed(producer, topic, err);
     } finally {
       clearTimeout(backstop);
     }
@@ -225,10 +234,23 @@ export class LibrdkafkaSpanProducer implements SpanProducer {
       else if (outcome !== undefined) thrown ??= outcome;
     }
     const err = thrown ?? (this.#failedReports !== failuresBefore ? this.#lastFailure : undefined);
-    if (err !== undefined) {
-      if (err.isFatal) this.#fatal = err;
-      throw this.#error(err, `send to ${topic}`);
+    if (err !== undefined) throw await this.#failed(producer, topic, err);
+  }
+
+  /**
+   * The error a failed send throws, after deciding whether the next send needs a new producer.
+   * Messages that time out while the cluster names a leader for every partition of the topic mean
+   * that this client's own view is stale: after a broker restarts, librdkafka has been seen to keep
+   * timing out every message for minutes while a new client produced at once (confluentinc/librdkafka
+   * #4976). Asking the cluster once per timed-out send tells that apart from an outage (no answer,
+   * or a partition without a leader), where a new client could do no better.
+   */
+  async #failed(producer: RdProducer, topic: string, err: RdError): Promise<KafkaClientError> {
+    if (err.isFatal) this.#renewal = `fatal error: ${err.message}`;
+    else if (err.code === MSG_TIMED_OUT && this.#renewal === undefined && (await everyPartitionLed(producer, topic)) && producer === this.#producer) {
+      this.#renewal = 'messages timed out while the cluster names a leader for every partition';
     }
+    return this.#error(err, `send to ${topic}`);
   }
 
   async disconnect(): Promise<void> {
@@ -240,12 +262,12 @@ export class LibrdkafkaSpanProducer implements SpanProducer {
     if (producer) await closeQuietly(producer, 5000);
   }
 
-  /** After a fatal error (the idempotent session is gone): drop the producer and start another. */
+  /** Drops the producer and starts another (see #renewal). */
   async #renew(): Promise<void> {
     const old = this.#producer;
     this.#producer = undefined;
     this.#drain = undefined;
-    this.#logger.warn({ lib: 'librdkafka', err: this.#fatal?.message }, 'fatal producer error; starting a new producer session');
+    this.#logger.warn({ lib: 'librdkafka', reason: this.#renewal }, 'starting a new producer session');
     if (old) closeQuietly(old, 1000);
     this.#state = 'connecting';
     this.#connecting = undefined;
@@ -261,7 +283,7 @@ export class LibrdkafkaSpanProducer implements SpanProducer {
 
   #onClientError(err: RdError): void {
     if (err.isFatal) {
-      this.#fatal = err;
+      this.#renewal = `fatal error: ${err.message}`;
       this.#logger.error({ lib: 'librdkafka', code: rdErrorName(this.#rd, err.code), err: err.message }, 'librdkafka fatal error');
       return;
     }
@@ -300,6 +322,20 @@ function produceAll(producer: RdProducer, topic: string, messages: KafkaMessage[
     refused.error = e as RdError;
   }
   return i;
+}
+
+/** Whether the cluster answers, within a few seconds, with a leader for every partition of `topic`. */
+function everyPartitionLed(producer: RdProducer, topic: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    try {
+      producer.getMetadata({ topic, timeout: LEADER_CHECK_TIMEOUT_MS }, (err, metadata) => {
+        const partitions = err ? undefined : metadata?.topics.find((t) => t.name === topic)?.partitions;
+        resolve(partitions !== undefined && partitions.length > 0 && partitions.every((p) => p.leader >= 0));
+      });
+    } catch {
+      resolve(false); // the client is closed
+    }
+  });
 }
 
 const valueBytes = (value: KafkaMessage['value']): Buffer | null => (typeof value === 'string' ? Buffer.from(value) : value);
