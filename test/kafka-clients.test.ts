@@ -3,6 +3,7 @@
  * PINTRACE_KAFKA_BROKERS (default 127.0.0.1:9092); every run uses its own topics and groups.
  * Run alone: npx vitest run --project integration test/kafka-clients.test.ts
  */
+import { createHook } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import kafkajs from 'kafkajs';
@@ -477,6 +478,33 @@ describe('every client on one topic', () => {
       for (const b of others) expect(b).toEqual(a);
     } finally {
       await Promise.all([...producers, ...consumers].map((x) => x.disconnect()));
+      await admin.close();
+    }
+  });
+});
+
+describe.runIf(clients.includes('kafkajs'))('kafkajs, an idle connection', () => {
+  it('arms no timer while nothing waits (kafkajs 2.2.4 re-armed one every millisecond)', async () => {
+    const topic = unique('idle');
+    const admin = createAdmin(brokers, { client: 'kafkajs' });
+    let timers = 0;
+    const hook = createHook({
+      init: (_id, type) => {
+        if (type === 'Timeout') timers++;
+      },
+    });
+    try {
+      await admin.ensureTopic(topic, 1);
+      await admin.endOffsets(topic);
+      await sleep(200);
+      hook.enable();
+      await sleep(2000);
+      hook.disable();
+      // the sleep's own timer, and any of the test runner's
+      expect(timers).toBeLessThan(20);
+      expect((await admin.endOffsets(topic)).map((e) => e.offset)).toEqual(['0']);
+    } finally {
+      hook.disable();
       await admin.close();
     }
   });

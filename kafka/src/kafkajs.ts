@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import './kafkajs-crc32c.js'; // before kafkajs: native CRC-32C when available
 import kafkajs from 'kafkajs';
 import './kafkajs-encoder.js'; // encoder growth without zero-filling
+import './kafkajs-request-queue.js'; // no timer spinning on an idle connection
 import snappyCodec from 'kafkajs-snappy';
 import type { Admin, Consumer, EachBatchPayload, Kafka as KafkaInstance, KafkaConfig, KafkaMessage as KjsMessage, Producer, SASLOptions } from 'kafkajs';
 import type { ConnectionOptions } from 'node:tls';
