@@ -1,7 +1,7 @@
 /**
  * kafkajs 2.2.4 re-arms a timer after every check of a broker connection's queue of waiting
- * requests, with the delay `throttledUntil - Date.now()`. While the broker throttles nothing that
- * is negative, and Node runs a negative delay after 1 ms: an idle connection checks its empty
+ * requests, with the delay `throttledUntil - Date.now()`. Unless the broker is throttling the
+ * client, that delay is negative, and Node runs it after 1 ms: an idle connection checks its empty
  * queue every millisecond for as long as it lives, which keeps a core a few percent busy per
  * connection, and Node 24 prints a TimeoutNegativeWarning, not JSON, to stderr. Upstream:
  * tulios/kafkajs#1751, open. A check is only needed while requests wait: a request queued later

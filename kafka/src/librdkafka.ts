@@ -240,9 +240,9 @@ export class LibrdkafkaSpanProducer implements SpanProducer {
   /**
    * The error a failed send throws, after deciding whether the next send needs a new producer.
    * Messages that time out while the cluster names a leader for every partition of the topic mean
-   * that this client's own view is stale: after a broker restarts, librdkafka has been seen to keep
-   * timing out every message for minutes while a new client produced at once (confluentinc/librdkafka
-   * #4976). Asking the cluster once per timed-out send tells that apart from an outage (no answer,
+   * that this client's own view is stale: after a broker restarted, CI saw a librdkafka producer
+   * time out every message for minutes while a client started during the outage connected at once
+   * (upstream: confluentinc/librdkafka#4976). Asking the cluster once per timed-out send tells that apart from an outage (no answer,
    * or a partition without a leader), where a new client could do no better.
    */
   async #failed(producer: RdProducer, topic: string, err: RdError): Promise<KafkaClientError> {
