@@ -84,8 +84,8 @@ export interface SpanLoggerStats {
  *
  * Why encode 64 spans at a time, on the request path: the encoder's code and tables then stay in
  * the CPU's caches for all 64, where a span encoded alone between requests found them evicted by
- * the requests' own work, which made a busy HTTP server measurably slower at 0.3 % sampling as
- * at 100 % (bench/README.md, tracer, 2026-12-06, session 20). A span kept as an object until the
+ * the requests' own work, which made a busy HTTP server measurably slower, at 0.3 % sampling
+ * and at 100 % (bench/README.md, tracer, 2026-12-06, session 20). A span kept as an object until the
  * next flush instead (tens of milliseconds in a busy server) survives a young-generation GC or
  * two and is copied by each; 64 spans are queued for a millisecond or so when many arrive, and a
  * flush encodes those of a quiet service. A span is read by the encoder
