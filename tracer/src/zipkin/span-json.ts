@@ -14,6 +14,8 @@ import { firstOf, KINDS, PEER_ADDRESS, PEER_PORT, PEER_SERVICE, REMOTE_KEYS, rem
  * - span names and tag keys repeat: their encoded fragments are cached (bounded), and so is each
  *   sequence of attribute keys' layout (which are tags, in what order, which make the remote
  *   endpoint), so a span whose keys come as an earlier one's only compares them;
+ * - the part from the local endpoint to the end of the tags repeats per peer (see Tail): when it
+ *   does, it is one copy;
  * - strings are copied character by character while they need no escaping and are ASCII (the
  *   usual case); anything else goes through the model's quoteJson and a UTF-8 write;
  * - integers (timestamps, durations, integer tags) are written as digits, no number → string;
@@ -29,6 +31,8 @@ import { firstOf, KINDS, PEER_ADDRESS, PEER_PORT, PEER_SERVICE, REMOTE_KEYS, rem
  */
 class Fragment {
   readonly words: Int32Array;
+  /** For a remote endpoint's fragment: the last tail written after it (see Tail). */
+  tail: Tail | undefined = undefined;
   constructor(
     readonly length: number,
     text: Buffer,
@@ -135,7 +139,11 @@ function writeSpan(span: FinishedSpan): void {
   if (timestamp) uint(timestamp);
   bytes(DURATION);
   uint(Math.max(1, span.durationMicros));
+  const attributes = span.attributes;
+  const count = collectAttributes(attributes);
+  const layout = layoutOf(count);
   const local = span.localEndpoint;
+  let localFragment = EMPTY;
   if (local) {
     // one provider's spans share one endpoint: the last one is checked before the WeakMap
     let fragment = local === lastEndpoint ? lastEndpointFragment : endpointFragments.get(local);
@@ -146,34 +154,110 @@ function writeSpan(span: FinishedSpan): void {
     }
     lastEndpoint = local;
     lastEndpointFragment = fragment;
-    bytes(fragment);
+    localFragment = fragment;
   }
-  const attributes = span.attributes;
-  const count = collectAttributes(attributes);
-  const layout = layoutOf(count);
   // a status error without an `error` attribute adds a tag the layout has no place for
   if (span.status.code === SpanStatusCode.ERROR && !layout.hasErrorKey) {
     releaseAttributes(count);
+    bytes(localFragment);
     writeAttributesSorted(span);
   } else {
-    const values = attributeValues;
-    if (layout.hasRemote) {
-      bytes(remoteEndpointFragment(valueAt(layout.service), valueAt(layout.address), valueAt(layout.port), attributes));
+    const remote = layout.hasRemote ? remoteEndpointFragment(valueAt(layout.service), valueAt(layout.address), valueAt(layout.port), attributes) : EMPTY;
+    if (span.events.length === 0) writeTail(localFragment, remote, layout);
+    else {
+      bytes(localFragment);
+      bytes(remote);
+      writeEvents(span.events);
+      writeTags(layout);
     }
-    writeEvents(span.events);
-    const tags = layout.tags;
-    const fragments = layout.fragments;
-    for (let i = 0; i < tags.length; i++) {
-      bytes(fragments[i]);
-      tag(values[tags[i]]);
-    }
-    if (tags.length > 0) byte(0x7d);
     releaseAttributes(count);
   }
   if (span.debug) bytes(DEBUG);
   if (span.shared) bytes(SHARED);
   byte(0x7d);
   byte(0x0a);
+}
+
+function writeTags(layout: TagLayout): void {
+  const values = attributeValues;
+  const tags = layout.tags;
+  const fragments = layout.fragments;
+  for (let i = 0; i < tags.length; i++) {
+    bytes(fragments[i]);
+    tag(values[tags[i]]);
+  }
+  if (tags.length > 0) byte(0x7d);
+}
+
+/**
+ * The bytes from the local endpoint to the end of the tags, as the last span with the same local
+ * endpoint, remote endpoint, key layout and tag values wrote them. A server span's tail repeats
+ * from one request to the next on a connection (same peer, same method, path and status), and
+ * writing it piece by piece (two endpoints, a key and a value per tag) was half of the encoder's
+ * instructions; one copy replaces it. Kept on the remote endpoint's fragment (one per peer
+ * address and port, bounded by that cache), so each connection keeps its own. Only captured when
+ * a remote endpoint's spans repeat a tail twice in a row: spans whose values change every time
+ * (a path per request) pay a comparison and never a copy.
+ */
+class Tail {
+  local: Fragment = EMPTY;
+  layout: TagLayout | undefined = undefined;
+  /** The tag values, in the layout's written order; primitives only. */
+  readonly values: AttributeValue[] = [];
+  bytes: Uint8Array | undefined = undefined;
+}
+
+/** Tails longer than this are written piece by piece, not kept. */
+const MAX_TAIL = 512;
+
+function writeTail(local: Fragment, remote: Fragment, layout: TagLayout): void {
+  const values = attributeValues;
+  const tags = layout.tags;
+  let cached = remote.tail;
+  let same = cached !== undefined && cached.local === local && cached.layout === layout;
+  if (same) {
+    const seen = cached!.values;
+    for (let i = 0; i < tags.length; i++) {
+      if (values[tags[i]] !== seen[i]) {
+        same = false;
+        break;
+      }
+    }
+  }
+  if (same && cached!.bytes !== undefined) {
+    const tail = cached!.bytes;
+    const p = pos;
+    if (p + tail.length > limit) overflow = true;
+    else {
+      out.set(tail, p);
+      pos = p + tail.length;
+    }
+    return;
+  }
+  const start = pos;
+  bytes(local);
+  bytes(remote);
+  writeTags(layout);
+  if (same) {
+    // the second time in a row: keep what was just written
+    if (!overflow && pos - start <= MAX_TAIL) cached!.bytes = new Uint8Array(out.subarray(start, pos));
+    return;
+  }
+  // remember this tail's inputs, so that the next span with the same ones keeps its bytes
+  if (cached === undefined) cached = remote.tail = new Tail();
+  cached.local = local;
+  cached.bytes = undefined;
+  const seen = cached.values;
+  seen.length = tags.length;
+  let primitive = true;
+  for (let i = 0; i < tags.length; i++) {
+    const value = values[tags[i]];
+    // an array's elements can change under the same identity
+    if (typeof value === 'object') primitive = false;
+    seen[i] = value;
+  }
+  cached.layout = primitive ? layout : undefined;
+  if (!primitive) seen.length = 0;
 }
 
 /**

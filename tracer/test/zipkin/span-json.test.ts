@@ -117,6 +117,68 @@ describe('encodeSpanJsonLine on spans that repeat their attribute keys', () => {
   });
 });
 
+describe('encodeSpanJsonLine on spans that repeat their tail (endpoints and tag values)', () => {
+  it('gives exactly encodeSpanLine(toZipkinSpan(span)) when tails recur, change by one value, or hold arrays', () => {
+    const random = rng(11);
+    const pick = <T>(xs: T[]): T => xs[Math.floor(random() * xs.length)];
+    const endpoints = [{ serviceName: 'svc', ipv4: '10.0.0.1' }, { serviceName: 'other' }];
+    const shared = ['a', 'b'];
+    for (let n = 0; n < 5000; n++) {
+      // few choices per field, so a peer's spans often repeat the previous tail, two or three
+      // times in a row, and then change in one place
+      const attributes: Attributes = {
+        'http.method': pick(['GET', 'GET', 'POST']),
+        'http.path': pick(['/', '/', '/users', 'quote"d', 'é']),
+        'network.peer.address': pick(['127.0.0.1', '127.0.0.1', '::1']),
+        'network.peer.port': pick([8080, 8080, 8336]),
+        'http.status_code': pick<Attributes[string]>(['200', '200', '500', 200, 0, -0, true, Number.NaN, shared]),
+      };
+      if (random() < 0.05) shared[0] = pick(['a', 'c']);
+      if (random() < 0.1) delete attributes['network.peer.address'];
+      const span: FinishedSpan = {
+        traceId: `0000000000000000${'a'.repeat(15)}1`,
+        spanId: 'c'.repeat(15) + '3',
+        parentSpanId: undefined,
+        name: 'get',
+        kind: SpanKind.SERVER,
+        startMicros: 1_700_000_000_000_000 + n,
+        durationMicros: pick(DURATIONS),
+        attributes,
+        events: random() < 0.05 ? [{ name: 'e', timestampMicros: 1_700_000_000_000_001 }] : [],
+        status: random() < 0.05 ? { code: SpanStatusCode.ERROR } : { code: SpanStatusCode.UNSET },
+        debug: random() < 0.05,
+        shared: false,
+        localEndpoint: random() < 0.9 ? endpoints[0] : endpoints[1],
+      };
+      expect(encodeSpanJsonLine(span)).toBe(encodeSpanLine(toZipkinSpan(span)));
+    }
+  });
+
+  it('writes an array value as it is now, though the same array was written before', () => {
+    const list = ['a', 'b'];
+    const localEndpoint = { serviceName: 'svc' };
+    const span = (): FinishedSpan => ({
+      traceId: `0000000000000000${'a'.repeat(15)}1`,
+      spanId: 'c'.repeat(15) + '3',
+      parentSpanId: undefined,
+      name: 'get',
+      kind: SpanKind.SERVER,
+      startMicros: 1_700_000_000_000_000,
+      durationMicros: 5,
+      attributes: { 'http.method': 'GET', 'network.peer.port': 9000, list },
+      events: [],
+      status: { code: SpanStatusCode.UNSET },
+      debug: false,
+      shared: false,
+      localEndpoint,
+    });
+    for (const value of ['a', 'c', 'd']) {
+      list[0] = value;
+      for (let i = 0; i < 3; i++) expect(JSON.parse(encodeSpanJsonLine(span())).tags.list).toBe(`${value},b`);
+    }
+  });
+});
+
 describe('encodeSpanJsonLine on tracer-made spans (ids copied from their hex bytes)', () => {
   it.each([false, true])('equals the string path for roots and children, traceId128Bit=%s', (bits128) => {
     const got: FinishedSpan[] = [];
