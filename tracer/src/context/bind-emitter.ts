@@ -74,6 +74,8 @@ const sharedPatched = [false, false, false];
  * `Object.hasOwn(target, 'on')` per binding cost as much as that.
  */
 const sharedOn: Array<Method | undefined> = [undefined, undefined, undefined];
+/** The `on` each prototype had before (see addUnboundListener). */
+const sharedOriginalOn: Array<Method | undefined> = [undefined, undefined, undefined];
 
 function sharedIndex(proto: object | null): number {
   return proto === SHARED_PROTOTYPES[0] ? 0 : proto === SHARED_PROTOTYPES[1] ? 1 : proto === SHARED_PROTOTYPES[2] ? 2 : -1;
@@ -173,7 +175,20 @@ function patchPrototype(index: number): boolean {
   }
   sharedPatched[index] = true;
   sharedOn[index] = methods.on;
+  sharedOriginalOn[index] = originals.on;
   return true;
+}
+
+/**
+ * `emitter.on(event, listener)` for a listener of ours that needs no context (it runs in whatever
+ * context the emitter fires): on a node:http object with the patched prototype's `on`, straight
+ * to the `on` it replaced, without looking for a bound or active context to wrap it in.
+ */
+export function addUnboundListener(emitter: EventEmitter, event: string, listener: Listener): void {
+  const on = emitter.on;
+  const original = on === sharedOn[1] ? sharedOriginalOn[1] : on === sharedOn[0] ? sharedOriginalOn[0] : on === sharedOn[2] ? sharedOriginalOn[2] : undefined;
+  if (original !== undefined && (emitter as Bindable)[STATE] === undefined) original.call(emitter, event, listener);
+  else emitter.on(event, listener);
 }
 
 /**

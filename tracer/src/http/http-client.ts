@@ -1,6 +1,6 @@
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import { context, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
-import { HTTP_TAGS, pathOf, peerOf, requestSetter, type HttpClientOptions, type HttpTracing } from './http-tracing.js';
+import { HTTP_TAGS, pathOf, peerOf, requestSetter, statusText, type HttpClientOptions, type HttpTracing } from './http-tracing.js';
 
 /** The shape of `http.request` / `https.request`. */
 export type RequestFunction = (...args: any[]) => ClientRequest;
@@ -88,8 +88,8 @@ function endClientSpan(span: Span, req: ClientRequest, status: number | undefine
     if (address) span.setAttribute('network.peer.address', address);
     if (port) span.setAttribute('network.peer.port', port);
     if (status !== undefined) {
-      span.setAttribute(HTTP_TAGS.statusCode, String(status));
-      if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: String(status) });
+      span.setAttribute(HTTP_TAGS.statusCode, statusText(status));
+      if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: statusText(status) });
     } else if (err) {
       span.setStatus({ code: SpanStatusCode.ERROR, message: err.message || err.name || 'error' });
     } else {

@@ -1,10 +1,11 @@
 import type { IncomingHttpHeaders, IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
+import { addUnboundListener } from '../context/bind-emitter.js';
 import { bindHttpExchange, withContext } from '../context/global-context.js';
 import { ROOT } from '../context/linked-context.js';
 import { RecordingSpan } from '../trace/recording-span.js';
 import { PintraceTracer, startOwnSpan } from '../trace/tracer.js';
-import { headersGetter, HTTP_TAGS, NO_TRACE_HEADERS, pathOf, peerOf, traceHeadersOf, type HttpServerOptions, type HttpTracing } from './http-tracing.js';
+import { headersGetter, HTTP_TAGS, NO_TRACE_HEADERS, pathOf, peerOf, statusText, traceHeadersOf, type HttpServerOptions, type HttpTracing } from './http-tracing.js';
 
 /**
  * Where web frameworks report the matched route: the key of @opentelemetry/core's RPC metadata
@@ -146,16 +147,16 @@ function endOnResponse(span: Span, res: ServerResponse, method: string, rpc: Htt
         span.updateName(`${method} ${route}`);
       }
       const status = res.statusCode;
-      if (own !== undefined) own['http.status_code'] = String(status);
-      else span.setAttribute(HTTP_TAGS.statusCode, String(status));
-      if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: String(status) });
+      if (own !== undefined) own['http.status_code'] = statusText(status);
+      else span.setAttribute(HTTP_TAGS.statusCode, statusText(status));
+      if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: statusText(status) });
       span.end();
     } catch {
       // never throw from a response listener
     }
   };
   // a ServerResponse emits 'close' once, after 'finish', or alone when the connection dies first
-  res.on('close', finish);
+  addUnboundListener(res, 'close', finish);
 }
 
 function routeAttributeOf(span: Span): unknown {

@@ -29,6 +29,14 @@ export const HTTP_TAGS = {
   route: 'http.route',
 } as const;
 
+/** The status codes' tag values, made once: String(status) per span made a string per span. */
+const STATUS_TEXTS: readonly string[] = Array.from({ length: 600 }, (_, code) => String(code));
+
+/** An HTTP status code as its tag value (and error message): `String(status)`. */
+export function statusText(status: number): string {
+  return status >= 0 && status < 600 && (status | 0) === status ? STATUS_TEXTS[status] : String(status);
+}
+
 export const headersGetter: TextMapGetter<IncomingHttpHeaders> = {
   get: (headers, key) => headers[key],
   keys: (headers) => Object.keys(headers),

@@ -1,7 +1,7 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import type { Socket } from 'node:net';
 import { context, SpanKind, SpanStatusCode, trace, type Span, type TextMapSetter } from '@opentelemetry/api';
-import { HTTP_TAGS, pathOf, peerOf, type HttpTracing } from './http-tracing.js';
+import { HTTP_TAGS, pathOf, peerOf, statusText, type HttpTracing } from './http-tracing.js';
 
 /** The parts of undici's request object (as published on its diagnostics channels) we use. */
 export interface UndiciRequest {
@@ -101,8 +101,8 @@ export function instrumentFetch(tracing: HttpTracing, options: FetchInstrumentat
       spans.delete(request);
       const status = response?.statusCode;
       if (typeof status === 'number') {
-        span.setAttribute(HTTP_TAGS.statusCode, String(status));
-        if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: String(status) });
+        span.setAttribute(HTTP_TAGS.statusCode, statusText(status));
+        if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: statusText(status) });
       }
       span.end();
     } catch {

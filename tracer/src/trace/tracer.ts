@@ -180,7 +180,9 @@ export class PintraceTracer implements Tracer {
     const root = rootIds !== '';
     let sampled: boolean;
     let debug = false;
-    if (root && propagated === undefined && state.sampler.isSampledLow64 !== undefined) {
+    // a reserved root was decided on these words a moment ago (unsampledRootContext)
+    if (reservedRoot && root && propagated === undefined) sampled = true;
+    else if (root && propagated === undefined && state.sampler.isSampledLow64 !== undefined) {
       sampled = state.sampler.isSampledLow64(rootHigh, rootLow, endpoint);
     } else {
       if (root) traceId = rootIds.slice(rootIdsAt, rootIdsAt + 32);

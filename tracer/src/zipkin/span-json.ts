@@ -601,7 +601,10 @@ function bytes(fragment: Fragment): void {
   pos = p + fragment.length;
 }
 
-/** Hex characters already in bytes (tracer-made ids; `n` is 16 or 32), four at a time. */
+/**
+ * Hex characters already in bytes (tracer-made ids; `n` is 16 or 32), eight at a time as a
+ * float64: eight hex digits (bytes 0x30-0x66) never make a NaN, whose bits a double could lose.
+ */
 function hex(source: Buffer, at: number, n: number): void {
   const p = pos;
   if (p + n > limit) {
@@ -610,7 +613,7 @@ function hex(source: Buffer, at: number, n: number): void {
   }
   const from = sourceView(source);
   const v = view;
-  for (let i = 0; i < n; i += 4) v.setInt32(p + i, from.getInt32(at + i, true), true);
+  for (let i = 0; i < n; i += 8) v.setFloat64(p + i, from.getFloat64(at + i, true), true);
   pos = p + n;
 }
 

@@ -3,7 +3,7 @@ import { Socket } from 'node:net';
 import { createContextKey, ROOT_CONTEXT } from '@opentelemetry/api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AsyncLocalContextManager } from '../../src/context/async-local-context-manager.js';
-import { bindEmitter, bindHttpListenersOnAdd } from '../../src/context/bind-emitter.js';
+import { addUnboundListener, bindEmitter, bindHttpListenersOnAdd } from '../../src/context/bind-emitter.js';
 
 const KEY = createContextKey('test');
 const manager = new AsyncLocalContextManager();
@@ -61,5 +61,24 @@ describe('node:http listeners bound when added (bindHttpListenersOnAdd)', () => 
       res.emit('x');
     });
     expect(seen).toEqual(['bound', 'emit-site']);
+  });
+
+  it('adds a listener of ours unwrapped, even in a context, unless the object was bound explicitly', () => {
+    bindHttpListenersOnAdd(manager.listenerContext);
+    const { req, res } = exchange();
+    const seen: unknown[] = [];
+    const onClose = () => seen.push(`res:${current()}`);
+    const onEnd = () => seen.push(`req:${current()}`);
+    bindEmitter(ctx('bound'), req, (c, fn, thisArg, args) => manager.with(c, () => fn.apply(thisArg, args)));
+    manager.with(ctx('request'), () => {
+      addUnboundListener(res, 'close', onClose);
+      addUnboundListener(req, 'end', onEnd);
+    });
+    manager.with(ctx('emit-site'), () => {
+      res.emit('close');
+      req.emit('end');
+    });
+    expect(seen).toEqual(['res:emit-site', 'req:bound']);
+    expect(res.rawListeners('close')).toContain(onClose);
   });
 });
