@@ -5,7 +5,17 @@ import { bindHttpExchange, withContext } from '../context/global-context.js';
 import { ROOT } from '../context/linked-context.js';
 import { RecordingSpan } from '../trace/recording-span.js';
 import { PintraceTracer, startOwnSpan } from '../trace/tracer.js';
-import { headersGetter, HTTP_TAGS, NO_TRACE_HEADERS, pathOf, peerOf, statusText, traceHeadersOf, type HttpServerOptions, type HttpTracing } from './http-tracing.js';
+import {
+  headersGetter,
+  HTTP_TAGS,
+  NO_TRACE_HEADERS,
+  pathOf,
+  peerOf,
+  statusText,
+  traceHeadersOf,
+  type HttpServerOptions,
+  type HttpTracing,
+} from './http-tracing.js';
 
 /**
  * Where web frameworks report the matched route: the key of @opentelemetry/core's RPC metadata
