@@ -247,17 +247,21 @@ function writeTail(local: Fragment, remote: Fragment, layout: TagLayout): void {
   if (cached === undefined) cached = remote.tail = new Tail();
   cached.local = local;
   cached.bytes = undefined;
+  // only the layout's count of values is ever compared: the array is not shortened (setting an
+  // array's length is a call into the runtime)
   const seen = cached.values;
-  seen.length = tags.length;
   let primitive = true;
   for (let i = 0; i < tags.length; i++) {
-    const value = values[tags[i]];
-    // an array's elements can change under the same identity
-    if (typeof value === 'object') primitive = false;
-    seen[i] = value;
+    let value = values[tags[i]];
+    // an array's elements can change under the same identity: such a tail is never kept
+    if (typeof value === 'object') {
+      primitive = false;
+      value = 0;
+    }
+    if (i < seen.length) seen[i] = value;
+    else seen.push(value);
   }
   cached.layout = primitive ? layout : undefined;
-  if (!primitive) seen.length = 0;
 }
 
 /**
