@@ -193,11 +193,11 @@ function writeTags(layout: TagLayout): void {
  * The bytes from the local endpoint to the end of the tags, as the last span with the same local
  * endpoint, remote endpoint, key layout and tag values wrote them. A server span's tail repeats
  * from one request to the next on a connection (same peer, same method, path and status), and
- * writing it piece by piece (two endpoints, a key and a value per tag) was half of the encoder's
- * instructions; one copy replaces it. Kept on the remote endpoint's fragment (one per peer
- * address and port, bounded by that cache), so each connection keeps its own. Only captured when
- * a remote endpoint's spans repeat a tail twice in a row: spans whose values change every time
- * (a path per request) pay a comparison and never a copy.
+ * writing it piece by piece (two endpoints, a key and a value per tag) was about half of the
+ * encoder's instructions; one copy replaces it. Kept on the remote endpoint's fragment (one per
+ * peer address and port, bounded by that cache), so each connection keeps its own. Only captured
+ * when a remote endpoint's spans repeat a tail twice in a row: spans whose values change every
+ * time (a path per request) pay a comparison and never a copy.
  */
 class Tail {
   local: Fragment = EMPTY;
