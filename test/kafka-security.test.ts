@@ -8,7 +8,7 @@
  * Run alone: npx vitest run --project integration test/kafka-security.test.ts
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -191,6 +191,36 @@ describe.each(clients.map((c) => [c]))('%s over SASL_SSL', (client: KafkaClientN
     const a = createAdmin(brokers, { client, security: sec });
     open.push(a);
     await expectRefused(() => a.endOffsets(unique('t')), /kafka-ca-file|certificate/i, password);
+  });
+});
+
+describe.runIf(clients.includes('librdkafka'))('librdkafka, a client that was refused', () => {
+  it('leaves no thread behind once closed, and closing does not block the event loop', async () => {
+    // librdkafka runs each client on threads of its own: a client left open keeps them, and keeps
+    // reconnecting with the refused password (and logging it) for as long as the process lives
+    const threads = () => readdirSync('/proc/self/task').length;
+    const before = threads();
+    const wrong = `wrong-${randomBytes(6).toString('hex')}`;
+    const a = createAdmin(brokers, { client: 'librdkafka', security: security('SCRAM-SHA-512', { password: wrong }) });
+    await expectRefused(() => a.endOffsets(unique('t')), /--kafka-sasl-password|SASL|authentication/i, wrong);
+    const open = threads();
+    expect(open).toBeGreaterThan(before);
+    // the longest wait between ticks of a 20 ms timer while the client closes
+    let last = Date.now();
+    let longest = 0;
+    const tick = setInterval(() => {
+      longest = Math.max(longest, Date.now() - last);
+      last = Date.now();
+    }, 20);
+    try {
+      await a.close();
+    } finally {
+      clearInterval(tick);
+    }
+    // a loop blocked to the end never ticked: the last wait counts too
+    longest = Math.max(longest, Date.now() - last);
+    expect(longest, 'the event loop stalled while the client closed (ms)').toBeLessThan(1000);
+    expect(threads(), `threads: ${before} before the client, ${open} with it`).toBeLessThanOrEqual(before);
   });
 });
 

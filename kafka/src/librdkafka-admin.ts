@@ -15,6 +15,21 @@ import { AuthWatch, bindingLogger, librdkafkaSecurityConfig, rdError, requireLib
 /** Deadline of one admin request (librdkafka's own timeout of the call). */
 const ADMIN_TIMEOUT_MS = 10_000;
 
+/** Each client's requests not yet answered or timed out (see disconnectWhenIdle). */
+const unanswered = new WeakMap<CompatAdmin, Set<Promise<unknown>>>();
+
+/**
+ * Disconnects a client once its requests have settled. The binding's admin disconnect is
+ * synchronous, and librdkafka's destroy waits for the requests in flight: disconnecting right
+ * after a refused password (whose first request runs on to its 10 s timeout) blocked the event
+ * loop for 9.6 s.
+ */
+async function disconnectWhenIdle(admin: CompatAdmin): Promise<void> {
+  const waiting = unanswered.get(admin);
+  if (waiting !== undefined && waiting.size > 0) await Promise.allSettled([...waiting]);
+  await admin.disconnect().catch(() => undefined);
+}
+
 interface CompatAdmin {
   connect(): Promise<void>;
   disconnect(): Promise<void>;
@@ -70,7 +85,7 @@ export class LibrdkafkaTopicAdmin implements TopicAdmin {
         this.#adminStarted = true;
       }
       // A broker that is down or refuses us shows here, on every attempt until it answers.
-      await Promise.race([this.#admin.listTopics({ timeout: ADMIN_TIMEOUT_MS }), this.#auth.begin()]).finally(() => this.#auth.end());
+      await Promise.race([this.#call((a) => a.listTopics({ timeout: ADMIN_TIMEOUT_MS })), this.#auth.begin()]).finally(() => this.#auth.end());
     })().catch((e: unknown) => {
       this.#connected = undefined;
       throw this.#error(e, 'admin connect');
@@ -81,13 +96,17 @@ export class LibrdkafkaTopicAdmin implements TopicAdmin {
   async ensureTopic(topic: string, partitions: number, config: Record<string, string> = {}): Promise<void> {
     await this.#connect();
     try {
-      const existing = await this.#admin.listTopics({ timeout: ADMIN_TIMEOUT_MS });
+      const existing = await this.#call((a) => a.listTopics({ timeout: ADMIN_TIMEOUT_MS }));
       if (existing.includes(topic)) return;
       // false when the topic existed already (a race with another creator): fine either way.
-      await this.#admin.createTopics({
-        timeout: ADMIN_TIMEOUT_MS,
-        topics: [{ topic, numPartitions: partitions, replicationFactor: -1, configEntries: Object.entries(config).map(([name, value]) => ({ name, value })) }],
-      });
+      await this.#call((a) =>
+        a.createTopics({
+          timeout: ADMIN_TIMEOUT_MS,
+          topics: [
+            { topic, numPartitions: partitions, replicationFactor: -1, configEntries: Object.entries(config).map(([name, value]) => ({ name, value })) },
+          ],
+        }),
+      );
     } catch (e) {
       throw this.#error(firstOfAggregate(e), `ensureTopic ${topic}`);
     }
@@ -115,7 +134,7 @@ export class LibrdkafkaTopicAdmin implements TopicAdmin {
   async endOffsets(topic: string): Promise<Array<{ partition: number; offset: string }>> {
     await this.#connect();
     try {
-      const rows = await this.#admin.fetchTopicOffsets(topic, { timeout: ADMIN_TIMEOUT_MS });
+      const rows = await this.#call((a) => a.fetchTopicOffsets(topic, { timeout: ADMIN_TIMEOUT_MS }));
       return rows.map((r) => ({ partition: r.partition, offset: String(r.high) })).sort((a, b) => a.partition - b.partition);
     } catch (e) {
       throw this.#error(e, `endOffsets ${topic}`);
@@ -125,7 +144,7 @@ export class LibrdkafkaTopicAdmin implements TopicAdmin {
   async groupOffsets(groupId: string, topic: string): Promise<Array<{ partition: number; offset: string }>> {
     await this.#connect();
     try {
-      const rows = await this.#admin.fetchOffsets({ groupId, topics: [topic], timeout: ADMIN_TIMEOUT_MS });
+      const rows = await this.#call((a) => a.fetchOffsets({ groupId, topics: [topic], timeout: ADMIN_TIMEOUT_MS }));
       const t = rows.find((r) => r.topic === topic);
       let out = (t?.partitions ?? []).map((p) => ({ partition: p.partition, offset: String(p.offset) }));
       // A group that never committed on this topic comes back without the topic: every partition is "-1".
@@ -136,10 +155,32 @@ export class LibrdkafkaTopicAdmin implements TopicAdmin {
     }
   }
 
+  /**
+   * Closes the client whenever it was started, also when the last attempt to reach the cluster
+   * failed (a wrong password, a broker down): the started client would otherwise keep
+   * reconnecting, and logging each failure, for as long as the process lives.
+   */
   async close(): Promise<void> {
     const c = this.#connected;
     this.#connected = undefined;
-    if (c) await c.then(() => this.#admin.disconnect()).catch(() => undefined);
+    if (c) await c.catch(() => undefined);
+    if (!this.#adminStarted) return;
+    const admin = this.#admin;
+    this.#adminStarted = false;
+    this.#admin = this.#newAdmin();
+    await disconnectWhenIdle(admin);
+  }
+
+  /** Runs a request on the current client, counted until it settles (see disconnectWhenIdle). */
+  #call<T>(request: (admin: CompatAdmin) => Promise<T>): Promise<T> {
+    const admin = this.#admin;
+    const answer = request(admin);
+    let waiting = unanswered.get(admin);
+    if (waiting === undefined) unanswered.set(admin, (waiting = new Set()));
+    waiting.add(answer);
+    const settled = () => waiting.delete(answer);
+    answer.then(settled, settled);
+    return answer;
   }
 
   /**
@@ -154,7 +195,7 @@ export class LibrdkafkaTopicAdmin implements TopicAdmin {
     this.#admin = this.#newAdmin();
     this.#adminStarted = false;
     this.#connected = undefined;
-    if (started) void old.disconnect().catch(() => undefined);
+    if (started) void disconnectWhenIdle(old);
   }
 
   #error(e: unknown, context: string): KafkaClientError {
