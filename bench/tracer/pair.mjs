@@ -13,6 +13,8 @@
  * tells the cost of a tracer's own code from what its presence makes the rest of a request cost.
  *
  *   node bench/tracer/pair.mjs <mode A> <mode B> [rounds] [seconds]   (defaults 4 and 10)
+ * A mode written `<mode>@<directory>` runs that directory's copy of this repository (built), so
+ * two builds of the tracer can be paired: `100@/tmp/before 100`.
  *   BENCH_PAIR_WARM=<seconds of warm-up, default 10>
  * Needs Linux, two CPUs, taskset and wrk; BENCH_PAIR_PERF also needs perf, run as root or with
  * kernel.perf_event_paranoid at 0 or below (it samples a whole CPU).
@@ -32,9 +34,17 @@ const PERF = process.env.BENCH_PAIR_PERF === '1';
 /** perf's sampling rate (Hz), and the seconds it leaves unsampled at each end of a window. */
 const PERF_HZ = 10_000;
 const PERF_MARGIN_S = 1;
-const SERVER = new URL('./http-server.mjs', import.meta.url).pathname;
 const REPO = new URL('../../', import.meta.url).pathname;
-const OWN_CODE = ['tracer', 'sampler', 'model'].map((workspace) => `${REPO}${workspace}/dist/`);
+/** A mode and the repository whose server and build run it (`<mode>@<directory>`, else this one). */
+function serverOf(spec) {
+  const at = spec.indexOf('@');
+  if (at < 0) return { mode: spec, repo: REPO };
+  const repo = spec.slice(at + 1).replace(/\/?$/, '/');
+  return { mode: spec.slice(0, at), repo: repo.startsWith('/') ? repo : join(process.cwd(), repo) };
+}
+const OWN_CODE = [...new Set([A, B].map((spec) => serverOf(spec ?? '').repo))].flatMap((repo) =>
+  ['tracer', 'sampler', 'model'].map((workspace) => `${repo}${workspace}/dist/`),
+);
 const PARTS = ['our JavaScript', "Node's and the bench's JavaScript", "V8's builtins", 'other native (V8, Node, libc)', 'kernel'];
 
 if (!A || !B) {
@@ -50,8 +60,10 @@ if (!canPin || !hasCommand('wrk') || (PERF && !hasCommand('perf'))) {
   process.exit(2);
 }
 
-function startServer(mode) {
-  const child = spawn(...pinned(0, process.execPath, [...(PERF ? ['--perf-basic-prof'] : []), SERVER, mode]), { stdio: ['ignore', 'pipe', 'inherit'] });
+function startServer(spec) {
+  const { mode, repo } = serverOf(spec);
+  const server = join(repo, 'bench/tracer/http-server.mjs');
+  const child = spawn(...pinned(0, process.execPath, [...(PERF ? ['--perf-basic-prof'] : []), server, mode]), { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`server (${mode}) exited ${code}`)));
