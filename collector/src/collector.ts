@@ -13,6 +13,7 @@ import {
   createRegistry,
   isRetryable,
   kafkaConnectionOf,
+  limitHeapGrowth,
   redactUrl,
   startOpsServer,
   storeConnectionOf,
@@ -21,7 +22,6 @@ import {
 import type { Registry } from 'prom-client';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { setFlagsFromString } from 'node:v8';
 import { commitReady } from './commit.js';
 import { CollectorError } from './errors.js';
 import { startLagProbe, type LagProbe } from './lag-probe.js';
@@ -67,7 +67,7 @@ export interface Collector {
 
 export async function startCollector(config: CollectorConfig, deps: CollectorDeps = {}): Promise<Collector> {
   const log = deps.log ?? createLogger('collector');
-  if (config.heapGrowingPercent > 0) limitHeapGrowth(config.heapGrowingPercent);
+  limitHeapGrowth(config.heapGrowingPercent ?? 0);
   const registry = deps.registry ?? createRegistry();
   const metrics = createCollectorMetrics(registry);
   const red = createRedMetrics(registry);
@@ -319,17 +319,6 @@ export async function startCollector(config: CollectorConfig, deps: CollectorDep
   }
 
   return { metricsPort: ops.port, done, shutdown: () => stop() };
-}
-
-/**
- * V8 grows the heap after a full GC by up to 4x the live size while collecting is cheap, so a
- * burst with ~45 MB live pushed the heap past 130 MB and the RSS past 280 MB. A smaller growing
- * factor keeps the heap near the live size at the price of more (short) full GCs. The flag is read
- * at every GC, so setting it after start-up takes effect (unlike --max-old-space-size). It
- * applies to the whole process.
- */
-function limitHeapGrowth(percent: number): void {
-  setFlagsFromString(`--heap-growing-percent=${Math.trunc(percent)}`);
 }
 
 /**

@@ -5,6 +5,7 @@ import {
   kafkaConnectionOptions,
   storeConnectionOptions,
   booleanSchema,
+  heapGrowingPercentOption,
   memoryBudgetOption,
   portSchema,
   positiveIntSchema,
@@ -243,14 +244,7 @@ const stageOptions = {
     default: 'true',
     schema: booleanSchema,
   } satisfies OptionSpec<boolean>,
-  heapGrowingPercent: {
-    key: 'heapGrowingPercent',
-    flag: 'heap-growing-percent',
-    env: 'PINTRACE_COLLECTOR_HEAP_GROWING_PERCENT',
-    description: 'V8 heap growth after a full GC, in % of the live heap (keeps RSS low under bursts; 0 = V8 default)',
-    default: '20',
-    schema: nonNegativeIntSchema,
-  } satisfies OptionSpec<number>,
+  heapGrowingPercent: heapGrowingPercentOption('collector', { default: 20 }),
   memoryBudgetMb: memoryBudgetOption('collector'),
   redWindowMs: {
     key: 'redWindowMs',

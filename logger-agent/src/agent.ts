@@ -6,6 +6,7 @@ import {
   createLogger,
   createRegistry,
   kafkaConnectionOf,
+  limitHeapGrowth,
   startOpsServer,
   type BackoffOptions,
   type HealthReport,
@@ -20,7 +21,7 @@ import { startIntake, type Intake } from './intake/intake.js';
 import { KafkaWriter } from './kafka-writer.js';
 import { listStreams } from './log-stream.js';
 import { AgentMetrics } from './metrics.js';
-import type { AgentConfig } from './options.js';
+import { INTAKE_HEAP_GROWING_PERCENT, type AgentConfig } from './options.js';
 import { lockStateDir } from './state-lock.js';
 import { ArenaPool, StreamProcessor, type StreamStatus } from './stream-processor.js';
 import { WatermarkStore } from './watermark.js';
@@ -67,6 +68,7 @@ export interface Agent {
  */
 export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Promise<Agent> {
   const log = deps.log ?? createLogger('logger-agent');
+  limitHeapGrowth(config.heapGrowingPercent ?? (config.intake ? INTAKE_HEAP_GROWING_PERCENT : 0));
   const registry = deps.registry ?? createRegistry();
   const metrics = new AgentMetrics(registry);
   const spansDir = config.spansDir;

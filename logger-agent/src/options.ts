@@ -6,12 +6,16 @@ import {
   booleanSchema,
   dirSchema,
   DEFAULT_MEMORY_BUDGET_MB,
+  heapGrowingPercentOption,
   memoryBudgetOption,
   portSchema,
   positiveIntSchema,
   type ConfigOf,
   type OptionSpec,
 } from '@pintrace/runtime';
+
+/** The agent's heap growth with its intake on, unless told otherwise (runtime's memory-budget.ts). */
+export const INTAKE_HEAP_GROWING_PERCENT = 100;
 
 const nonNegativeIntSchema = z.coerce.number().int('expected a whole number').min(0, 'expected a number >= 0');
 const optionalTopicSchema = z
@@ -42,6 +46,7 @@ export const agentOptions = {
     schema: portSchema,
   },
   memoryBudgetMb: memoryBudgetOption('agent', `${DEFAULT_MEMORY_BUDGET_MB} with --intake true, 0 without`),
+  heapGrowingPercent: heapGrowingPercentOption('agent', { whenUnset: `${INTAKE_HEAP_GROWING_PERCENT} with --intake true, 0 without` }),
   metricsHost: {
     key: 'metricsHost',
     flag: 'metrics-host',

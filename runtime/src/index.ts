@@ -37,7 +37,14 @@ export type { Logger } from './logger.js';
 export { createRegistry, startOpsServer } from './ops-server.js';
 export type { OpsServer, OpsServerOptions, HealthReport } from './ops-server.js';
 export { Shutdown } from './shutdown.js';
-export { DEFAULT_MEMORY_BUDGET_MB, memoryBudgetLaunch, memoryBudgetOption, relaunchWithinMemoryBudget } from './memory-budget.js';
+export {
+  DEFAULT_MEMORY_BUDGET_MB,
+  heapGrowingPercentOption,
+  limitHeapGrowth,
+  memoryBudgetLaunch,
+  memoryBudgetOption,
+  relaunchWithinMemoryBudget,
+} from './memory-budget.js';
 export type { MemoryBudgetLaunch } from './memory-budget.js';
 export { PintraceError, isRetryable } from './errors.js';
 export type { PintraceErrorOptions } from './errors.js';

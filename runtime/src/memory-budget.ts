@@ -5,11 +5,14 @@
  * `process.execve` (the same pid, so a supervisor, its signals and its pid file are unaffected),
  * with:
  *
- * - V8's young generation: `--max-semi-space-size` = budget / 32 MB (8 MB for 256). Node 24's V8
- *   sizes it from the machine's memory instead (32 MB per semi-space on a 24 GB host, 64 MB per
- *   semi-space measured under the bench/collector burst): 134 MB of new space alone (the peaks
- *   with and without a budget are in bench/README.md). Setting it from inside a running process
- *   has no effect.
+ * - V8's young generation: `--max-semi-space-size` = budget / 32 MB for the collector (8 MB for
+ *   256), budget / 16 for the agent (16 MB). Node 24's V8 sizes it from the machine's memory
+ *   instead (32 MB per semi-space on a 24 GB host, 64 MB per semi-space measured under the
+ *   bench/collector burst): 134 MB of new space alone (the peaks with and without a budget are in
+ *   bench/README.md). Setting it from inside a running process has no effect.
+ *   The agent's intake keeps each batch across a Kafka delivery, so more of them outlive a small
+ *   young generation: with 8 MB its CPU per span was 1.1–1.2× that with 16 MB, at the same peak
+ *   RSS. Its old generation is kept small by `--heap-growing-percent` instead (below).
  * - glibc's malloc arenas: `MALLOC_ARENA_MAX=2`. librdkafka's threads, libuv's pool and V8's
  *   helpers each get an arena by default (8 × cores), and the freed message buffers they hold do
  *   not go back to the system: ~30 MB of the collector burst's peak.
@@ -18,6 +21,7 @@
  * `process.execve` (Windows), the process runs as started. `pintrace up` runs the parts inside a
  * shared process and does not apply a budget.
  */
+import { setFlagsFromString } from 'node:v8';
 import { z } from 'zod';
 import type { OptionSpec } from './option-spec.js';
 import type { Logger } from './logger.js';
@@ -41,6 +45,40 @@ export function memoryBudgetOption(part: 'agent' | 'collector', whenUnset?: stri
     ...(whenUnset === undefined ? { default: String(DEFAULT_MEMORY_BUDGET_MB) } : {}),
     schema: z.coerce.number().int('expected a whole number').min(0, 'expected a number >= 0').optional(),
   };
+}
+
+/**
+ * `--heap-growing-percent` of a part (`PINTRACE_<PART>_HEAP_GROWING_PERCENT`): how far V8 lets
+ * the old generation grow past its live size before the next full GC. V8 allows up to 4× while
+ * collecting is cheap, and the garbage promoted between full GCs then made up much of the RSS:
+ * the collector's burst with ~45 MB live took the heap past 130 MB and the RSS past 280 MB; the
+ * agent's intake, whose batches live across a Kafka delivery, peaked at 259–290 MB, and at
+ * 207–237 MB with 100 % (and a 16 MB semi-space) for the same CPU per span (bench/README.md,
+ * "intake"). With `whenUnset`, as memoryBudgetOption.
+ */
+export function heapGrowingPercentOption(
+  part: 'agent' | 'collector',
+  defaultOrWhenUnset: { default: number } | { whenUnset: string },
+): OptionSpec<number | undefined> {
+  return {
+    key: 'heapGrowingPercent',
+    flag: 'heap-growing-percent',
+    env: `PINTRACE_${part.toUpperCase()}_HEAP_GROWING_PERCENT`,
+    description:
+      'V8 heap growth after a full GC, in % of the live heap (keeps RSS low under bursts, for some more full GCs; ' +
+      `0 = V8's own${'whenUnset' in defaultOrWhenUnset ? `; unset: ${defaultOrWhenUnset.whenUnset}` : ''})`,
+    ...('default' in defaultOrWhenUnset ? { default: String(defaultOrWhenUnset.default) } : {}),
+    schema: z.coerce.number().int('expected a whole number').min(0, 'expected a number >= 0').optional(),
+  };
+}
+
+/**
+ * Applies `--heap-growing-percent` to this process (0 leaves V8's own factor). V8 reads it at every
+ * GC, so unlike the budget's flags it takes effect when set at run time; it applies to the whole
+ * process (`pintrace up`'s parts share one).
+ */
+export function limitHeapGrowth(percent: number): void {
+  if (percent > 0) setFlagsFromString(`--heap-growing-percent=${Math.trunc(percent)}`);
 }
 
 /**
@@ -71,7 +109,8 @@ export function memoryBudgetLaunch(
   // V8 takes its flags with - or _ alike
   const given = [...started.execArgv, ...(started.env.NODE_OPTIONS ?? '').split(/\s+/)].map((a) => a.split('=')[0]!.replaceAll('_', '-'));
   const has = (flag: string) => given.includes(flag);
-  if (!has('--max-semi-space-size')) nodeFlags.push(`--max-semi-space-size=${Math.min(32, Math.max(1, Math.floor(budgetMb / 32)))}`);
+  const divisor = part === 'agent' ? 16 : 32;
+  if (!has('--max-semi-space-size')) nodeFlags.push(`--max-semi-space-size=${Math.min(32, Math.max(1, Math.floor(budgetMb / divisor)))}`);
   if (started.env.MALLOC_ARENA_MAX === undefined) env.MALLOC_ARENA_MAX = '2';
   if (nodeFlags.length === 0 && Object.keys(env).length === 0) return undefined;
   return { nodeFlags, env };
