@@ -164,11 +164,7 @@ export class LibrdkafkaTopicAdmin implements TopicAdmin {
     const c = this.#connected;
     this.#connected = undefined;
     if (c) await c.catch(() => undefined);
-    if (!this.#adminStarted) return;
-    const admin = this.#admin;
-    this.#adminStarted = false;
-    this.#admin = this.#newAdmin();
-    await disconnectWhenIdle(admin);
+    if (this.#adminStarted) await this.#retire();
   }
 
   /** Runs a request on the current client, counted until it settles (see disconnectWhenIdle). */
@@ -187,21 +183,22 @@ export class LibrdkafkaTopicAdmin implements TopicAdmin {
    * A fresh librdkafka client for the next call. After a broker dies, the admin client keeps
    * sending ListOffsets to the leader it has cached, and it does not refresh that cache by itself
    * for minutes (measured on a three-broker cluster with the leader SIGKILLed: every call timed
-   * out for 60 s, while a new client answered in 64 ms). A timeout therefore replaces the client.
+   * out for 60 s, while a new client answered in 64 ms). A timeout therefore replaces the client;
+   * close() retires it the same way. The old one is disconnected once idle.
    */
-  #renew(): void {
+  #retire(): Promise<void> {
     const old = this.#admin;
     const started = this.#adminStarted;
     this.#admin = this.#newAdmin();
     this.#adminStarted = false;
     this.#connected = undefined;
-    if (started) void disconnectWhenIdle(old);
+    return started ? disconnectWhenIdle(old) : Promise.resolve();
   }
 
   #error(e: unknown, context: string): KafkaClientError {
     if (e instanceof KafkaClientError) return e;
     const err = rdError(this.#rd, e, context);
-    if (err.code === 'KAFKA_TIMEOUT' || err.code === 'KAFKA_CONNECTION') this.#renew();
+    if (err.code === 'KAFKA_TIMEOUT' || err.code === 'KAFKA_CONNECTION') void this.#retire();
     if ((err.code === 'KAFKA_TIMEOUT' || err.code === 'KAFKA_CONNECTION' || err.code === 'KAFKA_PROTOCOL') && this.#auth.last !== undefined) {
       return authenticationError(this.#auth.last, e);
     }

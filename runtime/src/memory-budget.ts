@@ -11,7 +11,7 @@
  *   bench/collector burst): 134 MB of new space alone (the peaks with and without a budget are in
  *   bench/README.md). Setting it from inside a running process has no effect.
  *   The agent's intake keeps each batch across a Kafka delivery, so more of them outlive a small
- *   young generation: with 8 MB its CPU per span was 1.1–1.2× that with 16 MB, at the same peak
+ *   young generation: with 8 MB its CPU per span was 1.1–1.3× that with 16 MB, at the same peak
  *   RSS. Its old generation is kept small by `--heap-growing-percent` instead (below).
  * - glibc's malloc arenas: `MALLOC_ARENA_MAX=2`. librdkafka's threads, libuv's pool and V8's
  *   helpers each get an arena by default (8 × cores), and the freed message buffers they hold do
