@@ -11,6 +11,9 @@
  * and model's, named through V8's perf map), Node's and the bench's JavaScript, V8's builtins
  * (which any JavaScript calls, ours too), other native code (V8, Node, libc) and the kernel. That
  * tells the cost of a tracer's own code from what its presence makes the rest of a request cost.
+ * BENCH_PAIR_SYMBOLS=<n> (with BENCH_PAIR_PERF=1) also lists the n functions whose time per request
+ * differs most between the two servers (medians of the rounds): a change of V8's inlining moves time
+ * between functions, so read the list for what appears or grows, not for one function's figure.
  *
  *   node bench/tracer/pair.mjs <mode A> <mode B> [rounds] [seconds]   (defaults 4 and 10)
  * A mode written `<mode>@<directory>` runs that directory's copy of this repository (built), so
@@ -34,6 +37,7 @@ const PERF = process.env.BENCH_PAIR_PERF === '1';
 /** perf's sampling rate (Hz), and the seconds it leaves unsampled at each end of a window. */
 const PERF_HZ = 10_000;
 const PERF_MARGIN_S = 1;
+const SYMBOLS = PERF ? Number(process.env.BENCH_PAIR_SYMBOLS ?? 0) : 0;
 const REPO = new URL('../../', import.meta.url).pathname;
 /** A mode and the repository whose server and build run it (`<mode>@<directory>`, else this one). */
 function serverOf(spec) {
@@ -136,15 +140,29 @@ function splitSamples(data, servers) {
     stdio: ['ignore', 'pipe', 'ignore'],
   });
   const split = servers.map(() => Object.fromEntries(PARTS.map((part) => [part, 0])));
+  const bySymbol = servers.map(() => new Map());
   for (const line of report.split('\n')) {
     // `  12.34%  1234  5678:node  [JIT] tid 5678  [.] JS:*'traceIncoming file:///…`
     const m = /^\s*[\d.]+%\s+(\d+)\s+(\d+):\S*\s+(.*)$/.exec(line);
     if (!m) continue;
     const i = servers.findIndex((s) => s.pid === Number(m[2]));
-    if (i >= 0) split[i][partOf(m[3].trim())] += Number(m[1]);
+    if (i < 0) continue;
+    split[i][partOf(m[3].trim())] += Number(m[1]);
+    if (SYMBOLS > 0) {
+      // `[JIT] tid 5678  [.] JS:*'traceIncoming file:///…/http-server.js:62:30` → `traceIncoming http-server.js:62`
+      const symbol = m[3]
+        .trim()
+        .replace(/\s+/g, ' ')
+        .replace(/ tid \d+/, '')
+        .replace(/file:\/\/\/\S*\/([^/\s]+:\d+):\d+/, '$1');
+      bySymbol[i].set(symbol, (bySymbol[i].get(symbol) ?? 0) + Number(m[1]));
+    }
   }
   const sampled = SECONDS - 2 * PERF_MARGIN_S;
-  return split.map((parts, i) => Object.fromEntries(PARTS.map((part) => [part, (parts[part] * 1e6) / PERF_HZ / (servers[i].rps * sampled)])));
+  const perRequest = (samples, i) => (samples * 1e6) / PERF_HZ / (servers[i].rps * sampled);
+  const parts = split.map((counts, i) => Object.fromEntries(PARTS.map((part) => [part, perRequest(counts[part], i)])));
+  const symbols = bySymbol.map((counts, i) => new Map([...counts].map(([symbol, n]) => [symbol, perRequest(n, i)])));
+  return { parts, symbols };
 }
 
 async function round(r, dir) {
@@ -167,13 +185,13 @@ async function round(r, dir) {
       await promisify(execFile)('perf', ['record', '-q', '-e', 'cpu-clock', '-F', String(PERF_HZ), '-C', '0', '-o', data, '--', 'sleep', sampledSeconds]);
     }
     const [loadA, loadB] = await measuring;
-    const split = data
+    const { parts: split, symbols } = data
       ? splitSamples(data, [
           { pid: a.child.pid, rps: loadA.rps },
           { pid: b.child.pid, rps: loadB.rps },
         ])
-      : undefined;
-    return { rpsA: loadA.rps, rpsB: loadB.rps, ratio: loadB.rps / loadA.rps, sleptA: loadA.slept, sleptB: loadB.slept, split };
+      : {};
+    return { rpsA: loadA.rps, rpsB: loadB.rps, ratio: loadB.rps / loadA.rps, sleptA: loadA.slept, sleptB: loadB.slept, split, symbols };
   } finally {
     await Promise.all([killAndWait(a.child), killAndWait(b.child)]);
     if (PERF) for (const { child } of [a, b]) rmSync(`/tmp/perf-${child.pid}.map`, { force: true });
@@ -220,4 +238,17 @@ if (PERF) {
   });
   console.log('CPU 0 time per request (µs, medians of the rounds; perf record slows both servers alike)');
   console.table(table);
+}
+if (SYMBOLS > 0) {
+  const names = new Set(rounds.flatMap((r) => [...r.symbols[0].keys(), ...r.symbols[1].keys()]));
+  const at = (r, i, name) => r.symbols[i].get(name) ?? 0;
+  const rows = [...names].map((name) => ({
+    function: name.length > 90 ? `${name.slice(0, 89)}…` : name,
+    [`A: ${A}`]: +median(rounds.map((r) => at(r, 0, name))).toFixed(3),
+    [`B: ${B}`]: +median(rounds.map((r) => at(r, 1, name))).toFixed(3),
+    'B − A': +median(rounds.map((r) => at(r, 1, name) - at(r, 0, name))).toFixed(3),
+  }));
+  rows.sort((x, y) => Math.abs(y['B − A']) - Math.abs(x['B − A']));
+  console.log(`the ${SYMBOLS} functions whose time per request (µs) differs most between the two servers`);
+  console.table(rows.slice(0, SYMBOLS));
 }
