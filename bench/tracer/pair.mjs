@@ -37,7 +37,7 @@ const PERF = process.env.BENCH_PAIR_PERF === '1';
 /** perf's sampling rate (Hz), and the seconds it leaves unsampled at each end of a window. */
 const PERF_HZ = 10_000;
 const PERF_MARGIN_S = 1;
-const SYMBOLS = PERF ? Number(process.env.BENCH_PAIR_SYMBOLS ?? 0) : 0;
+const SYMBOLS = Number(process.env.BENCH_PAIR_SYMBOLS ?? 0);
 const REPO = new URL('../../', import.meta.url).pathname;
 /** A mode and the repository whose server and build run it (`<mode>@<directory>`, else this one). */
 function serverOf(spec) {
@@ -53,6 +53,10 @@ const PARTS = ['our JavaScript', "Node's and the bench's JavaScript", "V8's buil
 
 if (!A || !B) {
   console.error('usage: node bench/tracer/pair.mjs <mode A> <mode B> [rounds] [seconds]');
+  process.exit(2);
+}
+if (!Number.isInteger(SYMBOLS) || SYMBOLS < 0 || (SYMBOLS > 0 && !PERF)) {
+  console.error(`BENCH_PAIR_SYMBOLS must be a whole number of functions, and needs BENCH_PAIR_PERF=1 (got ${process.env.BENCH_PAIR_SYMBOLS})`);
   process.exit(2);
 }
 if (!(SECONDS > 2 * PERF_MARGIN_S) || !(WARM > 0)) {
