@@ -9,10 +9,9 @@ import {
   memoryBudgetOption,
   portSchema,
   positiveIntSchema,
+  nonNegativeIntSchema,
 } from '@pintrace/runtime';
 import type { ConfigOf, OptionSpec } from '@pintrace/runtime';
-
-const nonNegativeIntSchema = z.coerce.number().int('expected a whole number').min(0, 'expected a number >= 0');
 
 const groupIdSchema = z.string().trim().min(1, 'expected a consumer group id');
 

@@ -10,6 +10,7 @@ import {
   memoryBudgetOption,
   portSchema,
   positiveIntSchema,
+  nonNegativeIntSchema,
   type ConfigOf,
   type OptionSpec,
 } from '@pintrace/runtime';
@@ -17,7 +18,6 @@ import {
 /** The agent's heap growth with its intake on, unless told otherwise (runtime's memory-budget.ts). */
 export const INTAKE_HEAP_GROWING_PERCENT = 100;
 
-const nonNegativeIntSchema = z.coerce.number().int('expected a whole number').min(0, 'expected a number >= 0');
 const optionalTopicSchema = z
   .string()
   .trim()
@@ -98,7 +98,7 @@ export const agentOptions = {
     env: 'PINTRACE_AGENT_ROTATION_GRACE_MS',
     description: 'How long a rotated file stays open for a late last line while the new file is empty (ms)',
     default: '1000',
-    schema: z.coerce.number().int('expected a whole number').min(0, 'expected a number >= 0'),
+    schema: nonNegativeIntSchema,
   },
   checkJson: {
     key: 'checkJson',

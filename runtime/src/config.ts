@@ -48,6 +48,7 @@ export const portSchema = z.coerce
   .max(65535, 'ports are 0-65535');
 
 export const positiveIntSchema = z.coerce.number().int('expected a whole number').positive('expected a number > 0');
+export const nonNegativeIntSchema = z.coerce.number().int('expected a whole number').min(0, 'expected a number >= 0');
 
 /**
  * Elasticsearch index prefix rules that zipkin-server enforces or ES requires: lower case, no

@@ -8,6 +8,7 @@ export {
   dirSchema,
   portSchema,
   positiveIntSchema,
+  nonNegativeIntSchema,
 } from './config.js';
 export type { OptionSpec, OptionSet, ConfigOf, ConfigSources } from './config.js';
 export { booleanSchema } from './boolean.js';

@@ -22,7 +22,7 @@
  * shared process and does not apply a budget.
  */
 import { setFlagsFromString } from 'node:v8';
-import { z } from 'zod';
+import { nonNegativeIntSchema } from './config.js';
 import type { OptionSpec } from './option-spec.js';
 import type { Logger } from './logger.js';
 
@@ -43,7 +43,7 @@ export function memoryBudgetOption(part: 'agent' | 'collector', whenUnset?: stri
       `RSS the \`pintrace ${part}\` process is sized for: it restarts itself once at start-up (same pid) with V8's young ` +
       `generation and the C allocator's arenas sized to it (0 = run as started${whenUnset === undefined ? '' : `; unset: ${whenUnset}`})`,
     ...(whenUnset === undefined ? { default: String(DEFAULT_MEMORY_BUDGET_MB) } : {}),
-    schema: z.coerce.number().int('expected a whole number').min(0, 'expected a number >= 0').optional(),
+    schema: nonNegativeIntSchema.optional(),
   };
 }
 
@@ -68,7 +68,7 @@ export function heapGrowingPercentOption(
       'V8 heap growth after a full GC, in % of the live heap (keeps RSS low under bursts, for some more full GCs; ' +
       `0 = V8's own${'whenUnset' in defaultOrWhenUnset ? `; unset: ${defaultOrWhenUnset.whenUnset}` : ''})`,
     ...('default' in defaultOrWhenUnset ? { default: String(defaultOrWhenUnset.default) } : {}),
-    schema: z.coerce.number().int('expected a whole number').min(0, 'expected a number >= 0').optional(),
+    schema: nonNegativeIntSchema.optional(),
   };
 }
 
